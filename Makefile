@@ -1,0 +1,42 @@
+# The project's vocabulary. Each target creates .venv/ at the repo root if needed and installs into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CDK_CLI := aws-cdk@2.1148.1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: install test lint unit synth bench run clean openapi
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,infra]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+openapi: $(STAMP)
+	$(BIN)/python -m nudge.tracking.openapi > openapi/track.json
+
+synth: $(STAMP)
+	npx --yes $(CDK_CLI) synth --quiet --app "$(abspath $(BIN))/python infra/app.py"
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+run: $(STAMP)
+	$(BIN)/nudge local
+
+clean:
+	rm -rf $(VENV) build cdk.out .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Nudge: the shared domain package, shipped to Lambda as a layer."""

@@ -1,0 +1,44 @@
+"""What every HTTP edge shares: reading credentials and shaping error bodies."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from nudge.errors import InvalidRequest, Unauthorized
+
+
+def basic_credentials(header: str | None) -> tuple[str, str]:
+    """``Basic base64(site_id:api_key)``, in the standard or the URL-safe alphabet (the Go client)."""
+    if not header:
+        raise Unauthorized()
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthorized()
+    encoded = encoded.strip()
+    padded = encoded + "=" * (-len(encoded) % 4)
+    try:
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        text = raw.decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise Unauthorized() from exc
+    site_id, sep, api_key = text.partition(":")
+    if not sep:
+        raise Unauthorized()
+    return site_id, api_key
+
+
+def bearer_token(header: str | None) -> str:
+    if not header:
+        raise Unauthorized()
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    return token.strip()
+
+
+def customerio_error(exc: InvalidRequest) -> dict[str, object]:
+    """Customer.io's error shape: ``meta.error`` for one problem, ``meta.errors`` for several."""
+    if len(exc.messages) == 1:
+        return {"meta": {"error": exc.messages[0]}}
+    return {"meta": {"errors": exc.messages}}

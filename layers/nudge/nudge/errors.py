@@ -1,0 +1,29 @@
+"""Domain errors. The HTTP edge maps them to answers by type, never by message text."""
+
+from __future__ import annotations
+
+
+class NudgeError(Exception):
+    """Base class for errors the domain raises on purpose."""
+
+
+class InvalidRequest(NudgeError):
+    """The request breaks a rule. ``messages`` are Customer.io's exact error strings."""
+
+    def __init__(self, *messages: str, field: str = "", reason: str = "invalid") -> None:
+        super().__init__("; ".join(messages))
+        self.messages = list(messages)
+        self.field = field
+        self.reason = reason
+
+
+class Unauthorized(NudgeError):
+    """Missing or wrong credentials."""
+
+
+class NotFound(NudgeError):
+    """The addressed thing does not exist in this workspace."""
+
+
+class Conflict(NudgeError):
+    """The change collides with existing data (an identifier already taken)."""

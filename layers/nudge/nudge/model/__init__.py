@@ -1,0 +1,33 @@
+"""The data model: PynamoDB models, one table per concern, every key scoped by workspace.
+
+Models stay inside this package; the rest of the domain maps them to plain types at the boundary.
+"""
+
+from nudge.model.events import EventItem
+from nudge.model.objects import ObjectLookup, ObjectsItem, Relationship, TrackedObject
+from nudge.model.people import Device, IdentifierLookup, PeopleItem, Person, Suppression
+from nudge.model.segments import Membership, Segment, SegmentsItem
+from nudge.model.tables import TABLE_MODELS, create_tables
+from nudge.model.workspaces import AppCredential, TrackCredential, Workspace, WorkspacesItem
+
+__all__ = [
+    "TABLE_MODELS",
+    "AppCredential",
+    "Device",
+    "EventItem",
+    "IdentifierLookup",
+    "Membership",
+    "ObjectLookup",
+    "ObjectsItem",
+    "PeopleItem",
+    "Person",
+    "Relationship",
+    "Segment",
+    "SegmentsItem",
+    "Suppression",
+    "TrackCredential",
+    "TrackedObject",
+    "Workspace",
+    "WorkspacesItem",
+    "create_tables",
+]

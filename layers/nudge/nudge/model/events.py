@@ -1,0 +1,42 @@
+"""Events, per person (or per anonymous id) and time-ordered.
+
+pk ``<ws>#p#<cio_id>`` or ``<ws>#a#<anonymous_id>``; sk is the event id, so a conditional put
+deduplicates a resent event in one write. The ``by_time`` local index orders a partition by timestamp.
+Anonymous events expire after the 30-day merge look-back (TTL).
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from nudge.model.base import table_meta
+
+
+class EventsByTime(LocalSecondaryIndex["EventItem"]):
+    class Meta:
+        index_name = "by_time"
+        projection = AllProjection()
+
+    pk = UnicodeAttribute(hash_key=True)
+    ts_key = UnicodeAttribute(range_key=True)
+
+
+class EventItem(Model):
+    Meta = table_meta("events", stream=True)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    ts_key = UnicodeAttribute()
+    by_time = EventsByTime()
+    workspace_id = UnicodeAttribute()
+    cio_id = UnicodeAttribute(null=True)
+    anonymous_id = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    type = UnicodeAttribute(default="event")
+    data: MapAttribute = MapAttribute(default=dict)
+    timestamp = NumberAttribute()
+    received_at = NumberAttribute()
+    expires_at = TTLAttribute(null=True)

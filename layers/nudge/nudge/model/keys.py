@@ -1,0 +1,56 @@
+"""Key construction. Every partition key starts with the workspace id, so no query crosses workspaces."""
+
+from __future__ import annotations
+
+PROFILE = "profile"
+LOOKUP = "lookup"
+
+
+def person_pk(workspace_id: str, cio_id: str) -> str:
+    return f"{workspace_id}#p#{cio_id}"
+
+
+def lookup_pk(workspace_id: str, kind: str, value: str) -> str:
+    """Unique-identifier index item: ``kind`` is id, email (lower-cased value) or phone."""
+    return f"{workspace_id}#{kind}#{value}"
+
+
+def anonymous_pk(workspace_id: str, anonymous_id: str) -> str:
+    return f"{workspace_id}#a#{anonymous_id}"
+
+
+def suppression_pk(workspace_id: str, kind: str, value: str) -> str:
+    return f"{workspace_id}#sup#{kind}#{value}"
+
+
+def device_sk(device_id: str) -> str:
+    return f"device#{device_id}"
+
+
+def event_time_key(timestamp: int, event_id: str) -> str:
+    # Zero-padded seconds sort lexically in time order; the event id breaks ties.
+    return f"{timestamp:012d}#{event_id}"
+
+
+def object_pk(workspace_id: str, object_type_id: str, object_id: str) -> str:
+    return f"{workspace_id}#o#{object_type_id}#{object_id}"
+
+
+def object_lookup_pk(workspace_id: str, cio_object_id: str) -> str:
+    return f"{workspace_id}#oid#{cio_object_id}"
+
+
+def object_key(object_type_id: str, object_id: str) -> str:
+    return f"{object_type_id}#{object_id}"
+
+
+def segment_pk(workspace_id: str, segment_id: str) -> str:
+    return f"{workspace_id}#s#{segment_id}"
+
+
+def member_sk(cio_id: str) -> str:
+    return f"m#{cio_id}"
+
+
+def relationship_sk(cio_id: str) -> str:
+    return f"rel#{cio_id}"

@@ -1,0 +1,69 @@
+"""People, their unique identifiers, devices and suppressions: one table, partitioned per person.
+
+Items (pk / sk):
+- ``<ws>#p#<cio_id>`` / ``profile``: the person.
+- ``<ws>#p#<cio_id>`` / ``device#<id>``: one item per device, in the person's partition.
+- ``<ws>#<id|email|phone>#<value>`` / ``lookup``: unique identifier -> cio_id. Created in the same
+  transaction as the profile, with a not-exists condition, so two identifies can never make two people.
+- ``<ws>#anonymous#<anonymous_id>`` / ``lookup``: an anonymous id already merged into a person.
+- ``<ws>#sup#<kind>#<value>`` / ``suppression``: a blocked identifier.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.models import Model
+
+from nudge.model.base import table_meta
+
+
+class PeopleItem(Model):
+    Meta = table_meta("people", stream=True)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    workspace_id = UnicodeAttribute()
+
+
+class Person(PeopleItem, discriminator="person"):
+    cio_id = UnicodeAttribute()
+    person_id = UnicodeAttribute(attr_name="id", null=True)
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    attributes: MapAttribute = MapAttribute(default=dict)
+    # Per-attribute _timestamp of the last write, so an older update never overwrites a newer value.
+    attribute_timestamps: MapAttribute = MapAttribute(attr_name="attr_ts", default=dict)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    unsubscribed = BooleanAttribute(default=False)
+    subscription_preferences: MapAttribute = MapAttribute(default=dict)
+    anonymous_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    version = VersionAttribute()
+
+
+class IdentifierLookup(PeopleItem, discriminator="lookup"):
+    cio_id = UnicodeAttribute()
+
+
+class Device(PeopleItem, discriminator="device"):
+    cio_id = UnicodeAttribute()
+    device_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    last_used = NumberAttribute(null=True)
+    attributes: MapAttribute = MapAttribute(default=dict)
+    updated_at = NumberAttribute()
+
+
+class Suppression(PeopleItem, discriminator="suppression"):
+    # Every identifier suppressed together: unsuppressing any one of them releases them all.
+    group = ListAttribute(of=UnicodeAttribute)
+    created_at = NumberAttribute()

@@ -1,0 +1,43 @@
+"""Workspaces and their credentials. Keys are stored as SHA-256 hashes, never in the clear."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import DiscriminatorAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from nudge.model.base import table_meta
+
+
+class WorkspacesItem(Model):
+    Meta = table_meta("workspaces", stream=False)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    workspace_id = UnicodeAttribute()
+
+
+class Workspace(WorkspacesItem, discriminator="workspace"):
+    """pk ``ws#<workspace_id>``, sk ``workspace``."""
+
+    name = UnicodeAttribute()
+    plan = UnicodeAttribute()
+    billing_start = UnicodeAttribute()  # YYYY-MM-DD: the first billing period starts here
+    site_id = UnicodeAttribute()
+    app_key_hash = UnicodeAttribute()
+    invoice_contact = UnicodeAttribute(null=True)
+    tax_location = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+
+
+class TrackCredential(WorkspacesItem, discriminator="track_credential"):
+    """pk ``site#<site_id>``, sk ``track``: Basic auth looks the site up, then compares the key hash."""
+
+    key_hash = UnicodeAttribute()
+    created_at = NumberAttribute()
+
+
+class AppCredential(WorkspacesItem, discriminator="app_credential"):
+    """pk ``appkey#<sha256>``, sk ``app``: a bearer key is found by its hash."""
+
+    created_at = NumberAttribute()

@@ -1,0 +1,104 @@
+"""Devices: push tokens on a person. A token belongs to one person at a time, as in Customer.io."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from nudge import clock
+from nudge.errors import InvalidRequest
+from nudge.model import Device, IdentifierLookup
+from nudge.model.base import plain
+from nudge.model.keys import LOOKUP, device_sk, lookup_pk, person_pk
+from nudge.tracking import people
+from nudge.tracking.identifiers import PersonRef
+from nudge.tracking.limits import byte_len, check_attributes, check_timestamp
+
+PLATFORMS = ("ios", "android")
+MAX_TOKEN_BYTES = 1000  # FCM tokens run past the 150-byte identifier limit
+_KNOWN = ("id", "token", "platform", "last_used", "attributes")
+
+
+@dataclass(frozen=True)
+class DeviceRequest:
+    token: str
+    platform: str
+    last_used: int | None
+    attributes: dict[str, Any]
+
+    @classmethod
+    def parse(cls, device: Any, *, token_key: str) -> DeviceRequest:
+        """Both body shapes: extra attributes directly in ``device`` (python, ruby) or in
+        ``device.attributes`` (node)."""
+        if not isinstance(device, dict):
+            raise InvalidRequest("device must be an object", field="device")
+        token = device.get(token_key)
+        if not isinstance(token, str) or not token.strip():
+            raise InvalidRequest(f"device {token_key} must be present", field=f"device.{token_key}")
+        if byte_len(token) > MAX_TOKEN_BYTES:
+            raise InvalidRequest(f"device {token_key} cannot be longer than {MAX_TOKEN_BYTES} bytes",
+                                 field=f"device.{token_key}")
+        platform = device.get("platform")
+        if platform not in PLATFORMS:
+            raise InvalidRequest("device platform must be one of ios, android", field="device.platform")
+        nested = device.get("attributes") or {}
+        if not isinstance(nested, dict):
+            raise InvalidRequest("device attributes must be an object", field="device.attributes")
+        attributes = {k: v for k, v in device.items() if k not in _KNOWN}
+        attributes.update(nested)
+        check_attributes(attributes)
+        last_used = check_timestamp(device.get("last_used"), "device.last_used")
+        return cls(token.strip(), platform, last_used, attributes)
+
+
+def add_device(workspace_id: str, ref: PersonRef, req: DeviceRequest) -> bool:
+    person = people.find_or_create(workspace_id, ref)
+    if person is None:
+        return False
+    token_key = lookup_pk(workspace_id, "device", req.token)
+    try:
+        owner = IdentifierLookup.get(token_key, LOOKUP).cio_id
+    except DoesNotExist:
+        owner = None
+    if owner is not None and owner != person.cio_id:
+        Device(person_pk(workspace_id, owner), device_sk(req.token)).delete()
+    if owner != person.cio_id:
+        IdentifierLookup(token_key, LOOKUP, workspace_id=workspace_id, cio_id=person.cio_id).save()
+    Device(
+        person.pk,
+        device_sk(req.token),
+        workspace_id=workspace_id,
+        cio_id=person.cio_id,
+        device_id=req.token,
+        platform=req.platform,
+        last_used=req.last_used,
+        attributes=req.attributes,
+        updated_at=clock.now(),
+    ).save()
+    return True
+
+
+def delete_device(workspace_id: str, ref: PersonRef, token: str) -> None:
+    person = people.load(workspace_id, ref)
+    if person is None or not token:
+        return
+    Device(person.pk, device_sk(token)).delete()
+    if _owned_by(workspace_id, token, person.cio_id):
+        IdentifierLookup(lookup_pk(workspace_id, "device", token), LOOKUP).delete()
+
+
+def _owned_by(workspace_id: str, token: str, cio_id: str) -> bool:
+    try:
+        return IdentifierLookup.get(lookup_pk(workspace_id, "device", token), LOOKUP).cio_id == cio_id
+    except DoesNotExist:
+        return False
+
+
+def list_devices(workspace_id: str, cio_id: str) -> list[dict[str, Any]]:
+    return [
+        {"id": d.device_id, "platform": d.platform, "last_used": d.last_used,
+         "attributes": plain(d.attributes)}
+        for d in Device.query(person_pk(workspace_id, cio_id), Device.sk.startswith("device#"))
+    ]

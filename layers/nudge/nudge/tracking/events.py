@@ -1,0 +1,153 @@
+"""Events: per person, anonymous, and the merge of anonymous events into a person on identify.
+
+An event with an ``id`` is stored under that id, so sending it twice stores one event: the second
+conditional put fails and is answered as a success.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from nudge import clock, ids
+from nudge.errors import InvalidRequest
+from nudge.model import EventItem, IdentifierLookup
+from nudge.model.base import plain
+from nudge.model.keys import LOOKUP, anonymous_pk, event_time_key, lookup_pk, person_pk
+from nudge.tracking import people
+from nudge.tracking.identifiers import PersonRef
+from nudge.tracking.limits import check_event_data, check_event_name, check_identifier, check_timestamp
+
+ANONYMOUS_LOOKBACK_SECONDS = 30 * 24 * 3600
+EVENT_TYPES = ("event", "page", "screen")
+
+
+@dataclass(frozen=True)
+class EventRequest:
+    name: str
+    data: dict[str, Any]
+    type: str
+    timestamp: int | None
+    event_id: str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any], *, data_key: str = "data", event_type: str | None = None) -> EventRequest:
+        name = check_event_name(body.get("name"))
+        data = check_event_data(body.get(data_key))
+        kind = event_type or body.get("type") or "event"
+        if kind not in EVENT_TYPES:
+            raise InvalidRequest("type must be one of event, page, screen", field="type")
+        event_id = None
+        if body.get("id") not in (None, ""):
+            event_id = check_identifier(body["id"], "id")
+        return cls(name, data, kind, check_timestamp(body.get("timestamp")), event_id)
+
+
+def track(workspace_id: str, ref: PersonRef, req: EventRequest) -> bool:
+    """Record an event for a person (created if new). False when dropped (suppressed) or a duplicate."""
+    person = people.find_or_create(workspace_id, ref)
+    if person is None:
+        return False
+    return _store(workspace_id, person_pk(workspace_id, person.cio_id), req, cio_id=person.cio_id)
+
+
+def track_anonymous(workspace_id: str, anonymous_id: str | None, req: EventRequest) -> bool:
+    """An event with no person yet. One whose anonymous id was already merged goes to that person."""
+    if anonymous_id is None:
+        # Not attributable to anyone: kept for the look-back window under its own partition.
+        event_id = req.event_id or ids.ulid()
+        return _store(workspace_id, f"{workspace_id}#e#{event_id}", req, expires=True)
+    anonymous_id = check_identifier(anonymous_id, "anonymous_id")
+    cio = _merged_into(workspace_id, anonymous_id)
+    if cio is not None:
+        return _store(workspace_id, person_pk(workspace_id, cio), req, cio_id=cio)
+    return _store(workspace_id, anonymous_pk(workspace_id, anonymous_id), req, anonymous_id=anonymous_id,
+                  expires=True)
+
+
+def _merged_into(workspace_id: str, anonymous_id: str) -> str | None:
+    try:
+        return IdentifierLookup.get(lookup_pk(workspace_id, "anonymous", anonymous_id), LOOKUP).cio_id
+    except DoesNotExist:
+        return None
+
+
+def _store(
+    workspace_id: str,
+    pk: str,
+    req: EventRequest,
+    *,
+    cio_id: str | None = None,
+    anonymous_id: str | None = None,
+    expires: bool = False,
+) -> bool:
+    now = clock.now()
+    timestamp = req.timestamp if req.timestamp is not None else now
+    event_id = req.event_id or ids.ulid()
+    item = EventItem(
+        pk,
+        event_id,
+        ts_key=event_time_key(timestamp, event_id),
+        workspace_id=workspace_id,
+        cio_id=cio_id,
+        anonymous_id=anonymous_id,
+        event_id=event_id,
+        name=req.name,
+        type=req.type,
+        data=req.data,
+        timestamp=timestamp,
+        received_at=now,
+        expires_at=now + ANONYMOUS_LOOKBACK_SECONDS if expires else None,
+    )
+    try:
+        item.save(condition=EventItem.sk.does_not_exist())
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False  # the same event id again: already stored
+        raise
+    return True
+
+
+def merge_anonymous(workspace_id: str, cio_id: str, anonymous_id: str) -> int:
+    """Move the anonymous id's events (within the 30-day look-back) to the person. Returns the count.
+
+    The link is written first, so events arriving during the merge go straight to the person; the copy
+    is keyed by event id, so a retried merge never duplicates.
+    """
+    link = IdentifierLookup(lookup_pk(workspace_id, "anonymous", anonymous_id), LOOKUP,
+                            workspace_id=workspace_id, cio_id=cio_id)
+    owner = _merged_into(workspace_id, anonymous_id)
+    if owner is not None and owner != cio_id:
+        return 0  # an anonymous id belongs to the first person it was merged into
+    if owner is None:
+        link.save()
+    source = anonymous_pk(workspace_id, anonymous_id)
+    since = event_time_key(max(clock.now() - ANONYMOUS_LOOKBACK_SECONDS, 0), "")
+    moved = list(EventItem.by_time.query(source, EventItem.ts_key >= since))
+    target = person_pk(workspace_id, cio_id)
+    with EventItem.batch_write() as batch:
+        for event in moved:
+            copy = EventItem(target, event.sk, **{
+                name: getattr(event, name)
+                for name in ("ts_key", "workspace_id", "event_id", "name", "type", "data", "timestamp",
+                             "received_at")
+            })
+            copy.cio_id = cio_id
+            copy.anonymous_id = anonymous_id
+            batch.save(copy)
+    with EventItem.batch_write() as batch:
+        for event in EventItem.query(source, attributes_to_get=["pk", "sk"]):
+            batch.delete(event)
+    return len(moved)
+
+
+def list_events(workspace_id: str, cio_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The person's most recent events, newest first (a bounded query on the time index)."""
+    items = EventItem.by_time.query(person_pk(workspace_id, cio_id), scan_index_forward=False, limit=limit)
+    return [
+        {"id": e.event_id, "name": e.name, "type": e.type, "data": plain(e.data),
+         "timestamp": int(e.timestamp)}
+        for e in items
+    ]

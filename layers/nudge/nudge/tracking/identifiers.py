@@ -1,0 +1,63 @@
+"""How a person is addressed: path identifiers, body identifier maps, and their lookup keys."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from nudge.errors import InvalidRequest
+from nudge.tracking.limits import check_identifier
+
+Kind = Literal["id", "email", "cio_id", "phone"]
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    kind: Kind
+    value: str
+
+    @property
+    def lookup_value(self) -> str:
+        """Emails match case-insensitively; everything else exactly."""
+        return self.value.lower() if self.kind == "email" else self.value
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+def looks_like_email(value: str) -> bool:
+    return bool(_EMAIL.match(value))
+
+
+def from_path(raw: str) -> PersonRef:
+    """A percent-encoded path identifier: ``cio_<x>``, an email, or else an id."""
+    text = check_identifier(unquote(raw), "id")
+    if text.startswith("cio_") and len(text) > 4:
+        return PersonRef("cio_id", text[4:])
+    if looks_like_email(text):
+        return PersonRef("email", text)
+    return PersonRef("id", text)
+
+
+def from_typed(id_type: str, value: Any, field: str = "id") -> PersonRef:
+    """An identifier whose kind is named by the caller (``?id_type=``, v2 ``identifiers``)."""
+    if id_type not in ("id", "email", "cio_id", "phone"):
+        raise InvalidRequest(f"{field}: id_type must be one of id, email, cio_id", field=field)
+    text = check_identifier(value, field)
+    if id_type == "cio_id" and text.startswith("cio_"):
+        text = text[4:]
+    return PersonRef(id_type, text)  # type: ignore[arg-type]
+
+
+def from_map(identifiers: Any, field: str = "identifiers", *, allow_phone: bool = True) -> PersonRef:
+    """Exactly one of ``id``, ``email``, ``cio_id`` (and ``phone`` in v2)."""
+    allowed = ("id", "email", "cio_id", "phone") if allow_phone else ("id", "email", "cio_id")
+    if not isinstance(identifiers, dict) or not identifiers:
+        raise InvalidRequest(f"{field} must be an object with one of {', '.join(allowed)}", field=field)
+    keys = [k for k in identifiers if k in allowed]
+    if len(keys) != 1 or len(identifiers) != 1:
+        raise InvalidRequest(f"{field} must contain exactly one of {', '.join(allowed)}", field=field)
+    return from_typed(keys[0], identifiers[keys[0]], f"{field}.{keys[0]}")

@@ -1,0 +1,127 @@
+"""Customer.io's Track API limits, with its exact error strings."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from nudge.errors import InvalidRequest
+
+MAX_IDENTIFIER_BYTES = 150
+MAX_ATTRIBUTES = 300
+MAX_ATTRIBUTE_NAME_BYTES = 150
+MAX_ATTRIBUTE_VALUE_BYTES = 1000
+MAX_EVENT_NAME_BYTES = 100
+MAX_EVENT_DATA_BYTES = 100_000
+MAX_OBJECT_ATTRIBUTES_BYTES = 100_000
+MAX_V1_BODY_BYTES = 1_000_000
+MAX_V2_OP_BYTES = 32_000
+MAX_V2_BATCH_BYTES = 500_000
+MAX_SEGMENT_IDS = 1000
+
+
+def byte_len(value: Any) -> int:
+    """Size of a value as Customer.io counts it: a string's UTF-8 bytes, anything else as JSON."""
+    if isinstance(value, str):
+        return len(value.encode())
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_object(raw: str | bytes | None, *, limit: int, what: str = "request body") -> dict[str, Any]:
+    """Parse a request body. An absent body is ``{}`` (the Go client sends none on DELETE)."""
+    if raw is None or raw in ("", b""):
+        return {}
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > limit:
+        raise InvalidRequest(f"{what} cannot be longer than {limit} bytes", field="body", reason="too_long")
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"{what} is not valid JSON: {exc}", field="body", reason="parse") from exc
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"{what} must be a JSON object", field="body", reason="type")
+    return body
+
+
+def check_identifier(value: Any, field: str = "id") -> str:
+    """An identifier is a non-blank string (numbers are accepted and stringified) of at most 150 bytes."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        raise InvalidRequest(f"{field} must be a string", field=field, reason="type")
+    text = str(value).strip()
+    if not text:
+        raise InvalidRequest(f"{field} attribute must be present", field=field, reason="required")
+    if byte_len(text) > MAX_IDENTIFIER_BYTES:
+        raise InvalidRequest(
+            f"{field} cannot be longer than {MAX_IDENTIFIER_BYTES} bytes", field=field, reason="too_long"
+        )
+    return text
+
+
+def check_attributes(attributes: dict[str, Any]) -> None:
+    """Customer.io's attribute limits; every broken rule is reported, not just the first."""
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise InvalidRequest(
+            f"cannot identify more than {MAX_ATTRIBUTES} attributes in one request",
+            field="attributes",
+            reason="too_many",
+        )
+    problems: list[str] = []
+    field = "attributes"
+    for name, value in attributes.items():
+        if byte_len(name) > MAX_ATTRIBUTE_NAME_BYTES:
+            problems.append(f"attribute name cannot be longer than {MAX_ATTRIBUTE_NAME_BYTES} bytes")
+            field = "attributes"
+        elif byte_len(value) > MAX_ATTRIBUTE_VALUE_BYTES:
+            problems.append(
+                f"value for attribute '{name}' cannot be longer than {MAX_ATTRIBUTE_VALUE_BYTES} bytes"
+            )
+            field = f"attributes.{name}"
+    if problems:
+        raise InvalidRequest(*problems, field=field if len(problems) == 1 else "attributes", reason="too_long")
+
+
+def check_event_name(name: Any) -> str:
+    if name is None or (isinstance(name, str) and not name.strip()):
+        raise InvalidRequest("event name must not be blank", field="name", reason="required")
+    if not isinstance(name, str):
+        raise InvalidRequest("event name must be a string", field="name", reason="type")
+    name = name.strip()
+    if byte_len(name) > MAX_EVENT_NAME_BYTES:
+        raise InvalidRequest(
+            f"event name cannot be longer than {MAX_EVENT_NAME_BYTES} bytes", field="name", reason="too_long"
+        )
+    return name
+
+
+def check_event_data(data: Any) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidRequest("event data must be a hash", field="data", reason="type")
+    if byte_len(data) > MAX_EVENT_DATA_BYTES:
+        raise InvalidRequest(
+            f"event data cannot be longer than {MAX_EVENT_DATA_BYTES} bytes", field="data", reason="too_long"
+        )
+    return data
+
+
+def check_timestamp(value: Any, field: str = "timestamp") -> int | None:
+    """Unix seconds. Floats are truncated; strings of digits are accepted as clients sometimes send them."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidRequest(f"{field} must be a unix timestamp in seconds", field=field, reason="type")
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)
+    if not isinstance(value, int) or value < 0 or value > 253_402_300_799:
+        raise InvalidRequest(f"{field} must be a unix timestamp in seconds", field=field, reason="type")
+    return value

@@ -1,0 +1,138 @@
+"""Track API v2 operations (``/api/v2/entity`` and each entry of ``/api/v2/batch``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nudge.errors import InvalidRequest
+from nudge.tracking import devices, events, merge, objects, people
+from nudge.tracking.identifiers import PersonRef, from_map
+from nudge.tracking.limits import MAX_V2_OP_BYTES, byte_len, check_timestamp
+
+
+def apply(workspace_id: str, op: Any) -> None:
+    if not isinstance(op, dict):
+        raise InvalidRequest("operation must be an object", field="")
+    if byte_len(op) > MAX_V2_OP_BYTES:
+        raise InvalidRequest(f"operation cannot be longer than {MAX_V2_OP_BYTES} bytes", field="",
+                             reason="too_long")
+    kind = op.get("type")
+    action = op.get("action")
+    if kind not in _HANDLERS:
+        raise InvalidRequest("type must be one of person, object, delivery", field="type")
+    if kind == "delivery":
+        raise InvalidRequest("delivery operations are not supported yet", field="type", reason="unsupported")
+    handler = _HANDLERS[kind].get(action) if isinstance(action, str) else None
+    if handler is None:
+        raise InvalidRequest(f"unknown action '{action}' for type {kind}; expected one of "
+                             f"{', '.join(sorted(_HANDLERS[kind]))}", field="action")
+    handler(workspace_id, op)
+
+
+def _attributes(op: dict[str, Any]) -> dict[str, Any]:
+    attributes = op.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise InvalidRequest("attributes must be an object", field="attributes")
+    return attributes
+
+
+def _person(op: dict[str, Any]) -> PersonRef:
+    return from_map(op.get("identifiers"), "identifiers")
+
+
+def _person_identify(ws: str, op: dict[str, Any]) -> None:
+    body = dict(_attributes(op))
+    timestamp = check_timestamp(op.get("timestamp"))
+    if timestamp is not None:
+        body["_timestamp"] = timestamp
+    if op.get("cio_relationships") is not None:
+        body["cio_relationships"] = op["cio_relationships"]
+    people.identify(ws, _person(op), body)
+
+
+def _person_event(event_type: str) -> Callable[[str, dict[str, Any]], None]:
+    def run(ws: str, op: dict[str, Any]) -> None:
+        req = events.EventRequest.parse(op, data_key="attributes", event_type=event_type)
+        events.track(ws, _person(op), req)
+
+    return run
+
+
+def _person_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
+    def run(ws: str, op: dict[str, Any]) -> None:
+        ref = _person(op)
+        person = people.find_or_create(ws, ref) if add else people.load(ws, ref)
+        if person is not None:
+            objects.person_relationships(ws, person.cio_id, op.get("cio_relationships"), add=add)
+
+    return run
+
+
+def _add_device(ws: str, op: dict[str, Any]) -> None:
+    devices.add_device(ws, _person(op), devices.DeviceRequest.parse(op.get("device"), token_key="token"))
+
+
+def _delete_device(ws: str, op: dict[str, Any]) -> None:
+    device = op.get("device")
+    token = device.get("token") if isinstance(device, dict) else None
+    if not isinstance(token, str) or not token:
+        raise InvalidRequest("device token must be present", field="device.token")
+    devices.delete_device(ws, _person(op), token)
+
+
+def _merge(ws: str, op: dict[str, Any]) -> None:
+    merge.merge(ws, *merge.parse(op))
+
+
+def _object_identify(anonymous: bool) -> Callable[[str, dict[str, Any]], None]:
+    def run(ws: str, op: dict[str, Any]) -> None:
+        ref = objects.object_ref(op.get("identifiers"))
+        if anonymous and not isinstance(ref, objects.ObjectRef):
+            raise InvalidRequest("identifiers must have object_type_id and anonymous_id", field="identifiers")
+        resolved = objects.identify_object(ws, ref, op.get("attributes"), anonymous=anonymous)
+        if op.get("cio_relationships") is not None:
+            objects.object_relationships(ws, resolved, op["cio_relationships"], add=True)
+
+    return run
+
+
+def _object_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
+    def run(ws: str, op: dict[str, Any]) -> None:
+        objects.object_relationships(ws, objects.object_ref(op.get("identifiers")), op.get("cio_relationships"),
+                                     add=add)
+
+    return run
+
+
+def _object_delete(ws: str, op: dict[str, Any]) -> None:
+    objects.delete_object(ws, objects.object_ref(op.get("identifiers")))
+
+
+_Handler = Callable[[str, dict[str, Any]], None]
+_HANDLERS: dict[str, dict[str, _Handler]] = {
+    "person": {
+        "identify": _person_identify,
+        "delete": lambda ws, op: people.delete(ws, _person(op)),
+        "event": _person_event("event"),
+        "page": _person_event("page"),
+        "screen": _person_event("screen"),
+        "add_relationships": _person_relationships(add=True),
+        "delete_relationships": _person_relationships(add=False),
+        "add_device": _add_device,
+        "delete_device": _delete_device,
+        "merge": _merge,
+        "suppress": lambda ws, op: people.suppress(ws, _person(op)),
+        "unsuppress": lambda ws, op: people.unsuppress(ws, _person(op)),
+    },
+    "object": {
+        "identify": _object_identify(anonymous=False),
+        "identify_anonymous": _object_identify(anonymous=True),
+        "delete": _object_delete,
+        "add_relationships": _object_relationships(add=True),
+        "delete_relationships": _object_relationships(add=False),
+    },
+    "delivery": {},
+}
+
+

@@ -1,0 +1,445 @@
+"""People: resolve identifiers, identify (create or update), delete, suppress and unsuppress.
+
+Writes are optimistic: read the profile, merge in memory, write back with a version condition, and
+retry on a lost race. Unique identifiers (id, email, phone) are lookup items created in the same
+transaction as the profile with a not-exists condition, so concurrent identifies never make two
+people with one identifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from nudge import clock, ids
+from nudge.errors import Conflict, InvalidRequest, NotFound
+from nudge.model import Device, EventItem, IdentifierLookup, Membership, Person, Relationship, Suppression
+from nudge.model.base import plain
+from nudge.model.keys import LOOKUP, PROFILE, lookup_pk, person_pk, suppression_pk
+from nudge.tracking.identifiers import PersonRef, looks_like_email
+from nudge.tracking.limits import check_attributes, check_identifier, check_timestamp
+
+MAX_ATTEMPTS = 5
+_PREFS = "cio_subscription_preferences"
+_RESERVED = {"id", "email", "anonymous_id", "created_at", "_timestamp", "_update", "unsubscribed",
+             _PREFS, "cio_relationships"}
+_TRUE = (True, 1, "1", "true")
+_FALSE = (False, 0, "0", "false")
+
+
+@dataclass
+class IdentifyRequest:
+    """An identify body split into reserved fields and plain attributes."""
+
+    attributes: dict[str, Any] = field(default_factory=dict)
+    new_id: str | None = None
+    email: str | None = None
+    anonymous_id: str | None = None
+    created_at: int | None = None
+    timestamp: int | None = None
+    update_only: bool = False
+    unsubscribed: bool | None = None
+    preferences: dict[str, Any] = field(default_factory=dict)
+    relationships: Any = None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> IdentifyRequest:
+        check_attributes({k: v for k, v in body.items() if k not in (_PREFS, "cio_relationships")})
+        req = cls()
+        for name, value in body.items():
+            if name in _RESERVED or name.startswith(_PREFS + "."):
+                continue
+            req.attributes[name] = value
+        if body.get("id") not in (None, ""):
+            req.new_id = check_identifier(body["id"], "id")
+        if body.get("email") not in (None, ""):
+            email = check_identifier(body["email"], "email")
+            if not looks_like_email(email):
+                raise InvalidRequest("email must be an email address", field="email")
+            req.email = email
+        if body.get("anonymous_id") not in (None, ""):
+            req.anonymous_id = check_identifier(body["anonymous_id"], "anonymous_id")
+        req.created_at = check_timestamp(body.get("created_at"), "created_at")
+        req.timestamp = check_timestamp(body.get("_timestamp"), "_timestamp")
+        req.update_only = body.get("_update") in _TRUE
+        if "unsubscribed" in body:
+            req.unsubscribed = _flag(body["unsubscribed"], "unsubscribed")
+        req.preferences = _preferences(body)
+        req.relationships = body.get("cio_relationships")
+        return req
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, str):
+        value = value.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidRequest(f"{name} must be true or false", field=name)
+
+
+def _preferences(body: dict[str, Any]) -> dict[str, Any]:
+    """Topic opt-ins, as a nested object and/or dot-notation keys, flattened to ``topics.<name>``."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            flat[prefix] = _flag(value, f"{_PREFS}.{prefix}")
+
+    nested = body.get(_PREFS)
+    if nested is not None:
+        if not isinstance(nested, dict):
+            raise InvalidRequest(f"{_PREFS} must be an object", field=_PREFS)
+        walk("", nested)
+    for key, value in body.items():
+        if key.startswith(_PREFS + "."):
+            walk(key[len(_PREFS) + 1 :], value)
+    return flat
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def resolve_cio_id(workspace_id: str, ref: PersonRef) -> str | None:
+    if ref.kind == "cio_id":
+        return ref.value
+    try:
+        return IdentifierLookup.get(lookup_pk(workspace_id, ref.kind, ref.lookup_value), LOOKUP).cio_id
+    except DoesNotExist:
+        return None
+
+
+def load(workspace_id: str, ref: PersonRef) -> Person | None:
+    cio = resolve_cio_id(workspace_id, ref)
+    if cio is None:
+        return None
+    try:
+        return Person.get(person_pk(workspace_id, cio), PROFILE, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def require(workspace_id: str, ref: PersonRef) -> Person:
+    person = load(workspace_id, ref)
+    if person is None:
+        raise NotFound(f"person {ref} not found")
+    return person
+
+
+def find_or_create(workspace_id: str, ref: PersonRef) -> Person | None:
+    """The person an event or device is for, created from the identifier if new.
+
+    Returns None when the identifier is suppressed (the data is dropped on purpose).
+    """
+    person = load(workspace_id, ref)
+    if person is not None:
+        return person
+    if ref.kind in ("cio_id",):
+        raise NotFound(f"person {ref} not found")
+    identify(workspace_id, ref, {})
+    return load(workspace_id, ref)
+
+
+def identifiers_of(person: Person) -> list[PersonRef]:
+    refs = []
+    if person.person_id:
+        refs.append(PersonRef("id", person.person_id))
+    if person.email:
+        refs.append(PersonRef("email", person.email))
+    if person.phone:
+        refs.append(PersonRef("phone", person.phone))
+    return refs
+
+
+def to_view(person: Person) -> dict[str, Any]:
+    """The profile as the rest of the system sees it: identifiers folded into the attributes."""
+    attributes = plain(person.attributes)
+    if person.person_id:
+        attributes["id"] = person.person_id
+    if person.email:
+        attributes["email"] = person.email
+    return {
+        "cio_id": person.cio_id,
+        "id": person.person_id,
+        "email": person.email,
+        "phone": person.phone,
+        "attributes": attributes,
+        "created_at": int(person.created_at),
+        "updated_at": int(person.updated_at),
+        "unsubscribed": bool(person.unsubscribed),
+        "subscription_preferences": plain(person.subscription_preferences),
+        "anonymous_ids": list(person.anonymous_ids or []),
+    }
+
+
+# --- suppression -----------------------------------------------------------------------------------
+
+
+def is_suppressed(workspace_id: str, refs: Iterable[PersonRef]) -> bool:
+    for ref in refs:
+        if ref.kind == "cio_id":
+            continue
+        try:
+            Suppression.get(suppression_pk(workspace_id, ref.kind, ref.lookup_value), "suppression")
+            return True
+        except DoesNotExist:
+            continue
+    return False
+
+
+def suppress(workspace_id: str, ref: PersonRef) -> None:
+    """Delete the person and block every identifier they had from being re-created."""
+    person = load(workspace_id, ref)
+    refs = {ref} if ref.kind != "cio_id" else set()
+    if person is not None:
+        refs.update(identifiers_of(person))
+    keys = sorted(suppression_pk(workspace_id, r.kind, r.lookup_value) for r in refs)
+    now = clock.now()
+    for key in keys:
+        Suppression(key, "suppression", workspace_id=workspace_id, group=keys, created_at=now).save()
+    if person is not None:
+        delete_person(workspace_id, person)
+
+
+def unsuppress(workspace_id: str, ref: PersonRef) -> None:
+    """Unblock the identifier and those suppressed with it. The profile is not restored."""
+    try:
+        item = Suppression.get(suppression_pk(workspace_id, ref.kind, ref.lookup_value), "suppression")
+    except DoesNotExist:
+        return
+    with Suppression.batch_write() as batch:
+        for key in item.group:
+            batch.delete(Suppression(key, "suppression"))
+
+
+# --- identify --------------------------------------------------------------------------------------
+
+
+def identify(workspace_id: str, ref: PersonRef, body: dict[str, Any]) -> Person | None:
+    """Create or update a person. Returns the person, or None when nothing was written."""
+    req = IdentifyRequest.parse(body)
+    if ref.kind == "id" and req.new_id and req.new_id != ref.value:
+        raise InvalidRequest(
+            "id in the body differs from the id in the path: to change an id, address the person by "
+            "cio_ or email",
+            field="id",
+        )
+    for _ in range(MAX_ATTEMPTS):
+        person = load(workspace_id, ref)
+        if person is None and ref.kind != "email" and req.email:
+            # Customer.io: an unknown path id whose body email matches an existing person updates that
+            # person, who takes the id.
+            person = load(workspace_id, PersonRef("email", req.email))
+        try:
+            if person is None:
+                if req.update_only:
+                    return None
+                if ref.kind == "cio_id":
+                    raise NotFound(f"person {ref} not found")
+                created = _create(workspace_id, ref, req)
+                if created is None:
+                    return None
+                person = created
+            else:
+                _update(workspace_id, person, ref, req)
+        except _LostRace:
+            continue
+        _after_write(workspace_id, person, req)
+        return person
+    raise Conflict(f"person {ref} is being changed concurrently; retry")
+
+
+class _LostRace(Exception):
+    """A conditional write failed because another writer got there first: re-read and retry."""
+
+
+def _after_write(workspace_id: str, person: Person, req: IdentifyRequest) -> None:
+    # Imported here: events and objects import this module.
+    if req.anonymous_id:
+        from nudge.tracking.events import merge_anonymous
+
+        merge_anonymous(workspace_id, person.cio_id, req.anonymous_id)
+    if req.relationships is not None:
+        from nudge.tracking.objects import apply_person_relationships_v1
+
+        apply_person_relationships_v1(workspace_id, person.cio_id, req.relationships)
+
+
+def _merge_attributes(person: Person, req: IdentifyRequest, now: int) -> None:
+    """Apply attributes in ``_timestamp`` order: an attribute last written at a later time is kept."""
+    ts = req.timestamp if req.timestamp is not None else now
+    attributes = plain(person.attributes)
+    stamps = plain(person.attribute_timestamps)
+
+    def newer(name: str) -> bool:
+        return name not in stamps or stamps[name] <= ts
+
+    for name, value in req.attributes.items():
+        if not newer(name):
+            continue
+        stamps[name] = ts  # kept for removals too, so an older update cannot resurrect the value
+        if value is None or value == "":
+            attributes.pop(name, None)
+        else:
+            attributes[name] = value
+    if req.unsubscribed is not None and newer("unsubscribed"):
+        stamps["unsubscribed"] = ts
+        person.unsubscribed = req.unsubscribed
+    if req.preferences and newer(_PREFS):
+        stamps[_PREFS] = ts
+        prefs = plain(person.subscription_preferences)
+        prefs.update(req.preferences)
+        person.subscription_preferences = prefs  # type: ignore[assignment]
+    if req.created_at is not None:
+        person.created_at = req.created_at
+    if req.anonymous_id and req.anonymous_id not in (person.anonymous_ids or []):
+        person.anonymous_ids = [*(person.anonymous_ids or []), req.anonymous_id]
+    person.attributes = attributes  # type: ignore[assignment]
+    person.attribute_timestamps = stamps  # type: ignore[assignment]
+    person.updated_at = now
+
+
+def _create(workspace_id: str, ref: PersonRef, req: IdentifyRequest) -> Person | None:
+    refs = {ref}
+    if req.new_id:
+        refs.add(PersonRef("id", req.new_id))
+    if req.email:
+        refs.add(PersonRef("email", req.email))
+    if len({r.kind for r in refs}) != len(refs):
+        raise InvalidRequest("the path identifier and the body's identifier of the same kind differ",
+                             field="email" if ref.kind == "email" else "id")
+    if is_suppressed(workspace_id, refs):
+        return None
+    now = clock.now()
+    cio = ids.cio_id()
+    by_kind = {r.kind: r.value for r in refs}
+    person = Person(
+        person_pk(workspace_id, cio),
+        PROFILE,
+        workspace_id=workspace_id,
+        cio_id=cio,
+        person_id=by_kind.get("id"),
+        email=by_kind.get("email"),
+        phone=by_kind.get("phone"),
+        created_at=req.created_at if req.created_at is not None else now,
+        updated_at=now,
+    )
+    _merge_attributes(person, req, now)
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(person, condition=Person.pk.does_not_exist())
+            for r in refs:
+                lookup = IdentifierLookup(
+                    lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP, workspace_id=workspace_id,
+                    cio_id=cio,
+                )
+                tx.save(lookup, condition=IdentifierLookup.pk.does_not_exist())
+    except TransactWriteError as exc:
+        # Another identify created one of these identifiers first: resolve again and update instead.
+        raise _LostRace() from exc
+    return person
+
+
+def _update(workspace_id: str, person: Person, ref: PersonRef, req: IdentifyRequest) -> None:
+    adds: list[PersonRef] = []
+    removes: list[PersonRef] = []
+    wanted_id = req.new_id or (ref.value if ref.kind == "id" else None)
+    if wanted_id and wanted_id != person.person_id:
+        adds.append(PersonRef("id", wanted_id))
+        if person.person_id:
+            removes.append(PersonRef("id", person.person_id))
+        person.person_id = wanted_id
+    wanted_email = req.email or (ref.value if ref.kind == "email" else None)
+    if wanted_email and (person.email or "").lower() != wanted_email.lower():
+        adds.append(PersonRef("email", wanted_email))
+        if person.email:
+            removes.append(PersonRef("email", person.email))
+        person.email = wanted_email
+    elif wanted_email and person.email != wanted_email:
+        person.email = wanted_email  # same address, new capitalisation: no lookup change
+    if ref.kind == "phone" and person.phone != ref.value:
+        adds.append(ref)
+        if person.phone:
+            removes.append(PersonRef("phone", person.phone))
+        person.phone = ref.value
+    if adds and is_suppressed(workspace_id, adds):
+        raise InvalidRequest(f"identifier {adds[0].value} is suppressed", field=adds[0].kind)
+    _merge_attributes(person, req, clock.now())
+    if not adds:
+        if not save_if_unchanged(person):
+            raise _LostRace()
+        return
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(person)
+            for r in adds:
+                tx.save(
+                    IdentifierLookup(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP,
+                                     workspace_id=workspace_id, cio_id=person.cio_id),
+                    condition=IdentifierLookup.pk.does_not_exist(),
+                )
+            for r in removes:
+                tx.delete(IdentifierLookup(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP))
+    except TransactWriteError as exc:
+        taken = [r for r in adds if resolve_cio_id(workspace_id, r) not in (None, person.cio_id)]
+        if taken:
+            raise Conflict(f"{taken[0].kind} {taken[0].value} already belongs to another person") from exc
+        raise _LostRace() from exc
+
+
+def save_if_unchanged(person: Person) -> bool:
+    """Write the person back if nobody changed it since it was read (the version attribute's
+    condition). False when another writer won, so the caller re-reads and retries."""
+    try:
+        person.save()
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _connection() -> Connection:
+    return Person._get_connection().connection
+
+
+# --- delete ----------------------------------------------------------------------------------------
+
+
+def delete(workspace_id: str, ref: PersonRef) -> None:
+    """Delete the person and everything stored under them. Deleting nobody succeeds (idempotent)."""
+    person = load(workspace_id, ref)
+    if person is not None:
+        delete_person(workspace_id, person)
+
+
+def delete_person(workspace_id: str, person: Person) -> None:
+    # Dependents go first and the profile last, so a retry after a crash finds the person and finishes.
+    pk = person.pk
+    with Device.batch_write() as batch:
+        for device in Device.query(pk, Device.sk.startswith("device#")):
+            batch.delete(device)
+    with EventItem.batch_write() as batch:
+        for event in EventItem.query(pk, attributes_to_get=["pk", "sk"]):
+            batch.delete(event)
+    with Relationship.batch_write() as batch:
+        for rel in Relationship.by_person.query(pk):
+            batch.delete(rel)
+    with Membership.batch_write() as batch:
+        for member in Membership.by_person.query(pk):
+            batch.delete(member)
+    with TransactWrite(connection=_connection()) as tx:
+        tx.delete(person)
+        for r in identifiers_of(person):
+            tx.delete(IdentifierLookup(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP))
+        for anonymous_id in person.anonymous_ids or []:
+            tx.delete(IdentifierLookup(lookup_pk(workspace_id, "anonymous", anonymous_id), LOOKUP))

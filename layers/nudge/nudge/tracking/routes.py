@@ -1,0 +1,230 @@
+"""The Track API's route table: one list that the Lambda handler, the local runtime and the OpenAPI
+document are all built from, so they cannot disagree.
+
+Each operation takes a parsed :class:`Request` and returns ``(status, body)``; raising a domain error
+lets the edge answer it in Customer.io's error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from nudge.errors import Conflict, InvalidRequest, NotFound
+from nudge.tracking import devices, events, merge, operations, people, segments
+from nudge.tracking.identifiers import from_path
+from nudge.tracking.limits import MAX_V1_BODY_BYTES, MAX_V2_BATCH_BYTES, MAX_V2_OP_BYTES, parse_json_object
+
+OK: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Request:
+    workspace_id: str
+    params: dict[str, str]  # path parameters, still percent-encoded
+    query: dict[str, str]
+    body: str | None
+    base_url: str
+
+
+Response = tuple[int, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # OpenAPI template: /api/v1/customers/{identifier}
+    operation: Callable[[Request], Response]
+    summary: str
+    body_limit: int = MAX_V1_BODY_BYTES
+    body_schema: dict[str, Any] | None = None
+    responses: dict[str, str] = field(default_factory=dict)
+
+
+def _identify(req: Request) -> Response:
+    body = parse_json_object(req.body, limit=MAX_V1_BODY_BYTES)
+    people.identify(req.workspace_id, from_path(req.params["identifier"]), body)
+    return 200, OK
+
+
+def _delete(req: Request) -> Response:
+    people.delete(req.workspace_id, from_path(req.params["identifier"]))
+    return 200, OK
+
+
+def _add_device(req: Request) -> Response:
+    body = parse_json_object(req.body, limit=MAX_V1_BODY_BYTES)
+    if "device" not in body:
+        raise InvalidRequest("device must be present", field="device")
+    device = devices.DeviceRequest.parse(body["device"], token_key="id")
+    devices.add_device(req.workspace_id, from_path(req.params["identifier"]), device)
+    return 200, OK
+
+
+def _delete_device(req: Request) -> Response:
+    devices.delete_device(req.workspace_id, from_path(req.params["identifier"]), unquote(req.params["device_id"]))
+    return 200, OK
+
+
+def _suppress(req: Request) -> Response:
+    people.suppress(req.workspace_id, from_path(req.params["identifier"]))
+    return 200, OK
+
+
+def _unsuppress(req: Request) -> Response:
+    people.unsuppress(req.workspace_id, from_path(req.params["identifier"]))
+    return 200, OK
+
+
+def _event(req: Request) -> Response:
+    body = parse_json_object(req.body, limit=MAX_V1_BODY_BYTES)
+    events.track(req.workspace_id, from_path(req.params["identifier"]), events.EventRequest.parse(body))
+    return 200, OK
+
+
+def _anonymous_event(req: Request) -> Response:
+    body = parse_json_object(req.body, limit=MAX_V1_BODY_BYTES)
+    event = events.EventRequest.parse(body)
+    anonymous_id = body.get("anonymous_id")
+    events.track_anonymous(req.workspace_id, anonymous_id if anonymous_id not in (None, "") else None, event)
+    return 200, OK
+
+
+def _merge(req: Request) -> Response:
+    body = parse_json_object(req.body, limit=MAX_V1_BODY_BYTES)
+    merge.merge(req.workspace_id, *merge.parse(body))
+    return 200, OK
+
+
+def _segment_membership(add: bool) -> Callable[[Request], Response]:
+    def run(req: Request) -> Response:
+        body = parse_json_object(req.body, limit=MAX_V1_BODY_BYTES)
+        segment_id = unquote(req.params["segment_id"])
+        id_type = req.query.get("id_type")
+        if add:
+            segments.add_customers(req.workspace_id, segment_id, body, id_type)
+        else:
+            segments.remove_customers(req.workspace_id, segment_id, body, id_type)
+        return 200, OK
+
+    return run
+
+
+def _region(req: Request) -> Response:
+    return 200, {"url": req.base_url, "region": "us", "environment_id": req.workspace_id}
+
+
+def _entity(req: Request) -> Response:
+    op = parse_json_object(req.body, limit=MAX_V2_OP_BYTES, what="operation")
+    operations.apply(req.workspace_id, op)
+    return 200, OK
+
+
+def _batch(req: Request) -> Response:
+    body = parse_json_object(req.body, limit=MAX_V2_BATCH_BYTES, what="batch")
+    ops = body.get("batch")
+    if not isinstance(ops, list):
+        raise InvalidRequest("batch must be a list of operations", field="batch")
+    errors = []
+    for index, op in enumerate(ops):
+        try:
+            operations.apply(req.workspace_id, op)
+        except InvalidRequest as exc:
+            errors.extend(
+                {"batch_index": index, "reason": exc.reason, "field": exc.field, "message": message}
+                for message in exc.messages
+            )
+        except (NotFound, Conflict) as exc:
+            reason = "not_found" if isinstance(exc, NotFound) else "conflict"
+            errors.append({"batch_index": index, "reason": reason, "field": "identifiers", "message": str(exc)})
+    if errors:
+        return 207, {"errors": errors}
+    return 200, OK
+
+
+_IDENTIFY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Flat attribute map with reserved keys.",
+    "maxProperties": 300,
+    "properties": {
+        "id": {"type": "string", "maxLength": 150},
+        "email": {"type": "string", "format": "email"},
+        "anonymous_id": {"type": "string"},
+        "created_at": {"type": "integer", "description": "unix seconds"},
+        "_timestamp": {"type": "integer", "description": "ordering: older updates never overwrite newer"},
+        "_update": {"type": "boolean", "description": "update only, never create"},
+        "unsubscribed": {"oneOf": [{"type": "boolean"}, {"type": "integer"}, {"type": "string"}]},
+        "cio_subscription_preferences": {"type": "object"},
+        "cio_relationships": {"type": "object"},
+    },
+    "additionalProperties": True,
+}
+_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "maxLength": 100},
+        "data": {"type": "object"},
+        "type": {"type": "string", "enum": ["event", "page", "screen"]},
+        "timestamp": {"type": "integer"},
+        "id": {"type": "string", "description": "deduplicates: the same id is stored once"},
+        "anonymous_id": {"type": "string"},
+    },
+}
+_DEVICE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["device"],
+    "properties": {"device": {"type": "object", "required": ["id", "platform"], "properties": {
+        "id": {"type": "string"}, "platform": {"type": "string", "enum": ["ios", "android"]},
+        "last_used": {"type": "integer"}, "attributes": {"type": "object"}}}},
+}
+_MERGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["primary", "secondary"],
+    "properties": {"primary": {"type": "object"}, "secondary": {"type": "object"}},
+}
+_IDS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["ids"],
+    "properties": {"ids": {"type": "array", "maxItems": 1000, "items": {"type": "string"}}},
+}
+_OP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "action"],
+    "properties": {
+        "type": {"type": "string", "enum": ["person", "object", "delivery"]},
+        "action": {"type": "string"},
+        "identifiers": {"type": "object"},
+        "attributes": {"type": "object"},
+        "name": {"type": "string"},
+        "timestamp": {"type": "integer"},
+        "cio_relationships": {"type": "array"},
+    },
+}
+
+CUSTOMER = "/api/v1/customers/{identifier}"
+ROUTES: tuple[Route, ...] = (
+    Route("PUT", CUSTOMER, _identify, "Identify: create or update a person", body_schema=_IDENTIFY_SCHEMA),
+    Route("DELETE", CUSTOMER, _delete, "Delete a person"),
+    Route("PUT", CUSTOMER + "/devices", _add_device, "Add or update a device", body_schema=_DEVICE_SCHEMA),
+    Route("DELETE", CUSTOMER + "/devices/{device_id}", _delete_device, "Delete a device"),
+    Route("POST", CUSTOMER + "/suppress", _suppress, "Delete a person and block the identifier"),
+    Route("POST", CUSTOMER + "/unsuppress", _unsuppress, "Unblock a suppressed identifier"),
+    Route("POST", CUSTOMER + "/events", _event, "Track an event for a person", body_schema=_EVENT_SCHEMA),
+    Route("POST", "/api/v1/events", _anonymous_event, "Track an anonymous event", body_schema=_EVENT_SCHEMA),
+    Route("POST", "/api/v1/merge_customers", _merge, "Merge two people", body_schema=_MERGE_SCHEMA),
+    Route("POST", "/api/v1/segments/{segment_id}/add_customers", _segment_membership(add=True),
+          "Add people to a manual segment", body_schema=_IDS_SCHEMA),
+    Route("POST", "/api/v1/segments/{segment_id}/remove_customers", _segment_membership(add=False),
+          "Remove people from a manual segment", body_schema=_IDS_SCHEMA),
+    Route("GET", "/api/v1/accounts/region", _region, "The workspace's region and Track URL"),
+    Route("POST", "/api/v2/entity", _entity, "Apply one v2 operation", body_limit=MAX_V2_OP_BYTES,
+          body_schema=_OP_SCHEMA),
+    Route("POST", "/api/v2/batch", _batch, "Apply up to 500 KB of v2 operations",
+          body_limit=MAX_V2_BATCH_BYTES,
+          body_schema={"type": "object", "required": ["batch"],
+                       "properties": {"batch": {"type": "array", "items": _OP_SCHEMA}}},
+          responses={"207": "Some operations failed: errors[] names each by batch_index"}),
+)
