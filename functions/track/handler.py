@@ -33,8 +33,8 @@ def _base_url() -> str:
     if configured:
         return configured
     event = app.current_event
-    host = event.get_header_value("host") or "localhost"
-    proto = event.get_header_value("x-forwarded-proto") or "https"
+    host = event.headers.get("host") or "localhost"
+    proto = event.headers.get("x-forwarded-proto") or "https"
     return f"{proto}://{host}"
 
 
@@ -43,7 +43,7 @@ def _register(route: Route) -> None:
 
     def endpoint(**params: str) -> Response:
         event = app.current_event
-        site_id, api_key = edge.basic_credentials(event.get_header_value("authorization"))
+        site_id, api_key = edge.basic_credentials(event.headers.get("authorization"))
         workspace_id = workspaces.authenticate_track(site_id, api_key)
         logger.append_keys(workspace_id=workspace_id, route=f"{route.method} {route.path}")
         request = Request(
@@ -86,7 +86,7 @@ def _conflict(exc: Conflict) -> Response:
     return _json(409, {"meta": {"error": str(exc)}})
 
 
-@app.exception_handler((ClientError, BotoCoreError, PynamoDBException))  # type: ignore[arg-type]
+@app.exception_handler([ClientError, BotoCoreError, PynamoDBException])
 def _storage_unavailable(exc: Exception) -> Response:
     # Throttling or a storage outage: 503 is retried by Customer.io's clients, and every write is
     # idempotent where the client gave an id.

@@ -108,7 +108,7 @@ def create_workspace(name: str, plan: str, billing_start: str | None = None) -> 
 
 def list_workspaces() -> list[WorkspaceInfo]:
     # An operator command over a small table: a filtered scan is the honest cost here.
-    found = Workspace.scan(Workspace.kind == "workspace")
+    found = Workspace.scan()  # the discriminator keeps credentials out
     return sorted((_info(ws) for ws in found), key=lambda w: (w.created_at, w.workspace_id))
 
 

@@ -7,6 +7,7 @@ conditional put fails and is answered as a success.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -99,7 +100,7 @@ def _store(
         data=req.data,
         timestamp=timestamp,
         received_at=now,
-        expires_at=now + ANONYMOUS_LOOKBACK_SECONDS if expires else None,
+        expires_at=datetime.fromtimestamp(now + ANONYMOUS_LOOKBACK_SECONDS, UTC) if expires else None,
     )
     try:
         item.save(condition=EventItem.sk.does_not_exist())

@@ -1,0 +1,116 @@
+"""``nudge``: the operator CLI. It talks to whatever AWS endpoint boto3 is configured for: real AWS after
+a deploy (table names from ``NUDGE_*_TABLE`` or ``NUDGE_TABLE_PREFIX``), or the local runtime
+(``AWS_ENDPOINT_URL``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from nudge.errors import NudgeError
+
+
+def _print_keys(keys: object, as_json: bool, title: str) -> None:
+    data = asdict(keys)  # type: ignore[call-overload]
+    if as_json:
+        print(json.dumps(data))
+        return
+    print(title)
+    for label, name in (("workspace id", "workspace_id"), ("site id", "site_id"),
+                        ("track api key", "track_api_key"), ("app api key", "app_api_key")):
+        print(f"  {label:<14} {data[name]}")
+    print("The keys are shown only this once and stored hashed: keep them somewhere safe now.")
+
+
+def _workspace_create(args: argparse.Namespace) -> None:
+    from nudge import workspaces
+
+    keys = workspaces.create_workspace(args.name, args.plan, args.billing_start)
+    _print_keys(keys, args.json, "Workspace created.")
+
+
+def _workspace_list(args: argparse.Namespace) -> None:
+    from nudge import workspaces
+
+    found = workspaces.list_workspaces()
+    if args.json:
+        print(json.dumps([asdict(w) for w in found]))
+        return
+    print(f"{'workspace id':<18} {'site id':<22} {'plan':<11} {'billing start':<13} name")
+    for w in found:
+        print(f"{w.workspace_id:<18} {w.site_id:<22} {w.plan:<11} {w.billing_start:<13} {w.name}")
+
+
+def _keys_rotate(args: argparse.Namespace) -> None:
+    from nudge import workspaces
+
+    keys = workspaces.rotate_keys(args.workspace)
+    _print_keys(keys, args.json, "Keys rotated: the previous Track and App keys no longer work.")
+
+
+def _segment_create(args: argparse.Namespace) -> None:
+    from nudge.tracking import segments
+
+    segment_id = segments.create_manual_segment(args.workspace, args.name, args.description)
+    print(json.dumps({"segment_id": segment_id}) if args.json else f"Manual segment created: {segment_id}")
+
+
+def _tables_create(_: argparse.Namespace) -> None:
+    from nudge.model import create_tables
+
+    create_tables()
+    print("Tables ready.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nudge", description="Operate a Nudge deployment.")
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    workspace = groups.add_parser("workspace", help="create and list workspaces").add_subparsers(
+        dest="command", required=True)
+    create = workspace.add_parser("create", help="create a workspace and print its keys once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--plan", required=True, help="essentials, premium or enterprise")
+    create.add_argument("--billing-start", help="YYYY-MM-DD (default: today)")
+    create.add_argument("--json", action="store_true", help="print the ids and keys as JSON")
+    create.set_defaults(run=_workspace_create)
+    listing = workspace.add_parser("list", help="list workspaces")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_workspace_list)
+
+    keys = groups.add_parser("keys", help="manage API keys").add_subparsers(dest="command", required=True)
+    rotate = keys.add_parser("rotate", help="issue new Track and App keys; the old ones stop working")
+    rotate.add_argument("--workspace", required=True, help="workspace id")
+    rotate.add_argument("--json", action="store_true")
+    rotate.set_defaults(run=_keys_rotate)
+
+    segment = groups.add_parser("segment", help="manage segments").add_subparsers(dest="command", required=True)
+    manual = segment.add_parser("create-manual", help="create a manual segment (filled via add_customers)")
+    manual.add_argument("--workspace", required=True)
+    manual.add_argument("--name", required=True)
+    manual.add_argument("--description", default="")
+    manual.add_argument("--json", action="store_true")
+    manual.set_defaults(run=_segment_create)
+
+    tables = groups.add_parser("tables", help="manage tables outside CDK").add_subparsers(
+        dest="command", required=True)
+    tables.add_parser("create", help="create any missing table (local runtime, development)").set_defaults(
+        run=_tables_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except NudgeError as exc:
+        print(f"nudge: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

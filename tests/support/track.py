@@ -1,0 +1,92 @@
+"""Drive the real Track handler with API Gateway-shaped events, and point Customer.io's own client at it.
+
+``TrackClient`` sends raw HTTP-level requests; ``LambdaAdapter`` is a ``requests`` transport that routes
+a client library's prepared requests into the handler, so the official ``customerio`` package runs
+unmodified against Nudge.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import BaseAdapter
+
+from functions.track import handler as track_handler
+from nudge.local.apigw import LocalContext, http_api_event, http_response
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw)
+
+
+def basic(site_id: str, api_key: str, *, urlsafe: bool = False) -> str:
+    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    return "Basic " + encode(f"{site_id}:{api_key}".encode()).decode()
+
+
+def invoke(method: str, path: str, *, headers: dict[str, str] | None = None,
+           body: bytes | str | None = None) -> Answer:
+    event = http_api_event(method, path, headers, body)
+    status, out_headers, data = http_response(track_handler.handler(event, LocalContext()))
+    return Answer(status, out_headers, data)
+
+
+@dataclass
+class TrackClient:
+    site_id: str
+    api_key: str
+
+    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | str | None = None,
+                auth: str | None = None) -> Answer:
+        headers = {"content-type": "application/json"}
+        credentials = basic(self.site_id, self.api_key) if auth is None else auth
+        if credentials:
+            headers["authorization"] = credentials
+        payload = raw if raw is not None else (None if body is None else json.dumps(body))
+        return invoke(method, path, headers=headers, body=payload)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.request("PUT", path, {} if body is None else body, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.request("POST", path, {} if body is None else body, **kw)
+
+    def delete(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.request("DELETE", path, body, **kw)
+
+    def get(self, path: str, **kw: Any) -> Answer:
+        return self.request("GET", path, None, **kw)
+
+
+class LambdaAdapter(BaseAdapter):
+    """A ``requests`` transport whose 'network' is the Track handler."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[requests.PreparedRequest] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self.sent.append(request)
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        answer = invoke(request.method or "GET", request.url or "/", headers=dict(request.headers), body=body)
+        response = requests.Response()
+        response.status_code = answer.status
+        response.headers.update(answer.headers)
+        response._content = answer.raw
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        return None

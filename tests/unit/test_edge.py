@@ -1,0 +1,41 @@
+import base64
+
+import pytest
+
+from nudge import edge
+from nudge.errors import InvalidRequest, Unauthorized
+
+
+def test_basic_credentials_standard_alphabet():
+    header = "Basic " + base64.b64encode(b"site:>>>?").decode()
+    assert "+" in header or "/" in header  # the value exercises the alphabet difference
+    assert edge.basic_credentials(header) == ("site", ">>>?")
+
+
+def test_basic_credentials_url_safe_alphabet_and_missing_padding():
+    encoded = base64.urlsafe_b64encode(b"site:>>>?").decode().rstrip("=")
+    assert "-" in encoded or "_" in encoded
+    assert edge.basic_credentials("basic " + encoded) == ("site", ">>>?")
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic", "Bearer abc", "Basic %%%", "Basic " +
+                                    base64.b64encode(b"no-colon").decode()])
+def test_bad_basic_headers_are_unauthorized(header):
+    with pytest.raises(Unauthorized):
+        edge.basic_credentials(header)
+
+
+def test_api_key_may_contain_colons():
+    header = "Basic " + base64.b64encode(b"site:a:b").decode()
+    assert edge.basic_credentials(header) == ("site", "a:b")
+
+
+def test_one_error_uses_meta_error_and_several_use_meta_errors():
+    assert edge.customerio_error(InvalidRequest("x")) == {"meta": {"error": "x"}}
+    assert edge.customerio_error(InvalidRequest("x", "y")) == {"meta": {"errors": ["x", "y"]}}
+
+
+def test_bearer_token():
+    assert edge.bearer_token("Bearer abc") == "abc"
+    with pytest.raises(Unauthorized):
+        edge.bearer_token("Basic abc")
