@@ -66,8 +66,11 @@ for _route in ROUTES:
 
 @app.exception_handler(Unauthorized)
 def _unauthorized(_: Unauthorized) -> Response:
-    return _json(401, {"meta": {"error": "unauthorized: site id and api key do not match a workspace"}},
-                 headers={"WWW-Authenticate": 'Basic realm="track"'})
+    return _json(
+        401,
+        {"meta": {"error": "unauthorized: site id and api key do not match a workspace"}},
+        headers={"WWW-Authenticate": 'Basic realm="track"'},
+    )
 
 
 @app.exception_handler(InvalidRequest)
@@ -96,7 +99,9 @@ def _storage_unavailable(exc: Exception) -> Response:
 
 @app.not_found
 def _no_route(_: Exception) -> Response:
-    return _json(404, {"meta": {"error": f"no route for {app.current_event.http_method} {app.current_event.path}"}})
+    return _json(
+        404, {"meta": {"error": f"no route for {app.current_event.http_method} {app.current_event.path}"}}
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

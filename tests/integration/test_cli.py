@@ -21,8 +21,17 @@ def run(capsys, *argv):
 
 
 def test_workspace_create_prints_ids_and_keys_once(account, capsys):
-    code, out, _ = run(capsys, "workspace", "create", "--name", "Acme", "--plan", "essentials",
-                       "--billing-start", "2026-01-15")
+    code, out, _ = run(
+        capsys,
+        "workspace",
+        "create",
+        "--name",
+        "Acme",
+        "--plan",
+        "essentials",
+        "--billing-start",
+        "2026-01-15",
+    )
     assert code == 0
     assert "track api key" in out and "shown only this once" in out
     [info] = workspaces.list_workspaces()
@@ -41,8 +50,9 @@ def test_workspace_create_json_matches_the_contract_names(account, capsys):
 def test_invalid_plan_and_date_are_refused(account, capsys):
     code, _, err = run(capsys, "workspace", "create", "--name", "A", "--plan", "gold")
     assert code == 2 and "plan must be one of essentials, premium, enterprise" in err
-    code, _, err = run(capsys, "workspace", "create", "--name", "A", "--plan", "essentials",
-                       "--billing-start", "2026-13-01")
+    code, _, err = run(
+        capsys, "workspace", "create", "--name", "A", "--plan", "essentials", "--billing-start", "2026-13-01"
+    )
     assert code == 2 and "billing start must be a date" in err
 
 
@@ -71,8 +81,9 @@ def test_rotate_unknown_workspace(account, capsys):
 
 def test_segment_create_manual(account, capsys):
     keys = workspaces.create_workspace("One", "essentials")
-    code, out, _ = run(capsys, "segment", "create-manual", "--workspace", keys.workspace_id, "--name", "VIP",
-                       "--json")
+    code, out, _ = run(
+        capsys, "segment", "create-manual", "--workspace", keys.workspace_id, "--name", "VIP", "--json"
+    )
     assert code == 0
     segment_id = json.loads(out)["segment_id"]
     assert segments.members(keys.workspace_id, segment_id) == []
@@ -97,8 +108,14 @@ def test_the_cli_talks_to_whatever_endpoint_boto3_is_configured_for(moto_endpoin
     env = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "NUDGE_TABLE_PREFIX": "clitest-"}
 
     def nudge(*argv):
-        return subprocess.run([sys.executable, "-m", "nudge.cli", *argv], env=env, capture_output=True,
-                              text=True, timeout=60, check=True).stdout
+        return subprocess.run(
+            [sys.executable, "-m", "nudge.cli", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
 
     nudge("tables", "create")
     created = json.loads(nudge("workspace", "create", "--name", "Remote", "--plan", "essentials", "--json"))

@@ -49,8 +49,9 @@ def test_track_anonymous_then_identify_merges(cio, ws):
 
 def test_devices(cio, ws):
     cio.add_device("u1", "tok-1", "ios", last_used=1_700_000_000, app_version="1.2")
-    assert devices_of(ws, "u1") == [{"id": "tok-1", "platform": "ios", "last_used": 1_700_000_000,
-                                     "attributes": {"app_version": "1.2"}}]
+    assert devices_of(ws, "u1") == [
+        {"id": "tok-1", "platform": "ios", "last_used": 1_700_000_000, "attributes": {"app_version": "1.2"}}
+    ]
     cio.delete_device("u1", "tok-1")
     assert devices_of(ws, "u1") == []
 
@@ -75,10 +76,12 @@ def test_merge_customers(cio, ws):
 
 
 def test_batch(cio, ws):
-    cio.batch([
-        {"type": "person", "action": "identify", "identifiers": {"id": "u1"}, "attributes": {"a": 1}},
-        {"type": "person", "action": "event", "identifiers": {"id": "u1"}, "name": "x"},
-    ])
+    cio.batch(
+        [
+            {"type": "person", "action": "identify", "identifiers": {"id": "u1"}, "attributes": {"a": 1}},
+            {"type": "person", "action": "event", "identifiers": {"id": "u1"}, "name": "x"},
+        ]
+    )
     assert profile(ws, "u1")["attributes"]["a"] == 1
 
 
@@ -90,6 +93,8 @@ def test_errors_surface_as_client_exceptions(cio):
 def test_manual_segment_membership_via_raw_request(cio, ws, keys):
     cio.identify("u1")
     segment_id = segments.create_manual_segment(ws, "S")
-    response = cio.send_request("POST", f"{cio.base_url}/segments/{segment_id}/add_customers", {"ids": ["u1"]})
+    response = cio.send_request(
+        "POST", f"{cio.base_url}/segments/{segment_id}/add_customers", {"ids": ["u1"]}
+    )
     assert response.status_code == 200
     assert segments.members(ws, segment_id) == [profile(ws, "u1")["cio_id"]]

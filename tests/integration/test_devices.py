@@ -51,5 +51,8 @@ def test_missing_device_is_refused(track):
 
 def test_fcm_sized_tokens_are_accepted(track, ws):
     token = "f" * 163
-    assert track.put("/api/v1/customers/u1/devices", {"device": {"id": token, "platform": "android"}}).status == 200
+    assert (
+        track.put("/api/v1/customers/u1/devices", {"device": {"id": token, "platform": "android"}}).status
+        == 200
+    )
     assert devices_of(ws, "u1")[0]["id"] == token

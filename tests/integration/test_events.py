@@ -8,8 +8,10 @@ from tests.support.people import events_of, profile
 
 def test_event_is_stored_for_the_person(track, ws):
     track.put("/api/v1/customers/u1", {})
-    answer = track.post("/api/v1/customers/u1/events",
-                        {"name": "  purchase ", "data": {"amount": 10}, "timestamp": 1_700_000_000})
+    answer = track.post(
+        "/api/v1/customers/u1/events",
+        {"name": "  purchase ", "data": {"amount": 10}, "timestamp": 1_700_000_000},
+    )
     assert (answer.status, answer.json) == (200, {})
     [event] = events_of(ws, "u1")
     assert event["name"] == "purchase"  # trimmed
@@ -57,7 +59,9 @@ def test_unknown_event_type_is_refused(track):
 
 
 def test_anonymous_events_merge_into_the_person_on_identify(track, ws):
-    track.post("/api/v1/events", {"name": "viewed_pricing", "anonymous_id": "anon-1", "data": {"plan": "pro"}})
+    track.post(
+        "/api/v1/events", {"name": "viewed_pricing", "anonymous_id": "anon-1", "data": {"plan": "pro"}}
+    )
     track.post("/api/v1/events", {"name": "started_trial", "anonymous_id": "anon-1"})
     track.post("/api/v1/events", {"name": "someone_else", "anonymous_id": "anon-2"})
     track.put("/api/v1/customers/u1", {"anonymous_id": "anon-1"})

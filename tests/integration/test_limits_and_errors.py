@@ -15,7 +15,10 @@ def error(answer):
 
 def test_more_than_300_attributes(track, ws):
     body = {f"a{i}": i for i in range(301)}
-    assert error(track.put("/api/v1/customers/u1", body)) == "cannot identify more than 300 attributes in one request"
+    assert (
+        error(track.put("/api/v1/customers/u1", body))
+        == "cannot identify more than 300 attributes in one request"
+    )
     assert profile(ws, "u1") is None
 
 
@@ -25,7 +28,10 @@ def test_exactly_300_attributes_is_fine(track):
 
 def test_attribute_name_longer_than_150_bytes(track):
     name = "é" * 76  # 152 bytes, 76 characters: the limit is in bytes
-    assert error(track.put("/api/v1/customers/u1", {name: 1})) == "attribute name cannot be longer than 150 bytes"
+    assert (
+        error(track.put("/api/v1/customers/u1", {name: 1}))
+        == "attribute name cannot be longer than 150 bytes"
+    )
 
 
 def test_attribute_value_longer_than_1000_bytes(track):
@@ -81,7 +87,10 @@ def test_nan_is_not_json(track):
 
 def test_oversize_body(track):
     raw = json.dumps({"a": "x" * 1_000_001})
-    assert error(track.put("/api/v1/customers/u1", raw=raw)) == "request body cannot be longer than 1000000 bytes"
+    assert (
+        error(track.put("/api/v1/customers/u1", raw=raw))
+        == "request body cannot be longer than 1000000 bytes"
+    )
 
 
 def test_wrong_type_for_a_timestamp(track):
@@ -102,8 +111,9 @@ def test_a_storage_outage_is_a_retryable_503_not_a_500(track, monkeypatch):
     from nudge.tracking import people
 
     def throttled(*_args, **_kwargs):
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                          "GetItem")
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "GetItem"
+        )
 
     monkeypatch.setattr(people, "identify", throttled)
     answer = track.put("/api/v1/customers/u1", {})

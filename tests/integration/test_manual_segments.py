@@ -41,7 +41,9 @@ def test_re_adding_keeps_the_original_entered_at(track, ws):
 
 def test_more_than_1000_ids_is_refused(track, ws):
     segment_id = segments.create_manual_segment(ws, "S")
-    answer = track.post(f"/api/v1/segments/{segment_id}/add_customers", {"ids": [str(i) for i in range(1001)]})
+    answer = track.post(
+        f"/api/v1/segments/{segment_id}/add_customers", {"ids": [str(i) for i in range(1001)]}
+    )
     assert answer.status == 400
     assert answer.json["meta"]["error"] == "cannot add or remove more than 1000 ids in one request"
 

@@ -12,7 +12,9 @@ def test_merge_folds_the_secondary_into_the_primary(track, ws):
     segment_id = segments.create_manual_segment(ws, "VIP")
     track.post(f"/api/v1/segments/{segment_id}/add_customers", {"ids": ["secondary"]})
 
-    answer = track.post("/api/v1/merge_customers", {"primary": {"id": "primary"}, "secondary": {"id": "secondary"}})
+    answer = track.post(
+        "/api/v1/merge_customers", {"primary": {"id": "primary"}, "secondary": {"id": "secondary"}}
+    )
 
     assert (answer.status, answer.json) == (200, {})
     merged = profile(ws, "primary")
@@ -30,8 +32,9 @@ def test_merge_by_email_and_cio_id(track, ws):
     track.put("/api/v1/customers/p@example.com", {})
     track.put("/api/v1/customers/u2", {"x": 1})
     cio = profile(ws, "u2")["cio_id"]
-    answer = track.post("/api/v1/merge_customers",
-                        {"primary": {"email": "P@example.com"}, "secondary": {"cio_id": cio}})
+    answer = track.post(
+        "/api/v1/merge_customers", {"primary": {"email": "P@example.com"}, "secondary": {"cio_id": cio}}
+    )
     assert answer.status == 200
     assert profile(ws, "p@example.com")["attributes"]["x"] == 1
 
@@ -46,8 +49,10 @@ def test_merging_twice_is_harmless(track, ws):
 
 
 def test_each_side_needs_exactly_one_identifier(track):
-    answer = track.post("/api/v1/merge_customers",
-                        {"primary": {"id": "a", "email": "a@example.com"}, "secondary": {"id": "b"}})
+    answer = track.post(
+        "/api/v1/merge_customers",
+        {"primary": {"id": "a", "email": "a@example.com"}, "secondary": {"id": "b"}},
+    )
     assert answer.status == 400
     assert answer.json["meta"]["error"] == "primary must contain exactly one of id, email, cio_id"
 

@@ -11,8 +11,12 @@ def person(action, identifiers=None, **fields):
 
 
 def obj(action, **fields):
-    return {"type": "object", "action": action,
-            "identifiers": fields.pop("identifiers", {"object_type_id": "1", "object_id": "acme"}), **fields}
+    return {
+        "type": "object",
+        "action": action,
+        "identifiers": fields.pop("identifiers", {"object_type_id": "1", "object_id": "acme"}),
+        **fields,
+    }
 
 
 def test_entity_identify_and_event(track, ws):
@@ -38,8 +42,10 @@ def test_entity_timestamp_orders_identifies(track, ws):
 
 
 def test_entity_devices(track, ws):
-    track.post("/api/v2/entity", person("add_device", device={"token": "t1", "platform": "ios",
-                                                              "attributes": {"v": "1"}}))
+    track.post(
+        "/api/v2/entity",
+        person("add_device", device={"token": "t1", "platform": "ios", "attributes": {"v": "1"}}),
+    )
     assert devices_of(ws, "u1")[0]["attributes"] == {"v": "1"}
     track.post("/api/v2/entity", person("delete_device", device={"token": "t1"}))
     assert devices_of(ws, "u1") == []
@@ -76,26 +82,51 @@ def test_objects_identify_update_and_remove_attributes(track, ws):
 
 
 def test_object_relationships_from_both_sides(track, ws):
-    track.post("/api/v2/entity", obj("identify", attributes={"name": "Acme"},
-                                     cio_relationships=[{"identifiers": {"id": "u1"},
-                                                         "relationship_attributes": {"role": "admin"}}]))
-    track.post("/api/v2/entity", person("add_relationships", {"id": "u2"}, cio_relationships=[
-        {"identifiers": {"object_type_id": "1", "object_id": "acme"}}]))
+    track.post(
+        "/api/v2/entity",
+        obj(
+            "identify",
+            attributes={"name": "Acme"},
+            cio_relationships=[{"identifiers": {"id": "u1"}, "relationship_attributes": {"role": "admin"}}],
+        ),
+    )
+    track.post(
+        "/api/v2/entity",
+        person(
+            "add_relationships",
+            {"id": "u2"},
+            cio_relationships=[{"identifiers": {"object_type_id": "1", "object_id": "acme"}}],
+        ),
+    )
     u1, u2 = profile(ws, "u1")["cio_id"], profile(ws, "u2")["cio_id"]
     assert sorted(objects.get_object(ws, objects.ObjectRef("1", "acme"))["people"]) == sorted([u1, u2])
-    track.post("/api/v2/entity", obj("delete_relationships", cio_relationships=[{"identifiers": {"id": "u1"}}]))
+    track.post(
+        "/api/v2/entity", obj("delete_relationships", cio_relationships=[{"identifiers": {"id": "u1"}}])
+    )
     assert objects.get_object(ws, objects.ObjectRef("1", "acme"))["people"] == [u2]
 
 
 def test_relating_to_a_new_object_creates_it(track, ws):
-    track.put("/api/v1/customers/u1", {"cio_relationships": {
-        "action": "add_relationships",
-        "relationships": [{"identifiers": {"object_type_id": "2", "object_id": "team-9"}}]}})
+    track.put(
+        "/api/v1/customers/u1",
+        {
+            "cio_relationships": {
+                "action": "add_relationships",
+                "relationships": [{"identifiers": {"object_type_id": "2", "object_id": "team-9"}}],
+            }
+        },
+    )
     found = objects.get_object(ws, objects.ObjectRef("2", "team-9"))
     assert found["people"] == [profile(ws, "u1")["cio_id"]]
-    track.put("/api/v1/customers/u1", {"cio_relationships": {
-        "action": "delete_relationships",
-        "relationships": [{"identifiers": {"object_type_id": "2", "object_id": "team-9"}}]}})
+    track.put(
+        "/api/v1/customers/u1",
+        {
+            "cio_relationships": {
+                "action": "delete_relationships",
+                "relationships": [{"identifiers": {"object_type_id": "2", "object_id": "team-9"}}],
+            }
+        },
+    )
     assert objects.get_object(ws, objects.ObjectRef("2", "team-9"))["people"] == []
 
 
@@ -103,8 +134,11 @@ def test_object_delete_and_anonymous_object(track, ws):
     track.post("/api/v2/entity", obj("identify", attributes={"a": 1}))
     track.post("/api/v2/entity", obj("delete"))
     assert objects.get_object(ws, objects.ObjectRef("1", "acme")) is None
-    anon = obj("identify_anonymous", identifiers={"object_type_id": "cart", "anonymous_id": "c-1"},
-               attributes={"items": 2})
+    anon = obj(
+        "identify_anonymous",
+        identifiers={"object_type_id": "cart", "anonymous_id": "c-1"},
+        attributes={"items": 2},
+    )
     assert track.post("/api/v2/entity", anon).status == 200
     assert objects.get_object(ws, objects.ObjectRef("cart", "c-1"))["attributes"] == {"items": 2}
 
@@ -156,8 +190,12 @@ def test_batch_partial_failure_is_207_and_the_rest_still_lands(track, ws):
     assert answer.status == 207
     errors = answer.json["errors"]
     assert [e["batch_index"] for e in errors] == [1, 2, 3, 4]
-    assert errors[0] == {"batch_index": 1, "reason": "required", "field": "name",
-                         "message": "event name must not be blank"}
+    assert errors[0] == {
+        "batch_index": 1,
+        "reason": "required",
+        "field": "name",
+        "message": "event name must not be blank",
+    }
     assert errors[2]["field"] == "attributes.bio"
     assert profile(ws, "good-1") is not None
     assert [e["name"] for e in events_of(ws, "good-3")] == ["ok"]

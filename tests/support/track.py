@@ -35,8 +35,9 @@ def basic(site_id: str, api_key: str, *, urlsafe: bool = False) -> str:
     return "Basic " + encode(f"{site_id}:{api_key}".encode()).decode()
 
 
-def invoke(method: str, path: str, *, headers: dict[str, str] | None = None,
-           body: bytes | str | None = None) -> Answer:
+def invoke(
+    method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes | str | None = None
+) -> Answer:
     event = http_api_event(method, path, headers, body)
     status, out_headers, data = http_response(track_handler.handler(event, LocalContext()))
     return Answer(status, out_headers, data)
@@ -47,8 +48,15 @@ class TrackClient:
     site_id: str
     api_key: str
 
-    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | str | None = None,
-                auth: str | None = None) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | str | None = None,
+        auth: str | None = None,
+    ) -> Answer:
         headers = {"content-type": "application/json"}
         credentials = basic(self.site_id, self.api_key) if auth is None else auth
         if credentials:

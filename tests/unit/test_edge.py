@@ -18,8 +18,10 @@ def test_basic_credentials_url_safe_alphabet_and_missing_padding():
     assert edge.basic_credentials("basic " + encoded) == ("site", ">>>?")
 
 
-@pytest.mark.parametrize("header", [None, "", "Basic", "Bearer abc", "Basic %%%", "Basic " +
-                                    base64.b64encode(b"no-colon").decode()])
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Basic", "Bearer abc", "Basic %%%", "Basic " + base64.b64encode(b"no-colon").decode()],
+)
 def test_bad_basic_headers_are_unauthorized(header):
     with pytest.raises(Unauthorized):
         edge.basic_credentials(header)

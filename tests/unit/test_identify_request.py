@@ -5,10 +5,19 @@ from nudge.tracking.people import IdentifyRequest
 
 
 def test_reserved_fields_are_split_from_attributes():
-    req = IdentifyRequest.parse({
-        "id": "u1", "email": "a@b.co", "plan": "pro", "_update": True, "_timestamp": 5, "created_at": 7,
-        "anonymous_id": "anon", "unsubscribed": "1", "cio_subscription_preferences.topics.t1": False,
-    })
+    req = IdentifyRequest.parse(
+        {
+            "id": "u1",
+            "email": "a@b.co",
+            "plan": "pro",
+            "_update": True,
+            "_timestamp": 5,
+            "created_at": 7,
+            "anonymous_id": "anon",
+            "unsubscribed": "1",
+            "cio_subscription_preferences.topics.t1": False,
+        }
+    )
     assert req.attributes == {"plan": "pro"}
     assert (req.new_id, req.email, req.anonymous_id) == ("u1", "a@b.co", "anon")
     assert (req.update_only, req.timestamp, req.created_at, req.unsubscribed) == (True, 5, 7, True)

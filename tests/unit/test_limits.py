@@ -18,14 +18,18 @@ def test_byte_len_counts_utf8_bytes_for_strings_and_json_for_the_rest():
 
 def test_attribute_limits_are_inclusive():
     limits.check_attributes({"n" * 150: "v" * 1000})
-    assert messages(limits.check_attributes, {"n" * 151: 1}) == ["attribute name cannot be longer than 150 bytes"]
+    assert messages(limits.check_attributes, {"n" * 151: 1}) == [
+        "attribute name cannot be longer than 150 bytes"
+    ]
     assert messages(limits.check_attributes, {"n": "v" * 1001}) == [
-        "value for attribute 'n' cannot be longer than 1000 bytes"]
+        "value for attribute 'n' cannot be longer than 1000 bytes"
+    ]
 
 
 def test_nested_values_count_as_their_json():
     assert messages(limits.check_attributes, {"n": ["x" * 999]}) == [
-        "value for attribute 'n' cannot be longer than 1000 bytes"]
+        "value for attribute 'n' cannot be longer than 1000 bytes"
+    ]
 
 
 def test_identifier_rules():
@@ -48,6 +52,7 @@ def test_parse_json_object():
     assert limits.parse_json_object(None, limit=10) == {}
     assert limits.parse_json_object(b"", limit=10) == {}
     assert limits.parse_json_object('{"a":1}', limit=10) == {"a": 1}
+
     def parse(raw, limit):
         return limits.parse_json_object(raw, limit=limit)
 

@@ -19,8 +19,12 @@ def _print_keys(keys: object, as_json: bool, title: str) -> None:
         print(json.dumps(data))
         return
     print(title)
-    for label, name in (("workspace id", "workspace_id"), ("site id", "site_id"),
-                        ("track api key", "track_api_key"), ("app api key", "app_api_key")):
+    for label, name in (
+        ("workspace id", "workspace_id"),
+        ("site id", "site_id"),
+        ("track api key", "track_api_key"),
+        ("app api key", "app_api_key"),
+    ):
         print(f"  {label:<14} {data[name]}")
     print("The keys are shown only this once and stored hashed: keep them somewhere safe now.")
 
@@ -70,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True)
 
     workspace = groups.add_parser("workspace", help="create and list workspaces").add_subparsers(
-        dest="command", required=True)
+        dest="command", required=True
+    )
     create = workspace.add_parser("create", help="create a workspace and print its keys once")
     create.add_argument("--name", required=True)
     create.add_argument("--plan", required=True, help="essentials, premium or enterprise")
@@ -87,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(run=_keys_rotate)
 
-    segment = groups.add_parser("segment", help="manage segments").add_subparsers(dest="command", required=True)
+    segment = groups.add_parser("segment", help="manage segments").add_subparsers(
+        dest="command", required=True
+    )
     manual = segment.add_parser("create-manual", help="create a manual segment (filled via add_customers)")
     manual.add_argument("--workspace", required=True)
     manual.add_argument("--name", required=True)
@@ -96,9 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     manual.set_defaults(run=_segment_create)
 
     tables = groups.add_parser("tables", help="manage tables outside CDK").add_subparsers(
-        dest="command", required=True)
+        dest="command", required=True
+    )
     tables.add_parser("create", help="create any missing table (local runtime, development)").set_defaults(
-        run=_tables_create)
+        run=_tables_create
+    )
     return parser
 
 

@@ -132,7 +132,10 @@ def rotate_keys(workspace_id: str) -> IssuedKeys:
     with TransactWrite(connection=_connection()) as tx:
         tx.save(
             TrackCredential(
-                _site_pk(ws.site_id), "track", workspace_id=workspace_id, key_hash=hash_key(track_key),
+                _site_pk(ws.site_id),
+                "track",
+                workspace_id=workspace_id,
+                key_hash=hash_key(track_key),
                 created_at=now,
             )
         )

@@ -46,7 +46,7 @@ class Person(PeopleItem, discriminator="person"):
     updated_at = NumberAttribute()
     unsubscribed = BooleanAttribute(default=False)
     subscription_preferences: MapAttribute = MapAttribute(default=dict)
-    anonymous_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    anonymous_ids: ListAttribute = ListAttribute(default=list)  # of strings
     version = VersionAttribute()
 
 

@@ -29,17 +29,19 @@ class DeviceRequest:
     attributes: dict[str, Any]
 
     @classmethod
-    def parse(cls, device: Any, *, token_key: str) -> DeviceRequest:
+    def parse(cls, device: Any, *, id_field: str) -> DeviceRequest:
         """Both body shapes: extra attributes directly in ``device`` (python, ruby) or in
         ``device.attributes`` (node)."""
         if not isinstance(device, dict):
             raise InvalidRequest("device must be an object", field="device")
-        token = device.get(token_key)
+        token = device.get(id_field)
         if not isinstance(token, str) or not token.strip():
-            raise InvalidRequest(f"device {token_key} must be present", field=f"device.{token_key}")
+            raise InvalidRequest(f"device {id_field} must be present", field=f"device.{id_field}")
         if byte_len(token) > MAX_TOKEN_BYTES:
-            raise InvalidRequest(f"device {token_key} cannot be longer than {MAX_TOKEN_BYTES} bytes",
-                                 field=f"device.{token_key}")
+            raise InvalidRequest(
+                f"device {id_field} cannot be longer than {MAX_TOKEN_BYTES} bytes",
+                field=f"device.{id_field}",
+            )
         platform = device.get("platform")
         if platform not in PLATFORMS:
             raise InvalidRequest("device platform must be one of ios, android", field="device.platform")
@@ -57,15 +59,15 @@ def add_device(workspace_id: str, ref: PersonRef, req: DeviceRequest) -> bool:
     person = people.find_or_create(workspace_id, ref)
     if person is None:
         return False
-    token_key = lookup_pk(workspace_id, "device", req.token)
+    id_field = lookup_pk(workspace_id, "device", req.token)
     try:
-        owner = IdentifierLookup.get(token_key, LOOKUP).cio_id
+        owner = IdentifierLookup.get(id_field, LOOKUP).cio_id
     except DoesNotExist:
         owner = None
     if owner is not None and owner != person.cio_id:
         Device(person_pk(workspace_id, owner), device_sk(req.token)).delete()
     if owner != person.cio_id:
-        IdentifierLookup(token_key, LOOKUP, workspace_id=workspace_id, cio_id=person.cio_id).save()
+        IdentifierLookup(id_field, LOOKUP, workspace_id=workspace_id, cio_id=person.cio_id).save()
     Device(
         person.pk,
         device_sk(req.token),
@@ -98,7 +100,11 @@ def _owned_by(workspace_id: str, token: str, cio_id: str) -> bool:
 
 def list_devices(workspace_id: str, cio_id: str) -> list[dict[str, Any]]:
     return [
-        {"id": d.device_id, "platform": d.platform, "last_used": d.last_used,
-         "attributes": plain(d.attributes)}
+        {
+            "id": d.device_id,
+            "platform": d.platform,
+            "last_used": d.last_used,
+            "attributes": plain(d.attributes),
+        }
         for d in Device.query(person_pk(workspace_id, cio_id), Device.sk.startswith("device#"))
     ]

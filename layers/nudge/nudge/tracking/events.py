@@ -34,7 +34,9 @@ class EventRequest:
     event_id: str | None
 
     @classmethod
-    def parse(cls, body: dict[str, Any], *, data_key: str = "data", event_type: str | None = None) -> EventRequest:
+    def parse(
+        cls, body: dict[str, Any], *, data_key: str = "data", event_type: str | None = None
+    ) -> EventRequest:
         name = check_event_name(body.get("name"))
         data = check_event_data(body.get(data_key))
         kind = event_type or body.get("type") or "event"
@@ -64,8 +66,9 @@ def track_anonymous(workspace_id: str, anonymous_id: str | None, req: EventReque
     cio = _merged_into(workspace_id, anonymous_id)
     if cio is not None:
         return _store(workspace_id, person_pk(workspace_id, cio), req, cio_id=cio)
-    return _store(workspace_id, anonymous_pk(workspace_id, anonymous_id), req, anonymous_id=anonymous_id,
-                  expires=True)
+    return _store(
+        workspace_id, anonymous_pk(workspace_id, anonymous_id), req, anonymous_id=anonymous_id, expires=True
+    )
 
 
 def _merged_into(workspace_id: str, anonymous_id: str) -> str | None:
@@ -117,8 +120,9 @@ def merge_anonymous(workspace_id: str, cio_id: str, anonymous_id: str) -> int:
     The link is written first, so events arriving during the merge go straight to the person; the copy
     is keyed by event id, so a retried merge never duplicates.
     """
-    link = IdentifierLookup(lookup_pk(workspace_id, "anonymous", anonymous_id), LOOKUP,
-                            workspace_id=workspace_id, cio_id=cio_id)
+    link = IdentifierLookup(
+        lookup_pk(workspace_id, "anonymous", anonymous_id), LOOKUP, workspace_id=workspace_id, cio_id=cio_id
+    )
     owner = _merged_into(workspace_id, anonymous_id)
     if owner is not None and owner != cio_id:
         return 0  # an anonymous id belongs to the first person it was merged into
@@ -130,11 +134,23 @@ def merge_anonymous(workspace_id: str, cio_id: str, anonymous_id: str) -> int:
     target = person_pk(workspace_id, cio_id)
     with EventItem.batch_write() as batch:
         for event in moved:
-            copy = EventItem(target, event.sk, **{
-                name: getattr(event, name)
-                for name in ("ts_key", "workspace_id", "event_id", "name", "type", "data", "timestamp",
-                             "received_at")
-            })
+            copy = EventItem(
+                target,
+                event.sk,
+                **{
+                    name: getattr(event, name)
+                    for name in (
+                        "ts_key",
+                        "workspace_id",
+                        "event_id",
+                        "name",
+                        "type",
+                        "data",
+                        "timestamp",
+                        "received_at",
+                    )
+                },
+            )
             copy.cio_id = cio_id
             copy.anonymous_id = anonymous_id
             batch.save(copy)
@@ -148,7 +164,12 @@ def list_events(workspace_id: str, cio_id: str, limit: int = 100) -> list[dict[s
     """The person's most recent events, newest first (a bounded query on the time index)."""
     items = EventItem.by_time.query(person_pk(workspace_id, cio_id), scan_index_forward=False, limit=limit)
     return [
-        {"id": e.event_id, "name": e.name, "type": e.type, "data": plain(e.data),
-         "timestamp": int(e.timestamp)}
+        {
+            "id": e.event_id,
+            "name": e.name,
+            "type": e.type,
+            "data": plain(e.data),
+            "timestamp": int(e.timestamp),
+        }
         for e in items
     ]

@@ -50,8 +50,10 @@ def parse_json_object(raw: str | bytes | None, *, limit: int, what: str = "reque
 
 def check_identifier(value: Any, field: str = "id") -> str:
     """An identifier is a non-blank string (numbers are accepted and stringified) of at most 150 bytes."""
-    if isinstance(value, bool) or not isinstance(value, str | int) or (
-        isinstance(value, float) and not math.isfinite(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, str | int)
+        or (isinstance(value, float) and not math.isfinite(value))
     ):
         raise InvalidRequest(f"{field} must be a string", field=field, reason="type")
     text = str(value).strip()
@@ -84,7 +86,9 @@ def check_attributes(attributes: dict[str, Any]) -> None:
             )
             field = f"attributes.{name}"
     if problems:
-        raise InvalidRequest(*problems, field=field if len(problems) == 1 else "attributes", reason="too_long")
+        raise InvalidRequest(
+            *problems, field=field if len(problems) == 1 else "attributes", reason="too_long"
+        )
 
 
 def check_event_name(name: Any) -> str:

@@ -46,21 +46,52 @@ def _move_dependents(workspace_id: str, secondary: Person, primary: Person) -> N
             batch.save(event)
     with Device.batch_write() as batch:
         for device in Device.query(secondary.pk, Device.sk.startswith("device#")):
-            batch.save(Device(target, device_sk(device.device_id), workspace_id=workspace_id,
-                              cio_id=primary.cio_id, device_id=device.device_id, platform=device.platform,
-                              last_used=device.last_used, attributes=plain(device.attributes),
-                              updated_at=device.updated_at))
+            batch.save(
+                Device(
+                    target,
+                    device_sk(device.device_id),
+                    workspace_id=workspace_id,
+                    cio_id=primary.cio_id,
+                    device_id=device.device_id,
+                    platform=device.platform,
+                    last_used=device.last_used,
+                    attributes=plain(device.attributes),
+                    updated_at=device.updated_at,
+                )
+            )
     with Membership.batch_write() as batch:
         for member in Membership.by_person.query(secondary.pk):
-            batch.save(Membership(member.pk, member_sk(primary.cio_id), workspace_id=workspace_id,
-                                  segment_id=member.segment_id, cio_id=primary.cio_id, person_pk=target,
-                                  entered_at=member.entered_at))
+            if not isinstance(member, Membership):
+                continue  # the index holds memberships only; the check narrows the type
+            batch.save(
+                Membership(
+                    member.pk,
+                    member_sk(primary.cio_id),
+                    workspace_id=workspace_id,
+                    segment_id=member.segment_id,
+                    cio_id=primary.cio_id,
+                    person_pk=target,
+                    entered_at=member.entered_at,
+                )
+            )
     with Relationship.batch_write() as batch:
         for rel in Relationship.by_person.query(secondary.pk):
-            batch.save(Relationship(rel.pk, relationship_sk(primary.cio_id), workspace_id=workspace_id,
-                                    object_type_id=rel.object_type_id, object_id=rel.object_id,
-                                    cio_id=primary.cio_id, person_pk=target, object_key=rel.object_key,
-                                    attributes=plain(rel.attributes), updated_at=rel.updated_at))
+            if not isinstance(rel, Relationship):
+                continue  # the index holds relationships only; the check narrows the type
+            batch.save(
+                Relationship(
+                    rel.pk,
+                    relationship_sk(primary.cio_id),
+                    workspace_id=workspace_id,
+                    object_type_id=rel.object_type_id,
+                    object_id=rel.object_id,
+                    cio_id=primary.cio_id,
+                    person_pk=target,
+                    object_key=rel.object_key,
+                    attributes=plain(rel.attributes),
+                    updated_at=rel.updated_at,
+                )
+            )
 
 
 def _fold_profile(workspace_id: str, secondary: Person, primary_seed: Person) -> None:
@@ -71,8 +102,8 @@ def _fold_profile(workspace_id: str, secondary: Person, primary_seed: Person) ->
             attributes.setdefault(name, value)
         stamps = plain(secondary.attribute_timestamps)
         stamps.update(plain(primary.attribute_timestamps))
-        primary.attributes = attributes  # type: ignore[assignment]
-        primary.attribute_timestamps = stamps  # type: ignore[assignment]
+        primary.attributes = attributes
+        primary.attribute_timestamps = stamps
         primary.anonymous_ids = sorted({*(primary.anonymous_ids or []), *(secondary.anonymous_ids or [])})
         primary.created_at = min(primary.created_at, secondary.created_at)
         primary.updated_at = clock.now()

@@ -35,8 +35,10 @@ def object_ref(identifiers: Any, field: str = "identifiers") -> ObjectRef | str:
     if type_id is None:
         raise InvalidRequest(f"{field}.object_type_id must be present", field=f"{field}.object_type_id")
     object_id = identifiers.get("object_id", identifiers.get("anonymous_id"))
-    return ObjectRef(check_identifier(type_id, f"{field}.object_type_id"),
-                     check_identifier(object_id, f"{field}.object_id"))
+    return ObjectRef(
+        check_identifier(type_id, f"{field}.object_type_id"),
+        check_identifier(object_id, f"{field}.object_id"),
+    )
 
 
 def _resolve(workspace_id: str, ref: ObjectRef | str) -> ObjectRef | None:
@@ -56,8 +58,11 @@ def _check_object_attributes(attributes: Any) -> dict[str, Any]:
         raise InvalidRequest("attributes must be an object", field="attributes")
     check_attributes(attributes)
     if byte_len(attributes) > MAX_OBJECT_ATTRIBUTES_BYTES:
-        raise InvalidRequest(f"object attributes cannot be longer than {MAX_OBJECT_ATTRIBUTES_BYTES} bytes",
-                             field="attributes", reason="too_long")
+        raise InvalidRequest(
+            f"object attributes cannot be longer than {MAX_OBJECT_ATTRIBUTES_BYTES} bytes",
+            field="attributes",
+            reason="too_long",
+        )
     return attributes
 
 
@@ -71,8 +76,11 @@ def identify_object(
         raise NotFound(f"object {ref} not found")
     now = clock.now()
     try:
-        obj = TrackedObject.get(object_pk(workspace_id, resolved.object_type_id, resolved.object_id), "object",
-                                consistent_read=True)
+        obj = TrackedObject.get(
+            object_pk(workspace_id, resolved.object_type_id, resolved.object_id),
+            "object",
+            consistent_read=True,
+        )
         current = plain(obj.attributes)
     except DoesNotExist:
         obj = _new_object(workspace_id, resolved, anonymous, now)
@@ -82,23 +90,37 @@ def identify_object(
             current.pop(name, None)
         else:
             current[name] = value
-    obj.attributes = current  # type: ignore[assignment]
+    obj.attributes = current
     obj.updated_at = now
     if byte_len(current) > MAX_OBJECT_ATTRIBUTES_BYTES:
-        raise InvalidRequest(f"object attributes cannot be longer than {MAX_OBJECT_ATTRIBUTES_BYTES} bytes",
-                             field="attributes", reason="too_long")
+        raise InvalidRequest(
+            f"object attributes cannot be longer than {MAX_OBJECT_ATTRIBUTES_BYTES} bytes",
+            field="attributes",
+            reason="too_long",
+        )
     obj.save()
     return resolved
 
 
 def _new_object(workspace_id: str, ref: ObjectRef, anonymous: bool, now: int) -> TrackedObject:
     cio_object_id = ids.object_id()
-    ObjectLookup(object_lookup_pk(workspace_id, cio_object_id), LOOKUP, workspace_id=workspace_id,
-                 object_type_id=ref.object_type_id, object_id=ref.object_id).save()
+    ObjectLookup(
+        object_lookup_pk(workspace_id, cio_object_id),
+        LOOKUP,
+        workspace_id=workspace_id,
+        object_type_id=ref.object_type_id,
+        object_id=ref.object_id,
+    ).save()
     return TrackedObject(
-        object_pk(workspace_id, ref.object_type_id, ref.object_id), "object", workspace_id=workspace_id,
-        object_type_id=ref.object_type_id, object_id=ref.object_id, cio_object_id=cio_object_id,
-        anonymous=anonymous, created_at=now, updated_at=now,
+        object_pk(workspace_id, ref.object_type_id, ref.object_id),
+        "object",
+        workspace_id=workspace_id,
+        object_type_id=ref.object_type_id,
+        object_id=ref.object_id,
+        cio_object_id=cio_object_id,
+        anonymous=anonymous,
+        created_at=now,
+        updated_at=now,
     )
 
 
@@ -136,10 +158,16 @@ def delete_object(workspace_id: str, ref: ObjectRef | str) -> None:
 def relate(workspace_id: str, cio_id: str, ref: ObjectRef, attributes: Any) -> None:
     attrs = _check_object_attributes(attributes)
     Relationship(
-        object_pk(workspace_id, ref.object_type_id, ref.object_id), relationship_sk(cio_id),
-        workspace_id=workspace_id, object_type_id=ref.object_type_id, object_id=ref.object_id,
-        cio_id=cio_id, person_pk=person_pk(workspace_id, cio_id),
-        object_key=object_key(ref.object_type_id, ref.object_id), attributes=attrs, updated_at=clock.now(),
+        object_pk(workspace_id, ref.object_type_id, ref.object_id),
+        relationship_sk(cio_id),
+        workspace_id=workspace_id,
+        object_type_id=ref.object_type_id,
+        object_id=ref.object_id,
+        cio_id=cio_id,
+        person_pk=person_pk(workspace_id, cio_id),
+        object_key=object_key(ref.object_type_id, ref.object_id),
+        attributes=attrs,
+        updated_at=clock.now(),
     ).save()
 
 
@@ -155,8 +183,9 @@ def _relationship_list(value: Any, field: str) -> list[dict[str, Any]]:
     return value
 
 
-def person_relationships(workspace_id: str, cio_id: str, relationships: Any, *, add: bool,
-                         field: str = "cio_relationships") -> None:
+def person_relationships(
+    workspace_id: str, cio_id: str, relationships: Any, *, add: bool, field: str = "cio_relationships"
+) -> None:
     """Relate one person to objects: each entry is ``{identifiers:{object_type_id, object_id}, ...}``."""
     entries = _relationship_list(relationships, field)
     refs = [(object_ref(r.get("identifiers"), f"{field}[{i}].identifiers"), r) for i, r in enumerate(entries)]
@@ -179,14 +208,27 @@ def apply_person_relationships_v1(workspace_id: str, cio_id: str, body: Any) -> 
         raise InvalidRequest("cio_relationships must be an object", field="cio_relationships")
     action = body.get("action", "add_relationships")
     if action not in ("add_relationships", "delete_relationships"):
-        raise InvalidRequest("cio_relationships.action must be add_relationships or delete_relationships",
-                             field="cio_relationships.action")
-    person_relationships(workspace_id, cio_id, body.get("relationships", []),
-                         add=action == "add_relationships", field="cio_relationships.relationships")
+        raise InvalidRequest(
+            "cio_relationships.action must be add_relationships or delete_relationships",
+            field="cio_relationships.action",
+        )
+    person_relationships(
+        workspace_id,
+        cio_id,
+        body.get("relationships", []),
+        add=action == "add_relationships",
+        field="cio_relationships.relationships",
+    )
 
 
-def object_relationships(workspace_id: str, ref: ObjectRef | str, relationships: Any, *, add: bool,
-                         field: str = "cio_relationships") -> None:
+def object_relationships(
+    workspace_id: str,
+    ref: ObjectRef | str,
+    relationships: Any,
+    *,
+    add: bool,
+    field: str = "cio_relationships",
+) -> None:
     """Relate one object to people: each entry is ``{identifiers:{id|email|cio_id}, ...}``."""
     entries = _relationship_list(relationships, field)
     targets: list[tuple[PersonRef, dict[str, Any]]] = [
@@ -213,5 +255,10 @@ def get_object(workspace_id: str, ref: ObjectRef) -> dict[str, Any] | None:
     except DoesNotExist:
         return None
     related = [r.cio_id for r in Relationship.query(obj.pk, Relationship.sk.startswith("rel#"))]
-    return {"object_type_id": obj.object_type_id, "object_id": obj.object_id,
-            "cio_object_id": obj.cio_object_id, "attributes": plain(obj.attributes), "people": related}
+    return {
+        "object_type_id": obj.object_type_id,
+        "object_id": obj.object_id,
+        "cio_object_id": obj.cio_object_id,
+        "attributes": plain(obj.attributes),
+        "people": related,
+    }

@@ -12,26 +12,55 @@ from nudge.tracking.routes import ROUTES, Route
 
 _ERROR = {
     "type": "object",
-    "properties": {"meta": {"type": "object", "properties": {
-        "error": {"type": "string"}, "errors": {"type": "array", "items": {"type": "string"}}}}},
+    "properties": {
+        "meta": {
+            "type": "object",
+            "properties": {
+                "error": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "string"}},
+            },
+        }
+    },
 }
 _BATCH_ERRORS = {
     "type": "object",
-    "properties": {"errors": {"type": "array", "items": {"type": "object", "properties": {
-        "batch_index": {"type": "integer"}, "reason": {"type": "string"}, "field": {"type": "string"},
-        "message": {"type": "string"}}}}},
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "batch_index": {"type": "integer"},
+                    "reason": {"type": "string"},
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        }
+    },
 }
 
 
 def _operation(route: Route) -> dict[str, Any]:
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"},
-         "description": "percent-encoded" if name != "segment_id" else "segment id"}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "percent-encoded" if name != "segment_id" else "segment id",
+        }
         for name in re.findall(r"{(\w+)}", route.path)
     ]
     if route.path.endswith(("add_customers", "remove_customers")):
-        params.append({"name": "id_type", "in": "query", "required": False,
-                       "schema": {"type": "string", "enum": ["id", "email", "cio_id"]}})
+        params.append(
+            {
+                "name": "id_type",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["id", "email", "cio_id"]},
+            }
+        )
     op: dict[str, Any] = {
         "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', route.path)}",
         "summary": route.summary,
@@ -45,8 +74,10 @@ def _operation(route: Route) -> dict[str, Any]:
         },
     }
     for status, description in route.responses.items():
-        op["responses"][status] = {"description": description,
-                                   "content": {"application/json": {"schema": _BATCH_ERRORS}}}
+        op["responses"][status] = {
+            "description": description,
+            "content": {"application/json": {"schema": _BATCH_ERRORS}},
+        }
     if params:
         op["parameters"] = params
     if route.body_schema is not None:
@@ -64,10 +95,16 @@ def build() -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.0.3",
-        "info": {"title": "Nudge Track API", "version": "1.0.0",
-                 "description": "Customer.io-compatible ingestion: people, events, devices, objects."},
-        "components": {"securitySchemes": {"basic": {"type": "http", "scheme": "basic",
-                                                     "description": "site_id:track_api_key"}}},
+        "info": {
+            "title": "Nudge Track API",
+            "version": "1.0.0",
+            "description": "Customer.io-compatible ingestion: people, events, devices, objects.",
+        },
+        "components": {
+            "securitySchemes": {
+                "basic": {"type": "http", "scheme": "basic", "description": "site_id:track_api_key"}
+            }
+        },
         "paths": paths,
     }
 

@@ -15,8 +15,9 @@ def apply(workspace_id: str, op: Any) -> None:
     if not isinstance(op, dict):
         raise InvalidRequest("operation must be an object", field="")
     if byte_len(op) > MAX_V2_OP_BYTES:
-        raise InvalidRequest(f"operation cannot be longer than {MAX_V2_OP_BYTES} bytes", field="",
-                             reason="too_long")
+        raise InvalidRequest(
+            f"operation cannot be longer than {MAX_V2_OP_BYTES} bytes", field="", reason="too_long"
+        )
     kind = op.get("type")
     action = op.get("action")
     if kind not in _HANDLERS:
@@ -25,8 +26,11 @@ def apply(workspace_id: str, op: Any) -> None:
         raise InvalidRequest("delivery operations are not supported yet", field="type", reason="unsupported")
     handler = _HANDLERS[kind].get(action) if isinstance(action, str) else None
     if handler is None:
-        raise InvalidRequest(f"unknown action '{action}' for type {kind}; expected one of "
-                             f"{', '.join(sorted(_HANDLERS[kind]))}", field="action")
+        raise InvalidRequest(
+            f"unknown action '{action}' for type {kind}; expected one of "
+            f"{', '.join(sorted(_HANDLERS[kind]))}",
+            field="action",
+        )
     handler(workspace_id, op)
 
 
@@ -70,7 +74,7 @@ def _person_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
 
 
 def _add_device(ws: str, op: dict[str, Any]) -> None:
-    devices.add_device(ws, _person(op), devices.DeviceRequest.parse(op.get("device"), token_key="token"))
+    devices.add_device(ws, _person(op), devices.DeviceRequest.parse(op.get("device"), id_field="token"))
 
 
 def _delete_device(ws: str, op: dict[str, Any]) -> None:
@@ -99,8 +103,9 @@ def _object_identify(anonymous: bool) -> Callable[[str, dict[str, Any]], None]:
 
 def _object_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
     def run(ws: str, op: dict[str, Any]) -> None:
-        objects.object_relationships(ws, objects.object_ref(op.get("identifiers")), op.get("cio_relationships"),
-                                     add=add)
+        objects.object_relationships(
+            ws, objects.object_ref(op.get("identifiers")), op.get("cio_relationships"), add=add
+        )
 
     return run
 
@@ -134,5 +139,3 @@ _HANDLERS: dict[str, dict[str, _Handler]] = {
     },
     "delivery": {},
 }
-
-

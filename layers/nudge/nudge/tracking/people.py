@@ -26,8 +26,17 @@ from nudge.tracking.limits import check_attributes, check_identifier, check_time
 
 MAX_ATTEMPTS = 5
 _PREFS = "cio_subscription_preferences"
-_RESERVED = {"id", "email", "anonymous_id", "created_at", "_timestamp", "_update", "unsubscribed",
-             _PREFS, "cio_relationships"}
+_RESERVED = {
+    "id",
+    "email",
+    "anonymous_id",
+    "created_at",
+    "_timestamp",
+    "_update",
+    "unsubscribed",
+    _PREFS,
+    "cio_relationships",
+}
 _TRUE = (True, 1, "1", "true")
 _FALSE = (False, 0, "0", "false")
 
@@ -298,13 +307,13 @@ def _merge_attributes(person: Person, req: IdentifyRequest, now: int) -> None:
         stamps[_PREFS] = ts
         prefs = plain(person.subscription_preferences)
         prefs.update(req.preferences)
-        person.subscription_preferences = prefs  # type: ignore[assignment]
+        person.subscription_preferences = prefs
     if req.created_at is not None:
         person.created_at = req.created_at
     if req.anonymous_id and req.anonymous_id not in (person.anonymous_ids or []):
         person.anonymous_ids = [*(person.anonymous_ids or []), req.anonymous_id]
-    person.attributes = attributes  # type: ignore[assignment]
-    person.attribute_timestamps = stamps  # type: ignore[assignment]
+    person.attributes = attributes
+    person.attribute_timestamps = stamps
     person.updated_at = now
 
 
@@ -315,8 +324,10 @@ def _create(workspace_id: str, ref: PersonRef, req: IdentifyRequest) -> Person |
     if req.email:
         refs.add(PersonRef("email", req.email))
     if len({r.kind for r in refs}) != len(refs):
-        raise InvalidRequest("the path identifier and the body's identifier of the same kind differ",
-                             field="email" if ref.kind == "email" else "id")
+        raise InvalidRequest(
+            "the path identifier and the body's identifier of the same kind differ",
+            field="email" if ref.kind == "email" else "id",
+        )
     if is_suppressed(workspace_id, refs):
         return None
     now = clock.now()
@@ -339,7 +350,9 @@ def _create(workspace_id: str, ref: PersonRef, req: IdentifyRequest) -> Person |
             tx.save(person, condition=Person.pk.does_not_exist())
             for r in refs:
                 lookup = IdentifierLookup(
-                    lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP, workspace_id=workspace_id,
+                    lookup_pk(workspace_id, r.kind, r.lookup_value),
+                    LOOKUP,
+                    workspace_id=workspace_id,
                     cio_id=cio,
                 )
                 tx.save(lookup, condition=IdentifierLookup.pk.does_not_exist())
@@ -383,8 +396,12 @@ def _update(workspace_id: str, person: Person, ref: PersonRef, req: IdentifyRequ
             tx.save(person)
             for r in adds:
                 tx.save(
-                    IdentifierLookup(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP,
-                                     workspace_id=workspace_id, cio_id=person.cio_id),
+                    IdentifierLookup(
+                        lookup_pk(workspace_id, r.kind, r.lookup_value),
+                        LOOKUP,
+                        workspace_id=workspace_id,
+                        cio_id=person.cio_id,
+                    ),
                     condition=IdentifierLookup.pk.does_not_exist(),
                 )
             for r in removes:

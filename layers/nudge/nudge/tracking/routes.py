@@ -58,13 +58,15 @@ def _add_device(req: Request) -> Response:
     body = parse_json_object(req.body, limit=MAX_V1_BODY_BYTES)
     if "device" not in body:
         raise InvalidRequest("device must be present", field="device")
-    device = devices.DeviceRequest.parse(body["device"], token_key="id")
+    device = devices.DeviceRequest.parse(body["device"], id_field="id")
     devices.add_device(req.workspace_id, from_path(req.params["identifier"]), device)
     return 200, OK
 
 
 def _delete_device(req: Request) -> Response:
-    devices.delete_device(req.workspace_id, from_path(req.params["identifier"]), unquote(req.params["device_id"]))
+    devices.delete_device(
+        req.workspace_id, from_path(req.params["identifier"]), unquote(req.params["device_id"])
+    )
     return 200, OK
 
 
@@ -127,7 +129,7 @@ def _batch(req: Request) -> Response:
     ops = body.get("batch")
     if not isinstance(ops, list):
         raise InvalidRequest("batch must be a list of operations", field="batch")
-    errors = []
+    errors: list[dict[str, Any]] = []
     for index, op in enumerate(ops):
         try:
             operations.apply(req.workspace_id, op)
@@ -138,7 +140,9 @@ def _batch(req: Request) -> Response:
             )
         except (NotFound, Conflict) as exc:
             reason = "not_found" if isinstance(exc, NotFound) else "conflict"
-            errors.append({"batch_index": index, "reason": reason, "field": "identifiers", "message": str(exc)})
+            errors.append(
+                {"batch_index": index, "reason": reason, "field": "identifiers", "message": str(exc)}
+            )
     if errors:
         return 207, {"errors": errors}
     return 200, OK
@@ -176,9 +180,18 @@ _EVENT_SCHEMA: dict[str, Any] = {
 _DEVICE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["device"],
-    "properties": {"device": {"type": "object", "required": ["id", "platform"], "properties": {
-        "id": {"type": "string"}, "platform": {"type": "string", "enum": ["ios", "android"]},
-        "last_used": {"type": "integer"}, "attributes": {"type": "object"}}}},
+    "properties": {
+        "device": {
+            "type": "object",
+            "required": ["id", "platform"],
+            "properties": {
+                "id": {"type": "string"},
+                "platform": {"type": "string", "enum": ["ios", "android"]},
+                "last_used": {"type": "integer"},
+                "attributes": {"type": "object"},
+            },
+        }
+    },
 }
 _MERGE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -215,16 +228,40 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", CUSTOMER + "/events", _event, "Track an event for a person", body_schema=_EVENT_SCHEMA),
     Route("POST", "/api/v1/events", _anonymous_event, "Track an anonymous event", body_schema=_EVENT_SCHEMA),
     Route("POST", "/api/v1/merge_customers", _merge, "Merge two people", body_schema=_MERGE_SCHEMA),
-    Route("POST", "/api/v1/segments/{segment_id}/add_customers", _segment_membership(add=True),
-          "Add people to a manual segment", body_schema=_IDS_SCHEMA),
-    Route("POST", "/api/v1/segments/{segment_id}/remove_customers", _segment_membership(add=False),
-          "Remove people from a manual segment", body_schema=_IDS_SCHEMA),
+    Route(
+        "POST",
+        "/api/v1/segments/{segment_id}/add_customers",
+        _segment_membership(add=True),
+        "Add people to a manual segment",
+        body_schema=_IDS_SCHEMA,
+    ),
+    Route(
+        "POST",
+        "/api/v1/segments/{segment_id}/remove_customers",
+        _segment_membership(add=False),
+        "Remove people from a manual segment",
+        body_schema=_IDS_SCHEMA,
+    ),
     Route("GET", "/api/v1/accounts/region", _region, "The workspace's region and Track URL"),
-    Route("POST", "/api/v2/entity", _entity, "Apply one v2 operation", body_limit=MAX_V2_OP_BYTES,
-          body_schema=_OP_SCHEMA),
-    Route("POST", "/api/v2/batch", _batch, "Apply up to 500 KB of v2 operations",
-          body_limit=MAX_V2_BATCH_BYTES,
-          body_schema={"type": "object", "required": ["batch"],
-                       "properties": {"batch": {"type": "array", "items": _OP_SCHEMA}}},
-          responses={"207": "Some operations failed: errors[] names each by batch_index"}),
+    Route(
+        "POST",
+        "/api/v2/entity",
+        _entity,
+        "Apply one v2 operation",
+        body_limit=MAX_V2_OP_BYTES,
+        body_schema=_OP_SCHEMA,
+    ),
+    Route(
+        "POST",
+        "/api/v2/batch",
+        _batch,
+        "Apply up to 500 KB of v2 operations",
+        body_limit=MAX_V2_BATCH_BYTES,
+        body_schema={
+            "type": "object",
+            "required": ["batch"],
+            "properties": {"batch": {"type": "array", "items": _OP_SCHEMA}},
+        },
+        responses={"207": "Some operations failed: errors[] names each by batch_index"},
+    ),
 )

@@ -23,10 +23,17 @@ def create_manual_segment(workspace_id: str, name: str, description: str = "") -
         raise InvalidRequest("name must not be blank", field="name")
     segment_id = str(secrets.randbelow(9_000_000) + 1_000_000)  # Customer.io segment ids are numeric
     now = clock.now()
-    Segment(segment_pk(workspace_id, segment_id), "segment", workspace_id=workspace_id, segment_id=segment_id,
-            name=name.strip(), description=description, type="manual", created_at=now, updated_at=now).save(
-        condition=Segment.pk.does_not_exist()
-    )
+    Segment(
+        segment_pk(workspace_id, segment_id),
+        "segment",
+        workspace_id=workspace_id,
+        segment_id=segment_id,
+        name=name.strip(),
+        description=description,
+        type="manual",
+        created_at=now,
+        updated_at=now,
+    ).save(condition=Segment.pk.does_not_exist())
     return segment_id
 
 
@@ -45,8 +52,11 @@ def _parse_ids(body: dict[str, Any], id_type: str | None) -> list[PersonRef]:
     if not isinstance(raw, list):
         raise InvalidRequest("ids must be a list", field="ids")
     if len(raw) > MAX_SEGMENT_IDS:
-        raise InvalidRequest(f"cannot add or remove more than {MAX_SEGMENT_IDS} ids in one request",
-                             field="ids", reason="too_many")
+        raise InvalidRequest(
+            f"cannot add or remove more than {MAX_SEGMENT_IDS} ids in one request",
+            field="ids",
+            reason="too_many",
+        )
     kind = id_type or "id"
     return [from_typed(kind, value, f"ids[{i}]") for i, value in enumerate(raw)]
 
@@ -54,7 +64,9 @@ def _parse_ids(body: dict[str, Any], id_type: str | None) -> list[PersonRef]:
 def _cio_ids(workspace_id: str, refs: list[PersonRef]) -> list[str]:
     """Resolve up to 1000 identifiers with batched reads; unknown people are skipped."""
     found: list[str] = [r.value for r in refs if r.kind == "cio_id"]
-    keys = list({(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP) for r in refs if r.kind != "cio_id"})
+    keys = list(
+        {(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP) for r in refs if r.kind != "cio_id"}
+    )
     for start in range(0, len(keys), _BATCH_GET):
         found.extend(item.cio_id for item in IdentifierLookup.batch_get(keys[start : start + _BATCH_GET]))
     return sorted(set(found))
@@ -65,14 +77,26 @@ def add_customers(workspace_id: str, segment_id: str, body: dict[str, Any], id_t
     segment = _manual_segment(workspace_id, segment_id)
     cio_ids = _cio_ids(workspace_id, refs)
     keys = [(segment.pk, member_sk(c)) for c in cio_ids]
-    existing = {m.cio_id for start in range(0, len(keys), _BATCH_GET)
-                for m in Membership.batch_get(keys[start : start + _BATCH_GET])}
+    existing = {
+        m.cio_id
+        for start in range(0, len(keys), _BATCH_GET)
+        for m in Membership.batch_get(keys[start : start + _BATCH_GET])
+    }
     now = clock.now()
     added = [c for c in cio_ids if c not in existing]
     with Membership.batch_write() as batch:
         for cio in added:  # members already in keep their original entered_at
-            batch.save(Membership(segment.pk, member_sk(cio), workspace_id=workspace_id, segment_id=segment_id,
-                                  cio_id=cio, person_pk=person_pk(workspace_id, cio), entered_at=now))
+            batch.save(
+                Membership(
+                    segment.pk,
+                    member_sk(cio),
+                    workspace_id=workspace_id,
+                    segment_id=segment_id,
+                    cio_id=cio,
+                    person_pk=person_pk(workspace_id, cio),
+                    entered_at=now,
+                )
+            )
     return len(added)
 
 
@@ -85,7 +109,10 @@ def remove_customers(workspace_id: str, segment_id: str, body: dict[str, Any], i
 
 
 def members(workspace_id: str, segment_id: str) -> list[str]:
-    return [m.cio_id for m in Membership.query(segment_pk(workspace_id, segment_id), Membership.sk.startswith("m#"))]
+    return [
+        m.cio_id
+        for m in Membership.query(segment_pk(workspace_id, segment_id), Membership.sk.startswith("m#"))
+    ]
 
 
 def segments_of(workspace_id: str, cio_id: str) -> list[str]:
