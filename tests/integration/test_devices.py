@@ -56,3 +56,20 @@ def test_fcm_sized_tokens_are_accepted(track, ws):
         == 200
     )
     assert devices_of(ws, "u1")[0]["id"] == token
+
+
+def test_deleting_a_person_releases_their_tokens(track, ws):
+    from nudge.model import IdentifierLookup
+
+    track.put("/api/v1/customers/u1/devices", {"device": {"id": "tok", "platform": "ios"}})
+    track.delete("/api/v1/customers/u1")
+    assert IdentifierLookup.count(f"{ws}#device#tok") == 0
+
+
+def test_merged_devices_stay_owned_by_the_primary(track, ws):
+    track.put("/api/v1/customers/a", {})
+    track.put("/api/v1/customers/b/devices", {"device": {"id": "tok", "platform": "ios"}})
+    track.post("/api/v1/merge_customers", {"primary": {"id": "a"}, "secondary": {"id": "b"}})
+    track.put("/api/v1/customers/c/devices", {"device": {"id": "tok", "platform": "ios"}})
+    assert devices_of(ws, "a") == []  # the token moved on from the primary, who owned it after the merge
+    assert [d["id"] for d in devices_of(ws, "c")] == ["tok"]

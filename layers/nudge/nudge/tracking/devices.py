@@ -56,23 +56,23 @@ class DeviceRequest:
 
 
 def add_device(workspace_id: str, ref: PersonRef, req: DeviceRequest) -> bool:
-    person = people.find_or_create(workspace_id, ref)
-    if person is None:
+    cio = people.find_or_create(workspace_id, ref)
+    if cio is None:
         return False
-    id_field = lookup_pk(workspace_id, "device", req.token)
+    owner_key = lookup_pk(workspace_id, "device", req.token)
     try:
-        owner = IdentifierLookup.get(id_field, LOOKUP).cio_id
+        owner: str | None = IdentifierLookup.get(owner_key, LOOKUP).cio_id
     except DoesNotExist:
         owner = None
-    if owner is not None and owner != person.cio_id:
+    if owner is not None and owner != cio:
         Device(person_pk(workspace_id, owner), device_sk(req.token)).delete()
-    if owner != person.cio_id:
-        IdentifierLookup(id_field, LOOKUP, workspace_id=workspace_id, cio_id=person.cio_id).save()
+    if owner != cio:
+        IdentifierLookup(owner_key, LOOKUP, workspace_id=workspace_id, cio_id=cio).save()
     Device(
-        person.pk,
+        person_pk(workspace_id, cio),
         device_sk(req.token),
         workspace_id=workspace_id,
-        cio_id=person.cio_id,
+        cio_id=cio,
         device_id=req.token,
         platform=req.platform,
         last_used=req.last_used,
@@ -83,11 +83,11 @@ def add_device(workspace_id: str, ref: PersonRef, req: DeviceRequest) -> bool:
 
 
 def delete_device(workspace_id: str, ref: PersonRef, token: str) -> None:
-    person = people.load(workspace_id, ref)
-    if person is None or not token:
+    cio = people.resolve_cio_id(workspace_id, ref)
+    if cio is None or not token:
         return
-    Device(person.pk, device_sk(token)).delete()
-    if _owned_by(workspace_id, token, person.cio_id):
+    Device(person_pk(workspace_id, cio), device_sk(token)).delete()
+    if _owned_by(workspace_id, token, cio):
         IdentifierLookup(lookup_pk(workspace_id, "device", token), LOOKUP).delete()
 
 

@@ -50,10 +50,10 @@ class EventRequest:
 
 def track(workspace_id: str, ref: PersonRef, req: EventRequest) -> bool:
     """Record an event for a person (created if new). False when dropped (suppressed) or a duplicate."""
-    person = people.find_or_create(workspace_id, ref)
-    if person is None:
+    cio = people.find_or_create(workspace_id, ref)
+    if cio is None:
         return False
-    return _store(workspace_id, person_pk(workspace_id, person.cio_id), req, cio_id=person.cio_id)
+    return _store(workspace_id, person_pk(workspace_id, cio), req, cio_id=cio)
 
 
 def track_anonymous(workspace_id: str, anonymous_id: str | None, req: EventRequest) -> bool:

@@ -11,9 +11,9 @@ from typing import Any
 
 from nudge import clock
 from nudge.errors import InvalidRequest, NotFound
-from nudge.model import Device, EventItem, Membership, Person, Relationship
+from nudge.model import Device, EventItem, IdentifierLookup, Membership, Person, Relationship
 from nudge.model.base import plain
-from nudge.model.keys import device_sk, member_sk, relationship_sk
+from nudge.model.keys import LOOKUP, device_sk, lookup_pk, member_sk, relationship_sk
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef, from_map
 
@@ -46,6 +46,12 @@ def _move_dependents(workspace_id: str, secondary: Person, primary: Person) -> N
             batch.save(event)
     with Device.batch_write() as batch:
         for device in Device.query(secondary.pk, Device.sk.startswith("device#")):
+            IdentifierLookup(
+                lookup_pk(workspace_id, "device", device.device_id),
+                LOOKUP,
+                workspace_id=workspace_id,
+                cio_id=primary.cio_id,
+            ).save()
             batch.save(
                 Device(
                     target,

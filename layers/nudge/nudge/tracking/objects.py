@@ -240,9 +240,9 @@ def object_relationships(
         return
     for person_ref, entry in targets:
         if add:
-            person = people.find_or_create(workspace_id, person_ref)
-            if person is not None:
-                relate(workspace_id, person.cio_id, resolved, entry.get("relationship_attributes"))
+            cio = people.find_or_create(workspace_id, person_ref)
+            if cio is not None:
+                relate(workspace_id, cio, resolved, entry.get("relationship_attributes"))
         else:
             cio = people.resolve_cio_id(workspace_id, person_ref)
             if cio is not None:

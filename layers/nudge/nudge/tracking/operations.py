@@ -66,9 +66,9 @@ def _person_event(event_type: str) -> Callable[[str, dict[str, Any]], None]:
 def _person_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
     def run(ws: str, op: dict[str, Any]) -> None:
         ref = _person(op)
-        person = people.find_or_create(ws, ref) if add else people.load(ws, ref)
-        if person is not None:
-            objects.person_relationships(ws, person.cio_id, op.get("cio_relationships"), add=add)
+        cio = people.find_or_create(ws, ref) if add else people.resolve_cio_id(ws, ref)
+        if cio is not None:
+            objects.person_relationships(ws, cio, op.get("cio_relationships"), add=add)
 
     return run
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from nudge import clock, ids
@@ -144,18 +144,22 @@ def require(workspace_id: str, ref: PersonRef) -> Person:
     return person
 
 
-def find_or_create(workspace_id: str, ref: PersonRef) -> Person | None:
-    """The person an event or device is for, created from the identifier if new.
+def find_or_create(workspace_id: str, ref: PersonRef) -> str | None:
+    """The cio_id of the person an event, device or relationship is for, created if new.
 
+    A known identifier costs one lookup read: the profile itself is not read. Lookups and profiles are
+    written and deleted in the same transactions, so a lookup never points at a missing person.
     Returns None when the identifier is suppressed (the data is dropped on purpose).
     """
-    person = load(workspace_id, ref)
-    if person is not None:
-        return person
-    if ref.kind in ("cio_id",):
-        raise NotFound(f"person {ref} not found")
-    identify(workspace_id, ref, {})
-    return load(workspace_id, ref)
+    if ref.kind == "cio_id":
+        if load(workspace_id, ref) is None:
+            raise NotFound(f"person {ref} not found")
+        return ref.value
+    cio = resolve_cio_id(workspace_id, ref)
+    if cio is not None:
+        return cio
+    created = identify(workspace_id, ref, {})
+    return None if created is None else created.cio_id
 
 
 def identifiers_of(person: Person) -> list[PersonRef]:
@@ -439,12 +443,23 @@ def delete(workspace_id: str, ref: PersonRef) -> None:
         delete_person(workspace_id, person)
 
 
+def _release_device_token(workspace_id: str, cio_id: str, token: str) -> None:
+    """Drop the token's owner lookup unless it already moved to someone else (a merge re-points it)."""
+    key = lookup_pk(workspace_id, "device", token)
+    try:
+        IdentifierLookup(key, LOOKUP).delete(condition=IdentifierLookup.cio_id == cio_id)
+    except DeleteError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+
+
 def delete_person(workspace_id: str, person: Person) -> None:
     # Dependents go first and the profile last, so a retry after a crash finds the person and finishes.
     pk = person.pk
     with Device.batch_write() as batch:
         for device in Device.query(pk, Device.sk.startswith("device#")):
             batch.delete(device)
+            _release_device_token(workspace_id, person.cio_id, device.device_id)
     with EventItem.batch_write() as batch:
         for event in EventItem.query(pk, attributes_to_get=["pk", "sk"]):
             batch.delete(event)
