@@ -15,12 +15,12 @@ whole item behind a projected read), so the meter reads them with its own client
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.session
+import boto3
 from botocore import handlers
 
 from bench.sizing import Item
@@ -63,11 +63,15 @@ class Meter:
         self._tables: dict[str, Table] = {}
         self.calls: list[Call] = []
         self.metered = 0  # every call ever recorded, taken or not
-        self._probe = botocore.session.get_session().create_client("dynamodb", region_name=region)
+        # Its own session, older than the hooks; its calls are skipped while probing in any case.
+        self._probe = boto3.session.Session(region_name=region).client("dynamodb")
 
     @contextmanager
     def installed(self) -> Iterator[Meter]:
-        hooks = [("before-call.dynamodb", self._before_call), ("after-call.dynamodb", self._after_call)]
+        hooks: list[tuple[str, Callable[..., None]]] = [
+            ("before-call.dynamodb", self._before_call),
+            ("after-call.dynamodb", self._after_call),
+        ]
         handlers.BUILTIN_HANDLERS.extend(hooks)
         try:
             yield self
@@ -99,9 +103,10 @@ class Meter:
         befores: list[tuple[_Write, Item | None]] = context["bench.writes"]
         operation = model.name
         if error is not None:
-            billed = error in _BILLED_FAILURES
-            units = sum(failed_write_units(before, transactional=operation == "TransactWriteItems")
-                        for _, before in befores) if billed else 0
+            units = 0
+            if error in _BILLED_FAILURES:
+                transactional = operation == "TransactWriteItems"
+                units = sum(failed_write_units(before, transactional=transactional) for _, before in befores)
             self.calls.append(Call(operation, units, 0.0, failed=True))
             return
         if befores:
@@ -138,8 +143,9 @@ class Meter:
             return writes
         return []
 
-    def _write_units(self, operation: str, befores: list[tuple[_Write, Item | None]],
-                     parsed: dict[str, Any]) -> float:
+    def _write_units(
+        self, operation: str, befores: list[tuple[_Write, Item | None]], parsed: dict[str, Any]
+    ) -> float:
         if parsed.get("UnprocessedItems"):
             raise RuntimeError("BatchWriteItem left items unprocessed: the meter does not model retries")
         total = 0
@@ -152,13 +158,16 @@ class Meter:
                 after = before
             else:
                 after = self._read(write.table, write.key)
-            total += write_units(self.table(write.table), before, after,
-                                 transactional=operation == "TransactWriteItems")
+            total += write_units(
+                self.table(write.table), before, after, transactional=operation == "TransactWriteItems"
+            )
         return float(total)
 
     # --- reads -----------------------------------------------------------------------------------
 
-    def _read_units(self, operation: str, request: dict[str, Any], parsed: dict[str, Any]) -> tuple[float, bool]:
+    def _read_units(
+        self, operation: str, request: dict[str, Any], parsed: dict[str, Any]
+    ) -> tuple[float, bool]:
         if operation == "GetItem":
             item = self._read(request["TableName"], request["Key"])
             return item_read_units(item, consistent=bool(request.get("ConsistentRead"))), True
@@ -168,12 +177,16 @@ class Meter:
             units = 0.0
             for table, spec in request["RequestItems"].items():
                 for key in spec["Keys"]:
-                    units += item_read_units(self._read(table, key), consistent=bool(spec.get("ConsistentRead")))
+                    units += item_read_units(
+                        self._read(table, key), consistent=bool(spec.get("ConsistentRead"))
+                    )
             return units, True
         if operation == "TransactGetItems":
             gets = [entry["Get"] for entry in request["TransactItems"]]
-            units = sum(item_read_units(self._read(g["TableName"], g["Key"]), consistent=True, transactional=True)
-                        for g in gets)
+            units = sum(
+                item_read_units(self._read(g["TableName"], g["Key"]), consistent=True, transactional=True)
+                for g in gets
+            )
             return units, True
         if operation in ("Query", "Scan"):
             return self._scan_units(request, parsed)
@@ -210,7 +223,9 @@ class Meter:
 
     def _read(self, table: str, key: Item) -> Item | None:
         with self._unmetered():
-            found: Item | None = self._probe.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+            found: Item | None = self._probe.get_item(TableName=table, Key=key, ConsistentRead=True).get(
+                "Item"
+            )
         return found
 
     def table(self, name: str) -> Table:
@@ -227,7 +242,7 @@ def _keys(schema: list[dict[str, str]]) -> tuple[str, ...]:
     return tuple(k["AttributeName"] for k in ordered)
 
 
-def _shape(described: dict[str, Any]) -> Table:
+def _shape(described: Mapping[str, Any]) -> Table:
     indexes = []
     for spec in [*described.get("LocalSecondaryIndexes", []), *described.get("GlobalSecondaryIndexes", [])]:
         projection = spec.get("Projection", {})

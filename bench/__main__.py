@@ -1,0 +1,72 @@
+"""``python -m bench``: measure, print the verdicts, and rewrite the results section of bench/README.md."""
+
+from __future__ import annotations
+
+import sys
+
+from bench.environment import use_mocked_aws
+
+# Per operation: a Track event or identify of a known person must stay within two write units.
+MAX_WRITE_UNITS = 2
+# Per handler: importing it may take at most this many times the bare Powertools handler's import.
+MAX_IMPORT_RATIO = 2.0
+
+
+def main() -> int:
+    # Before anything imports nudge (settings are read once) or builds a client.
+    use_mocked_aws()
+    from bench import cold_start, report, track_costs
+
+    # Cold starts first, while nothing else runs: they are timings, the costs are counts.
+    modules = cold_start.handler_modules()
+    print(f"cold start: {len(modules) + 1} modules x {cold_start.RUNS} fresh processes ...", flush=True)
+    baseline, *starts = cold_start.measure([cold_start.BASELINE, *modules])
+    track_module = modules[0]
+    packages, direct = cold_start.attribute(track_module)
+    baseline_packages, _ = cold_start.attribute(cold_start.BASELINE)
+
+    print("DynamoDB costs: the Track handler under moto ...", flush=True)
+    costs = {cost.name: cost for cost in track_costs.measure()}
+
+    verdicts = []
+    for name in (track_costs.EVENT_EXISTING, track_costs.IDENTIFY_EXISTING):
+        wru = costs[name].write_units
+        verdicts.append(
+            report.Verdict(wru <= MAX_WRITE_UNITS, f"{name}: {wru:g} WRU (target <= {MAX_WRITE_UNITS})")
+        )
+    for start in starts:
+        ratio = start.import_s / baseline.import_s
+        verdicts.append(
+            report.Verdict(
+                ratio <= MAX_IMPORT_RATIO,
+                f"import {start.module}: {ratio:.2f}x the baseline handler (target <= {MAX_IMPORT_RATIO:g}x)",
+            )
+        )
+    new_person = costs[track_costs.IDENTIFY_NEW]
+    note = (
+        f"for reference, identify of a new person: {new_person.write_units:g} WRU, "
+        f"{new_person.read_units:g} RRU"
+    )
+
+    lines = [
+        report.environment_line(),
+        "",
+        "### Targets",
+        "",
+        *[f"- {verdict}" for verdict in verdicts],
+        f"- {note}",
+        "",
+        *report.cost_section(list(costs.values())),
+        "",
+        *report.cold_start_section(starts, baseline),
+        "",
+        *report.attribution_section(track_module, packages, baseline_packages, direct),
+    ]
+    report.write_results(lines)
+    print("\n".join(lines))
+    print(f"\nwritten to {report.README}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

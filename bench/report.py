@@ -1,0 +1,156 @@
+"""Render the results as markdown and write them into the results section of ``bench/README.md``."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from bench.cold_start import ColdStart, ImportShare
+from bench.track_costs import DOLLARS_PER_MILLION_RRU, DOLLARS_PER_MILLION_WRU, Cost
+
+README = Path(__file__).resolve().parent / "README.md"
+BEGIN = "<!-- results:begin (written by `make bench`: edits between these markers are overwritten) -->"
+END = "<!-- results:end -->"
+_PACKAGES = ("aws-lambda-powertools", "pynamodb", "botocore", "moto")
+TOP_IMPORTS = 10
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    text: str
+
+    def __str__(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'}: {self.text}"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _ms(seconds: float) -> str:
+    return f"{round(seconds * 1000)} ms"  # round() rather than a format, which would print "-0"
+
+
+def _table(header: Iterable[str], align: str, rows: Iterable[Iterable[str]]) -> list[str]:
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _calls(cost: Cost) -> str:
+    breakdown = ", ".join(f"{name} {count}" for name, count in sorted(cost.calls.items()))
+    return f"{sum(cost.calls.values())} ({breakdown})"
+
+
+def per_op_dollars(cost: Cost) -> float:
+    return cost.dollars_per_million / cost.track_ops
+
+
+def cost_section(costs: list[Cost]) -> list[str]:
+    rows = []
+    for c in costs:
+        approx = "" if c.exact else " ≈"
+        rows.append(
+            [
+                c.name,
+                str(c.track_ops),
+                _calls(c),
+                _number(c.write_units),
+                _number(c.read_units) + approx,
+                _number(c.write_units / c.track_ops),
+                _number(c.read_units / c.track_ops) + approx,
+                f"{per_op_dollars(c):.2f}",
+            ]
+        )
+    header = [
+        "Track API request",
+        "ops",
+        "DynamoDB calls",
+        "WRU",
+        "RRU",
+        "WRU / op",
+        "RRU / op",
+        "$ per million ops",
+    ]
+    return [
+        "### DynamoDB request units per Track API request",
+        "",
+        *_table(header, "lrlrrrrr", rows),
+        "",
+        f"Prices: ${DOLLARS_PER_MILLION_WRU} per million WRU, ${DOLLARS_PER_MILLION_RRU} per million RRU "
+        "(us-east-1 on demand). Storage, streams and Lambda are not included.",
+    ]
+
+
+def cold_start_section(starts: list[ColdStart], baseline: ColdStart) -> list[str]:
+    rows = []
+    for s in [baseline, *starts]:
+        clients = f"{_ms(s.clients_s)} ({s.clients})" if s.clients else "none"
+        rows.append(
+            [
+                f"`{s.module}`",
+                _ms(s.import_s),
+                f"{s.import_s / baseline.import_s:.2f}x",
+                clients,
+                _ms(s.import_s + s.clients_s),
+            ]
+        )
+    header = [
+        "handler module",
+        f"import (median of {baseline.runs})",
+        "x baseline",
+        "DynamoDB clients (count)",
+        "import + clients",
+    ]
+    return ["### Cold start", "", *_table(header, "lrrrr", rows)]
+
+
+def attribution_section(
+    module: str, packages: list[ImportShare], baseline: list[ImportShare], direct: list[ImportShare]
+) -> list[str]:
+    base = {share.name: share.seconds for share in baseline}
+    package_rows = [
+        [f"`{p.name}`", _ms(p.seconds), _ms(base.get(p.name, 0.0)), _ms(p.seconds - base.get(p.name, 0.0))]
+        for p in packages[:TOP_IMPORTS]
+    ]
+    direct_rows = [[f"`{d.name}`", _ms(d.seconds)] for d in direct[:TOP_IMPORTS]]
+    return [
+        f"### Where `{module}`'s import time goes",
+        "",
+        "Measured under `python -X importtime` (slower than a plain import; read the proportions). "
+        "Self time summed per top-level package, against the baseline handler's:",
+        "",
+        *_table(["package", "handler", "baseline", "difference"], "lrrr", package_rows),
+        "",
+        "The handler's own imports, cumulative (a module is charged to the first import that loads it):",
+        "",
+        *_table(["import", "cumulative"], "lr", direct_rows),
+    ]
+
+
+def environment_line() -> str:
+    packages = ", ".join(f"{name} {version(name)}" for name in _PACKAGES)
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"Run {when} on {os.cpu_count()} CPUs ({platform.machine()}), Python {sys.version.split()[0]}, "
+        f"{packages}."
+    )
+
+
+def write_results(lines: list[str], readme: Path = README) -> None:
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise RuntimeError(f"{readme} lacks the results markers {BEGIN!r} and {END!r}")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + BEGIN + "\n\n" + "\n".join(lines) + "\n\n" + END + tail)
