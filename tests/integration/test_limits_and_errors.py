@@ -119,3 +119,19 @@ def test_a_storage_outage_is_a_retryable_503_not_a_500(track, monkeypatch):
     answer = track.put("/api/v1/customers/u1", {})
     assert answer.status == 503
     assert answer.headers["Retry-After"] == "1"
+
+
+def test_data_the_storage_refuses_is_a_400(track, monkeypatch):
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import PutError
+
+    from nudge.tracking import people
+
+    def refused(*_args, **_kwargs):
+        cause = ClientError({"Error": {"Code": "ValidationException", "Message": "bad"}}, "PutItem")
+        raise PutError("Failed to put item", cause)
+
+    monkeypatch.setattr(people, "identify", refused)
+    answer = track.put("/api/v1/customers/u1", {})
+    assert answer.status == 400
+    assert answer.json == {"meta": {"error": "request contains data that cannot be stored"}}

@@ -221,3 +221,32 @@ def test_region(track, keys):
     assert answer.json["environment_id"] == keys.workspace_id
     assert answer.json["region"] == "us"
     assert answer.json["url"].startswith("http")
+
+
+def test_bad_relationships_are_refused_before_anything_is_written(track, ws):
+    answer = track.put(
+        "/api/v1/customers/u1",
+        {
+            "plan": "pro",
+            "cio_relationships": {"action": "add_relationships", "relationships": [{"identifiers": {}}]},
+        },
+    )
+    assert answer.status == 400
+    assert (
+        answer.json["meta"]["error"]
+        == "cio_relationships.relationships[0].identifiers.object_type_id must be present"
+    )
+    assert profile(ws, "u1") is None
+    bad = obj(
+        "identify", attributes={"name": "Acme"}, cio_relationships=[{"identifiers": {"id": 1, "email": "x"}}]
+    )
+    assert track.post("/api/v2/entity", bad).status == 400
+    assert objects.get_object(ws, objects.ObjectRef("1", "acme")) is None
+
+
+def test_unstorable_numbers_are_a_400_not_a_500(track, ws):
+    answer = track.put("/api/v1/customers/u1", {"huge": 10**130})
+    assert answer.status == 400
+    assert answer.json["meta"]["error"].startswith(
+        "value for attribute 'huge' must be a number DynamoDB can store"
+    )

@@ -58,3 +58,14 @@ def test_parse_json_object():
 
     assert messages(parse, '{"a":"long"}', 5) == ["request body cannot be longer than 5 bytes"]
     assert messages(parse, "Infinity", 50)[0].startswith("request body is not valid JSON")
+
+
+def test_numbers_dynamodb_cannot_store_are_refused_up_front():
+    assert not limits.unstorable({"a": [1, 2.5, 10**50, 0, True]})
+    for bad in (10**126, 12345678901234567890123456789012345678901, 1e200, 1e-200):
+        assert limits.unstorable({"nested": [bad]})
+        assert messages(limits.check_attributes, {"n": bad}) == [
+            "value for attribute 'n' must be a number DynamoDB can store "
+            "(at most 38 significant digits, magnitude 1e-130 to 1e126)"
+        ]
+    assert messages(limits.check_event_data, {"x": {"y": 1e300}})[0].startswith("event data numbers must")

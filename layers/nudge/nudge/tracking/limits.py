@@ -28,6 +28,29 @@ def byte_len(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+_MAX_NUMBER_DIGITS = 38
+_STORABLE_NUMBER = "a number DynamoDB can store (at most 38 significant digits, magnitude 1e-130 to 1e126)"
+
+
+def _storable_number(value: int | float) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return len(str(abs(value)).rstrip("0")) <= _MAX_NUMBER_DIGITS and abs(value) < 10**126
+    return value == 0 or 1e-130 <= abs(value) < 1e126
+
+
+def unstorable(value: Any) -> bool:
+    """True when ``value`` holds a number DynamoDB would refuse (found before anything is written)."""
+    if isinstance(value, int | float):
+        return not _storable_number(value)
+    if isinstance(value, dict):
+        return any(unstorable(v) for v in value.values())
+    if isinstance(value, list):
+        return any(unstorable(v) for v in value)
+    return False
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -75,7 +98,7 @@ def check_attributes(attributes: dict[str, Any]) -> None:
             reason="too_many",
         )
     problems: list[str] = []
-    field = "attributes"
+    field, reason = "attributes", "too_long"
     for name, value in attributes.items():
         if byte_len(name) > MAX_ATTRIBUTE_NAME_BYTES:
             problems.append(f"attribute name cannot be longer than {MAX_ATTRIBUTE_NAME_BYTES} bytes")
@@ -85,9 +108,12 @@ def check_attributes(attributes: dict[str, Any]) -> None:
                 f"value for attribute '{name}' cannot be longer than {MAX_ATTRIBUTE_VALUE_BYTES} bytes"
             )
             field = f"attributes.{name}"
+        elif unstorable(value):
+            problems.append(f"value for attribute '{name}' must be {_STORABLE_NUMBER}")
+            field, reason = f"attributes.{name}", "invalid"
     if problems:
         raise InvalidRequest(
-            *problems, field=field if len(problems) == 1 else "attributes", reason="too_long"
+            *problems, field=field if len(problems) == 1 else "attributes", reason=reason
         )
 
 
@@ -113,6 +139,8 @@ def check_event_data(data: Any) -> dict[str, Any]:
         raise InvalidRequest(
             f"event data cannot be longer than {MAX_EVENT_DATA_BYTES} bytes", field="data", reason="too_long"
         )
+    if unstorable(data):
+        raise InvalidRequest(f"event data numbers must each be {_STORABLE_NUMBER}", field="data")
     return data
 
 

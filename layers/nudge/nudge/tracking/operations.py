@@ -9,6 +9,7 @@ from nudge.errors import InvalidRequest
 from nudge.tracking import devices, events, merge, objects, people
 from nudge.tracking.identifiers import PersonRef, from_map
 from nudge.tracking.limits import MAX_V2_OP_BYTES, byte_len, check_timestamp
+from nudge.tracking.object_refs import ObjectLinks, ObjectRef, object_ref
 
 
 def apply(workspace_id: str, op: Any) -> None:
@@ -66,9 +67,10 @@ def _person_event(event_type: str) -> Callable[[str, dict[str, Any]], None]:
 def _person_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
     def run(ws: str, op: dict[str, Any]) -> None:
         ref = _person(op)
+        links = ObjectLinks.parse(op.get("cio_relationships"), add=add)
         cio = people.find_or_create(ws, ref) if add else people.resolve_cio_id(ws, ref)
         if cio is not None:
-            objects.person_relationships(ws, cio, op.get("cio_relationships"), add=add)
+            objects.link_person(ws, cio, links)
 
     return run
 
@@ -91,27 +93,27 @@ def _merge(ws: str, op: dict[str, Any]) -> None:
 
 def _object_identify(anonymous: bool) -> Callable[[str, dict[str, Any]], None]:
     def run(ws: str, op: dict[str, Any]) -> None:
-        ref = objects.object_ref(op.get("identifiers"))
-        if anonymous and not isinstance(ref, objects.ObjectRef):
+        ref = object_ref(op.get("identifiers"))
+        if anonymous and not isinstance(ref, ObjectRef):
             raise InvalidRequest("identifiers must have object_type_id and anonymous_id", field="identifiers")
+        links = objects.parse_people_links(op["cio_relationships"]) if op.get("cio_relationships") else []
         resolved = objects.identify_object(ws, ref, op.get("attributes"), anonymous=anonymous)
-        if op.get("cio_relationships") is not None:
-            objects.object_relationships(ws, resolved, op["cio_relationships"], add=True)
+        if links:
+            objects.link_object(ws, resolved, links, add=True)
 
     return run
 
 
 def _object_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
     def run(ws: str, op: dict[str, Any]) -> None:
-        objects.object_relationships(
-            ws, objects.object_ref(op.get("identifiers")), op.get("cio_relationships"), add=add
-        )
+        ref = object_ref(op.get("identifiers"))
+        objects.link_object(ws, ref, objects.parse_people_links(op.get("cio_relationships")), add=add)
 
     return run
 
 
 def _object_delete(ws: str, op: dict[str, Any]) -> None:
-    objects.delete_object(ws, objects.object_ref(op.get("identifiers")))
+    objects.delete_object(ws, object_ref(op.get("identifiers")))
 
 
 _Handler = Callable[[str, dict[str, Any]], None]

@@ -23,6 +23,7 @@ from nudge.model.base import plain
 from nudge.model.keys import LOOKUP, PROFILE, lookup_pk, person_pk, suppression_pk
 from nudge.tracking.identifiers import PersonRef, looks_like_email
 from nudge.tracking.limits import check_attributes, check_identifier, check_timestamp
+from nudge.tracking.object_refs import ObjectLinks
 
 MAX_ATTEMPTS = 5
 _PREFS = "cio_subscription_preferences"
@@ -54,7 +55,7 @@ class IdentifyRequest:
     update_only: bool = False
     unsubscribed: bool | None = None
     preferences: dict[str, Any] = field(default_factory=dict)
-    relationships: Any = None
+    relationships: ObjectLinks | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> IdentifyRequest:
@@ -79,7 +80,8 @@ class IdentifyRequest:
         if "unsubscribed" in body:
             req.unsubscribed = _flag(body["unsubscribed"], "unsubscribed")
         req.preferences = _preferences(body)
-        req.relationships = body.get("cio_relationships")
+        if body.get("cio_relationships") is not None:
+            req.relationships = ObjectLinks.parse_identify(body["cio_relationships"])
         return req
 
 
@@ -282,9 +284,9 @@ def _after_write(workspace_id: str, person: Person, req: IdentifyRequest) -> Non
 
         merge_anonymous(workspace_id, person.cio_id, req.anonymous_id)
     if req.relationships is not None:
-        from nudge.tracking.objects import apply_person_relationships_v1
+        from nudge.tracking.objects import link_person
 
-        apply_person_relationships_v1(workspace_id, person.cio_id, req.relationships)
+        link_person(workspace_id, person.cio_id, req.relationships)
 
 
 def _merge_attributes(person: Person, req: IdentifyRequest, now: int) -> None:
