@@ -30,7 +30,7 @@ openapi: $(STAMP)
 	$(BIN)/python -m nudge.tracking.openapi > openapi/track.json
 
 synth: $(STAMP)
-	npx --yes $(CDK_CLI) synth --quiet --app "$(abspath $(BIN))/python infra/app.py"
+	npx --yes $(CDK_CLI) synth --quiet
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -112,9 +112,7 @@ def check_attributes(attributes: dict[str, Any]) -> None:
             problems.append(f"value for attribute '{name}' must be {_STORABLE_NUMBER}")
             field, reason = f"attributes.{name}", "invalid"
     if problems:
-        raise InvalidRequest(
-            *problems, field=field if len(problems) == 1 else "attributes", reason=reason
-        )
+        raise InvalidRequest(*problems, field=field if len(problems) == 1 else "attributes", reason=reason)
 
 
 def check_event_name(name: Any) -> str:

@@ -1,0 +1,1 @@
+"""Nudge's AWS CDK app: one construct per concern (in ``components``), composed by ``stack.NudgeStack``."""

@@ -1,0 +1,127 @@
+"""The Docker-free asset build: what goes into each folder, and when pip runs."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import build
+from infra.build import DependencyLayerError
+from infra.config import DOMAIN_PACKAGES_NOT_SHIPPED, PYPROJECT, RUNTIME_PROVIDED_DISTRIBUTIONS
+
+pytestmark = pytest.mark.infra
+
+
+class FakePip:
+    """Stands in for pip: records each call and creates the --target folder it was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, arguments: list[str]) -> None:
+        self.calls.append(arguments)
+        target = Path(arguments[arguments.index("--target") + 1])
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "installed.txt").write_text(" ".join(arguments))
+
+
+@pytest.fixture
+def fake_pip(monkeypatch: pytest.MonkeyPatch) -> FakePip:
+    pip = FakePip()
+    monkeypatch.setattr(build, "_pip_install", pip)
+    monkeypatch.setattr(
+        build, "_resolve", lambda requirements, scratch: [("jinja2", "3.1.6"), ("botocore", "1.44.5")]
+    )
+    return pip
+
+
+def test_function_asset_is_the_function_folder_without_bytecode(tmp_path: Path) -> None:
+    folder = build.copy_function("track", tmp_path)
+
+    assert (folder / "handler.py").is_file()
+    assert not list(folder.rglob("__pycache__"))
+
+
+def test_domain_layer_ships_the_package_without_operator_tools(tmp_path: Path) -> None:
+    package = build.copy_domain_layer(tmp_path) / "python" / "nudge"
+
+    assert (package / "__init__.py").is_file()
+    assert (package / "model" / "tables.py").is_file()
+    for tool in DOMAIN_PACKAGES_NOT_SHIPPED:
+        assert not (package / tool).exists()
+        assert not (package / f"{tool}.py").exists()
+
+
+def test_layer_requirements_are_the_projects_minus_the_sdk(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    dependencies = '["boto3>=1.35", "Jinja2>=3.1", "botocore", "pynamodb<7"]'
+    pyproject.write_text(f"[project]\ndependencies = {dependencies}\n")
+
+    assert build.lambda_requirements(pyproject) == ["Jinja2>=3.1", "pynamodb<7"]
+
+
+def test_project_requirements_reach_the_layer_except_boto3() -> None:
+    requirements = build.lambda_requirements(PYPROJECT)
+
+    assert requirements
+    assert not any(r.startswith("boto3") for r in requirements)
+
+
+def test_dependency_layer_leaves_out_what_the_runtime_provides(tmp_path: Path, fake_pip: FakePip) -> None:
+    build.build_dependencies_layer(tmp_path, ["jinja2>=3.1"])
+
+    (install,) = fake_pip.calls
+    assert "jinja2==3.1.6" in install
+    assert not [a for a in install if a.split("==")[0] in RUNTIME_PROVIDED_DISTRIBUTIONS]
+
+
+def test_dependency_layer_is_reused_while_requirements_stay(tmp_path: Path, fake_pip: FakePip) -> None:
+    first = build.build_dependencies_layer(tmp_path, ["jinja2>=3.1"])
+    again = build.build_dependencies_layer(tmp_path, ["jinja2>=3.1"])
+
+    assert again == first
+    assert (first / "python" / "installed.txt").is_file()
+    assert len(fake_pip.calls) == 1
+
+
+def test_dependency_layer_is_rebuilt_when_requirements_change(tmp_path: Path, fake_pip: FakePip) -> None:
+    build.build_dependencies_layer(tmp_path, ["jinja2>=3.1"])
+    build.build_dependencies_layer(tmp_path, ["jinja2>=3.1", "pynamodb<7"])
+
+    assert len(fake_pip.calls) == 2
+
+
+def test_pip_failure_says_what_the_layer_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution found for jinja2")
+
+    monkeypatch.setattr(subprocess, "run", offline)
+
+    with pytest.raises(DependencyLayerError, match=r"manylinux2014_aarch64(.|\n)*PyPI(.|\n)*No matching"):
+        build._pip_install(["--target", "/nowhere", "jinja2"])
+
+
+def test_skipping_dependencies_gives_a_placeholder_layer(tmp_path: Path) -> None:
+    assets = build.build_assets(tmp_path, functions=("track",), with_dependencies=False)
+
+    assert (assets.dependencies_layer / "python").is_dir()
+    assert assets.functions["track"] == tmp_path / "functions" / "track"
+
+
+def test_shipped_domain_code_never_imports_the_operator_tools(tmp_path: Path) -> None:
+    package = build.copy_domain_layer(tmp_path) / "python" / "nudge"
+    tools = {f"nudge.{tool}" for tool in DOMAIN_PACKAGES_NOT_SHIPPED}
+
+    imported = set()
+    for module in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+
+    assert not {name for name in imported if name in tools or name.startswith(tuple(f"{t}." for t in tools))}
