@@ -69,6 +69,24 @@ def _tables_create(_: argparse.Namespace) -> None:
     print("Tables ready.")
 
 
+def _local(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from nudge.local.runtime import Options, main
+
+    code = main(
+        Options(
+            host=args.host,
+            port=args.port,
+            tls=args.tls,
+            state_dir=Path(args.state_dir),
+            time_scale=args.time_scale,
+        )
+    )
+    if code:
+        raise SystemExit(code)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nudge", description="Operate a Nudge deployment.")
     groups = parser.add_subparsers(dest="group", required=True)
@@ -108,6 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
     tables.add_parser("create", help="create any missing table (local runtime, development)").set_defaults(
         run=_tables_create
     )
+    local = groups.add_parser("local", help="run the whole platform on this machine (moto underneath)")
+    local.add_argument("--port", type=int, default=4000)
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate")
+    local.add_argument("--state-dir", default=".nudge", help="outbox, certificate and local.json live here")
+    local.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="run waits this many times faster (86400: a day per second)",
+    )
+    local.set_defaults(run=_local)
     return parser
 
 

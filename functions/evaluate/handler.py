@@ -1,0 +1,38 @@
+"""Evaluate Lambda: consumes the DynamoDB streams of the people, events, objects and segments tables.
+
+Powertools' batch processor reports each failing record as a batch item failure; the event source
+mapping retries from it, bisects, and finally sends it to the on-failure destination. One poison record
+never blocks the rest of its batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nudge.evaluation import consumers
+from nudge.evaluation.changes import from_stream_record
+
+logger = Logger(service="evaluate")
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    change = from_stream_record(record.raw_event)
+    consumers.apply(change)
+    logger.debug(
+        "change applied", table=change.table, event=change.event_name, workspace_id=change.workspace_id
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )

@@ -1,0 +1,37 @@
+"""Which handler serves what, locally: the same functions and route table the stack deploys."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from nudge.local.gateway import ApiRoute, Handler
+
+# The local runtime runs from a clone: the handlers live in functions/ at the repository's root.
+REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+def load_handler(function: str) -> Handler:
+    """``functions/<function>/handler.py``'s ``handler``, imported as the deployed function's code."""
+    if not (REPO_ROOT / "functions" / function / "handler.py").is_file():
+        raise FileNotFoundError(f"no handler for function {function!r} under {REPO_ROOT / 'functions'}")
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    module = importlib.import_module(f"functions.{function}.handler")
+    handler: Handler = module.handler
+    return handler
+
+
+def api_routes() -> list[ApiRoute]:
+    from nudge.tracking.routes import ROUTES
+
+    track = load_handler("track")
+    return [ApiRoute(route.method, route.path, track, "nudge-track") for route in ROUTES]
+
+
+def openapi_document() -> dict[str, Any]:
+    from nudge.tracking.openapi import build
+
+    return build()

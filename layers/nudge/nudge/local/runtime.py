@@ -1,0 +1,231 @@
+"""``nudge local``: the whole platform on one machine.
+
+moto in server mode underneath; on top, the real handlers behind an HTTP gateway that serves the
+deployed API's routes, a stream pump feeding the evaluate handler, a scheduler, Step Functions on moto's
+engine and an outbox. State lives in memory (moto's); the outbox and the TLS certificate are files in the
+state directory.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import signal
+import ssl
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nudge.local.embedded_aws import REGION, EmbeddedAws
+
+log = logging.getLogger("nudge.local")
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 4000
+    tls: bool = False
+    state_dir: Path = Path(".nudge")
+    time_scale: float = 1.0
+
+
+class PortInUse(Exception):
+    pass
+
+
+class LocalRuntime:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.state_dir = options.state_dir.resolve()
+        self.aws = EmbeddedAws()
+        self.contract: dict[str, Any] = {}
+        self._stopping = threading.Event()
+        self._closers: list[Callable[[], None]] = []
+
+    # --- start ---------------------------------------------------------------------------------------
+
+    def start(self) -> dict[str, Any]:
+        """Start everything; returns the contract written to ``<state-dir>/local.json``."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        contract_path = self.state_dir / "local.json"
+        contract_path.unlink(missing_ok=True)  # written again only once this run is ready
+        tls = self._tls_context() if self.options.tls else None
+        gateway_factory = self._bind_gateway(tls)  # fail fast on a busy port, before moto starts
+
+        self.aws.start()
+        self._closers.append(self.aws.stop)
+        streams = self.aws.create_tables()
+
+        from nudge import workspaces  # imported once AWS_ENDPOINT_URL points at the embedded endpoint
+        from nudge.local.outbox import Outbox
+        from nudge.local.scheduler import Scheduler
+
+        keys = workspaces.create_workspace("Local workspace", "essentials")
+        self.outbox = Outbox(self.state_dir / "outbox")
+        self.scheduler = Scheduler(time_scale=self.options.time_scale)
+        self.scheduler.start()
+        self._closers.append(self.scheduler.stop)
+        self.pump = self._start_pump(streams)
+        gateway = gateway_factory()
+        thread = threading.Thread(target=gateway.serve_forever, name="nudge-gateway", daemon=True)
+        thread.start()
+        self._closers.append(gateway.server_close)
+        self._closers.append(gateway.shutdown)
+
+        scheme = "https" if tls else "http"
+        base = f"{scheme}://{self._display_host()}:{gateway.server_address[1]}"
+        self.contract = {
+            "track_url": base,
+            "app_url": base,
+            "site_id": keys.site_id,
+            "track_api_key": keys.track_api_key,
+            "app_api_key": keys.app_api_key,
+            "workspace_id": keys.workspace_id,
+            "aws_endpoint_url": self.aws.endpoint_url,
+            "aws_region": REGION,
+        }
+        if tls:
+            self.contract["tls_cert"] = str(self.state_dir / "tls" / "cert.pem")
+        os.environ["NUDGE_TRACK_URL"] = base
+        temporary = contract_path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(self.contract, indent=2) + "\n")
+        temporary.replace(contract_path)  # readers never see a half-written file
+        return self.contract
+
+    def _display_host(self) -> str:
+        return (
+            "localhost"
+            if self.options.host in ("127.0.0.1", "localhost") and self.options.tls
+            else (self.options.host)
+        )
+
+    def _tls_context(self) -> ssl.SSLContext:
+        from nudge.local.certs import ensure_certificate
+
+        cert, key = ensure_certificate(self.state_dir)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        return context
+
+    def _bind_gateway(self, tls: ssl.SSLContext | None) -> Callable[[], Any]:
+        """Bind the port now (so a busy port is reported before anything starts) and build the gateway
+        once the handlers can be imported."""
+        import socket
+
+        probe = socket.socket()
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((self.options.host, self.options.port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {self.options.port} on {self.options.host} is already in use") from exc
+            raise
+        finally:
+            probe.close()
+
+        def build() -> Any:
+            from nudge.local.gateway import Gateway, json_page
+            from nudge.local.routing import api_routes, openapi_document
+
+            pages = {
+                "/_local/health": json_page(lambda: {"status": "ok"}),
+                "/_local/status": json_page(self.status),
+                "/_local/outbox": json_page(lambda: [m.to_json() for m in self.outbox.messages()]),
+                "/_local/outbox.html": lambda: (
+                    200,
+                    "text/html; charset=utf-8",
+                    self.outbox.render_html().encode(),
+                ),
+                "/openapi.json": json_page(openapi_document),
+            }
+            return Gateway((self.options.host, self.options.port), api_routes(), pages, tls=tls)
+
+        return build
+
+    def _start_pump(self, streams: dict[str, str]) -> Any:
+        import boto3
+
+        from nudge.local.routing import load_handler
+        from nudge.local.streams import StreamPump
+
+        evaluate = load_handler("evaluate")
+        client = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=self.aws.endpoint_url)
+        pump = StreamPump(client, streams, evaluate, region=REGION)
+        pump.start()
+        self._closers.append(pump.stop)
+        return pump
+
+    # --- run and stop --------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "streams": self.pump.status(),
+            "schedules": self.scheduler.status(),
+            "outbox": len(self.outbox.messages()),
+            "time_scale": self.options.time_scale,
+        }
+
+    def banner(self) -> str:
+        c = self.contract
+        lines = [
+            "Nudge local runtime is ready. State lives in memory: stopping it (Ctrl-C) forgets everything.",
+            f"  Track API       {c['track_url']}",
+            f"  App API         {c['app_url']}",
+            f"  site id         {c['site_id']}",
+            f"  track api key   {c['track_api_key']}",
+            f"  app api key     {c['app_api_key']}",
+            f"  workspace id    {c['workspace_id']}",
+            f"  AWS endpoint    {c['aws_endpoint_url']} ({c['aws_region']})",
+            f"  outbox          {c['track_url']}/_local/outbox.html  ({self.state_dir / 'outbox'})",
+            f"  time scale      {self.options.time_scale:g}x: waits pass {self.options.time_scale:g} times"
+            " faster (--time-scale)",
+            f"  contract        {self.state_dir / 'local.json'}",
+        ]
+        if "tls_cert" in c:
+            lines.append(f"  TLS certificate {c['tls_cert']} (self-signed: trust it with --cacert)")
+        cacert = f" --cacert {c['tls_cert']}" if "tls_cert" in c else ""
+        lines += [
+            "Try it:",
+            f"  curl{cacert} -u {c['site_id']}:{c['track_api_key']} -X PUT"
+            f" {c['track_url']}/api/v1/customers/ann -H 'content-type: application/json'"
+            """ -d '{"email":"ann@example.com","plan":"pro"}'""",
+        ]
+        return "\n".join(lines)
+
+    def wait(self) -> None:
+        self._stopping.wait()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+
+
+def main(options: Options) -> int:
+    logging.basicConfig(level=logging.WARNING, format="nudge local: %(message)s")
+    # moto's embedded server logs every request it serves (the stream pump polls many times a second).
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    runtime = LocalRuntime(options)
+    try:
+        runtime.start()
+    except PortInUse as exc:
+        print(f"nudge local: {exc} (choose another with --port)", file=sys.stderr)
+        return 1
+    print(runtime.banner(), flush=True)
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        runtime._stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    runtime.wait()
+    print("nudge local: stopping", flush=True)
+    runtime.stop()
+    return 0

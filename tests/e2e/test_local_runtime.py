@@ -1,0 +1,186 @@
+"""The local runtime over real HTTP: the start-up contract, the gateway, streams and the dead-letter list."""
+
+import subprocess
+
+import requests
+
+from infra.table_specs import table_specs
+from nudge.model import TABLE_MODELS
+from tests.e2e.conftest import launch, start
+
+
+def test_contract_file_has_every_promised_key(local):
+    assert set(local.contract) == {
+        "track_url",
+        "app_url",
+        "site_id",
+        "track_api_key",
+        "app_api_key",
+        "workspace_id",
+        "aws_endpoint_url",
+        "aws_region",
+    }
+    assert local.contract["track_url"] == f"http://127.0.0.1:{local.port}"
+
+
+def test_the_banner_shows_the_contract_and_a_curl_example_that_works(local):
+    for key in ("track_url", "site_id", "track_api_key", "app_api_key", "workspace_id", "aws_endpoint_url"):
+        assert str(local.contract[key]) in local.banner
+    assert "State lives in memory" in local.banner
+    assert "time scale      3600x" in local.banner
+    command = local.banner.split("Try it:", 1)[1].strip()
+    assert command.startswith("curl ")
+    answer = subprocess.run(
+        ["bash", "-c", command + " -s -w ' %{http_code}'"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert answer.stdout == "{} 200"
+
+
+def test_health_and_openapi(local):
+    assert local.get("/_local/health").json() == {"status": "ok"}
+    document = local.get("/openapi.json").json()
+    assert "/api/v1/customers/{identifier}" in document["paths"]
+
+
+def test_track_calls_land_in_dynamodb_and_reach_the_evaluate_handler(local):
+    before = local.status()["streams"]["tables"]["events"]["records"]
+    assert (
+        local.track("PUT", "/api/v1/customers/e2e-1", {"email": "e2e@example.com", "plan": "pro"}).status_code
+        == 200
+    )
+    assert (
+        local.track(
+            "POST", "/api/v1/customers/e2e-1/events", {"name": "purchase", "id": "e2e-evt"}
+        ).status_code
+        == 200
+    )
+    dynamodb = local.aws("dynamodb")
+    table = next(t for t in dynamodb.list_tables()["TableNames"] if t.endswith("people"))
+    lookup = dynamodb.get_item(
+        TableName=table,
+        Key={"pk": {"S": f"{local.contract['workspace_id']}#id#e2e-1"}, "sk": {"S": "lookup"}},
+    )
+    assert "Item" in lookup
+    local.wait_until(lambda: local.status()["streams"]["tables"]["events"]["records"] > before)
+    dead_keys = [d["keys"]["pk"]["S"] for d in local.status()["streams"]["dead_letters"]]
+    assert not any(local.contract["workspace_id"] in key for key in dead_keys)
+
+
+def test_a_failing_stream_record_is_dead_lettered_and_its_batch_still_processed(local):
+    people = next(t for t in local.aws("dynamodb").list_tables()["TableNames"] if t.endswith("people"))
+    before = local.status()["streams"]["tables"]["people"]["records"]
+    # Written behind the API's back: an item with no workspace scope, which evaluation must refuse.
+    local.aws("dynamodb").put_item(
+        TableName=people, Item={"pk": {"S": "rogue"}, "sk": {"S": "profile"}, "kind": {"S": "person"}}
+    )
+    local.track("PUT", "/api/v1/customers/after-rogue", {"plan": "pro"})
+    dead = local.wait_until(
+        lambda: [d for d in local.status()["streams"]["dead_letters"] if d["keys"]["pk"]["S"] == "rogue"]
+    )
+    assert dead[0]["table"] == "people" and dead[0]["attempts"] >= 2
+    stats = local.wait_until(
+        lambda: (s := local.status()["streams"]["tables"]["people"])["records"] >= before + 3 and s
+    )
+    assert stats["dead_letters"] == 1  # only the rogue record; the person's records went through
+
+
+def test_unknown_api_paths_get_api_gateways_404(local):
+    answer = local.get("/api/v1/nope")
+    assert answer.status_code == 404
+    assert answer.json() == {"message": "Not Found"}
+
+
+def test_wrong_credentials_are_401_over_http(local):
+    answer = requests.put(f"{local.url}/api/v1/customers/x", json={}, auth=("nope", "nope"), timeout=10)
+    assert answer.status_code == 401
+
+
+def test_outbox_endpoints(local):
+    assert local.get("/_local/outbox").json() == []
+    page = local.get("/_local/outbox.html")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+
+
+def test_local_tables_match_what_the_stack_deploys(local):
+    dynamodb = local.aws("dynamodb")
+    names = dynamodb.list_tables()["TableNames"]
+    for spec in table_specs(TABLE_MODELS):
+        name = next(n for n in names if n.endswith(spec.logical_name))
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
+        assert keys == {
+            "HASH": spec.partition_key.name,
+            **({"RANGE": spec.sort_key.name} if spec.sort_key else {}),
+        }
+        assert {i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])} == {
+            i.name for i in spec.global_indexes
+        }
+        assert {i["IndexName"] for i in table.get("LocalSecondaryIndexes", [])} == {
+            i.name for i in spec.local_indexes
+        }
+        assert table.get("StreamSpecification", {}).get("StreamViewType") == spec.stream_view_type
+        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        assert ttl.get("AttributeName") == spec.ttl_attribute
+
+
+def test_the_cli_reaches_the_runtimes_data(local):
+    env = {
+        "AWS_ENDPOINT_URL": local.contract["aws_endpoint_url"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "PATH": "/usr/bin:/bin",
+    }
+    import json
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "nudge.cli", "workspace", "list", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert local.contract["workspace_id"] in [w["workspace_id"] for w in json.loads(out)]
+
+
+def test_a_busy_port_is_a_one_line_error(local, tmp_path):
+    process = launch(tmp_path, port=local.port)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert output.strip().splitlines() == [
+        f"nudge local: port {local.port} on 127.0.0.1 is already in use (choose another with --port)"
+    ]
+
+
+def test_tls_mode_and_a_clean_ctrl_c(tmp_path, monkeypatch):
+    from customerio import CustomerIO
+
+    runtime = start(tmp_path, "--tls")
+    try:
+        cert = runtime.contract["tls_cert"]
+        assert runtime.url.startswith("https://localhost:")
+        assert requests.get(runtime.url + "/_local/health", verify=cert, timeout=10).status_code == 200
+        # Customer.io's official Python client speaks only https: it works against the runtime unmodified.
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+        client = CustomerIO(
+            runtime.contract["site_id"],
+            runtime.contract["track_api_key"],
+            host="localhost",
+            port=runtime.port,
+            retries=0,
+        )
+        client.identify("tls-person", email="tls@example.com")
+        client.track("tls-person", "signed_up")
+        events = runtime.wait_until(lambda: runtime.status()["streams"]["tables"]["events"]["records"])
+        assert events >= 1
+    finally:
+        code, output = runtime.stop()
+    assert code == 0
+    assert "stopping" in output and "Traceback" not in output
+    assert "State lives in memory" in output

@@ -1,0 +1,118 @@
+"""The evaluate handler on real stream records, delivered by the local runtime's stream pump."""
+
+import threading
+import time
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from functions.evaluate import handler as evaluate
+from nudge.evaluation import consumers
+from nudge.evaluation.changes import Change
+from nudge.local.streams import StreamPump
+from nudge.model import TABLE_MODELS, Person
+from nudge.settings import get_settings
+
+
+@pytest.fixture
+def seen(monkeypatch):
+    """A consumer that records what reaches it (the real consumers arrive with later issues)."""
+    changes: list[Change] = []
+    lock = threading.Lock()
+
+    def record(change: Change) -> None:
+        with lock:
+            changes.append(change)
+
+    monkeypatch.setattr(consumers, "CONSUMERS", [record])
+    return changes
+
+
+@pytest.fixture
+def pump(account):
+    streams = {
+        name: model.describe_table()["LatestStreamArn"]
+        for name, model in TABLE_MODELS.items()
+        if getattr(model.Meta, "streamed", False)
+    }
+    # botocore 1.44 routes stream calls to account-based endpoints that moto 5.2 does not serve.
+    client = boto3.client(
+        "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
+    )
+    pump = StreamPump(
+        client, streams, evaluate.handler, region="us-east-1", window_seconds=0.05, max_retries=2
+    )
+    pump.start()
+    yield pump
+    pump.stop()
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_track_writes_reach_the_evaluate_handler_as_typed_changes(track, ws, pump, seen):
+    track.put("/api/v1/customers/u1", {"plan": "pro"})
+    track.post("/api/v1/customers/u1/events", {"name": "purchase", "id": "e1"})
+    assert wait_for(lambda: any(c.table == "events" for c in seen))
+    profile = next(c for c in seen if c.table == "people" and isinstance(c.new, Person))
+    assert profile.event_name == "INSERT" and profile.workspace_id == ws
+    assert profile.new.attributes.as_dict() == {"plan": "pro"}
+    event = next(c for c in seen if c.table == "events")
+    assert event.new.name == "purchase"
+
+
+def test_a_poison_record_is_dead_lettered_and_the_rest_of_its_batch_is_processed(track, ws, pump, seen):
+    table = get_settings().table_name("people")
+    raw = boto3.client("dynamodb", region_name="us-east-1")
+    # Written behind the API's back: a profile with no workspace scope can never be evaluated.
+    raw.put_item(
+        TableName=table, Item={"pk": {"S": "rogue"}, "sk": {"S": "profile"}, "kind": {"S": "person"}}
+    )
+    track.put("/api/v1/customers/after-the-poison", {"plan": "pro"})
+    assert wait_for(lambda: pump.status()["dead_letters"])
+    assert wait_for(
+        lambda: any(isinstance(c.new, Person) and c.new.person_id == "after-the-poison" for c in seen)
+    )
+    [dead] = pump.status()["dead_letters"]
+    assert dead["table"] == "people" and dead["keys"]["pk"] == {"S": "rogue"}
+    assert dead["attempts"] == 3
+    assert pump.status()["tables"]["people"]["dead_letters"] == 1
+
+
+def test_redelivered_records_are_reported_failed_only_for_the_bad_one(account, seen):
+    good = {
+        "eventID": "1",
+        "eventName": "INSERT",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:1:table/"
+        f"{get_settings().table_name('events')}/stream/x",
+        "dynamodb": {
+            "SequenceNumber": "100",
+            "NewImage": {
+                "pk": {"S": "w#p#c"},
+                "sk": {"S": "e1"},
+                "ts_key": {"S": "1#e1"},
+                "workspace_id": {"S": "w"},
+                "event_id": {"S": "e1"},
+                "name": {"S": "x"},
+                "timestamp": {"N": "1"},
+                "received_at": {"N": "1"},
+            },
+        },
+    }
+    bad = {
+        **good,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:1:table/somebody-else/stream/x",
+        "dynamodb": {**good["dynamodb"], "SequenceNumber": "101"},
+    }
+    from nudge.local.apigw import LocalContext
+
+    result = evaluate.handler({"Records": [good, bad]}, LocalContext())
+    assert result == {"batchItemFailures": [{"itemIdentifier": "101"}]}
+    assert [c.new.name for c in seen] == ["x"]
