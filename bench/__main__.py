@@ -15,7 +15,7 @@ MAX_IMPORT_RATIO = 2.0
 def main() -> int:
     # Before anything imports nudge (settings are read once) or builds a client.
     use_mocked_aws()
-    from bench import cold_start, report, track_costs
+    from bench import cold_start, local_latency, report, track_costs
 
     # Cold starts first, while nothing else runs: they are timings, the costs are counts.
     modules = cold_start.handler_modules()
@@ -27,6 +27,12 @@ def main() -> int:
 
     print("DynamoDB costs: the Track handler under moto ...", flush=True)
     costs = {cost.name: cost for cost in track_costs.measure()}
+
+    print(
+        f"local runtime: {local_latency.SAMPLES} Track calls over HTTP until evaluate sees them ...",
+        flush=True,
+    )
+    latency = local_latency.measure()
 
     verdicts = []
     for name in (track_costs.EVENT_EXISTING, track_costs.IDENTIFY_EXISTING):
@@ -57,6 +63,8 @@ def main() -> int:
         f"- {note}",
         "",
         *report.cost_section(list(costs.values())),
+        "",
+        *report.latency_section(latency),
         "",
         *report.cold_start_section(starts, baseline),
         "",

@@ -12,6 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bench.cold_start import ColdStart, ImportShare
+from bench.local_latency import Latency
 from bench.track_costs import DOLLARS_PER_MILLION_RRU, DOLLARS_PER_MILLION_WRU, Cost
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -154,3 +155,17 @@ def write_results(lines: list[str], readme: Path = README) -> None:
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     readme.write_text(head + BEGIN + "\n\n" + "\n".join(lines) + "\n\n" + END + tail)
+
+
+def latency_section(latency: Latency) -> list[str]:
+    return [
+        "### Local runtime: Track API call to evaluate handler",
+        "",
+        "An event for a known person is posted over real HTTP to `nudge local`; the clock stops when",
+        "`/_local/status` shows the evaluate handler has taken the new events-stream record (the stream",
+        "pump polls every 0.1 s with Lambda's default batching window of 0).",
+        "",
+        "| samples | median | p95 |",
+        "|---:|---:|---:|",
+        f"| {len(latency.samples)} | {_ms(latency.median)} | {_ms(latency.p95)} |",
+    ]

@@ -6,7 +6,7 @@ import requests
 
 from infra.table_specs import table_specs
 from nudge.model import TABLE_MODELS
-from tests.e2e.conftest import launch, start
+from tests.support.local_runtime import launch, start
 
 
 def test_contract_file_has_every_promised_key(local):

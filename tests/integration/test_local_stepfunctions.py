@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -77,9 +78,17 @@ def sfn_client(endpoint: str) -> Any:
     return boto3.client("stepfunctions", region_name=REGION)
 
 
+def _start(sfn_client: Any, arn: str, payload: Any = None) -> str:
+    # Always named: moto's executing backend names an unnamed execution "None", so a second unnamed start
+    # would collide with the first (AWS generates a UUID).
+    started = sfn_client.start_execution(
+        stateMachineArn=arn, name=uuid.uuid4().hex, input=json.dumps(payload or {})
+    )
+    return str(started["executionArn"])
+
+
 def _run(sfn_client: Any, arn: str, payload: Any = None, timeout: float = TIMEOUT) -> dict[str, Any]:
-    started = sfn_client.start_execution(stateMachineArn=arn, input=json.dumps(payload or {}))
-    return _finished(sfn_client, started["executionArn"], timeout)
+    return _finished(sfn_client, _start(sfn_client, arn, payload), timeout)
 
 
 def _finished(sfn_client: Any, execution_arn: str, timeout: float = TIMEOUT) -> dict[str, Any]:
@@ -265,7 +274,7 @@ def test_wait_is_shortened_by_the_time_scale(local_sfn: Factory, sfn_client: Any
             "StartAt": "OneHour",
             "States": {
                 "OneHour": {"Type": "Wait", "Seconds": 3600, "Next": "Done"},
-                "Done": {"Type": "Pass", "Result": "waited", "End": True},
+                "Done": {"Type": "Pass", "Result": {"waited": True}, "End": True},
             },
         },
     )
@@ -273,14 +282,14 @@ def test_wait_is_shortened_by_the_time_scale(local_sfn: Factory, sfn_client: Any
     deployed = json.loads(sfn_client.describe_state_machine(stateMachineArn=arn)["definition"])
     assert deployed["States"]["OneHour"]["Seconds"] == 1
     # One real second; the bound only proves the hour did not pass.
-    assert _output(_run(sfn_client, arn, timeout=5.0)) == "waited"
+    assert _output(_run(sfn_client, arn, timeout=5.0)) == {"waited": True}
 
 
 def test_scaled_recurses_rounds_and_leaves_paths_alone(endpoint: str) -> None:
     local = LocalStepFunctions(endpoint, REGION, {}, time_scale=3600)
     try:
         wait = {"Type": "Wait", "Seconds": 86_400, "End": True}
-        definition = {
+        definition: dict[str, Any] = {
             "StartAt": "P",
             "States": {
                 "Short": {"Type": "Wait", "Seconds": 1700, "Next": "Half"},  # 0.47 s -> 0
@@ -334,24 +343,24 @@ def test_update_publishes_a_version_and_a_running_execution_keeps_its_definition
             "StartAt": "Gate",
             "States": {
                 "Gate": {"Type": "Task", "Resource": local.function_arn("nudge-gate"), "Next": "Label"},
-                "Label": {"Type": "Pass", "Result": label, "End": True},
+                "Label": {"Type": "Pass", "Result": {"label": label}, "End": True},
             },
         }
 
     arn = local.deploy("versions", version("v1"))
-    old = sfn_client.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    old = _start(sfn_client, arn)
     assert entered.wait(TIMEOUT)
 
     assert local.deploy("versions", version("v2")) == arn
-    new = sfn_client.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    new = _start(sfn_client, arn)
     release.set()
 
-    assert _output(_finished(sfn_client, old)) == "v1"
-    assert _output(_finished(sfn_client, new)) == "v2"
+    assert _output(_finished(sfn_client, old)) == {"label": "v1"}
+    assert _output(_finished(sfn_client, new)) == {"label": "v2"}
     labels = {
         v: json.loads(sfn_client.describe_state_machine(stateMachineArn=f"{arn}:{v}")["definition"])[
             "States"
-        ]["Label"]["Result"]
+        ]["Label"]["Result"]["label"]
         for v in (1, 2)
     }
     assert labels == {1: "v1", 2: "v2"}

@@ -12,6 +12,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 import signal
 import ssl
 import sys
@@ -67,6 +68,8 @@ class LocalRuntime:
         from nudge.local.scheduler import Scheduler
 
         keys = workspaces.create_workspace("Local workspace", "essentials")
+        # A run's outbox matches its in-memory state: the previous run's messages belong to data now gone.
+        shutil.rmtree(self.state_dir / "outbox", ignore_errors=True)
         self.outbox = Outbox(self.state_dir / "outbox")
         self.scheduler = Scheduler(time_scale=self.options.time_scale)
         self.scheduler.start()

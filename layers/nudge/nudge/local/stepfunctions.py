@@ -138,6 +138,7 @@ class _Router:
 
 
 _ROUTER = _Router()
+_MOTO_INVOKE = LambdaSimpleBackend.invoke  # moto's own, for a request that races close()
 
 
 def _routed_invoke(
@@ -156,9 +157,9 @@ def _routed_invoke(
         fn = None
     handler, original = _ROUTER.lookup(fn.function_name if fn is not None else None)
     if fn is None or handler is None:
-        if original is None:  # the patch was removed while this request was on its way
-            original = LambdaSimpleBackend.invoke
-        return original(self, function_name, qualifier, body, headers, response_headers)
+        # Not ours: moto's behaviour (it echoes the payload). `original` is None only when close() removed
+        # the patch while this request was on its way.
+        return (original or _MOTO_INVOKE)(self, function_name, qualifier, body, headers, response_headers)
 
     if function_name.startswith("arn:"):
         invoked_arn = function_name if qualifier is None else f"{function_name}:{qualifier}"
@@ -318,8 +319,10 @@ class LocalStepFunctions:
     def close(self) -> None:
         """Remove this instance's routes (the moto patch with the last one) and put moto's config back.
 
-        Idempotent. Works after the server has stopped, too. The moto data (functions, state machines,
-        executions) is left for whoever owns the server to reset.
+        Idempotent. Works after the server has stopped, too. Let executions finish (or stop them) first: a
+        Lambda task after close() gets moto's echo, and with the old config moto reads another Step
+        Functions backend. The moto data (functions, state machines, executions) is left for whoever owns
+        the server to reset.
         """
         if self._closed:
             return

@@ -70,7 +70,7 @@ class StreamPump:
         *,
         region: str,
         batch_size: int = 100,
-        window_seconds: float = 0.1,
+        window_seconds: float = 0.0,  # Lambda's default MaximumBatchingWindowInSeconds
         max_retries: int = 2,
         poll_seconds: float = 0.1,
     ) -> None:
