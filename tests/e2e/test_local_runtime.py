@@ -1,5 +1,6 @@
 """The local runtime over real HTTP: the start-up contract, the gateway, streams and the dead-letter list."""
 
+import json
 import subprocess
 
 import requests
@@ -184,3 +185,62 @@ def test_tls_mode_and_a_clean_ctrl_c(tmp_path, monkeypatch):
     assert code == 0
     assert "stopping" in output and "Traceback" not in output
     assert "State lives in memory" in output
+
+
+def test_step_functions_run_lambda_tasks_on_the_runtimes_own_handlers(local):
+    sfn = local.aws("stepfunctions")
+    definition = {
+        "StartAt": "Evaluate",
+        "States": {
+            "Evaluate": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:nudge-evaluate",
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name="e2e-routing", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/local"
+    )["stateMachineArn"]
+    good = {
+        "eventID": "1",
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/nudge-events/stream/1",
+        "dynamodb": {
+            "SequenceNumber": "6",
+            "NewImage": {
+                "pk": {"S": "w#p#c"},
+                "sk": {"S": "e1"},
+                "ts_key": {"S": "1#e1"},
+                "workspace_id": {"S": "w"},
+                "event_id": {"S": "e1"},
+                "name": {"S": "x"},
+                "timestamp": {"N": "1"},
+                "received_at": {"N": "1"},
+            },
+        },
+    }
+    foreign = {
+        **good,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/not-nudges/stream/1",
+        "dynamodb": {**good["dynamodb"], "SequenceNumber": "7"},
+    }
+    execution = sfn.start_execution(
+        stateMachineArn=machine, name="e2e-1", input=json.dumps({"Records": [good, foreign]})
+    )
+    done = local.wait_until(
+        lambda: (
+            (d := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] != "RUNNING" and d
+        )
+    )
+    assert done["status"] == "SUCCEEDED"
+    # The evaluate handler's own answer: it refuses a record from a table that is not Nudge's.
+    assert json.loads(done["output"]) == {"batchItemFailures": [{"itemIdentifier": "7"}]}
+
+
+def test_bad_time_scale_is_refused(tmp_path):
+    process = launch(tmp_path, "--time-scale", "0")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert output.strip() == "nudge: --time-scale must be a positive number"

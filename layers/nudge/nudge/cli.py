@@ -72,6 +72,9 @@ def _tables_create(_: argparse.Namespace) -> None:
 def _local(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    if not args.time_scale > 0:
+        raise NudgeError("--time-scale must be a positive number")
+
     from nudge.local.runtime import Options, main
 
     code = main(

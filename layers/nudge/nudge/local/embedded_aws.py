@@ -3,11 +3,8 @@ created from the same definitions the CDK stack deploys (the PynamoDB models).""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import urllib.request
-from typing import Any
 
 from moto.server import ThreadedMotoServer
 
@@ -43,20 +40,9 @@ class EmbeddedAws:
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB"):
             os.environ.pop(name, None)
         self._server.start()
-        self._configure({"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
 
     def stop(self) -> None:
         self._server.stop()
-
-    def _configure(self, config: dict[str, Any]) -> None:
-        request = urllib.request.Request(  # noqa: S310 - a fixed http URL on this machine
-            f"{self.endpoint_url}/moto-api/config",
-            data=json.dumps(config).encode(),
-            headers={"content-type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            answer.read()
 
     def create_tables(self) -> dict[str, str]:
         """Every table, from the models; returns logical table -> stream ARN for the streamed ones."""

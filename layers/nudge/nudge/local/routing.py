@@ -24,6 +24,15 @@ def load_handler(function: str) -> Handler:
     return handler
 
 
+def local_functions() -> dict[str, Handler]:
+    """Every function under ``functions/`` by its local Lambda name (``nudge-<folder>``), for Step Functions
+    Task states to invoke."""
+    return {
+        f"nudge-{path.parent.name}": load_handler(path.parent.name)
+        for path in sorted((REPO_ROOT / "functions").glob("*/handler.py"))
+    }
+
+
 def api_routes() -> list[ApiRoute]:
     from nudge.tracking.routes import ROUTES
 

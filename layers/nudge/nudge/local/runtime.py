@@ -75,6 +75,7 @@ class LocalRuntime:
         self.scheduler.start()
         self._closers.append(self.scheduler.stop)
         self.pump = self._start_pump(streams)
+        self.stepfunctions = self._start_stepfunctions()
         gateway = gateway_factory()
         thread = threading.Thread(target=gateway.serve_forever, name="nudge-gateway", daemon=True)
         thread.start()
@@ -163,6 +164,16 @@ class LocalRuntime:
         pump.start()
         self._closers.append(pump.stop)
         return pump
+
+    def _start_stepfunctions(self) -> Any:
+        from nudge.local.routing import local_functions
+        from nudge.local.stepfunctions import LocalStepFunctions
+
+        engine = LocalStepFunctions(
+            self.aws.endpoint_url, REGION, local_functions(), time_scale=self.options.time_scale
+        )
+        self._closers.append(engine.close)
+        return engine
 
     # --- run and stop --------------------------------------------------------------------------------
 
