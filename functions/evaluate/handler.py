@@ -36,3 +36,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             event=event, record_handler=record_handler, processor=processor, context=context
         )
     )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """The scheduled entry point (EventBridge, every minute): run the segment re-checks that came due."""
+    from nudge.segments import rechecks
+
+    ran = rechecks.sweep()
+    logger.info("segment re-checks swept", ran=ran)
+    return {"rechecks": ran}

@@ -5,13 +5,11 @@ import time
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from functions.evaluate import handler as evaluate
 from nudge.evaluation import consumers
 from nudge.evaluation.changes import Change
-from nudge.local.streams import StreamPump
-from nudge.model import TABLE_MODELS, Person
+from nudge.model import Person
 from nudge.settings import get_settings
 
 
@@ -27,25 +25,6 @@ def seen(monkeypatch):
 
     monkeypatch.setattr(consumers, "CONSUMERS", [record])
     return changes
-
-
-@pytest.fixture
-def pump(account):
-    streams = {
-        name: model.describe_table()["LatestStreamArn"]
-        for name, model in TABLE_MODELS.items()
-        if getattr(model.Meta, "streamed", False)
-    }
-    # botocore 1.44 routes stream calls to account-based endpoints that moto 5.2 does not serve.
-    client = boto3.client(
-        "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
-    )
-    pump = StreamPump(
-        client, streams, evaluate.handler, region="us-east-1", window_seconds=0.05, max_retries=2
-    )
-    pump.start()
-    yield pump
-    pump.stop()
 
 
 def wait_for(condition, timeout=10.0):

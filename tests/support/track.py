@@ -36,10 +36,16 @@ def basic(site_id: str, api_key: str, *, urlsafe: bool = False) -> str:
 
 
 def invoke(
-    method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes | str | None = None
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes | str | None = None,
+    handler: Any = None,
 ) -> Answer:
+    """Call a handler (the Track handler unless told) with an API Gateway event, as API Gateway would."""
     event = http_api_event(method, path, headers, body)
-    status, out_headers, data = http_response(track_handler.handler(event, LocalContext()))
+    status, out_headers, data = http_response((handler or track_handler.handler)(event, LocalContext()))
     return Answer(status, out_headers, data)
 
 
@@ -98,3 +104,32 @@ class LambdaAdapter(BaseAdapter):
 
     def close(self) -> None:
         return None
+
+
+@dataclass
+class AppClient:
+    """The App API handler, with a Bearer app key."""
+
+    api_key: str
+
+    def request(self, method: str, path: str, body: Any = None, *, auth: str | None = None) -> Answer:
+        from functions.api import handler as api_handler
+
+        headers = {"content-type": "application/json"}
+        credentials = f"Bearer {self.api_key}" if auth is None else auth
+        if credentials:
+            headers["authorization"] = credentials
+        payload = None if body is None else json.dumps(body)
+        return invoke(method, path, headers=headers, body=payload, handler=api_handler.handler)
+
+    def get(self, path: str, **kw: Any) -> Answer:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.request("POST", path, {} if body is None else body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.request("PUT", path, {} if body is None else body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Answer:
+        return self.request("DELETE", path, **kw)

@@ -1,10 +1,31 @@
-"""The current time, in one place so tests and the local runtime can move it."""
+"""The current time, in one place, so the local runtime can make it pass faster.
+
+In AWS this is the wall clock. The local runtime sets ``NUDGE_TIME_SCALE`` (and the epoch it counts
+from) so that "within the last 7 days" or a 3-day campaign delay plays out in seconds, with every
+handler in the process agreeing on what time it is.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+
+_scale = float(os.environ.get("NUDGE_TIME_SCALE", "1") or 1)
+_epoch = float(os.environ.get("NUDGE_TIME_EPOCH", "0") or 0)
+
+
+def configure(scale: float, epoch: float | None = None) -> None:
+    """Make time pass ``scale`` times faster from ``epoch`` (default: now). Local runtime only."""
+    global _scale, _epoch
+    _epoch = time.time() if epoch is None else epoch
+    _scale = scale
+    os.environ["NUDGE_TIME_SCALE"] = repr(scale)
+    os.environ["NUDGE_TIME_EPOCH"] = repr(_epoch)
 
 
 def now() -> int:
     """Unix seconds."""
-    return int(time.time())
+    real = time.time()
+    if _scale == 1:
+        return int(real)
+    return int(_epoch + (real - _epoch) * _scale)

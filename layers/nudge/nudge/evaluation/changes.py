@@ -58,10 +58,13 @@ def _image(model: type[Model], image: dict[str, Any] | None) -> Model | None:
         item = model.from_raw_data(image)
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidChange(f"unreadable {model.__name__} image: {exc}") from exc
-    workspace_id = getattr(item, "workspace_id", None)
     pk = getattr(item, "pk", None)
-    if not workspace_id or not isinstance(pk, str) or not pk.startswith(f"{workspace_id}#"):
+    scope = pk.split("#", 1)[0] if isinstance(pk, str) and "#" in pk else ""
+    workspace_id = getattr(item, "workspace_id", None) or scope
+    # Every key starts with its workspace; an item without that scope can never be evaluated safely.
+    if not scope or workspace_id != scope:
         raise InvalidChange(f"{model.__name__} image has no workspace scope")
+    item.workspace_id = workspace_id  # type: ignore[attr-defined]
     return item
 
 
@@ -81,7 +84,7 @@ def from_stream_record(record: dict[str, Any]) -> Change:
         table=table,
         event_name=str(event_name),
         sequence_number=str(body.get("SequenceNumber", "")),
-        workspace_id=str(item.workspace_id),  # type: ignore[attr-defined]
+        workspace_id=str(item.workspace_id),  # type: ignore[attr-defined]  # set by _image
         old=old,
         new=new,
     )

@@ -13,14 +13,14 @@ from nudge.local.gateway import ApiRoute, Handler
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
-def load_handler(function: str) -> Handler:
-    """``functions/<function>/handler.py``'s ``handler``, imported as the deployed function's code."""
+def load_handler(function: str, entry: str = "handler") -> Handler:
+    """``functions/<function>/handler.py``'s ``entry``, imported as the deployed function's code."""
     if not (REPO_ROOT / "functions" / function / "handler.py").is_file():
         raise FileNotFoundError(f"no handler for function {function!r} under {REPO_ROOT / 'functions'}")
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     module = importlib.import_module(f"functions.{function}.handler")
-    handler: Handler = module.handler
+    handler: Handler = getattr(module, entry)
     return handler
 
 
@@ -34,10 +34,14 @@ def local_functions() -> dict[str, Handler]:
 
 
 def api_routes() -> list[ApiRoute]:
-    from nudge.tracking.routes import ROUTES
+    """The Track API's and the App API's routes, each to its own function, as the stack deploys them."""
+    from nudge.api.routes import ROUTES as APP_ROUTES
+    from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 
-    track = load_handler("track")
-    return [ApiRoute(route.method, route.path, track, "nudge-track") for route in ROUTES]
+    track, app = load_handler("track"), load_handler("api")
+    return [ApiRoute(r.method, r.path, track, "nudge-track") for r in TRACK_ROUTES] + [
+        ApiRoute(r.method, r.path, app, "nudge-api") for r in APP_ROUTES
+    ]
 
 
 def openapi_document() -> dict[str, Any]:

@@ -59,6 +59,9 @@ class LocalRuntime:
         tls = self._tls_context() if self.options.tls else None
         gateway_factory = self._bind_gateway(tls)  # fail fast on a busy port, before moto starts
 
+        from nudge import clock
+
+        clock.configure(self.options.time_scale)  # before any handler reads the time
         self.aws.start()
         self._closers.append(self.aws.stop)
         streams = self.aws.create_tables()
@@ -76,6 +79,7 @@ class LocalRuntime:
         self._closers.append(self.scheduler.stop)
         self.pump = self._start_pump(streams)
         self.stepfunctions = self._start_stepfunctions()
+        self._schedule_what_eventbridge_fires()
         gateway = gateway_factory()
         thread = threading.Thread(target=gateway.serve_forever, name="nudge-gateway", daemon=True)
         thread.start()
@@ -165,6 +169,20 @@ class LocalRuntime:
         self._closers.append(pump.stop)
         return pump
 
+    def _schedule_what_eventbridge_fires(self) -> None:
+        """The stack's EventBridge schedules, on the local clock."""
+        from nudge.local.routing import load_handler
+
+        sweep = load_handler("evaluate", "sweep")
+
+        def sweep_rechecks() -> None:
+            sweep({}, _context("nudge-segment-rechecks"))
+
+        # EventBridge sweeps every minute; a fast local clock would make that many times a real second,
+        # so locally it is at most once per real second (re-checks then land within a second).
+        interval = max(60.0, self.options.time_scale)
+        self.scheduler.every(interval, "segment re-checks", sweep_rechecks)
+
     def _start_stepfunctions(self) -> Any:
         from nudge.local.routing import local_functions
         from nudge.local.stepfunctions import LocalStepFunctions
@@ -220,6 +238,12 @@ class LocalRuntime:
         for close in reversed(self._closers):
             close()
         self._closers.clear()
+
+
+def _context(function_name: str) -> Any:
+    from nudge.local.apigw import LocalContext
+
+    return LocalContext(function_name=function_name)
 
 
 def main(options: Options) -> int:

@@ -90,6 +90,7 @@ class StreamPump:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.delivered = threading.Condition()
+        self._quiet_cycles = 0  # loop passes that found nothing to read or deliver
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -102,6 +103,13 @@ class StreamPump:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until every shard was read empty twice in a row after this call (what was written before
+        it has been delivered, and what that delivery wrote too, one hop deep per quiet cycle)."""
+        with self.delivered:
+            target = self._quiet_cycles + 2
+            return self.delivered.wait_for(lambda: self._quiet_cycles >= target, timeout)
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -118,6 +126,9 @@ class StreamPump:
             for shard in list(self._shards.values()):
                 busy |= self._poll_shard(shard)
             if not busy:
+                with self.delivered:
+                    self._quiet_cycles += 1
+                    self.delivered.notify_all()
                 self._stop.wait(self._poll)
                 self._discover_shards()
 

@@ -6,13 +6,14 @@ Models stay inside this package; the rest of the domain maps them to plain types
 from nudge.model.events import EventItem
 from nudge.model.objects import ObjectLookup, ObjectsItem, Relationship, TrackedObject
 from nudge.model.people import Device, IdentifierLookup, PeopleItem, Person, Suppression
-from nudge.model.segments import Membership, Segment, SegmentsItem
+from nudge.model.segments import Dependents, Membership, Recheck, Segment, SegmentsItem
 from nudge.model.tables import TABLE_MODELS, create_tables
 from nudge.model.workspaces import AppCredential, TrackCredential, Workspace, WorkspacesItem
 
 __all__ = [
     "TABLE_MODELS",
     "AppCredential",
+    "Dependents",
     "Device",
     "EventItem",
     "IdentifierLookup",
@@ -21,6 +22,7 @@ __all__ = [
     "ObjectsItem",
     "PeopleItem",
     "Person",
+    "Recheck",
     "Relationship",
     "Segment",
     "SegmentsItem",

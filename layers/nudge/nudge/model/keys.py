@@ -10,6 +10,11 @@ def person_pk(workspace_id: str, cio_id: str) -> str:
     return f"{workspace_id}#p#{cio_id}"
 
 
+def profile_shard(workspace_id: str, cio_id: str, shards: int) -> str:
+    """Which of the workspace's profile-index keys a person sits under (stable: from the cio_id)."""
+    return f"{workspace_id}#{int(cio_id[-4:], 16) % shards}"
+
+
 def lookup_pk(workspace_id: str, kind: str, value: str) -> str:
     """Unique-identifier index item: ``kind`` is id, email (lower-cased value) or phone."""
     return f"{workspace_id}#{kind}#{value}"
@@ -44,12 +49,26 @@ def object_key(object_type_id: str, object_id: str) -> str:
     return f"{object_type_id}#{object_id}"
 
 
+def segments_pk(workspace_id: str) -> str:
+    """The partition holding every segment definition of a workspace (sort key: the segment id)."""
+    return f"{workspace_id}#segments"
+
+
 def segment_pk(workspace_id: str, segment_id: str) -> str:
+    """A segment's members."""
     return f"{workspace_id}#s#{segment_id}"
 
 
 def member_sk(cio_id: str) -> str:
     return f"m#{cio_id}"
+
+
+def dependents_pk(workspace_id: str, key: str) -> str:
+    return f"{workspace_id}#dep#{key}"
+
+
+def recheck_pk(workspace_id: str, cio_id: str, segment_id: str) -> str:
+    return f"{workspace_id}#recheck#{cio_id}#{segment_id}"
 
 
 def relationship_sk(cio_id: str) -> str:

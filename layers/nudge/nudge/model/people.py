@@ -20,9 +20,26 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from nudge.model.base import table_meta
+
+PROFILE_SHARDS = 10
+
+
+class PeopleByWorkspace(GlobalSecondaryIndex["PeopleItem"]):
+    """Every profile of a workspace, for segment backfills. Nothing it holds changes after creation, so
+    only creating or deleting a person writes it; spread over ``PROFILE_SHARDS`` keys so a bulk import
+    is not one hot partition."""
+
+    class Meta:
+        index_name = "people_by_workspace"
+        # Keys plus the discriminator, which PynamoDB filters on; neither changes after creation.
+        projection = IncludeProjection(["kind"])
+
+    profile_shard = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
 
 
 class PeopleItem(Model):
@@ -32,6 +49,8 @@ class PeopleItem(Model):
     sk = UnicodeAttribute(range_key=True)
     kind = DiscriminatorAttribute()
     workspace_id = UnicodeAttribute()
+    profile_shard = UnicodeAttribute(null=True)  # profiles only: ``<ws>#<0..PROFILE_SHARDS-1>``
+    by_workspace = PeopleByWorkspace()
 
 
 class Person(PeopleItem, discriminator="person"):

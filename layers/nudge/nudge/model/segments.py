@@ -1,14 +1,26 @@
-"""Segment definitions and membership.
+"""Segment definitions, membership, the dependency index and scheduled re-checks.
 
 Items (pk / sk):
-- ``<ws>#s#<segment_id>`` / ``segment``: the definition.
-- ``<ws>#s#<segment_id>`` / ``m#<cio_id>``: a member, with ``entered_at``; indexed by person.
+- ``<ws>#s#<segment_id>`` / ``segment``: the definition (dynamic ones carry their conditions as JSON,
+  their dependency keys, and the backfill's state, progress and cursor).
+- ``<ws>#s#<segment_id>`` / ``m#<cio_id>``: a member, with ``entered_at``; indexed by person. Its stream
+  record is the segment enter (INSERT) or exit (REMOVE) that campaigns consume.
+- ``<ws>#dep#<key>`` / ``dependents``: the dynamic segments whose outcome a change of ``key`` (an
+  attribute, an event name, devices, an object type, another segment) can alter.
+- ``<ws>#recheck#<cio_id>#<segment_id>`` / ``recheck``: a time-relative condition's next flip, indexed by
+  due minute (``by_due``) so a scheduled sweep reads only what is due.
 """
 
 from __future__ import annotations
 
-from pynamodb.attributes import DiscriminatorAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from nudge.model.base import table_meta
@@ -23,6 +35,15 @@ class MembershipsByPerson(GlobalSecondaryIndex["SegmentsItem"]):
     segment_id = UnicodeAttribute(range_key=True)
 
 
+class RechecksByDue(GlobalSecondaryIndex["SegmentsItem"]):
+    class Meta:
+        index_name = "by_due"
+        projection = IncludeProjection(["kind"])  # PynamoDB filters on the discriminator
+
+    due_bucket = UnicodeAttribute(hash_key=True)
+    due_key = UnicodeAttribute(range_key=True)
+
+
 class SegmentsItem(Model):
     Meta = table_meta("segments", stream=True)
 
@@ -30,16 +51,25 @@ class SegmentsItem(Model):
     sk = UnicodeAttribute(range_key=True)
     kind = DiscriminatorAttribute()
     workspace_id = UnicodeAttribute()
-    segment_id = UnicodeAttribute()
+    segment_id = UnicodeAttribute(null=True)
     person_pk = UnicodeAttribute(null=True)  # membership items only: the index is sparse
     by_person = MembershipsByPerson()
+    due_bucket = UnicodeAttribute(null=True)  # re-check items only
+    due_key = UnicodeAttribute(null=True)
+    by_due = RechecksByDue()
 
 
 class Segment(SegmentsItem, discriminator="segment"):
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     type = UnicodeAttribute()  # "manual" or "dynamic"
-    conditions: MapAttribute = MapAttribute(null=True)
+    conditions_json = UnicodeAttribute(null=True)  # JSON keeps numbers and nesting exactly as defined
+    dependencies: ListAttribute = ListAttribute(default=list)  # of dependency keys
+    state = UnicodeAttribute(default="finished")  # "building" while a backfill runs
+    progress = NumberAttribute(default=100)  # percent of the backfill done
+    backfill_shard = NumberAttribute(null=True)  # where a running backfill resumes
+    backfill_cursor = UnicodeAttribute(null=True)
+    revision = NumberAttribute(default=1)  # bumped on every definition change
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
 
@@ -47,3 +77,12 @@ class Segment(SegmentsItem, discriminator="segment"):
 class Membership(SegmentsItem, discriminator="membership"):
     cio_id = UnicodeAttribute()
     entered_at = NumberAttribute()
+
+
+class Dependents(SegmentsItem, discriminator="dependents"):
+    segment_ids = UnicodeSetAttribute(null=True)
+
+
+class Recheck(SegmentsItem, discriminator="recheck"):
+    cio_id = UnicodeAttribute()
+    due_at = NumberAttribute()

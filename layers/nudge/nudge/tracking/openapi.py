@@ -8,7 +8,8 @@ import re
 import sys
 from typing import Any
 
-from nudge.tracking.routes import ROUTES, Route
+from nudge.routing import Route
+from nudge.tracking.routes import ROUTES
 
 _ERROR = {
     "type": "object",

@@ -20,7 +20,8 @@ from nudge import clock, ids
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Device, EventItem, IdentifierLookup, Membership, Person, Relationship, Suppression
 from nudge.model.base import plain
-from nudge.model.keys import LOOKUP, PROFILE, lookup_pk, person_pk, suppression_pk
+from nudge.model.keys import LOOKUP, PROFILE, lookup_pk, person_pk, profile_shard, suppression_pk
+from nudge.model.people import PROFILE_SHARDS
 from nudge.tracking.identifiers import PersonRef, looks_like_email
 from nudge.tracking.limits import check_attributes, check_identifier, check_timestamp
 from nudge.tracking.object_refs import ObjectLinks
@@ -343,6 +344,7 @@ def _create(workspace_id: str, ref: PersonRef, req: IdentifyRequest) -> Person |
         person_pk(workspace_id, cio),
         PROFILE,
         workspace_id=workspace_id,
+        profile_shard=profile_shard(workspace_id, cio, PROFILE_SHARDS),
         cio_id=cio,
         person_id=by_kind.get("id"),
         email=by_kind.get("email"),

@@ -1,46 +1,18 @@
-"""The Track API's route table: one list that the Lambda handler, the local runtime and the OpenAPI
-document are all built from, so they cannot disagree.
-
-Each operation takes a parsed :class:`Request` and returns ``(status, body)``; raising a domain error
-lets the edge answer it in Customer.io's error shape.
-"""
+"""The Track API's route table (see ``nudge.routing``): errors answer in Customer.io's Track shape."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from nudge.errors import Conflict, InvalidRequest, NotFound
+from nudge.routing import Request, Response, Route
 from nudge.tracking import devices, events, merge, operations, people, segments
 from nudge.tracking.identifiers import from_path
 from nudge.tracking.limits import MAX_V1_BODY_BYTES, MAX_V2_BATCH_BYTES, MAX_V2_OP_BYTES, parse_json_object
 
 OK: dict[str, Any] = {}
-
-
-@dataclass(frozen=True)
-class Request:
-    workspace_id: str
-    params: dict[str, str]  # path parameters, still percent-encoded
-    query: dict[str, str]
-    body: str | None
-    base_url: str
-
-
-Response = tuple[int, dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str  # OpenAPI template: /api/v1/customers/{identifier}
-    operation: Callable[[Request], Response]
-    summary: str
-    body_limit: int = MAX_V1_BODY_BYTES
-    body_schema: dict[str, Any] | None = None
-    responses: dict[str, str] = field(default_factory=dict)
 
 
 def _identify(req: Request) -> Response:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from nudge import clock
-from nudge.errors import InvalidRequest, NotFound
+from nudge.errors import InvalidRequest
 from nudge.model import IdentifierLookup, Membership, Segment
 from nudge.model.keys import LOOKUP, lookup_pk, member_sk, person_pk, segment_pk
+from nudge.segments import definitions
 from nudge.tracking.identifiers import PersonRef, from_typed
 from nudge.tracking.limits import MAX_SEGMENT_IDS
 
@@ -18,31 +16,13 @@ _BATCH_GET = 100
 
 
 def create_manual_segment(workspace_id: str, name: str, description: str = "") -> str:
-    """A manual segment (the App API's segment routes build on this)."""
-    if not name.strip():
-        raise InvalidRequest("name must not be blank", field="name")
-    segment_id = str(secrets.randbelow(9_000_000) + 1_000_000)  # Customer.io segment ids are numeric
-    now = clock.now()
-    Segment(
-        segment_pk(workspace_id, segment_id),
-        "segment",
-        workspace_id=workspace_id,
-        segment_id=segment_id,
-        name=name.strip(),
-        description=description,
-        type="manual",
-        created_at=now,
-        updated_at=now,
-    ).save(condition=Segment.pk.does_not_exist())
-    return segment_id
+    """A manual segment, filled through ``add_customers``."""
+    return definitions.create(workspace_id, name, description).id
 
 
 def _manual_segment(workspace_id: str, segment_id: str) -> Segment:
-    try:
-        segment = Segment.get(segment_pk(workspace_id, segment_id), "segment")
-    except DoesNotExist as exc:
-        raise NotFound(f"segment {segment_id} not found") from exc
-    if segment.type != "manual":
+    segment = definitions.load(workspace_id, segment_id)
+    if segment.type != definitions.MANUAL:
         raise InvalidRequest(f"segment {segment_id} is not a manual segment", field="segment_id")
     return segment
 
@@ -74,9 +54,10 @@ def _cio_ids(workspace_id: str, refs: list[PersonRef]) -> list[str]:
 
 def add_customers(workspace_id: str, segment_id: str, body: dict[str, Any], id_type: str | None) -> int:
     refs = _parse_ids(body, id_type)
-    segment = _manual_segment(workspace_id, segment_id)
+    _manual_segment(workspace_id, segment_id)
+    members_pk = segment_pk(workspace_id, segment_id)
     cio_ids = _cio_ids(workspace_id, refs)
-    keys = [(segment.pk, member_sk(c)) for c in cio_ids]
+    keys = [(members_pk, member_sk(c)) for c in cio_ids]
     existing = {
         m.cio_id
         for start in range(0, len(keys), _BATCH_GET)
@@ -88,7 +69,7 @@ def add_customers(workspace_id: str, segment_id: str, body: dict[str, Any], id_t
         for cio in added:  # members already in keep their original entered_at
             batch.save(
                 Membership(
-                    segment.pk,
+                    members_pk,
                     member_sk(cio),
                     workspace_id=workspace_id,
                     segment_id=segment_id,
@@ -102,10 +83,10 @@ def add_customers(workspace_id: str, segment_id: str, body: dict[str, Any], id_t
 
 def remove_customers(workspace_id: str, segment_id: str, body: dict[str, Any], id_type: str | None) -> None:
     refs = _parse_ids(body, id_type)
-    segment = _manual_segment(workspace_id, segment_id)
+    _manual_segment(workspace_id, segment_id)
     with Membership.batch_write() as batch:
         for cio in _cio_ids(workspace_id, refs):
-            batch.delete(Membership(segment.pk, member_sk(cio)))
+            batch.delete(Membership(segment_pk(workspace_id, segment_id), member_sk(cio)))
 
 
 def members(workspace_id: str, segment_id: str) -> list[str]:

@@ -1,0 +1,80 @@
+"""App API Lambda: workspace management with a Bearer app key, behind API Gateway (HTTP API, payload v2).
+
+Errors answer in the App API's shape: ``{"errors": [{"detail", "status", "source": {"pointer"}}]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from nudge import edge, workspaces
+from nudge.api.routes import ROUTES
+from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from nudge.lambda_http import json_response, register
+
+logger = Logger(service="api")
+app = APIGatewayHttpResolver()
+
+
+def _authenticate(headers: dict[str, str]) -> str:
+    return workspaces.authenticate_app(edge.bearer_token(headers.get("authorization")))
+
+
+register(app, ROUTES, _authenticate, logger)
+
+
+def _errors(status: int, detail: str, pointer: str | None = None) -> Response:
+    error: dict[str, Any] = {"detail": detail, "status": str(status)}
+    if pointer:
+        error["source"] = {"pointer": pointer}
+    return json_response(status, {"errors": [error]})
+
+
+@app.exception_handler(Unauthorized)
+def _unauthorized(_: Unauthorized) -> Response:
+    return _errors(401, "unauthorized: the app api key does not match a workspace")
+
+
+@app.exception_handler(InvalidRequest)
+def _invalid(exc: InvalidRequest) -> Response:
+    logger.info("request refused", field=exc.field, reason=exc.reason)
+    pointer = "/" + exc.field.replace(".", "/") if exc.field else None
+    return json_response(
+        400,
+        {"errors": [{"detail": m, "status": "400", "source": {"pointer": pointer}} for m in exc.messages]},
+    )
+
+
+@app.exception_handler(NotFound)
+def _not_found(exc: NotFound) -> Response:
+    return _errors(404, str(exc))
+
+
+@app.exception_handler(Conflict)
+def _conflict(exc: Conflict) -> Response:
+    return _errors(409, str(exc))
+
+
+@app.exception_handler([ClientError, BotoCoreError, PynamoDBException])
+def _storage_error(exc: Exception) -> Response:
+    logger.exception("storage error", error_type=type(exc).__name__)
+    return json_response(
+        503, {"errors": [{"detail": "temporarily unavailable, retry", "status": "503"}]}, {"Retry-After": "1"}
+    )
+
+
+@app.not_found
+def _no_route(_: Exception) -> Response:
+    return _errors(404, f"no route for {app.current_event.http_method} {app.current_event.path}")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

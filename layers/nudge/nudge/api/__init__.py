@@ -1,0 +1,1 @@
+"""The App API: management of segments (and, as they land, campaigns, templates, billing)."""

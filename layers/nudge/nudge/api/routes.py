@@ -1,0 +1,191 @@
+"""The App API's route table (Bearer app key): segments and customer look-ups, compatible with Customer.io
+where Customer.io has the call. Errors answer in the App API's shape (see ``functions/api``)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from nudge.errors import InvalidRequest, NotFound
+from nudge.model import Membership
+from nudge.model.keys import member_sk, segment_pk
+from nudge.routing import Request, Response, Route
+from nudge.segments import definitions
+from nudge.tracking import devices, people
+from nudge.tracking import segments as manual
+from nudge.tracking.identifiers import PersonRef, from_typed
+from nudge.tracking.limits import parse_json_object
+
+MEMBERSHIP_PAGE_DEFAULT = 1000
+MEMBERSHIP_PAGE_MAX = 5000
+
+
+def _segment_id(req: Request) -> str:
+    return unquote(req.params["segment_id"])
+
+
+def _segment_body(req: Request) -> dict[str, Any]:
+    body = parse_json_object(req.body, limit=400_000)
+    segment = body.get("segment")
+    if not isinstance(segment, dict):
+        raise InvalidRequest("segment must be an object", field="segment")
+    return segment
+
+
+def _list_segments(req: Request) -> Response:
+    return 200, {"segments": [s.to_api() for s in definitions.list_segments(req.workspace_id)]}
+
+
+def _create_segment(req: Request) -> Response:
+    body = _segment_body(req)
+    created = definitions.create(
+        req.workspace_id, body.get("name"), body.get("description", ""), body.get("conditions")
+    )
+    return 200, {"segment": created.to_api()}
+
+
+def _get_segment(req: Request) -> Response:
+    return 200, {"segment": definitions.get(req.workspace_id, _segment_id(req)).to_api()}
+
+
+def _update_segment(req: Request) -> Response:
+    body = _segment_body(req)
+    updated = definitions.update(
+        req.workspace_id,
+        _segment_id(req),
+        name=body.get("name"),
+        description=body.get("description"),
+        conditions=body.get("conditions"),
+    )
+    return 200, {"segment": updated.to_api()}
+
+
+def _delete_segment(req: Request) -> Response:
+    definitions.delete(req.workspace_id, _segment_id(req))
+    return 204, None
+
+
+def _members(workspace_id: str, segment_id: str) -> Any:
+    return Membership.query(segment_pk(workspace_id, segment_id), Membership.sk.startswith("m#"))
+
+
+def _customer_count(req: Request) -> Response:
+    segment_id = _segment_id(req)
+    definitions.load(req.workspace_id, segment_id)
+    # A keys-only count of the segment's partition; a running counter would be one hot item per segment.
+    count = sum(1 for _ in _members(req.workspace_id, segment_id))
+    return 200, {"count": count}
+
+
+def _limit(query: dict[str, str]) -> int:
+    raw = query.get("limit", str(MEMBERSHIP_PAGE_DEFAULT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MEMBERSHIP_PAGE_MAX:
+        raise InvalidRequest(f"limit must be between 1 and {MEMBERSHIP_PAGE_MAX}", field="limit")
+    return int(raw)
+
+
+def _membership(req: Request) -> Response:
+    segment_id = _segment_id(req)
+    definitions.load(req.workspace_id, segment_id)
+    limit = _limit(req.query)
+    start = req.query.get("start")
+    last_key = None
+    if start:
+        last_key = {"pk": {"S": segment_pk(req.workspace_id, segment_id)}, "sk": {"S": member_sk(start)}}
+    page = Membership.query(
+        segment_pk(req.workspace_id, segment_id),
+        Membership.sk.startswith("m#"),
+        limit=limit,
+        last_evaluated_key=last_key,
+    )
+    members = [m for m in page if isinstance(m, Membership)]
+    profiles = {p["cio_id"]: p for p in _profiles(req.workspace_id, [m.cio_id for m in members])}
+    identifiers = [
+        {"id": profiles[m.cio_id]["id"], "email": profiles[m.cio_id]["email"], "cio_id": m.cio_id}
+        for m in members
+        if m.cio_id in profiles
+    ]
+    body: dict[str, Any] = {"identifiers": identifiers, "ids": [i["id"] for i in identifiers if i["id"]]}
+    if page.last_evaluated_key and members:
+        body["next"] = members[-1].cio_id
+    return 200, body
+
+
+def _profiles(workspace_id: str, cio_ids: list[str]) -> list[dict[str, Any]]:
+    found = []
+    for cio in cio_ids:
+        person = people.load(workspace_id, PersonRef("cio_id", cio))
+        if person is not None:
+            found.append(people.to_view(person))
+    return found
+
+
+def _person(req: Request) -> dict[str, Any]:
+    ref = from_typed(req.query.get("id_type", "id"), unquote(req.params["customer_id"]), "customer_id")
+    person = people.load(req.workspace_id, ref)
+    if person is None:
+        raise NotFound(f"customer {ref.value} not found")
+    return people.to_view(person)
+
+
+def _customer_segments(req: Request) -> Response:
+    view = _person(req)
+    ids = manual.segments_of(req.workspace_id, view["cio_id"])
+    found = definitions.load_many(req.workspace_id, ids)
+    return 200, {"segments": [definitions.view(s).to_api() for s in found]}
+
+
+def _customer_attributes(req: Request) -> Response:
+    view = _person(req)
+    customer = {
+        "id": view["id"],
+        "identifiers": {"id": view["id"], "email": view["email"], "cio_id": view["cio_id"]},
+        "attributes": view["attributes"],
+        "created_at": view["created_at"],
+        "updated_at": view["updated_at"],
+        "unsubscribed": view["unsubscribed"],
+        "subscription_preferences": view["subscription_preferences"],
+        "devices": devices.list_devices(req.workspace_id, view["cio_id"]),
+    }
+    return 200, {"customer": customer}
+
+
+def _customers_by_email(req: Request) -> Response:
+    email = req.query.get("email")
+    if not email:
+        raise InvalidRequest("email must be given", field="email")
+    person = people.load(req.workspace_id, PersonRef("email", email))
+    results = [] if person is None else [people.to_view(person)]
+    return 200, {"results": [{"id": p["id"], "email": p["email"], "cio_id": p["cio_id"]} for p in results]}
+
+
+def _manual_membership(add: bool) -> Any:
+    def run(req: Request) -> Response:
+        body = parse_json_object(req.body, limit=1_000_000)
+        change = manual.add_customers if add else manual.remove_customers
+        change(req.workspace_id, _segment_id(req), body, req.query.get("id_type"))
+        return 200, {}
+
+    return run
+
+
+SEGMENT = "/v1/segments/{segment_id}"
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/v1/segments", _list_segments, "List segments"),
+    Route("POST", "/v1/segments", _create_segment, "Create a segment (manual, or dynamic with conditions)"),
+    Route("GET", SEGMENT, _get_segment, "Get a segment"),
+    Route("PUT", SEGMENT, _update_segment, "Update a segment's name, description or conditions"),
+    Route("DELETE", SEGMENT, _delete_segment, "Delete a segment"),
+    Route("GET", SEGMENT + "/customer_count", _customer_count, "Count a segment's members"),
+    Route("GET", SEGMENT + "/membership", _membership, "List a segment's members (start / limit / next)"),
+    Route("POST", SEGMENT + "/add_customers", _manual_membership(True), "Add people to a manual segment"),
+    Route(
+        "POST",
+        SEGMENT + "/remove_customers",
+        _manual_membership(False),
+        "Remove people from a manual segment",
+    ),
+    Route("GET", "/v1/customers", _customers_by_email, "Find people by email"),
+    Route("GET", "/v1/customers/{customer_id}/segments", _customer_segments, "A person's segments"),
+    Route("GET", "/v1/customers/{customer_id}/attributes", _customer_attributes, "A person's attributes"),
+)

@@ -1,0 +1,58 @@
+"""The part of an HTTP Lambda handler both APIs share: registering a route table with a Powertools
+resolver and writing JSON answers. Authentication and error shapes stay with each API's handler."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from nudge.routing import Request, Route
+
+Authenticate = Callable[[dict[str, str]], str]  # request headers -> workspace id (or raise Unauthorized)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    if body is None:
+        return Response(status, None, "", headers=headers)
+    return Response(status, "application/json", json.dumps(body, separators=(",", ":")), headers=headers)
+
+
+def base_url(app: APIGatewayHttpResolver) -> str:
+    configured = os.environ.get("NUDGE_TRACK_URL")
+    if configured:
+        return configured
+    headers = app.current_event.headers
+    return f"{headers.get('x-forwarded-proto') or 'https'}://{headers.get('host') or 'localhost'}"
+
+
+def register(
+    app: APIGatewayHttpResolver, routes: Sequence[Route], authenticate: Authenticate, logger: Logger
+) -> None:
+    for route in routes:
+        _register(app, route, authenticate, logger)
+
+
+def _register(app: APIGatewayHttpResolver, route: Route, authenticate: Authenticate, logger: Logger) -> None:
+    rule = route.path.replace("{", "<").replace("}", ">")
+
+    def endpoint(**params: str) -> Response:
+        event = app.current_event
+        workspace_id = authenticate(dict(event.headers))
+        logger.append_keys(workspace_id=workspace_id, route=f"{route.method} {route.path}")
+        request = Request(
+            workspace_id=workspace_id,
+            params=params,
+            query=dict(event.query_string_parameters or {}),
+            body=event.decoded_body,
+            base_url=base_url(app),
+        )
+        status, body = route.operation(request)
+        return json_response(status, body)
+
+    endpoint.__name__ = f"{route.method.lower()}_{route.path}"
+    app.route(rule, method=route.method)(endpoint)

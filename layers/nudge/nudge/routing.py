@@ -1,0 +1,37 @@
+"""What a route table is made of, shared by the Track and App APIs: each API's handler, the local
+gateway, the CDK stack and the OpenAPI documents are all built from its table, so they cannot disagree.
+
+An operation takes a parsed :class:`Request` and returns ``(status, body)``; raising a domain error lets
+the API's edge answer in that API's error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_BODY_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Request:
+    workspace_id: str
+    params: dict[str, str]  # path parameters, still percent-encoded
+    query: dict[str, str]
+    body: str | None
+    base_url: str
+
+
+Response = tuple[int, dict[str, Any] | None]  # a None body is an empty answer (204)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # OpenAPI template: /api/v1/customers/{identifier}
+    operation: Callable[[Request], Response]
+    summary: str
+    body_limit: int = DEFAULT_BODY_LIMIT
+    body_schema: dict[str, Any] | None = None
+    responses: dict[str, str] = field(default_factory=dict)

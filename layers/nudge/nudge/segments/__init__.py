@@ -1,0 +1,1 @@
+"""Segments: the condition language, definitions, the dependency index and stream-driven evaluation."""

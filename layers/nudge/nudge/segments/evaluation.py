@@ -1,0 +1,141 @@
+"""Stream-driven segment evaluation.
+
+A change names the dependency keys it touched (attributes that changed, an event's name, devices, an
+object type, a segment whose membership moved). Only the dynamic segments indexed under those keys are
+evaluated, for that one person. Membership is written with conditions, so a redelivered record changes
+nothing and every enter (INSERT) and exit (REMOVE) of a membership item happens exactly once; the
+segments table's stream carries those transitions to whoever consumes them, this module included
+(segments built on segments).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from pynamodb.exceptions import DeleteError, PutError
+
+from nudge import clock
+from nudge.evaluation.changes import Change
+from nudge.model import (
+    Device,
+    EventItem,
+    Membership,
+    Person,
+    Relationship,
+    Segment,
+    TrackedObject,
+)
+from nudge.model.base import plain
+from nudge.model.keys import member_sk, person_pk, segment_pk
+from nudge.segments import backfill, dependents, rechecks
+from nudge.segments.conditions import evaluate
+from nudge.segments.context import StoredPerson
+from nudge.segments.definitions import DYNAMIC, condition_of, load_many
+
+log = logging.getLogger(__name__)
+_IDENTITY_FIELDS = ("person_id", "email", "created_at")
+_FIELD_NAMES = {"person_id": "id", "email": "email", "created_at": "created_at"}
+
+
+def on_change(change: Change) -> None:
+    """The evaluate function's consumer for every table it reads."""
+    item = change.item
+    if isinstance(item, Person):
+        _person_changed(change)
+    elif isinstance(item, Device):
+        reevaluate(change.workspace_id, item.cio_id, {"device"})
+    elif isinstance(item, EventItem):
+        if change.event_name == "INSERT" and item.cio_id:
+            reevaluate(change.workspace_id, item.cio_id, {f"event:{item.name}"})
+    elif isinstance(item, Relationship):
+        reevaluate(change.workspace_id, item.cio_id, {f"object:{item.object_type_id}"})
+    elif isinstance(item, TrackedObject):
+        if change.event_name != "REMOVE":
+            for rel in Relationship.query(item.pk, Relationship.sk.startswith("rel#")):
+                reevaluate(change.workspace_id, rel.cio_id, {f"object:{item.object_type_id}"})
+    elif isinstance(item, Membership):
+        reevaluate(change.workspace_id, item.cio_id, {f"segment:{item.segment_id}"})
+    elif isinstance(item, Segment) and isinstance(change.new, Segment):
+        backfill.on_definition_change(change.old if isinstance(change.old, Segment) else None, change.new)
+
+
+def _person_changed(change: Change) -> None:
+    if change.event_name == "REMOVE" or not isinstance(change.new, Person):
+        return  # deleting a person deletes their memberships, whose removals are the exits
+    new = change.new
+    old = change.old if isinstance(change.old, Person) else None
+    keys = {f"attr:{name}" for name in _changed_attributes(old, new)}
+    if old is None:
+        keys.add(dependents.NEW_PERSON)
+    if keys:
+        reevaluate(change.workspace_id, new.cio_id, keys, person=new)
+
+
+def _changed_attributes(old: Person | None, new: Person) -> set[str]:
+    before = plain(old.attributes) if old is not None else {}
+    after = plain(new.attributes)
+    changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+    for field in _IDENTITY_FIELDS:
+        if old is None or getattr(old, field) != getattr(new, field):
+            changed.add(_FIELD_NAMES[field])
+    return changed
+
+
+def reevaluate(
+    workspace_id: str, cio_id: str, keys: Iterable[str], *, person: Person | None = None
+) -> list[tuple[str, bool]]:
+    """Evaluate the segments depending on ``keys`` for one person; returns (segment id, member now)."""
+    segment_ids = dependents.segments_for(workspace_id, keys)
+    if not segment_ids:
+        return []
+    context = (
+        StoredPerson(workspace_id, person) if person is not None else StoredPerson.load(workspace_id, cio_id)
+    )
+    if context is None:
+        return []  # deleted meanwhile: their memberships went with them
+    return [
+        apply(context, segment) for segment in load_many(workspace_id, segment_ids) if segment.type == DYNAMIC
+    ]
+
+
+def apply(context: StoredPerson, segment: Segment) -> tuple[str, bool]:
+    """Evaluate one dynamic segment for one person, write the membership, schedule the next re-check."""
+    condition = condition_of(segment)
+    assert condition is not None  # dynamic segments always carry conditions
+    outcome = evaluate(condition, context)
+    segment_id = str(segment.segment_id)
+    set_membership(context.workspace_id, segment_id, context.cio_id, outcome.matched)
+    if outcome.recheck_at is not None:
+        rechecks.schedule(context.workspace_id, context.cio_id, segment_id, outcome.recheck_at)
+    return segment_id, outcome.matched
+
+
+def set_membership(workspace_id: str, segment_id: str, cio_id: str, member: bool) -> bool:
+    """Enter or leave; True when this call made the transition (a repeat is a no-op)."""
+    item = Membership(
+        segment_pk(workspace_id, segment_id),
+        member_sk(cio_id),
+        workspace_id=workspace_id,
+        segment_id=segment_id,
+        cio_id=cio_id,
+        person_pk=person_pk(workspace_id, cio_id),
+        entered_at=clock.now(),
+    )
+    try:
+        if member:
+            item.save(condition=Membership.pk.does_not_exist())
+        else:
+            item.delete(condition=Membership.pk.exists())
+    except (PutError, DeleteError) as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    log.info("segment %s", "entered" if member else "exited", extra={"segment_id": segment_id})
+    return True
+
+
+def membership_count(workspace_id: str, segment_id: str) -> int:
+    return sum(
+        1 for _ in Membership.query(segment_pk(workspace_id, segment_id), Membership.sk.startswith("m#"))
+    )
