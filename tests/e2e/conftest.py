@@ -11,6 +11,6 @@ from tests.support.local_runtime import Runtime, start
 
 @pytest.fixture(scope="session")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    runtime = start(tmp_path_factory.mktemp("local"), "--time-scale", "3600")
+    runtime = start(tmp_path_factory.mktemp("local"), "--time-scale", "60")
     yield runtime
     runtime.stop()

@@ -28,7 +28,7 @@ def test_the_banner_shows_the_contract_and_a_curl_example_that_works(local):
     for key in ("track_url", "site_id", "track_api_key", "app_api_key", "workspace_id", "aws_endpoint_url"):
         assert str(local.contract[key]) in local.banner
     assert "State lives in memory" in local.banner
-    assert "time scale      3600x" in local.banner
+    assert "time scale      60x" in local.banner
     command = local.banner.split("Try it:", 1)[1].strip()
     assert command.startswith("curl ")
     answer = subprocess.run(

@@ -220,3 +220,43 @@ def test_manual_segments_through_the_app_api(app, track, pump):
     assert members(app, manual) == ["ann"]
     segment = app.get(f"/v1/segments/{manual}").json["segment"]
     assert (segment["type"], segment["progress"]) == ("manual", None)
+
+
+def _stream_records(table_model):
+    import boto3
+    from botocore.config import Config
+
+    from nudge.local.streams import lambda_record
+
+    arn = table_model.describe_table()["LatestStreamArn"]
+    client = boto3.client(
+        "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
+    )
+    records = []
+    for shard in client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = client.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )
+        records += [
+            lambda_record(r, arn, "us-east-1")
+            for r in client.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+        ]
+    return records
+
+
+def test_a_redelivered_batch_changes_nothing_and_each_transition_happens_once(app, track):
+    from functions.evaluate import handler as evaluate
+    from nudge.local.apigw import LocalContext
+    from nudge.model import PeopleItem, SegmentsItem
+
+    create(app, "Pro", PRO)
+    track.put("/api/v1/customers/ann", {"plan": "pro"})
+    batch = {"Records": _stream_records(PeopleItem)}
+    assert evaluate.handler(batch, LocalContext()) == {"batchItemFailures": []}
+    assert evaluate.handler(batch, LocalContext()) == {"batchItemFailures": []}  # Lambda redelivers it
+    entries = [
+        r
+        for r in _stream_records(SegmentsItem)
+        if r["eventName"] == "INSERT" and r["dynamodb"]["Keys"]["sk"]["S"].startswith("m#")
+    ]
+    assert len(entries) == 1

@@ -61,6 +61,16 @@ class Runtime:
             auth=(self.contract["site_id"], self.contract["track_api_key"]),
         )
 
+    def app(self, method: str, path: str, body: Any = None) -> requests.Response:
+        return requests.request(
+            method,
+            self.url + path,
+            json=body,
+            timeout=10,
+            verify=self.verify,
+            headers={"authorization": f"Bearer {self.contract['app_api_key']}"},
+        )
+
     def status(self) -> dict[str, Any]:
         answer = self.get("/_local/status")
         answer.raise_for_status()
