@@ -48,7 +48,8 @@ class DeployConfig:
     """The context keys this app reads (the field names) and their defaults."""
 
     stage: str = "dev"
-    # Default-stage throttling of the Track API, for the whole API: requests per second and burst.
+    # Default-stage throttling of the HTTP API, for all its routes (Track and App): requests per second
+    # and burst.
     throttle_rate: float = 500.0
     throttle_burst: int = 1000
     # A ``RetentionDays`` member name, e.g. ONE_MONTH.
@@ -56,6 +57,14 @@ class DeployConfig:
     log_level: str = "INFO"
     track_memory_mb: int = 512
     track_timeout_seconds: int = 10
+    api_memory_mb: int = 512
+    api_timeout_seconds: int = 10
+    # The stream consumer: a batch of up to 100 changes, each evaluating the segments that depend on it.
+    evaluate_memory_mb: int = 512
+    evaluate_timeout_seconds: int = 60
+    # The segment re-check sweep, every minute: a run cut short resumes from its bookmark on the next.
+    sweep_memory_mb: int = 512
+    sweep_timeout_seconds: int = 60
 
     @classmethod
     def from_context(cls, scope: Construct) -> DeployConfig:
@@ -76,6 +85,12 @@ class DeployConfig:
             raise ValueError(f"context stage must be alphanumeric (it names the stack), got {self.stage!r}")
         if self.throttle_rate <= 0 or self.throttle_burst <= 0:
             raise ValueError("context throttle_rate and throttle_burst must be positive")
+        for name in ("track", "api", "evaluate", "sweep"):
+            memory, timeout = getattr(self, f"{name}_memory_mb"), getattr(self, f"{name}_timeout_seconds")
+            if not 128 <= memory <= 10240 or not 1 <= timeout <= 900:
+                raise ValueError(
+                    f"context {name}_memory_mb must be 128 to 10240 and {name}_timeout_seconds 1 to 900"
+                )
         if self.log_retention not in logs.RetentionDays.__members__:
             raise ValueError(
                 f"context log_retention must be a RetentionDays name, got {self.log_retention!r}"

@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from infra.build import BuiltAssets
+from infra.components.evaluation import StreamEvaluation
 from infra.components.function import ServiceFunction
+from infra.components.http_api import ApiBackend, HttpApi
 from infra.components.layers import SharedLayers
+from infra.components.schedule import EveryMinute
 from infra.components.tables import DataTables
-from infra.components.track_api import TrackApi
 from infra.config import PROJECT, DeployConfig
+from nudge.api.routes import ROUTES as APP_ROUTES
 from nudge.model import TABLE_MODELS
-from nudge.tracking.routes import ROUTES
+from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 
-# The Track API authenticates against workspace credentials (read only) and writes everything else.
+# The tables each function reads and writes, from the code it runs. A function is told the names of
+# exactly these tables and granted nothing else.
+#
+# Track: authenticates against workspace credentials (read only) and writes everything else.
 TRACK_READS = frozenset({"workspaces"})
 TRACK_WRITES = frozenset({"people", "events", "objects", "segments"})
+# App API: authenticates app keys against workspaces; reads people (profiles, identifier look-ups,
+# devices); writes segments (definitions, the dependency index, manual memberships).
+API_READS = frozenset({"workspaces", "people"})
+API_WRITES = frozenset({"segments"})
+# Evaluation, from the streams and from the re-check sweep alike: reads a person's profile and devices,
+# events, objects and relationships; writes the segments table only (memberships, re-checks, backfill
+# progress, the sweep's bookmark).
+EVALUATION_READS = frozenset({"people", "events", "objects"})
+EVALUATION_WRITES = frozenset({"segments"})
 
 
 class NudgeStack(Stack):
@@ -28,30 +44,110 @@ class NudgeStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add("project", PROJECT)
         Tags.of(self).add("stage", config.stage)
+        self.config = config
 
         self.tables = DataTables(self, "Tables", models=TABLE_MODELS)
-        layers = SharedLayers(
+        self.layers = SharedLayers(
             self, "Layers", domain_dir=assets.domain_layer, dependencies_dir=assets.dependencies_layer
         )
 
-        self.track = ServiceFunction(
-            self,
+        self.track = self._service(
             "Track",
             code_dir=assets.functions["track"],
-            service_name="track",
-            layers=layers.all,
-            environment=self.tables.environment(TRACK_READS | TRACK_WRITES),
-            config=config,
+            reads=TRACK_READS,
+            writes=TRACK_WRITES,
             memory_mb=config.track_memory_mb,
             timeout_seconds=config.track_timeout_seconds,
         )
-        self.tables.grant(self.track.function, read_only=TRACK_READS, read_write=TRACK_WRITES)
+        self.app_api = self._service(
+            "Api",
+            code_dir=assets.functions["api"],
+            reads=API_READS,
+            writes=API_WRITES,
+            memory_mb=config.api_memory_mb,
+            timeout_seconds=config.api_timeout_seconds,
+        )
+        self.evaluate = self._service(
+            "Evaluate",
+            code_dir=assets.functions["evaluate"],
+            reads=EVALUATION_READS,
+            writes=EVALUATION_WRITES,
+            memory_mb=config.evaluate_memory_mb,
+            timeout_seconds=config.evaluate_timeout_seconds,
+        )
+        self.sweep = self._service(
+            "Sweep",
+            code_dir=assets.functions["evaluate"],
+            handler="handler.sweep",
+            reads=EVALUATION_READS,
+            writes=EVALUATION_WRITES,
+            memory_mb=config.sweep_memory_mb,
+            timeout_seconds=config.sweep_timeout_seconds,
+        )
 
-        self.track_api = TrackApi(
+        # One API for both: Customer.io's clients take the Track and App base URLs separately, and both
+        # are this API's URL. (Its construct id predates the App routes; renaming it would replace the
+        # API, and with it the URL every client is configured with.)
+        self.api = HttpApi(
             self,
             "TrackApi",
-            handler=self.track.function,
-            routes=[(route.method, route.path) for route in ROUTES],
+            backends=[
+                ApiBackend(
+                    "Track",
+                    self.track.function,
+                    [(route.method, route.path) for route in TRACK_ROUTES],
+                    "Customer.io's Track API authenticates with HTTP Basic (site id and API key) per "
+                    "workspace: the function checks it against the hashed key on every request.",
+                ),
+                ApiBackend(
+                    "App",
+                    self.app_api.function,
+                    [(route.method, route.path) for route in APP_ROUTES],
+                    "Customer.io's App API authenticates with a Bearer app key per workspace: the function "
+                    "looks the key's hash up in the workspaces table on every request.",
+                ),
+            ],
             config=config,
         )
-        CfnOutput(self, "TrackApiUrl", value=self.track_api.url, description="Base URL of the Track API")
+
+        streamed = self.tables.streamed
+        unreadable = streamed.keys() - (EVALUATION_READS | EVALUATION_WRITES)
+        if unreadable:
+            # The evaluate function tells a record's table by the table names it was given.
+            raise ValueError(f"evaluation consumes streams of tables it is not given: {sorted(unreadable)}")
+        self.stream_evaluation = StreamEvaluation(
+            self, "StreamEvaluation", function=self.evaluate.function, tables=streamed
+        )
+        self.rechecks = EveryMinute(
+            self, "SegmentRechecks", function=self.sweep.function, name="segment re-check sweep"
+        )
+
+        CfnOutput(self, "TrackApiUrl", value=self.api.url, description="Base URL of the Track API")
+        CfnOutput(self, "AppApiUrl", value=self.api.url, description="Base URL of the App API (the same API)")
+
+    def _service(
+        self,
+        construct_id: str,
+        *,
+        code_dir: Path,
+        reads: frozenset[str],
+        writes: frozenset[str],
+        memory_mb: int,
+        timeout_seconds: int,
+        handler: str = "handler.handler",
+    ) -> ServiceFunction:
+        """A function told the names of exactly the tables it is granted, and granted nothing else."""
+        service = ServiceFunction(
+            self,
+            construct_id,
+            code_dir=code_dir,
+            service_name=construct_id.lower(),
+            handler=handler,
+            layers=self.layers.all,
+            environment=self.tables.environment(reads | writes),
+            config=self.config,
+            memory_mb=memory_mb,
+            timeout_seconds=timeout_seconds,
+        )
+        self.tables.grant(service.function, read_only=reads, read_write=writes)
+        return service

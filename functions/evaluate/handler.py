@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from nudge.evaluation import consumers
 from nudge.evaluation.changes import from_stream_record
 
-logger = Logger(service="evaluate")
+logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME: evaluate, or sweep
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 

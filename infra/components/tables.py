@@ -33,6 +33,11 @@ class DataTables(Construct):
             name: self._table(spec) for name, spec in self.specs.items()
         }
 
+    @property
+    def streamed(self) -> dict[str, dynamodb.Table]:
+        """The tables whose models are ``Meta.streamed``: their changes drive evaluation."""
+        return {name: table for name, table in self.tables.items() if self.specs[name].stream_view_type}
+
     def grant(
         self, grantee: iam.IGrantable, *, read_only: frozenset[str], read_write: frozenset[str]
     ) -> None:

@@ -16,11 +16,16 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from aws_cdk.assertions import Template
 
 from infra.app import create_app
-from infra.config import REPO_ROOT, DeployConfig
+from infra.config import REPO_ROOT, DeployConfig, table_env_var
+from nudge.model import TABLE_MODELS
 
 
 def cdk_json_context() -> dict[str, Any]:
     return dict(json.loads((REPO_ROOT / "cdk.json").read_text())["context"])
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class Synthesized:
     template: Template
     resources: dict[str, dict[str, Any]]
     assembly_dir: Path
+    template_file: Path
     config: DeployConfig
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -37,6 +43,38 @@ class Synthesized:
         found = self.of_type(resource_type)
         assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
         return next(iter(found.items()))
+
+    def functions(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Service name (``POWERTOOLS_SERVICE_NAME``) -> the function's logical id and resource."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for name, resource in self.of_type("AWS::Lambda::Function").items():
+            service = resource["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+            assert service not in found, f"two functions named {service}"
+            found[service] = (name, resource)
+        return found
+
+    def function(self, service: str) -> tuple[str, dict[str, Any]]:
+        return self.functions()[service]
+
+    def table_ids(self) -> dict[str, str]:
+        """Logical table name -> CloudFormation logical id, through the variables the Track function
+        reads (it is told every table)."""
+        variables = self.function("track")[1]["Properties"]["Environment"]["Variables"]
+        return {name: variables[table_env_var(name)]["Ref"] for name in TABLE_MODELS}
+
+    def policy_statements(self) -> list[dict[str, Any]]:
+        """Every statement of every role's policies."""
+        return [s for role_id in self.of_type("AWS::IAM::Role") for s in self.role_statements(role_id)]
+
+    def role_statements(self, role_id: str) -> list[dict[str, Any]]:
+        """Every policy statement attached to one role."""
+        statements = []
+        for policy in self.of_type("AWS::IAM::Policy").values():
+            if {"Ref": role_id} in policy["Properties"]["Roles"]:
+                statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+        for inline in self.resources[role_id]["Properties"].get("Policies", []):
+            statements.extend(inline["PolicyDocument"]["Statement"])
+        return statements
 
 
 @pytest.fixture(scope="session")
@@ -54,5 +92,6 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         template=template,
         resources=template.to_json()["Resources"],
         assembly_dir=Path(assembly.directory),
+        template_file=Path(assembly.get_stack_artifact(stack.artifact_id).template_full_path),
         config=DeployConfig.from_context(app),
     )

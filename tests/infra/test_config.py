@@ -30,13 +30,32 @@ def test_command_line_context_arrives_as_text_and_is_converted() -> None:
     assert (config.throttle_rate, config.throttle_burst) == (250.0, 40)
 
 
+def test_every_function_is_sized_from_context() -> None:
+    context = {
+        f"{name}_{setting}": value
+        for name in ("track", "api", "evaluate", "sweep")
+        for setting, value in (("memory_mb", "1024"), ("timeout_seconds", "30"))
+    }
+    config = DeployConfig.from_context(App(context=context))
+
+    assert {getattr(config, key) for key in context if key.endswith("_memory_mb")} == {1024}
+    assert {getattr(config, key) for key in context if key.endswith("_timeout_seconds")} == {30}
+
+
 def test_stage_names_the_stack() -> None:
     assert DeployConfig.from_context(App(context={"stage": "prod"})).stack_name == "Nudge-prod"
 
 
 @pytest.mark.parametrize(
     "context",
-    [{"log_retention": "FOREVER_AND_A_DAY"}, {"throttle_rate": "0"}, {"stage": "dev/test"}],
+    [
+        {"log_retention": "FOREVER_AND_A_DAY"},
+        {"throttle_rate": "0"},
+        {"stage": "dev/test"},
+        {"evaluate_memory_mb": "64"},
+        {"api_timeout_seconds": "0"},
+        {"sweep_timeout_seconds": "901"},
+    ],
 )
 def test_invalid_context_is_refused(context: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="context"):

@@ -1,9 +1,13 @@
-"""The Track API: an HTTP API (payload v2) with exactly one route per entry in the route table."""
+"""The HTTP API (payload v2): the Track and App routes on one API, each route to its own API's function.
+
+Every route comes from a route table, so the deployed API, the handlers and the local gateway agree.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import jsii
 from aws_cdk import aws_apigateway as apigw
@@ -16,7 +20,7 @@ from constructs import Construct
 from infra.config import DeployConfig
 from infra.nag import acknowledge
 
-# One JSON object per request. Never headers or bodies: Basic credentials and customer data live there.
+# One JSON object per request. Never headers or bodies: credentials and customer data live there.
 _ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "requestTime": "$context.requestTime",
@@ -33,23 +37,29 @@ _ACCESS_LOG_FIELDS = {
 }
 
 
-class TrackApi(Construct):
+@dataclass(frozen=True)
+class ApiBackend:
+    """One API served by one function: its routes, and how that function authenticates callers."""
+
+    name: str  # names the integration construct: Track, App
+    handler: lambda_.IFunction
+    routes: Sequence[tuple[str, str]]  # (method, path template)
+    # Why the routes carry no API Gateway authorizer (cdk-nag APIG4): who checks the caller, and how.
+    authentication: str
+
+
+class HttpApi(Construct):
     def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        handler: lambda_.IFunction,
-        routes: Iterable[tuple[str, str]],
-        config: DeployConfig,
+        self, scope: Construct, construct_id: str, *, backends: Sequence[ApiBackend], config: DeployConfig
     ) -> None:
         super().__init__(scope, construct_id)
+        _refuse_shared_routes(backends)
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=config.retention)
         # The default stage is declared below, so that it can carry access logging and throttling.
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
-            description="Nudge Track API (Customer.io compatible)",
+            description="Nudge Track and App APIs (Customer.io compatible)",
             create_default_stage=False,
         )
         self.stage = apigwv2.HttpStage(
@@ -62,23 +72,33 @@ class TrackApi(Construct):
             ),
             access_log_settings=_AccessLogSettings(self.access_logs),
         )
-        # Every route of this API targets this one function, so one invoke permission scoped to the API
+        for backend in backends:
+            self._add_backend(backend)
+
+    def _add_backend(self, backend: ApiBackend) -> None:
+        # All of a backend's routes target its one function, so one invoke permission scoped to the API
         # grants exactly what a permission per route would, in one resource-policy statement.
-        integration = HttpLambdaIntegration("Track", handler, scope_permission_to_route=False)
-        for method, path in routes:
+        integration = HttpLambdaIntegration(backend.name, backend.handler, scope_permission_to_route=False)
+        for method, path in backend.routes:
             for route in self.http_api.add_routes(
                 path=path, methods=[apigwv2.HttpMethod[method]], integration=integration
             ):
-                acknowledge(
-                    route,
-                    "AwsSolutions-APIG4",
-                    "Customer.io's Track API authenticates with HTTP Basic (site id and API key) per "
-                    "workspace: the function checks it against the hashed key on every request.",
-                )
+                acknowledge(route, "AwsSolutions-APIG4", backend.authentication)
 
     @property
     def url(self) -> str:
         return self.stage.url
+
+
+def _refuse_shared_routes(backends: Sequence[ApiBackend]) -> None:
+    """A route key belongs to one function: two tables claiming it would leave one of them unreachable."""
+    owners: dict[str, str] = {}
+    for backend in backends:
+        for method, path in backend.routes:
+            key = f"{method} {path}"
+            if key in owners:
+                raise ValueError(f"route {key} is in both the {owners[key]} and the {backend.name} routes")
+            owners[key] = backend.name
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
