@@ -15,7 +15,7 @@ MAX_IMPORT_RATIO = 2.0
 def main() -> int:
     # Before anything imports nudge (settings are read once) or builds a client.
     use_mocked_aws()
-    from bench import cold_start, local_latency, report, track_costs
+    from bench import cold_start, local_latency, report, segment_eval, track_costs
 
     # Cold starts first, while nothing else runs: they are timings, the costs are counts.
     modules = cold_start.handler_modules()
@@ -34,6 +34,14 @@ def main() -> int:
     )
     latency = local_latency.measure()
 
+    print(
+        "segment evaluation: the evaluate handler at "
+        f"{' and '.join(f'{n:,}' for n in segment_eval.SEGMENT_SCALES)} segments x "
+        f"{' and '.join(f'{n:,}' for n in segment_eval.PEOPLE_SCALES)} people, in a fresh process ...",
+        flush=True,
+    )
+    points = segment_eval.measure()
+
     verdicts = []
     for name in (track_costs.EVENT_EXISTING, track_costs.IDENTIFY_EXISTING):
         wru = costs[name].write_units
@@ -48,6 +56,7 @@ def main() -> int:
                 f"import {start.module}: {ratio:.2f}x the baseline handler (target <= {MAX_IMPORT_RATIO:g}x)",
             )
         )
+    verdicts += [report.Verdict(check.passed, check.text) for check in segment_eval.checks(points)]
     new_person = costs[track_costs.IDENTIFY_NEW]
     note = (
         f"for reference, identify of a new person: {new_person.write_units:g} WRU, "
@@ -63,6 +72,8 @@ def main() -> int:
         f"- {note}",
         "",
         *report.cost_section(list(costs.values())),
+        "",
+        *report.segment_eval_section(points),
         "",
         *report.latency_section(latency),
         "",

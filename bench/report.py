@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.cold_start import ColdStart, ImportShare
 from bench.local_latency import Latency
+from bench.segment_eval import CHANGES, MAX_TIME_RATIO, Point, operations
 from bench.track_costs import DOLLARS_PER_MILLION_RRU, DOLLARS_PER_MILLION_WRU, Cost
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -168,4 +169,63 @@ def latency_section(latency: Latency) -> list[str]:
         "| samples | median | p95 |",
         "|---:|---:|---:|",
         f"| {len(latency.samples)} | {_ms(latency.median)} | {_ms(latency.p95)} |",
+    ]
+
+
+def _spread(values: list[float]) -> str:
+    """One value when every record agrees, else the range."""
+    low, high = min(values), max(values)
+    return _number(low) if low == high else f"{_number(low)} to {_number(high)}"
+
+
+def segment_eval_section(points: list[Point]) -> list[str]:
+    kinds = list(CHANGES)
+    ordered = sorted(points, key=lambda p: (kinds.index(p.change), p.segments, p.people))
+    smallest = {
+        change: min((p for p in points if p.change == change), key=lambda p: (p.segments, p.people))
+        for change in {p.change for p in points}
+    }
+    rows = []
+    for p in ordered:
+        approx = "" if all(d.exact for d in p.metered) else " ≈"
+        rows.append(
+            [
+                CHANGES[p.change],
+                f"{p.segments:,}",
+                f"{p.people:,}",
+                str(p.dependent),
+                _spread([d.evaluated for d in p.metered]),
+                operations(p.metered),
+                _spread([d.read_units for d in p.metered]) + approx,
+                _spread([d.write_units for d in p.metered]),
+                f"{p.median * 1000:.1f} ms",
+                f"{p.median / smallest[p.change].median:.2f}x",
+            ]
+        )
+    metered, timed = len(points[0].metered), len(points[0].seconds)
+    header = [
+        "change",
+        "segments",
+        "people",
+        "depend on it",
+        "evaluated",
+        "DynamoDB calls per record",
+        "RRU",
+        "WRU",
+        f"median time ({timed} records)",
+        "x smallest",
+    ]
+    return [
+        "### Segment evaluation per stream record",
+        "",
+        "The real evaluate handler, in process against moto, one stream record per invocation. Each row",
+        "is one change kind at one scale point, for people changed there for the first time. Segments",
+        "evaluated (calls of `nudge.segments.evaluation.apply`), DynamoDB calls and request units are per",
+        f"record, each of {metered} metered records alike unless a range is shown; time is the median of",
+        f"{timed} other records, delivered with the meter off. Flat means the same counts at every point and",
+        f"a median time at most {MAX_TIME_RATIO:g}x the smallest point's. WRU are the membership writes (and",
+        "time re-checks) the record causes; a conditional write its condition refuses is billed too. ≈: a",
+        "query's filter hid items it was billed for, and the meter sized only those it returned.",
+        "",
+        *_table(header, "lrrrrlrrrr", rows),
     ]

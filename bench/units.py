@@ -78,6 +78,8 @@ def index_write_units(table: Table, before: Item | None, after: Item | None) -> 
         old = index.entry(before, table.keys) if was and before is not None else None
         new = index.entry(after, table.keys) if now and after is not None else None
         if old is not None and new is not None:
+            if old == new:
+                continue  # nothing the index holds changed (a keys-only or include index): no index write
             if all(old[k] == new[k] for k in index.keys):
                 total += write_units_for(max(item_size(old), item_size(new)))
             else:

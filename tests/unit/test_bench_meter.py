@@ -116,6 +116,13 @@ def test_index_entries_are_sized_by_projection() -> None:
     assert set(include.entry(item, ("pk",))) == {"pk", "ts", "blob"}
 
 
+def test_changing_only_unprojected_attributes_does_not_write_a_keys_only_index() -> None:
+    keys_only = Table("t", ("pk",), (Index("i", ("pk", "ts"), non_key=()),))
+    before = sized(500, ts="1")
+    after = sized(700, ts="1")  # a bigger blob, same index entry
+    assert write_units(keys_only, before, after) == 1
+
+
 def test_transactions_double_the_table_write_not_the_index_write() -> None:
     event = sized(500, ts="001")
     assert write_units(INDEXED, None, event, transactional=True) == 2 + 1
