@@ -7,7 +7,11 @@ from contextlib import contextmanager
 
 from moto import mock_aws
 
+from nudge.local import moto_speedups
 from nudge.model import create_tables
+
+# moto's transactions copy whole tables; this keeps DynamoDB's semantics at a per-item cost.
+moto_speedups.install()
 
 
 @contextmanager

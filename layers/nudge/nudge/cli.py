@@ -62,6 +62,52 @@ def _segment_create(args: argparse.Namespace) -> None:
     print(json.dumps({"segment_id": segment_id}) if args.json else f"Manual segment created: {segment_id}")
 
 
+def _workspace_update(args: argparse.Namespace) -> None:
+    from nudge import workspaces
+
+    workspaces.update_billing_details(
+        args.workspace,
+        invoice_contact=args.invoice_contact,
+        tax_location=args.tax_location,
+        tax_exempt=args.tax_exempt,
+    )
+    print("Workspace updated.")
+
+
+def _billing_run(args: argparse.Namespace) -> None:
+    from datetime import date
+
+    from nudge.billing import invoicing
+
+    try:
+        at = date.fromisoformat(args.at) if args.at else date.today()
+    except ValueError as exc:
+        raise NudgeError("--at must be a date YYYY-MM-DD") from exc
+    issued = invoicing.run(at)
+    print(
+        json.dumps({"at": at.isoformat(), "invoices": issued})
+        if args.json
+        else f"Billing run for {at}: {len(issued)} invoice(s) issued. {' '.join(issued)}".rstrip()
+    )
+
+
+def _billing_credit(args: argparse.Namespace) -> None:
+    from nudge.billing import credits
+
+    credit_id = credits.add_credit(args.workspace, args.invoice, args.amount_cents, args.reason)
+    print(f"Credit {credit_id} recorded: {args.amount_cents} cents off the next invoice.")
+
+
+def _billing_usage(args: argparse.Namespace) -> None:
+    from nudge import clock, workspaces
+    from nudge.billing import invoicing, periods
+
+    workspace = workspaces.load(args.workspace)
+    period = invoicing.current_period(workspace)
+    estimate = invoicing.draft(workspace, period, issued_on=periods.day_of(clock.now()))
+    print(json.dumps(estimate.to_json(), indent=2))
+
+
 def _tables_create(_: argparse.Namespace) -> None:
     from nudge.model import create_tables
 
@@ -122,6 +168,30 @@ def build_parser() -> argparse.ArgumentParser:
     manual.add_argument("--description", default="")
     manual.add_argument("--json", action="store_true")
     manual.set_defaults(run=_segment_create)
+
+    update = workspace.add_parser("update", help="set the invoice contact and tax details")
+    update.add_argument("--workspace", required=True)
+    update.add_argument("--invoice-contact")
+    update.add_argument("--tax-location", help="a key of the billing catalog's tax rates, e.g. US-CA")
+    update.add_argument("--tax-exempt", action=argparse.BooleanOptionalAction, default=None)
+    update.set_defaults(run=_workspace_update)
+
+    billing = groups.add_parser("billing", help="billing runs, usage and credits").add_subparsers(
+        dest="command", required=True
+    )
+    run = billing.add_parser("run", help="bill every workspace whose period ended by --at (idempotent)")
+    run.add_argument("--at", help="YYYY-MM-DD (default: today)")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(run=_billing_run)
+    credit = billing.add_parser("credit", help="credit an invoice within its three-month grace period")
+    credit.add_argument("--workspace", required=True)
+    credit.add_argument("--invoice", required=True)
+    credit.add_argument("--amount-cents", type=int, required=True)
+    credit.add_argument("--reason", required=True)
+    credit.set_defaults(run=_billing_credit)
+    usage = billing.add_parser("usage", help="this period's usage and the estimated invoice, as JSON")
+    usage.add_argument("--workspace", required=True)
+    usage.set_defaults(run=_billing_usage)
 
     tables = groups.add_parser("tables", help="manage tables outside CDK").add_subparsers(
         dest="command", required=True

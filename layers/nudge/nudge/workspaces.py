@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist
@@ -112,9 +113,54 @@ def list_workspaces() -> list[WorkspaceInfo]:
     return sorted((_info(ws) for ws in found), key=lambda w: (w.created_at, w.workspace_id))
 
 
+def load(workspace_id: str) -> Workspace:
+    try:
+        return Workspace.get(_workspace_pk(workspace_id), "workspace", consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound(f"workspace {workspace_id} not found") from exc
+
+
 def get_workspace(workspace_id: str) -> WorkspaceInfo:
     try:
         return _info(Workspace.get(_workspace_pk(workspace_id), "workspace"))
+    except DoesNotExist as exc:
+        raise NotFound(f"workspace {workspace_id} not found") from exc
+
+
+def update_billing_details(
+    workspace_id: str,
+    *,
+    invoice_contact: str | None = None,
+    tax_location: str | None = None,
+    tax_exempt: bool | None = None,
+) -> None:
+    """Where invoices go and how they are taxed (a location is a key of the catalog's tax rates)."""
+    try:
+        ws = Workspace.get(_workspace_pk(workspace_id), "workspace", consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound(f"workspace {workspace_id} not found") from exc
+    if invoice_contact is not None:
+        if "@" not in invoice_contact:
+            raise InvalidRequest("invoice contact must be an email address", field="invoice_contact")
+        ws.invoice_contact = invoice_contact
+    if tax_location is not None:
+        from nudge.billing import catalog
+
+        if tax_location not in catalog.load().tax_rates_basis_points:
+            known = ", ".join(sorted(catalog.load().tax_rates_basis_points))
+            raise InvalidRequest(f"tax location must be one of {known}", field="tax_location")
+        ws.tax_location = tax_location
+    if tax_exempt is not None:
+        ws.tax_exempt = tax_exempt
+    ws.save()
+
+
+@lru_cache(maxsize=4096)
+def billing_anchor(workspace_id: str) -> date:
+    """The date the workspace's first billing period starts; periods renew on its day of the month.
+    Cached: it never changes once the workspace exists."""
+    try:
+        return date.fromisoformat(Workspace.get(_workspace_pk(workspace_id), "workspace").billing_start)
     except DoesNotExist as exc:
         raise NotFound(f"workspace {workspace_id} not found") from exc
 

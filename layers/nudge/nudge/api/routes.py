@@ -171,6 +171,41 @@ def _manual_membership(add: bool) -> Any:
     return run
 
 
+def _billing_usage(req: Request) -> Response:
+    from nudge import clock
+    from nudge.billing import invoicing, periods
+
+    from nudge import workspaces
+
+    workspace = workspaces.load(req.workspace_id)
+    period = invoicing.current_period(workspace)
+    estimate = invoicing.draft(workspace, period, issued_on=periods.day_of(clock.now()))
+    return 200, {
+        "period": {"start": period.starts, "end": period.ends},
+        "usage": estimate.usage,
+        "estimate": {
+            key: estimate.to_json()[key] for key in ("lines", "subtotal_cents", "tax", "total_cents")
+        },
+    }
+
+
+def _billing_invoices(req: Request) -> Response:
+    from nudge.billing import invoicing
+
+    found = invoicing.invoices(req.workspace_id)
+    summary = ("id", "period", "issued_on", "plan", "total_cents", "currency")
+    return 200, {"invoices": [{key: i[key] for key in summary} for i in found]}
+
+
+def _billing_invoice(req: Request) -> Response:
+    from nudge.billing import invoicing
+
+    found = invoicing.invoice(req.workspace_id, unquote(req.params["invoice_id"]))
+    if found is None:
+        raise NotFound(f"invoice {req.params['invoice_id']} not found")
+    return 200, {"invoice": found}
+
+
 SEGMENT = "/v1/segments/{segment_id}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/segments", _list_segments, "List segments"),
@@ -190,4 +225,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/customers", _customers_by_email, "Find people by email"),
     Route("GET", "/v1/customers/{customer_id}/segments", _customer_segments, "A person's segments"),
     Route("GET", "/v1/customers/{customer_id}/attributes", _customer_attributes, "A person's attributes"),
+    Route("GET", "/v1/billing/usage", _billing_usage, "This period's usage and an estimate of its invoice"),
+    Route("GET", "/v1/billing/invoices", _billing_invoices, "Billing history"),
+    Route("GET", "/v1/billing/invoices/{invoice_id}", _billing_invoice, "One invoice, line by line"),
 )

@@ -39,6 +39,9 @@ class EmbeddedAws:
         os.environ["MOTO_PORT"] = str(self.port)  # moto's Step Functions engine calls Lambda here
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB"):
             os.environ.pop(name, None)
+        from nudge.local import moto_speedups
+
+        moto_speedups.install()  # per-item transactions: moto's own copy whole tables each time
         self._server.start()
 
     def stop(self) -> None:

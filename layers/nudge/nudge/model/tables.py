@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
+from nudge.model.billing import BillingItem
 from nudge.model.events import EventItem
 from nudge.model.objects import ObjectsItem
 from nudge.model.people import PeopleItem
@@ -20,6 +21,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "events": EventItem,
     "objects": ObjectsItem,
     "segments": SegmentsItem,
+    "billing": BillingItem,
 }
 
 

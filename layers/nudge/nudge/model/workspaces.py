@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import DiscriminatorAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, DiscriminatorAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from nudge.model.base import table_meta
@@ -26,7 +26,8 @@ class Workspace(WorkspacesItem, discriminator="workspace"):
     site_id = UnicodeAttribute()
     app_key_hash = UnicodeAttribute()
     invoice_contact = UnicodeAttribute(null=True)
-    tax_location = UnicodeAttribute(null=True)
+    tax_location = UnicodeAttribute(null=True)  # a key of the tax-rate table in the billing catalog
+    tax_exempt = BooleanAttribute(default=False)
     created_at = NumberAttribute()
 
 

@@ -1,0 +1,1 @@
+"""Billing: high-watermark metering, the plan catalog, periods, invoices and credits."""

@@ -1,0 +1,310 @@
+"""The billing run: close every period that ended, invoice it, open the next.
+
+For each workspace whose open period ends on or before the run's date, and again for every period that
+ended since (a missed run catches up):
+1. close the period with a final usage snapshot, read from the counters (never by scanning profiles);
+2. issue an invoice: the base fee for the next period in advance (yearly for annual plans), the
+   overage of people, objects and messages of the closed period in arrears, unapplied credits, and tax
+   at the workspace's location rate unless it is exempt;
+3. open the next period at the live counts (opening + created - deleted).
+
+Runs are idempotent: an invoice's id is its workspace and period, written only if absent, and the
+period moves on with a version condition, so re-running a date, or two runs at once, bill once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from nudge.billing import catalog, metering, periods
+from nudge.model import Workspace
+from nudge.model.billing import Credit, Invoice, Period
+
+CURRENCY = "usd"
+
+
+@dataclass(frozen=True)
+class Line:
+    description: str
+    quantity: int
+    amount_cents: int
+
+
+@dataclass
+class Draft:
+    """An invoice before it is stored: also what ``GET /v1/billing/usage`` estimates."""
+
+    workspace_id: str
+    invoice_id: str
+    period_start: str
+    period_end: str
+    issued_on: str
+    plan: str
+    usage: dict[str, Any]
+    lines: list[Line] = field(default_factory=list)
+    tax_location: str | None = None
+    tax_exempt: bool = False
+    tax_rate_basis_points: int = 0
+    credit_ids: list[str] = field(default_factory=list)
+
+    @property
+    def subtotal_cents(self) -> int:
+        return sum(line.amount_cents for line in self.lines)
+
+    @property
+    def tax_cents(self) -> int:
+        if self.tax_exempt or self.subtotal_cents <= 0:
+            return 0
+        return catalog.round_half_up(self.subtotal_cents * self.tax_rate_basis_points, 10_000)
+
+    @property
+    def total_cents(self) -> int:
+        return self.subtotal_cents + self.tax_cents
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.invoice_id,
+            "workspace_id": self.workspace_id,
+            "period": {"start": self.period_start, "end": self.period_end},
+            "issued_on": self.issued_on,
+            "plan": self.plan,
+            "currency": CURRENCY,
+            "usage": self.usage,
+            "lines": [asdict(line) for line in self.lines],
+            "subtotal_cents": self.subtotal_cents,
+            "tax": {
+                "location": self.tax_location,
+                "exempt": self.tax_exempt,
+                "rate_basis_points": 0 if self.tax_exempt else self.tax_rate_basis_points,
+                "amount_cents": self.tax_cents,
+            },
+            "total_cents": self.total_cents,
+        }
+
+
+def _period_pk(workspace_id: str) -> str:
+    return f"{workspace_id}#period"
+
+
+def invoices_pk(workspace_id: str) -> str:
+    return f"{workspace_id}#invoices"
+
+
+def credits_pk(workspace_id: str) -> str:
+    return f"{workspace_id}#credits"
+
+
+def current_period(workspace: Workspace) -> Period:
+    """The open period, opened at the billing start (with nobody yet) the first time it is asked for."""
+    try:
+        return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True)
+    except DoesNotExist:
+        anchor = date.fromisoformat(workspace.billing_start)
+        period = Period(
+            _period_pk(workspace.workspace_id),
+            "current",
+            workspace_id=workspace.workspace_id,
+            period_id=anchor.isoformat(),
+            starts=anchor.isoformat(),
+            ends=periods.next_start(anchor, anchor).isoformat(),
+            people_start=0,
+            objects_start=0,
+        )
+        try:
+            period.save()  # version 1, conditioned on absence: two first runs open it once
+        except PutError:
+            return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True)
+        _store(_opening(workspace, anchor))
+        return period
+
+
+def _opening(workspace: Workspace, anchor: date) -> Draft:
+    """The base fee of the very first period, in advance, like every later one."""
+    plan = catalog.load().plan(workspace.plan)
+    months = plan.months_per_base_invoice
+    opening = Draft(
+        workspace_id=workspace.workspace_id,
+        invoice_id=f"inv_{workspace.workspace_id}_{anchor.isoformat()}-opening",
+        period_start=f"{anchor.isoformat()}-opening",
+        period_end=periods.add_months(anchor, months).isoformat(),
+        issued_on=anchor.isoformat(),
+        plan=plan.key,
+        usage={},
+        tax_location=workspace.tax_location,
+        tax_exempt=bool(workspace.tax_exempt),
+        tax_rate_basis_points=catalog.load().tax_rate(workspace.tax_location),
+    )
+    label = "year" if months == 12 else "month"
+    opening.lines.append(
+        Line(
+            f"{plan.name} base fee, {label} from {anchor} (in advance)", months, plan.base_fee_cents * months
+        )
+    )
+    return opening
+
+
+def draft(workspace: Workspace, period: Period, issued_on: date) -> Draft:
+    """The invoice closing ``period``, from its counters."""
+    ws = workspace.workspace_id
+    prices = catalog.load()
+    plan = prices.plan(workspace.plan)
+    used = metering.read_usage(ws, period.period_id)
+    anchor = date.fromisoformat(workspace.billing_start)
+    next_start = date.fromisoformat(period.ends)
+    people = int(period.people_start) + used.people_new
+    objects = int(period.objects_start) + used.objects_new
+    messages = used.billable_messages
+    over = {
+        "people": max(0, people - plan.included_people),
+        "objects": max(0, objects - plan.included_objects),
+        "messages": max(0, messages - plan.included_messages),
+    }
+    invoice = Draft(
+        workspace_id=ws,
+        invoice_id=f"inv_{ws}_{period.period_id}",
+        period_start=period.starts,
+        period_end=period.ends,
+        issued_on=issued_on.isoformat(),
+        plan=plan.key,
+        usage={
+            "people": {
+                "opening": int(period.people_start),
+                "new": used.people_new,
+                "billable": people,
+                "included": plan.included_people,
+                "over": over["people"],
+                "created": used.people_created,
+                "deleted": used.people_deleted,
+            },
+            "objects": {
+                "opening": int(period.objects_start),
+                "new": used.objects_new,
+                "billable": objects,
+                "included": plan.included_objects,
+                "over": over["objects"],
+                "created": used.objects_created,
+                "deleted": used.objects_deleted,
+            },
+            "messages": {
+                "by_channel": dict(used.messages),
+                "billable": messages,
+                "included": plan.included_messages,
+                "over": over["messages"],
+                "own_smtp_not_billed": used.messages_own_smtp,
+            },
+        },
+        tax_location=workspace.tax_location,
+        tax_exempt=bool(workspace.tax_exempt),
+        tax_rate_basis_points=prices.tax_rate(workspace.tax_location),
+    )
+    months = plan.months_per_base_invoice
+    if periods.months_since(anchor, next_start) % months == 0:
+        label = "year" if months == 12 else "month"
+        invoice.lines.append(
+            Line(
+                f"{plan.name} base fee, {label} from {next_start} (in advance)",
+                months,
+                plan.base_fee_cents * months,
+            )
+        )
+    for kind, rate in (
+        ("people", plan.people_overage_cents_per_1000),
+        ("objects", plan.objects_overage_cents_per_1000),
+        ("messages", prices.message_overage_cents_per_1000),
+    ):
+        if over[kind]:
+            invoice.lines.append(
+                Line(
+                    f"{kind.capitalize()} over the plan, {period.starts} to {period.ends}",
+                    over[kind],
+                    catalog.per_thousand(over[kind], rate),
+                )
+            )
+    for credit in _unapplied_credits(ws):
+        invoice.lines.append(
+            Line(f"Credit: {credit.reason} ({credit.invoice_id})", 1, -int(credit.amount_cents))
+        )
+        invoice.credit_ids.append(credit.credit_id)
+    return invoice
+
+
+def _unapplied_credits(workspace_id: str) -> list[Credit]:
+    return [c for c in Credit.query(credits_pk(workspace_id)) if isinstance(c, Credit) and not c.applied_to]
+
+
+def run(at: date) -> list[str]:
+    """Bill every workspace whose period ended on or before ``at``; the ids of the invoices issued."""
+    issued = []
+    for workspace in Workspace.scan():  # workspaces, not profiles: one small table
+        issued += bill_workspace(workspace, at)
+    return issued
+
+
+def bill_workspace(workspace: Workspace, at: date) -> list[str]:
+    issued = []
+    period = current_period(workspace)
+    while date.fromisoformat(period.ends) <= at:
+        invoice = draft(workspace, period, issued_on=date.fromisoformat(period.ends))
+        if _store(invoice):
+            issued.append(invoice.invoice_id)
+        period = _open_next(workspace, period)
+    return issued
+
+
+def _store(invoice: Draft) -> bool:
+    item = Invoice(
+        invoices_pk(invoice.workspace_id),
+        invoice.period_start,
+        workspace_id=invoice.workspace_id,
+        invoice_id=invoice.invoice_id,
+        period_id=invoice.period_start,
+        issued_on=invoice.issued_on,
+        total_cents=invoice.total_cents,
+        body=json.dumps(invoice.to_json(), sort_keys=True),
+    )
+    try:
+        item.save(condition=Invoice.pk.does_not_exist())
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False  # issued by an earlier (or concurrent) run: never twice
+        raise
+    for credit_id in invoice.credit_ids:
+        Credit(credits_pk(invoice.workspace_id), credit_id).update(
+            actions=[Credit.applied_to.set(invoice.invoice_id)], condition=Credit.applied_to.does_not_exist()
+        )
+    return True
+
+
+def _open_next(workspace: Workspace, period: Period) -> Period:
+    used = metering.read_usage(workspace.workspace_id, period.period_id)
+    anchor = date.fromisoformat(workspace.billing_start)
+    start = date.fromisoformat(period.ends)
+    period.period_id, period.starts = start.isoformat(), start.isoformat()
+    period.ends = periods.next_start(anchor, start).isoformat()
+    period.people_start = int(period.people_start) + used.people_created - used.people_deleted
+    period.objects_start = int(period.objects_start) + used.objects_created - used.objects_deleted
+    try:
+        period.save()  # conditioned on the version read: a concurrent run moves it only once
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True)
+    return period
+
+
+def invoices(workspace_id: str) -> list[dict[str, Any]]:
+    return [json.loads(i.body) for i in Invoice.query(invoices_pk(workspace_id)) if isinstance(i, Invoice)]
+
+
+def invoice(workspace_id: str, invoice_id: str) -> dict[str, Any] | None:
+    period_id = invoice_id.rsplit("_", 1)[-1]
+    try:
+        found = Invoice.get(invoices_pk(workspace_id), period_id)
+    except DoesNotExist:
+        return None
+    return json.loads(found.body) if found.invoice_id == invoice_id else None

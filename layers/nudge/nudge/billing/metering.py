@@ -1,0 +1,264 @@
+"""Metering, as data changes: O(1) work per change, exactly once per change, never a scan at billing time.
+
+Counted per period (the one containing the moment the change is metered):
+- people and objects **created** and **deleted** (every incarnation), and **new**: identifiers not
+  already counted in the period. The billable high watermark is the period's opening live count plus
+  its new identifiers; the next period opens at opening + created - deleted (the live count then).
+- An identifier is already counted when it was alive at the period's start (in the opening count), or
+  was counted earlier in the period: so a person deleted and re-created with the same id counts once.
+- messages per channel, each delivery once; sends through a workspace's own SMTP are kept apart.
+
+Each metering write is one transaction: a marker that makes the change happen once (a redelivered
+stream record fails its condition), the identity record (versioned: a concurrent change of the same
+identifier retries), and an atomic ``ADD`` on one of ``SHARDS`` counter items.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from nudge import clock
+from nudge.billing import periods
+from nudge.model.billing import BillingItem, Identity, Incarnation, MeteredMessage, Usage
+
+SHARDS = 8
+CHANNELS = ("email", "sms", "push", "in_app", "webhook")
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What is metered: a person or an object, by its identifier and this incarnation's internal id."""
+
+    kind: str  # "people" or "objects"
+    key: str
+    incarnation: str
+
+
+def usage_pk(workspace_id: str, period_id: str, shard: int) -> str:
+    return f"{workspace_id}#usage#{period_id}#{shard}"
+
+
+def _shard(key: str) -> int:
+    return zlib.crc32(key.encode()) % SHARDS
+
+
+def _period_of(workspace_id: str, at: int) -> tuple[str, int]:
+    """The period id (start date) containing ``at``, and its start in unix seconds."""
+    from nudge.workspaces import billing_anchor
+
+    start = periods.period_start_at(billing_anchor(workspace_id), periods.day_of(at))
+    return start.isoformat(), periods.midnight(start)
+
+
+def _connection() -> Connection:
+    return BillingItem._get_connection().connection
+
+
+def _identity_pk(workspace_id: str, subject: Subject) -> str:
+    return f"{workspace_id}#identity#{subject.kind}#{subject.key}"
+
+
+def created(workspace_id: str, subject: Subject, at: int | None = None) -> bool:
+    """Meter the creation of one incarnation; False when it was already metered."""
+    at = clock.now() if at is None else at
+    period_id, period_start = _period_of(workspace_id, at)
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            identity = Identity.get(_identity_pk(workspace_id, subject), "identity", consistent_read=True)
+        except DoesNotExist:
+            identity = None
+        already_counted = identity is not None and (
+            identity.counted_in == period_id
+            or (
+                identity.since < period_start
+                and (identity.alive or (identity.deleted_at or 0) >= period_start)
+            )
+        )
+        record = identity or Identity(
+            _identity_pk(workspace_id, subject), "identity", workspace_id=workspace_id
+        )
+        record.alive, record.incarnation, record.since, record.deleted_at = (
+            True,
+            subject.incarnation,
+            at,
+            None,
+        )
+        record.counted_in = period_id
+        try:
+            _write(workspace_id, subject, period_id, record, created=True, new=not already_counted, at=at)
+            return True
+        except TransactWriteError as exc:
+            if _marker_exists(workspace_id, subject, created=True):
+                return False  # redelivered: this incarnation's creation is already metered
+            if not _lost_race(exc):
+                raise
+    raise RuntimeError(f"metering {subject} kept colliding with concurrent changes")
+
+
+def deleted(workspace_id: str, subject: Subject, at: int | None = None) -> bool:
+    """Meter the deletion of one incarnation; False when it was already metered."""
+    at = clock.now() if at is None else at
+    period_id, _ = _period_of(workspace_id, at)
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            identity: Identity | None = Identity.get(
+                _identity_pk(workspace_id, subject), "identity", consistent_read=True
+            )
+        except DoesNotExist:
+            identity = None
+        # A later incarnation may already be alive (streams order per item, not across items): then
+        # only the count changes, and the identifier stays alive.
+        if identity is not None and identity.incarnation == subject.incarnation:
+            identity.alive, identity.deleted_at = False, at
+        try:
+            _write(workspace_id, subject, period_id, identity, created=False, new=False, at=at)
+            return True
+        except TransactWriteError as exc:
+            if _marker_exists(workspace_id, subject, created=False):
+                return False
+            if not _lost_race(exc):
+                raise
+    raise RuntimeError(f"metering {subject} kept colliding with concurrent changes")
+
+
+def _write(
+    workspace_id: str,
+    subject: Subject,
+    period_id: str,
+    identity: Identity | None,
+    *,
+    created: bool,
+    new: bool,
+    at: int,
+) -> None:
+    marker = Incarnation(
+        f"{workspace_id}#incarnation#{subject.incarnation}", "incarnation", workspace_id=workspace_id
+    )
+    usage = Usage(usage_pk(workspace_id, period_id, _shard(subject.key)), "usage", workspace_id=workspace_id)
+    prefix = subject.kind
+    with TransactWrite(connection=_connection()) as tx:
+        if created:
+            marker.created_at = at
+            tx.save(marker, condition=Incarnation.pk.does_not_exist())
+        else:
+            tx.update(
+                marker,
+                actions=[Incarnation.deleted_at.set(at), Incarnation.workspace_id.set(workspace_id)],
+                condition=Incarnation.deleted_at.does_not_exist(),
+            )
+        if identity is not None:
+            tx.save(identity)  # the version attribute adds the optimistic-lock condition
+        counters = [getattr(Usage, f"{prefix}_{'created' if created else 'deleted'}").add(1)]
+        if new:
+            counters.append(getattr(Usage, f"{prefix}_new").add(1))
+        tx.update(
+            usage, actions=[*counters, Usage.period_id.set(period_id), Usage.workspace_id.set(workspace_id)]
+        )
+
+
+def _marker_exists(workspace_id: str, subject: Subject, *, created: bool) -> bool:
+    try:
+        marker = Incarnation.get(
+            f"{workspace_id}#incarnation#{subject.incarnation}", "incarnation", consistent_read=True
+        )
+    except DoesNotExist:
+        return False
+    return True if created else marker.deleted_at is not None
+
+
+def _lost_race(exc: TransactWriteError) -> bool:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+def message_sent(workspace_id: str, delivery_id: str, channel: str, *, own_smtp: bool = False) -> bool:
+    """Meter one delivered message (the delivery pipeline calls this); False if already metered."""
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
+    at = clock.now()
+    period_id, _ = _period_of(workspace_id, at)
+    counter = Usage.messages_own_smtp if own_smtp else getattr(Usage, f"messages_{channel}")
+    usage = Usage(usage_pk(workspace_id, period_id, _shard(delivery_id)), "usage", workspace_id=workspace_id)
+    marker = MeteredMessage(
+        f"{workspace_id}#message#{delivery_id}", "message", workspace_id=workspace_id, channel=channel, at=at
+    )
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(marker, condition=MeteredMessage.pk.does_not_exist())
+            tx.update(
+                usage,
+                actions=[
+                    counter.add(1),
+                    Usage.period_id.set(period_id),
+                    Usage.workspace_id.set(workspace_id),
+                ],
+            )
+    except TransactWriteError:
+        if _message_metered(workspace_id, delivery_id):
+            return False
+        raise
+    return True
+
+
+def _message_metered(workspace_id: str, delivery_id: str) -> bool:
+    try:
+        MeteredMessage.get(f"{workspace_id}#message#{delivery_id}", "message", consistent_read=True)
+    except DoesNotExist:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class PeriodUsage:
+    people_created: int = 0
+    people_deleted: int = 0
+    people_new: int = 0
+    objects_created: int = 0
+    objects_deleted: int = 0
+    objects_new: int = 0
+    messages: tuple[tuple[str, int], ...] = ()
+    messages_own_smtp: int = 0
+
+    @property
+    def billable_messages(self) -> int:
+        return sum(count for _, count in self.messages)
+
+
+def read_usage(workspace_id: str, period_id: str) -> PeriodUsage:
+    """Sum the period's counter shards: ``SHARDS`` reads in one batch, whatever the workspace's size."""
+    keys = [(usage_pk(workspace_id, period_id, shard), "usage") for shard in range(SHARDS)]
+    totals: dict[str, int] = {}
+    fields = (
+        "people_created",
+        "people_deleted",
+        "people_new",
+        "objects_created",
+        "objects_deleted",
+        "objects_new",
+        "messages_own_smtp",
+        *(f"messages_{c}" for c in CHANNELS),
+    )
+    for item in Usage.batch_get(keys):
+        for name in fields:
+            totals[name] = totals.get(name, 0) + int(getattr(item, name) or 0)
+    return PeriodUsage(
+        **{
+            k: totals.get(k, 0)
+            for k in (
+                "people_created",
+                "people_deleted",
+                "people_new",
+                "objects_created",
+                "objects_deleted",
+                "objects_new",
+                "messages_own_smtp",
+            )
+        },
+        messages=tuple((c, totals.get(f"messages_{c}", 0)) for c in CHANNELS),
+    )

@@ -1,0 +1,107 @@
+"""The faster TransactWriteItems keeps DynamoDB's all-or-nothing semantics."""
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from nudge.local import moto_speedups
+
+
+@pytest.fixture
+def table():
+    moto_speedups.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.put_item(TableName="t", Item={"pk": {"S": "existing"}, "n": {"N": "1"}})
+        client.put_item(TableName="t", Item={"pk": {"S": "other"}})
+        yield client
+
+
+def items(client):
+    return {i["pk"]["S"]: i for i in client.scan(TableName="t")["Items"]}
+
+
+def test_all_operations_apply_together(table):
+    table.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": "t",
+                    "Item": {"pk": {"S": "new"}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": "t",
+                    "Key": {"pk": {"S": "existing"}},
+                    "UpdateExpression": "ADD n :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
+        ]
+    )
+    assert items(table)["existing"]["n"] == {"N": "2"}
+    assert "new" in items(table)
+
+
+def test_one_failed_condition_applies_nothing_and_names_each_operation(table):
+    with pytest.raises(ClientError) as info:
+        table.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "new"}}}},
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"pk": {"S": "existing"}},
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": "t",
+                        "Item": {"pk": {"S": "other"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    reasons = [r["Code"] for r in info.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    assert set(items(table)) == {"existing", "other"} and items(table)["existing"]["n"] == {"N": "1"}
+
+
+def test_an_error_while_applying_rolls_back_what_was_applied(table):
+    with pytest.raises(ClientError):
+        table.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "new"}}}},
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"pk": {"S": "existing"}},
+                        "UpdateExpression": "SET n = n + :s",
+                        "ExpressionAttributeValues": {":s": {"S": "text"}},
+                    }
+                },
+            ]
+        )
+    assert set(items(table)) == {"existing", "other"}
+
+
+def test_two_operations_on_one_item_are_refused(table):
+    with pytest.raises(ClientError, match="ValidationException"):
+        table.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "x"}}}},
+                {"Delete": {"TableName": "t", "Key": {"pk": {"S": "x"}}}},
+            ]
+        )
