@@ -172,10 +172,8 @@ def _manual_membership(add: bool) -> Any:
 
 
 def _billing_usage(req: Request) -> Response:
-    from nudge import clock
+    from nudge import clock, workspaces
     from nudge.billing import invoicing, periods
-
-    from nudge import workspaces
 
     workspace = workspaces.load(req.workspace_id)
     period = invoicing.current_period(workspace)
