@@ -57,10 +57,17 @@ class Synthesized:
         return self.functions()[service]
 
     def table_ids(self) -> dict[str, str]:
-        """Logical table name -> CloudFormation logical id, through the variables the Track function
-        reads (it is told every table)."""
-        variables = self.function("track")[1]["Properties"]["Environment"]["Variables"]
-        return {name: variables[table_env_var(name)]["Ref"] for name in TABLE_MODELS}
+        """Logical table name -> CloudFormation logical id, through the variables the functions read
+        (every table is told to some function, and every function names it by the same table)."""
+        ids: dict[str, str] = {}
+        for _, function in self.functions().values():
+            variables = function["Properties"]["Environment"]["Variables"]
+            for name in TABLE_MODELS:
+                if table_env_var(name) in variables:
+                    logical_id = variables[table_env_var(name)]["Ref"]
+                    assert ids.setdefault(name, logical_id) == logical_id, f"two {name} tables"
+        assert sorted(ids) == sorted(TABLE_MODELS), "a table no function is told of"
+        return ids
 
     def policy_statements(self) -> list[dict[str, Any]]:
         """Every statement of every role's policies."""

@@ -1,5 +1,6 @@
-"""The asynchronous paths: table streams into the evaluate function, the schedule into the re-check
-sweep, each with bounded retries and a dead-letter destination for what it gives up on."""
+"""The asynchronous paths: table streams into the evaluate function, the schedules into the re-check
+sweep and the daily billing run, each with bounded retries and a dead-letter destination for what it
+gives up on, and an alarm for a day the billing run did not happen."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ pytestmark = pytest.mark.infra
 STREAMED = sorted(name for name, model in TABLE_MODELS.items() if model.Meta.streamed)  # type: ignore[attr-defined]
 STREAM_RETENTION_SECONDS = 24 * 60 * 60  # DynamoDB Streams keeps a record for 24 hours
 FOURTEEN_DAYS = 14 * 24 * 60 * 60
+ONE_DAY = 24 * 60 * 60
+# Every scheduled function (POWERTOOLS_SERVICE_NAME) and the schedule it runs on. Billing runs at 00:05
+# UTC, after the day's period boundaries (midnight UTC).
+SCHEDULES = {"sweep": "rate(1 minute)", "billing": "cron(5 0 * * ? *)"}
 
 
 def stream_mappings(synth: Synthesized) -> dict[str, dict[str, Any]]:
@@ -45,6 +50,28 @@ def rule_targets(synth: Synthesized) -> list[dict[str, Any]]:
         for rule in synth.of_type("AWS::Events::Rule").values()
         for target in rule["Properties"]["Targets"]
     ]
+
+
+def scheduled_rule(synth: Synthesized, service: str) -> tuple[str, dict[str, Any]]:
+    """The logical id and resource of the one rule that runs a function."""
+    arn = {"Fn::GetAtt": [synth.function(service)[0], "Arn"]}
+    (found,) = [
+        (rule_id, rule)
+        for rule_id, rule in synth.of_type("AWS::Events::Rule").items()
+        if any(target["Arn"] == arn for target in rule["Properties"]["Targets"])
+    ]
+    return found
+
+
+def invoke_config(synth: Synthesized, service: str) -> dict[str, Any]:
+    """The properties of a function's asynchronous invocation config."""
+    function_id = synth.function(service)[0]
+    (config,) = [
+        c["Properties"]
+        for c in synth.of_type("AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    return config
 
 
 # Streams
@@ -125,31 +152,40 @@ def test_evaluate_function_is_told_every_table_it_consumes(synthesized: Synthesi
 # Schedule
 
 
-def test_the_sweep_runs_every_minute(synthesized: Synthesized) -> None:
-    _, rule = synthesized.one_of_type("AWS::Events::Rule")
+@pytest.mark.parametrize("service", sorted(SCHEDULES))
+def test_scheduled_function_runs_on_its_schedule(synthesized: Synthesized, service: str) -> None:
+    _, rule = scheduled_rule(synthesized, service)
     (target,) = rule["Properties"]["Targets"]
 
-    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    assert rule["Properties"]["ScheduleExpression"] == SCHEDULES[service]
     assert rule["Properties"]["State"] == "ENABLED"
-    assert target["Arn"] == {"Fn::GetAtt": [synthesized.function("sweep")[0], "Arn"]}
+    assert target["Arn"] == {"Fn::GetAtt": [synthesized.function(service)[0], "Arn"]}
 
 
-def test_only_the_schedule_may_invoke_the_sweep(synthesized: Synthesized) -> None:
-    rule_id, _ = synthesized.one_of_type("AWS::Events::Rule")
+def test_every_rule_runs_one_scheduled_function(synthesized: Synthesized) -> None:
+    assert set(synthesized.of_type("AWS::Events::Rule")) == {
+        scheduled_rule(synthesized, service)[0] for service in SCHEDULES
+    }
+
+
+def test_only_its_schedule_may_invoke_a_scheduled_function(synthesized: Synthesized) -> None:
     from_events = [
         p["Properties"]
         for p in synthesized.of_type("AWS::Lambda::Permission").values()
         if p["Properties"]["Principal"] != "apigateway.amazonaws.com"
     ]
-
-    assert from_events == [
+    expected = [
         {
             "Action": "lambda:InvokeFunction",
-            "FunctionName": {"Fn::GetAtt": [synthesized.function("sweep")[0], "Arn"]},
+            "FunctionName": {"Fn::GetAtt": [synthesized.function(service)[0], "Arn"]},
             "Principal": "events.amazonaws.com",
-            "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
+            "SourceArn": {"Fn::GetAtt": [scheduled_rule(synthesized, service)[0], "Arn"]},
         }
+        for service in SCHEDULES
     ]
+
+    assert len(from_events) == len(expected)
+    assert all(permission in expected for permission in from_events)
 
 
 def test_schedule_delivery_retries_are_bounded_and_dead_lettered(synthesized: Synthesized) -> None:
@@ -164,16 +200,52 @@ def test_schedule_delivery_retries_are_bounded_and_dead_lettered(synthesized: Sy
 
 def test_scheduled_runs_that_fail_are_dead_lettered_not_retried(synthesized: Synthesized) -> None:
     # The sweep resumes from its bookmark: the next run, a minute later, redoes what a failed one missed.
-    sweep_id = synthesized.function("sweep")[0]
-    (config,) = [
-        c["Properties"]
-        for c in synthesized.of_type("AWS::Lambda::EventInvokeConfig").values()
-        if c["Properties"]["FunctionName"] == {"Ref": sweep_id}
-    ]
+    config = invoke_config(synthesized, "sweep")
 
     assert config["MaximumRetryAttempts"] == 0
     assert config["MaximumEventAgeInSeconds"] == 60
     queue_of(synthesized, config["DestinationConfig"]["OnFailure"]["Destination"])
+
+
+def test_failed_billing_runs_are_retried_a_little_then_dead_lettered(synthesized: Synthesized) -> None:
+    # The next run is a day away, and a run is idempotent: a failed one is retried, within the hour.
+    config = invoke_config(synthesized, "billing")
+
+    assert 0 < config["MaximumRetryAttempts"] <= 2
+    assert 60 <= config["MaximumEventAgeInSeconds"] <= 3600
+    queue_of(synthesized, config["DestinationConfig"]["OnFailure"]["Destination"])
+
+
+def test_each_schedule_dead_letters_both_hops_into_a_queue_of_its_own(synthesized: Synthesized) -> None:
+    queues = {}
+    for service in SCHEDULES:
+        (target,) = scheduled_rule(synthesized, service)[1]["Properties"]["Targets"]
+        delivery = queue_of(synthesized, target["DeadLetterConfig"]["Arn"])
+        run = queue_of(
+            synthesized, invoke_config(synthesized, service)["DestinationConfig"]["OnFailure"]["Destination"]
+        )
+        assert delivery == run
+        queues[service] = delivery
+
+    assert len(set(queues.values())) == len(SCHEDULES)
+
+
+def test_a_day_without_a_billing_run_raises_an_alarm(synthesized: Synthesized) -> None:
+    _, alarm = synthesized.one_of_type("AWS::CloudWatch::Alarm")
+    properties = alarm["Properties"]
+
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/Lambda", "Invocations")
+    assert properties["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": synthesized.function("billing")[0]}}
+    ]
+    assert (properties["Statistic"], properties["Period"], properties["EvaluationPeriods"]) == (
+        "Sum",
+        ONE_DAY,
+        1,
+    )
+    assert (properties["ComparisonOperator"], properties["Threshold"]) == ("LessThanThreshold", 1)
+    # No invocation at all reports no data: that is the day it is for.
+    assert properties["TreatMissingData"] == "breaching"
 
 
 # Dead letters on every asynchronous path
@@ -209,7 +281,7 @@ def test_dead_letter_queues_are_encrypted_tls_only_and_keep_messages_14_days(
     queues = synthesized.of_type("AWS::SQS::Queue")
     policies = [p["Properties"] for p in synthesized.of_type("AWS::SQS::QueuePolicy").values()]
 
-    assert len(queues) == 2
+    assert len(queues) == 1 + len(SCHEDULES)  # the streams', and one per schedule
     for logical_id, queue in queues.items():
         properties = queue["Properties"]
         assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties
@@ -229,8 +301,13 @@ def test_dead_letter_queues_are_encrypted_tls_only_and_keep_messages_14_days(
         } in statements
 
 
-def test_only_the_schedule_rule_may_send_to_its_dead_letter_queue(synthesized: Synthesized) -> None:
-    rule_id, _ = synthesized.one_of_type("AWS::Events::Rule")
+def test_only_its_schedule_rule_may_send_to_a_dead_letter_queue(synthesized: Synthesized) -> None:
+    # Lambda's on-failure destinations send with the function's role; EventBridge needs the queue policy.
+    rule_of_queue = {
+        queue_of(synthesized, target["DeadLetterConfig"]["Arn"]): rule_id
+        for rule_id, rule in synthesized.of_type("AWS::Events::Rule").items()
+        for target in rule["Properties"]["Targets"]
+    }
     allowed = [
         statement
         for policy in synthesized.of_type("AWS::SQS::QueuePolicy").values()
@@ -238,8 +315,9 @@ def test_only_the_schedule_rule_may_send_to_its_dead_letter_queue(synthesized: S
         if statement["Effect"] == "Allow"
     ]
 
-    assert allowed
+    assert len(allowed) == len(SCHEDULES)
     for statement in allowed:
+        rule_id = rule_of_queue[queue_of(synthesized, statement["Resource"])]
         assert statement["Principal"] == {"Service": "events.amazonaws.com"}
         assert statement["Action"] == "sqs:SendMessage"
         assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}

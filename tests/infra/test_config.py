@@ -33,7 +33,7 @@ def test_command_line_context_arrives_as_text_and_is_converted() -> None:
 def test_every_function_is_sized_from_context() -> None:
     context = {
         f"{name}_{setting}": value
-        for name in ("track", "api", "evaluate", "sweep")
+        for name in ("track", "api", "evaluate", "sweep", "billing")
         for setting, value in (("memory_mb", "1024"), ("timeout_seconds", "30"))
     }
     config = DeployConfig.from_context(App(context=context))
@@ -55,6 +55,7 @@ def test_stage_names_the_stack() -> None:
         {"evaluate_memory_mb": "64"},
         {"api_timeout_seconds": "0"},
         {"sweep_timeout_seconds": "901"},
+        {"billing_memory_mb": "10241"},
     ],
 )
 def test_invalid_context_is_refused(context: dict[str, str]) -> None:

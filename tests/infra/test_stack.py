@@ -32,16 +32,21 @@ FUNCTIONS = {
     "api": ("api", "handler.handler"),
     "evaluate": ("evaluate", "handler.handler"),
     "sweep": ("evaluate", "handler.sweep"),
+    "billing": ("billing", "handler.handler"),
 }
 # What each function may read, and what it may also write: stated here rather than imported from the
 # stack, so that widening a grant takes a deliberate change to this table too. (Read from the code each
-# function runs: the App API writes segment definitions, the dependency index and manual memberships;
-# evaluation writes memberships, re-checks and backfill progress, and only reads everything else.)
+# function runs: the App API writes segment definitions, the dependency index and manual memberships,
+# and opens a workspace's first billing period when its usage is asked for; evaluation writes
+# memberships, re-checks and backfill progress, meters usage into billing against the workspace's
+# billing anchor, and only reads everything else; the sweep shares evaluation's code but never meters;
+# the billing run scans workspaces and keeps periods, invoices and credits in billing.)
 ACCESS = {
     "track": ({"workspaces"}, {"people", "events", "objects", "segments"}),
-    "api": ({"workspaces", "people"}, {"segments"}),
-    "evaluate": ({"people", "events", "objects"}, {"segments"}),
+    "api": ({"workspaces", "people"}, {"segments", "billing"}),
+    "evaluate": ({"workspaces", "people", "events", "objects"}, {"segments", "billing"}),
     "sweep": ({"people", "events", "objects"}, {"segments"}),
+    "billing": ({"workspaces"}, {"billing"}),
 }
 
 
@@ -245,8 +250,8 @@ def test_function_is_told_exactly_the_tables_it_is_granted(synthesized: Synthesi
     assert table_variables(synthesized, service) == set(table_actions(synthesized, service)) == reads | writes
 
 
-def test_track_function_is_told_every_table(synthesized: Synthesized) -> None:
-    assert table_variables(synthesized, "track") == set(TABLE_MODELS)
+def test_every_table_is_some_functions(synthesized: Synthesized) -> None:
+    assert set().union(*(reads | writes for reads, writes in ACCESS.values())) == set(TABLE_MODELS)
 
 
 def test_table_variables_are_the_ones_the_domain_package_reads(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -101,26 +101,32 @@ def credits_pk(workspace_id: str) -> str:
 
 def current_period(workspace: Workspace) -> Period:
     """The open period, opened at the billing start (with nobody yet) the first time it is asked for."""
+    return _current_or_first(workspace)[0]
+
+
+def _current_or_first(workspace: Workspace) -> tuple[Period, str | None]:
+    """The open period, and the id of the opening invoice when this call opened the first period."""
     try:
-        return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True)
+        return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True), None
     except DoesNotExist:
-        anchor = date.fromisoformat(workspace.billing_start)
-        period = Period(
-            _period_pk(workspace.workspace_id),
-            "current",
-            workspace_id=workspace.workspace_id,
-            period_id=anchor.isoformat(),
-            starts=anchor.isoformat(),
-            ends=periods.next_start(anchor, anchor).isoformat(),
-            people_start=0,
-            objects_start=0,
-        )
-        try:
-            period.save()  # version 1, conditioned on absence: two first runs open it once
-        except PutError:
-            return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True)
-        _store(_opening(workspace, anchor))
-        return period
+        pass
+    anchor = date.fromisoformat(workspace.billing_start)
+    period = Period(
+        _period_pk(workspace.workspace_id),
+        "current",
+        workspace_id=workspace.workspace_id,
+        period_id=anchor.isoformat(),
+        starts=anchor.isoformat(),
+        ends=periods.next_start(anchor, anchor).isoformat(),
+        people_start=0,
+        objects_start=0,
+    )
+    try:
+        period.save()  # version 1, conditioned on absence: two first runs open it once
+    except PutError:
+        return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True), None
+    opening = _opening(workspace, anchor)
+    return period, opening.invoice_id if _store(opening) else None
 
 
 def _opening(workspace: Workspace, anchor: date) -> Draft:
@@ -246,8 +252,8 @@ def run(at: date) -> list[str]:
 
 
 def bill_workspace(workspace: Workspace, at: date) -> list[str]:
-    issued = []
-    period = current_period(workspace)
+    period, opening = _current_or_first(workspace)
+    issued = [opening] if opening else []
     while date.fromisoformat(period.ends) <= at:
         invoice = draft(workspace, period, issued_on=date.fromisoformat(period.ends))
         if _store(invoice):
@@ -257,9 +263,11 @@ def bill_workspace(workspace: Workspace, at: date) -> list[str]:
 
 
 def _store(invoice: Draft) -> bool:
+    # Sorted by issue date, so billing history lists in order; the id is deterministic, so a re-run
+    # collides with what it already issued.
     item = Invoice(
         invoices_pk(invoice.workspace_id),
-        invoice.period_start,
+        f"{invoice.issued_on}#{invoice.invoice_id}",
         workspace_id=invoice.workspace_id,
         invoice_id=invoice.invoice_id,
         period_id=invoice.period_start,
@@ -302,9 +310,7 @@ def invoices(workspace_id: str) -> list[dict[str, Any]]:
 
 
 def invoice(workspace_id: str, invoice_id: str) -> dict[str, Any] | None:
-    period_id = invoice_id.rsplit("_", 1)[-1]
-    try:
-        found = Invoice.get(invoices_pk(workspace_id), period_id)
-    except DoesNotExist:
-        return None
-    return json.loads(found.body) if found.invoice_id == invoice_id else None
+    # A workspace has about twelve invoices a year: reading its history is cheaper than an index.
+    for found in Invoice.query(invoices_pk(workspace_id), filter_condition=Invoice.invoice_id == invoice_id):
+        return dict(json.loads(found.body))
+    return None

@@ -10,7 +10,7 @@ Items (pk / sk):
 - ``<ws>#incarnation#<cio_id>`` / ``incarnation``: that one profile's creation and deletion were metered
   (each exactly once, however often a stream record is redelivered).
 - ``<ws>#message#<delivery_id>`` / ``message``: that delivery was metered.
-- ``<ws>#invoices`` / ``<period start>``: an invoice (JSON) for the period starting then.
+- ``<ws>#invoices`` / ``<issued on>#<invoice id>``: an invoice (JSON), in issue order.
 - ``<ws>#credits`` / ``<credit id>``: a credit or adjustment, with its reason.
 """
 
