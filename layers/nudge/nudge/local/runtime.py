@@ -196,11 +196,14 @@ class LocalRuntime:
     # --- run and stop --------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
+        from nudge import clock
+
         return {
             "streams": self.pump.status(),
             "schedules": self.scheduler.status(),
             "outbox": len(self.outbox.messages()),
             "time_scale": self.options.time_scale,
+            "now": clock.now(),  # the local clock, which --time-scale makes run faster than the wall's
         }
 
     def banner(self) -> str:
