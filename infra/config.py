@@ -65,6 +65,9 @@ class DeployConfig:
     # The segment re-check sweep, every minute: a run cut short resumes from its bookmark on the next.
     sweep_memory_mb: int = 512
     sweep_timeout_seconds: int = 60
+    # The daily billing run: every workspace's ended periods closed, invoiced and the next ones opened.
+    billing_memory_mb: int = 512
+    billing_timeout_seconds: int = 300
 
     @classmethod
     def from_context(cls, scope: Construct) -> DeployConfig:
@@ -85,7 +88,7 @@ class DeployConfig:
             raise ValueError(f"context stage must be alphanumeric (it names the stack), got {self.stage!r}")
         if self.throttle_rate <= 0 or self.throttle_burst <= 0:
             raise ValueError("context throttle_rate and throttle_burst must be positive")
-        for name in ("track", "api", "evaluate", "sweep"):
+        for name in ("track", "api", "evaluate", "sweep", "billing"):
             memory, timeout = getattr(self, f"{name}_memory_mb"), getattr(self, f"{name}_timeout_seconds")
             if not 128 <= memory <= 10240 or not 1 <= timeout <= 900:
                 raise ValueError(

@@ -13,7 +13,7 @@ from infra.components.evaluation import StreamEvaluation
 from infra.components.function import ServiceFunction
 from infra.components.http_api import ApiBackend, HttpApi
 from infra.components.layers import SharedLayers
-from infra.components.schedule import EveryMinute
+from infra.components.schedule import Daily, EveryMinute
 from infra.components.tables import DataTables
 from infra.config import PROJECT, DeployConfig
 from nudge.api.routes import ROUTES as APP_ROUTES
@@ -27,14 +27,23 @@ from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 TRACK_READS = frozenset({"workspaces"})
 TRACK_WRITES = frozenset({"people", "events", "objects", "segments"})
 # App API: authenticates app keys against workspaces; reads people (profiles, identifier look-ups,
-# devices); writes segments (definitions, the dependency index, manual memberships).
+# devices); writes segments (definitions, the dependency index, manual memberships) and billing (asking
+# for this period's usage opens the workspace's first period, and its opening invoice, if absent).
 API_READS = frozenset({"workspaces", "people"})
-API_WRITES = frozenset({"segments"})
-# Evaluation, from the streams and from the re-check sweep alike: reads a person's profile and devices,
-# events, objects and relationships; writes the segments table only (memberships, re-checks, backfill
-# progress, the sweep's bookmark).
-EVALUATION_READS = frozenset({"people", "events", "objects"})
-EVALUATION_WRITES = frozenset({"segments"})
+API_WRITES = frozenset({"segments", "billing"})
+# Evaluation from the streams: reads a person's profile and devices, events, objects and relationships,
+# and a workspace's billing anchor; writes memberships, re-checks and backfill progress to segments, and
+# usage metering (counters, identities, once-only markers) to billing.
+EVALUATION_READS = frozenset({"workspaces", "people", "events", "objects"})
+EVALUATION_WRITES = frozenset({"segments", "billing"})
+# The re-check sweep runs the evaluate function's code but only the segment re-checks, which never meter
+# usage: evaluation's segment access alone (memberships, re-checks, the sweep's bookmark).
+SWEEP_READS = frozenset({"people", "events", "objects"})
+SWEEP_WRITES = frozenset({"segments"})
+# The daily billing run: scans workspaces (read only); reads usage counters and credits, and writes
+# periods, invoices and applied credits, all in billing.
+BILLING_READS = frozenset({"workspaces"})
+BILLING_WRITES = frozenset({"billing"})
 
 
 class NudgeStack(Stack):
@@ -79,10 +88,18 @@ class NudgeStack(Stack):
             "Sweep",
             code_dir=assets.functions["evaluate"],
             handler="handler.sweep",
-            reads=EVALUATION_READS,
-            writes=EVALUATION_WRITES,
+            reads=SWEEP_READS,
+            writes=SWEEP_WRITES,
             memory_mb=config.sweep_memory_mb,
             timeout_seconds=config.sweep_timeout_seconds,
+        )
+        self.billing = self._service(
+            "Billing",
+            code_dir=assets.functions["billing"],
+            reads=BILLING_READS,
+            writes=BILLING_WRITES,
+            memory_mb=config.billing_memory_mb,
+            timeout_seconds=config.billing_timeout_seconds,
         )
 
         # One API for both: Customer.io's clients take the Track and App base URLs separately, and both
@@ -120,6 +137,11 @@ class NudgeStack(Stack):
         )
         self.rechecks = EveryMinute(
             self, "SegmentRechecks", function=self.sweep.function, name="segment re-check sweep"
+        )
+        # 00:05 UTC, just after the day's period boundaries (periods start at midnight UTC). The run bills
+        # as of its event's time and catches up on periods a missed day left open.
+        self.billing_runs = Daily(
+            self, "BillingRuns", function=self.billing.function, name="billing run", hour=0, minute=5
         )
 
         CfnOutput(self, "TrackApiUrl", value=self.api.url, description="Base URL of the Track API")
