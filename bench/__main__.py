@@ -15,7 +15,7 @@ MAX_IMPORT_RATIO = 2.0
 def main() -> int:
     # Before anything imports nudge (settings are read once) or builds a client.
     use_mocked_aws()
-    from bench import cold_start, local_latency, report, segment_eval, track_costs
+    from bench import billing_run, cold_start, local_latency, report, segment_eval, track_costs
 
     # Cold starts first, while nothing else runs: they are timings, the costs are counts.
     modules = cold_start.handler_modules()
@@ -42,6 +42,13 @@ def main() -> int:
     )
     points = segment_eval.measure()
 
+    print(
+        "billing run: one invoicing run at "
+        f"{' and '.join(f'{n:,}' for n in billing_run.PEOPLE_SCALES)} people, in a fresh process ...",
+        flush=True,
+    )
+    runs = billing_run.measure()
+
     verdicts = []
     for name in (track_costs.EVENT_EXISTING, track_costs.IDENTIFY_EXISTING):
         wru = costs[name].write_units
@@ -57,6 +64,7 @@ def main() -> int:
             )
         )
     verdicts += [report.Verdict(check.passed, check.text) for check in segment_eval.checks(points)]
+    verdicts += [report.Verdict(check.passed, check.text) for check in billing_run.checks(runs)]
     new_person = costs[track_costs.IDENTIFY_NEW]
     note = (
         f"for reference, identify of a new person: {new_person.write_units:g} WRU, "
@@ -74,6 +82,8 @@ def main() -> int:
         *report.cost_section(list(costs.values())),
         "",
         *report.segment_eval_section(points),
+        "",
+        *report.billing_run_section(runs),
         "",
         *report.latency_section(latency),
         "",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from bench.billing_run import BILLING_START, RUN_DATE, Run, calls_text
 from bench.cold_start import ColdStart, ImportShare
 from bench.local_latency import Latency
 from bench.segment_eval import CHANGES, MAX_TIME_RATIO, Point, operations
@@ -228,4 +229,53 @@ def segment_eval_section(points: list[Point]) -> list[str]:
         "query's filter hid items it was billed for, and the meter sized only those it returned.",
         "",
         *_table(header, "lrrrrlrrrr", rows),
+    ]
+
+
+def billing_run_section(runs: list[Run]) -> list[str]:
+    rows = []
+    for r in sorted(runs, key=lambda r: r.people):
+        approx = "" if r.exact else " ≈"
+        tables = ", ".join(f"{name} {count}" for name, count in sorted(r.tables.items()))
+        rows.append(
+            [
+                f"{r.people:,}",
+                f"{r.profiles:,}",
+                f"{r.one_by_one:,}",
+                f"{r.counted['people_created']:,} / {r.counted['people_new']:,}",
+                calls_text(r.calls),
+                tables,
+                _number(r.read_units) + approx,
+                _number(r.write_units),
+                f"{r.billable:,}",
+                f"{r.over:,}",
+                f"{r.total_cents:,}",
+            ]
+        )
+    header = [
+        "people",
+        "people table items",
+        "metered one by one",
+        "counters: created / new",
+        "DynamoDB calls of the run",
+        "calls per table",
+        "RRU",
+        "WRU",
+        "billable people",
+        "over the plan",
+        "invoice total (cents)",
+    ]
+    included = ", ".join(sorted({f"{r.included:,}" for r in runs}))
+    return [
+        "### One billing run",
+        "",
+        f"`nudge.billing.invoicing.run` for {RUN_DATE}, in process against moto, metered: it closes the",
+        f"period from {BILLING_START} of one Essentials workspace ({included} people included), whose people",
+        "all arrived and were metered in that period; a fresh mocked account per size. The people table",
+        "holds every profile, plus the identifier lookups of those created through `identify`; the counters",
+        "are `metering.read_usage`'s totals before the run. The invoice is the one the run issued: next",
+        "month's base fee in advance and the closed period's people overage. ≈: the workspaces scan's",
+        "filter hid items (credentials) it was billed for, and the meter sized only those it returned.",
+        "",
+        *_table(header, "rrrrllrrrrr", rows),
     ]
