@@ -8,6 +8,7 @@ import requests
 from infra.table_specs import table_specs
 from nudge.model import TABLE_MODELS
 from tests.support.local_runtime import launch, start
+from tests.support.stream_records import event_insert
 
 
 def test_contract_file_has_every_promised_key(local):
@@ -202,30 +203,8 @@ def test_step_functions_run_lambda_tasks_on_the_runtimes_own_handlers(local):
     machine = sfn.create_state_machine(
         name="e2e-routing", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/local"
     )["stateMachineArn"]
-    good = {
-        "eventID": "1",
-        "eventName": "INSERT",
-        "eventSource": "aws:dynamodb",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/nudge-events/stream/1",
-        "dynamodb": {
-            "SequenceNumber": "6",
-            "NewImage": {
-                "pk": {"S": "w#p#c"},
-                "sk": {"S": "e1"},
-                "ts_key": {"S": "1#e1"},
-                "workspace_id": {"S": "w"},
-                "event_id": {"S": "e1"},
-                "name": {"S": "x"},
-                "timestamp": {"N": "1"},
-                "received_at": {"N": "1"},
-            },
-        },
-    }
-    foreign = {
-        **good,
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/not-nudges/stream/1",
-        "dynamodb": {**good["dynamodb"], "SequenceNumber": "7"},
-    }
+    good = event_insert("nudge-events", "6")
+    foreign = event_insert("not-nudges", "7")
     execution = sfn.start_execution(
         stateMachineArn=machine, name="e2e-1", input=json.dumps({"Records": [good, foreign]})
     )

@@ -11,6 +11,7 @@ from nudge.evaluation import consumers
 from nudge.evaluation.changes import Change
 from nudge.model import Person
 from nudge.settings import get_settings
+from tests.support.stream_records import event_insert
 
 
 @pytest.fixture
@@ -66,30 +67,8 @@ def test_a_poison_record_is_dead_lettered_and_the_rest_of_its_batch_is_processed
 
 
 def test_redelivered_records_are_reported_failed_only_for_the_bad_one(account, seen):
-    good = {
-        "eventID": "1",
-        "eventName": "INSERT",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:1:table/"
-        f"{get_settings().table_name('events')}/stream/x",
-        "dynamodb": {
-            "SequenceNumber": "100",
-            "NewImage": {
-                "pk": {"S": "w#p#c"},
-                "sk": {"S": "e1"},
-                "ts_key": {"S": "1#e1"},
-                "workspace_id": {"S": "w"},
-                "event_id": {"S": "e1"},
-                "name": {"S": "x"},
-                "timestamp": {"N": "1"},
-                "received_at": {"N": "1"},
-            },
-        },
-    }
-    bad = {
-        **good,
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:1:table/somebody-else/stream/x",
-        "dynamodb": {**good["dynamodb"], "SequenceNumber": "101"},
-    }
+    good = event_insert(get_settings().table_name("events"), "100")
+    bad = event_insert("somebody-else", "101")
     from nudge.local.apigw import LocalContext
 
     result = evaluate.handler({"Records": [good, bad]}, LocalContext())
