@@ -223,3 +223,14 @@ def test_bad_time_scale_is_refused(tmp_path):
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 2
     assert output.strip() == "nudge: --time-scale must be a positive number"
+
+
+def test_the_scheduler_fires_what_eventbridge_fires(local):
+    schedules = {s["name"]: s for s in local.status()["schedules"]}
+    assert set(schedules) == {"segment re-checks", "billing run (daily)"}
+    billing = local.wait_until(
+        lambda: (
+            (b := {s["name"]: s for s in local.status()["schedules"]}["billing run (daily)"])["runs"] and b
+        )
+    )
+    assert billing["failures"] == 0

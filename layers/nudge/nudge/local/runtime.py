@@ -183,6 +183,20 @@ class LocalRuntime:
         interval = max(60.0, self.options.time_scale)
         self.scheduler.every(interval, "segment re-checks", sweep_rechecks)
 
+        bill = load_handler("billing")
+
+        def billing_run() -> None:
+            from datetime import UTC, datetime
+
+            from nudge import clock
+
+            at = datetime.fromtimestamp(clock.now(), UTC).isoformat()
+            bill({"time": at, "source": "aws.events"}, _context("nudge-billing"))
+
+        # Daily, like the stack's 00:05 UTC rule; it runs once at start too, which is harmless: runs are
+        # idempotent and bill only periods that ended.
+        self.scheduler.every(86400, "billing run (daily)", billing_run, first_after=0)
+
     def _start_stepfunctions(self) -> Any:
         from nudge.local.routing import local_functions
         from nudge.local.stepfunctions import LocalStepFunctions

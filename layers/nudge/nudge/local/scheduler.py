@@ -47,6 +47,7 @@ class Scheduler:
         # (due, sequence, job): equal due times run in the order they were scheduled.
         self._queue: list[tuple[float, int, _Job]] = []
         self._finished: deque[_Job] = deque(maxlen=_FINISHED_KEPT)
+        self._running: _Job | None = None  # off the queue while its action runs
         self._sequence = itertools.count()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -94,10 +95,12 @@ class Scheduler:
             logger.warning("scheduler: an action is still running %.1f s after stop()", timeout)
 
     def status(self) -> list[dict[str, Any]]:
-        """Pending jobs in the order they will run, then recently finished one-off jobs."""
+        """The running job, pending jobs in the order they will run, then recently finished one-off jobs."""
         now = self._clock()
         with self._wakeup:
             pending = [job for _, _, job in sorted(self._queue, key=lambda entry: entry[:2])]
+            if self._running is not None and self._running not in pending:
+                pending.insert(0, self._running)
             finished = list(self._finished)
         return [self._describe(job, now) for job in pending + finished]
 
@@ -129,6 +132,7 @@ class Scheduler:
         while (job := self._next_due()) is not None:
             error = self._execute(job)
             with self._wakeup:  # status() reads the counters from other threads
+                self._running = None
                 job.runs += 1
                 if error is not None:
                     job.failures += 1
@@ -150,7 +154,8 @@ class Scheduler:
                 if wait > 0:
                     self._wakeup.wait(wait)
                     continue
-                return heapq.heappop(self._queue)[2]
+                self._running = heapq.heappop(self._queue)[2]
+                return self._running
             return None
 
     def _execute(self, job: _Job) -> str | None:
