@@ -282,5 +282,18 @@ def main(options: Options) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     runtime.wait()
     print("nudge local: stopping", flush=True)
+    # Ctrl-C must always end the process: if a component hangs while closing, say so and leave anyway.
+    watchdog = threading.Timer(STOP_TIMEOUT_SECONDS, _give_up_stopping)
+    watchdog.daemon = True
+    watchdog.start()
     runtime.stop()
+    watchdog.cancel()
     return 0
+
+
+STOP_TIMEOUT_SECONDS = 20.0
+
+
+def _give_up_stopping() -> None:
+    print(f"nudge local: components did not stop within {STOP_TIMEOUT_SECONDS:g} s; exiting", flush=True)
+    os._exit(1)
