@@ -105,3 +105,31 @@ def test_two_operations_on_one_item_are_refused(table):
                 {"Delete": {"TableName": "t", "Key": {"pk": {"S": "x"}}}},
             ]
         )
+
+
+def test_queries_and_writes_from_many_threads_do_not_trip_over_each_other(table):
+    import threading
+
+    errors = []
+
+    def write(worker):
+        try:
+            for i in range(150):
+                table.put_item(TableName="t", Item={"pk": {"S": f"w{worker}-{i}"}})
+        except ClientError as exc:
+            errors.append(exc)
+
+    def read():
+        try:
+            for _ in range(60):
+                table.scan(TableName="t")
+        except ClientError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(3)] + [threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(items(table)) == 2 + 3 * 150

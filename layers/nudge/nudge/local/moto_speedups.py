@@ -1,4 +1,5 @@
-"""A faster, equally faithful ``TransactWriteItems`` for moto (local runtime and tests only).
+"""A faster, equally faithful ``TransactWriteItems`` for moto, and item operations that are safe across
+threads (local runtime and tests only).
 
 moto 5.2 backs up every table a transaction touches with ``copy.deepcopy`` before applying it, so each
 transaction costs time proportional to the tables' size, and a workload of N transactions costs N².
@@ -7,6 +8,11 @@ DynamoDB specifies instead: evaluate every condition first, and apply nothing if
 all the operations, keeping copies of only the items it is about to change, so an error while applying
 (a validation error in an update expression) still rolls everything back. Cancellation reasons keep
 moto's shape and order. A lock makes the whole transaction atomic to other requests, as DynamoDB's are.
+
+moto's server answers requests on many threads but its tables are plain dicts: a query iterating a
+partition while another thread writes to it can fail ("dictionary changed size during iteration"),
+which surfaced as an occasional 503 in the local runtime under load. The same lock now serializes the
+item operations; moto runs under the GIL anyway, so nothing is lost but the crashes.
 """
 
 from __future__ import annotations
@@ -28,6 +34,17 @@ from moto.dynamodb.models import DynamoDBBackend
 
 _LOCK = threading.RLock()
 _ORIGINAL = DynamoDBBackend.transact_write_items
+_ITEM_OPERATIONS = ("get_item", "put_item", "update_item", "delete_item", "query", "scan")
+_ORIGINAL_OPERATIONS = {name: getattr(DynamoDBBackend, name) for name in _ITEM_OPERATIONS}
+
+
+def _serialized(operation: Any) -> Any:
+    def run(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            return operation(self, *args, **kwargs)
+
+    run.__wrapped__ = operation  # type: ignore[attr-defined]
+    return run
 
 
 def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +137,11 @@ def _restore(backend: DynamoDBBackend, table_name: str, key: dict[str, Any], bef
 
 def install() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    for name, operation in _ORIGINAL_OPERATIONS.items():
+        setattr(DynamoDBBackend, name, _serialized(operation))
 
 
 def uninstall() -> None:
     DynamoDBBackend.transact_write_items = _ORIGINAL  # type: ignore[method-assign]
+    for name, operation in _ORIGINAL_OPERATIONS.items():
+        setattr(DynamoDBBackend, name, operation)
