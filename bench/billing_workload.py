@@ -38,7 +38,7 @@ from pynamodb import signals
 
 from bench.billing_run import BILLING_START, METERED_ONE_BY_ONE, RUN_DATE, Run
 from bench.environment import REGION
-from bench.meter import Call, Meter
+from bench.meter import SwitchedMeter
 from bench.segment_workload import person_item
 from nudge import ids, workspaces
 from nudge.billing import consumer, invoicing, metering, periods
@@ -59,44 +59,22 @@ def _progress(text: str) -> None:
     print(f"  billing run: {text}", file=sys.stderr, flush=True)
 
 
-class _Meter(Meter):
-    """The shared meter, counting only inside ``counting()`` (the loading goes unmetered: the meter reads
-    every item it bills), noting the tables each call touches, and checked against PynamoDB's own send
-    signal."""
+class _Meter(SwitchedMeter):
+    """The switched meter, also noting the tables each call touches."""
 
     def __init__(self, region: str) -> None:
         super().__init__(region)
-        self.on = False
-        self.sent = 0
         self.tables: Counter[str] = Counter()
         self._logical = {get_settings().table_name(name): name for name in TABLE_MODELS}
 
     def _before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **kw: Any) -> None:
-        if not self.on:  # after-call only acts on calls its before-call saw
-            return
         super()._before_call(model, params, context, **kw)
-        if "bench.request" in context:
+        if self.on and "bench.request" in context:
             names = _tables_of(context["bench.request"])
             self.tables.update({self._logical.get(name, name) for name in names})
 
-    def count_send(self, _sender: Any, operation_name: str, **_: Any) -> None:
-        if self.on:
-            self.sent += 1
-
-    @contextmanager
-    def counting(self) -> Iterator[list[Call]]:
-        calls: list[Call] = []
-        self.take()
+    def _start_counting(self) -> None:
         self.tables.clear()
-        sent = self.sent
-        self.on = True
-        try:
-            yield calls
-        finally:
-            self.on = False
-        calls.extend(self.take())
-        if signals.signals_available and self.sent - sent != len(calls):
-            raise RuntimeError(f"the meter saw {len(calls)} calls but PynamoDB sent {self.sent - sent}")
 
 
 def _tables_of(request: dict[str, Any]) -> set[str]:

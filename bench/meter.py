@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 from botocore import handlers
+from pynamodb import signals
 
 from bench.sizing import Item
 from bench.units import (
@@ -250,3 +251,40 @@ def _shape(described: Mapping[str, Any]) -> Table:
         non_key = None if kind == "ALL" else tuple(projection.get("NonKeyAttributes", []))
         indexes.append(Index(spec["IndexName"], _keys(spec["KeySchema"]), non_key))
     return Table(described["TableName"], _keys(described["KeySchema"]), tuple(indexes))
+
+
+class SwitchedMeter(Meter):
+    """A meter that counts only inside ``counting()``: loading a workload goes unmetered (the meter reads
+    every item it bills, which would triple the load), and PynamoDB's own send signal must agree with
+    what was counted."""
+
+    def __init__(self, region: str) -> None:
+        super().__init__(region)
+        self.on = False
+        self.sent = 0
+
+    def _before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **kw: Any) -> None:
+        if self.on:  # after-call only acts on calls its before-call saw
+            super()._before_call(model, params, context, **kw)
+
+    def count_send(self, _sender: Any, operation_name: str, **_: Any) -> None:
+        if self.on:
+            self.sent += 1
+
+    def _start_counting(self) -> None:
+        """Subclasses reset what they note per counting window here."""
+
+    @contextmanager
+    def counting(self) -> Iterator[list[Call]]:
+        calls: list[Call] = []
+        self.take()
+        self._start_counting()
+        sent = self.sent
+        self.on = True
+        try:
+            yield calls
+        finally:
+            self.on = False
+        calls.extend(self.take())
+        if signals.signals_available and self.sent - sent != len(calls):
+            raise RuntimeError(f"the meter saw {len(calls)} calls but PynamoDB sent {self.sent - sent}")

@@ -39,7 +39,7 @@ from botocore.config import Config
 from pynamodb import signals
 
 from bench.environment import REGION
-from bench.meter import Call, Meter
+from bench.meter import SwitchedMeter
 from bench.segment_eval import ATTRIBUTE, EVENT, Delivery, Point
 from functions.evaluate import handler as evaluate
 from nudge import clock, ids, workspaces
@@ -112,39 +112,6 @@ def _unrelated(i: int) -> dict[str, Any]:
 
 def _progress(text: str) -> None:
     print(f"  segment evaluation: {text}", file=sys.stderr, flush=True)
-
-
-class _Meter(Meter):
-    """The shared meter, counting only inside ``counting()``: loading and changes go unmetered (the meter
-    reads every item it bills, which would triple the load), and PynamoDB's own send signal must agree
-    with what it counted."""
-
-    def __init__(self, region: str) -> None:
-        super().__init__(region)
-        self.on = False
-        self.sent = 0
-
-    def _before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **kw: Any) -> None:
-        if self.on:  # after-call only acts on calls its before-call saw
-            super()._before_call(model, params, context, **kw)
-
-    def count_send(self, _sender: Any, operation_name: str, **_: Any) -> None:
-        if self.on:
-            self.sent += 1
-
-    @contextmanager
-    def counting(self) -> Iterator[list[Call]]:
-        calls: list[Call] = []
-        self.take()
-        sent = self.sent
-        self.on = True
-        try:
-            yield calls
-        finally:
-            self.on = False
-        calls.extend(self.take())
-        if signals.signals_available and self.sent - sent != len(calls):
-            raise RuntimeError(f"the meter saw {len(calls)} calls but PynamoDB sent {self.sent - sent}")
 
 
 @contextmanager
@@ -303,7 +270,7 @@ class _Change:
 
 
 class Workload:
-    def __init__(self, meter: _Meter) -> None:
+    def __init__(self, meter: SwitchedMeter) -> None:
         self.meter = meter
         self.writer = _Writer()
         self.rng = random.Random(SEED)
@@ -530,7 +497,7 @@ def _order(segment_scales: tuple[int, ...], people_scales: tuple[int, ...]) -> l
 
 
 def run(segment_scales: tuple[int, ...], people_scales: tuple[int, ...]) -> list[Point]:
-    meter = _Meter(REGION)
+    meter = SwitchedMeter(REGION)
     points: list[Point] = []
     # Installed before the mocked account exists: PynamoDB builds its clients on first use.
     with meter.installed(), mocked_account():
