@@ -23,6 +23,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from nudge.billing import catalog, metering, periods
 from nudge.model import Workspace
+from nudge.model.base import condition_failed
 from nudge.model.billing import Credit, Invoice, Period
 
 CURRENCY = "usd"
@@ -278,7 +279,7 @@ def _store(invoice: Draft) -> bool:
     try:
         item.save(condition=Invoice.pk.does_not_exist())
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False  # issued by an earlier (or concurrent) run: never twice
         raise
     for credit_id in invoice.credit_ids:
@@ -299,7 +300,7 @@ def _open_next(workspace: Workspace, period: Period) -> Period:
     try:
         period.save()  # conditioned on the version read: a concurrent run moves it only once
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True)
     return period

@@ -55,3 +55,9 @@ def plain(value: Any) -> dict[str, Any]:
     if hasattr(value, "as_dict"):
         return dict(value.as_dict())
     return dict(value)
+
+
+def condition_failed(exc: Exception) -> bool:
+    """True when a PynamoDB write failed only because its condition did not hold (a lost race, or a
+    change already applied), as opposed to DynamoDB being unavailable."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -16,6 +16,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from nudge.model import Person, Segment
+from nudge.model.base import condition_failed
 from nudge.model.people import PROFILE_SHARDS
 from nudge.segments.context import StoredPerson
 
@@ -71,6 +72,6 @@ def _advance(segment: Segment, shard: int, cursor: dict[str, Any] | None, finish
     try:
         segment.update(actions=actions, condition=Segment.revision == segment.revision)
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         # The definition changed under us: its own backfill restarted from the beginning.

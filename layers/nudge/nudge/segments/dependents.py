@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pynamodb.exceptions import UpdateError
 
 from nudge.model import Dependents
+from nudge.model.base import condition_failed
 from nudge.model.keys import dependents_pk
 
 NEW_PERSON = "new_person"  # segments an empty, just-created person can match
@@ -36,7 +37,7 @@ def remove(workspace_id: str, segment_id: str, keys: Iterable[str]) -> None:
                 actions=[Dependents.segment_ids.delete({segment_id})], condition=Dependents.pk.exists()
             )
         except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
 
 

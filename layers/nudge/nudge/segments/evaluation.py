@@ -26,7 +26,7 @@ from nudge.model import (
     Segment,
     TrackedObject,
 )
-from nudge.model.base import plain
+from nudge.model.base import condition_failed, plain
 from nudge.model.keys import member_sk, person_pk, segment_pk
 from nudge.segments import backfill, dependents, rechecks
 from nudge.segments.conditions import evaluate
@@ -128,7 +128,7 @@ def set_membership(workspace_id: str, segment_id: str, cio_id: str, member: bool
         else:
             item.delete(condition=Membership.pk.exists())
     except (PutError, DeleteError) as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False
         raise
     log.info("segment %s", "entered" if member else "exited", extra={"segment_id": segment_id})

@@ -15,6 +15,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from nudge import clock
 from nudge.model import Recheck, SegmentsItem
+from nudge.model.base import condition_failed
 from nudge.model.keys import recheck_pk
 
 SHARDS = 4
@@ -95,7 +96,7 @@ def _consume(due: Due) -> None:
     try:
         item.delete(condition=Recheck.due_key == due.due_key)
     except DeleteError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 

@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from nudge import clock, ids
 from nudge.errors import InvalidRequest
 from nudge.model import EventItem, IdentifierLookup
-from nudge.model.base import plain
+from nudge.model.base import condition_failed, plain
 from nudge.model.keys import LOOKUP, anonymous_pk, event_time_key, lookup_pk, person_pk
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef
@@ -108,7 +108,7 @@ def _store(
     try:
         item.save(condition=EventItem.sk.does_not_exist())
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False  # the same event id again: already stored
         raise
     return True

@@ -19,7 +19,7 @@ from pynamodb.transactions import TransactWrite
 from nudge import clock, ids
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Device, EventItem, IdentifierLookup, Membership, Person, Relationship, Suppression
-from nudge.model.base import plain
+from nudge.model.base import condition_failed, plain
 from nudge.model.keys import LOOKUP, PROFILE, lookup_pk, person_pk, profile_shard, suppression_pk
 from nudge.model.people import PROFILE_SHARDS
 from nudge.tracking.identifiers import PersonRef, looks_like_email
@@ -427,7 +427,7 @@ def save_if_unchanged(person: Person) -> bool:
     try:
         person.save()
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False
         raise
     return True
@@ -453,7 +453,7 @@ def _release_device_token(workspace_id: str, cio_id: str, token: str) -> None:
     try:
         IdentifierLookup(key, LOOKUP).delete(condition=IdentifierLookup.cio_id == cio_id)
     except DeleteError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 
