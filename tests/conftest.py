@@ -15,6 +15,7 @@ os.environ.update(
         "NUDGE_TABLE_PREFIX": "nudge-test-",
         "POWERTOOLS_SERVICE_NAME": "nudge-test",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "NUDGE_LINK_SECRET": "test-link-secret-not-for-production",
     }
 )
 for _var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "NUDGE_TRACK_URL"):

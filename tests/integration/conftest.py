@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
 from botocore.config import Config
 
 from nudge import workspaces
+from nudge.delivery.pipeline import Outcome
 from nudge.local.streams import StreamPump
-from nudge.model import TABLE_MODELS
+from nudge.model.tables import streamed_tables
 from tests.support.aws import mocked_account
+from tests.support.channels import FakeChannels, fake_channels
 from tests.support.track import AppClient, TrackClient
 
 
@@ -46,8 +48,7 @@ def pump(account: None) -> Iterator[StreamPump]:
 
     streams = {
         name: model.describe_table()["LatestStreamArn"]
-        for name, model in TABLE_MODELS.items()
-        if getattr(model.Meta, "streamed", False)
+        for name, model in streamed_tables("evaluate").items()
     }
     # botocore 1.44 routes stream calls to account-based endpoints that moto 5.2 does not serve.
     client = boto3.client(
@@ -59,3 +60,18 @@ def pump(account: None) -> Iterator[StreamPump]:
     running.start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def channels(account: None) -> Iterator[FakeChannels]:
+    """Every channel replaced by an in-memory port that records what it was asked to send."""
+    with fake_channels() as fakes:
+        yield fakes
+
+
+@pytest.fixture
+def deliver(channels: FakeChannels, ws: str) -> Callable[[str], Outcome]:
+    """Run one queued delivery through the pipeline, as the send function does for its stream record."""
+    from nudge.delivery import pipeline
+
+    return lambda delivery_id: pipeline.process(ws, delivery_id)

@@ -84,16 +84,23 @@ class TrackClient:
 
 
 class LambdaAdapter(BaseAdapter):
-    """A ``requests`` transport whose 'network' is the Track handler."""
+    """A ``requests`` transport whose 'network' is the Track handler (or ``handler``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, handler: Any = None) -> None:
         super().__init__()
         self.sent: list[requests.PreparedRequest] = []
+        self.handler = handler
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.sent.append(request)
         body = request.body.encode() if isinstance(request.body, str) else request.body
-        answer = invoke(request.method or "GET", request.url or "/", headers=dict(request.headers), body=body)
+        answer = invoke(
+            request.method or "GET",
+            request.url or "/",
+            headers=dict(request.headers),
+            body=body,
+            handler=self.handler,
+        )
         response = requests.Response()
         response.status_code = answer.status
         response.headers.update(answer.headers)
@@ -112,10 +119,18 @@ class AppClient:
 
     api_key: str
 
-    def request(self, method: str, path: str, body: Any = None, *, auth: str | None = None) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        auth: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
         from functions.api import handler as api_handler
 
-        headers = {"content-type": "application/json"}
+        headers = {"content-type": "application/json", **(headers or {})}
         credentials = f"Bearer {self.api_key}" if auth is None else auth
         if credentials:
             headers["authorization"] = credentials

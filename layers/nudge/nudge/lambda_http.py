@@ -50,6 +50,7 @@ def _register(app: APIGatewayHttpResolver, route: Route, authenticate: Authentic
             query=dict(event.query_string_parameters or {}),
             body=event.decoded_body,
             base_url=base_url(app),
+            headers={name.lower(): value for name, value in (event.headers or {}).items()},
         )
         status, body = route.operation(request)
         return json_response(status, body)

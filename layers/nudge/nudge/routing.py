@@ -21,6 +21,7 @@ class Request:
     query: dict[str, str]
     body: str | None
     base_url: str
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
 
 
 Response = tuple[int, dict[str, Any] | None]  # a None body is an empty answer (204)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from nudge.delivery.api_routes import ROUTES as DELIVERY_ROUTES
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model import Membership, Person
 from nudge.model.keys import PROFILE, member_sk, person_pk, segment_pk
@@ -226,4 +227,5 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/billing/usage", _billing_usage, "This period's usage and an estimate of its invoice"),
     Route("GET", "/v1/billing/invoices", _billing_invoices, "Billing history"),
     Route("GET", "/v1/billing/invoices/{invoice_id}", _billing_invoice, "One invoice, line by line"),
+    *DELIVERY_ROUTES,
 )

@@ -52,6 +52,7 @@ class Draft:
     tax_exempt: bool = False
     tax_rate_basis_points: int = 0
     credit_ids: list[str] = field(default_factory=list)
+    contact: str | None = None  # the workspace's invoice contact, who is emailed the invoice
 
     @property
     def subtotal_cents(self) -> int:
@@ -144,6 +145,7 @@ def _opening(workspace: Workspace, anchor: date) -> Draft:
         usage={},
         tax_location=workspace.tax_location,
         tax_exempt=bool(workspace.tax_exempt),
+        contact=workspace.invoice_contact,
         tax_rate_basis_points=catalog.load().tax_rate(workspace.tax_location),
     )
     label = "year" if months == 12 else "month"
@@ -207,6 +209,7 @@ def draft(workspace: Workspace, period: Period, issued_on: date) -> Draft:
         },
         tax_location=workspace.tax_location,
         tax_exempt=bool(workspace.tax_exempt),
+        contact=workspace.invoice_contact,
         tax_rate_basis_points=prices.tax_rate(workspace.tax_location),
     )
     months = plan.months_per_base_invoice
@@ -280,13 +283,24 @@ def _store(invoice: Draft) -> bool:
         item.save(condition=Invoice.pk.does_not_exist())
     except PutError as exc:
         if condition_failed(exc):
-            return False  # issued by an earlier (or concurrent) run: never twice
+            # Issued by an earlier (or concurrent) run: never twice. Its email may not have been queued if
+            # that run died in between; queueing is idempotent (one delivery per invoice), so do it again.
+            _email(invoice)
+            return False
         raise
     for credit_id in invoice.credit_ids:
         Credit(credits_pk(invoice.workspace_id), credit_id).update(
             actions=[Credit.applied_to.set(invoice.invoice_id)], condition=Credit.applied_to.does_not_exist()
         )
+    _email(invoice)
     return True
+
+
+def _email(invoice: Draft) -> None:
+    if invoice.contact:
+        from nudge.billing.invoice_email import queue_invoice_email
+
+        queue_invoice_email(invoice.workspace_id, invoice.contact, invoice.to_json())
 
 
 def _open_next(workspace: Workspace, period: Period) -> Period:

@@ -31,8 +31,9 @@ _pynamodb_connection.get_session = _shared_session  # type: ignore[assignment]
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 
 
-def table_meta(table: str, *, stream: bool) -> Any:
-    """Build a PynamoDB ``Meta`` for ``table``. ``stream`` marks tables whose changes drive evaluation."""
+def table_meta(table: str, *, stream: bool, stream_consumer: str = "evaluate") -> Any:
+    """Build a PynamoDB ``Meta`` for ``table``. ``stream`` marks tables whose changes drive a function:
+    ``stream_consumer`` names it (the evaluate function, or the send function for deliveries)."""
     settings = get_settings()
     attrs: dict[str, Any] = {
         "table_name": settings.table_name(table),
@@ -40,6 +41,7 @@ def table_meta(table: str, *, stream: bool) -> Any:
         "billing_mode": "PAY_PER_REQUEST",
         "logical_name": table,
         "streamed": stream,
+        "stream_consumer": stream_consumer if stream else None,
     }
     if settings.endpoint_url:
         attrs["host"] = settings.endpoint_url

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pynamodb.models import Model
 
 from nudge.model.billing import BillingItem
+from nudge.model.deliveries import DeliveriesItem
 from nudge.model.events import EventItem
 from nudge.model.objects import ObjectsItem
 from nudge.model.people import PeopleItem
@@ -22,7 +23,17 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "objects": ObjectsItem,
     "segments": SegmentsItem,
     "billing": BillingItem,
+    "deliveries": DeliveriesItem,
 }
+
+
+def streamed_tables(consumer: str) -> dict[str, type[Model]]:
+    """The tables whose stream feeds ``consumer`` ("evaluate" or "send")."""
+    return {
+        name: model
+        for name, model in TABLE_MODELS.items()
+        if getattr(model.Meta, "stream_consumer", None) == consumer
+    }
 
 
 def create_tables() -> None:

@@ -12,6 +12,17 @@ from nudge.tracking.limits import MAX_V2_OP_BYTES, byte_len, check_timestamp
 from nudge.tracking.object_refs import ObjectLinks, ObjectRef, object_ref
 
 
+def _delivery_event(workspace_id: str, op: dict[str, Any]) -> None:
+    """``{type: delivery, action: event, identifiers: {id: <delivery id>}, name: <metric>}``."""
+    from nudge.delivery.track_routes import apply_metric
+
+    identifiers = op.get("identifiers")
+    delivery_id = identifiers.get("id") if isinstance(identifiers, dict) else None
+    if not isinstance(delivery_id, str) or not delivery_id:
+        raise InvalidRequest("identifiers.id must be the delivery id", field="identifiers.id")
+    apply_metric(workspace_id, delivery_id, op.get("name"), op.get("timestamp"))
+
+
 def apply(workspace_id: str, op: Any) -> None:
     if not isinstance(op, dict):
         raise InvalidRequest("operation must be an object", field="")
@@ -23,8 +34,6 @@ def apply(workspace_id: str, op: Any) -> None:
     action = op.get("action")
     if kind not in _HANDLERS:
         raise InvalidRequest("type must be one of person, object, delivery", field="type")
-    if kind == "delivery":
-        raise InvalidRequest("delivery operations are not supported yet", field="type", reason="unsupported")
     handler = _HANDLERS[kind].get(action) if isinstance(action, str) else None
     if handler is None:
         raise InvalidRequest(
@@ -139,5 +148,5 @@ _HANDLERS: dict[str, dict[str, _Handler]] = {
         "add_relationships": _object_relationships(add=True),
         "delete_relationships": _object_relationships(add=False),
     },
-    "delivery": {},
+    "delivery": {"event": _delivery_event},
 }

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from nudge.delivery.track_routes import ROUTES as DELIVERY_ROUTES
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.routing import Request, Response, Route
 from nudge.tracking import devices, events, merge, operations, people, segments
@@ -236,4 +237,5 @@ ROUTES: tuple[Route, ...] = (
         },
         responses={"207": "Some operations failed: errors[] names each by batch_index"},
     ),
+    *DELIVERY_ROUTES,
 )

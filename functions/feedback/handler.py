@@ -1,0 +1,52 @@
+"""Feedback Lambda: SES events (deliveries, bounces, complaints, opens, clicks) published by the
+configuration set to an SNS topic this function subscribes to.
+
+Every notification's SNS signature is verified before anything is read from it: an unsigned or forged
+message is refused (and reported as a failure, so it is visible). Records are processed one by one; a
+record that cannot be attributed to a delivery is logged and skipped, never retried forever.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nudge.delivery import feedback, ses_events, sns_verify
+
+logger = Logger(service="feedback")
+
+
+class RejectedNotifications(Exception):
+    """Some records failed verification: the invocation fails so the DLQ and alarms see it."""
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    applied = rejected = skipped = 0
+    for record in event.get("Records", []):
+        notification = record.get("Sns") or {}
+        try:
+            sns_verify.verify(notification)
+        except sns_verify.InvalidNotification as exc:
+            logger.warning(
+                "sns notification rejected", reason=str(exc), message_id=notification.get("MessageId")
+            )
+            rejected += 1
+            continue
+        try:
+            parsed = ses_events.parse(str(notification.get("Message", "")))
+        except ses_events.UnusableEvent as exc:
+            logger.warning("ses event skipped", reason=str(exc), message_id=notification.get("MessageId"))
+            skipped += 1
+            continue
+        if parsed is None:
+            skipped += 1
+            continue
+        feedback.from_ses(parsed)
+        logger.info("ses feedback applied", kind=parsed.kind, delivery_id=parsed.delivery_id)
+        applied += 1
+    if rejected:
+        raise RejectedNotifications(f"{rejected} notification(s) failed signature verification")
+    return {"applied": applied, "skipped": skipped}

@@ -1,0 +1,60 @@
+"""Links Lambda: the public tracking links in messages (open pixel, click, unsubscribe, view in browser).
+
+Unauthenticated by design; every path carries a signed token (see ``nudge.delivery.link_routes``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from nudge.delivery.link_routes import ROUTES, LinkRoute, Page, not_found_page
+from nudge.errors import NotFound
+
+logger = Logger(service="links")
+app = APIGatewayHttpResolver()
+
+
+def _respond(page: Page) -> Response:
+    return Response(page.status, page.content_type, page.body, headers=page.headers)
+
+
+def _register(route: LinkRoute) -> None:
+    def endpoint(token: str) -> Response:
+        # Never log the token: it is a bearer credential for this delivery's links.
+        logger.append_keys(route=f"{route.method} {route.path}")
+        return _respond(route.operation(token, app.current_event.decoded_body))
+
+    endpoint.__name__ = f"{route.method.lower()}_{route.path}"
+    app.route(route.path.replace("{token}", "<token>"), method=route.method)(endpoint)
+
+
+for _route in ROUTES:
+    _register(_route)
+
+
+@app.exception_handler(NotFound)
+def _not_found(exc: NotFound) -> Response:
+    return _respond(not_found_page(str(exc)))
+
+
+@app.exception_handler([ClientError, BotoCoreError, PynamoDBException])
+def _storage_error(exc: Exception) -> Response:
+    logger.exception("storage error", error_type=type(exc).__name__)
+    return Response(503, "text/plain", "temporarily unavailable, retry", headers={"Retry-After": "1"})
+
+
+@app.not_found
+def _no_route(_: Exception) -> Response:
+    return _respond(not_found_page("no such link"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,2 @@
+"""Message delivery: templates, gates, channels, tracking links and feedback (one pipeline for every
+message Nudge sends)."""

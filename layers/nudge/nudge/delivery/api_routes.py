@@ -1,0 +1,190 @@
+"""The App API's delivery routes: transactional sends, templates, layouts, snippets, message history
+and the workspace's delivery settings."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from nudge.delivery import compose, records, template_store, templates, transactional
+from nudge.delivery import settings as delivery_settings
+from nudge.errors import InvalidRequest, NotFound
+from nudge.routing import Request, Response, Route
+from nudge.tracking import people
+from nudge.tracking.identifiers import from_map, from_typed
+from nudge.tracking.limits import parse_json_object
+
+MESSAGES_PAGE_DEFAULT = 50
+MESSAGES_PAGE_MAX = 1000
+
+
+def _body(req: Request, limit: int = 1_000_000) -> dict[str, Any]:
+    return parse_json_object(req.body, limit=limit)
+
+
+def _send(channel: str) -> Any:
+    def run(req: Request) -> Response:
+        body = _body(req, limit=transactional.ATTACHMENTS_MAX_BYTES * 2)
+        return 200, transactional.send(req.workspace_id, channel, body, req.headers.get("idempotency-key"))
+
+    return run
+
+
+def _template_id(req: Request) -> str:
+    return unquote(req.params["template_id"])
+
+
+def _list_templates(req: Request) -> Response:
+    return 200, {"templates": [t.to_api() for t in template_store.list_templates(req.workspace_id)]}
+
+
+def _create_template(req: Request) -> Response:
+    return 200, {"template": template_store.create(req.workspace_id, _body(req)).to_api()}
+
+
+def _get_template(req: Request) -> Response:
+    return 200, {"template": template_store.load(req.workspace_id, _template_id(req)).to_api()}
+
+
+def _update_template(req: Request) -> Response:
+    return 200, {"template": template_store.update(req.workspace_id, _template_id(req), _body(req)).to_api()}
+
+
+def _delete_template(req: Request) -> Response:
+    template_store.delete(req.workspace_id, _template_id(req))
+    return 204, None
+
+
+def _preview(req: Request) -> Response:
+    """Render a template for a person without sending it."""
+    body = _body(req)
+    template = template_store.load(req.workspace_id, _template_id(req))
+    person = people.load(req.workspace_id, from_map(body.get("identifiers"), allow_phone=False))
+    if person is None:
+        raise NotFound("person not found")
+    message_data = body.get("message_data") or {}
+    if not isinstance(message_data, dict):
+        raise InvalidRequest("message_data must be an object", field="message_data")
+    layout_id = template.fields.get("layout_id")
+    job = compose.Job(
+        req.workspace_id,
+        "preview",
+        template.channel,
+        "transactional",
+        {"message_data": message_data, "tracked": False},
+        person,
+        template,
+        template_store.load_layout(req.workspace_id, layout_id)["body"] if layout_id else None,
+        template_store.snippets(req.workspace_id),
+        delivery_settings.load(req.workspace_id),
+    )
+    try:
+        composed = compose.compose(job)
+    except templates.TemplateError as exc:
+        raise InvalidRequest(f"the template does not render: {exc.reason}", field="template") from exc
+    return 200, {
+        "preview": {"channel": template.channel, "to": _shown(composed.address), **composed.retained}
+    }
+
+
+def _shown(address: Any) -> Any:
+    return address if isinstance(address, str) or address is None else len(address)
+
+
+def _layout_id(req: Request) -> str:
+    return unquote(req.params["layout_id"])
+
+
+def _list_layouts(req: Request) -> Response:
+    return 200, {"layouts": template_store.list_layouts(req.workspace_id)}
+
+
+def _create_layout(req: Request) -> Response:
+    return 200, {"layout": template_store.create_layout(req.workspace_id, _body(req))}
+
+
+def _get_layout(req: Request) -> Response:
+    return 200, {"layout": template_store.load_layout(req.workspace_id, _layout_id(req))}
+
+
+def _update_layout(req: Request) -> Response:
+    return 200, {"layout": template_store.update_layout(req.workspace_id, _layout_id(req), _body(req))}
+
+
+def _delete_layout(req: Request) -> Response:
+    template_store.delete_layout(req.workspace_id, _layout_id(req))
+    return 204, None
+
+
+def _list_snippets(req: Request) -> Response:
+    found = template_store.snippets(req.workspace_id)
+    return 200, {"snippets": [{"name": name, "body": body} for name, body in sorted(found.items())]}
+
+
+def _put_snippet(req: Request) -> Response:
+    name = unquote(req.params["name"])
+    return 200, {"snippet": template_store.put_snippet(req.workspace_id, name, _body(req))}
+
+
+def _delete_snippet(req: Request) -> Response:
+    template_store.delete_snippet(req.workspace_id, unquote(req.params["name"]))
+    return 204, None
+
+
+def _customer_messages(req: Request) -> Response:
+    ref = from_typed(req.query.get("id_type", "id"), unquote(req.params["customer_id"]), "customer_id")
+    person = people.load(req.workspace_id, ref)
+    if person is None:
+        raise NotFound(f"customer {ref.value} not found")
+    raw = req.query.get("limit", str(MESSAGES_PAGE_DEFAULT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MESSAGES_PAGE_MAX:
+        raise InvalidRequest(f"limit must be between 1 and {MESSAGES_PAGE_MAX}", field="limit")
+    found, cursor = records.for_person(
+        req.workspace_id, person.cio_id, limit=int(raw), start=req.query.get("start")
+    )
+    return 200, {"messages": found, "next": cursor or ""}
+
+
+def _message(req: Request) -> Response:
+    delivery = records.load(req.workspace_id, unquote(req.params["delivery_id"]))
+    if delivery is None:
+        raise NotFound(f"message {req.params['delivery_id']} not found")
+    return 200, {"message": records.to_api(delivery)}
+
+
+def _get_settings(req: Request) -> Response:
+    return 200, {"delivery": delivery_settings.load(req.workspace_id).to_api()}
+
+
+def _put_settings(req: Request) -> Response:
+    return 200, {"delivery": delivery_settings.update(req.workspace_id, _body(req)).to_api()}
+
+
+TEMPLATE = "/v1/templates/{template_id}"
+LAYOUT = "/v1/layouts/{layout_id}"
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/v1/send/email", _send("email"), "Send a transactional email"),
+    Route("POST", "/v1/send/sms", _send("sms"), "Send a transactional SMS"),
+    Route("POST", "/v1/send/push", _send("push"), "Send a transactional push notification"),
+    Route("POST", "/v1/send/in_app", _send("in_app"), "Send a transactional in-app message"),
+    Route("GET", "/v1/templates", _list_templates, "List templates"),
+    Route("POST", "/v1/templates", _create_template, "Create a template"),
+    Route("GET", TEMPLATE, _get_template, "Get a template"),
+    Route("PUT", TEMPLATE, _update_template, "Replace a template's fields"),
+    Route("DELETE", TEMPLATE, _delete_template, "Delete a template"),
+    Route("POST", TEMPLATE + "/preview", _preview, "Render a template for a person, without sending"),
+    Route("GET", "/v1/layouts", _list_layouts, "List layouts"),
+    Route("POST", "/v1/layouts", _create_layout, "Create a layout ({{ content }} places the message)"),
+    Route("GET", LAYOUT, _get_layout, "Get a layout"),
+    Route("PUT", LAYOUT, _update_layout, "Replace a layout"),
+    Route("DELETE", LAYOUT, _delete_layout, "Delete a layout"),
+    Route("GET", "/v1/snippets", _list_snippets, "List snippets"),
+    Route("PUT", "/v1/snippets/{name}", _put_snippet, "Create or replace a snippet"),
+    Route("DELETE", "/v1/snippets/{name}", _delete_snippet, "Delete a snippet"),
+    Route(
+        "GET", "/v1/customers/{customer_id}/messages", _customer_messages, "A person's messages, newest first"
+    ),
+    Route("GET", "/v1/messages/{delivery_id}", _message, "One message's state and metrics"),
+    Route("GET", "/v1/settings/delivery", _get_settings, "The workspace's delivery settings"),
+    Route("PUT", "/v1/settings/delivery", _put_settings, "Change sender, SMTP server, message limit"),
+)

@@ -1,0 +1,52 @@
+"""Which adapter sends each channel: built once per process from settings, or installed by the local
+runtime and tests (``install``), so the pipeline never constructs a client itself."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nudge.delivery.channels.smtp import SmtpSettings
+from nudge.delivery.messages import EmailPort, PushPort, SmsPort, WebhookPort
+
+
+@dataclass
+class Channels:
+    email: EmailPort
+    sms: SmsPort
+    push: PushPort | None  # None: no push application configured; push sends fail with that reason
+    webhook: WebhookPort
+    smtp: Callable[[SmtpSettings], EmailPort]
+
+
+_installed: Channels | None = None
+
+
+def install(channels: Channels | None) -> None:
+    global _installed
+    _installed = channels
+
+
+def get() -> Channels:
+    global _installed
+    if _installed is None:
+        _installed = _from_environment()
+    return _installed
+
+
+def _from_environment() -> Channels:
+    from nudge.delivery.channels.pinpoint_push import PinpointPush
+    from nudge.delivery.channels.ses import SesEmail
+    from nudge.delivery.channels.smtp import SmtpEmail
+    from nudge.delivery.channels.sns_sms import SnsSms
+    from nudge.delivery.channels.webhook import HttpWebhook
+
+    application = os.environ.get("NUDGE_PINPOINT_APPLICATION_ID")
+    return Channels(
+        email=SesEmail(configuration_set=os.environ.get("NUDGE_SES_CONFIGURATION_SET") or None),
+        sms=SnsSms(sender_id=os.environ.get("NUDGE_SMS_SENDER_ID") or None),
+        push=PinpointPush(application_id=application) if application else None,
+        webhook=HttpWebhook(),
+        smtp=SmtpEmail,
+    )

@@ -1,0 +1,115 @@
+"""What happens after a message went out: metrics from clients and SDKs, tracking links, and SES's
+events. Every path ends in ``records.record_metric``, which keeps each metric's first time and only
+ever moves a delivery's state forward.
+
+- A hard bounce blocks the address; a complaint blocks it and unsubscribes the person.
+- An unsubscribe (link, one-click POST, or metric) unsubscribes the person through identify, so
+  segments and campaigns see the change like any other.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from nudge.delivery import gates, records, states
+from nudge.delivery.ses_events import Feedback
+from nudge.errors import InvalidRequest, NotFound
+from nudge.model.deliveries import Delivery
+from nudge.tracking import people
+from nudge.tracking.identifiers import PersonRef
+
+logger = Logger(child=True)
+# Customer.io's delivery metrics as clients send them, to the state each records.
+CLIENT_METRICS = {
+    "delivered": states.DELIVERED,
+    "opened": states.OPENED,
+    "clicked": states.CLICKED,
+    "converted": states.CONVERTED,
+    "bounced": states.BOUNCED,
+    "spammed": states.SPAMMED,
+    "deferred": states.DEFERRED,
+    "dropped": states.DROPPED,
+    "failed": states.FAILED,
+    "unsubscribed": states.UNSUBSCRIBED,
+}
+_SES_KINDS = {
+    "delivered": states.DELIVERED,
+    "bounced": states.BOUNCED,
+    "spammed": states.SPAMMED,
+    "opened": states.OPENED,
+    "clicked": states.CLICKED,
+    "deferred": states.DEFERRED,
+    "failed": states.FAILED,
+}
+
+
+def _require(workspace_id: str, delivery_id: str) -> Delivery:
+    delivery = records.load(workspace_id, delivery_id)
+    if delivery is None:
+        raise NotFound(f"delivery {delivery_id} not found")
+    return delivery
+
+
+def client_metric(workspace_id: str, delivery_id: str, metric: str, at: int, **fields: str) -> None:
+    """``POST /api/v1/metrics``, push events, v2 delivery ops and the in-app API."""
+    state = CLIENT_METRICS.get(metric)
+    if state is None:
+        raise InvalidRequest(f"metric must be one of {', '.join(CLIENT_METRICS)}", field="metric")
+    delivery = _require(workspace_id, delivery_id)
+    if not records.record_metric(delivery, state, at):
+        raise InvalidRequest(
+            f"delivery {delivery_id} was not sent: it is {delivery.state}", field="delivery_id"
+        )
+    if state == states.UNSUBSCRIBED:
+        _unsubscribe_person(delivery)
+
+
+def opened(workspace_id: str, delivery_id: str, at: int) -> None:
+    delivery = records.load(workspace_id, delivery_id)
+    if delivery is not None:
+        records.record_metric(delivery, states.OPENED, at)
+
+
+def clicked(workspace_id: str, delivery_id: str, index: int, at: int) -> str:
+    """The link at ``index`` in the message, after recording the click. Only links that were in the
+    message can come out, whatever the token says: the URL is read from the stored delivery."""
+    delivery = _require(workspace_id, delivery_id)
+    found = list(delivery.links or [])
+    if not 0 <= index < len(found):
+        raise NotFound("link not found")
+    records.record_metric(delivery, states.CLICKED, at)
+    return str(found[index])
+
+
+def unsubscribe(workspace_id: str, delivery_id: str, at: int) -> None:
+    delivery = _require(workspace_id, delivery_id)
+    records.record_metric(delivery, states.UNSUBSCRIBED, at)
+    _unsubscribe_person(delivery)
+
+
+def _unsubscribe_person(delivery: Delivery) -> None:
+    try:
+        people.identify(delivery.workspace_id, PersonRef("cio_id", delivery.cio_id), {"unsubscribed": True})
+    except NotFound:
+        logger.info("unsubscribe for a deleted person", delivery_id=delivery.delivery_id)
+
+
+def from_ses(event: Feedback) -> None:
+    """One SES event (via SNS, signature already verified)."""
+    state = _SES_KINDS.get(event.kind)
+    if state is None:
+        return  # "sent": the pipeline recorded that itself
+    delivery = records.load(event.workspace_id, event.delivery_id)
+    if delivery is None:
+        logger.warning("feedback for an unknown delivery", delivery_id=event.delivery_id, kind=event.kind)
+        return
+    if state == states.BOUNCED and event.permanent:
+        for address in event.addresses:
+            gates.block(event.workspace_id, address, "bounced", event.delivery_id, event.at)
+    if state == states.SPAMMED:
+        for address in event.addresses:
+            gates.block(event.workspace_id, address, "spammed", event.delivery_id, event.at)
+        _unsubscribe_person(delivery)
+    if state == states.BOUNCED and not event.permanent:
+        state = states.DEFERRED  # a soft bounce: the provider keeps trying
+    records.record_metric(delivery, state, event.at)

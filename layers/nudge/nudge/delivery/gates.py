@@ -1,0 +1,121 @@
+"""The gates every message passes, in order, before it may go out. The first that blocks is recorded
+on the delivery (state ``undeliverable``, with the gate's reason):
+
+1. the person unsubscribed (email, SMS and push), or opted out of the message's topic. Transactional
+   messages still go to unsubscribed people unless the request says ``send_to_unsubscribed: false``;
+2. the address is suppressed after a hard bounce or a complaint;
+3. the workspace's limit of N messages per person per period (transactional, in-app and system messages
+   are exempt). The count is an atomic conditional ``ADD``, so concurrent sends cannot overshoot;
+4. there is no address for the channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from nudge.delivery.settings import MessageLimit
+from nudge.model.base import condition_failed, plain
+from nudge.model.deliveries import BlockedAddress, LimitCounter
+from nudge.model.people import Person
+
+SUBSCRIPTION_CHANNELS = frozenset({"email", "sms", "push"})
+LIMITED_SOURCES = frozenset({"campaign"})
+
+
+@dataclass(frozen=True)
+class Blocked:
+    gate: str  # unsubscribed | topic_opt_out | suppressed_address | message_limit | no_address
+    reason: str
+
+
+def blocked_pk(workspace_id: str, address: str) -> str:
+    return f"{workspace_id}#blocked#{address.strip().lower()}"
+
+
+def check(
+    workspace_id: str,
+    *,
+    channel: str,
+    source: str,
+    request: dict[str, Any],
+    person: Person,
+    address: Any,
+    limit: MessageLimit | None,
+    now: int,
+) -> Blocked | None:
+    blocked = _subscription(channel, source, request, person)
+    if blocked:
+        return blocked
+    if isinstance(address, str) and channel in ("email", "sms") and is_blocked(workspace_id, address):
+        return Blocked("suppressed_address", f"{address} is suppressed after a bounce or complaint")
+    limited = source in LIMITED_SOURCES and channel != "in_app"
+    if limit is not None and limited and not _count_against_limit(workspace_id, person.cio_id, limit, now):
+        return Blocked(
+            "message_limit",
+            f"the person reached the limit of {limit.count} messages per {limit.days} days",
+        )
+    if not address:
+        return Blocked("no_address", f"the person has no address for {channel}")
+    return None
+
+
+def _subscription(channel: str, source: str, request: dict[str, Any], person: Person) -> Blocked | None:
+    if channel not in SUBSCRIPTION_CHANNELS or source == "system":
+        return None
+    default = source == "transactional"
+    if request.get("send_to_unsubscribed", default) is True:
+        return None
+    if person.unsubscribed:
+        return Blocked("unsubscribed", "the person is unsubscribed")
+    topic = request.get("topic")
+    if topic and plain(person.subscription_preferences).get(f"topics.{topic}") is False:
+        return Blocked("topic_opt_out", f"the person opted out of {topic}")
+    return None
+
+
+def is_blocked(workspace_id: str, address: str) -> bool:
+    try:
+        BlockedAddress.get(blocked_pk(workspace_id, address), "address")
+    except DoesNotExist:
+        return False
+    return True
+
+
+def block(workspace_id: str, address: str, reason: str, delivery_id: str | None, now: int) -> None:
+    BlockedAddress(
+        blocked_pk(workspace_id, address),
+        "address",
+        workspace_id=workspace_id,
+        address=address.strip().lower(),
+        reason=reason,
+        delivery_id=delivery_id,
+        created_at=now,
+    ).save()
+
+
+def unblock(workspace_id: str, address: str) -> None:
+    BlockedAddress(blocked_pk(workspace_id, address), "address").delete()
+
+
+def _count_against_limit(workspace_id: str, cio_id: str, limit: MessageLimit, now: int) -> bool:
+    window = limit.window(now)
+    counter = LimitCounter(f"{workspace_id}#limit#{cio_id}#{window}", "limit", workspace_id=workspace_id)
+    expires = (int(window) + 1) * limit.days * 86400 + 86400
+    try:
+        counter.update(
+            actions=[
+                LimitCounter.sent.add(1),
+                LimitCounter.workspace_id.set(workspace_id),
+                LimitCounter.expires_at.set(datetime.fromtimestamp(expires, UTC)),
+            ],
+            condition=LimitCounter.sent.does_not_exist() | (LimitCounter.sent < limit.count),
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True

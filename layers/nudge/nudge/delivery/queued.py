@@ -1,0 +1,32 @@
+"""Which stream records mean "send this": a delivery item whose new image is ``queued`` and whose old
+image was not (an insert, a scheduled one whose time came, a retry after throttling)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nudge.delivery import states
+
+
+def _string(image: dict[str, Any], name: str) -> str | None:
+    value = image.get(name)
+    return value.get("S") if isinstance(value, dict) else None
+
+
+def newly_queued(record: dict[str, Any]) -> tuple[str, str] | None:
+    """(workspace id, delivery id) when the record asks for a send, else None."""
+    body = record.get("dynamodb") or {}
+    new = body.get("NewImage") or {}
+    if _string(new, "kind") != "delivery" or _string(new, "state") != states.QUEUED:
+        return None
+    old = body.get("OldImage") or {}
+    if _string(old, "state") == states.QUEUED:
+        return None  # a change to a delivery already queued (its record was handled)
+    workspace_id, delivery_id = _string(new, "workspace_id"), _string(new, "delivery_id")
+    if not workspace_id or not delivery_id:
+        return None
+    return workspace_id, delivery_id
+
+
+# The event source mapping's filter (infra): only records that can be newly queued deliveries.
+STREAM_FILTER = {"dynamodb": {"NewImage": {"kind": {"S": ["delivery"]}, "state": {"S": [states.QUEUED]}}}}

@@ -1,0 +1,277 @@
+"""Delivery records: queueing a message, claiming it for sending, and every state change after.
+
+Every change is a conditional write, so a retried stream record, a duplicate Step Functions task or a
+late metric can never move a delivery backwards or send it twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from nudge import clock
+from nudge.delivery import states
+from nudge.model.base import condition_failed, plain
+from nudge.model.deliveries import DeliveriesItem, Delivery
+
+SK = "delivery"
+DUE_SHARDS = 4
+_DELIVERY_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # SES tag values allow no more
+
+
+def delivery_pk(workspace_id: str, delivery_id: str) -> str:
+    return f"{workspace_id}#d#{delivery_id}"
+
+
+def person_key(workspace_id: str, cio_id: str) -> str:
+    return f"{workspace_id}#{cio_id}"
+
+
+def stable_id(*cause: str) -> str:
+    """A delivery id derived from what caused the message, so a repeated cause is the same delivery."""
+    import hashlib
+
+    return hashlib.sha256("\x1f".join(cause).encode()).hexdigest()[:32]
+
+
+def valid_id(delivery_id: str) -> bool:
+    return bool(_DELIVERY_ID.match(delivery_id))
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    delivery_id: str
+    cio_id: str
+    channel: str
+    source: str  # transactional | campaign | system
+    request: dict[str, Any]
+    template_id: str | None = None
+    campaign_id: str | None = None
+    send_at: int | None = None
+    draft: bool = False
+    billable: bool = True
+
+
+def queue(workspace_id: str, new: NewDelivery) -> tuple[Delivery, bool]:
+    """Store the delivery (queued, scheduled or drafted). Returns it and whether this call created it: the
+    same delivery id queued twice is one delivery."""
+    now = clock.now()
+    state = states.QUEUED
+    if new.draft:
+        state = states.DRAFTED
+    elif new.send_at is not None and new.send_at > now:
+        state = states.SCHEDULED
+    item = Delivery(
+        delivery_pk(workspace_id, new.delivery_id),
+        SK,
+        workspace_id=workspace_id,
+        delivery_id=new.delivery_id,
+        cio_id=new.cio_id,
+        channel=new.channel,
+        source=new.source,
+        state=state,
+        template_id=new.template_id,
+        campaign_id=new.campaign_id,
+        request_json=json.dumps(new.request, separators=(",", ":")),
+        metrics={state: now},
+        billable=new.billable,
+        created_at=now,
+        queued_at=now,
+        updated_at=now,
+        person_key=person_key(workspace_id, new.cio_id),
+        created_key=f"{now:012d}#{new.delivery_id}",
+    )
+    if state == states.SCHEDULED:
+        assert new.send_at is not None
+        _schedule(item, new.send_at)
+    try:
+        item.save(condition=Delivery.pk.does_not_exist())
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
+        existing = load(workspace_id, new.delivery_id)
+        assert existing is not None
+        return existing, False
+    return item, True
+
+
+def _schedule(item: Delivery, due_at: int) -> None:
+    shard = zlib.crc32(item.delivery_id.encode()) % DUE_SHARDS
+    item.due_at = due_at
+    item.due_bucket = f"{due_at // 60}#{shard}"
+    item.due_key = f"{due_at:012d}#{item.workspace_id}#{item.delivery_id}"
+
+
+def load(workspace_id: str, delivery_id: str) -> Delivery | None:
+    if not valid_id(delivery_id):
+        return None
+    try:
+        return Delivery.get(delivery_pk(workspace_id, delivery_id), SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def request_of(delivery: Delivery) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(delivery.request_json)
+    return loaded
+
+
+# --- the send's claim and its outcome ---------------------------------------------------------------
+
+
+def claim(delivery: Delivery) -> str | None:
+    """Move a queued delivery to ``attempted`` under a fresh attempt id; None if someone else has it."""
+    attempt = secrets.token_hex(8)
+    now = clock.now()
+    try:
+        delivery.update(
+            actions=[
+                Delivery.state.set(states.ATTEMPTED),
+                Delivery.attempt_id.set(attempt),
+                Delivery.metrics[states.ATTEMPTED].set(now),
+                Delivery.updated_at.set(now),
+            ],
+            condition=Delivery.state == states.QUEUED,
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return None
+        raise
+    return attempt
+
+
+def finish(delivery: Delivery, attempt: str, state: str, **fields: Any) -> bool:
+    """Record the claimed send's outcome (sent, failed, undeliverable). False if the claim was lost."""
+    now = clock.now()
+    actions = [
+        Delivery.state.set(state),
+        Delivery.metrics[state].set(now),
+        Delivery.updated_at.set(now),
+    ]
+    for name, value in fields.items():
+        attribute = getattr(Delivery, name)
+        actions.append(attribute.set(value) if value is not None else attribute.remove())
+    try:
+        delivery.update(
+            actions=actions,
+            condition=(Delivery.attempt_id == attempt) & (Delivery.state == states.ATTEMPTED),
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def retry_later(delivery: Delivery, attempt: str, delay: int) -> None:
+    """Give the claim back: the delivery is scheduled again ``delay`` seconds from now (the provider was
+    throttling or failing, and nothing went out)."""
+    holder = Delivery(delivery.pk, SK, workspace_id=delivery.workspace_id, delivery_id=delivery.delivery_id)
+    _schedule(holder, clock.now() + delay)
+    try:
+        delivery.update(
+            actions=[
+                Delivery.state.set(states.SCHEDULED),
+                Delivery.attempt_id.remove(),
+                Delivery.due_at.set(holder.due_at),
+                Delivery.due_bucket.set(holder.due_bucket),
+                Delivery.due_key.set(holder.due_key),
+                Delivery.updated_at.set(clock.now()),
+            ],
+            condition=(Delivery.attempt_id == attempt) & (Delivery.state == states.ATTEMPTED),
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+
+
+def release_due(delivery_key: tuple[str, str], due_key: str) -> bool:
+    """A scheduled delivery whose time came: back to ``queued``, which the send function picks up."""
+    now = clock.now()
+    try:
+        Delivery(*delivery_key).update(
+            actions=[
+                Delivery.state.set(states.QUEUED),
+                Delivery.due_bucket.remove(),
+                Delivery.due_key.remove(),
+                Delivery.updated_at.set(now),
+            ],
+            condition=(Delivery.state == states.SCHEDULED) & (Delivery.due_key == due_key),
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+# --- metrics after sending ----------------------------------------------------------------------------
+
+
+def record_metric(delivery: Delivery, metric: str, at: int, **fields: Any) -> bool:
+    """Keep the metric's first time; advance ``state`` if the metric outranks it. False if the delivery
+    never went out (a metric for it is a client's mistake)."""
+    if delivery.state not in states.OUT and delivery.state != states.ATTEMPTED:
+        return False
+    first = Delivery.metrics[metric].set(Delivery.metrics[metric] | at)
+    extra = [getattr(Delivery, name).set(value) for name, value in fields.items()]
+    try:
+        delivery.update(
+            actions=[first, Delivery.state.set(metric), Delivery.updated_at.set(clock.now()), *extra],
+            condition=Delivery.state.is_in(*states.lower_than(metric)),
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        delivery.update(actions=[first, *extra])  # a later state already holds: keep only the metric
+    return True
+
+
+def to_api(item: DeliveriesItem) -> dict[str, Any]:
+    """A delivery as ``/v1/customers/{id}/messages`` shows it (from the person index's projection)."""
+    metrics = {name: int(at) for name, at in plain(getattr(item, "metrics", None)).items()}
+    return {
+        "id": item.delivery_id,  # type: ignore[attr-defined]
+        "channel": item.channel,  # type: ignore[attr-defined]
+        "type": item.source,  # type: ignore[attr-defined]
+        "state": item.state,  # type: ignore[attr-defined]
+        "template_id": getattr(item, "template_id", None),
+        "campaign_id": getattr(item, "campaign_id", None),
+        "recipient": getattr(item, "recipient", None),
+        "failure_message": getattr(item, "reason", None),
+        "created": int(item.created_at),  # type: ignore[attr-defined]
+        "metrics": metrics,
+    }
+
+
+def for_person(
+    workspace_id: str, cio_id: str, *, limit: int, start: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A person's deliveries, newest first, a page at a time."""
+    last_key = None
+    if start:
+        last_key = _decode_cursor(workspace_id, cio_id, start)
+    page = DeliveriesItem.by_person.query(
+        person_key(workspace_id, cio_id), scan_index_forward=False, limit=limit, last_evaluated_key=last_key
+    )
+    found = [to_api(item) for item in page]
+    cursor = None
+    if page.last_evaluated_key and found:
+        cursor = f"{found[-1]['created']:012d}#{found[-1]['id']}"
+    return found, cursor
+
+
+def _decode_cursor(workspace_id: str, cio_id: str, start: str) -> dict[str, Any]:
+    _, _, delivery_id = start.partition("#")
+    return {
+        "person_key": {"S": person_key(workspace_id, cio_id)},
+        "created_key": {"S": start},
+        "pk": {"S": delivery_pk(workspace_id, delivery_id)},
+        "sk": {"S": SK},
+    }

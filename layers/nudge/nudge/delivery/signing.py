@@ -1,0 +1,28 @@
+"""The secret that signs tracking links, read once per process.
+
+In AWS it lives in Secrets Manager (``NUDGE_LINK_SECRET_ARN``, created by the stack); the local runtime
+and tests hand it over directly in ``NUDGE_LINK_SECRET``. It is never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+
+class MissingSecret(RuntimeError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def link_secret() -> bytes:
+    direct = os.environ.get("NUDGE_LINK_SECRET")
+    if direct:
+        return direct.encode()
+    arn = os.environ.get("NUDGE_LINK_SECRET_ARN")
+    if not arn:
+        raise MissingSecret("neither NUDGE_LINK_SECRET nor NUDGE_LINK_SECRET_ARN is set")
+    import boto3
+
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    return str(value).encode()

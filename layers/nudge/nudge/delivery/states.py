@@ -1,0 +1,59 @@
+"""Delivery states, Customer.io's names, and how metrics move a delivery between them.
+
+A delivery keeps every metric it ever received (``metrics``: name -> first time) and one ``state``: the
+furthest it got. Bad outcomes outrank good ones, so a message that was opened and then marked as spam
+reads ``spammed``. ``scheduled``, ``queued`` and ``attempted`` are Nudge's own in-flight states: a
+scheduled delivery waits for its ``send_at``; a queued one is about to be sent; an attempted one is
+claimed by a sender.
+"""
+
+from __future__ import annotations
+
+DRAFTED = "drafted"
+SCHEDULED = "scheduled"
+QUEUED = "queued"
+ATTEMPTED = "attempted"
+SENT = "sent"
+DEFERRED = "deferred"
+DELIVERED = "delivered"
+OPENED = "opened"
+CLICKED = "clicked"
+CONVERTED = "converted"
+BOUNCED = "bounced"
+SPAMMED = "spammed"
+UNSUBSCRIBED = "unsubscribed"
+DROPPED = "dropped"
+FAILED = "failed"
+UNDELIVERABLE = "undeliverable"
+
+_RANK = {
+    DRAFTED: 0,
+    SCHEDULED: 1,
+    QUEUED: 2,
+    ATTEMPTED: 3,
+    SENT: 4,
+    DEFERRED: 5,
+    DELIVERED: 6,
+    OPENED: 7,
+    CLICKED: 8,
+    CONVERTED: 9,
+    UNSUBSCRIBED: 10,
+    BOUNCED: 11,
+    DROPPED: 11,
+    SPAMMED: 12,
+    FAILED: 13,
+    UNDELIVERABLE: 13,
+}
+STATES = tuple(_RANK)
+
+# What a client (``/api/v1/metrics``, push events, v2 delivery ops) or SES feedback may report.
+METRICS = (DELIVERED, OPENED, CLICKED, CONVERTED, BOUNCED, SPAMMED, DEFERRED, DROPPED, UNSUBSCRIBED, FAILED)
+# A message that went out: only these can receive feedback.
+OUT = frozenset(
+    {SENT, DEFERRED, DELIVERED, OPENED, CLICKED, CONVERTED, UNSUBSCRIBED, BOUNCED, DROPPED, SPAMMED}
+)
+
+
+def lower_than(state: str) -> list[str]:
+    """The states a delivery may be in for ``state`` to replace them."""
+    return [other for other, rank in _RANK.items() if rank < _RANK[state]]

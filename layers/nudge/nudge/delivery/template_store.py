@@ -1,0 +1,317 @@
+"""Templates, layouts and snippets: a workspace's message content, stored with the deliveries.
+
+A template is one channel's fields, each a jinja2 source checked when saved, so a syntax error is the
+author's 400 and not a failed send later. Templates are numbered (Customer.io's transactional ids are
+numbers) and may carry a ``trigger_name`` that ``transactional_message_id`` can use instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from nudge import clock
+from nudge.delivery import templates
+from nudge.errors import Conflict, InvalidRequest, NotFound
+from nudge.model.deliveries import DeliveriesItem, Layout, Snippet, Template, TemplateCounter
+
+CHANNELS = ("email", "sms", "push", "in_app", "webhook")
+# Per channel: (required fields, optional fields). Every field is template source text except headers.
+FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "email": (("subject", "body"), ("body_plain", "from", "reply_to", "preheader", "layout_id", "headers")),
+    "sms": (("body",), ()),
+    "push": (("message",), ("title", "link", "image_url", "sound")),
+    "in_app": (("body",), ("title",)),
+    "webhook": (("url",), ("body", "method", "headers")),
+}
+_NOT_SOURCE = ("layout_id", "method", "headers")
+_NAME_MAX = 200
+_SOURCE_MAX = 200_000
+_SNIPPET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_TRIGGER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+
+
+def templates_pk(workspace_id: str) -> str:
+    return f"{workspace_id}#templates"
+
+
+@dataclass(frozen=True)
+class StoredTemplate:
+    id: str
+    name: str
+    channel: str
+    fields: dict[str, Any]
+    trigger_name: str | None
+    created_at: int
+    updated_at: int
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": int(self.id),
+            "name": self.name,
+            "channel": self.channel,
+            "trigger_name": self.trigger_name,
+            **self.fields,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def _view(item: Template) -> StoredTemplate:
+    return StoredTemplate(
+        item.template_id,
+        item.name,
+        item.channel,
+        json.loads(item.body_json),
+        item.trigger_name,
+        int(item.created_at),
+        int(item.updated_at),
+    )
+
+
+def _parse(
+    workspace_id: str, body: dict[str, Any], *, channel: str | None = None
+) -> tuple[str, str, dict, Any]:
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > _NAME_MAX:
+        raise InvalidRequest(f"name must be 1 to {_NAME_MAX} characters", field="name")
+    channel = channel or body.get("channel")
+    if channel not in CHANNELS:
+        raise InvalidRequest(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+    required, optional = FIELDS[channel]
+    fields: dict[str, Any] = {}
+    for key in required + optional:
+        value = body.get(key)
+        if value is None:
+            if key in required:
+                raise InvalidRequest(f"{key} is required for a {channel} template", field=key)
+            continue
+        fields[key] = _field(workspace_id, key, value)
+    trigger = body.get("trigger_name")
+    if trigger is not None and (not isinstance(trigger, str) or not _TRIGGER_NAME.match(trigger)):
+        raise InvalidRequest(
+            "trigger_name must start with a letter and hold only letters, digits, _ . -", field="trigger_name"
+        )
+    return name.strip(), channel, fields, trigger
+
+
+def _field(workspace_id: str, key: str, value: Any) -> Any:
+    if key == "headers":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise InvalidRequest("headers must be an object of strings", field="headers")
+        return value
+    if key == "method":
+        if value not in ("POST", "PUT"):
+            raise InvalidRequest("method must be POST or PUT", field="method")
+        return value
+    if key == "layout_id":
+        load_layout(workspace_id, str(value))  # must exist
+        return str(value)
+    if not isinstance(value, str) or len(value) > _SOURCE_MAX:
+        raise InvalidRequest(f"{key} must be a string of at most {_SOURCE_MAX} characters", field=key)
+    try:
+        templates.check(value)
+    except templates.TemplateError as exc:
+        raise InvalidRequest(f"{key} is not a valid template: {exc.reason}", field=key) from exc
+    return value
+
+
+def _next_id(workspace_id: str) -> str:
+    counter = TemplateCounter(templates_pk(workspace_id), "counter", workspace_id=workspace_id)
+    counter.update(actions=[TemplateCounter.value.add(1)])
+    return str(int(counter.value))
+
+
+def create(workspace_id: str, body: dict[str, Any]) -> StoredTemplate:
+    name, channel, fields, trigger = _parse(workspace_id, body)
+    if trigger is not None and find_by_trigger(workspace_id, trigger) is not None:
+        raise Conflict(f"trigger_name {trigger} is already used by another template")
+    now = clock.now()
+    template_id = _next_id(workspace_id)
+    item = Template(
+        templates_pk(workspace_id),
+        f"t#{template_id}",
+        workspace_id=workspace_id,
+        template_id=template_id,
+        name=name,
+        channel=channel,
+        body_json=json.dumps(fields),
+        trigger_name=trigger,
+        created_at=now,
+        updated_at=now,
+    )
+    item.save()
+    return _view(item)
+
+
+def update(workspace_id: str, template_id: str, body: dict[str, Any]) -> StoredTemplate:
+    """Replace a template's fields; its channel cannot change."""
+    existing = _load_item(workspace_id, template_id)
+    name, _, fields, trigger = _parse(workspace_id, {"name": existing.name, **body}, channel=existing.channel)
+    if trigger is not None and trigger != existing.trigger_name:
+        other = find_by_trigger(workspace_id, trigger)
+        if other is not None and other.id != template_id:
+            raise Conflict(f"trigger_name {trigger} is already used by another template")
+    existing.name, existing.body_json, existing.trigger_name = name, json.dumps(fields), trigger
+    existing.updated_at = clock.now()
+    existing.save()
+    return _view(existing)
+
+
+def _load_item(workspace_id: str, template_id: str) -> Template:
+    if not template_id.isdigit():
+        raise NotFound(f"template {template_id} not found")
+    try:
+        return Template.get(templates_pk(workspace_id), f"t#{template_id}")
+    except DoesNotExist as exc:
+        raise NotFound(f"template {template_id} not found") from exc
+
+
+def load(workspace_id: str, template_id: str) -> StoredTemplate:
+    return _view(_load_item(workspace_id, template_id))
+
+
+def delete(workspace_id: str, template_id: str) -> None:
+    _load_item(workspace_id, template_id).delete()
+
+
+def list_templates(workspace_id: str) -> list[StoredTemplate]:
+    found = Template.query(templates_pk(workspace_id), Template.sk.startswith("t#"))
+    return sorted((_view(t) for t in found if isinstance(t, Template)), key=lambda t: int(t.id))
+
+
+def find_by_trigger(workspace_id: str, trigger_name: str) -> StoredTemplate | None:
+    # Templates per workspace are few (tens to hundreds): one query of the partition beats an index.
+    for template in list_templates(workspace_id):
+        if template.trigger_name == trigger_name:
+            return template
+    return None
+
+
+def resolve(workspace_id: str, reference: Any) -> StoredTemplate:
+    """``transactional_message_id``: a template's number, or its trigger name."""
+    if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
+        return load(workspace_id, str(reference))
+    if isinstance(reference, str):
+        found = find_by_trigger(workspace_id, reference)
+        if found is not None:
+            return found
+    raise NotFound(f"transactional message {reference} not found")
+
+
+# --- layouts and snippets ---------------------------------------------------------------------------
+
+
+def create_layout(workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    name, source = _layout_fields(body)
+    now = clock.now()
+    layout_id = secrets.token_hex(6)
+    item = Layout(
+        templates_pk(workspace_id),
+        f"l#{layout_id}",
+        workspace_id=workspace_id,
+        layout_id=layout_id,
+        name=name,
+        body=source,
+        created_at=now,
+        updated_at=now,
+    )
+    item.save()
+    return _layout_view(item)
+
+
+def update_layout(workspace_id: str, layout_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    item = _layout_item(workspace_id, layout_id)
+    item.name, item.body = _layout_fields(body)
+    item.updated_at = clock.now()
+    item.save()
+    return _layout_view(item)
+
+
+def _layout_fields(body: dict[str, Any]) -> tuple[str, str]:
+    name, source = body.get("name"), body.get("body")
+    if not isinstance(name, str) or not name.strip() or len(name) > _NAME_MAX:
+        raise InvalidRequest(f"name must be 1 to {_NAME_MAX} characters", field="name")
+    if not isinstance(source, str) or len(source) > _SOURCE_MAX:
+        raise InvalidRequest("body must be a string", field="body")
+    if not re.search(r"{{-?\s*content\s*-?}}", source):
+        raise InvalidRequest("a layout must place the message with {{ content }}", field="body")
+    try:
+        templates.check(source)
+    except templates.TemplateError as exc:
+        raise InvalidRequest(f"body is not a valid template: {exc.reason}", field="body") from exc
+    return name.strip(), source
+
+
+def _layout_item(workspace_id: str, layout_id: str) -> Layout:
+    try:
+        return Layout.get(templates_pk(workspace_id), f"l#{layout_id}")
+    except DoesNotExist as exc:
+        raise NotFound(f"layout {layout_id} not found") from exc
+
+
+def _layout_view(item: Layout) -> dict[str, Any]:
+    return {
+        "id": item.layout_id,
+        "name": item.name,
+        "body": item.body,
+        "created_at": int(item.created_at),
+        "updated_at": int(item.updated_at),
+    }
+
+
+def load_layout(workspace_id: str, layout_id: str) -> dict[str, Any]:
+    return _layout_view(_layout_item(workspace_id, layout_id))
+
+
+def delete_layout(workspace_id: str, layout_id: str) -> None:
+    _layout_item(workspace_id, layout_id).delete()
+
+
+def list_layouts(workspace_id: str) -> list[dict[str, Any]]:
+    found = Layout.query(templates_pk(workspace_id), Layout.sk.startswith("l#"))
+    return [_layout_view(item) for item in found if isinstance(item, Layout)]
+
+
+def put_snippet(workspace_id: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    if not _SNIPPET_NAME.match(name):
+        raise InvalidRequest("snippet names are letters, digits and _ (at most 64)", field="name")
+    source = body.get("body")
+    if not isinstance(source, str) or len(source) > _SOURCE_MAX:
+        raise InvalidRequest("body must be a string", field="body")
+    try:
+        templates.check(source)
+    except templates.TemplateError as exc:
+        raise InvalidRequest(f"body is not a valid template: {exc.reason}", field="body") from exc
+    item = Snippet(
+        templates_pk(workspace_id),
+        f"s#{name}",
+        workspace_id=workspace_id,
+        name=name,
+        body=source,
+        updated_at=clock.now(),
+    )
+    item.save()
+    return {"name": name, "body": source, "updated_at": int(item.updated_at)}
+
+
+def delete_snippet(workspace_id: str, name: str) -> None:
+    try:
+        Snippet.get(templates_pk(workspace_id), f"s#{name}").delete()
+    except DoesNotExist as exc:
+        raise NotFound(f"snippet {name} not found") from exc
+
+
+def snippets(workspace_id: str) -> dict[str, str]:
+    found = Snippet.query(templates_pk(workspace_id), Snippet.sk.startswith("s#"))
+    return {item.name: item.body for item in found if isinstance(item, Snippet)}
+
+
+def content_items(workspace_id: str) -> list[DeliveriesItem]:
+    """Everything in the workspace's template partition (one query), for rendering many messages."""
+    return list(DeliveriesItem.query(templates_pk(workspace_id)))

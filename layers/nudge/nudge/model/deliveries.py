@@ -1,0 +1,158 @@
+"""Deliveries (one per message), the in-app inbox, address suppressions, message-limit counters and the
+workspace's templates: everything the send side reads and writes, in one streamed table.
+
+Items (pk / sk):
+- ``<ws>#d#<delivery_id>`` / ``delivery``: one message to one person, from queueing to its last metric.
+  Its stream records drive the send function: a delivery that becomes ``queued`` is sent. Indexed by
+  person (``by_person``, newest first) for ``/v1/customers/{id}/messages``, and, while scheduled for a
+  later ``send_at``, by due minute (``by_due``).
+- ``<ws>#inbox#<cio_id>`` / ``<created>#<delivery_id>``: an in-app message waiting in a person's inbox.
+- ``<ws>#blocked#<address>`` / ``address``: an email address or phone suppressed after a hard bounce or a
+  complaint.
+- ``<ws>#limit#<cio_id>#<window>`` / ``limit``: messages counted against the workspace's per-person limit
+  in one window; expires after it.
+- ``<ws>#templates`` / ``t#<id>``, ``l#<id>``, ``s#<name>``, ``counter``: templates, layouts, snippets and
+  the counter that numbers templates (Customer.io's transactional ids are numbers).
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+
+from nudge.model.base import table_meta
+
+
+class DeliveriesByPerson(GlobalSecondaryIndex["DeliveriesItem"]):
+    class Meta:
+        index_name = "by_person"
+        # What a message listing shows; the request and the retained content stay out of the index.
+        projection = IncludeProjection(
+            [
+                "kind",
+                "delivery_id",
+                "channel",
+                "state",
+                "source",
+                "template_id",
+                "recipient",
+                "created_at",
+                "metrics",
+                "reason",
+                "campaign_id",
+            ]
+        )
+
+    person_key = UnicodeAttribute(hash_key=True)  # ``<ws>#<cio_id>``
+    created_key = UnicodeAttribute(range_key=True)  # ``<created_at:012d>#<delivery_id>``
+
+
+class DeliveriesByDue(GlobalSecondaryIndex["DeliveriesItem"]):
+    class Meta:
+        index_name = "by_due"
+        projection = IncludeProjection(["kind"])
+
+    due_bucket = UnicodeAttribute(hash_key=True)  # ``<minute>#<shard>``
+    due_key = UnicodeAttribute(range_key=True)  # ``<due_at:012d>#<ws>#<delivery_id>``
+
+
+class DeliveriesItem(Model):
+    Meta = table_meta("deliveries", stream=True, stream_consumer="send")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    workspace_id = UnicodeAttribute()
+    person_key = UnicodeAttribute(null=True)
+    created_key = UnicodeAttribute(null=True)
+    by_person = DeliveriesByPerson()
+    due_bucket = UnicodeAttribute(null=True)  # scheduled deliveries only: the index is sparse
+    due_key = UnicodeAttribute(null=True)
+    by_due = DeliveriesByDue()
+    expires_at = TTLAttribute(null=True)
+
+
+class Delivery(DeliveriesItem, discriminator="delivery"):
+    delivery_id = UnicodeAttribute()
+    cio_id = UnicodeAttribute()
+    channel = UnicodeAttribute()  # email | sms | push | in_app | webhook
+    source = UnicodeAttribute()  # transactional | campaign | system (billing's invoice emails)
+    state = UnicodeAttribute()
+    template_id = UnicodeAttribute(null=True)
+    campaign_id = UnicodeAttribute(null=True)
+    request_json = UnicodeAttribute()  # what to send: overrides, message data, attachments, flags
+    recipient = UnicodeAttribute(null=True)  # the address it went to, once known
+    reason = UnicodeAttribute(null=True)  # why it failed or was not sent
+    metrics: MapAttribute = MapAttribute(default=dict)  # state -> unix seconds it was first reached
+    links: ListAttribute = ListAttribute(
+        default=list
+    )  # tracked links, by index (click tokens hold the index)
+    content_json = UnicodeAttribute(null=True)  # the rendered message, unless retention is disabled
+    provider_id = UnicodeAttribute(null=True)
+    attempt_id = UnicodeAttribute(null=True)  # the claim: who is sending it
+    billable = BooleanAttribute(default=True)
+    created_at = NumberAttribute()
+    queued_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    due_at = NumberAttribute(null=True)
+
+
+class InboxMessage(DeliveriesItem, discriminator="inbox"):
+    delivery_id = UnicodeAttribute()
+    payload_json = UnicodeAttribute()
+    state = UnicodeAttribute(default="sent")  # sent | opened | dismissed
+    created_at = NumberAttribute()
+
+
+class BlockedAddress(DeliveriesItem, discriminator="blocked"):
+    address = UnicodeAttribute()
+    reason = UnicodeAttribute()  # bounced | spammed
+    delivery_id = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+
+
+class LimitCounter(DeliveriesItem, discriminator="limit"):
+    sent = NumberAttribute(default=0)
+
+
+class SweepBookmark(DeliveriesItem, discriminator="bookmark"):
+    """The scheduled-delivery sweep's last finished minute: the one item not scoped to a workspace."""
+
+    minute = NumberAttribute()
+
+
+class Template(DeliveriesItem, discriminator="template"):
+    template_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    body_json = UnicodeAttribute()  # the channel's fields (subject, body, body_plain, layout_id, ...)
+    trigger_name = UnicodeAttribute(null=True)  # transactional_message_id may name it instead of its id
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+
+class Layout(DeliveriesItem, discriminator="layout"):
+    layout_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+
+class Snippet(DeliveriesItem, discriminator="snippet"):
+    name = UnicodeAttribute()
+    body = UnicodeAttribute()
+    updated_at = NumberAttribute()
+
+
+class TemplateCounter(DeliveriesItem, discriminator="counter"):
+    value = NumberAttribute(default=0)
