@@ -11,6 +11,11 @@ from tests.support.local_runtime import launch, start
 from tests.support.stream_records import event_insert
 
 
+def _evaluation(runtime):
+    """The evaluate function's stream pump: records, batches and dead letters per table."""
+    return runtime.status()["streams"]["evaluate"]
+
+
 def test_contract_file_has_every_promised_key(local):
     assert set(local.contract) == {
         "track_url",
@@ -49,7 +54,7 @@ def test_health_and_openapi(local):
 
 
 def test_track_calls_land_in_dynamodb_and_reach_the_evaluate_handler(local):
-    before = local.status()["streams"]["tables"]["events"]["records"]
+    before = _evaluation(local)["tables"]["events"]["records"]
     assert (
         local.track("PUT", "/api/v1/customers/e2e-1", {"email": "e2e@example.com", "plan": "pro"}).status_code
         == 200
@@ -67,25 +72,25 @@ def test_track_calls_land_in_dynamodb_and_reach_the_evaluate_handler(local):
         Key={"pk": {"S": f"{local.contract['workspace_id']}#id#e2e-1"}, "sk": {"S": "lookup"}},
     )
     assert "Item" in lookup
-    local.wait_until(lambda: local.status()["streams"]["tables"]["events"]["records"] > before)
-    dead_keys = [d["keys"]["pk"]["S"] for d in local.status()["streams"]["dead_letters"]]
+    local.wait_until(lambda: _evaluation(local)["tables"]["events"]["records"] > before)
+    dead_keys = [d["keys"]["pk"]["S"] for d in _evaluation(local)["dead_letters"]]
     assert not any(local.contract["workspace_id"] in key for key in dead_keys)
 
 
 def test_a_failing_stream_record_is_dead_lettered_and_its_batch_still_processed(local):
     people = next(t for t in local.aws("dynamodb").list_tables()["TableNames"] if t.endswith("people"))
-    before = local.status()["streams"]["tables"]["people"]["records"]
+    before = _evaluation(local)["tables"]["people"]["records"]
     # Written behind the API's back: an item with no workspace scope, which evaluation must refuse.
     local.aws("dynamodb").put_item(
         TableName=people, Item={"pk": {"S": "rogue"}, "sk": {"S": "profile"}, "kind": {"S": "person"}}
     )
     local.track("PUT", "/api/v1/customers/after-rogue", {"plan": "pro"})
     dead = local.wait_until(
-        lambda: [d for d in local.status()["streams"]["dead_letters"] if d["keys"]["pk"]["S"] == "rogue"]
+        lambda: [d for d in _evaluation(local)["dead_letters"] if d["keys"]["pk"]["S"] == "rogue"]
     )
     assert dead[0]["table"] == "people" and dead[0]["attempts"] >= 2
     stats = local.wait_until(
-        lambda: (s := local.status()["streams"]["tables"]["people"])["records"] >= before + 3 and s
+        lambda: (s := _evaluation(local)["tables"]["people"])["records"] >= before + 3 and s
     )
     assert stats["dead_letters"] == 1  # only the rogue record; the person's records went through
 
@@ -179,7 +184,7 @@ def test_tls_mode_and_a_clean_ctrl_c(tmp_path, monkeypatch):
         )
         client.identify("tls-person", email="tls@example.com")
         client.track("tls-person", "signed_up")
-        events = runtime.wait_until(lambda: runtime.status()["streams"]["tables"]["events"]["records"])
+        events = runtime.wait_until(lambda: _evaluation(runtime)["tables"]["events"]["records"])
         assert events >= 1
     finally:
         code, output = runtime.stop()

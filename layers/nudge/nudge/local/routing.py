@@ -34,14 +34,18 @@ def local_functions() -> dict[str, Handler]:
 
 
 def api_routes() -> list[ApiRoute]:
-    """The Track API's and the App API's routes, each to its own function, as the stack deploys them."""
+    """The Track API's, the App API's and the tracking links' routes, each to its own function, as the
+    stack deploys them."""
     from nudge.api.routes import ROUTES as APP_ROUTES
+    from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
     from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 
-    track, app = load_handler("track"), load_handler("api")
-    return [ApiRoute(r.method, r.path, track, "nudge-track") for r in TRACK_ROUTES] + [
-        ApiRoute(r.method, r.path, app, "nudge-api") for r in APP_ROUTES
-    ]
+    track, app, links = load_handler("track"), load_handler("api"), load_handler("links")
+    return (
+        [ApiRoute(r.method, r.path, track, "nudge-track") for r in TRACK_ROUTES]
+        + [ApiRoute(r.method, r.path, app, "nudge-api") for r in APP_ROUTES]
+        + [ApiRoute(r.method, r.path, links, "nudge-links") for r in LINK_ROUTES]
+    )
 
 
 def openapi_document() -> dict[str, Any]:

@@ -12,6 +12,7 @@ import errno
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import ssl
@@ -62,6 +63,8 @@ class LocalRuntime:
         from nudge import clock
 
         clock.configure(self.options.time_scale)  # before any handler reads the time
+        # Signs this run's tracking links; a new one each run, like the state it points into.
+        os.environ.setdefault("NUDGE_LINK_SECRET", secrets.token_hex(32))
         self.aws.start()
         self._closers.append(self.aws.stop)
         streams = self.aws.create_tables()
@@ -74,10 +77,15 @@ class LocalRuntime:
         # A run's outbox matches its in-memory state: the previous run's messages belong to data now gone.
         shutil.rmtree(self.state_dir / "outbox", ignore_errors=True)
         self.outbox = Outbox(self.state_dir / "outbox")
+        from nudge.delivery import channel_set
+        from nudge.local.outbox_channels import local_channels
+
+        channel_set.install(local_channels(self.outbox, self.aws.endpoint_url, REGION))
+        self._closers.append(lambda: channel_set.install(None))
         self.scheduler = Scheduler(time_scale=self.options.time_scale)
         self.scheduler.start()
         self._closers.append(self.scheduler.stop)
-        self.pump = self._start_pump(streams)
+        self.pumps = self._start_pumps(streams)
         self.stepfunctions = self._start_stepfunctions()
         self._schedule_what_eventbridge_fires()
         gateway = gateway_factory()
@@ -101,6 +109,7 @@ class LocalRuntime:
         if tls:
             self.contract["tls_cert"] = str(self.state_dir / "tls" / "cert.pem")
         os.environ["NUDGE_TRACK_URL"] = base
+        os.environ["NUDGE_LINKS_URL"] = base  # tracking links in messages point back at this gateway
         temporary = contract_path.with_suffix(".json.tmp")
         temporary.write_text(json.dumps(self.contract, indent=2) + "\n")
         temporary.replace(contract_path)  # readers never see a half-written file
@@ -156,18 +165,25 @@ class LocalRuntime:
 
         return build
 
-    def _start_pump(self, streams: dict[str, str]) -> Any:
+    def _start_pumps(self, streams: dict[str, str]) -> dict[str, Any]:
+        """One pump per consuming function, as the stack maps each table's stream to its function."""
         import boto3
 
         from nudge.local.routing import load_handler
         from nudge.local.streams import StreamPump
+        from nudge.model.tables import streamed_tables
 
-        evaluate = load_handler("evaluate")
         client = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=self.aws.endpoint_url)
-        pump = StreamPump(client, streams, evaluate, region=REGION)
-        pump.start()
-        self._closers.append(pump.stop)
-        return pump
+        pumps = {}
+        for function in ("evaluate", "send"):
+            tables = {name: streams[name] for name in streamed_tables(function)}
+            pump = StreamPump(
+                client, tables, load_handler(function), region=REGION, function_name=f"nudge-{function}"
+            )
+            pump.start()
+            self._closers.append(pump.stop)
+            pumps[function] = pump
+        return pumps
 
     def _schedule_what_eventbridge_fires(self) -> None:
         """The stack's EventBridge schedules, on the local clock."""
@@ -182,6 +198,13 @@ class LocalRuntime:
         # so locally it is at most once per real second (re-checks then land within a second).
         interval = max(60.0, self.options.time_scale)
         self.scheduler.every(interval, "segment re-checks", sweep_rechecks)
+
+        release = load_handler("send", "release_scheduled")
+
+        def release_scheduled() -> None:
+            release({}, _context("nudge-release-scheduled"))
+
+        self.scheduler.every(interval, "scheduled deliveries", release_scheduled)
 
         bill = load_handler("billing")
 
@@ -213,7 +236,7 @@ class LocalRuntime:
         from nudge import clock
 
         return {
-            "streams": self.pump.status(),
+            "streams": {name: pump.status() for name, pump in self.pumps.items()},
             "schedules": self.scheduler.status(),
             "outbox": len(self.outbox.messages()),
             "time_scale": self.options.time_scale,

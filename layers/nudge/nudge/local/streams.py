@@ -73,11 +73,13 @@ class StreamPump:
         window_seconds: float = 0.0,  # Lambda's default MaximumBatchingWindowInSeconds
         max_retries: int = 2,
         poll_seconds: float = 0.1,
+        function_name: str = "nudge-evaluate",
     ) -> None:
         """``client``: a boto3 ``dynamodbstreams`` client; ``streams``: logical table -> stream ARN."""
         self._client = client
         self._streams = streams
         self._handler = handler
+        self._function_name = function_name
         self._region = region
         self._batch_size = batch_size
         self._window = window_seconds
@@ -186,7 +188,7 @@ class StreamPump:
     def _invoke(self, records: list[dict[str, Any]]) -> set[str]:
         """The sequence numbers that failed (all of them when the handler itself failed)."""
         try:
-            result = self._handler({"Records": records}, LocalContext(function_name="nudge-evaluate"))
+            result = self._handler({"Records": records}, LocalContext(function_name=self._function_name))
         # The handler is user code run as Lambda runs it: any exception is a function error that fails
         # the whole batch, which is then retried and dead-lettered like any failure. Logged, never lost.
         except Exception:
