@@ -15,7 +15,15 @@ MAX_IMPORT_RATIO = 2.0
 def main() -> int:
     # Before anything imports nudge (settings are read once) or builds a client.
     use_mocked_aws()
-    from bench import billing_run, cold_start, local_latency, report, segment_eval, track_costs
+    from bench import (
+        billing_run,
+        cold_start,
+        local_latency,
+        report,
+        segment_eval,
+        send_throughput,
+        track_costs,
+    )
 
     # Cold starts first, while nothing else runs: they are timings, the costs are counts.
     modules = cold_start.handler_modules()
@@ -48,6 +56,11 @@ def main() -> int:
         flush=True,
     )
     runs = billing_run.measure()
+
+    print(
+        f"send: one invocation of the send handler, a batch of {send_throughput.BATCH} emails ...", flush=True
+    )
+    sends = send_throughput.measure()
 
     verdicts = []
     for name in (track_costs.EVENT_EXISTING, track_costs.IDENTIFY_EXISTING):
@@ -84,6 +97,8 @@ def main() -> int:
         *report.segment_eval_section(points),
         "",
         *report.billing_run_section(runs),
+        "",
+        *send_throughput.section(sends),
         "",
         *report.latency_section(latency),
         "",

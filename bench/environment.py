@@ -18,6 +18,7 @@ MOCKED_AWS: dict[str, str] = {
     "NUDGE_TABLE_PREFIX": "nudge-bench-",
     "POWERTOOLS_SERVICE_NAME": "nudge-bench",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "NUDGE_LINK_SECRET": "bench-link-secret",
 }
 UNSET = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "NUDGE_TRACK_URL")
 

@@ -35,14 +35,16 @@ def measure(samples: int = SAMPLES) -> Latency:
             runtime.track("PUT", "/api/v1/customers/bench", {"plan": "pro"})
             seen: list[float] = []
             for i in range(samples):
-                before = runtime.status()["streams"]["tables"]["events"]["records"]
+                before = runtime.status()["streams"]["evaluate"]["tables"]["events"]["records"]
                 began = time.perf_counter()
                 answer = runtime.track(
                     "POST", "/api/v1/customers/bench/events", {"name": "tick", "id": f"t{i}"}
                 )
                 answer.raise_for_status()
                 runtime.wait_until(
-                    lambda before=before: runtime.status()["streams"]["tables"]["events"]["records"] > before,
+                    lambda before=before: (
+                        runtime.status()["streams"]["evaluate"]["tables"]["events"]["records"] > before
+                    ),
                     timeout=30,
                 )
                 seen.append(time.perf_counter() - began)

@@ -4,9 +4,11 @@ on the delivery (state ``undeliverable``, with the gate's reason):
 1. the person unsubscribed (email, SMS and push), or opted out of the message's topic. Transactional
    messages still go to unsubscribed people unless the request says ``send_to_unsubscribed: false``;
 2. the address is suppressed after a hard bounce or a complaint;
-3. the workspace's limit of N messages per person per period (transactional, in-app and system messages
-   are exempt). The count is an atomic conditional ``ADD``, so concurrent sends cannot overshoot;
-4. there is no address for the channel.
+3. there is no address for the channel;
+4. the workspace's limit of N messages per person per period (transactional, in-app and system messages
+   are exempt). The count is an atomic conditional ``ADD``, so concurrent sends cannot overshoot. It is
+   the last gate, the only one that writes: a message another gate stops never uses up the limit, and
+   the pipeline gives the slot back (``uncount``) when the channel then does not send it.
 """
 
 from __future__ import annotations
@@ -52,15 +54,20 @@ def check(
         return blocked
     if isinstance(address, str) and channel in ("email", "sms") and is_blocked(workspace_id, address):
         return Blocked("suppressed_address", f"{address} is suppressed after a bounce or complaint")
-    limited = source in LIMITED_SOURCES and channel != "in_app"
-    if limit is not None and limited and not _count_against_limit(workspace_id, person.cio_id, limit, now):
-        return Blocked(
-            "message_limit",
-            f"the person reached the limit of {limit.count} messages per {limit.days} days",
-        )
     if not address:
         return Blocked("no_address", f"the person has no address for {channel}")
+    if limit is not None and limited(channel, source):
+        if not _count_against_limit(workspace_id, person.cio_id, limit, now):
+            return Blocked(
+                "message_limit",
+                f"the person reached the limit of {limit.count} messages per {limit.days} days",
+            )
     return None
+
+
+def limited(channel: str, source: str) -> bool:
+    """Whether a message counts against the workspace's message limit."""
+    return source in LIMITED_SOURCES and channel != "in_app"
 
 
 def _subscription(channel: str, source: str, request: dict[str, Any], person: Person) -> Blocked | None:
@@ -101,9 +108,13 @@ def unblock(workspace_id: str, address: str) -> None:
     BlockedAddress(blocked_pk(workspace_id, address), "address").delete()
 
 
+def _limit_counter(workspace_id: str, cio_id: str, window: str) -> LimitCounter:
+    return LimitCounter(f"{workspace_id}#limit#{cio_id}#{window}", "limit", workspace_id=workspace_id)
+
+
 def _count_against_limit(workspace_id: str, cio_id: str, limit: MessageLimit, now: int) -> bool:
     window = limit.window(now)
-    counter = LimitCounter(f"{workspace_id}#limit#{cio_id}#{window}", "limit", workspace_id=workspace_id)
+    counter = _limit_counter(workspace_id, cio_id, window)
     expires = (int(window) + 1) * limit.days * 86400 + 86400
     try:
         counter.update(
@@ -119,3 +130,15 @@ def _count_against_limit(workspace_id: str, cio_id: str, limit: MessageLimit, no
             return False
         raise
     return True
+
+
+def uncount(workspace_id: str, cio_id: str, limit: MessageLimit, now: int) -> None:
+    """Give back the slot ``check`` took at ``now`` for a message the channel then did not send (it was
+    refused, or throttled and will be tried again, which counts it anew)."""
+    try:
+        _limit_counter(workspace_id, cio_id, limit.window(now)).update(
+            actions=[LimitCounter.sent.add(-1)], condition=LimitCounter.sent > 0
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise

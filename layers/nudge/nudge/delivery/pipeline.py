@@ -14,7 +14,10 @@ id, still marks it delivered if it went out).
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from pynamodb.exceptions import DoesNotExist
@@ -33,7 +36,8 @@ from nudge.model.people import Person
 
 logger = Logger(child=True)
 RETRY_DELAYS = (60, 300, 900, 3600)  # seconds before the 1st, 2nd, ... retry after throttling
-RETENTION_LIMIT = 300_000  # characters of rendered content kept for "view in browser"
+RETENTION_LIMIT = 300_000
+CONTENT_CACHE_SECONDS = 30.0  # characters of rendered content kept for "view in browser"
 
 
 @dataclass(frozen=True)
@@ -102,17 +106,17 @@ def _send_claimed(delivery: Delivery, attempt: str) -> Outcome:
     own_smtp = isinstance(composed.message, Email) and settings.smtp is not None
     try:
         receipt = _deliver(composed.message, settings)
-    except TransientSendError as exc:
-        delay = RETRY_DELAYS[
-            min(int(delivery.metrics.as_dict().get("retries", 0) or 0), len(RETRY_DELAYS) - 1)
-        ]
+    except (TransientSendError, PermanentSendError) as exc:
+        if settings.limit is not None and gates.limited(delivery.channel, delivery.source):
+            gates.uncount(ws, person.cio_id, settings.limit, now)  # nothing went out
+        if isinstance(exc, PermanentSendError):
+            return _finish(delivery, attempt, states.FAILED, exc.reason)
+        delay = RETRY_DELAYS[min(int(delivery.retries or 0), len(RETRY_DELAYS) - 1)]
         records.retry_later(delivery, attempt, delay)
         logger.warning(
             "send deferred", delivery_id=delivery.delivery_id, channel=delivery.channel, error=str(exc)
         )
         return Outcome(delivery.delivery_id, states.SCHEDULED, str(exc))
-    except PermanentSendError as exc:
-        return _finish(delivery, attempt, states.FAILED, exc.reason)
     retained = None
     if not request.get("disable_message_retention"):
         text = json.dumps(composed.retained, separators=(",", ":"))
@@ -167,20 +171,37 @@ def _recipient_of_system_mail(delivery: Delivery, request: dict) -> Person:
     )
 
 
+_content_cache: dict[tuple[str, str, str], tuple[float, Any]] = {}
+
+
+def _cached(workspace_id: str, kind: str, key: str, read: Callable[[], Any]) -> Any:
+    """Templates, layouts and snippets, kept ``CONTENT_CACHE_SECONDS`` per process: a batch of a
+    campaign's messages shares one template, so only the first message reads it (an edit reaches sends
+    within that time)."""
+    cache_key = (workspace_id, kind, key)
+    found = _content_cache.get(cache_key)
+    if found is not None and time.monotonic() - found[0] < CONTENT_CACHE_SECONDS:
+        return found[1]
+    value = read()
+    _content_cache[cache_key] = (time.monotonic(), value)
+    return value
+
+
 def _job(
     delivery: Delivery, request: dict, person: Person, settings: delivery_settings.WorkspaceDelivery
 ) -> compose.Job:
     ws = delivery.workspace_id
     template: StoredTemplate | None = None
-    if delivery.template_id:
-        template = load(ws, delivery.template_id)
+    template_id = delivery.template_id
+    if template_id:
+        template = _cached(ws, "template", template_id, lambda: load(ws, template_id))
     layout = None
     layout_id = request.get("content", {}).get("layout_id") or (
         template.fields.get("layout_id") if template else None
     )
     if layout_id:
-        layout = load_layout(ws, str(layout_id))["body"]
-    found_snippets = snippets(ws) if delivery.channel == "email" else {}
+        layout = _cached(ws, "layout", str(layout_id), lambda: load_layout(ws, str(layout_id))["body"])
+    found_snippets = _cached(ws, "snippets", "", lambda: snippets(ws)) if delivery.channel == "email" else {}
     return compose.Job(
         ws,
         delivery.delivery_id,

@@ -179,6 +179,7 @@ def retry_later(delivery: Delivery, attempt: str, delay: int) -> None:
             actions=[
                 Delivery.state.set(states.SCHEDULED),
                 Delivery.attempt_id.remove(),
+                Delivery.retries.add(1),
                 Delivery.due_at.set(holder.due_at),
                 Delivery.due_bucket.set(holder.due_bucket),
                 Delivery.due_key.set(holder.due_key),

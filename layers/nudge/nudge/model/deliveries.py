@@ -99,6 +99,7 @@ class Delivery(DeliveriesItem, discriminator="delivery"):
     content_json = UnicodeAttribute(null=True)  # the rendered message, unless retention is disabled
     provider_id = UnicodeAttribute(null=True)
     attempt_id = UnicodeAttribute(null=True)  # the claim: who is sending it
+    retries = NumberAttribute(null=True)  # sends the provider throttled so far (each waits longer)
     billable = BooleanAttribute(default=True)
     created_at = NumberAttribute()
     queued_at = NumberAttribute()
