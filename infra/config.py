@@ -6,6 +6,7 @@ defaults below apply to a key the context leaves out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,15 @@ RUNTIME_PROVIDED_DISTRIBUTIONS = frozenset(
 DOMAIN_PACKAGES_NOT_SHIPPED = ("cli", "local")
 
 
+# Every function sized from context: the prefix of its ``<prefix>_memory_mb`` and ``<prefix>_timeout_seconds``
+# keys.
+SIZED_FUNCTIONS = ("track", "api", "evaluate", "sweep", "billing", "send", "release", "links", "feedback")
+
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_SENDER_ID = re.compile(r"[A-Za-z0-9-]{1,11}")
+_TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no", ""})
+
+
 def table_env_var(logical_name: str) -> str:
     """The variable ``nudge.settings.Settings.table_name`` reads a table's generated name from."""
     return f"NUDGE_{logical_name.upper()}_TABLE"
@@ -68,6 +78,31 @@ class DeployConfig:
     # The daily billing run: every workspace's ended periods closed, invoiced and the next ones opened.
     billing_memory_mb: int = 512
     billing_timeout_seconds: int = 300
+    # The send function, on the deliveries stream: a batch of up to 100 queued deliveries, each rendered
+    # and handed to its channel (SES, SNS, push, a webhook or the workspace's own SMTP server), whose
+    # adapters retry throttling with backoff inside the invocation.
+    send_memory_mb: int = 512
+    send_timeout_seconds: int = 120
+    # The scheduled-delivery release, every minute (the send function's code): a run cut short resumes
+    # from its bookmark on the next.
+    release_memory_mb: int = 512
+    release_timeout_seconds: int = 60
+    # The public tracking links on the HTTP API (open pixel, click redirect, unsubscribe, view in browser).
+    links_memory_mb: int = 512
+    links_timeout_seconds: int = 10
+    # SES events (deliveries, bounces, complaints, opens, clicks) from the feedback topic.
+    feedback_memory_mb: int = 512
+    feedback_timeout_seconds: int = 30
+    # The domain mail is sent from: a verified SES domain identity in the deployment's account and region
+    # (verified outside this app: DNS records). The send function may send from it, and only from it.
+    sender_domain: str = "example.com"
+    # A push application (AWS End User Messaging push, the Pinpoint SendMessages API) for push sends. Its
+    # APNs and FCM credentials are set on the application outside this app. Without it, push sends fail
+    # with "push is not configured".
+    push_enabled: bool = False
+    # The SMS sender id where the destination country supports one (1 to 11 letters, digits, dashes);
+    # empty for none.
+    sms_sender_id: str = ""
 
     @classmethod
     def from_context(cls, scope: Construct) -> DeployConfig:
@@ -78,7 +113,7 @@ class DeployConfig:
             if raw is None:
                 continue
             default = getattr(cls, field.name)
-            values[field.name] = type(default)(raw)
+            values[field.name] = _flag(field.name, raw) if isinstance(default, bool) else type(default)(raw)
         config = cls(**values)
         config.validate()
         return config
@@ -88,7 +123,7 @@ class DeployConfig:
             raise ValueError(f"context stage must be alphanumeric (it names the stack), got {self.stage!r}")
         if self.throttle_rate <= 0 or self.throttle_burst <= 0:
             raise ValueError("context throttle_rate and throttle_burst must be positive")
-        for name in ("track", "api", "evaluate", "sweep", "billing"):
+        for name in SIZED_FUNCTIONS:
             memory, timeout = getattr(self, f"{name}_memory_mb"), getattr(self, f"{name}_timeout_seconds")
             if not 128 <= memory <= 10240 or not 1 <= timeout <= 900:
                 raise ValueError(
@@ -98,6 +133,15 @@ class DeployConfig:
             raise ValueError(
                 f"context log_retention must be a RetentionDays name, got {self.log_retention!r}"
             )
+        if not _DOMAIN.fullmatch(self.sender_domain):
+            raise ValueError(
+                f"context sender_domain must be a lower-case domain name, got {self.sender_domain!r}"
+            )
+        if self.sms_sender_id and not _SENDER_ID.fullmatch(self.sms_sender_id):
+            raise ValueError(
+                "context sms_sender_id must be 1 to 11 letters, digits or dashes (or empty), "
+                f"got {self.sms_sender_id!r}"
+            )
 
     @property
     def stack_name(self) -> str:
@@ -106,3 +150,18 @@ class DeployConfig:
     @property
     def retention(self) -> logs.RetentionDays:
         return logs.RetentionDays[self.log_retention]
+
+    @property
+    def default_from(self) -> str:
+        """The sender of a message whose template and workspace name none."""
+        return f"no-reply@{self.sender_domain}"
+
+
+def _flag(name: str, raw: Any) -> bool:
+    """A boolean context value: JSON's true/false from cdk.json, or text from ``-c key=value``."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"context {name} must be true or false, got {raw!r}")

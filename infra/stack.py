@@ -2,35 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.build import BuiltAssets
-from infra.components.evaluation import StreamEvaluation
+from infra.components.delivery import (
+    EmailEvents,
+    FeedbackSubscription,
+    LinkSecret,
+    PushApplication,
+    SmsSending,
+)
 from infra.components.function import ServiceFunction
 from infra.components.http_api import ApiBackend, HttpApi
 from infra.components.layers import SharedLayers
 from infra.components.schedule import Daily, EveryMinute
+from infra.components.streams import StreamConsumer
 from infra.components.tables import DataTables
 from infra.config import PROJECT, DeployConfig
 from nudge.api.routes import ROUTES as APP_ROUTES
+from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
+from nudge.delivery.queued import STREAM_FILTER
 from nudge.model import TABLE_MODELS
 from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 
 # The tables each function reads and writes, from the code it runs. A function is told the names of
 # exactly these tables and granted nothing else.
 #
-# Track: authenticates against workspace credentials (read only) and writes everything else.
+# Track: authenticates against workspace credentials (read only) and writes everything else, deliveries
+# included (metrics reported by clients and SDKs, the in-app inbox).
 TRACK_READS = frozenset({"workspaces"})
-TRACK_WRITES = frozenset({"people", "events", "objects", "segments"})
-# App API: authenticates app keys against workspaces; reads people (profiles, identifier look-ups,
-# devices); writes segments (definitions, the dependency index, manual memberships) and billing (asking
-# for this period's usage opens the workspace's first period, and its opening invoice, if absent).
-API_READS = frozenset({"workspaces", "people"})
-API_WRITES = frozenset({"segments", "billing"})
+TRACK_WRITES = frozenset({"people", "events", "objects", "segments", "deliveries"})
+# App API: authenticates app keys against workspaces, where it also reads delivery settings; writes
+# people (a transactional send creates its recipient if missing), segments (definitions, the dependency
+# index, manual memberships), billing (asking for this period's usage opens the workspace's first period,
+# and its opening invoice, if absent) and deliveries (transactional sends, templates, layouts, snippets).
+API_READS = frozenset({"workspaces"})
+API_WRITES = frozenset({"people", "segments", "billing", "deliveries"})
 # Evaluation from the streams: reads a person's profile and devices, events, objects and relationships,
 # and a workspace's billing anchor; writes memberships, re-checks and backfill progress to segments, and
 # usage metering (counters, identities, once-only markers) to billing.
@@ -41,9 +54,26 @@ EVALUATION_WRITES = frozenset({"segments", "billing"})
 SWEEP_READS = frozenset({"people", "events", "objects"})
 SWEEP_WRITES = frozenset({"segments"})
 # The daily billing run: scans workspaces (read only); reads usage counters and credits, and writes
-# periods, invoices and applied credits, all in billing.
+# periods, invoices and applied credits, all in billing; queues each invoice's email as a delivery.
 BILLING_READS = frozenset({"workspaces"})
-BILLING_WRITES = frozenset({"billing"})
+BILLING_WRITES = frozenset({"billing", "deliveries"})
+# Sending, from the deliveries stream: reads a workspace's delivery settings and billing anchor, and a
+# person's profile and devices; claims and records deliveries (and the inbox, blocked addresses and limit
+# counters beside them), and meters each message into billing.
+SEND_READS = frozenset({"workspaces", "people"})
+SEND_WRITES = frozenset({"deliveries", "billing"})
+# The scheduled-delivery release runs the send function's code but only queues deliveries whose time
+# came (and keeps its bookmark), all in deliveries.
+RELEASE_READS: frozenset[str] = frozenset()
+RELEASE_WRITES = frozenset({"deliveries"})
+# The public links: record opens, clicks and unsubscribes on deliveries, and unsubscribe the person
+# through identify (profile and identifier look-ups, in people). Nothing of the workspace is read.
+LINKS_READS: frozenset[str] = frozenset()
+LINKS_WRITES = frozenset({"deliveries", "people"})
+# SES feedback: metrics on deliveries, blocked addresses beside them, and complaints unsubscribe the
+# person through identify.
+FEEDBACK_READS: frozenset[str] = frozenset()
+FEEDBACK_WRITES = frozenset({"deliveries", "people"})
 
 
 class NudgeStack(Stack):
@@ -60,6 +90,11 @@ class NudgeStack(Stack):
             self, "Layers", domain_dir=assets.domain_layer, dependencies_dir=assets.dependencies_layer
         )
 
+        # What sending needs before any function exists: the functions are told their names and ARNs.
+        self.email_events = EmailEvents(self, "EmailEvents")
+        self.link_secret = LinkSecret(self, "LinkSecret")
+        self.push = PushApplication(self, "Push", name=f"nudge-{config.stage}") if config.push_enabled else None
+
         self.track = self._service(
             "Track",
             code_dir=assets.functions["track"],
@@ -68,6 +103,8 @@ class NudgeStack(Stack):
             memory_mb=config.track_memory_mb,
             timeout_seconds=config.track_timeout_seconds,
         )
+        # Template previews render the message (signed links, the default sender), and delivery settings
+        # carry the webhook signing key derived from the link secret.
         self.app_api = self._service(
             "Api",
             code_dir=assets.functions["api"],
@@ -75,7 +112,12 @@ class NudgeStack(Stack):
             writes=API_WRITES,
             memory_mb=config.api_memory_mb,
             timeout_seconds=config.api_timeout_seconds,
+            environment={
+                "NUDGE_LINK_SECRET_ARN": self.link_secret.arn,
+                "NUDGE_DEFAULT_FROM": config.default_from,
+            },
         )
+        self.link_secret.grant_read(self.app_api.function)
         self.evaluate = self._service(
             "Evaluate",
             code_dir=assets.functions["evaluate"],
@@ -101,10 +143,52 @@ class NudgeStack(Stack):
             memory_mb=config.billing_memory_mb,
             timeout_seconds=config.billing_timeout_seconds,
         )
+        self.send = self._service(
+            "Send",
+            code_dir=assets.functions["send"],
+            reads=SEND_READS,
+            writes=SEND_WRITES,
+            memory_mb=config.send_memory_mb,
+            timeout_seconds=config.send_timeout_seconds,
+            environment=self._send_environment(config),
+        )
+        self.link_secret.grant_read(self.send.function)
+        self.email_events.grant_send(self.send.function, sender_domain=config.sender_domain)
+        self.sms = SmsSending(self, "SmsSending", function=self.send.function)
+        if self.push is not None:
+            self.push.grant_send(self.send.function)
+        self.release = self._service(
+            "ReleaseScheduled",
+            code_dir=assets.functions["send"],
+            handler="handler.release_scheduled",
+            reads=RELEASE_READS,
+            writes=RELEASE_WRITES,
+            memory_mb=config.release_memory_mb,
+            timeout_seconds=config.release_timeout_seconds,
+        )
+        self.links = self._service(
+            "Links",
+            code_dir=assets.functions["links"],
+            reads=LINKS_READS,
+            writes=LINKS_WRITES,
+            memory_mb=config.links_memory_mb,
+            timeout_seconds=config.links_timeout_seconds,
+            environment={"NUDGE_LINK_SECRET_ARN": self.link_secret.arn},
+        )
+        self.link_secret.grant_read(self.links.function)
+        self.feedback = self._service(
+            "Feedback",
+            code_dir=assets.functions["feedback"],
+            reads=FEEDBACK_READS,
+            writes=FEEDBACK_WRITES,
+            memory_mb=config.feedback_memory_mb,
+            timeout_seconds=config.feedback_timeout_seconds,
+        )
 
-        # One API for both: Customer.io's clients take the Track and App base URLs separately, and both
-        # are this API's URL. (Its construct id predates the App routes; renaming it would replace the
-        # API, and with it the URL every client is configured with.)
+        # One API for all three: Customer.io's clients take the Track and App base URLs separately, and
+        # both are this API's URL, as is the base of the links in messages. (Its construct id predates the
+        # App routes; renaming it would replace the API, and with it the URL every client is configured
+        # with and every link already sent.)
         self.api = HttpApi(
             self,
             "TrackApi",
@@ -123,29 +207,118 @@ class NudgeStack(Stack):
                     "Customer.io's App API authenticates with a Bearer app key per workspace: the function "
                     "looks the key's hash up in the workspaces table on every request.",
                 ),
+                ApiBackend(
+                    "Links",
+                    self.links.function,
+                    [(route.method, route.path) for route in LINK_ROUTES],
+                    "Public by design: these are the links in sent messages, followed by recipients' mail "
+                    "clients and browsers, which hold no credentials. Each path carries a token signed "
+                    "(HMAC) with the link secret, verified by the function, naming the one delivery it may "
+                    "touch; a forged or altered token is refused.",
+                ),
             ],
             config=config,
         )
+        # Links in messages start with the API's own URL. The functions that render messages are told it
+        # here: the API resource depends on no function, so this makes no cycle.
+        for service in (self.send, self.app_api):
+            service.function.add_environment("NUDGE_LINKS_URL", self.api.endpoint)
 
-        streamed = self.tables.streamed
-        unreadable = streamed.keys() - (EVALUATION_READS | EVALUATION_WRITES)
-        if unreadable:
-            # The evaluate function tells a record's table by the table names it was given.
-            raise ValueError(f"evaluation consumes streams of tables it is not given: {sorted(unreadable)}")
-        self.stream_evaluation = StreamEvaluation(
-            self, "StreamEvaluation", function=self.evaluate.function, tables=streamed
+        self.stream_consumers = self._stream_consumers(
+            {
+                # Construct id, function, the tables it is told of, its event filters.
+                "evaluate": ("StreamEvaluation", self.evaluate, EVALUATION_READS | EVALUATION_WRITES, ()),
+                "send": (
+                    "StreamSending",
+                    self.send,
+                    SEND_READS | SEND_WRITES,
+                    # Only deliveries that are queued now: the inbox, counters and templates beside them,
+                    # and every later change to a delivery, never invoke the function.
+                    (lambda_.FilterCriteria.filter(STREAM_FILTER),),
+                ),
+            }
         )
         self.rechecks = EveryMinute(
             self, "SegmentRechecks", function=self.sweep.function, name="segment re-check sweep"
+        )
+        self.releases = EveryMinute(
+            self, "ScheduledReleases", function=self.release.function, name="scheduled-delivery release"
         )
         # 00:05 UTC, just after the day's period boundaries (periods start at midnight UTC). The run bills
         # as of its event's time and catches up on periods a missed day left open.
         self.billing_runs = Daily(
             self, "BillingRuns", function=self.billing.function, name="billing run", hour=0, minute=5
         )
+        self.feedback_subscription = FeedbackSubscription(
+            self, "FeedbackSubscription", topic=self.email_events.topic, function=self.feedback.function
+        )
 
         CfnOutput(self, "TrackApiUrl", value=self.api.url, description="Base URL of the Track API")
         CfnOutput(self, "AppApiUrl", value=self.api.url, description="Base URL of the App API (the same API)")
+        CfnOutput(
+            self,
+            "EmailConfigurationSetName",
+            value=self.email_events.configuration_set_name,
+            description="SES configuration set every email is sent with",
+        )
+        CfnOutput(
+            self,
+            "FeedbackTopicArn",
+            value=self.email_events.topic.topic_arn,
+            description="SNS topic SES publishes email events to",
+        )
+        CfnOutput(
+            self,
+            "LinkSecretArn",
+            value=self.link_secret.arn,
+            description="Secrets Manager secret that signs message links (rotating it breaks sent links)",
+        )
+        if self.push is not None:
+            CfnOutput(
+                self,
+                "PushApplicationId",
+                value=self.push.application_id,
+                description="Push application: set its APNs and FCM credentials",
+            )
+
+    def _send_environment(self, config: DeployConfig) -> dict[str, str]:
+        environment = {
+            "NUDGE_LINK_SECRET_ARN": self.link_secret.arn,
+            "NUDGE_SES_CONFIGURATION_SET": self.email_events.configuration_set_name,
+            "NUDGE_DEFAULT_FROM": config.default_from,
+        }
+        if self.push is not None:
+            environment["NUDGE_PINPOINT_APPLICATION_ID"] = self.push.application_id
+        if config.sms_sender_id:
+            environment["NUDGE_SMS_SENDER_ID"] = config.sms_sender_id
+        return environment
+
+    def _stream_consumers(
+        self,
+        consumers: Mapping[
+            str, tuple[str, ServiceFunction, frozenset[str], Sequence[Mapping[str, Any]]]
+        ],
+    ) -> dict[str, StreamConsumer]:
+        """Every streamed table's changes, to the function its model names."""
+        unconsumed = self.tables.stream_consumers - consumers.keys()
+        if unconsumed:
+            raise ValueError(f"tables stream to functions this stack does not have: {sorted(unconsumed)}")
+        built = {}
+        for consumer, (construct_id, service, told, filters) in consumers.items():
+            tables = self.tables.streamed(consumer)
+            unreadable = tables.keys() - told
+            if unreadable:
+                # A consumer tells a record's table by the table names it was given.
+                raise ValueError(f"{consumer} consumes streams of tables it is not given: {sorted(unreadable)}")
+            built[consumer] = StreamConsumer(
+                self,
+                construct_id,
+                function=service.function,
+                consumer=consumer,
+                tables=tables,
+                filters=filters,
+            )
+        return built
 
     def _service(
         self,
@@ -157,6 +330,7 @@ class NudgeStack(Stack):
         memory_mb: int,
         timeout_seconds: int,
         handler: str = "handler.handler",
+        environment: Mapping[str, str] | None = None,
     ) -> ServiceFunction:
         """A function told the names of exactly the tables it is granted, and granted nothing else."""
         service = ServiceFunction(
@@ -166,7 +340,7 @@ class NudgeStack(Stack):
             service_name=construct_id.lower(),
             handler=handler,
             layers=self.layers.all,
-            environment=self.tables.environment(reads | writes),
+            environment={**self.tables.environment(reads | writes), **(environment or {})},
             config=self.config,
             memory_mb=memory_mb,
             timeout_seconds=timeout_seconds,

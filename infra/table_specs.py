@@ -38,6 +38,7 @@ class TableSpec:
     global_indexes: tuple[IndexSpec, ...]
     local_indexes: tuple[IndexSpec, ...]
     stream_view_type: str | None
+    stream_consumer: str | None  # the function the stream feeds (evaluate, send), for streamed tables
     ttl_attribute: str | None
 
 
@@ -46,10 +47,14 @@ def table_spec(model: type[Model]) -> TableSpec:
     types = {d["AttributeName"]: d["AttributeType"] for d in schema["attribute_definitions"]}
     partition_key, sort_key = _keys(schema["key_schema"], types)
     ttl = model._ttl_attribute()
-    meta: Any = model.Meta  # carries nudge's own keys (logical_name, streamed): see nudge.model.base
+    # Carries nudge's own keys (logical_name, streamed, stream_consumer): see nudge.model.base.
+    meta: Any = model.Meta
     stream_view_type = getattr(meta, "stream_view_type", None)
+    stream_consumer = getattr(meta, "stream_consumer", None)
     if bool(getattr(meta, "streamed", False)) != (stream_view_type is not None):
         raise ValueError(f"{model.__name__}: Meta.streamed and Meta.stream_view_type disagree")
+    if (stream_view_type is not None) != bool(stream_consumer):
+        raise ValueError(f"{model.__name__}: a streamed table names its consumer, and only a streamed one")
     return TableSpec(
         logical_name=meta.logical_name,
         partition_key=partition_key,
@@ -57,6 +62,7 @@ def table_spec(model: type[Model]) -> TableSpec:
         global_indexes=tuple(_index(i, types) for i in schema["global_secondary_indexes"]),
         local_indexes=tuple(_index(i, types) for i in schema["local_secondary_indexes"]),
         stream_view_type=stream_view_type,
+        stream_consumer=stream_consumer,
         ttl_attribute=ttl.attr_name if ttl is not None else None,
     )
 

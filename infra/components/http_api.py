@@ -1,4 +1,5 @@
-"""The HTTP API (payload v2): the Track and App routes on one API, each route to its own API's function.
+"""The HTTP API (payload v2): the Track and App routes and the links in messages on one API, each route to
+its own function.
 
 Every route comes from a route table, so the deployed API, the handlers and the local gateway agree.
 """
@@ -41,10 +42,11 @@ _ACCESS_LOG_FIELDS = {
 class ApiBackend:
     """One API served by one function: its routes, and how that function authenticates callers."""
 
-    name: str  # names the integration construct: Track, App
+    name: str  # names the integration construct: Track, App, Links
     handler: lambda_.IFunction
     routes: Sequence[tuple[str, str]]  # (method, path template)
-    # Why the routes carry no API Gateway authorizer (cdk-nag APIG4): who checks the caller, and how.
+    # Why the routes carry no API Gateway authorizer (cdk-nag APIG4): who checks the caller, and how (or
+    # why nobody needs to).
     authentication: str
 
 
@@ -88,6 +90,12 @@ class HttpApi(Construct):
     @property
     def url(self) -> str:
         return self.stage.url
+
+    @property
+    def endpoint(self) -> str:
+        """The API's URL without the trailing slash: what the links in messages start with. It names the
+        API resource alone, so a function the API integrates can be told it without a cycle."""
+        return self.http_api.api_endpoint
 
 
 def _refuse_shared_routes(backends: Sequence[ApiBackend]) -> None:

@@ -1,8 +1,10 @@
-"""Stream-driven evaluation: every streamed table's changes, delivered to the evaluate function."""
+"""Stream consumers: a function fed the changes of the streamed tables whose models name it (evaluation
+for the data tables, sending for deliveries), with bounded retries and dead letters."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
@@ -25,27 +27,33 @@ RETRY_ATTEMPTS = 3
 MAX_RECORD_AGE = Duration.hours(6)
 
 
-class StreamEvaluation(Construct):
+class StreamConsumer(Construct):
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         function: lambda_.Function,
+        consumer: str,
         tables: Mapping[str, dynamodb.ITable],
+        filters: Sequence[Mapping[str, Any]] = (),
     ) -> None:
+        """``consumer``: the function's name in the models' ``Meta.stream_consumer`` (evaluate, send).
+        ``filters``: Lambda event filter patterns (``FilterCriteria.filter``), for every table's mapping:
+        records that match none never invoke the function."""
         super().__init__(scope, construct_id)
         if not tables:
-            raise ValueError("stream evaluation needs at least one streamed table")
-        self.dead_letters = DeadLetterQueue(self, "Failures", receives="evaluate stream batches that failed")
+            raise ValueError(f"the {consumer} stream consumer needs at least one streamed table")
+        self.dead_letters = DeadLetterQueue(self, "Failures", receives=f"{consumer} stream batches that failed")
         for name in sorted(tables):
             function.add_event_source(
                 event_sources.DynamoEventSource(
                     tables[name],
                     # TRIM_HORIZON, not LATEST: a mapping created (or re-created) after writes began starts
                     # from the oldest record still in the stream instead of skipping what came first.
-                    # Replaying is safe, since every consumer is idempotent; skipping would leave segment
-                    # memberships wrong with nothing to tell.
+                    # Replaying is safe, since every consumer is idempotent (evaluation recomputes, sending
+                    # claims each delivery once); skipping would leave memberships wrong, or messages
+                    # unsent, with nothing to tell.
                     starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                     batch_size=BATCH_SIZE,
                     max_batching_window=BATCHING_WINDOW,
@@ -56,6 +64,7 @@ class StreamEvaluation(Construct):
                     retry_attempts=RETRY_ATTEMPTS,
                     max_record_age=MAX_RECORD_AGE,
                     on_failure=event_sources.SqsDlq(self.dead_letters.queue),
+                    filters=list(filters) or None,
                 )
             )
         # Reading a stream grants dynamodb:ListStreams, which IAM cannot scope to a resource.

@@ -34,9 +34,13 @@ class DataTables(Construct):
         }
 
     @property
-    def streamed(self) -> dict[str, dynamodb.Table]:
-        """The tables whose models are ``Meta.streamed``: their changes drive evaluation."""
-        return {name: table for name, table in self.tables.items() if self.specs[name].stream_view_type}
+    def stream_consumers(self) -> frozenset[str]:
+        """Every function some table's stream feeds (``Meta.stream_consumer``: evaluate, send)."""
+        return frozenset(spec.stream_consumer for spec in self.specs.values() if spec.stream_consumer)
+
+    def streamed(self, consumer: str) -> dict[str, dynamodb.Table]:
+        """The streamed tables whose changes feed ``consumer``."""
+        return {name: table for name, table in self.tables.items() if self.specs[name].stream_consumer == consumer}
 
     def grant(
         self, grantee: iam.IGrantable, *, read_only: frozenset[str], read_write: frozenset[str]

@@ -1,16 +1,17 @@
 """The App API's delivery routes: transactional sends, templates, layouts, snippets, message history
-and the workspace's delivery settings."""
+and the workspace's delivery settings.
+
+The delivery modules (jinja2, MIME, SMTP) are imported by the operations that use them, not with the
+route table: most App API invocations never render a template, and every cold start would pay for them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import unquote
 
-from nudge.delivery import compose, records, template_store, templates, transactional
-from nudge.delivery import settings as delivery_settings
 from nudge.errors import InvalidRequest, NotFound
 from nudge.routing import Request, Response, Route
-from nudge.tracking import people
 from nudge.tracking.identifiers import from_map, from_typed
 from nudge.tracking.limits import parse_json_object
 
@@ -24,6 +25,8 @@ def _body(req: Request, limit: int = 1_000_000) -> dict[str, Any]:
 
 def _send(channel: str) -> Any:
     def run(req: Request) -> Response:
+        from nudge.delivery import transactional
+
         body = _body(req, limit=transactional.ATTACHMENTS_MAX_BYTES * 2)
         return 200, transactional.send(req.workspace_id, channel, body, req.headers.get("idempotency-key"))
 
@@ -35,28 +38,42 @@ def _template_id(req: Request) -> str:
 
 
 def _list_templates(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     return 200, {"templates": [t.to_api() for t in template_store.list_templates(req.workspace_id)]}
 
 
 def _create_template(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     return 200, {"template": template_store.create(req.workspace_id, _body(req)).to_api()}
 
 
 def _get_template(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     return 200, {"template": template_store.load(req.workspace_id, _template_id(req)).to_api()}
 
 
 def _update_template(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     return 200, {"template": template_store.update(req.workspace_id, _template_id(req), _body(req)).to_api()}
 
 
 def _delete_template(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     template_store.delete(req.workspace_id, _template_id(req))
     return 204, None
 
 
 def _preview(req: Request) -> Response:
     """Render a template for a person without sending it."""
+    from nudge.delivery import compose, template_store, templates
+    from nudge.delivery import settings as delivery_settings
+    from nudge.tracking import people
+
     body = _body(req)
     template = template_store.load(req.workspace_id, _template_id(req))
     person = people.load(req.workspace_id, from_map(body.get("identifiers"), allow_phone=False))
@@ -96,42 +113,61 @@ def _layout_id(req: Request) -> str:
 
 
 def _list_layouts(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     return 200, {"layouts": template_store.list_layouts(req.workspace_id)}
 
 
 def _create_layout(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     return 200, {"layout": template_store.create_layout(req.workspace_id, _body(req))}
 
 
 def _get_layout(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     return 200, {"layout": template_store.load_layout(req.workspace_id, _layout_id(req))}
 
 
 def _update_layout(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     return 200, {"layout": template_store.update_layout(req.workspace_id, _layout_id(req), _body(req))}
 
 
 def _delete_layout(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     template_store.delete_layout(req.workspace_id, _layout_id(req))
     return 204, None
 
 
 def _list_snippets(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     found = template_store.snippets(req.workspace_id)
     return 200, {"snippets": [{"name": name, "body": body} for name, body in sorted(found.items())]}
 
 
 def _put_snippet(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     name = unquote(req.params["name"])
     return 200, {"snippet": template_store.put_snippet(req.workspace_id, name, _body(req))}
 
 
 def _delete_snippet(req: Request) -> Response:
+    from nudge.delivery import template_store
+
     template_store.delete_snippet(req.workspace_id, unquote(req.params["name"]))
     return 204, None
 
 
 def _customer_messages(req: Request) -> Response:
+    from nudge.delivery import records
+    from nudge.tracking import people
+
     ref = from_typed(req.query.get("id_type", "id"), unquote(req.params["customer_id"]), "customer_id")
     person = people.load(req.workspace_id, ref)
     if person is None:
@@ -146,6 +182,8 @@ def _customer_messages(req: Request) -> Response:
 
 
 def _message(req: Request) -> Response:
+    from nudge.delivery import records
+
     delivery = records.load(req.workspace_id, unquote(req.params["delivery_id"]))
     if delivery is None:
         raise NotFound(f"message {req.params['delivery_id']} not found")
@@ -153,10 +191,14 @@ def _message(req: Request) -> Response:
 
 
 def _get_settings(req: Request) -> Response:
+    from nudge.delivery import settings as delivery_settings
+
     return 200, {"delivery": delivery_settings.load(req.workspace_id).to_api()}
 
 
 def _put_settings(req: Request) -> Response:
+    from nudge.delivery import settings as delivery_settings
+
     return 200, {"delivery": delivery_settings.update(req.workspace_id, _body(req)).to_api()}
 
 

@@ -8,7 +8,8 @@ longer queued and sends nothing. A send that the provider throttled or failed (5
 backoff, never recorded as failed. If the process dies between the provider accepting the message and
 the outcome being recorded, the delivery stays ``attempted``: its next sighting records it as failed
 with an "outcome unknown" reason rather than risk a second send (SES feedback, tagged with the delivery
-id, still marks it delivered if it went out).
+id, still marks it delivered if it went out). If that sighting came while the sender was still at work
+(a duplicate record processed concurrently), the sender's own record of the outcome replaces the guess.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def process(workspace_id: str, delivery_id: str) -> Outcome:
 def _already_handled(delivery: Delivery) -> Outcome:
     if delivery.state == states.ATTEMPTED and delivery.attempt_id:
         # A sender claimed it and ended without recording the outcome: never send again.
-        reason = "send outcome unknown: the sending invocation ended before recording it; not resent"
-        records.finish(delivery, delivery.attempt_id, states.FAILED, reason=reason)
+        reason = f"{records.OUTCOME_UNKNOWN}: the sending invocation ended before recording it; not resent"
+        if not records.finish(delivery, delivery.attempt_id, states.FAILED, reason=reason):
+            return Outcome(delivery.delivery_id, "claimed elsewhere")  # its sender recorded it meanwhile
         logger.warning("delivery outcome unknown", delivery_id=delivery.delivery_id)
         return Outcome(delivery.delivery_id, states.FAILED, reason)
     if delivery.state in states.OUT and delivery.billable:

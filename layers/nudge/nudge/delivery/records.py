@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from nudge import clock
 from nudge.delivery import states
@@ -21,6 +22,8 @@ from nudge.model.base import condition_failed, plain
 from nudge.model.deliveries import DeliveriesItem, Delivery
 
 SK = "delivery"
+# How a delivery whose sender ended without recording the outcome is failed (never sent again).
+OUTCOME_UNKNOWN = "send outcome unknown"
 DUE_SHARDS = 4
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # SES tag values allow no more
 
@@ -146,6 +149,14 @@ def claim(delivery: Delivery) -> str | None:
     return attempt
 
 
+def _held(attempt: str) -> Condition:
+    """The claim ``attempt`` still holds the delivery: it is ``attempted`` under that claim, or another
+    sighting took the claim for a dead sender's and failed it as outcome unknown while the sender was in
+    fact still at work. The sender knows the outcome, so its record replaces that guess."""
+    guessed = (Delivery.state == states.FAILED) & Delivery.reason.startswith(OUTCOME_UNKNOWN)
+    return (Delivery.attempt_id == attempt) & ((Delivery.state == states.ATTEMPTED) | guessed)
+
+
 def finish(delivery: Delivery, attempt: str, state: str, **fields: Any) -> bool:
     """Record the claimed send's outcome (sent, failed, undeliverable). False if the claim was lost."""
     now = clock.now()
@@ -154,14 +165,13 @@ def finish(delivery: Delivery, attempt: str, state: str, **fields: Any) -> bool:
         Delivery.metrics[state].set(now),
         Delivery.updated_at.set(now),
     ]
+    if state != states.FAILED:
+        actions.append(Delivery.metrics[states.FAILED].remove())  # an outcome-unknown guess, if any
     for name, value in fields.items():
         attribute = getattr(Delivery, name)
         actions.append(attribute.set(value) if value is not None else attribute.remove())
     try:
-        delivery.update(
-            actions=actions,
-            condition=(Delivery.attempt_id == attempt) & (Delivery.state == states.ATTEMPTED),
-        )
+        delivery.update(actions=actions, condition=_held(attempt))
     except UpdateError as exc:
         if condition_failed(exc):
             return False
@@ -183,9 +193,11 @@ def retry_later(delivery: Delivery, attempt: str, delay: int) -> None:
                 Delivery.due_at.set(holder.due_at),
                 Delivery.due_bucket.set(holder.due_bucket),
                 Delivery.due_key.set(holder.due_key),
+                Delivery.metrics[states.FAILED].remove(),
+                Delivery.reason.remove(),
                 Delivery.updated_at.set(clock.now()),
             ],
-            condition=(Delivery.attempt_id == attempt) & (Delivery.state == states.ATTEMPTED),
+            condition=_held(attempt),
         )
     except UpdateError as exc:
         if not condition_failed(exc):
