@@ -122,7 +122,7 @@ def _run(channel: str, install: Any, meter: SwitchedMeter) -> SendRun:
             warm = _setup(ws, WARM_UP, "warm")
             timed = _setup(ws, BATCH, "t")
             counted = _setup(ws, BATCH, "c")
-            context = LocalContext(function_name="nudge-send")
+            context: Any = LocalContext(function_name="nudge-send")
             send.handler(_stream_event(ws, warm), context)
             # Timed unmetered (the meter reads every item it bills), then counted on a second batch.
             started = time.perf_counter()

@@ -1,4 +1,5 @@
-"""How this app accepts a cdk-nag finding: at the construct it concerns, never without a reason."""
+"""How this app accepts a cdk-nag finding (or another synth-time validation's): at the construct it
+concerns, never without a reason."""
 
 from __future__ import annotations
 

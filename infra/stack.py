@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
@@ -76,6 +76,15 @@ FEEDBACK_READS: frozenset[str] = frozenset()
 FEEDBACK_WRITES = frozenset({"deliveries", "people"})
 
 
+class _Consumer(NamedTuple):
+    """A function fed table streams: its construct, the tables it is told of, its event filters."""
+
+    construct_id: str
+    service: ServiceFunction
+    told: frozenset[str]
+    filters: Sequence[Mapping[str, Any]] = ()
+
+
 class NudgeStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, config: DeployConfig, assets: BuiltAssets, **kwargs: Any
@@ -93,7 +102,9 @@ class NudgeStack(Stack):
         # What sending needs before any function exists: the functions are told their names and ARNs.
         self.email_events = EmailEvents(self, "EmailEvents")
         self.link_secret = LinkSecret(self, "LinkSecret")
-        self.push = PushApplication(self, "Push", name=f"nudge-{config.stage}") if config.push_enabled else None
+        self.push = (
+            PushApplication(self, "Push", name=f"nudge-{config.stage}") if config.push_enabled else None
+        )
 
         self.track = self._service(
             "Track",
@@ -224,17 +235,20 @@ class NudgeStack(Stack):
         for service in (self.send, self.app_api):
             service.function.add_environment("NUDGE_LINKS_URL", self.api.endpoint)
 
+        # Keyed by the models' Meta.stream_consumer.
         self.stream_consumers = self._stream_consumers(
             {
-                # Construct id, function, the tables it is told of, its event filters.
-                "evaluate": ("StreamEvaluation", self.evaluate, EVALUATION_READS | EVALUATION_WRITES, ()),
-                "send": (
+                "evaluate": _Consumer(
+                    "StreamEvaluation", self.evaluate, EVALUATION_READS | EVALUATION_WRITES
+                ),
+                "send": _Consumer(
                     "StreamSending",
                     self.send,
                     SEND_READS | SEND_WRITES,
-                    # Only deliveries that are queued now: the inbox, counters and templates beside them,
-                    # and every later change to a delivery, never invoke the function.
-                    (lambda_.FilterCriteria.filter(STREAM_FILTER),),
+                    # Only records whose new image is a queued delivery: the inbox, counters and templates
+                    # beside them, removals, and deliveries in any other state never invoke the function
+                    # (which skips the rest itself: a change to a delivery that was already queued).
+                    [lambda_.FilterCriteria.filter(STREAM_FILTER)],
                 ),
             }
         )
@@ -293,30 +307,25 @@ class NudgeStack(Stack):
             environment["NUDGE_SMS_SENDER_ID"] = config.sms_sender_id
         return environment
 
-    def _stream_consumers(
-        self,
-        consumers: Mapping[
-            str, tuple[str, ServiceFunction, frozenset[str], Sequence[Mapping[str, Any]]]
-        ],
-    ) -> dict[str, StreamConsumer]:
+    def _stream_consumers(self, consumers: Mapping[str, _Consumer]) -> dict[str, StreamConsumer]:
         """Every streamed table's changes, to the function its model names."""
         unconsumed = self.tables.stream_consumers - consumers.keys()
         if unconsumed:
             raise ValueError(f"tables stream to functions this stack does not have: {sorted(unconsumed)}")
         built = {}
-        for consumer, (construct_id, service, told, filters) in consumers.items():
-            tables = self.tables.streamed(consumer)
-            unreadable = tables.keys() - told
+        for name, consumer in consumers.items():
+            tables = self.tables.streamed(name)
+            unreadable = tables.keys() - consumer.told
             if unreadable:
                 # A consumer tells a record's table by the table names it was given.
-                raise ValueError(f"{consumer} consumes streams of tables it is not given: {sorted(unreadable)}")
-            built[consumer] = StreamConsumer(
+                raise ValueError(f"{name} consumes streams of tables it is not given: {sorted(unreadable)}")
+            built[name] = StreamConsumer(
                 self,
-                construct_id,
-                function=service.function,
-                consumer=consumer,
+                consumer.construct_id,
+                function=consumer.service.function,
+                consumer=name,
                 tables=tables,
-                filters=filters,
+                filters=consumer.filters,
             )
         return built
 

@@ -61,7 +61,7 @@ class HttpApi(Construct):
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
-            description="Nudge Track and App APIs (Customer.io compatible)",
+            description="Nudge Track and App APIs (Customer.io compatible) and the links in messages",
             create_default_stage=False,
         )
         self.stage = apigwv2.HttpStage(

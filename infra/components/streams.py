@@ -44,7 +44,9 @@ class StreamConsumer(Construct):
         super().__init__(scope, construct_id)
         if not tables:
             raise ValueError(f"the {consumer} stream consumer needs at least one streamed table")
-        self.dead_letters = DeadLetterQueue(self, "Failures", receives=f"{consumer} stream batches that failed")
+        self.dead_letters = DeadLetterQueue(
+            self, "Failures", receives=f"{consumer} stream batches that failed"
+        )
         for name in sorted(tables):
             function.add_event_source(
                 event_sources.DynamoEventSource(

@@ -40,7 +40,9 @@ class DataTables(Construct):
 
     def streamed(self, consumer: str) -> dict[str, dynamodb.Table]:
         """The streamed tables whose changes feed ``consumer``."""
-        return {name: table for name, table in self.tables.items() if self.specs[name].stream_consumer == consumer}
+        return {
+            name: table for name, table in self.tables.items() if self.specs[name].stream_consumer == consumer
+        }
 
     def grant(
         self, grantee: iam.IGrantable, *, read_only: frozenset[str], read_write: frozenset[str]

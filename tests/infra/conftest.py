@@ -56,6 +56,14 @@ class Synthesized:
     def function(self, service: str) -> tuple[str, dict[str, Any]]:
         return self.functions()[service]
 
+    def role_of(self, service: str) -> str:
+        """The logical id of a function's role."""
+        return str(self.function(service)[1]["Properties"]["Role"]["Fn::GetAtt"][0])
+
+    def variables(self, service: str) -> dict[str, Any]:
+        """A function's environment variables."""
+        return dict(self.function(service)[1]["Properties"]["Environment"]["Variables"])
+
     def table_ids(self) -> dict[str, str]:
         """Logical table name -> CloudFormation logical id, through the variables the functions read
         (every table is told to some function, and every function names it by the same table)."""
@@ -84,13 +92,13 @@ class Synthesized:
         return statements
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def synthesize(tmp_path_factory: pytest.TempPathFactory, **overrides: Any) -> Synthesized:
+    """The app synthesized with cdk.json's context, and ``overrides`` on top."""
     # A failing cdk-nag check makes this synth raise, with the report in the message.
     app, stack = create_app(
         build_dir=tmp_path_factory.mktemp("build"),
         with_dependencies=False,
-        context=cdk_json_context(),
+        context={**cdk_json_context(), **overrides},
         outdir=str(tmp_path_factory.mktemp("cdk.out")),
     )
     assembly = app.synth()
@@ -102,3 +110,15 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         template_file=Path(assembly.get_stack_artifact(stack.artifact_id).template_full_path),
         config=DeployConfig.from_context(app),
     )
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def synthesized_with_push(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """With the optional parts of sending on: a push application and an SMS sender id (as ``-c`` gives
+    them, in text)."""
+    return synthesize(tmp_path_factory, push_enabled="true", sms_sender_id="Nudge")

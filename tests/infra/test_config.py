@@ -7,7 +7,7 @@ from dataclasses import fields
 import pytest
 from aws_cdk import App
 
-from infra.config import DeployConfig
+from infra.config import SIZED_FUNCTIONS, DeployConfig
 from tests.infra.conftest import cdk_json_context
 
 pytestmark = pytest.mark.infra
@@ -30,16 +30,47 @@ def test_command_line_context_arrives_as_text_and_is_converted() -> None:
     assert (config.throttle_rate, config.throttle_burst) == (250.0, 40)
 
 
+def test_cdk_json_sets_every_key_to_its_default() -> None:
+    # The defaults live in DeployConfig; cdk.json spells them out for whoever tunes a stage, and must not
+    # quietly differ.
+    ours = {key: value for key, value in cdk_json_context().items() if not key.startswith("@")}
+
+    assert DeployConfig.from_context(App(context=ours)) == DeployConfig()
+
+
 def test_every_function_is_sized_from_context() -> None:
     context = {
         f"{name}_{setting}": value
-        for name in ("track", "api", "evaluate", "sweep", "billing")
+        for name in SIZED_FUNCTIONS
         for setting, value in (("memory_mb", "1024"), ("timeout_seconds", "30"))
     }
     config = DeployConfig.from_context(App(context=context))
 
     assert {getattr(config, key) for key in context if key.endswith("_memory_mb")} == {1024}
     assert {getattr(config, key) for key in context if key.endswith("_timeout_seconds")} == {30}
+
+
+def test_sending_defaults_send_nothing_optional() -> None:
+    config = DeployConfig()
+
+    assert (config.sender_domain, config.default_from) == ("example.com", "no-reply@example.com")
+    assert (config.push_enabled, config.sms_sender_id) == (False, "")
+    assert (config.send_memory_mb, config.send_timeout_seconds) == (512, 120)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(True, True), (False, False), ("true", True), ("false", False), ("1", True), ("0", False)],
+)
+def test_flags_read_json_booleans_and_command_line_text(raw: object, expected: bool) -> None:
+    # bool("false") is True: a flag is read by what it says, not by whether it is empty.
+    assert DeployConfig.from_context(App(context={"push_enabled": raw})).push_enabled is expected
+
+
+def test_sender_domain_names_the_default_sender() -> None:
+    config = DeployConfig.from_context(App(context={"sender_domain": "mail.example.org"}))
+
+    assert config.default_from == "no-reply@mail.example.org"
 
 
 def test_stage_names_the_stack() -> None:
@@ -56,6 +87,13 @@ def test_stage_names_the_stack() -> None:
         {"api_timeout_seconds": "0"},
         {"sweep_timeout_seconds": "901"},
         {"billing_memory_mb": "10241"},
+        {"send_timeout_seconds": "901"},
+        {"feedback_memory_mb": "64"},
+        {"push_enabled": "maybe"},
+        {"sender_domain": "no-reply@example.com"},
+        {"sender_domain": "Example.COM"},
+        {"sender_domain": ""},
+        {"sms_sender_id": "far too long for one"},
     ],
 )
 def test_invalid_context_is_refused(context: dict[str, str]) -> None:

@@ -1,4 +1,5 @@
-"""The HTTP API: the Track and App route tables on one API, each route to its own API's function."""
+"""The HTTP API: the Track and App route tables and the public links in messages on one API, each route to
+its own function."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aws_cdk.assertions import Match
 from infra.components.http_api import ApiBackend, HttpApi
 from infra.config import DeployConfig
 from nudge.api.routes import ROUTES as APP_ROUTES
+from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
 from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 from tests.infra.conftest import Synthesized
 
@@ -19,8 +21,17 @@ pytestmark = pytest.mark.infra
 
 TRACK_KEYS = {f"{route.method} {route.path}" for route in TRACK_ROUTES}
 APP_KEYS = {f"{route.method} {route.path}" for route in APP_ROUTES}
+LINK_KEYS = {f"{route.method} {route.path}" for route in LINK_ROUTES}
 # Route key -> the function (POWERTOOLS_SERVICE_NAME) that must answer it.
-OWNERS = {**{key: "track" for key in TRACK_KEYS}, **{key: "api" for key in APP_KEYS}}
+OWNERS = {
+    **{key: "track" for key in TRACK_KEYS},
+    **{key: "api" for key in APP_KEYS},
+    **{key: "links" for key in LINK_KEYS},
+}
+API_FUNCTIONS = ("track", "api", "links")
+# Words the reason for a route's missing authorizer (its APIG4 acknowledgement) must contain: who checks
+# the caller, per function. The links are public, and say why.
+AUTHENTICATION = {"track": "HTTP Basic", "api": "Bearer app key", "links": "signed (HMAC)"}
 
 
 def routes(synth: Synthesized) -> dict[str, dict[str, Any]]:
@@ -43,7 +54,14 @@ def integrated_function(synth: Synthesized, route: dict[str, Any]) -> str:
 def test_the_route_tables_claim_no_route_twice() -> None:
     assert len(TRACK_KEYS) == len(TRACK_ROUTES)
     assert len(APP_KEYS) == len(APP_ROUTES)
-    assert TRACK_KEYS.isdisjoint(APP_KEYS)
+    assert len(LINK_KEYS) == len(LINK_ROUTES)
+    assert len(TRACK_KEYS | APP_KEYS | LINK_KEYS) == len(TRACK_KEYS) + len(APP_KEYS) + len(LINK_KEYS)
+
+
+def test_links_are_their_own_paths_with_a_token() -> None:
+    # Nothing under /t/ but links, and every link path carries the signed token that authorizes it.
+    assert all(route.path.startswith("/t/") and route.path.endswith("/{token}") for route in LINK_ROUTES)
+    assert not [key for key in TRACK_KEYS | APP_KEYS if key.split(" ", 1)[1].startswith("/t/")]
 
 
 def test_a_route_claimed_by_both_apis_is_refused() -> None:
@@ -56,10 +74,10 @@ def test_a_route_claimed_by_both_apis_is_refused() -> None:
         HttpApi(Stack(App(), "Routes"), "Api", backends=backends, config=DeployConfig())
 
 
-def test_http_api_routes_are_exactly_both_route_tables(synthesized: Synthesized) -> None:
+def test_http_api_routes_are_exactly_the_route_tables(synthesized: Synthesized) -> None:
     synthesized.one_of_type("AWS::ApiGatewayV2::Api")
 
-    assert set(routes(synthesized)) == TRACK_KEYS | APP_KEYS
+    assert set(routes(synthesized)) == TRACK_KEYS | APP_KEYS | LINK_KEYS
 
 
 def test_every_route_invokes_its_own_apis_function(synthesized: Synthesized) -> None:
@@ -74,21 +92,40 @@ def test_each_api_function_has_one_proxy_integration_with_payload_v2(synthesized
     targets = sorted(i["Properties"]["IntegrationUri"]["Fn::GetAtt"][0] for i in integrations)
 
     assert api["Properties"]["ProtocolType"] == "HTTP"
-    assert targets == sorted(synthesized.function(service)[0] for service in ("track", "api"))
+    assert targets == sorted(synthesized.function(service)[0] for service in API_FUNCTIONS)
     for integration in integrations:
         assert integration["Properties"]["IntegrationType"] == "AWS_PROXY"
         assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
 
 
 def test_routes_carry_no_authorizer_because_each_function_authenticates(synthesized: Synthesized) -> None:
-    # Basic (Track) and Bearer (App) per workspace, checked in the function: see the APIG4 reasons.
+    # Basic (Track) and Bearer (App) per workspace, checked in the function; the links' signed tokens,
+    # checked in theirs: see the APIG4 reasons.
+    assert synthesized.of_type("AWS::ApiGatewayV2::Authorizer") == {}
     for route in routes(synthesized).values():
         assert route.get("AuthorizationType", "NONE") == "NONE"
+        assert "AuthorizerId" not in route
+
+
+def test_every_route_says_who_checks_its_caller(synthesized: Synthesized) -> None:
+    # The APIG4 acknowledgement on each route is its API's own: Track routes keep Basic auth, App routes
+    # the Bearer key, and only the link routes are public (their tokens are signed).
+    found = {}
+    for resource in synthesized.of_type("AWS::ApiGatewayV2::Route").values():
+        (rule,) = [
+            r for r in resource["Metadata"]["cdk_nag"]["rules_to_suppress"] if r["id"] == "AwsSolutions-APIG4"
+        ]
+        found[resource["Properties"]["RouteKey"]] = rule["reason"]
+
+    assert found.keys() == OWNERS.keys()
+    for key, reason in found.items():
+        assert AUTHENTICATION[OWNERS[key]] in reason, key
+        assert ("Public" in reason) == (OWNERS[key] == "links"), key
 
 
 def test_only_this_api_may_invoke_the_api_functions(synthesized: Synthesized) -> None:
     api_id = synthesized.one_of_type("AWS::ApiGatewayV2::Api")[0]
-    api_functions = {synthesized.function(service)[0] for service in ("track", "api")}
+    api_functions = {synthesized.function(service)[0] for service in API_FUNCTIONS}
     from_api = [
         p["Properties"]
         for p in synthesized.of_type("AWS::Lambda::Permission").values()

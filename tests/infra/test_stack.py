@@ -33,21 +33,38 @@ FUNCTIONS = {
     "evaluate": ("evaluate", "handler.handler"),
     "sweep": ("evaluate", "handler.sweep"),
     "billing": ("billing", "handler.handler"),
+    "send": ("send", "handler.handler"),
+    "releasescheduled": ("send", "handler.release_scheduled"),
+    "links": ("links", "handler.handler"),
+    "feedback": ("feedback", "handler.handler"),
 }
+# The context keys that size each function (<prefix>_memory_mb, <prefix>_timeout_seconds), where the
+# prefix is not the service name.
+SIZED_AS = {"releasescheduled": "release"}
 # What each function may read, and what it may also write: stated here rather than imported from the
 # stack, so that widening a grant takes a deliberate change to this table too. (Read from the code each
 # function runs: the App API writes segment definitions, the dependency index and manual memberships,
 # and opens a workspace's first billing period when its usage is asked for; evaluation writes
 # memberships, re-checks and backfill progress, meters usage into billing against the workspace's
 # billing anchor, and only reads everything else; the sweep shares evaluation's code but never meters;
-# the billing run scans workspaces and keeps periods, invoices and credits in billing.)
+# the billing run scans workspaces and keeps periods, invoices and credits in billing, and queues invoice
+# emails as deliveries. Track records client metrics and the in-app inbox on deliveries; the App API
+# creates a transactional send's recipient, and queues it. Sending reads delivery settings, profiles and
+# devices, and records deliveries and meters them; the scheduled release only queues deliveries; links
+# and SES feedback record metrics and unsubscribe through identify, and read nothing of the workspace.)
 ACCESS = {
-    "track": ({"workspaces"}, {"people", "events", "objects", "segments"}),
-    "api": ({"workspaces", "people"}, {"segments", "billing"}),
+    "track": ({"workspaces"}, {"people", "events", "objects", "segments", "deliveries"}),
+    "api": ({"workspaces"}, {"people", "segments", "billing", "deliveries"}),
     "evaluate": ({"workspaces", "people", "events", "objects"}, {"segments", "billing"}),
     "sweep": ({"people", "events", "objects"}, {"segments"}),
-    "billing": ({"workspaces"}, {"billing"}),
+    "billing": ({"workspaces"}, {"billing", "deliveries"}),
+    "send": ({"workspaces", "people"}, {"deliveries", "billing"}),
+    "releasescheduled": (set(), {"deliveries"}),
+    "links": (set(), {"deliveries", "people"}),
+    "feedback": (set(), {"deliveries", "people"}),
 }
+# Functions that read table streams, which grants dynamodb:ListStreams (it takes no resource).
+STREAM_CONSUMERS = ("evaluate", "send")
 
 
 # Expectations are read from the models through PynamoDB's per-attribute API, independently of the
@@ -217,9 +234,10 @@ def test_function_runs_its_own_folders_code(synthesized: Synthesized, service: s
 @pytest.mark.parametrize("service", sorted(FUNCTIONS))
 def test_function_memory_and_timeout_come_from_context(synthesized: Synthesized, service: str) -> None:
     properties = synthesized.function(service)[1]["Properties"]
+    prefix = SIZED_AS.get(service, service)
 
-    assert properties["MemorySize"] == getattr(synthesized.config, f"{service}_memory_mb")
-    assert properties["Timeout"] == getattr(synthesized.config, f"{service}_timeout_seconds")
+    assert properties["MemorySize"] == getattr(synthesized.config, f"{prefix}_memory_mb")
+    assert properties["Timeout"] == getattr(synthesized.config, f"{prefix}_timeout_seconds")
 
 
 def test_every_function_has_its_own_role_and_log_group(synthesized: Synthesized) -> None:
@@ -314,9 +332,9 @@ def test_nothing_may_write_workspaces(synthesized: Synthesized) -> None:
     assert all(actions.isdisjoint(WRITE_ACTIONS) for actions in granted)
 
 
-def test_only_listing_streams_is_granted_on_every_resource(synthesized: Synthesized) -> None:
-    # dynamodb:ListStreams takes no resource; it comes with reading streams, so with the evaluate function.
-    evaluate_role = synthesized.function("evaluate")[1]["Properties"]["Role"]["Fn::GetAtt"][0]
+def test_only_listing_streams_and_texting_are_granted_on_every_resource(synthesized: Synthesized) -> None:
+    # dynamodb:ListStreams takes no resource; it comes with reading streams, so with the stream consumers.
+    # SNS Publish to a phone number takes no resource either: the send function's SMS.
     unscoped = {
         (role_id, action)
         for role_id in synthesized.of_type("AWS::IAM::Role")
@@ -325,7 +343,10 @@ def test_only_listing_streams_is_granted_on_every_resource(synthesized: Synthesi
         for action in as_list(statement["Action"])
     }
 
-    assert unscoped == {(evaluate_role, "dynamodb:ListStreams")}
+    assert unscoped == {
+        *((synthesized.role_of(consumer), "dynamodb:ListStreams") for consumer in STREAM_CONSUMERS),
+        (synthesized.role_of("send"), "sns:Publish"),
+    }
 
 
 def test_roles_carry_no_managed_policies(synthesized: Synthesized) -> None:
@@ -359,20 +380,25 @@ def test_every_acknowledged_nag_finding_carries_a_reason(synthesized: Synthesize
     assert acknowledged
     assert all(len(rule["reason"].split()) >= 5 for rule in acknowledged)
     assert {rule["id"].split("[")[0] for rule in acknowledged} == {
-        "AwsSolutions-APIG4",  # Track and App API auth is checked in the functions, as Customer.io's is
-        "AwsSolutions-IAM5",  # grant_* adds <table>/index/*; reading streams adds ListStreams on *
+        # Track and App API auth is checked in the functions, as Customer.io's is; links are public, with
+        # signed tokens
+        "AwsSolutions-APIG4",
+        # grant_* adds <table>/index/*; reading streams adds ListStreams on *; SMS to phone numbers needs *
+        "AwsSolutions-IAM5",
         "AwsSolutions-L1",  # runtime pinned with the dependency layer's wheels
+        "AwsSolutions-SMG4",  # rotating the link secret would break every link already sent
         "AwsSolutions-SQS3",  # a dead-letter queue needs no dead-letter queue of its own
     }
 
 
 def test_wildcard_resources_are_acknowledged_only_where_expected(synthesized: Synthesized) -> None:
     table_ids = set(synthesized.table_ids().values())
-    evaluate_role = synthesized.function("evaluate")[1]["Properties"]["Role"]["Fn::GetAtt"][0]
-    evaluate_policies = {
+    # The stream consumers' roles and their policies (ListStreams), and the send function's SMS policy.
+    consumer_roles = {synthesized.role_of(consumer) for consumer in STREAM_CONSUMERS}
+    consumer_policies = {
         logical_id
         for logical_id, policy in synthesized.of_type("AWS::IAM::Policy").items()
-        if {"Ref": evaluate_role} in policy["Properties"]["Roles"]
+        if consumer_roles & {ref["Ref"] for ref in policy["Properties"]["Roles"]}
     }
     for logical_id, rule in nag_acknowledgements(synthesized):
         if not rule["id"].startswith("AwsSolutions-IAM5"):
@@ -382,7 +408,7 @@ def test_wildcard_resources_are_acknowledged_only_where_expected(synthesized: Sy
             assert index_wildcard.group(1) in table_ids
         else:
             assert rule["id"] == "AwsSolutions-IAM5[Resource::*]"
-            assert logical_id in {evaluate_role, *evaluate_policies}
+            assert logical_id in consumer_roles | consumer_policies
 
 
 def test_an_unacknowledged_nag_finding_fails_synth(tmp_path: Any) -> None:

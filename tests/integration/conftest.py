@@ -47,8 +47,7 @@ def pump(account: None) -> Iterator[StreamPump]:
     from functions.evaluate import handler as evaluate
 
     streams = {
-        name: model.describe_table()["LatestStreamArn"]
-        for name, model in streamed_tables("evaluate").items()
+        name: model.describe_table()["LatestStreamArn"] for name, model in streamed_tables("evaluate").items()
     }
     # botocore 1.44 routes stream calls to account-based endpoints that moto 5.2 does not serve.
     client = boto3.client(

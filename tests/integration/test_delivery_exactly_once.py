@@ -5,6 +5,7 @@ records that raised."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -60,6 +61,22 @@ def test_a_claim_never_finished_is_failed_not_resent(ws, ann, deliver, channels)
     assert "outcome unknown" in stored.reason
     assert channels.email.sent == []
     assert messages_metered(ws)["email"] == 0
+
+
+def test_a_sender_still_at_work_records_the_real_outcome_over_the_guess(ws, ann, deliver, channels):
+    delivery_id = campaign(ws, ann)
+    held = delivery(ws, delivery_id)
+    attempt = records.claim(held)
+    assert attempt is not None
+    assert deliver(delivery_id).state == states.FAILED  # a duplicate sighting guesses "outcome unknown"
+
+    assert not records.finish(delivery(ws, delivery_id), "another-attempt", states.SENT)
+    assert records.finish(held, attempt, states.SENT, reason=None)  # the sender knows it went out
+
+    stored = delivery(ws, delivery_id)
+    assert stored.state == states.SENT
+    assert stored.reason is None
+    assert states.FAILED not in stored.metrics.as_dict()
 
 
 def test_throttling_reschedules_the_delivery_and_the_sweep_releases_it(ws, ann, deliver, channels):
@@ -133,17 +150,17 @@ def test_a_template_that_fails_to_render_fails_the_delivery(ws, ann, deliver, ch
     assert channels.email.sent == []
 
 
-def _stream_event(*records_):
-    return {"Records": list(records_)}
+def _handle(*stream_records: dict[str, Any]) -> dict[str, Any]:
+    """The send function's answer to one batch of stream records."""
+    context: Any = LocalContext()
+    return send.handler({"Records": list(stream_records)}, context)
 
 
 def test_send_handler_sends_newly_queued_deliveries(ws, ann, channels):
     good = campaign(ws, ann)
     bad = campaign(ws, ann, content={"subject": "Hi", "body": "{{ 1/0 }}"})
 
-    result = send.handler(
-        _stream_event(delivery_change(ws, bad, "101"), delivery_change(ws, good, "102")), LocalContext()
-    )
+    result = _handle(delivery_change(ws, bad, "101"), delivery_change(ws, good, "102"))
 
     assert result == {"batchItemFailures": []}
     assert delivery(ws, good).state == states.SENT
@@ -154,9 +171,7 @@ def test_send_handler_sends_newly_queued_deliveries(ws, ann, channels):
 def test_send_handler_sends_a_delivery_released_by_the_sweep(ws, ann, channels):
     delivery_id = campaign(ws, ann)
 
-    result = send.handler(
-        _stream_event(delivery_change(ws, delivery_id, "101", old_state=states.SCHEDULED)), LocalContext()
-    )
+    result = _handle(delivery_change(ws, delivery_id, "101", old_state=states.SCHEDULED))
 
     assert result == {"batchItemFailures": []}
     assert delivery(ws, delivery_id).state == states.SENT
@@ -174,7 +189,7 @@ def test_send_handler_skips_records_that_are_not_new_sends(ws, ann, channels, st
     delivery_id = campaign(ws, ann)
     record = delivery_change(ws, delivery_id, "101", state=state, old_state=old_state, kind=kind)
 
-    result = send.handler(_stream_event(record), LocalContext())
+    result = _handle(record)
 
     assert result == {"batchItemFailures": []}
     assert delivery(ws, delivery_id).state == states.QUEUED
@@ -196,9 +211,7 @@ def test_send_handler_reports_only_the_record_that_raised(ws, ann, channels, mon
 
     monkeypatch.setattr(pipeline, "process", flaky)
 
-    result = send.handler(
-        _stream_event(delivery_change(ws, broken, "201"), delivery_change(ws, good, "202")), LocalContext()
-    )
+    result = _handle(delivery_change(ws, broken, "201"), delivery_change(ws, good, "202"))
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "201"}]}
     assert delivery(ws, good).state == states.SENT

@@ -164,10 +164,10 @@ def test_entity_over_32kb_is_refused(track):
     assert "cannot be longer than" in answer.json["meta"]["error"]
 
 
-def test_delivery_ops_are_refused_until_delivery_lands(track):
+def test_a_delivery_op_without_a_metric_names_the_field(track):
     answer = track.post("/api/v2/entity", {"type": "delivery", "action": "event", "identifiers": {"id": "d"}})
     assert answer.status == 400
-    assert answer.json["meta"]["error"] == "delivery operations are not supported yet"
+    assert answer.json["meta"]["error"] == "metric must be present"
 
 
 def test_batch_all_good_is_200(track, ws):

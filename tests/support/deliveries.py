@@ -75,3 +75,9 @@ def usage(ws: str) -> metering.PeriodUsage:
 
 def messages_metered(ws: str) -> dict[str, int]:
     return dict(usage(ws).messages)
+
+
+def unsubscribed(ws: str, identifier: str) -> bool:
+    found = profile(ws, identifier)
+    assert found is not None, f"no person {identifier}"
+    return bool(found["unsubscribed"])

@@ -117,15 +117,21 @@ def _email(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Compose
         body = f'<div style="display:none;max-height:0;overflow:hidden">{_escape(preheader)}</div>{body}'
     text = _text(fields, "body_plain", context) or templates.html_to_text(body)
     tracked = job.request.get("tracked", True) is not False and job.source != "system"
-    html, found_links = links.track_html(
-        body,
-        base_url=_base_url(),
-        secret=link_secret(),
-        workspace_id=job.workspace_id,
-        delivery_id=job.delivery_id,
-        track_opens=tracked,
-        track_clicks=tracked,
-    )
+
+    def track(opens: bool) -> tuple[str, list[str]]:
+        return links.track_html(
+            body,
+            base_url=_base_url(),
+            secret=link_secret(),
+            workspace_id=job.workspace_id,
+            delivery_id=job.delivery_id,
+            track_opens=opens,
+            track_clicks=tracked,
+        )
+
+    html, found_links = track(tracked)
+    # The copy kept for "view in browser" has no open pixel: viewing it is not an open of the email.
+    retained_html = track(False)[0] if tracked else html
     headers = {str(k): str(v) for k, v in (fields.get("headers") or {}).items()}
     if job.source != "system":
         # RFC 8058 one-click unsubscribe: mailbox providers POST to the signed link.
@@ -153,7 +159,10 @@ def _email(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Compose
         attachments=_attachments(job.request.get("attachments")),
     )
     return Composed(
-        message, _bare_address(str(to)), found_links, {"subject": subject, "html": html, "text": text}
+        message,
+        _bare_address(str(to)),
+        found_links,
+        {"subject": subject, "html": retained_html, "text": text},
     )
 
 

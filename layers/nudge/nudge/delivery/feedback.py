@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
+from nudge.billing import metering
 from nudge.delivery import gates, records, states
+from nudge.delivery.records import recover_sent
 from nudge.delivery.ses_events import Feedback
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model.deliveries import Delivery
@@ -103,6 +105,9 @@ def from_ses(event: Feedback) -> None:
     if delivery is None:
         logger.warning("feedback for an unknown delivery", delivery_id=event.delivery_id, kind=event.kind)
         return
+    if recover_sent(delivery) and delivery.billable:
+        # It went out after all (its sender died before recording that): now it counts.
+        metering.message_sent(delivery.workspace_id, delivery.delivery_id, delivery.channel)
     if state == states.BOUNCED and event.permanent:
         for address in event.addresses:
             gates.block(event.workspace_id, address, "bounced", event.delivery_id, event.at)

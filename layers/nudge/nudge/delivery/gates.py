@@ -56,12 +56,15 @@ def check(
         return Blocked("suppressed_address", f"{address} is suppressed after a bounce or complaint")
     if not address:
         return Blocked("no_address", f"the person has no address for {channel}")
-    if limit is not None and limited(channel, source):
-        if not _count_against_limit(workspace_id, person.cio_id, limit, now):
-            return Blocked(
-                "message_limit",
-                f"the person reached the limit of {limit.count} messages per {limit.days} days",
-            )
+    if (
+        limit is not None
+        and limited(channel, source)
+        and not _count_against_limit(workspace_id, person.cio_id, limit, now)
+    ):
+        return Blocked(
+            "message_limit",
+            f"the person reached the limit of {limit.count} messages per {limit.days} days",
+        )
     return None
 
 

@@ -37,8 +37,8 @@ from nudge.model.people import Person
 
 logger = Logger(child=True)
 RETRY_DELAYS = (60, 300, 900, 3600)  # seconds before the 1st, 2nd, ... retry after throttling
-RETENTION_LIMIT = 300_000
-CONTENT_CACHE_SECONDS = 30.0  # characters of rendered content kept for "view in browser"
+RETENTION_LIMIT = 300_000  # characters of rendered content kept for "view in browser"
+CONTENT_CACHE_SECONDS = 30.0  # how long a process reuses a template, layout or snippets it read
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,28 @@ def release_due(delivery_key: tuple[str, str], due_key: str) -> bool:
 # --- metrics after sending ----------------------------------------------------------------------------
 
 
+def recover_sent(delivery: Delivery) -> bool:
+    """The provider reports on a delivery failed as outcome unknown: it did go out. Record it as sent
+    (True), so its feedback applies and it is metered; False if it was not such a delivery."""
+    now = clock.now()
+    try:
+        delivery.update(
+            actions=[
+                Delivery.state.set(states.SENT),
+                Delivery.metrics[states.SENT].set(now),
+                Delivery.metrics[states.FAILED].remove(),
+                Delivery.reason.remove(),
+                Delivery.updated_at.set(now),
+            ],
+            condition=(Delivery.state == states.FAILED) & Delivery.reason.startswith(OUTCOME_UNKNOWN),
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
 def record_metric(delivery: Delivery, metric: str, at: int, **fields: Any) -> bool:
     """Keep the metric's first time; advance ``state`` if the metric outranks it. False if the delivery
     never went out (a metric for it is a client's mistake)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from nudge import clock
 from nudge.delivery.channels.smtp import SmtpSettings
 from nudge.delivery.signing import link_secret
 from nudge.errors import InvalidRequest
-from nudge.model.workspaces import DeliverySettings
+from nudge.model.deliveries import DeliverySettings
 
 SK = "delivery"
 CACHE_SECONDS = 30.0
@@ -64,7 +65,7 @@ class WorkspaceDelivery:
 
 
 def _pk(workspace_id: str) -> str:
-    return f"ws#{workspace_id}"
+    return f"{workspace_id}#settings"
 
 
 def load(workspace_id: str) -> WorkspaceDelivery:
@@ -117,15 +118,34 @@ def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
                 raise InvalidRequest(f"{field} must be an email address", field=field)
             setattr(item, attr, value)
     if "smtp" in body:
-        item.smtp_json = None if body["smtp"] is None else json.dumps(_smtp(body["smtp"]))
+        smtp = None if body["smtp"] is None else _smtp(body["smtp"])
+        if smtp is not None and "password" not in body["smtp"] and item.smtp_json:
+            # The password is never read back, so a settings round trip must not erase it.
+            smtp["password"] = json.loads(item.smtp_json).get("password")
+        item.smtp_json = None if smtp is None else json.dumps(smtp)
     if "message_limit" in body:
         item.message_limit, item.message_limit_days = _limit(body["message_limit"])
     if body.get("rotate_webhook_signing_key") is True:
         item.webhook_key_version = int(item.webhook_key_version or 0) + 1
+    if item.from_address and not item.smtp_json:
+        check_sender_domain(item.from_address, "from")
     item.updated_at = clock.now()
     item.save()
     _cache.pop(workspace_id, None)
     return load(workspace_id)
+
+
+def check_sender_domain(sender: str, field: str) -> None:
+    """In AWS, SES may send only from the deployment's verified domain (``NUDGE_DEFAULT_FROM``'s): refuse
+    another now, rather than fail every send later. A workspace's own SMTP server may send as anyone."""
+    default = os.environ.get("NUDGE_DEFAULT_FROM")
+    if not default:
+        return
+    allowed = _address(default).rsplit("@", 1)[-1].lower()
+    if _address(sender).rsplit("@", 1)[-1].lower() != allowed:
+        raise InvalidRequest(
+            f"{field} must be an address at {allowed}, the verified sender domain", field=field
+        )
 
 
 def _address(value: str) -> str:

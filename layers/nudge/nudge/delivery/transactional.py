@@ -27,7 +27,7 @@ INLINE = {
     "in_app": ("title", "body"),
 }
 INLINE_REQUIRED = {"email": ("subject", "body"), "sms": ("body",), "push": ("message",), "in_app": ("body",)}
-ATTACHMENTS_MAX_BYTES = 300_000  # a delivery is one DynamoDB item (400 KB)
+ATTACHMENTS_MAX_BYTES = 200_000  # decoded; stored as base64 (~270 KB) in one DynamoDB item (400 KB)
 MESSAGE_DATA_MAX_BYTES = 50_000
 
 
@@ -48,6 +48,12 @@ def send(
             )
         template_id = template.id
     content = _inline(channel, body, required=template_id is None)
+    sender = content.get("from")
+    if sender and "{" not in sender:
+        from nudge.delivery import settings
+
+        if settings.load(workspace_id).smtp is None:
+            settings.check_sender_domain(sender, "from")
     request: dict[str, Any] = {"content": content, "transactional": True}
     for flag in ("send_to_unsubscribed", "tracked", "disable_message_retention", "queue_draft"):
         if flag in body and body[flag] is not None:

@@ -11,6 +11,7 @@ Items (pk / sk):
   complaint.
 - ``<ws>#limit#<cio_id>#<window>`` / ``limit``: messages counted against the workspace's per-person limit
   in one window; expires after it.
+- ``<ws>#settings`` / ``delivery``: the workspace's delivery settings (sender, SMTP server, limit).
 - ``<ws>#templates`` / ``t#<id>``, ``l#<id>``, ``s#<name>``, ``counter``: templates, layouts, snippets and
   the counter that numbers templates (Customer.io's transactional ids are numbers).
 """
@@ -152,6 +153,20 @@ class Layout(DeliveriesItem, discriminator="layout"):
 class Snippet(DeliveriesItem, discriminator="snippet"):
     name = UnicodeAttribute()
     body = UnicodeAttribute()
+    updated_at = NumberAttribute()
+
+
+class DeliverySettings(DeliveriesItem, discriminator="settings"):
+    """``<ws>#settings`` / ``delivery``: how the workspace's messages go out. Here rather than with the
+    workspace (whose partition holds its key hashes), so the functions that read or change delivery
+    settings need no access to credentials."""
+
+    from_address = UnicodeAttribute(null=True)
+    reply_to = UnicodeAttribute(null=True)
+    smtp_json = UnicodeAttribute(null=True)  # the workspace's own SMTP server, when it has one
+    message_limit = NumberAttribute(null=True)  # at most this many messages per person ...
+    message_limit_days = NumberAttribute(null=True)  # ... per this many days
+    webhook_key_version = NumberAttribute(default=0)  # bumped to rotate the derived webhook signing key
     updated_at = NumberAttribute()
 
 

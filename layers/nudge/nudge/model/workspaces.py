@@ -42,15 +42,3 @@ class AppCredential(WorkspacesItem, discriminator="app_credential"):
     """pk ``appkey#<sha256>``, sk ``app``: a bearer key is found by its hash."""
 
     created_at = NumberAttribute()
-
-
-class DeliverySettings(WorkspacesItem, discriminator="delivery_settings"):
-    """pk ``ws#<workspace_id>``, sk ``delivery``: how the workspace's messages go out."""
-
-    from_address = UnicodeAttribute(null=True)
-    reply_to = UnicodeAttribute(null=True)
-    smtp_json = UnicodeAttribute(null=True)  # the workspace's own SMTP server, when it has one
-    message_limit = NumberAttribute(null=True)  # at most this many messages per person ...
-    message_limit_days = NumberAttribute(null=True)  # ... per this many days
-    webhook_key_version = NumberAttribute(default=0)  # bumped to rotate the derived webhook signing key
-    updated_at = NumberAttribute()
