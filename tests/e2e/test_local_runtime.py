@@ -232,7 +232,7 @@ def test_bad_time_scale_is_refused(tmp_path):
 
 def test_the_scheduler_fires_what_eventbridge_fires(local):
     schedules = {s["name"]: s for s in local.status()["schedules"]}
-    assert set(schedules) == {"segment re-checks", "billing run (daily)"}
+    assert set(schedules) == {"segment re-checks", "scheduled deliveries", "billing run (daily)"}
     billing = local.wait_until(
         lambda: (
             (b := {s["name"]: s for s in local.status()["schedules"]}["billing run (daily)"])["runs"] and b

@@ -3,7 +3,16 @@ failures are worth retrying; any other client error means the provider refused t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+from nudge.delivery.channels.retry import with_retries
+from nudge.delivery.messages import PermanentSendError, TransientSendError
+
+T = TypeVar("T")
 
 # Throttling codes across SES v2, SNS and Pinpoint (their 4xx answers that are not about the message).
 THROTTLING_CODES = frozenset(
@@ -49,3 +58,32 @@ def describe(error: BaseException) -> str:
     if isinstance(error, ClientError):
         return f"{reason(error)} (HTTP {status_code(error)})"
     return f"{type(error).__name__}: {error}"
+
+
+def client(service: str) -> Any:
+    """A client for an adapter that owns its retry policy: botocore's own retries would multiply it."""
+    import boto3
+
+    return boto3.client(service, config=Config(retries={"total_max_attempts": 1}))
+
+
+def send(
+    provider: str,
+    call: Callable[[], T],
+    *,
+    attempts: int,
+    base_delay: float,
+    sleep: Callable[[float], None],
+) -> T:
+    """Make ``call`` with backoff on transient errors; what still fails becomes a TransientSendError
+    (nothing went out: try later) or a PermanentSendError (the provider refused the message)."""
+    try:
+        return with_retries(
+            call, transient=is_transient, attempts=attempts, base_delay=base_delay, sleep=sleep
+        )
+    except ClientError as error:
+        if is_transient(error):
+            raise TransientSendError(f"{provider}: {describe(error)}") from error
+        raise PermanentSendError(reason(error)) from error
+    except (ConnectionError, HTTPClientError) as error:
+        raise TransientSendError(f"{provider}: {describe(error)}") from error

@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from nudge.delivery.channels import aws_errors
 from nudge.delivery.channels.retry import with_retries
@@ -70,10 +69,7 @@ class PinpointPush:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            # The adapter owns the retry policy: botocore's own retries would multiply the attempts.
-            self._client = boto3.client("pinpoint", config=Config(retries={"total_max_attempts": 1}))
+            self._client = aws_errors.client("pinpoint")
         return self._client
 
     def request(self, message: Push) -> dict[str, Any]:
@@ -151,10 +147,8 @@ class PinpointPush:
             if aws_errors.is_transient(error):
                 raise TransientSendError(f"Pinpoint: {aws_errors.describe(error)}") from error
             raise PermanentSendError(aws_errors.reason(error)) from error
-        except Exception as error:
-            if aws_errors.is_transient(error):
-                raise TransientSendError(f"Pinpoint: {aws_errors.describe(error)}") from error
-            raise
+        except (ConnectionError, HTTPClientError) as error:
+            raise TransientSendError(f"Pinpoint: {aws_errors.describe(error)}") from error
 
         detail: dict[str, Any] = {
             "results": statuses,

@@ -8,13 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
 from nudge.delivery.channels import aws_errors
 from nudge.delivery.channels.mime import build_mime
-from nudge.delivery.channels.retry import with_retries
-from nudge.delivery.messages import Email, PermanentSendError, Receipt, TransientSendError
+from nudge.delivery.messages import Email, PermanentSendError, Receipt
 
 # SES message tag values: letters, digits, underscore and dash, at most 256 characters.
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -48,10 +44,7 @@ class SesEmail:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            # The adapter owns the retry policy: botocore's own retries would multiply the attempts.
-            self._client = boto3.client("sesv2", config=Config(retries={"total_max_attempts": 1}))
+            self._client = aws_errors.client("sesv2")
         return self._client
 
     def request(self, message: Email) -> dict[str, Any]:
@@ -77,20 +70,11 @@ class SesEmail:
             params = self.request(message)
         except ValueError as error:  # a header the message may not carry: it can never be sent
             raise PermanentSendError(f"invalid message: {error}") from error
-        try:
-            response = with_retries(
-                lambda: self.client.send_email(**params),
-                transient=aws_errors.is_transient,
-                attempts=self._attempts,
-                base_delay=self._base_delay,
-                sleep=self._sleep,
-            )
-        except ClientError as error:
-            if aws_errors.is_transient(error):
-                raise TransientSendError(f"SES: {aws_errors.describe(error)}") from error
-            raise PermanentSendError(aws_errors.reason(error)) from error
-        except Exception as error:
-            if aws_errors.is_transient(error):
-                raise TransientSendError(f"SES: {aws_errors.describe(error)}") from error
-            raise
+        response = aws_errors.send(
+            "SES",
+            lambda: self.client.send_email(**params),
+            attempts=self._attempts,
+            base_delay=self._base_delay,
+            sleep=self._sleep,
+        )
         return Receipt(provider_id=response.get("MessageId"))

@@ -8,12 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
 from nudge.delivery.channels import aws_errors
-from nudge.delivery.channels.retry import with_retries
-from nudge.delivery.messages import PermanentSendError, Receipt, Sms, TransientSendError
+from nudge.delivery.messages import Receipt, Sms
 
 SMS_TYPES = ("Transactional", "Promotional")
 
@@ -41,10 +37,7 @@ class SnsSms:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            # The adapter owns the retry policy: botocore's own retries would multiply the attempts.
-            self._client = boto3.client("sns", config=Config(retries={"total_max_attempts": 1}))
+            self._client = aws_errors.client("sns")
         return self._client
 
     def request(self, message: Sms) -> dict[str, Any]:
@@ -58,20 +51,11 @@ class SnsSms:
 
     def send_sms(self, message: Sms) -> Receipt:
         params = self.request(message)
-        try:
-            response = with_retries(
-                lambda: self.client.publish(**params),
-                transient=aws_errors.is_transient,
-                attempts=self._attempts,
-                base_delay=self._base_delay,
-                sleep=self._sleep,
-            )
-        except ClientError as error:
-            if aws_errors.is_transient(error):
-                raise TransientSendError(f"SNS: {aws_errors.describe(error)}") from error
-            raise PermanentSendError(aws_errors.reason(error)) from error
-        except Exception as error:
-            if aws_errors.is_transient(error):
-                raise TransientSendError(f"SNS: {aws_errors.describe(error)}") from error
-            raise
+        response = aws_errors.send(
+            "SNS",
+            lambda: self.client.publish(**params),
+            attempts=self._attempts,
+            base_delay=self._base_delay,
+            sleep=self._sleep,
+        )
         return Receipt(provider_id=response.get("MessageId"))
