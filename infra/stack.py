@@ -57,9 +57,9 @@ SWEEP_WRITES = frozenset({"segments"})
 # periods, invoices and applied credits, all in billing; queues each invoice's email as a delivery.
 BILLING_READS = frozenset({"workspaces"})
 BILLING_WRITES = frozenset({"billing", "deliveries"})
-# Sending, from the deliveries stream: reads a workspace's delivery settings and billing anchor, and a
-# person's profile and devices; claims and records deliveries (and the inbox, blocked addresses and limit
-# counters beside them), and meters each message into billing.
+# Sending, from the deliveries stream: reads a workspace's billing anchor, and a person's profile and
+# devices; reads delivery settings and templates, claims and records deliveries (and the inbox, blocked
+# addresses and limit counters beside them), and meters each message into billing.
 SEND_READS = frozenset({"workspaces", "people"})
 SEND_WRITES = frozenset({"deliveries", "billing"})
 # The scheduled-delivery release runs the send function's code but only queues deliveries whose time
@@ -71,9 +71,10 @@ RELEASE_WRITES = frozenset({"deliveries"})
 LINKS_READS: frozenset[str] = frozenset()
 LINKS_WRITES = frozenset({"deliveries", "people"})
 # SES feedback: metrics on deliveries, blocked addresses beside them, and complaints unsubscribe the
-# person through identify.
-FEEDBACK_READS: frozenset[str] = frozenset()
-FEEDBACK_WRITES = frozenset({"deliveries", "people"})
+# person through identify; a delivery whose send outcome was unknown is metered once SES reports on it
+# (billing, against the workspace's billing anchor).
+FEEDBACK_READS = frozenset({"workspaces"})
+FEEDBACK_WRITES = frozenset({"deliveries", "people", "billing"})
 
 
 class _Consumer(NamedTuple):

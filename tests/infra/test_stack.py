@@ -51,7 +51,8 @@ SIZED_AS = {"releasescheduled": "release"}
 # emails as deliveries. Track records client metrics and the in-app inbox on deliveries; the App API
 # creates a transactional send's recipient, and queues it. Sending reads delivery settings, profiles and
 # devices, and records deliveries and meters them; the scheduled release only queues deliveries; links
-# and SES feedback record metrics and unsubscribe through identify, and read nothing of the workspace.)
+# record metrics and unsubscribe through identify, and read nothing of the workspace; SES feedback does
+# the same and also meters a delivery whose send outcome was unknown once SES reports on it.)
 ACCESS = {
     "track": ({"workspaces"}, {"people", "events", "objects", "segments", "deliveries"}),
     "api": ({"workspaces"}, {"people", "segments", "billing", "deliveries"}),
@@ -61,7 +62,7 @@ ACCESS = {
     "send": ({"workspaces", "people"}, {"deliveries", "billing"}),
     "releasescheduled": (set(), {"deliveries"}),
     "links": (set(), {"deliveries", "people"}),
-    "feedback": (set(), {"deliveries", "people"}),
+    "feedback": ({"workspaces"}, {"deliveries", "people", "billing"}),
 }
 # Functions that read table streams, which grants dynamodb:ListStreams (it takes no resource).
 STREAM_CONSUMERS = ("evaluate", "send")
