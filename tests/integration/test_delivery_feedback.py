@@ -20,7 +20,7 @@ from functions.feedback import handler as feedback_handler
 from nudge import clock
 from nudge.delivery import gates, sns_verify, states
 from nudge.local.apigw import LocalContext
-from tests.support.deliveries import campaign, delivery, metrics, unsubscribed
+from tests.support.deliveries import campaign, delivery, messages_metered, metrics, unsubscribed
 
 CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000000000000.pem"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:nudge-ses-events"
@@ -244,3 +244,24 @@ def test_an_event_for_an_unknown_delivery_changes_nothing(key, ws, sent):
 
     assert not gates.is_blocked(ws, ANN)
     assert delivery(ws, sent).state == states.SENT
+
+
+def test_delivery_event_recovers_a_send_whose_outcome_was_unknown(key, ws, track, deliver, channels):
+    # Given a sender that died after SES took the message but before recording it
+    from nudge.delivery import records
+
+    track.put("/api/v1/customers/ann", {"email": ANN})
+    delivery_id = campaign(ws, "ann")
+    assert records.claim(delivery(ws, delivery_id)) is not None
+    assert deliver(delivery_id).state == states.FAILED  # its next sighting: outcome unknown, not resent
+    assert messages_metered(ws)["email"] == 0
+
+    # When SES reports the message delivered
+    event = ses_event("Delivery", {"recipients": [ANN]}, tags=tags_of(ws, delivery_id))
+    handle(sns_record(key, event))
+
+    # Then it counts as sent and delivered after all, and is metered once
+    assert delivery(ws, delivery_id).state == states.DELIVERED
+    assert states.FAILED not in metrics(ws, delivery_id)
+    assert messages_metered(ws)["email"] == 1
+    assert channels.email.sent == []
