@@ -40,9 +40,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    """The scheduled entry point (EventBridge, every minute): run the segment re-checks that came due."""
+    """The scheduled entry point (EventBridge, every minute): run the segment re-checks and fire the
+    campaign date triggers that came due."""
+    from nudge.campaigns import triggers
     from nudge.segments import rechecks
 
     ran = rechecks.sweep()
     logger.info("segment re-checks swept", ran=ran)
-    return {"rechecks": ran}
+    fired = triggers.sweep_dates()
+    logger.info("campaign date triggers swept", fired=fired)
+    return {"rechecks": ran, "date_triggers": fired}

@@ -7,6 +7,7 @@ handler in the process agreeing on what time it is.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -29,3 +30,12 @@ def now() -> int:
     if _scale == 1:
         return int(real)
     return int(_epoch + (real - _epoch) * _scale)
+
+
+def real_seconds(virtual_seconds: int | float) -> int:
+    """How many wall-clock seconds ``virtual_seconds`` of ``now()`` time take, rounded up (so a wait never
+    ends early). For a wait computed at run time (a Step Functions ``SecondsPath``), which the local
+    runtime cannot shorten the way it shortens a Wait state's literal ``Seconds``."""
+    if virtual_seconds <= 0:
+        return 0
+    return math.ceil(virtual_seconds / _scale)

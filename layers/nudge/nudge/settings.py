@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-TABLES = ("workspaces", "people", "events", "objects", "segments", "billing", "deliveries")
+TABLES = ("workspaces", "people", "events", "objects", "segments", "billing", "deliveries", "campaigns")
 
 
 @dataclass(frozen=True)

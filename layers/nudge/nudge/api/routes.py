@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from nudge.campaigns.api_routes import BROADCAST_ROUTES
+from nudge.campaigns.api_routes import ROUTES as CAMPAIGN_ROUTES
 from nudge.delivery.api_routes import ROUTES as DELIVERY_ROUTES
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model import Membership, Person
@@ -228,4 +230,6 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/billing/invoices", _billing_invoices, "Billing history"),
     Route("GET", "/v1/billing/invoices/{invoice_id}", _billing_invoice, "One invoice, line by line"),
     *DELIVERY_ROUTES,
+    *CAMPAIGN_ROUTES,
+    *BROADCAST_ROUTES,
 )

@@ -1,16 +1,18 @@
-"""Who reacts to a change: segment evaluation and usage metering; campaign triggers register here as
-they land; each consumer must be idempotent, because a redelivered stream record is applied again."""
+"""Who reacts to a change: segment evaluation, campaign triggers and usage metering. Each consumer must
+be idempotent, because a redelivered stream record is applied again. Campaign triggers run last: they
+call out to Step Functions, and a record they keep failing on has been evaluated and metered already."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from nudge.billing.consumer import on_change as meter_usage
+from nudge.campaigns.triggers import on_change as trigger_campaigns
 from nudge.evaluation.changes import Change
 from nudge.segments.evaluation import on_change as evaluate_segments
 
 Consumer = Callable[[Change], None]
-CONSUMERS: list[Consumer] = [evaluate_segments, meter_usage]
+CONSUMERS: list[Consumer] = [evaluate_segments, meter_usage, trigger_campaigns]
 
 
 def apply(change: Change) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pynamodb.models import Model
 
 from nudge.model.billing import BillingItem
+from nudge.model.campaigns import CampaignsItem
 from nudge.model.deliveries import DeliveriesItem
 from nudge.model.events import EventItem
 from nudge.model.objects import ObjectsItem
@@ -24,6 +25,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "segments": SegmentsItem,
     "billing": BillingItem,
     "deliveries": DeliveriesItem,
+    "campaigns": CampaignsItem,
 }
 
 

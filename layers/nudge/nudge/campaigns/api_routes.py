@@ -1,0 +1,191 @@
+"""The App API's campaign routes: definitions (create, read, update, delete), their states (activate,
+pause, resume, archive) and the definition's JSON Schema.
+
+Bodies are ``{"campaign": {...}}`` both ways. A definition error answers 400 with the JSON pointer of
+the problem under the body (``/campaign/workflow/blocks/b3/next``).
+
+``GET /v1/campaigns/schema`` and ``GET /v1/campaigns/{campaign_id}`` overlap, which every router here
+resolves the same way: API Gateway's HTTP API prefers the more specific (literal) route, Powertools
+tries static routes before dynamic ones, and the local gateway tries routes in table order (the schema
+first). Campaign ids are hex, so none is called "schema".
+
+The campaign modules are imported by the operations: going live pulls in the compiler and the Step
+Functions client, and most App API invocations touch no campaign at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from nudge.errors import InvalidRequest
+from nudge.routing import Request, Response, Route
+from nudge.tracking.limits import parse_json_object
+
+BODY_LIMIT = 400_000
+# The answer's fields; the state machine's ARNs stay internal.
+PUBLIC_FIELDS = (
+    "id",
+    "name",
+    "state",
+    "version",
+    "trigger",
+    "filters",
+    "workflow",
+    "settings",
+    "created_at",
+    "updated_at",
+    "activated_at",
+)
+
+Operation = Callable[[Request], Response]
+
+
+def _definition_errors(operation: Operation) -> Operation:
+    """Answer a definition error as a 400 naming the field under ``campaign``."""
+
+    def run(req: Request) -> Response:
+        from nudge.campaigns.definition import DefinitionError
+
+        try:
+            return operation(req)
+        except DefinitionError as exc:
+            field = f"campaign.{exc.path}" if exc.path else "campaign"
+            raise InvalidRequest(f"{field}: {exc.message}", field=field, reason=exc.rule) from exc
+
+    return run
+
+
+def _campaign_id(req: Request) -> str:
+    return unquote(req.params["campaign_id"])
+
+
+def _body(req: Request) -> dict[str, Any]:
+    campaign = parse_json_object(req.body, limit=BODY_LIMIT).get("campaign")
+    if not isinstance(campaign, dict):
+        raise InvalidRequest("campaign must be an object", field="campaign")
+    return campaign
+
+
+def _public(campaign: dict[str, Any]) -> dict[str, Any]:
+    return {key: campaign[key] for key in PUBLIC_FIELDS}
+
+
+def _list(req: Request) -> Response:
+    from nudge.campaigns import store
+
+    return 200, {"campaigns": [_public(c) for c in store.list_campaigns(req.workspace_id)]}
+
+
+@_definition_errors
+def _create(req: Request) -> Response:
+    from nudge.campaigns import store
+
+    return 200, {"campaign": _public(store.create(req.workspace_id, _body(req)))}
+
+
+def _get(req: Request) -> Response:
+    from nudge.campaigns import store
+
+    return 200, {"campaign": _public(store.get(req.workspace_id, _campaign_id(req)))}
+
+
+@_definition_errors
+def _update(req: Request) -> Response:
+    from nudge.campaigns import store
+
+    return 200, {"campaign": _public(store.update(req.workspace_id, _campaign_id(req), _body(req)))}
+
+
+def _delete(req: Request) -> Response:
+    from nudge.campaigns import store
+
+    store.delete(req.workspace_id, _campaign_id(req))
+    return 204, None
+
+
+def _transition(action: str) -> Operation:
+    """activate, pause, resume or archive (going live validates again, so errors may name fields)."""
+
+    @_definition_errors
+    def run(req: Request) -> Response:
+        from nudge.campaigns import store
+
+        change: Callable[[str, str], dict[str, Any]] = getattr(store, action)
+        return 200, {"campaign": _public(change(req.workspace_id, _campaign_id(req)))}
+
+    return run
+
+
+def _schema(req: Request) -> Response:
+    from nudge.campaigns import definition
+
+    return 200, definition.schema()
+
+
+CAMPAIGN = "/v1/campaigns/{campaign_id}"
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/v1/campaigns", _list, "List campaigns"),
+    Route("POST", "/v1/campaigns", _create, "Create a campaign (a draft) from its definition"),
+    # Before the {campaign_id} routes: the local gateway matches in table order.
+    Route("GET", "/v1/campaigns/schema", _schema, "The campaign definition's JSON Schema"),
+    Route("GET", CAMPAIGN, _get, "Get a campaign"),
+    Route("PUT", CAMPAIGN, _update, "Change a draft or paused campaign's definition"),
+    Route("DELETE", CAMPAIGN, _delete, "Delete a draft or archived campaign"),
+    Route("POST", CAMPAIGN + "/activate", _transition("activate"), "Activate a draft campaign"),
+    Route("POST", CAMPAIGN + "/pause", _transition("pause"), "Pause an active campaign"),
+    Route("POST", CAMPAIGN + "/resume", _transition("resume"), "Resume a paused campaign"),
+    Route("POST", CAMPAIGN + "/archive", _transition("archive"), "Archive a campaign for good"),
+)
+
+
+# --- API-triggered broadcasts (``nudge.campaigns.broadcasts``, imported when used: it brings the
+# segment evaluator and the execution machinery, which most App API calls never need) ----------------
+
+BROADCAST_BODY_LIMIT = 300_000  # broadcasts.MAX_BODY_BYTES: kept in step by a test
+
+
+def _broadcast_ids(req: Request) -> tuple[str, str]:
+    return unquote(req.params["campaign_id"]), unquote(req.params.get("trigger_id", ""))
+
+
+def _trigger_broadcast(req: Request) -> Response:
+    from nudge.campaigns import broadcasts
+
+    campaign_id, _ = _broadcast_ids(req)
+    body = parse_json_object(req.body, limit=BROADCAST_BODY_LIMIT)
+    return 200, {"id": broadcasts.trigger(req.workspace_id, campaign_id, body)}
+
+
+def _broadcast_status(req: Request) -> Response:
+    from nudge.campaigns import broadcasts
+
+    campaign_id, trigger_id = _broadcast_ids(req)
+    return 200, broadcasts.status_view(req.workspace_id, campaign_id, trigger_id)
+
+
+def _broadcast_errors(req: Request) -> Response:
+    from nudge.campaigns import broadcasts
+
+    campaign_id, trigger_id = _broadcast_ids(req)
+    return 200, {"errors": broadcasts.errors_view(req.workspace_id, campaign_id, trigger_id), "next": ""}
+
+
+TRIGGERS = "/v1/campaigns/{campaign_id}/triggers"
+BROADCAST_ROUTES: tuple[Route, ...] = (
+    Route(
+        "POST",
+        TRIGGERS,
+        _trigger_broadcast,
+        "Trigger an API-triggered broadcast",
+        body_limit=BROADCAST_BODY_LIMIT,
+    ),
+    Route("GET", TRIGGERS + "/{trigger_id}", _broadcast_status, "An API-triggered broadcast's status"),
+    Route(
+        "GET",
+        TRIGGERS + "/{trigger_id}/errors",
+        _broadcast_errors,
+        "An API-triggered broadcast's per-recipient errors",
+    ),
+)

@@ -1,0 +1,85 @@
+"""The broadcast fan-out state machine: a loop of pages, deployed once per deployment (the stack in AWS,
+:class:`nudge.campaigns.workflows.LocalWorkflows` locally) and shared by every workspace and broadcast.
+
+    Page (Task: the campaigns function, action ``broadcast_page``)
+      -> Next? (Choice): done -> Done; a scheduled send not due yet -> Scheduled (Wait ``wait_seconds``)
+      -> Pause (Wait BROADCAST_PAGE_INTERVAL_SECONDS) -> Page ...
+
+Each page starts up to ``broadcasts.PAGE`` journeys and answers the cursor of the next; the pause between
+pages is the rate limit (``PAGE`` starts per interval, well inside StartExecution's quota). Why a loop and
+not a Distributed Map: moto cannot run a Distributed Map or its ItemReader, so the local runtime could not
+run a broadcast at all, and a page of 100 costs about three state transitions (Task, Choice, Wait), less
+than a Map's per-item child executions would.
+
+The execution's input (and every page's output) is ``{workspace_id, campaign_id, trigger_id, cursor}``
+plus ``done`` and ``wait_seconds`` once a page has run. Standard type: a broadcast to a large segment, or
+one scheduled for later, outlives Express's five minutes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BROADCAST_PAGE_INTERVAL_SECONDS = 1
+ACTION = "broadcast_page"
+
+# Lambda's own transient failures; anything else the page raises is a bug or a lost table, and fails the
+# execution (the broadcast then stays "running" with its counts, visible through the status endpoint).
+_LAMBDA_TRANSIENT = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+
+
+def definition(function_arn: str) -> dict[str, Any]:
+    """The ASL, its Task invoking the campaigns function ``function_arn``."""
+    return {
+        "Comment": "Nudge broadcast fan-out: one page of recipients per Task, paced by a Wait",
+        "StartAt": "Page",
+        "States": {
+            "Page": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {
+                    "FunctionName": function_arn,
+                    "Payload": {
+                        "action": ACTION,
+                        "workspace_id.$": "$.workspace_id",
+                        "campaign_id.$": "$.campaign_id",
+                        "trigger_id.$": "$.trigger_id",
+                        "cursor.$": "$.cursor",
+                    },
+                },
+                "OutputPath": "$.Payload",
+                "Retry": [
+                    {
+                        "ErrorEquals": _LAMBDA_TRANSIENT,
+                        "IntervalSeconds": 2,
+                        "MaxAttempts": 6,
+                        "BackoffRate": 2,
+                    },
+                    # DynamoDB throttling surfaces as the function's error; the page is idempotent.
+                    {
+                        "ErrorEquals": ["States.TaskFailed"],
+                        "IntervalSeconds": 5,
+                        "MaxAttempts": 3,
+                        "BackoffRate": 2,
+                    },
+                ],
+                "Next": "Next?",
+            },
+            "Next?": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.done", "BooleanEquals": True, "Next": "Done"},
+                    {"Variable": "$.wait_seconds", "NumericGreaterThan": 0, "Next": "Scheduled"},
+                ],
+                "Default": "Pause",
+            },
+            "Scheduled": {"Type": "Wait", "SecondsPath": "$.wait_seconds", "Next": "Page"},
+            "Pause": {"Type": "Wait", "Seconds": BROADCAST_PAGE_INTERVAL_SECONDS, "Next": "Page"},
+            "Done": {"Type": "Succeed"},
+        },
+    }

@@ -1,0 +1,604 @@
+"""Broadcasts: API-triggered (``POST /v1/campaigns/{id}/triggers``), one-time sends to a segment, and the
+current members of a segment entering a campaign on activation, fanned out a page at a time.
+
+A trigger request is validated and stored, then answered at once with its id; the fan-out runs in the
+broadcast state machine (:mod:`nudge.campaigns.broadcast_machine`), whose Task calls :func:`page_step`
+(campaigns function action ``broadcast_page``) once per page of ``PAGE`` recipients, pausing between pages
+(the rate limit). Why a paging loop and not a Distributed Map: moto cannot run a Distributed Map or its
+ItemReader, so nothing could run a broadcast locally, and a page of 100 costs about three state
+transitions. Each page resolves its recipients (creating people for unknown ids and emails, as
+Customer.io does, unless ``id_ignore_missing`` / ``email_ignore_missing``), starts their journeys through
+:func:`nudge.campaigns.executions.enter` (the execution name, from the broadcast's id and the person,
+makes a page run twice start nothing twice) and records its counts and per-recipient errors.
+
+Request body (Customer.io's shape): ``data`` (optional object, ``trigger.*`` in templates) and exactly one
+of ``recipients`` (``{"segment": {"id": ...}}`` or an and/or/not filter: segment conditions, where
+``{"segment": {"id": 7}}`` means membership), ``ids``, ``emails`` or ``per_user_data``
+(``[{"id"|"email": ..., "data": {...}}]``, merged over ``data`` per person); at most ``MAX_RECIPIENTS``
+of them. The request is kept on the broadcast (``BroadcastRequest``) for its pages to read, so the body
+is capped at ``MAX_BODY_BYTES`` (300 KB) to fit a DynamoDB item (400 KB) with room to spare: 10,000 ids
+fit, 10,000 long emails or ``per_user_data`` with much data may not (the request is then refused, 400).
+
+Counts: each page moves the stored cursor on, compare-and-set, in one transaction with its counts, so a
+page whose Task Step Functions runs again (a lost answer, a Retry) is counted once; ``started`` counts the
+journeys a page itself started, so a page attempt that failed midway leaves the ones it did start
+uncounted (their retry finds them started).
+
+Status: ``queued`` (stored, the machine not yet at its first page), ``running``, ``done``, ``failed``
+(the campaign was archived or deleted meanwhile). While the campaign is paused, or a one-time broadcast's
+``send_at`` has not come, pages wait (``wait_seconds``) and check again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from nudge import clock
+from nudge.campaigns import executions, triggers, workflows
+from nudge.errors import Conflict, InvalidRequest, NotFound
+from nudge.model import Membership, Person
+from nudge.model.base import plain
+from nudge.model.campaigns import Broadcast, BroadcastRequest, CampaignsItem
+from nudge.model.keys import member_sk, segment_pk
+from nudge.model.people import PROFILE_SHARDS
+from nudge.segments.conditions import ConditionError, parse
+from nudge.segments.context import StoredPerson
+from nudge.tracking.identifiers import PersonRef, looks_like_email
+from nudge.tracking.limits import byte_len, check_identifier
+
+PAGE = 100
+MAX_RECIPIENTS = 10_000
+MAX_BODY_BYTES = 300_000
+MAX_DATA_BYTES = 100_000  # ``data`` and each person's data: an execution's input is at most 256 KB
+MAX_ERRORS = 100  # kept per broadcast; the total is counted
+PAUSED_RECHECK_SECONDS = 3600  # a paused campaign's broadcast looks again this often
+MAX_SCHEDULED_WAIT_SECONDS = 3600  # a scheduled send re-reads send_at (it may have moved) this often
+SK, REQUEST_SK = "broadcast", "request"
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+API_KINDS = ("ids", "emails", "per_user_data", "segment", "filter")
+
+
+def broadcast_pk(workspace_id: str, campaign_id: str, trigger_id: str) -> str:
+    return f"{workspace_id}#c#{campaign_id}#broadcast#{trigger_id}"
+
+
+# --- triggering ----------------------------------------------------------------------------------
+
+
+def trigger(workspace_id: str, campaign_id: str, body: dict[str, Any]) -> str:
+    """Validate and store an API-triggered broadcast, start its fan-out; its trigger id."""
+    spec = parse_request(workspace_id, body)
+    campaign = _active_campaign(workspace_id, campaign_id)
+    if (campaign.get("trigger") or {}).get("type") != "api":
+        raise Conflict(f"campaign {campaign_id} is not API-triggered")
+    trigger_id = secrets.token_hex(8)
+    _create(workspace_id, campaign_id, trigger_id, spec)
+    _start(workspace_id, campaign_id, trigger_id)
+    return trigger_id
+
+
+def enter_current_members(workspace_id: str, campaign_id: str) -> str | None:
+    """On activation: the fan-out a campaign's trigger asks for, its trigger id (None: nothing to do).
+
+    - ``segment_entry`` (call it when the audience is ``current_and_future``): the segment's current
+      members enter, each under the trigger id its membership's stream record would give, so a member
+      whose entry the stream also delivers enters once;
+    - ``broadcast``: the segment's members at ``send_at`` (or now), once per campaign;
+    - ``date_attribute``: every person's date trigger is scheduled from their current attribute.
+
+    Once per activation: a repeated call finds the broadcast and starts nothing new."""
+    campaign = _active_campaign(workspace_id, campaign_id)
+    trigger = campaign.get("trigger") or {}
+    kind = trigger.get("type")
+    if kind == "segment_entry":
+        spec = {"kind": "members", "segment_id": str(trigger["segment_id"])}
+        salt = str(campaign.get("activated_at"))
+    elif kind == "broadcast":
+        spec = {"kind": "segment", "segment_id": str(trigger["segment_id"])}
+        salt = "once"  # a one-time broadcast goes out once, whatever happens to the campaign later
+    elif kind == "date_attribute":
+        spec = {"kind": "dates"}
+        salt = str(campaign.get("activated_at"))
+    else:
+        return None
+    digest = hashlib.sha256(json.dumps([workspace_id, campaign_id, kind, salt]).encode()).hexdigest()
+    trigger_id = f"a{digest[:23]}"
+    if _create(workspace_id, campaign_id, trigger_id, spec, exist_ok=True):
+        _start(workspace_id, campaign_id, trigger_id)
+    return trigger_id
+
+
+def _active_campaign(workspace_id: str, campaign_id: str) -> dict[str, Any]:
+    campaign = triggers.load_campaign(workspace_id, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    if campaign.get("state") != "active":
+        raise Conflict(f"campaign {campaign_id} is {campaign.get('state')}, not active")
+    return campaign
+
+
+def _create(
+    workspace_id: str, campaign_id: str, trigger_id: str, spec: dict[str, Any], *, exist_ok: bool = False
+) -> bool:
+    """Store the broadcast and its request (both or neither); False when it existed and ``exist_ok``."""
+    now = clock.now()
+    pk = broadcast_pk(workspace_id, campaign_id, trigger_id)
+    status = Broadcast(
+        pk,
+        SK,
+        workspace_id=workspace_id,
+        campaign_id=campaign_id,
+        trigger_id=trigger_id,
+        status=QUEUED,
+        created_at=now,
+        updated_at=now,
+    )
+    request = BroadcastRequest(
+        pk,
+        REQUEST_SK,
+        workspace_id=workspace_id,
+        campaign_id=campaign_id,
+        trigger_id=trigger_id,
+        request_json=json.dumps(spec, separators=(",", ":")),
+    )
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(status, condition=Broadcast.pk.does_not_exist())
+            tx.save(request, condition=BroadcastRequest.pk.does_not_exist())
+    except TransactWriteError as exc:
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        if exist_ok and any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            return False
+        raise
+    return True
+
+
+def _start(workspace_id: str, campaign_id: str, trigger_id: str) -> None:
+    port = workflows.get()
+    payload = {
+        "workspace_id": workspace_id,
+        "campaign_id": campaign_id,
+        "trigger_id": trigger_id,
+        "cursor": None,
+    }
+    try:
+        port.start(port.broadcast_machine_arn(), f"broadcast-{trigger_id}", payload)
+    except Exception:
+        _fail(workspace_id, campaign_id, trigger_id, "the fan-out could not be started")
+        raise
+
+
+# --- the request ------------------------------------------------------------------------------------
+
+
+def parse_request(workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The body as a stored recipient spec, or InvalidRequest naming the field."""
+    if byte_len(body) > MAX_BODY_BYTES:
+        raise InvalidRequest(f"request body cannot be longer than {MAX_BODY_BYTES} bytes", field="body")
+    if "data_file_url" in body:
+        raise InvalidRequest(
+            "data_file_url is not supported: send ids, emails or per_user_data", field="data_file_url"
+        )
+    given = [key for key in ("recipients", "ids", "emails", "per_user_data") if body.get(key) is not None]
+    if len(given) != 1:
+        raise InvalidRequest(
+            "exactly one of recipients, ids, emails or per_user_data must be given",
+            field=given[1] if len(given) > 1 else "recipients",
+        )
+    kind = given[0]
+    spec: dict[str, Any] = {"data": _data(body.get("data"), "data")}
+    for flag in ("id_ignore_missing", "email_ignore_missing"):
+        if body.get(flag) is not None and not isinstance(body[flag], bool):
+            raise InvalidRequest(f"{flag} must be true or false", field=flag)
+    if kind == "recipients":
+        spec.update(_recipients(workspace_id, body["recipients"]))
+        return spec
+    values = body[kind]
+    if not isinstance(values, list) or not values:
+        raise InvalidRequest(f"{kind} must be a non-empty list", field=kind)
+    if len(values) > MAX_RECIPIENTS:
+        raise InvalidRequest(f"{kind} cannot hold more than {MAX_RECIPIENTS} entries", field=kind)
+    spec["id_ignore_missing"] = bool(body.get("id_ignore_missing"))
+    spec["email_ignore_missing"] = bool(body.get("email_ignore_missing"))
+    if kind == "ids":
+        spec.update(kind="ids", values=[check_identifier(v, f"ids.{i}") for i, v in enumerate(values)])
+    elif kind == "emails":
+        spec.update(kind="emails", values=[_email(v, f"emails.{i}") for i, v in enumerate(values)])
+    else:
+        spec.update(
+            kind="per_user_data", values=[_per_user(v, f"per_user_data.{i}") for i, v in enumerate(values)]
+        )
+    return spec
+
+
+def _data(value: Any, path: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{path} must be an object", field=path)
+    if byte_len(value) > MAX_DATA_BYTES:
+        raise InvalidRequest(f"{path} cannot be longer than {MAX_DATA_BYTES} bytes", field=path)
+    return value
+
+
+def _email(value: Any, path: str) -> str:
+    text = check_identifier(value, path)
+    if not looks_like_email(text):
+        raise InvalidRequest(f"{path} must be an email address", field=path)
+    return text
+
+
+def _per_user(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{path} must be an object", field=path)
+    unknown = sorted(set(value) - {"id", "email", "data"})
+    if unknown:
+        raise InvalidRequest(f"{path}.{unknown[0]} is not a known field", field=f"{path}.{unknown[0]}")
+    keys = [key for key in ("id", "email") if value.get(key) is not None]
+    if len(keys) != 1:
+        raise InvalidRequest(f"{path} must have exactly one of id or email", field=path)
+    key = keys[0]
+    identifier = (
+        check_identifier(value[key], f"{path}.{key}") if key == "id" else _email(value[key], f"{path}.{key}")
+    )
+    return {key: identifier, "data": _data(value.get("data"), f"{path}.data")}
+
+
+def _recipients(workspace_id: str, value: Any) -> dict[str, Any]:
+    """``{"segment": {"id"}}`` (a segment's members), or a filter over everyone in the workspace."""
+    if not isinstance(value, dict):
+        raise InvalidRequest("recipients must be an object", field="recipients")
+    normalized = _customerio_filter(value)
+    if set(normalized) == {"segment"} and normalized["segment"].get("operator") == "in":
+        segment_id = normalized["segment"]["id"]
+        _known_segment(workspace_id, segment_id)
+        return {"kind": "segment", "segment_id": segment_id}
+    try:
+        parse(normalized)
+    except ConditionError as exc:
+        path = f"recipients.{exc.path}" if exc.path else "recipients"
+        raise InvalidRequest(f"{path}: {exc.message}", field=path, reason=exc.rule) from exc
+    return {"kind": "filter", "condition": normalized}
+
+
+def _customerio_filter(node: Any) -> Any:
+    """Customer.io writes a segment condition ``{"segment": {"id": 7}}``: as ours, with ``operator: in``
+    and a string id; everything else is the segment condition language already."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return node
+    ((key, body),) = node.items()
+    if key in ("and", "or") and isinstance(body, list):
+        return {key: [_customerio_filter(child) for child in body]}
+    if key == "not":
+        return {key: _customerio_filter(body)}
+    if key == "segment" and isinstance(body, dict):
+        segment = dict(body)
+        if isinstance(segment.get("id"), int) and not isinstance(segment.get("id"), bool):
+            segment["id"] = str(segment["id"])
+        segment.setdefault("operator", "in")
+        return {key: segment}
+    return node
+
+
+def _known_segment(workspace_id: str, segment_id: Any) -> None:
+    from nudge.segments import definitions
+
+    if not isinstance(segment_id, str) or not segment_id:
+        raise InvalidRequest("recipients.segment.id must be a segment id", field="recipients.segment.id")
+    try:
+        definitions.load(workspace_id, segment_id)
+    except NotFound as exc:
+        raise InvalidRequest(f"segment {segment_id} not found", field="recipients.segment.id") from exc
+
+
+# --- the fan-out ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Page:
+    """One page's outcome: who to enter and what went wrong."""
+
+    entries: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)  # cio_id, trigger, id
+    people: dict[str, StoredPerson] = field(default_factory=dict)  # already loaded, by cio_id
+    errors: dict[str, str] = field(default_factory=dict)  # identifier -> reason
+    recipients: int = 0
+    scheduled: int = 0
+    cursor: str | None = None
+
+
+def page_step(event: dict[str, Any]) -> dict[str, Any]:
+    """The campaigns function's ``broadcast_page`` action: the machine's state for its next turn."""
+    workspace_id, campaign_id = str(event["workspace_id"]), str(event["campaign_id"])
+    trigger_id = str(event["trigger_id"])
+    result = page(workspace_id, campaign_id, trigger_id, event.get("cursor"))
+    return {"workspace_id": workspace_id, "campaign_id": campaign_id, "trigger_id": trigger_id, **result}
+
+
+def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | None) -> dict[str, Any]:
+    """Run the page that starts at ``cursor``: ``{"cursor": next or None, "started": n, "done": bool,
+    "wait_seconds": n}`` (``wait_seconds`` > 0: nothing ran, look again after that long)."""
+    status, request = _load(workspace_id, campaign_id, trigger_id)
+    if status.status in (DONE, FAILED):
+        return _result(None, 0, done=True)
+    campaign = triggers.load_campaign(workspace_id, campaign_id)
+    state = None if campaign is None else campaign.get("state")
+    if campaign is None or state not in ("active", "paused"):
+        _fail(workspace_id, campaign_id, trigger_id, f"the campaign is {state or 'deleted'}")
+        return _result(None, 0, done=True)
+    if state == "paused":
+        return _result(cursor, 0, wait=PAUSED_RECHECK_SECONDS)
+    spec = json.loads(request.request_json)
+    now = clock.now()
+    send_at = (campaign.get("trigger") or {}).get("send_at")
+    if (
+        spec["kind"] == "segment"
+        and campaign["trigger"].get("type") == "broadcast"
+        and send_at
+        and send_at > now
+    ):
+        return _result(
+            cursor, 0, wait=max(1, clock.real_seconds(min(send_at - now, MAX_SCHEDULED_WAIT_SECONDS)))
+        )
+    if (request.cursor or None) != (cursor or None):
+        # This page already ran (its answer was lost and Step Functions ran the Task again): go on from
+        # where it got to, counting nothing twice.
+        return _result(request.cursor, 0, done=request.cursor is None and status.status == DONE)
+    found = _RESOLVERS[spec["kind"]](workspace_id, campaign, trigger_id, spec, cursor, now)
+    started = sum(
+        executions.enter(
+            workspace_id, campaign, cio_id, trigger, entry_id, now, person=found.people.get(cio_id)
+        )
+        for cio_id, trigger, entry_id in found.entries
+    )
+    if not _commit(status, request, cursor, found, started, now):
+        fresh = _load(workspace_id, campaign_id, trigger_id)[1]
+        return _result(fresh.cursor, 0)
+    return _result(found.cursor, started, done=found.cursor is None)
+
+
+def _result(cursor: str | None, started: int, *, done: bool = False, wait: int = 0) -> dict[str, Any]:
+    return {"cursor": cursor, "started": started, "done": done, "wait_seconds": wait}
+
+
+def _load(workspace_id: str, campaign_id: str, trigger_id: str) -> tuple[Broadcast, BroadcastRequest]:
+    status = request = None
+    for item in CampaignsItem.query(
+        broadcast_pk(workspace_id, campaign_id, trigger_id), consistent_read=True
+    ):
+        if isinstance(item, Broadcast):
+            status = item
+        elif isinstance(item, BroadcastRequest):
+            request = item
+    if status is None or request is None:
+        raise NotFound(f"trigger {trigger_id} of campaign {campaign_id} not found")
+    return status, request
+
+
+def _commit(
+    status: Broadcast, request: BroadcastRequest, cursor: str | None, found: _Page, started: int, now: int
+) -> bool:
+    """Move the cursor on (if nobody did: a page is counted once) with the page's counts, atomically."""
+    room = max(0, MAX_ERRORS - len(plain(status.errors)))
+    kept = dict(sorted(found.errors.items())[:room])
+    actions: list[Action] = [
+        Broadcast.status.set(DONE if found.cursor is None else RUNNING),
+        Broadcast.recipients.add(found.recipients),
+        Broadcast.started.add(started),
+        Broadcast.updated_at.set(now),
+        *(Broadcast.errors[identifier].set(reason) for identifier, reason in kept.items()),
+    ]
+    moved: list[Action] = [
+        BroadcastRequest.cursor.set(found.cursor)
+        if found.cursor is not None
+        else BroadcastRequest.cursor.remove(),
+        BroadcastRequest.error_count.add(len(found.errors)),
+    ]
+    was = BroadcastRequest.cursor.does_not_exist() if cursor is None else BroadcastRequest.cursor == cursor
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(request, actions=moved, condition=was)
+            tx.update(status, actions=actions)
+    except TransactWriteError as exc:
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            return False
+        raise
+    return True
+
+
+def _fail(workspace_id: str, campaign_id: str, trigger_id: str, reason: str) -> None:
+    pk = broadcast_pk(workspace_id, campaign_id, trigger_id)
+    Broadcast(pk, SK).update(
+        actions=[
+            Broadcast.status.set(FAILED),
+            Broadcast.errors["broadcast"].set(reason),
+            Broadcast.updated_at.set(clock.now()),
+        ]
+    )
+
+
+# --- resolving a page of recipients ----------------------------------------------------------------
+
+
+def _listed(
+    workspace_id: str,
+    campaign: dict[str, Any],
+    trigger_id: str,
+    spec: dict[str, Any],
+    cursor: str | None,
+    now: int,
+) -> _Page:
+    """``ids``, ``emails``, ``per_user_data``: the next ``PAGE`` entries of the list."""
+    from nudge.tracking import people
+
+    start = int(cursor or 0)
+    values = spec["values"][start : start + PAGE]
+    found = _Page(
+        recipients=len(values), cursor=str(start + PAGE) if start + PAGE < len(spec["values"]) else None
+    )
+    for value in values:
+        extra: dict[str, Any] = {}
+        if spec["kind"] == "ids":
+            ref = PersonRef("id", value)
+        elif spec["kind"] == "emails":
+            ref = PersonRef("email", value)
+        else:
+            ref = PersonRef("id", value["id"]) if "id" in value else PersonRef("email", value["email"])
+            extra = value.get("data") or {}
+        ignore = spec.get("id_ignore_missing") if ref.kind == "id" else spec.get("email_ignore_missing")
+        cio_id = (
+            people.resolve_cio_id(workspace_id, ref) if ignore else people.find_or_create(workspace_id, ref)
+        )
+        if cio_id is None:
+            found.errors[ref.value] = "not found" if ignore else "suppressed"
+            continue
+        found.entries.append(
+            (cio_id, _api_trigger(trigger_id, {**spec.get("data", {}), **extra}), trigger_id)
+        )
+    return found
+
+
+def _api_trigger(trigger_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "api", "trigger_id": trigger_id, "data": data}
+
+
+def _members(
+    workspace_id: str,
+    campaign: dict[str, Any],
+    trigger_id: str,
+    spec: dict[str, Any],
+    cursor: str | None,
+    now: int,
+) -> _Page:
+    """A segment's members, a page at a time in cio_id order: an API broadcast to a segment, a one-time
+    broadcast, or (``members``) a segment entry campaign's current members."""
+    segment_id = str(spec["segment_id"])
+    pk = segment_pk(workspace_id, segment_id)
+    last_key = {"pk": {"S": pk}, "sk": {"S": member_sk(cursor)}} if cursor else None
+    result = Membership.query(pk, Membership.sk.startswith("m#"), limit=PAGE, last_evaluated_key=last_key)
+    members = [m for m in result if isinstance(m, Membership)]
+    found = _Page(recipients=len(members))
+    found.cursor = members[-1].cio_id if result.last_evaluated_key and members else None
+    kind = (campaign.get("trigger") or {}).get("type")
+    for member in members:
+        if spec["kind"] == "members":
+            entered_at = int(member.entered_at)
+            trigger = {"type": "segment_entry", "segment_id": segment_id, "entered_at": entered_at}
+            found.entries.append(
+                (member.cio_id, trigger, triggers.membership_trigger_id("segment_entry", entered_at))
+            )
+        elif kind == "broadcast":
+            found.entries.append((member.cio_id, {"type": "broadcast", "trigger_id": trigger_id}, trigger_id))
+        else:
+            found.entries.append((member.cio_id, _api_trigger(trigger_id, spec.get("data", {})), trigger_id))
+    return found
+
+
+def _profiles(workspace_id: str, cursor: str | None) -> tuple[list[Person], str | None]:
+    """A page of the workspace's profiles (the people-by-workspace index, shard after shard)."""
+    position: dict[str, Any] = json.loads(cursor) if cursor else {"shard": 0, "key": None}
+    shard, start = int(position["shard"]), position["key"]
+    result = Person.by_workspace.query(
+        f"{workspace_id}#{shard}", limit=PAGE, last_evaluated_key=start, page_size=PAGE
+    )
+    keys = [(item.pk, item.sk) for item in result]
+    profiles = [p for p in Person.batch_get(keys) if isinstance(p, Person)] if keys else []
+    following = result.last_evaluated_key
+    if following is None:
+        shard, following = shard + 1, None
+    after = None if shard >= PROFILE_SHARDS else json.dumps({"shard": shard, "key": following})
+    return sorted(profiles, key=lambda p: str(p.cio_id)), after
+
+
+def _filtered(
+    workspace_id: str,
+    campaign: dict[str, Any],
+    trigger_id: str,
+    spec: dict[str, Any],
+    cursor: str | None,
+    now: int,
+) -> _Page:
+    """Everyone in the workspace matching the request's filter."""
+    from nudge.segments.condition_eval import evaluate
+
+    condition = parse(spec["condition"])
+    profiles, after = _profiles(workspace_id, cursor)
+    found = _Page(cursor=after)
+    for profile in profiles:
+        person = StoredPerson(workspace_id, profile, now)
+        if evaluate(condition, person).matched:
+            found.recipients += 1
+            found.people[person.cio_id] = person
+            found.entries.append((person.cio_id, _api_trigger(trigger_id, spec.get("data", {})), trigger_id))
+    return found
+
+
+def _dates(
+    workspace_id: str,
+    campaign: dict[str, Any],
+    trigger_id: str,
+    spec: dict[str, Any],
+    cursor: str | None,
+    now: int,
+) -> _Page:
+    """A date attribute campaign going live: schedule everyone's date trigger from their attribute."""
+    trigger = campaign.get("trigger") or {}
+    attribute = str(trigger.get("attribute"))
+    profiles, after = _profiles(workspace_id, cursor)
+    found = _Page(cursor=after)
+    for profile in profiles:
+        due = triggers.due_at(StoredPerson(workspace_id, profile, now).attributes.get(attribute), trigger)
+        if due is not None and due > now:
+            triggers.reschedule(workspace_id, str(campaign["id"]), profile.cio_id, due, now)
+            found.recipients += 1
+    return found
+
+
+_RESOLVERS = {
+    "ids": _listed,
+    "emails": _listed,
+    "per_user_data": _listed,
+    "segment": _members,
+    "members": _members,
+    "filter": _filtered,
+    "dates": _dates,
+}
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def status_view(workspace_id: str, campaign_id: str, trigger_id: str) -> dict[str, Any]:
+    status, request = _load(workspace_id, campaign_id, trigger_id)
+    finished = status.status in (DONE, FAILED)
+    return {
+        "id": trigger_id,
+        "broadcast_id": campaign_id,
+        "campaign_id": campaign_id,
+        "status": status.status,
+        "processed": finished,
+        "created_at": int(status.created_at),
+        "processed_at": int(status.updated_at) if finished else None,
+        "recipients": int(status.recipients),
+        "started": int(status.started),
+        "errors": int(request.error_count),
+    }
+
+
+def errors_view(workspace_id: str, campaign_id: str, trigger_id: str) -> list[dict[str, str]]:
+    status, _ = _load(workspace_id, campaign_id, trigger_id)
+    errors = plain(status.errors)
+    return [{"identifier": key, "reason": str(errors[key])} for key in sorted(errors)]
+
+
+def _connection() -> Connection:
+    return CampaignsItem._get_connection().connection

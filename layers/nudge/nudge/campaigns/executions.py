@@ -1,0 +1,269 @@
+"""Starting a person's journey through a campaign: audience filters, the frequency rule, and one Step
+Functions execution whose name makes a duplicate impossible.
+
+Names. An execution is named from (campaign, person, trigger id): the same trigger always gives the same
+name, and Step Functions refuses a second execution of a name on a state machine (for 90 days after the
+first ended), so a redelivered stream record, a retried sweep or page, or two processes racing on one
+trigger can never start a journey twice.
+
+Frequency, decided on the person's journey (``journeys``: written by the workflow's first Task) and on
+the claim below:
+
+- ``once``: never again after any entry;
+- ``every_match``: each new trigger, but not while a journey of this campaign is still running for the
+  person (Customer.io re-enters on a re-match only once the previous journey ended);
+- ``interval``: as ``every_match``, and only once ``seconds`` have passed since the last entry.
+
+Broadcasts (``api`` and ``broadcast`` triggers) ignore the frequency setting: every trigger of a
+broadcast reaches its recipients, except those still running a journey of the same campaign.
+
+The claim. The journey item is written by the execution's first Task, which runs after StartExecution
+returned, so two triggers close together (two events in one stream batch, a segment entry racing a
+broadcast page) would both read "never entered" and both start. Before starting, ``enter`` therefore
+writes a claim item next to the journey (sk ``claim``: the name of the execution being started and when),
+compare-and-set on the claim it read, so exactly one of two racing triggers wins; the loser reads again
+and sees the winner pending. A claim counts as a running, entered journey until the journey item names its
+execution (its first Task ran), or until it is ``STALE_CLAIM_SECONDS`` old (its start never happened: a
+crash between the claim and StartExecution whose record was then dead-lettered). When the start fails
+(the name already exists, or an error), the claim is put back as it was. A claim naming this very
+execution is this trigger's own, left by a crash: the start is simply tried again, and the name decides.
+The claim is a separate item, not fields of the journey, so the Task's idempotent "entered" write
+(conditional on the journey's execution name) is left exactly as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+
+from nudge.campaigns import workflows
+from nudge.model.base import condition_failed
+from nudge.model.campaigns import Journey
+from nudge.segments.conditions import Condition, ConditionError, parse
+from nudge.segments.context import StoredPerson
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 80
+STALE_CLAIM_SECONDS = 3600
+CLAIM_ATTEMPTS = 3
+JOURNEY_SK = "journey"
+CLAIM_SK = "claim"
+BROADCAST_TRIGGERS = ("api", "broadcast")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class ClaimContention(RuntimeError):
+    """The claim kept changing under us: retried by whoever called (the stream, the sweep, the page)."""
+
+
+def journey_pk(workspace_id: str, campaign_id: str, cio_id: str) -> str:
+    return f"{workspace_id}#c#{campaign_id}#p#{cio_id}"
+
+
+def execution_name(campaign_id: str, cio_id: str, trigger_id: str) -> str:
+    """Deterministic, at most 80 of ``[A-Za-z0-9_-]``: a readable prefix (campaign, person) and a hash of
+    all three parts, which alone tells executions apart (the prefix is cut and may collide)."""
+    digest = hashlib.sha256(json.dumps([campaign_id, cio_id, trigger_id]).encode()).hexdigest()[:32]
+    prefix = _UNSAFE.sub("_", f"{campaign_id[:20]}-{cio_id[:24]}")
+    return f"{prefix}-{digest}"[:MAX_NAME]
+
+
+# --- the frequency rule ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class History:
+    """What the journey and the claim say about the person in this campaign."""
+
+    entries: int = 0
+    last_entered_at: int | None = None
+    execution: str | None = None  # the journey's execution (its first Task ran)
+    running: bool = False
+    claimed: str | None = None  # the claim's execution name
+    claimed_at: int | None = None
+
+    def pending(self, at: int) -> bool:
+        """A claimed execution whose first Task has not run yet, and that may still."""
+        return (
+            self.claimed is not None
+            and self.claimed != self.execution
+            and self.claimed_at is not None
+            and at - self.claimed_at < STALE_CLAIM_SECONDS
+        )
+
+    def last_entry(self) -> int | None:
+        times = [
+            t for t in (self.last_entered_at, self.claimed_at if self.claimed else None) if t is not None
+        ]
+        return max(times) if times else None
+
+
+def may_enter(frequency: dict[str, Any], trigger_type: str, history: History, at: int) -> bool:
+    """Whether a trigger at ``at`` may start a new journey, by the campaign's frequency setting."""
+    running = history.running or history.pending(at)
+    if trigger_type in BROADCAST_TRIGGERS:
+        return not running
+    kind = frequency.get("type", "once")
+    if kind == "once":
+        return history.entries == 0 and history.execution is None and not history.pending(at)
+    if running:
+        return False
+    if kind == "interval":
+        last = history.last_entry()
+        return last is None or at - last >= int(frequency.get("seconds", 0))
+    return True  # every_match
+
+
+# --- entering ---------------------------------------------------------------------------------------
+
+
+def enter(
+    workspace_id: str,
+    campaign: dict[str, Any],
+    cio_id: str,
+    trigger: dict[str, Any],
+    trigger_id: str,
+    at: int,
+    *,
+    person: StoredPerson | None = None,
+) -> bool:
+    """Start the person's journey for this trigger if the campaign, its filters and its frequency allow;
+    True when an execution was started. ``person``: already loaded by the caller (else read here)."""
+    campaign_id = str(campaign["id"])
+    if campaign.get("state", "active") != "active" or not campaign.get("version_arn"):
+        return False
+    if person is None:
+        person = StoredPerson.load(workspace_id, cio_id)
+    if person is None:
+        return False  # deleted meanwhile: nobody to take through the journey
+    if not matches_filters(campaign.get("filters"), person):
+        return False
+    name = execution_name(campaign_id, cio_id, trigger_id)
+    frequency = (campaign.get("settings") or {}).get("frequency") or {"type": "once"}
+    pk = journey_pk(workspace_id, campaign_id, cio_id)
+    for _ in range(CLAIM_ATTEMPTS):
+        journey, claim = _read(pk)
+        history = _history(journey, claim)
+        own = history.claimed == name  # this trigger's own claim, left by a crash before the start
+        if not own and not may_enter(frequency, str(trigger.get("type", "")), history, at):
+            return False
+        if own or _claim(pk, workspace_id, campaign_id, cio_id, claim, name, at):
+            break
+    else:
+        raise ClaimContention(f"the journey claim of {name} kept changing")
+    payload = {
+        "workspace_id": workspace_id,
+        "campaign_id": campaign_id,
+        "version": campaign.get("version"),
+        "cio_id": cio_id,
+        "trigger": trigger,
+        "entered_at": at,
+    }
+    try:
+        started = workflows.get().start(str(campaign["version_arn"]), name, payload)
+    except Exception:
+        if not own:
+            _release(pk, claim, name)
+        raise
+    if not started and not own:
+        _release(pk, claim, name)  # this trigger already had its journey: the claim goes back
+    return started
+
+
+def matches_filters(filters: Any, person: StoredPerson) -> bool:
+    """The campaign's audience filters (segment conditions), None letting everyone through."""
+    if not filters:
+        return True
+    text = filters if isinstance(filters, str) else json.dumps(filters, sort_keys=True)
+    try:
+        condition = _parsed(text)
+    except ConditionError:
+        # Definitions are validated when saved; one that no longer parses matches nobody rather than
+        # failing every stream record that reaches it.
+        log.error("campaign filters do not parse", exc_info=True)
+        return False
+    from nudge.segments.condition_eval import evaluate
+
+    return evaluate(condition, person).matched
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str) -> Condition:
+    return parse(json.loads(text))
+
+
+def _read(pk: str) -> tuple[Journey | None, Journey | None]:
+    journey = claim = None
+    for item in Journey.query(pk, consistent_read=True):
+        if item.sk == JOURNEY_SK:
+            journey = item
+        elif item.sk == CLAIM_SK:
+            claim = item
+    return journey, claim
+
+
+def _history(journey: Journey | None, claim: Journey | None) -> History:
+    def number(value: Any) -> int | None:
+        return None if value is None else int(value)
+
+    return History(
+        entries=int(journey.entries or 0) if journey else 0,
+        last_entered_at=number(journey.last_entered_at) if journey else None,
+        execution=journey.execution if journey else None,
+        running=bool(journey.running) if journey else False,
+        claimed=claim.execution if claim else None,
+        claimed_at=number(claim.last_entered_at) if claim else None,
+    )
+
+
+def _claim(
+    pk: str, workspace_id: str, campaign_id: str, cio_id: str, read: Journey | None, name: str, at: int
+) -> bool:
+    """Compare-and-set the claim on what was read; False when someone changed it meanwhile."""
+    item = Journey(
+        pk,
+        CLAIM_SK,
+        workspace_id=workspace_id,
+        campaign_id=campaign_id,
+        cio_id=cio_id,
+        execution=name,
+        last_entered_at=at,
+    )
+    condition = (
+        Journey.pk.does_not_exist()
+        if read is None
+        else (Journey.execution == read.execution) & (Journey.last_entered_at == read.last_entered_at)
+    )
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def _release(pk: str, previous: Journey | None, name: str) -> None:
+    """Put the claim back as it was before ours, unless another trigger claimed since."""
+    try:
+        if previous is None:
+            Journey(pk, CLAIM_SK).delete(condition=Journey.execution == name)
+        else:
+            Journey(pk, CLAIM_SK).update(
+                actions=[
+                    Journey.execution.set(previous.execution),
+                    Journey.last_entered_at.set(previous.last_entered_at),
+                ],
+                condition=Journey.execution == name,
+            )
+    except (DeleteError, UpdateError) as exc:
+        if not condition_failed(exc):
+            raise

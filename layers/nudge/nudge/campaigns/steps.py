@@ -1,0 +1,370 @@
+"""What a campaign workflow's Task states do: the ``campaigns`` function dispatches each payload's
+``action`` here (``ACTIONS``).
+
+A payload (built by ``compiler``) carries the person and execution (``workspace_id``, ``campaign_id``,
+``cio_id``, ``execution``, ``entered_at``, ``trigger``), the ``block`` and what the step needs from the
+definition version the execution runs (filters, goal, settings, block parameters): steps never read the
+campaign's current definition.
+
+Step Functions may run a Task more than once (its Retry, or an invocation delivered twice), so every step
+is idempotent: writes are conditional on the execution (journeys), deliveries have ids derived from the
+execution and block, and attribute and segment changes set a state rather than toggle one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aws_lambda_powertools import Logger
+
+from nudge import clock
+from nudge.campaigns import journeys, metrics
+from nudge.delivery import records
+from nudge.errors import NudgeError
+from nudge.segments.conditions import evaluate, parse
+from nudge.segments.context import StoredPerson
+
+logger = Logger(child=True)
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
+_OUTCOME_METRIC = {
+    "completed": metrics.COMPLETED,
+    "exited": metrics.EXITED,
+    "converted": metrics.EXITED,  # the conversion itself was counted when the goal was met
+    "failed": metrics.FAILED,
+}
+_HOUR = 3600
+_SCAN_HOURS = 8 * 24 + 1  # every hour of a week, and then some: a window opens within them or never
+
+
+class UnknownAction(NudgeError):
+    """The payload names no step (a state machine compiled by another version of the compiler)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """The part of every payload that says who, where and in which execution."""
+
+    workspace_id: str
+    campaign_id: str
+    cio_id: str
+    execution: str
+    entered_at: int
+    trigger: dict[str, Any]
+    block: str | None
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> Step:
+        return cls(
+            workspace_id=str(event["workspace_id"]),
+            campaign_id=str(event["campaign_id"]),
+            cio_id=str(event["cio_id"]),
+            execution=str(event["execution"]),
+            entered_at=int(event["entered_at"]),
+            trigger=dict(event.get("trigger") or {}),
+            block=event.get("block"),
+        )
+
+    def person(self) -> StoredPerson | None:
+        return StoredPerson.load(self.workspace_id, self.cio_id)
+
+    def count(self, metric: str, *, block: str | None = None) -> None:
+        metrics.increment(self.workspace_id, self.campaign_id, block, metric, shard_key=self.cio_id)
+
+
+def _matches(person: StoredPerson | None, condition: Any) -> bool:
+    """Whether the person satisfies a segment condition; a person deleted meanwhile satisfies none."""
+    if person is None:
+        return False
+    return evaluate(parse(condition), person).matched
+
+
+# -- journey ends ---------------------------------------------------------------------------------------
+
+
+def enter(event: dict[str, Any]) -> dict[str, Any]:
+    """The journey's first state: record the entry (once per execution) and count it."""
+    step = Step.of(event)
+    created = journeys.entered(
+        step.workspace_id, step.campaign_id, step.cio_id, step.execution, step.entered_at
+    )
+    if created:
+        step.count(metrics.ENTERED)
+    return {"entered": created}
+
+
+def end(event: dict[str, Any]) -> dict[str, Any]:
+    """The journey's last state: ``outcome`` completed, exited, converted or failed. Counted on the
+    campaign, and on the block too when a block (an exit block, a check after a wait) ended it."""
+    step = Step.of(event)
+    outcome = str(event["outcome"])
+    if outcome not in _OUTCOME_METRIC:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    if outcome == "failed":
+        # The error's name only: its cause can quote personal data (a message, an address).
+        error = event.get("error")
+        name = error.get("Error") if isinstance(error, dict) else None
+        logger.warning("campaign journey failed", error=name, block=step.block)
+    ended = journeys.finished(
+        step.workspace_id, step.campaign_id, step.cio_id, step.execution, outcome, clock.now()
+    )
+    if ended:
+        step.count(_OUTCOME_METRIC[outcome])
+        if step.block:
+            step.count(_OUTCOME_METRIC[outcome], block=step.block)
+    return {"outcome": outcome, "ended": ended}
+
+
+# -- messages -------------------------------------------------------------------------------------------
+
+
+def send(event: dict[str, Any]) -> dict[str, Any]:
+    """Queue the block's message through the delivery pipeline, unless the person no longer matches the
+    campaign's filters (checked before every message, whatever the exit setting)."""
+    step = Step.of(event)
+    filters = event.get("filters")
+    if filters is not None and not _matches(step.person(), filters):
+        return {"queued": False, "skipped": "unmatched"}
+    block = str(step.block)
+    cause = [step.workspace_id, step.campaign_id, step.execution, block]
+    if event.get("visit"):
+        cause.append(str(event["visit"]))  # a block on a cycle: each visit is its own message
+    delivery_id = records.stable_id(*cause)
+    campaign: dict[str, Any] = {"id": step.campaign_id, "block": block}
+    if event.get("campaign_name"):
+        campaign["name"] = event["campaign_name"]
+    request: dict[str, Any] = {"campaign": campaign}
+    data = step.trigger.get("data")
+    if isinstance(data, dict):
+        # Templates read an event's data as {{ event.x }} and an API trigger's as {{ trigger.x }}.
+        request["message_data" if step.trigger.get("type") in ("api", "broadcast") else "event"] = data
+    if event.get("topic"):
+        request["topic"] = event["topic"]
+    _, created = records.queue(
+        step.workspace_id,
+        records.NewDelivery(
+            delivery_id=delivery_id,
+            cio_id=step.cio_id,
+            channel=str(event["channel"]),
+            source="campaign",
+            request=request,
+            template_id=event.get("template_id"),
+            campaign_id=step.campaign_id,
+        ),
+    )
+    if created:
+        step.count(metrics.SENT, block=block)
+        step.count(metrics.SENT)
+    return {"queued": True, "delivery_id": delivery_id, "created": created}
+
+
+# -- after a wait ---------------------------------------------------------------------------------------
+
+
+def check(event: dict[str, Any]) -> dict[str, Any]:
+    """After a wait, before the next block: the goal (record a conversion; exit on it when the campaign
+    exits on goal) and the filters (exit when the person no longer matches, if the campaign exits when
+    unmatched). ``{"exit": bool, "reason": "converted" | "unmatched" | "missing" | "", "block": ...}``."""
+    step = Step.of(event)
+    settings = event.get("settings") or {}
+    exit_setting = settings.get("exit", "at_end")
+    person = step.person()
+    if person is None:
+        return {"exit": True, "reason": "missing", "block": step.block}
+    goal = event.get("goal")
+    if goal and _goal_met(person, goal, step.entered_at, int(settings.get("goal_window_seconds", 604800))):
+        if journeys.mark_converted(
+            step.workspace_id, step.campaign_id, step.cio_id, step.execution, clock.now()
+        ):
+            step.count(metrics.CONVERTED)
+            if step.block:
+                step.count(metrics.CONVERTED, block=step.block)
+        if exit_setting == "on_goal":
+            return {"exit": True, "reason": "converted", "block": step.block}
+    filters = event.get("filters")
+    if exit_setting == "when_unmatched" and filters is not None and not _matches(person, filters):
+        return {"exit": True, "reason": "unmatched", "block": step.block}
+    return {"exit": False, "reason": "", "block": step.block}
+
+
+def _goal_met(person: StoredPerson, goal: dict[str, Any], entered_at: int, window: int) -> bool:
+    """The goal event performed since the entry and within the window, or membership of the goal segment
+    while the window is open. An event in the entry's own second counts."""
+    if goal.get("event"):
+        events = person.events(str(goal["event"]), None, entered_at, entered_at + window)
+        return next(events, None) is not None
+    if goal.get("segment_id"):
+        return person.now <= entered_at + window and person.in_segment(str(goal["segment_id"]))
+    return False
+
+
+# -- choosing a way -------------------------------------------------------------------------------------
+
+
+def condition(event: dict[str, Any]) -> dict[str, Any]:
+    """A branch's or wait_until's condition: ``{"matched": bool}`` (and the wait_until's poll count,
+    handed back so the state machine can count polls without a state of its own)."""
+    step = Step.of(event)
+    result: dict[str, Any] = {"matched": _matches(step.person(), event["condition"])}
+    if "poll" in event:
+        result["poll"] = event["poll"]
+    return result
+
+
+def split(event: dict[str, Any]) -> dict[str, Any]:
+    """A multi_split: the first branch whose condition matches, -1 for the default."""
+    step = Step.of(event)
+    person = step.person()
+    for index, branch_condition in enumerate(event["conditions"]):
+        if _matches(person, branch_condition):
+            return {"branch": index}
+    return {"branch": -1}
+
+
+def cohort(event: dict[str, Any]) -> dict[str, Any]:
+    """A random_split: the branch for the person's bucket (0..99, from a hash of campaign, block and
+    person), so the same person always lands in the same branch."""
+    step = Step.of(event)
+    return {"branch": cohort_of(step.campaign_id, str(step.block), step.cio_id, event["percents"])}
+
+
+def bucket(campaign_id: str, block: str, cio_id: str) -> int:
+    digest = hashlib.sha256(f"{campaign_id}\x1f{block}\x1f{cio_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+def cohort_of(campaign_id: str, block: str, cio_id: str, percents: Sequence[int | float]) -> int:
+    point = bucket(campaign_id, block, cio_id)
+    upto = 0.0
+    for index, percent in enumerate(percents):
+        upto += float(percent)
+        if point < upto:
+            return index
+    return len(percents) - 1  # percentages short of 100 (validation prevents it): the last branch
+
+
+# -- time windows ---------------------------------------------------------------------------------------
+
+
+def window(event: dict[str, Any]) -> dict[str, Any]:
+    """A time_window: ``{"wait_seconds": n}``, the real seconds until the window next opens in the
+    person's ``timezone`` attribute (else the campaign's), 0 when it is open now."""
+    step = Step.of(event)
+    person = step.person()
+    zone = _zone(person.attributes.get("timezone") if person else None) or _zone(event.get("timezone"))
+    now = clock.now()
+    virtual = seconds_until_open(now, zone or ZoneInfo("UTC"), event.get("hours"), event.get("days"))
+    # The local runtime scales only literal Wait seconds; this one arrives through SecondsPath.
+    return {"wait_seconds": clock.real_seconds(virtual)}
+
+
+def _zone(name: Any) -> ZoneInfo | None:
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None  # not an IANA name: fall back
+
+
+def in_window(moment: datetime, hours: Sequence[int] | None, days: Sequence[str] | None) -> bool:
+    """Local ``moment`` is on an allowed day and in the allowed hours. ``hours`` [start, end) with
+    start > end wrapping past midnight (each hour judged by its own day); none means all day."""
+    if days and DAYS[moment.weekday()] not in days:
+        return False
+    if not hours:
+        return True
+    start, stop = int(hours[0]), int(hours[1])
+    if start == stop:
+        return True
+    if start < stop:
+        return start <= moment.hour < stop
+    return moment.hour >= start or moment.hour < stop
+
+
+def seconds_until_open(
+    now: int, zone: ZoneInfo, hours: Sequence[int] | None, days: Sequence[str] | None
+) -> int:
+    """Seconds from ``now`` until the window opens (0 when open). Windows open on local hour
+    boundaries, so the scan walks them (real instants, so DST days are right)."""
+    if in_window(datetime.fromtimestamp(now, zone), hours, days):
+        return 0
+    local = datetime.fromtimestamp(now, zone)
+    boundary = int(local.replace(minute=0, second=0, microsecond=0).timestamp())
+    for _ in range(_SCAN_HOURS):
+        boundary += _HOUR
+        if in_window(datetime.fromtimestamp(boundary, zone), hours, days):
+            return boundary - now
+    return 0  # no allowed hour at all (validation prevents it): do not hold the person forever
+
+
+# -- changes to the person ------------------------------------------------------------------------------
+
+
+def set_attribute(event: dict[str, Any]) -> dict[str, Any]:
+    """Identify the person with ``{attribute: value}``, as the Track API would, so segments and triggers
+    see the change like any other."""
+    from nudge.errors import NotFound
+    from nudge.tracking.identifiers import PersonRef
+    from nudge.tracking.people import identify
+
+    step = Step.of(event)
+    value = json.loads(event["value_json"])
+    try:
+        identify(step.workspace_id, PersonRef("cio_id", step.cio_id), {str(event["attribute"]): value})
+    except NotFound:
+        return {"set": False}  # the person was deleted meanwhile
+    return {"set": True}
+
+
+def segment(event: dict[str, Any]) -> dict[str, Any]:
+    """Add the person to, or remove them from, a manual segment (``operation``)."""
+    from nudge.tracking import segments
+
+    step = Step.of(event)
+    body = {"ids": [step.cio_id]}
+    segment_id = str(event["segment_id"])
+    if event["operation"] == "add":
+        segments.add_customers(step.workspace_id, segment_id, body, "cio_id")
+    elif event["operation"] == "remove":
+        segments.remove_customers(step.workspace_id, segment_id, body, "cio_id")
+    else:
+        raise ValueError(f"unknown segment operation {event['operation']!r}")
+    return {"operation": event["operation"], "segment_id": segment_id}
+
+
+def _broadcast_page(event: dict[str, Any]) -> dict[str, Any]:
+    """One page of a broadcast's fan-out (the broadcast state machine's Task)."""
+    from nudge.campaigns.broadcasts import page_step
+
+    return page_step(event)
+
+
+ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "enter": enter,
+    "end": end,
+    "send": send,
+    "check": check,
+    "condition": condition,
+    "split": split,
+    "cohort": cohort,
+    "window": window,
+    "set_attribute": set_attribute,
+    "segment": segment,
+    "broadcast_page": _broadcast_page,
+}
+
+
+def run(event: dict[str, Any]) -> dict[str, Any]:
+    """The step ``event["action"]`` names, on ``event``."""
+    action = event.get("action")
+    step = ACTIONS.get(action) if isinstance(action, str) else None
+    if step is None:
+        raise UnknownAction(f"unknown campaign step {action!r}")
+    return step(event)
