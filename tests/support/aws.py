@@ -7,11 +7,12 @@ from contextlib import contextmanager
 
 from moto import mock_aws
 
-from nudge.local import moto_speedups
+from nudge.local import moto_asl_cache, moto_speedups
 from nudge.model import create_tables
 
 # moto's transactions copy whole tables; this keeps DynamoDB's semantics at a per-item cost.
 moto_speedups.install()
+moto_asl_cache.install()  # moto parses ASL with ANTLR per execution; once per definition is enough
 
 
 @contextmanager

@@ -130,8 +130,19 @@ def _local(args: argparse.Namespace) -> None:
             tls=args.tls,
             state_dir=Path(args.state_dir),
             time_scale=args.time_scale,
+            demo=not args.no_demo,
         )
     )
+    if code:
+        raise SystemExit(code)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from nudge.local import demo
+
+    code = demo.run(Path(args.state_dir), watch_seconds=args.watch)
     if code:
         raise SystemExit(code)
 
@@ -210,7 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="run waits this many times faster (86400: a day per second)",
     )
+    local.add_argument("--no-demo", action="store_true", help="do not seed the demo campaigns")
     local.set_defaults(run=_local)
+    demo = groups.add_parser("demo", help="track sample people against a running local runtime")
+    demo.add_argument("--state-dir", default=".nudge", help="where the runtime's local.json is")
+    demo.add_argument("--watch", type=float, default=30.0, help="seconds to wait for the emails")
+    demo.set_defaults(run=_demo)
     return parser
 
 

@@ -124,6 +124,14 @@ def _schema(req: Request) -> Response:
     return 200, definition.schema()
 
 
+def _metrics(req: Request) -> Response:
+    from nudge.campaigns import metrics, store
+
+    campaign_id = unquote(req.params["campaign_id"])
+    store.get(req.workspace_id, campaign_id)  # 404 for another workspace's or an unknown campaign
+    return 200, {"metrics": metrics.read(req.workspace_id, campaign_id)}
+
+
 CAMPAIGN = "/v1/campaigns/{campaign_id}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/campaigns", _list, "List campaigns"),
@@ -137,6 +145,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", CAMPAIGN + "/pause", _transition("pause"), "Pause an active campaign"),
     Route("POST", CAMPAIGN + "/resume", _transition("resume"), "Resume a paused campaign"),
     Route("POST", CAMPAIGN + "/archive", _transition("archive"), "Archive a campaign for good"),
+    Route(
+        "GET",
+        CAMPAIGN + "/metrics",
+        _metrics,
+        "Entered, in progress, exited, converted; per block sent, opened...",
+    ),
 )
 
 

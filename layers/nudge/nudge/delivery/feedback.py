@@ -45,6 +45,22 @@ _SES_KINDS = {
 }
 
 
+def _count_for_campaign(delivery: Delivery, state: str) -> None:
+    """A campaign message's first ``state`` of its kind also counts on its campaign and block."""
+    if not delivery.campaign_id or state in (delivery.metrics.as_dict() if delivery.metrics else {}):
+        return
+    from nudge.campaigns import metrics
+
+    block = records.request_of(delivery).get("campaign", {}).get("block")
+    metrics.from_delivery(delivery.workspace_id, delivery.campaign_id, block, state)
+
+
+def _record(delivery: Delivery, state: str, at: int) -> bool:
+    """Record the metric on the delivery, and on its campaign the first time."""
+    _count_for_campaign(delivery, state)
+    return records.record_metric(delivery, state, at)
+
+
 def _require(workspace_id: str, delivery_id: str) -> Delivery:
     delivery = records.load(workspace_id, delivery_id)
     if delivery is None:
@@ -58,7 +74,7 @@ def client_metric(workspace_id: str, delivery_id: str, metric: str, at: int, **f
     if state is None:
         raise InvalidRequest(f"metric must be one of {', '.join(CLIENT_METRICS)}", field="metric")
     delivery = _require(workspace_id, delivery_id)
-    if not records.record_metric(delivery, state, at):
+    if not _record(delivery, state, at):
         raise InvalidRequest(
             f"delivery {delivery_id} was not sent: it is {delivery.state}", field="delivery_id"
         )
@@ -69,7 +85,7 @@ def client_metric(workspace_id: str, delivery_id: str, metric: str, at: int, **f
 def opened(workspace_id: str, delivery_id: str, at: int) -> None:
     delivery = records.load(workspace_id, delivery_id)
     if delivery is not None:
-        records.record_metric(delivery, states.OPENED, at)
+        _record(delivery, states.OPENED, at)
 
 
 def clicked(workspace_id: str, delivery_id: str, index: int, at: int) -> str:
@@ -79,13 +95,13 @@ def clicked(workspace_id: str, delivery_id: str, index: int, at: int) -> str:
     found = list(delivery.links or [])
     if not 0 <= index < len(found):
         raise NotFound("link not found")
-    records.record_metric(delivery, states.CLICKED, at)
+    _record(delivery, states.CLICKED, at)
     return str(found[index])
 
 
 def unsubscribe(workspace_id: str, delivery_id: str, at: int) -> None:
     delivery = _require(workspace_id, delivery_id)
-    records.record_metric(delivery, states.UNSUBSCRIBED, at)
+    _record(delivery, states.UNSUBSCRIBED, at)
     _unsubscribe_person(delivery)
 
 
@@ -117,4 +133,4 @@ def from_ses(event: Feedback) -> None:
         _unsubscribe_person(delivery)
     if state == states.BOUNCED and not event.permanent:
         state = states.DEFERRED  # a soft bounce: the provider keeps trying
-    records.record_metric(delivery, state, event.at)
+    _record(delivery, state, event.at)

@@ -42,6 +42,9 @@ class EmbeddedAws:
         from nudge.local import moto_speedups
 
         moto_speedups.install()  # per-item transactions: moto's own copy whole tables each time
+        from nudge.local import moto_asl_cache
+
+        moto_asl_cache.install()  # one ANTLR parse per state machine definition, not per execution
         self._server.start()
 
     def stop(self) -> None:

@@ -35,6 +35,7 @@ class Options:
     tls: bool = False
     state_dir: Path = Path(".nudge")
     time_scale: float = 1.0
+    demo: bool = True  # seed the local workspace with a demo segment, templates and campaigns
 
 
 class PortInUse(Exception):
@@ -63,6 +64,10 @@ class LocalRuntime:
         from nudge import clock
 
         clock.configure(self.options.time_scale)  # before any handler reads the time
+        # The handlers' structured logs and metrics would drown the banner: warnings only, no EMF lines
+        # (set these variables yourself to see them).
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         # Signs this run's tracking links; a new one each run, like the state it points into.
         os.environ.setdefault("NUDGE_LINK_SECRET", secrets.token_hex(32))
         self.aws.start()
@@ -88,6 +93,10 @@ class LocalRuntime:
         self.pumps = self._start_pumps(streams)
         self.stepfunctions = self._start_stepfunctions()
         self._schedule_what_eventbridge_fires()
+        if self.options.demo:
+            from nudge.local import demo
+
+            self.demo = demo.seed(keys.workspace_id)
         gateway = gateway_factory()
         thread = threading.Thread(target=gateway.serve_forever, name="nudge-gateway", daemon=True)
         thread.start()
@@ -228,6 +237,11 @@ class LocalRuntime:
             self.aws.endpoint_url, REGION, local_functions(), time_scale=self.options.time_scale
         )
         self._closers.append(engine.close)
+        from nudge.campaigns import workflows
+
+        # Campaign activations deploy, and triggers start executions, on this engine.
+        workflows.install(workflows.LocalWorkflows(engine))
+        self._closers.append(lambda: workflows.install(None))
         return engine
 
     # --- run and stop --------------------------------------------------------------------------------

@@ -1,0 +1,203 @@
+"""Campaigns in the local runtime, over real HTTP: the demo, each trigger type, the exit and goal rules,
+re-entry, and a broadcast to a segment of 1,000 people. The session runtime runs at 60x, so a one-minute
+delay takes a second."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+
+def _ok(answer: Any) -> Any:
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _template(local, subject: str, channel: str = "email") -> str:
+    body: dict[str, Any] = {"name": uuid.uuid4().hex, "channel": channel}
+    if channel == "email":
+        body.update(subject=subject, body=f"<p>{subject}</p>")
+    else:
+        body.update(body=subject)
+    return str(_ok(local.app("POST", "/v1/templates", body))["template"]["id"])
+
+
+def _campaign(local, trigger: dict[str, Any], blocks: dict[str, Any], **extra: Any) -> str:
+    definition = {"name": uuid.uuid4().hex, "trigger": trigger, "workflow": {"start": "b1", "blocks": blocks}}
+    definition.update(extra)
+    campaign_id = _ok(local.app("POST", "/v1/campaigns", {"campaign": definition}))["campaign"]["id"]
+    _ok(local.app("POST", f"/v1/campaigns/{campaign_id}/activate", {}))
+    return str(campaign_id)
+
+
+def _subjects_to(local, address: str) -> list[str]:
+    return sorted(m["subject"] for m in local.get("/_local/outbox").json() if m["recipient"] == address)
+
+
+def _wait_for_subjects(local, address: str, expected: list[str], timeout: float = 30) -> None:
+    local.wait_until(lambda: _subjects_to(local, address) == sorted(expected), timeout=timeout)
+
+
+def _identify(local, person: str, **attributes: Any) -> None:
+    assert local.track(
+        "PUT", f"/api/v1/customers/{person}", {"email": f"{person}@example.com", **attributes}
+    ).ok
+
+
+def test_nudge_demo_delivers_its_emails_through_the_seeded_campaigns(local):
+    finished = subprocess.run(
+        [sys.executable, "-m", "nudge.cli", "demo", "--state-dir", str(local.state_dir), "--watch", "40"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "5 email(s) arrived" in finished.stdout
+
+
+def test_an_event_triggers_once_per_event_and_only_when_its_filters_match(local):
+    tag = uuid.uuid4().hex[:8]
+    template = _template(local, f"Big order {tag}")
+    _campaign(
+        local,
+        {
+            "type": "event",
+            "name": f"order-{tag}",
+            "filters": {"attribute": {"field": "total", "operator": "gt", "value": 10}},
+        },
+        {
+            "b1": {"type": "delay", "seconds": 60, "next": "b2"},
+            "b2": {"type": "send", "channel": "email", "template_id": template},
+        },
+        settings={"frequency": {"type": "every_match"}},
+    )
+    person = f"buyer-{tag}"
+    _identify(local, person)
+    for event_id, total in (("01J0000000000000000000SMAL", 5), ("01J0000000000000000000BIGG", 20)):
+        body = {"name": f"order-{tag}", "id": event_id, "data": {"total": total}}
+        assert local.track("POST", f"/api/v1/customers/{person}/events", body).ok
+    assert local.track(  # the same event again: deduplicated, and its trigger cannot start twice
+        "POST",
+        f"/api/v1/customers/{person}/events",
+        {"name": f"order-{tag}", "id": "01J0000000000000000000BIGG", "data": {"total": 20}},
+    ).ok
+    _wait_for_subjects(local, f"{person}@example.com", [f"Big order {tag}"])
+    time.sleep(3)  # nothing else arrives
+    assert _subjects_to(local, f"{person}@example.com") == [f"Big order {tag}"]
+
+
+def test_attribute_change_to_a_value_triggers(local):
+    tag = uuid.uuid4().hex[:8]
+    template = _template(local, f"Sorry to see you go {tag}")
+    _campaign(
+        local,
+        {"type": "attribute_change", "attribute": f"status_{tag}", "to": "churned"},
+        {"b1": {"type": "send", "channel": "email", "template_id": template}},
+    )
+    person = f"leaver-{tag}"
+    _identify(local, person, **{f"status_{tag}": "active"})
+    _identify(local, person, **{f"status_{tag}": "churned"})
+    _wait_for_subjects(local, f"{person}@example.com", [f"Sorry to see you go {tag}"])
+
+
+def test_segment_exit_triggers_and_once_means_once(local):
+    tag = uuid.uuid4().hex[:8]
+    segment = _ok(
+        local.app(
+            "POST",
+            "/v1/segments",
+            {
+                "segment": {
+                    "name": tag,
+                    "conditions": {"attribute": {"field": "team", "operator": "eq", "value": tag}},
+                }
+            },
+        )
+    )["segment"]["id"]
+    template = _template(local, f"Left the team {tag}")
+    _campaign(
+        local,
+        {"type": "segment_exit", "segment_id": segment},
+        {"b1": {"type": "send", "channel": "email", "template_id": template}},
+    )
+    person = f"member-{tag}"
+    for team in (tag, "other", tag, "other"):  # joins, leaves, joins, leaves again
+        _identify(local, person, team=team)
+        time.sleep(0.5)
+    _wait_for_subjects(local, f"{person}@example.com", [f"Left the team {tag}"])
+    time.sleep(3)
+    assert _subjects_to(local, f"{person}@example.com") == [f"Left the team {tag}"]  # frequency: once
+
+
+def test_a_goal_met_during_a_delay_converts_and_exits(local):
+    tag = uuid.uuid4().hex[:8]
+    first, second = _template(local, f"Try it {tag}"), _template(local, f"Still there? {tag}")
+    campaign = _campaign(
+        local,
+        {"type": "event", "name": f"trial-{tag}"},
+        {
+            "b1": {"type": "send", "channel": "email", "template_id": first, "next": "b2"},
+            "b2": {"type": "delay", "seconds": 300, "next": "b3"},
+            "b3": {"type": "send", "channel": "email", "template_id": second},
+        },
+        settings={"exit": "on_goal", "goal": {"event": f"purchased-{tag}"}},
+    )
+    person = f"trialist-{tag}"
+    _identify(local, person)
+    assert local.track("POST", f"/api/v1/customers/{person}/events", {"name": f"trial-{tag}"}).ok
+    _wait_for_subjects(local, f"{person}@example.com", [f"Try it {tag}"])
+    assert local.track("POST", f"/api/v1/customers/{person}/events", {"name": f"purchased-{tag}"}).ok
+
+    def converted() -> Any:
+        metrics = _ok(local.app("GET", f"/v1/campaigns/{campaign}/metrics"))["metrics"]["campaign"]
+        return metrics["converted"] == 1 and metrics
+
+    metrics = local.wait_until(converted, timeout=30)
+    assert metrics["entered"] == 1
+    assert _subjects_to(local, f"{person}@example.com") == [f"Try it {tag}"]  # the second never went
+
+
+def test_an_api_broadcast_reaches_a_segment_of_1000_people(local):
+    tag = uuid.uuid4().hex[:8]
+    ids = [f"fan-{tag}-{n:04d}" for n in range(1000)]
+    for start in range(0, 1000, 250):
+        batch = [
+            {"type": "person", "action": "identify", "identifiers": {"id": i}, "attributes": {"wave": tag}}
+            for i in ids[start : start + 250]
+        ]
+        assert local.track("POST", "/api/v2/batch", {"batch": batch}).status_code == 200
+    segment = _ok(local.app("POST", "/v1/segments", {"segment": {"name": f"fans {tag}"}}))["segment"]["id"]
+    _ok(local.app("POST", f"/v1/segments/{segment}/add_customers", {"ids": ids}))
+    template = _template(local, f"News {tag}", channel="in_app")
+    campaign = _campaign(
+        local, {"type": "api"}, {"b1": {"type": "send", "channel": "in_app", "template_id": template}}
+    )
+
+    began = time.monotonic()
+    trigger = _ok(
+        local.app(
+            "POST",
+            f"/v1/campaigns/{campaign}/triggers",
+            {"recipients": {"segment": {"id": segment}}, "data": {"n": 1}},
+        )
+    )["id"]
+
+    def done() -> Any:
+        status = _ok(local.app("GET", f"/v1/campaigns/{campaign}/triggers/{trigger}"))
+        return status.get("status") == "done" and status
+
+    local.wait_until(done, timeout=600)
+
+    def all_sent() -> Any:
+        metrics = _ok(local.app("GET", f"/v1/campaigns/{campaign}/metrics"))["metrics"]["campaign"]
+        return metrics["entered"] == 1000 and metrics["sent"] == 1000 and metrics
+
+    local.wait_until(all_sent, timeout=600)
+    print(
+        f"1,000-person broadcast: all entered and every message queued in {time.monotonic() - began:.1f} s"
+    )
+    assert _ok(local.app("GET", f"/v1/campaigns/{campaign}/triggers/{trigger}/errors"))["errors"] == []
