@@ -62,6 +62,13 @@ def main() -> int:
     )
     sends = send_throughput.measure()
 
+    print(
+        f"campaigns: {campaign_flow.SAMPLES} events to emails, transitions, a {campaign_flow.BROADCAST_PEOPLE}-person"
+        " broadcast, in the local runtime ...",
+        flush=True,
+    )
+    flow = campaign_flow.measure()
+
     verdicts = []
     for name in (track_costs.EVENT_EXISTING, track_costs.IDENTIFY_EXISTING):
         wru = costs[name].write_units
@@ -99,6 +106,8 @@ def main() -> int:
         *report.billing_run_section(runs),
         "",
         *send_throughput.section(sends),
+        "",
+        *campaign_flow.section(flow),
         "",
         *report.latency_section(latency),
         "",
