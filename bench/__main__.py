@@ -17,6 +17,7 @@ def main() -> int:
     use_mocked_aws()
     from bench import (
         billing_run,
+        campaign_flow,
         cold_start,
         local_latency,
         report,
@@ -63,8 +64,8 @@ def main() -> int:
     sends = send_throughput.measure()
 
     print(
-        f"campaigns: {campaign_flow.SAMPLES} events to emails, transitions, a {campaign_flow.BROADCAST_PEOPLE}-person"
-        " broadcast, in the local runtime ...",
+        f"campaigns: {campaign_flow.SAMPLES} events to emails, transitions, a "
+        f"{campaign_flow.BROADCAST_PEOPLE}-person broadcast, in the local runtime ...",
         flush=True,
     )
     flow = campaign_flow.measure()
