@@ -45,6 +45,7 @@ SIZED_FUNCTIONS = ("track", "api", "evaluate", "sweep", "billing", "send", "rele
 
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _SENDER_ID = re.compile(r"[A-Za-z0-9-]{1,11}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no", ""})
 
 
@@ -103,6 +104,18 @@ class DeployConfig:
     # The SMS sender id where the destination country supports one (1 to 11 letters, digits, dashes);
     # empty for none.
     sms_sender_id: str = ""
+    # Monitoring (infra/components/monitoring.py). The address every alarm is emailed to; empty for no
+    # subscription (the alarm topic is still there to subscribe to). SNS asks the address to confirm.
+    alarm_email: str = ""
+    # A stream consumer whose oldest unread record is older than this (the mapping's IteratorAge) is
+    # falling behind: segments and sends lag by as much.
+    iterator_age_alarm_seconds: int = 300
+    # The API's share of 5xx answers, over 5 minutes, above which it alarms.
+    api_5xx_alarm_rate: float = 0.01
+    # SES puts an account under review at a 5% bounce rate and 0.1% complaint rate, and may pause its
+    # sending beyond (10% and 0.5%): alarm at 80% of the review thresholds, while there is time to act.
+    ses_bounce_alarm_rate: float = 0.04
+    ses_complaint_alarm_rate: float = 0.0008
 
     @classmethod
     def from_context(cls, scope: Construct) -> DeployConfig:
@@ -137,6 +150,17 @@ class DeployConfig:
             raise ValueError(
                 f"context sender_domain must be a lower-case domain name, got {self.sender_domain!r}"
             )
+        if self.alarm_email and not _EMAIL.fullmatch(self.alarm_email):
+            raise ValueError(
+                f"context alarm_email must be an email address (or empty), got {self.alarm_email!r}"
+            )
+        if self.iterator_age_alarm_seconds < 1:
+            raise ValueError("context iterator_age_alarm_seconds must be positive")
+        for name in ("api_5xx_alarm_rate", "ses_bounce_alarm_rate", "ses_complaint_alarm_rate"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(
+                    f"context {name} must be a fraction between 0 and 1, got {getattr(self, name)}"
+                )
         if self.sms_sender_id and not _SENDER_ID.fullmatch(self.sms_sender_id):
             raise ValueError(
                 "context sms_sender_id must be 1 to 11 letters, digits or dashes (or empty), "

@@ -21,6 +21,7 @@ from infra.components.delivery import (
 from infra.components.function import ServiceFunction
 from infra.components.http_api import ApiBackend, HttpApi
 from infra.components.layers import SharedLayers
+from infra.components.monitoring import Monitoring
 from infra.components.schedule import Daily, EveryMinute
 from infra.components.streams import StreamConsumer
 from infra.components.tables import DataTables
@@ -268,6 +269,18 @@ class NudgeStack(Stack):
             self, "FeedbackSubscription", topic=self.email_events.topic, function=self.feedback.function
         )
 
+        # After everything it watches: it alarms on every function and dead-letter queue the stack has
+        # made by now. A state machine the stack defines is added with monitoring.add_state_machine.
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            api=self.api,
+            stream_consumers=self.stream_consumers,
+            billing_runs=self.billing_runs,
+            email_events=self.email_events,
+        )
+
         CfnOutput(self, "TrackApiUrl", value=self.api.url, description="Base URL of the Track API")
         CfnOutput(self, "AppApiUrl", value=self.api.url, description="Base URL of the App API (the same API)")
         CfnOutput(
@@ -287,6 +300,18 @@ class NudgeStack(Stack):
             "LinkSecretArn",
             value=self.link_secret.arn,
             description="Secrets Manager secret that signs message links (rotating it breaks sent links)",
+        )
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.monitoring.topic.topic_arn,
+            description="SNS topic every alarm notifies (subscribe to it, or set context alarm_email)",
+        )
+        CfnOutput(
+            self,
+            "DashboardName",
+            value=self.monitoring.dashboard.dashboard_name,
+            description="CloudWatch dashboard of the deployment",
         )
         if self.push is not None:
             CfnOutput(

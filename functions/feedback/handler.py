@@ -3,7 +3,9 @@ configuration set to an SNS topic this function subscribes to.
 
 Every notification's SNS signature is verified before anything is read from it: an unsigned or forged
 message is refused (and reported as a failure, so it is visible). Records are processed one by one; a
-record that cannot be attributed to a delivery is logged and skipped, never retried forever.
+record that cannot be attributed to a delivery is logged and skipped, never retried forever. Each event
+applied is counted (``nudge.delivery.telemetry``: bounces, complaints, deliveries, ... as CloudWatch
+metrics, written to the log as EMF at the end of the invocation).
 """
 
 from __future__ import annotations
@@ -13,19 +15,31 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nudge.delivery import feedback, ses_events, sns_verify
+from nudge.delivery import feedback, ses_events, sns_verify, telemetry
 
 logger = Logger(service="feedback")
+metrics = telemetry.metrics()
+counts = telemetry.MetricCounts()
 
 
 class RejectedNotifications(Exception):
     """Some records failed verification: the invocation fails so the DLQ and alarms see it."""
 
 
+# log_metrics flushes what publish left (the last channel's counts) as the invocation ends, even when
+# it raises.
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    try:
+        return _apply(event.get("Records", []))
+    finally:
+        counts.publish(metrics)
+
+
+def _apply(records: list[dict[str, Any]]) -> dict[str, int]:
     applied = rejected = skipped = 0
-    for record in event.get("Records", []):
+    for record in records:
         notification = record.get("Sns") or {}
         try:
             sns_verify.verify(notification)
@@ -45,6 +59,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
             skipped += 1
             continue
         feedback.from_ses(parsed)
+        counts.feedback(parsed.kind)
         logger.info("ses feedback applied", kind=parsed.kind, delivery_id=parsed.delivery_id)
         applied += 1
     if rejected:

@@ -7,6 +7,10 @@ Records for other items of the table (inbox, counters, templates) are skipped; i
 filter keeps them from invoking the function at all.
 
 ``release_scheduled``: the EventBridge schedule's entry point, releasing deliveries whose time came.
+
+Each outcome the pipeline decides is counted once, here (``nudge.delivery.telemetry``: CloudWatch
+metrics by channel, written to the log as EMF at the end of the invocation), and every log line about a
+delivery carries the correlation id of the API request that queued it, when one did.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nudge.delivery import pipeline, scheduled
-from nudge.delivery.queued import newly_queued
+from nudge.delivery import pipeline, scheduled, states, telemetry
+from nudge.delivery.queued import correlation_id, newly_queued
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+metrics = telemetry.metrics()
+counts = telemetry.MetricCounts()
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -30,18 +36,40 @@ def record_handler(record: DynamoDBRecord) -> None:
     if found is None:
         return
     workspace_id, delivery_id = found
-    logger.append_keys(workspace_id=workspace_id, delivery_id=delivery_id)
+    # From the record itself (no read): the pipeline's own log lines for this delivery carry it too.
+    logger.append_keys(
+        workspace_id=workspace_id,
+        delivery_id=delivery_id,
+        correlation_id=correlation_id(record.raw_event) or None,
+    )
     outcome = pipeline.process(workspace_id, delivery_id)
+    count(counts, outcome)
     logger.debug("delivery processed", state=outcome.state)
 
 
+def count(telemetry_port: telemetry.Telemetry, outcome: pipeline.Outcome) -> None:
+    """An outcome this invocation decided, counted once (a replayed record's carries no channel)."""
+    if not outcome.channel:
+        return
+    if outcome.state == states.SENT:
+        telemetry_port.sent(outcome.channel)
+    else:
+        telemetry_port.not_sent(outcome.channel, outcome.state)
+
+
+# log_metrics flushes what publish left (the last channel's counts) as the invocation ends, even when
+# it raises.
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(
-        process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
+    try:
+        return dict(
+            process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
         )
-    )
+    finally:
+        counts.publish(metrics)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -16,6 +16,7 @@ class DeadLetterQueue(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, receives: str) -> None:
         """``receives``: what lands here, in a phrase ("failed evaluate stream batches")."""
         super().__init__(scope, construct_id)
+        self.receives = receives
         self.queue = sqs.Queue(
             self,
             "Queue",

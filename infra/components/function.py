@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.config import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON_VERSION, LAMBDA_RUNTIME, DeployConfig
 from infra.nag import acknowledge
+from nudge.delivery import telemetry
 
 
 class ServiceFunction(Construct):
@@ -32,6 +33,7 @@ class ServiceFunction(Construct):
         timeout_seconds: int,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.service_name = service_name
         self.log_group = logs.LogGroup(self, "Logs", retention=config.retention)
         # An explicit role instead of the AWSLambdaBasicExecutionRole managed policy, which may write to
         # any log group in the account: this one writes to its own group only.
@@ -57,6 +59,8 @@ class ServiceFunction(Construct):
             environment={
                 "POWERTOOLS_SERVICE_NAME": service_name,
                 "LOG_LEVEL": config.log_level,
+                # Where the functions' own metrics (EMF in their logs) are published.
+                telemetry.NAMESPACE_ENV: telemetry.NAMESPACE,
                 **environment,
             },
         )

@@ -56,6 +56,7 @@ class HttpApi(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         _refuse_shared_routes(backends)
+        self.backends = tuple(backends)
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=config.retention)
         # The default stage is declared below, so that it can carry access logging and throttling.
         self.http_api = apigwv2.HttpApi(

@@ -38,6 +38,7 @@ class ScheduledRuns(Construct):
     ) -> None:
         """``name``: what the function does, in a phrase ("segment re-check sweep")."""
         super().__init__(scope, construct_id)
+        self.function = function
         self.dead_letters = DeadLetterQueue(self, "Failures", receives=f"failed runs of the {name}")
         self.rule = events.Rule(self, "Rule", schedule=schedule, description=f"Nudge {name}")
         # Two asynchronous hops, each with its own dead letters: EventBridge failing to deliver the event,

@@ -44,6 +44,8 @@ class StreamConsumer(Construct):
         super().__init__(scope, construct_id)
         if not tables:
             raise ValueError(f"the {consumer} stream consumer needs at least one streamed table")
+        self.function = function
+        self.consumer = consumer
         self.dead_letters = DeadLetterQueue(
             self, "Failures", receives=f"{consumer} stream batches that failed"
         )

@@ -290,8 +290,12 @@ def test_each_schedule_dead_letters_both_hops_into_a_queue_of_its_own(synthesize
 
 
 def test_a_day_without_a_billing_run_raises_an_alarm(synthesized: Synthesized) -> None:
-    _, alarm = synthesized.one_of_type("AWS::CloudWatch::Alarm")
-    properties = alarm["Properties"]
+    # The one alarm on invocations (monitoring's alarms are on errors, ages, rates and queues).
+    (properties,) = [
+        alarm["Properties"]
+        for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == "Invocations"
+    ]
 
     assert (properties["Namespace"], properties["MetricName"]) == ("AWS/Lambda", "Invocations")
     assert properties["Dimensions"] == [

@@ -58,6 +58,35 @@ def test_sending_defaults_send_nothing_optional() -> None:
     assert (config.send_memory_mb, config.send_timeout_seconds) == (512, 120)
 
 
+def test_monitoring_defaults_alarm_before_ses_acts_and_email_nobody() -> None:
+    config = DeployConfig()
+
+    assert config.alarm_email == ""
+    assert (config.iterator_age_alarm_seconds, config.api_5xx_alarm_rate) == (300, 0.01)
+    # SES reviews an account at a 5% bounce rate and a 0.1% complaint rate: the alarms come first.
+    assert (config.ses_bounce_alarm_rate, config.ses_complaint_alarm_rate) == (0.04, 0.0008)
+    assert config.ses_bounce_alarm_rate < 0.05
+    assert config.ses_complaint_alarm_rate < 0.001
+
+
+def test_monitoring_context_arrives_as_text_and_is_converted() -> None:
+    config = DeployConfig.from_context(
+        App(
+            context={
+                "alarm_email": "ops@example.com",
+                "iterator_age_alarm_seconds": "120",
+                "api_5xx_alarm_rate": "0.05",
+                "ses_bounce_alarm_rate": "0.03",
+                "ses_complaint_alarm_rate": "0.0005",
+            }
+        )
+    )
+
+    assert config.alarm_email == "ops@example.com"
+    assert (config.iterator_age_alarm_seconds, config.api_5xx_alarm_rate) == (120, 0.05)
+    assert (config.ses_bounce_alarm_rate, config.ses_complaint_alarm_rate) == (0.03, 0.0005)
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [(True, True), (False, False), ("true", True), ("false", False), ("1", True), ("0", False)],
@@ -94,6 +123,12 @@ def test_stage_names_the_stack() -> None:
         {"sender_domain": "Example.COM"},
         {"sender_domain": ""},
         {"sms_sender_id": "far too long for one"},
+        {"alarm_email": "ops"},
+        {"alarm_email": "ops@example.com, dev@example.com"},
+        {"iterator_age_alarm_seconds": "0"},
+        {"api_5xx_alarm_rate": "1.5"},
+        {"ses_bounce_alarm_rate": "0"},
+        {"ses_complaint_alarm_rate": "-0.001"},
     ],
 )
 def test_invalid_context_is_refused(context: dict[str, str]) -> None:

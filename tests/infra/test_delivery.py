@@ -33,6 +33,16 @@ def ref_of(synth: Synthesized, resource_type: str) -> dict[str, str]:
     return {"Ref": synth.one_of_type(resource_type)[0]}
 
 
+def feedback_topic(synth: Synthesized) -> tuple[str, dict[str, Any]]:
+    """The SES events topic (the stack's other topic is monitoring's, for alarms)."""
+    (found,) = [
+        (logical_id, topic)
+        for logical_id, topic in synth.of_type("AWS::SNS::Topic").items()
+        if topic["Properties"].get("DisplayName") == "Nudge SES events"
+    ]
+    return found
+
+
 def statements_with(synth: Synthesized, service: str, prefix: str) -> list[dict[str, Any]]:
     """A function's policy statements with any action of a service (``ses:``, ``sns:``, ...)."""
     return [
@@ -73,13 +83,14 @@ def test_every_email_event_is_published_to_the_feedback_topic(synthesized: Synth
     assert properties["EventDestination"]["Enabled"] is True
     assert set(properties["EventDestination"]["MatchingEventTypes"]) == EMAIL_EVENTS
     assert properties["EventDestination"]["SnsDestination"] == {
-        "TopicARN": ref_of(synthesized, "AWS::SNS::Topic")
+        "TopicARN": {"Ref": feedback_topic(synthesized)[0]}
     }
 
 
 def test_feedback_topic_is_encrypted_with_a_rotated_key_ses_may_use(synthesized: Synthesized) -> None:
-    _, topic = synthesized.one_of_type("AWS::SNS::Topic")
-    key_id, key = synthesized.one_of_type("AWS::KMS::Key")
+    _, topic = feedback_topic(synthesized)
+    key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    key = synthesized.resources[key_id]
     key_statements = key["Properties"]["KeyPolicy"]["Statement"]
 
     # A customer managed key: SES cannot publish to a topic under the AWS managed alias/aws/sns.
@@ -99,8 +110,12 @@ def test_feedback_topic_is_encrypted_with_a_rotated_key_ses_may_use(synthesized:
 def test_only_this_configuration_set_may_publish_to_the_topic_and_only_over_tls(
     synthesized: Synthesized,
 ) -> None:
-    _, policy = synthesized.one_of_type("AWS::SNS::TopicPolicy")
-    topic = ref_of(synthesized, "AWS::SNS::Topic")
+    topic = {"Ref": feedback_topic(synthesized)[0]}
+    (policy,) = [
+        p
+        for p in synthesized.of_type("AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [topic]
+    ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     allowed = [s for s in statements if s["Effect"] == "Allow"]
 
@@ -269,7 +284,6 @@ def test_send_is_told_the_configuration_set(synthesized: Synthesized) -> None:
     ("output", "resource_type"),
     [
         ("EmailConfigurationSetName", "AWS::SES::ConfigurationSet"),
-        ("FeedbackTopicArn", "AWS::SNS::Topic"),
         ("LinkSecretArn", "AWS::SecretsManager::Secret"),
     ],
 )
@@ -278,4 +292,11 @@ def test_stack_outputs_what_operators_configure_against(
 ) -> None:
     synthesized.template.has_output(
         output, {"Value": ref_of(synthesized, resource_type), "Description": Match.any_value()}
+    )
+
+
+def test_stack_outputs_the_feedback_topic(synthesized: Synthesized) -> None:
+    synthesized.template.has_output(
+        "FeedbackTopicArn",
+        {"Value": {"Ref": feedback_topic(synthesized)[0]}, "Description": Match.any_value()},
     )

@@ -265,3 +265,32 @@ def test_delivery_event_recovers_a_send_whose_outcome_was_unknown(key, ws, track
     assert states.FAILED not in metrics(ws, delivery_id)
     assert messages_metered(ws)["email"] == 1
     assert channels.email.sent == []
+
+
+def test_bounces_and_complaints_are_counted_as_email_metrics(key, ws, sent, capsys):
+    delivered = ses_event("Delivery", {"recipients": [ANN]}, tags=tags_of(ws, sent))
+    bounce = ses_event(
+        "Bounce",
+        {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": ANN}]},
+        tags=tags_of(ws, sent),
+    )
+    complaint = ses_event(
+        "Complaint", {"complainedRecipients": [{"emailAddress": ANN}]}, tags=tags_of(ws, sent)
+    )
+    capsys.readouterr()
+
+    handle(sns_record(key, delivered), sns_record(key, bounce), sns_record(key, complaint))
+
+    # One EMF document (the log line is the metric): namespace Nudge, by channel only.
+    (document,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"], document["channel"]) == (
+        "Nudge",
+        [["channel"]],
+        "email",
+    )
+    assert {m["Name"]: document[m["Name"]] for m in directive["Metrics"]} == {
+        "Bounced": [1.0],
+        "Complained": [1.0],
+        "Delivered": [1.0],
+    }

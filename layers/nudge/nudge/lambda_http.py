@@ -51,6 +51,8 @@ def _register(app: APIGatewayHttpResolver, route: Route, authenticate: Authentic
             body=event.decoded_body,
             base_url=base_url(app),
             headers={name.lower(): value for name, value in (event.headers or {}).items()},
+            # API Gateway always sends one; an event made by hand (a test, a tool) may not.
+            request_id=str(event.request_context.get("requestId") or ""),
         )
         status, body = route.operation(request)
         return json_response(status, body)

@@ -22,6 +22,9 @@ class Request:
     body: str | None
     base_url: str
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+    # The API Gateway request id: the correlation id of the request's log lines, and of what it starts
+    # (a transactional send's delivery). Empty where there is none.
+    request_id: str = ""
 
 
 Response = tuple[int, dict[str, Any] | None]  # a None body is an empty answer (204)

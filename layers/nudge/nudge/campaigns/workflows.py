@@ -10,8 +10,8 @@ start on that version's ARN, so an execution that is running finishes on the def
 while later entries run the new one.
 
 ``get()`` answers the process's port: :class:`AwsWorkflows` built from the environment, unless
-``install`` put another in place (the local runtime installs :class:`LocalWorkflows`; tests install a
-fake). Environment:
+``install`` put another in place (the local runtime installs
+``nudge.local.campaign_workflows.LocalWorkflows``; tests install a fake). Environment:
 
 - ``NUDGE_STAGE``: part of every state machine's name (``nudge-<stage>-<ws>-<campaign_id>``);
 - ``NUDGE_CAMPAIGN_ROLE_ARN``: the role campaign state machines run as (``lambda:InvokeFunction`` on the
@@ -28,12 +28,9 @@ import json
 import os
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from nudge.settings import get_settings
-
-if TYPE_CHECKING:
-    from nudge.local.stepfunctions import LocalStepFunctions
 
 MAX_NAME = 80  # Step Functions' limit for state machine and execution names
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -163,51 +160,10 @@ class AwsWorkflows:
         return f"arn:{parts[1]}:states:{region}:{parts[4]}:stateMachine:{name}"
 
 
-class LocalWorkflows:
-    """The local runtime's port: moto's Step Functions engine through :class:`LocalStepFunctions`.
-
-    moto 5.2 cannot start an execution on a version ARN (see that module's docstring), so ``deploy``
-    answers the unqualified ARN twice: locally, new executions run the latest definition (an execution
-    already running keeps the definition it started with, as moto snapshots it at start)."""
-
-    def __init__(self, local_sfn: LocalStepFunctions, client: Any = None, *, stage: str = "local") -> None:
-        self._sfn = local_sfn
-        self._client = client
-        self._stage = stage
-        self._broadcast_arn: str | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            settings = get_settings()
-            self._client = boto3.client(
-                "stepfunctions", region_name=settings.region, endpoint_url=settings.endpoint_url
-            )
-        return self._client
-
-    def deploy(self, workspace_id: str, campaign_id: str, asl: dict[str, Any]) -> tuple[str, str]:
-        arn = self._sfn.deploy(machine_name(self._stage, workspace_id, campaign_id), asl)
-        return arn, arn
-
-    def start(self, target_arn: str, name: str, payload: dict[str, Any]) -> bool:
-        return AwsWorkflows(self.client).start(target_arn, name, payload)
-
-    def broadcast_machine_arn(self) -> str:
-        """Deployed on first use: the stack deploys it in AWS, nobody does locally."""
-        from nudge.campaigns import broadcast_machine
-
-        with self._lock:
-            if self._broadcast_arn is None:
-                definition = broadcast_machine.definition(self._sfn.function_arn(CAMPAIGNS_FUNCTION))
-                self._broadcast_arn = self._sfn.deploy(LOCAL_BROADCAST_MACHINE, definition)
-            return self._broadcast_arn
+_lock = threading.Lock()
 
 
 _installed: Workflows | None = None
-_lock = threading.Lock()
 
 
 def get() -> Workflows:

@@ -28,7 +28,13 @@ def _send(channel: str) -> Any:
         from nudge.delivery import transactional
 
         body = _body(req, limit=transactional.ATTACHMENTS_MAX_BYTES * 2)
-        return 200, transactional.send(req.workspace_id, channel, body, req.headers.get("idempotency-key"))
+        return 200, transactional.send(
+            req.workspace_id,
+            channel,
+            body,
+            req.headers.get("idempotency-key"),
+            correlation_id=req.request_id,
+        )
 
     return run
 

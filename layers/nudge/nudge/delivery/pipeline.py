@@ -46,6 +46,10 @@ class Outcome:
     delivery_id: str
     state: str
     reason: str | None = None
+    # The delivery's channel when this call decided the outcome (sent it, failed it, found it
+    # undeliverable, deferred it), which the send function counts once; empty when there was nothing to
+    # decide (no delivery, another sender's claim, an outcome decided before: a replayed record).
+    channel: str = ""
 
 
 def process(workspace_id: str, delivery_id: str) -> Outcome:
@@ -67,7 +71,7 @@ def _already_handled(delivery: Delivery) -> Outcome:
         if not records.finish(delivery, delivery.attempt_id, states.FAILED, reason=reason):
             return Outcome(delivery.delivery_id, "claimed elsewhere")  # its sender recorded it meanwhile
         logger.warning("delivery outcome unknown", delivery_id=delivery.delivery_id)
-        return Outcome(delivery.delivery_id, states.FAILED, reason)
+        return Outcome(delivery.delivery_id, states.FAILED, reason, delivery.channel)
     if delivery.state in states.OUT and delivery.billable:
         _meter(delivery)  # the crash may have come between recording the send and metering it
     return Outcome(delivery.delivery_id, delivery.state)
@@ -118,7 +122,7 @@ def _send_claimed(delivery: Delivery, attempt: str) -> Outcome:
         logger.warning(
             "send deferred", delivery_id=delivery.delivery_id, channel=delivery.channel, error=str(exc)
         )
-        return Outcome(delivery.delivery_id, states.SCHEDULED, str(exc))
+        return Outcome(delivery.delivery_id, states.SCHEDULED, str(exc), delivery.channel)
     retained = None
     if not request.get("disable_message_retention"):
         text = json.dumps(composed.retained, separators=(",", ":"))
@@ -138,13 +142,13 @@ def _send_claimed(delivery: Delivery, attempt: str) -> Outcome:
     logger.info(
         "message sent", delivery_id=delivery.delivery_id, channel=delivery.channel, source=delivery.source
     )
-    return Outcome(delivery.delivery_id, states.SENT)
+    return Outcome(delivery.delivery_id, states.SENT, channel=delivery.channel)
 
 
 def _finish(delivery: Delivery, attempt: str, state: str, reason: str) -> Outcome:
     records.finish(delivery, attempt, state, reason=reason)
     logger.info("message not sent", delivery_id=delivery.delivery_id, state=state, reason=reason)
-    return Outcome(delivery.delivery_id, state, reason)
+    return Outcome(delivery.delivery_id, state, reason, delivery.channel)
 
 
 def _meter(delivery: Delivery) -> None:

@@ -3,6 +3,7 @@ image was not (an insert, a scheduled one whose time came, a retry after throttl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nudge.delivery import states
@@ -26,6 +27,18 @@ def newly_queued(record: dict[str, Any]) -> tuple[str, str] | None:
     if not workspace_id or not delivery_id:
         return None
     return workspace_id, delivery_id
+
+
+def correlation_id(record: dict[str, Any]) -> str:
+    """The correlation id the delivery's request carries (the API request that queued a transactional
+    send), read from the record's new image: no read of the table. Empty when it has none."""
+    text = _string((record.get("dynamodb") or {}).get("NewImage") or {}, "request_json")
+    try:
+        request = json.loads(text) if text else {}
+    except ValueError:
+        return ""
+    found = request.get("correlation_id") if isinstance(request, dict) else None
+    return found if isinstance(found, str) else ""
 
 
 # The event source mapping's filter (infra): only records that can be newly queued deliveries.

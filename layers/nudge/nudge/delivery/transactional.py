@@ -3,6 +3,9 @@ clients: validate the request, find or create the person, and queue one delivery
 takes it from there; the answer is ``{delivery_id, queued_at}``.
 
 A client that retries may send an ``Idempotency-Key`` header: the same key is the same delivery.
+
+The request's correlation id (its API Gateway request id) is kept in the delivery's request, so the send
+function's log lines about the delivery carry the same id as the API's about the request.
 """
 
 from __future__ import annotations
@@ -32,7 +35,12 @@ MESSAGE_DATA_MAX_BYTES = 50_000
 
 
 def send(
-    workspace_id: str, channel: str, body: dict[str, Any], idempotency_key: str | None
+    workspace_id: str,
+    channel: str,
+    body: dict[str, Any],
+    idempotency_key: str | None,
+    *,
+    correlation_id: str = "",
 ) -> dict[str, Any]:
     if channel not in CHANNELS:
         raise InvalidRequest(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
@@ -55,6 +63,8 @@ def send(
         if settings.load(workspace_id).smtp is None:
             settings.check_sender_domain(sender, "from")
     request: dict[str, Any] = {"content": content, "transactional": True}
+    if correlation_id:
+        request["correlation_id"] = correlation_id
     for flag in ("send_to_unsubscribed", "tracked", "disable_message_retention", "queue_draft"):
         if flag in body and body[flag] is not None:
             if not isinstance(body[flag], bool):

@@ -36,7 +36,7 @@ def _parse(definition: str) -> tuple[Any, Any]:
 
 
 def install() -> None:
-    asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse)  # type: ignore[method-assign,assignment]
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse)  # type: ignore[method-assign]
 
 
 def uninstall() -> None:

@@ -238,9 +238,10 @@ class LocalRuntime:
         )
         self._closers.append(engine.close)
         from nudge.campaigns import workflows
+        from nudge.local.campaign_workflows import LocalWorkflows
 
         # Campaign activations deploy, and triggers start executions, on this engine.
-        workflows.install(workflows.LocalWorkflows(engine))
+        workflows.install(LocalWorkflows(engine))
         self._closers.append(lambda: workflows.install(None))
         return engine
 
