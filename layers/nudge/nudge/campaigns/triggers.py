@@ -46,7 +46,7 @@ from nudge.evaluation.changes import Change
 from nudge.model import EventItem, Membership, Person
 from nudge.model.base import condition_failed, plain
 from nudge.model.campaigns import CampaignsItem, DateTrigger
-from nudge.segments.condition_eval import evaluate
+from nudge.segments.condition_eval import FieldsOnly, evaluate
 from nudge.segments.condition_schema import MAX_TIMESTAMP
 from nudge.segments.conditions import Condition, ConditionError, EventCondition, parse
 from nudge.segments.context import StoredPerson
@@ -204,27 +204,6 @@ def _jsonable(value: Any) -> Any:
 # --- conditions over a plain map -------------------------------------------------------------------
 
 
-class _Fields:
-    """The evaluator's view of a plain map (an event's data, one attribute's value): attribute conditions
-    read its fields, and nothing else exists."""
-
-    def __init__(self, fields: dict[str, Any], now: int) -> None:
-        self.attributes = fields
-        self.now = now
-
-    def devices(self) -> list[dict[str, Any]]:
-        return []
-
-    def related_objects(self, object_type_id: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        return []
-
-    def events(self, name: str, event_type: str | None, since: int | None, until: int | None) -> list[Any]:
-        return []
-
-    def in_segment(self, segment_id: str) -> bool:
-        return False
-
-
 def event_filters_match(filters: Any, data: dict[str, Any], now: int) -> bool:
     """An event trigger's filters over the event's data, exactly as an event condition's ``filters``."""
     if not filters:
@@ -234,7 +213,7 @@ def event_filters_match(filters: Any, data: dict[str, Any], now: int) -> bool:
     except ConditionError:
         log.error("event trigger filters do not parse", exc_info=True)
         return False
-    return condition is None or evaluate(condition, _Fields(data, now)).matched
+    return condition is None or evaluate(condition, FieldsOnly(data, now)).matched
 
 
 @lru_cache(maxsize=256)
@@ -247,7 +226,7 @@ def _event_filters(text: str) -> Condition | None:
 def value_equals(value: Any, wanted: Any, now: int) -> bool:
     """``eq`` as conditions compare (so "10" equals 10, true equals "true")."""
     condition = parse({"attribute": {"field": "value", "operator": "eq", "value": wanted}})
-    return evaluate(condition, _Fields({"value": value}, now)).matched
+    return evaluate(condition, FieldsOnly({"value": value}, now)).matched
 
 
 # --- date triggers ----------------------------------------------------------------------------------

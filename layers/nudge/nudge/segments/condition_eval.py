@@ -65,6 +65,27 @@ class PersonContext(Protocol):
     def in_segment(self, segment_id: str) -> bool: ...
 
 
+class FieldsOnly:
+    """A ``PersonContext`` of plain fields and nothing else (no devices, objects, events or segments):
+    for evaluating conditions over an event's data, or a person who has nothing yet."""
+
+    def __init__(self, fields: Mapping[str, Any], now: int) -> None:
+        self.attributes = fields
+        self.now = now
+
+    def devices(self) -> list[Mapping[str, Any]]:
+        return []
+
+    def related_objects(self, object_type_id: str) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+        return []
+
+    def events(self, name: str, event_type: str | None, since: int | None, until: int | None) -> list[Any]:
+        return []
+
+    def in_segment(self, segment_id: str) -> bool:
+        return False
+
+
 @dataclass(frozen=True)
 class Outcome:
     matched: bool

@@ -20,6 +20,7 @@ from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Membership, Segment
 from nudge.model.keys import segment_pk, segments_pk
 from nudge.segments import dependents
+from nudge.segments.condition_eval import FieldsOnly
 from nudge.segments.conditions import (
     Condition,
     ConditionError,
@@ -158,29 +159,9 @@ def _check_name(name: Any) -> str:
 
 def dependency_keys(condition: Condition) -> set[str]:
     keys = set(dependencies(condition))
-    if evaluate(condition, _EmptyPerson(clock.now())).matched:
+    if evaluate(condition, FieldsOnly({}, clock.now())).matched:  # a person with nothing yet
         keys.add(dependents.NEW_PERSON)
     return keys
-
-
-class _EmptyPerson:
-    """A person with nothing yet: a segment it matches must be checked when anyone is created."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-        self.attributes: dict[str, Any] = {}
-
-    def devices(self) -> list[dict[str, Any]]:
-        return []
-
-    def related_objects(self, object_type_id: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        return []
-
-    def events(self, name: str, event_type: str | None, since: int | None, until: int | None) -> list[Any]:
-        return []
-
-    def in_segment(self, segment_id: str) -> bool:
-        return False
 
 
 # --- writing ---------------------------------------------------------------------------------------
