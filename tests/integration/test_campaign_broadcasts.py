@@ -254,7 +254,7 @@ def test_pages_of_a_hundred_each_counted_once(ws, fake):
     ids = [f"p{n:03d}" for n in range(250)]
     trigger_id = trigger(ws, api["id"], {"ids": ids})
     first = broadcasts.page(ws, api["id"], trigger_id, None)
-    assert first == {"cursor": "100", "started": 100, "done": False, "wait_seconds": 0}
+    assert first == {"cursor": "100", "started": 100, "done": False, "wait_seconds": 0, "pause_seconds": 1}
     assert status_of(ws, api["id"], trigger_id)["status"] == "running"
     # Step Functions ran the first page's Task again: nothing twice, and on from where it got to.
     assert broadcasts.page(ws, api["id"], trigger_id, None) == first | {"started": 0}
@@ -265,6 +265,18 @@ def test_pages_of_a_hundred_each_counted_once(ws, fake):
     status = status_of(ws, api["id"], trigger_id)
     assert (status["recipients"], status["started"], status["status"]) == (250, 250, "done")
     assert len(fake.journeys()) == 250 and not fake.refused
+
+
+def test_pages_pause_for_the_workspace_s_sending_rate(ws, fake):
+    from nudge.delivery import settings as delivery_settings
+
+    delivery_settings.update(ws, {"sending_rate": 20})  # 100 journeys at 20 a second: 5 seconds
+    api = campaign(ws)
+    trigger_id = trigger(ws, api["id"], {"ids": [f"r{n:03d}" for n in range(150)]})
+    first = broadcasts.page(ws, api["id"], trigger_id, None)
+    assert (first["started"], first["pause_seconds"]) == (100, 5)
+    second = broadcasts.page(ws, api["id"], trigger_id, first["cursor"])
+    assert (second["started"], second["pause_seconds"], second["done"]) == (50, 3, True)
 
 
 def test_a_paused_campaign_s_broadcast_waits_and_an_archived_one_s_fails(ws, fake):
@@ -429,3 +441,10 @@ def test_the_broadcast_machine_runs_the_pages_on_moto(ws, account):
 
 def test_the_route_table_takes_the_bodies_broadcasts_accept():
     assert BROADCAST_BODY_LIMIT == broadcasts.MAX_BODY_BYTES
+
+
+def test_a_sending_rate_out_of_range_is_refused_naming_the_field(app):
+    answer = app.put("/v1/settings/delivery", {"sending_rate": 0})
+    assert answer.status == 400
+    assert answer.json["errors"][0]["source"]["pointer"] == "/sending_rate"
+    assert app.put("/v1/settings/delivery", {"sending_rate": 50}).json["delivery"]["sending_rate"] == 50

@@ -193,10 +193,6 @@ def test_the_broadcast_machine_pages_with_a_pause_between_pages():
     assert states["Page"]["Next"] == "Next?"
     rules = {rule["Next"]: rule for rule in states["Next?"]["Choices"]}
     assert rules["Done"]["Variable"] == "$.done" and states["Next?"]["Default"] == "Pause"
-    assert states["Pause"] == {
-        "Type": "Wait",
-        "Seconds": broadcast_machine.BROADCAST_PAGE_INTERVAL_SECONDS,
-        "Next": "Page",
-    }
+    assert states["Pause"] == {"Type": "Wait", "SecondsPath": "$.pause_seconds", "Next": "Page"}
     assert states["Scheduled"]["SecondsPath"] == "$.wait_seconds"
     assert states["Done"] == {"Type": "Succeed"}

@@ -3,16 +3,17 @@
 
     Page (Task: the campaigns function, action ``broadcast_page``)
       -> Next? (Choice): done -> Done; a scheduled send not due yet -> Scheduled (Wait ``wait_seconds``)
-      -> Pause (Wait BROADCAST_PAGE_INTERVAL_SECONDS) -> Page ...
+      -> Pause (Wait ``pause_seconds``) -> Page ...
 
-Each page starts up to ``broadcasts.PAGE`` journeys and answers the cursor of the next; the pause between
-pages is the rate limit (``PAGE`` starts per interval, well inside StartExecution's quota). Why a loop and
+Each page starts up to ``broadcasts.PAGE`` journeys and answers the cursor of the next, and how long to
+pause: as long as its journeys take at the workspace's sending rate (``sending_rate`` in the delivery
+settings, 100 a second unless changed), and at least a second. Why a loop and
 not a Distributed Map: moto cannot run a Distributed Map or its ItemReader, so the local runtime could not
 run a broadcast at all, and a page of 100 costs about three state transitions (Task, Choice, Wait), less
 than a Map's per-item child executions would.
 
 The execution's input (and every page's output) is ``{workspace_id, campaign_id, trigger_id, cursor}``
-plus ``done`` and ``wait_seconds`` once a page has run. Standard type: a broadcast to a large segment, or
+plus ``done``, ``wait_seconds`` and ``pause_seconds`` once a page has run. Standard type: a broadcast to a large segment, or
 one scheduled for later, outlives Express's five minutes.
 """
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-BROADCAST_PAGE_INTERVAL_SECONDS = 1
 ACTION = "broadcast_page"
 
 # Lambda's own transient failures; anything else the page raises is a bug or a lost table, and fails the
@@ -79,7 +79,8 @@ def definition(function_arn: str) -> dict[str, Any]:
                 "Default": "Pause",
             },
             "Scheduled": {"Type": "Wait", "SecondsPath": "$.wait_seconds", "Next": "Page"},
-            "Pause": {"Type": "Wait", "Seconds": BROADCAST_PAGE_INTERVAL_SECONDS, "Next": "Page"},
+            # As long as the page's journeys take at the workspace's sending rate (at least a second).
+            "Pause": {"Type": "Wait", "SecondsPath": "$.pause_seconds", "Next": "Page"},
             "Done": {"Type": "Succeed"},
         },
     }

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -362,11 +363,18 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
     if not _commit(status, request, cursor, found, started, now):
         fresh = _load(workspace_id, campaign_id, trigger_id)[1]
         return _result(fresh.cursor, 0)
-    return _result(found.cursor, started, done=found.cursor is None)
+    from nudge.delivery import settings as delivery_settings
+
+    pause = max(1, math.ceil(started / delivery_settings.load(workspace_id).sending_rate))
+    return _result(found.cursor, started, done=found.cursor is None, pause=pause)
 
 
-def _result(cursor: str | None, started: int, *, done: bool = False, wait: int = 0) -> dict[str, Any]:
-    return {"cursor": cursor, "started": started, "done": done, "wait_seconds": wait}
+def _result(
+    cursor: str | None, started: int, *, done: bool = False, wait: int = 0, pause: int = 1
+) -> dict[str, Any]:
+    """``pause_seconds``: how long the machine waits before the next page, so the broadcast starts no
+    more journeys per second than the workspace's sending rate."""
+    return {"cursor": cursor, "started": started, "done": done, "wait_seconds": wait, "pause_seconds": pause}
 
 
 def _load(workspace_id: str, campaign_id: str, trigger_id: str) -> tuple[Broadcast, BroadcastRequest]:

@@ -22,6 +22,8 @@ from nudge.model.deliveries import DeliverySettings
 
 SK = "delivery"
 CACHE_SECONDS = 30.0
+DEFAULT_SENDING_RATE = 100  # messages per second a broadcast may start; SES's default quota is 14/s
+MAX_SENDING_RATE = 10_000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _cache: dict[str, tuple[float, WorkspaceDelivery]] = {}
 
@@ -42,6 +44,7 @@ class WorkspaceDelivery:
     smtp: SmtpSettings | None
     limit: MessageLimit | None
     webhook_signing_key: str
+    sending_rate: int = DEFAULT_SENDING_RATE
 
     def to_api(self) -> dict[str, Any]:
         smtp = None
@@ -61,6 +64,7 @@ class WorkspaceDelivery:
             if self.limit is None
             else {"count": self.limit.count, "days": self.limit.days},
             "webhook_signing_key": self.webhook_signing_key,
+            "sending_rate": self.sending_rate,
         }
 
 
@@ -102,7 +106,8 @@ def _from_item(item: DeliverySettings) -> WorkspaceDelivery:
     if item.message_limit and item.message_limit_days:
         limit = MessageLimit(int(item.message_limit), int(item.message_limit_days))
     key = webhook_signing_key(item.workspace_id, int(item.webhook_key_version or 0))
-    return WorkspaceDelivery(item.from_address, item.reply_to, smtp, limit, key)
+    rate = int(item.sending_rate) if item.sending_rate else DEFAULT_SENDING_RATE
+    return WorkspaceDelivery(item.from_address, item.reply_to, smtp, limit, key, rate)
 
 
 def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
@@ -125,6 +130,15 @@ def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
         item.smtp_json = None if smtp is None else json.dumps(smtp)
     if "message_limit" in body:
         item.message_limit, item.message_limit_days = _limit(body["message_limit"])
+    if "sending_rate" in body:
+        rate = body["sending_rate"]
+        if rate is not None and (
+            not isinstance(rate, int) or isinstance(rate, bool) or not 1 <= rate <= MAX_SENDING_RATE
+        ):
+            raise InvalidRequest(
+                f"sending_rate must be 1 to {MAX_SENDING_RATE} messages per second", field="sending_rate"
+            )
+        item.sending_rate = rate
     if body.get("rotate_webhook_signing_key") is True:
         item.webhook_key_version = int(item.webhook_key_version or 0) + 1
     if item.from_address and not item.smtp_json:

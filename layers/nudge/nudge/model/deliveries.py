@@ -167,6 +167,7 @@ class DeliverySettings(DeliveriesItem, discriminator="settings"):
     message_limit = NumberAttribute(null=True)  # at most this many messages per person ...
     message_limit_days = NumberAttribute(null=True)  # ... per this many days
     webhook_key_version = NumberAttribute(default=0)  # bumped to rotate the derived webhook signing key
+    sending_rate = NumberAttribute(null=True)  # broadcasts start at most this many journeys per second
     updated_at = NumberAttribute()
 
 
