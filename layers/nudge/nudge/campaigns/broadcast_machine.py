@@ -13,7 +13,8 @@ run a broadcast at all, and a page of 100 costs about three state transitions (T
 than a Map's per-item child executions would.
 
 The execution's input (and every page's output) is ``{workspace_id, campaign_id, trigger_id, cursor}``
-plus ``done``, ``wait_seconds`` and ``pause_seconds`` once a page has run. Standard type: a broadcast to a large segment, or
+plus ``done``, ``wait_seconds`` and ``pause_seconds`` once a page has run. Standard type: a broadcast to
+a large segment, or
 one scheduled for later, outlives Express's five minutes.
 """
 
