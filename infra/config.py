@@ -41,7 +41,18 @@ DOMAIN_PACKAGES_NOT_SHIPPED = ("cli", "local")
 
 # Every function sized from context: the prefix of its ``<prefix>_memory_mb`` and ``<prefix>_timeout_seconds``
 # keys.
-SIZED_FUNCTIONS = ("track", "api", "evaluate", "sweep", "billing", "send", "release", "links", "feedback")
+SIZED_FUNCTIONS = (
+    "track",
+    "api",
+    "evaluate",
+    "sweep",
+    "billing",
+    "send",
+    "release",
+    "links",
+    "feedback",
+    "campaigns",
+)
 
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _SENDER_ID = re.compile(r"[A-Za-z0-9-]{1,11}")
@@ -94,6 +105,11 @@ class DeployConfig:
     # SES events (deliveries, bounces, complaints, opens, clicks) from the feedback topic.
     feedback_memory_mb: int = 512
     feedback_timeout_seconds: int = 30
+    # The campaigns function: every Task state of every campaign's state machine (one step of one person's
+    # journey: quick), and each page of a broadcast's fan-out (up to 100 people resolved, created where
+    # new, and their journeys started), which is what the timeout is sized for.
+    campaigns_memory_mb: int = 512
+    campaigns_timeout_seconds: int = 120
     # The domain mail is sent from: a verified SES domain identity in the deployment's account and region
     # (verified outside this app: DNS records). The send function may send from it, and only from it.
     sender_domain: str = "example.com"

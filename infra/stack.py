@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.build import BuiltAssets
+from infra.components.campaigns import METRICS_ACTIONS, METRICS_PARTITIONS, CampaignWorkflows
 from infra.components.delivery import (
     EmailEvents,
     FeedbackSubscription,
@@ -42,18 +43,29 @@ TRACK_WRITES = frozenset({"people", "events", "objects", "segments", "deliveries
 # App API: authenticates app keys against workspaces, where it also reads delivery settings; writes
 # people (a transactional send creates its recipient if missing), segments (definitions, the dependency
 # index, manual memberships), billing (asking for this period's usage opens the workspace's first period,
-# and its opening invoice, if absent) and deliveries (transactional sends, templates, layouts, snippets).
+# and its opening invoice, if absent), deliveries (transactional sends, templates, layouts, snippets) and
+# campaigns (definitions, states and the trigger index; a broadcast's status and request).
 API_READS = frozenset({"workspaces"})
-API_WRITES = frozenset({"people", "segments", "billing", "deliveries"})
+API_WRITES = frozenset({"people", "segments", "billing", "deliveries", "campaigns"})
 # Evaluation from the streams: reads a person's profile and devices, events, objects and relationships,
-# and a workspace's billing anchor; writes memberships, re-checks and backfill progress to segments, and
-# usage metering (counters, identities, once-only markers) to billing.
+# and a workspace's billing anchor; writes memberships, re-checks and backfill progress to segments,
+# usage metering (counters, identities, once-only markers) to billing, and campaign entries to campaigns
+# (the trigger index and campaigns read; journey claims and date triggers written).
 EVALUATION_READS = frozenset({"workspaces", "people", "events", "objects"})
-EVALUATION_WRITES = frozenset({"segments", "billing"})
-# The re-check sweep runs the evaluate function's code but only the segment re-checks, which never meter
-# usage: evaluation's segment access alone (memberships, re-checks, the sweep's bookmark).
+EVALUATION_WRITES = frozenset({"segments", "billing", "campaigns"})
+# The sweep runs the evaluate function's code but only the segment re-checks, which never meter usage,
+# and the campaign date triggers: evaluation's segment access (memberships, re-checks, the sweep's
+# bookmark), and campaigns (due date triggers through their index, consumed; journey claims; the date
+# sweep's bookmark).
 SWEEP_READS = frozenset({"people", "events", "objects"})
-SWEEP_WRITES = frozenset({"segments"})
+SWEEP_WRITES = frozenset({"segments", "campaigns"})
+# The campaigns function, every Task of every campaign's state machine and each page of a broadcast:
+# journeys, metrics, broadcasts and date triggers in campaigns; people identified (set attribute) and
+# created (a broadcast to unknown ids or emails); messages queued as deliveries; manual segment
+# memberships added and removed; events and objects (relationships, related objects) only read, by
+# conditions, filters and goals. Nothing of the workspace is read.
+CAMPAIGNS_READS = frozenset({"events", "objects"})
+CAMPAIGNS_WRITES = frozenset({"campaigns", "people", "deliveries", "segments"})
 # The daily billing run: scans workspaces (read only); reads usage counters and credits, and writes
 # periods, invoices and applied credits, all in billing; queues each invoice's email as a delivery.
 BILLING_READS = frozenset({"workspaces"})
@@ -197,6 +209,36 @@ class NudgeStack(Stack):
             memory_mb=config.feedback_memory_mb,
             timeout_seconds=config.feedback_timeout_seconds,
         )
+        self.campaigns = self._service(
+            "Campaigns",
+            code_dir=assets.functions["campaigns"],
+            reads=CAMPAIGNS_READS,
+            writes=CAMPAIGNS_WRITES,
+            memory_mb=config.campaigns_memory_mb,
+            timeout_seconds=config.campaigns_timeout_seconds,
+        )
+        # Campaign state machines: the App API deploys them at activation (and starts broadcasts); a
+        # journey starts from evaluation (events, memberships, attributes), the sweep (date triggers) or a
+        # broadcast page (the campaigns function). No cycle: the machines' role and the broadcast machine
+        # name the campaigns function, which names no machine (it starts them by their name's prefix).
+        self.campaign_workflows = CampaignWorkflows(
+            self, "CampaignWorkflows", function=self.campaigns.function, config=config
+        )
+        self.campaign_workflows.grant_deploy(self.app_api.function)
+        for service in (self.evaluate, self.sweep, self.campaigns):
+            self.campaign_workflows.grant_start_campaigns(service.function)
+        # Campaign messages' delivery metrics (opens, clicks, bounces, ...) also count on their campaign:
+        # the functions recording them (Track: client metrics and the in-app inbox; links; SES feedback)
+        # write the campaign's counters, and no other item of the campaigns table.
+        for service in (self.track, self.links, self.feedback):
+            self.tables.grant_partitions(
+                service.function,
+                "campaigns",
+                actions=METRICS_ACTIONS,
+                partition_keys=METRICS_PARTITIONS,
+            )
+            for name, value in self.tables.environment(frozenset({"campaigns"})).items():
+                service.function.add_environment(name, value)
 
         # One API for all three: Customer.io's clients take the Track and App base URLs separately, and
         # both are this API's URL, as is the base of the links in messages. (Its construct id predates the
@@ -280,6 +322,7 @@ class NudgeStack(Stack):
             billing_runs=self.billing_runs,
             email_events=self.email_events,
         )
+        self.monitoring.add_state_machine(self.campaign_workflows.broadcast_machine)
 
         CfnOutput(self, "TrackApiUrl", value=self.api.url, description="Base URL of the Track API")
         CfnOutput(self, "AppApiUrl", value=self.api.url, description="Base URL of the App API (the same API)")
@@ -312,6 +355,18 @@ class NudgeStack(Stack):
             "DashboardName",
             value=self.monitoring.dashboard.dashboard_name,
             description="CloudWatch dashboard of the deployment",
+        )
+        CfnOutput(
+            self,
+            "BroadcastMachineArn",
+            value=self.campaign_workflows.broadcast_machine.state_machine_arn,
+            description="Step Functions state machine that fans campaign broadcasts out",
+        )
+        CfnOutput(
+            self,
+            "CampaignRoleArn",
+            value=self.campaign_workflows.role.role_arn,
+            description="Role every campaign state machine runs as (invokes the campaigns function only)",
         )
         if self.push is not None:
             CfnOutput(

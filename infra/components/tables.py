@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 from aws_cdk import CfnElement, RemovalPolicy, Stack
@@ -56,6 +56,25 @@ class DataTables(Construct):
             self.tables[name].grant_read_write_data(grantee)
         for name in sorted(read_only | read_write):
             self._acknowledge_index_wildcard(grantee, name)
+
+    def grant_partitions(
+        self,
+        grantee: iam.IGrantable,
+        name: str,
+        *,
+        actions: Sequence[str],
+        partition_keys: Sequence[str],
+    ) -> iam.Grant:
+        """``actions`` on items of table ``name`` whose partition key matches one of ``partition_keys``
+        (IAM wildcards), and on nothing else of it: not its other items, its indexes or its stream."""
+        if name not in self.tables:
+            raise KeyError(f"no such table: {name}")
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(actions),
+            resource_arns=[self.tables[name].table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(partition_keys)}},
+        )
 
     def environment(self, names: frozenset[str]) -> dict[str, str]:
         """The variables that tell the domain package the generated names of ``names``."""

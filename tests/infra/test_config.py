@@ -118,6 +118,7 @@ def test_stage_names_the_stack() -> None:
         {"billing_memory_mb": "10241"},
         {"send_timeout_seconds": "901"},
         {"feedback_memory_mb": "64"},
+        {"campaigns_timeout_seconds": "901"},
         {"push_enabled": "maybe"},
         {"sender_domain": "no-reply@example.com"},
         {"sender_domain": "Example.COM"},

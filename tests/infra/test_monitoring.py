@@ -20,7 +20,7 @@ from tests.infra.conftest import Synthesized, cdk_json_context
 pytestmark = pytest.mark.infra
 
 ALARM_EMAIL = "ops@example.com"
-# A state machine defined outside the stack (as a campaign's broadcast machine will be inside it).
+# A state machine defined outside the stack (the stack's own, the broadcast machine, is watched already).
 PROBE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:probe"
 # The context the tuned synth is given, and what each value must become in an alarm.
 TUNED = {
@@ -305,13 +305,17 @@ def test_functions_publish_their_metrics_to_the_nudge_namespace(synthesized: Syn
 def test_a_state_machine_given_to_monitoring_alarms_on_failed_and_timed_out_executions(
     synthesized: Synthesized, tuned: Synthesized
 ) -> None:
+    broadcasts = {"Ref": synthesized.template.to_json()["Outputs"]["BroadcastMachineArn"]["Value"]["Ref"]}
     for metric_name in ("ExecutionsFailed", "ExecutionsTimedOut"):
-        assert alarms_on(synthesized, metric_name) == []  # none in the stack yet
-        (alarm,) = alarms_on(tuned, metric_name)
-        assert alarm["Namespace"] == "AWS/States"
-        assert dimension(alarm, "StateMachineArn") == PROBE_MACHINE_ARN
-        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
-        assert alarm["AlarmActions"] == [{"Ref": alarm_topic(tuned)}]
+        # The stack's own machine (the broadcast fan-out), and the probe given to monitoring.
+        assert [dimension(a, "StateMachineArn") for a in alarms_on(synthesized, metric_name)] == [broadcasts]
+        watched = {json.dumps(dimension(a, "StateMachineArn")): a for a in alarms_on(tuned, metric_name)}
+        assert set(watched) == {json.dumps(broadcasts), json.dumps(PROBE_MACHINE_ARN)}
+        for alarm in watched.values():
+            assert alarm["Namespace"] == "AWS/States"
+            assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+            assert alarm["AlarmActions"] == [{"Ref": alarm_topic(tuned)}]
+            assert alarm["TreatMissingData"] == "notBreaching"
 
 
 # The dashboard

@@ -16,6 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 from pynamodb.indexes import GlobalSecondaryIndex, Index, LocalSecondaryIndex
 from pynamodb.models import Model
 
+from infra.components.campaigns import LOG_DELIVERY_ACTIONS
 from infra.config import FUNCTIONS_DIR, table_env_var
 from nudge.model import TABLE_MODELS
 from nudge.settings import Settings
@@ -37,6 +38,7 @@ FUNCTIONS = {
     "releasescheduled": ("send", "handler.release_scheduled"),
     "links": ("links", "handler.handler"),
     "feedback": ("feedback", "handler.handler"),
+    "campaigns": ("campaigns", "handler.handler"),
 }
 # The context keys that size each function (<prefix>_memory_mb, <prefix>_timeout_seconds), where the
 # prefix is not the service name.
@@ -44,28 +46,43 @@ SIZED_AS = {"releasescheduled": "release"}
 # What each function may read, and what it may also write: stated here rather than imported from the
 # stack, so that widening a grant takes a deliberate change to this table too. (Read from the code each
 # function runs: the App API writes segment definitions, the dependency index and manual memberships,
-# and opens a workspace's first billing period when its usage is asked for; evaluation writes
-# memberships, re-checks and backfill progress, meters usage into billing against the workspace's
-# billing anchor, and only reads everything else; the sweep shares evaluation's code but never meters;
-# the billing run scans workspaces and keeps periods, invoices and credits in billing, and queues invoice
-# emails as deliveries. Track records client metrics and the in-app inbox on deliveries; the App API
-# creates a transactional send's recipient, and queues it. Sending reads delivery settings, profiles and
-# devices, and records deliveries and meters them; the scheduled release only queues deliveries; links
-# record metrics and unsubscribe through identify, and read nothing of the workspace; SES feedback does
-# the same and also meters a delivery whose send outcome was unknown once SES reports on it.)
+# opens a workspace's first billing period when its usage is asked for, and keeps campaigns (definitions,
+# states, the trigger index, broadcasts); evaluation writes memberships, re-checks and backfill progress,
+# meters usage into billing against the workspace's billing anchor, starts journeys (claims, date
+# triggers, in campaigns), and only reads everything else; the sweep shares evaluation's code but never
+# meters, and fires date triggers; the billing run scans workspaces and keeps periods, invoices and
+# credits in billing, and queues invoice emails as deliveries. Track records client metrics and the
+# in-app inbox on deliveries; the App API creates a transactional send's recipient, and queues it.
+# Sending reads delivery settings, profiles and devices, and records deliveries and meters them; the
+# scheduled release only queues deliveries; links record metrics and unsubscribe through identify, and
+# read nothing of the workspace; SES feedback does the same and also meters a delivery whose send outcome
+# was unknown once SES reports on it. The campaigns function keeps journeys, metrics and broadcasts,
+# identifies and creates people, queues messages and changes manual segment memberships, and only reads
+# events and objects, for conditions and goals. Track, links and SES feedback count a campaign message's
+# delivery metrics on its campaign: they write the campaigns table's counters, and only those items, which
+# test_campaigns checks.)
 ACCESS = {
-    "track": ({"workspaces"}, {"people", "events", "objects", "segments", "deliveries"}),
-    "api": ({"workspaces"}, {"people", "segments", "billing", "deliveries"}),
-    "evaluate": ({"workspaces", "people", "events", "objects"}, {"segments", "billing"}),
-    "sweep": ({"people", "events", "objects"}, {"segments"}),
+    "track": ({"workspaces"}, {"people", "events", "objects", "segments", "deliveries", "campaigns"}),
+    "api": ({"workspaces"}, {"people", "segments", "billing", "deliveries", "campaigns"}),
+    "evaluate": ({"workspaces", "people", "events", "objects"}, {"segments", "billing", "campaigns"}),
+    "sweep": ({"people", "events", "objects"}, {"segments", "campaigns"}),
     "billing": ({"workspaces"}, {"billing", "deliveries"}),
     "send": ({"workspaces", "people"}, {"deliveries", "billing"}),
     "releasescheduled": (set(), {"deliveries"}),
-    "links": (set(), {"deliveries", "people"}),
-    "feedback": ({"workspaces"}, {"deliveries", "people", "billing"}),
+    "links": (set(), {"deliveries", "people", "campaigns"}),
+    "feedback": ({"workspaces"}, {"deliveries", "people", "billing", "campaigns"}),
+    "campaigns": ({"events", "objects"}, {"campaigns", "people", "deliveries", "segments"}),
 }
 # Functions that read table streams, which grants dynamodb:ListStreams (it takes no resource).
 STREAM_CONSUMERS = ("evaluate", "send")
+# Functions granted actions on the stage's campaign state machines, which are created at run time and
+# named by their prefix: the App API deploys them, the others start their executions.
+ON_CAMPAIGN_MACHINES = ("api", "evaluate", "sweep", "campaigns")
+
+
+def campaign_role(synth: Synthesized) -> str:
+    """The logical id of the role campaign state machines run as (the CampaignRoleArn output)."""
+    return str(synth.template.to_json()["Outputs"]["CampaignRoleArn"]["Value"]["Fn::GetAtt"][0])
 
 
 # Expectations are read from the models through PynamoDB's per-attribute API, independently of the
@@ -333,9 +350,12 @@ def test_nothing_may_write_workspaces(synthesized: Synthesized) -> None:
     assert all(actions.isdisjoint(WRITE_ACTIONS) for actions in granted)
 
 
-def test_only_listing_streams_and_texting_are_granted_on_every_resource(synthesized: Synthesized) -> None:
+def test_only_listing_streams_texting_and_log_delivery_are_granted_on_every_resource(
+    synthesized: Synthesized,
+) -> None:
     # dynamodb:ListStreams takes no resource; it comes with reading streams, so with the stream consumers.
-    # SNS Publish to a phone number takes no resource either: the send function's SMS.
+    # SNS Publish to a phone number takes no resource either: the send function's SMS. Nor do the log
+    # delivery actions Step Functions needs of the campaign state machines' role to log executions.
     unscoped = {
         (role_id, action)
         for role_id in synthesized.of_type("AWS::IAM::Role")
@@ -347,6 +367,7 @@ def test_only_listing_streams_and_texting_are_granted_on_every_resource(synthesi
     assert unscoped == {
         *((synthesized.role_of(consumer), "dynamodb:ListStreams") for consumer in STREAM_CONSUMERS),
         (synthesized.role_of("send"), "sns:Publish"),
+        *((campaign_role(synthesized), action) for action in LOG_DELIVERY_ACTIONS),
     }
 
 
@@ -389,27 +410,42 @@ def test_every_acknowledged_nag_finding_carries_a_reason(synthesized: Synthesize
         "AwsSolutions-L1",  # runtime pinned with the dependency layer's wheels
         "AwsSolutions-SMG4",  # rotating the link secret would break every link already sent
         "AwsSolutions-SQS3",  # a dead-letter queue needs no dead-letter queue of its own
+        "AwsSolutions-SF1",  # the broadcast machine logs errors only, without execution (personal) data
+        "AwsSolutions-SF2",  # no X-Ray anywhere in Nudge
     }
 
 
 def test_wildcard_resources_are_acknowledged_only_where_expected(synthesized: Synthesized) -> None:
     table_ids = set(synthesized.table_ids().values())
-    # The stream consumers' roles and their policies (ListStreams), and the send function's SMS policy.
-    consumer_roles = {synthesized.role_of(consumer) for consumer in STREAM_CONSUMERS}
-    consumer_policies = {
-        logical_id
-        for logical_id, policy in synthesized.of_type("AWS::IAM::Policy").items()
-        if consumer_roles & {ref["Ref"] for ref in policy["Properties"]["Roles"]}
-    }
+    campaigns_function = synthesized.function("campaigns")[0]
+    machines = f"stateMachine:nudge-{synthesized.config.stage}-*"
+
+    def with_policies(roles: set[str]) -> set[str]:
+        """The roles and the policies attached to them."""
+        return roles | {
+            logical_id
+            for logical_id, policy in synthesized.of_type("AWS::IAM::Policy").items()
+            if roles & {ref["Ref"] for ref in policy["Properties"]["Roles"]}
+        }
+
+    # ListStreams and SMS: the stream consumers' roles and their policies (the send function's SMS policy
+    # among them); log delivery and the campaigns function's versions: the campaign role.
+    consumers = with_policies({synthesized.role_of(consumer) for consumer in STREAM_CONSUMERS})
+    campaign = with_policies({campaign_role(synthesized)})
+    on_machines = with_policies({synthesized.role_of(service) for service in ON_CAMPAIGN_MACHINES})
     for logical_id, rule in nag_acknowledgements(synthesized):
         if not rule["id"].startswith("AwsSolutions-IAM5"):
             continue
         index_wildcard = re.fullmatch(r"AwsSolutions-IAM5\[Resource::<(\w+)\.Arn>/index/\*\]", rule["id"])
         if index_wildcard:
             assert index_wildcard.group(1) in table_ids
+        elif rule["id"] == "AwsSolutions-IAM5[Resource::*]":
+            assert logical_id in consumers | campaign
+        elif rule["id"] == f"AwsSolutions-IAM5[Resource::<{campaigns_function}.Arn>:*]":
+            assert logical_id in campaign
         else:
-            assert rule["id"] == "AwsSolutions-IAM5[Resource::*]"
-            assert logical_id in consumer_roles | consumer_policies
+            assert rule["id"].endswith(f":{machines}]"), rule["id"]
+            assert logical_id in on_machines
 
 
 def test_an_unacknowledged_nag_finding_fails_synth(tmp_path: Any) -> None:
