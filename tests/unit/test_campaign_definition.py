@@ -524,6 +524,16 @@ INVALID: list[tuple[Any, str, str]] = [
         "invalid_value",
     ),
     (
+        blocks(b1={"type": "set_attribute", "attribute": "anonymous_id", "value": "a"}),
+        "workflow.blocks.b1.attribute",
+        "reserved_attribute",
+    ),
+    (
+        blocks(b1={"type": "set_attribute", "attribute": "email", "value": "x@y.z"}),
+        "workflow.blocks.b1.attribute",
+        "reserved_attribute",
+    ),
+    (
         blocks(b1={"type": "segment", "action": "toggle", "segment_id": "10"}),
         "workflow.blocks.b1.action",
         "invalid_value",

@@ -118,6 +118,12 @@ Rule: TypeAlias = (
 )
 
 
+# identify's reserved keys (``nudge.tracking.people``) and the identifiers a workflow must not change.
+RESERVED_ATTRIBUTES = frozenset(
+    {"id", "email", "anonymous_id", "created_at", "_timestamp", "_update", "cio_relationships", "cio_id"}
+)
+
+
 class DefinitionError(ValueError):
     """The definition breaks ``rule`` at ``path`` (dotted, "" for the whole definition)."""
 
@@ -494,9 +500,16 @@ class _Reader:
 
     def _set_attribute(self, value: dict[str, Any], path: str) -> dict[str, Any]:
         obj = _object(value, path, ("type", "attribute", "value"), ("next",))
+        attribute = _text(obj["attribute"], _at(path, "attribute"))
+        if attribute in RESERVED_ATTRIBUTES or attribute.startswith("cio_subscription_preferences"):
+            # Identifiers, merges and relationships are not attributes a workflow may set: they would
+            # re-key the person or write events and objects mid-journey.
+            raise DefinitionError(
+                _at(path, "attribute"), "reserved_attribute", f"{attribute} cannot be set by a workflow"
+            )
         block = {
             "type": "set_attribute",
-            "attribute": _text(obj["attribute"], _at(path, "attribute")),
+            "attribute": attribute,
             "value": obj["value"],  # any JSON value, as an identify call could set
         }
         return _with_next(block, obj, path)
