@@ -204,7 +204,7 @@ def test_the_counters_partitions_are_the_metrics_items_and_no_others() -> None:
     counters = [metrics.metrics_pk(workspace, campaign, shard) for shard in range(metrics.SHARDS)]
     others = [
         store.campaigns_pk(workspace),
-        store.trigger_pk(workspace, "event#signed_up"),
+        store.triggers_pk(workspace),
         executions.journey_pk(workspace, campaign, cio),
         broadcasts.broadcast_pk(workspace, campaign, "0123456789abcdef"),
         "_system#date-sweep",

@@ -442,3 +442,154 @@ def test_the_handler_dispatches_on_the_action(ws: str, ann: str) -> None:
 def test_the_handler_refuses_an_unknown_action(ws: str, ann: str) -> None:
     with pytest.raises(steps.UnknownAction):
         campaigns_handler.handler(payload(ws, ann, "teleport"), _context())
+
+
+# -- waiting --------------------------------------------------------------------------------------------
+
+
+def waiting(ws: str) -> tuple[int, dict[str, int]]:
+    """The campaign's waiting count, and each block's that has one."""
+    counts = metrics.read(ws, CAMPAIGN)
+    blocks = {block: c["waiting"] for block, c in counts["blocks"].items() if "waiting" in c}
+    return counts["campaign"]["waiting"], blocks
+
+
+def test_waiting_is_0_when_nobody_ever_waited(ws: str, ann: str) -> None:
+    _journey_entered(ws, ann, clock.now())
+
+    assert waiting(ws) == (0, {})
+
+
+def test_the_step_before_a_delay_counts_the_person_in_once_and_the_check_counts_them_out_once(
+    ws: str, ann: str, welcome: str
+) -> None:
+    _journey_entered(ws, ann, clock.now())
+    send = send_payload(ws, ann, welcome, waits={"next": "b2"})
+
+    steps.send(send)
+    steps.send(send)  # Step Functions retried the Task
+    assert waiting(ws) == (1, {"b2": 1})
+    assert metrics.waiting_at(ws, CAMPAIGN, ann) == ("exec-1", "b2")
+
+    check = check_payload(ws, ann, exit="at_end")
+    assert steps.check(check)["exit"] is False
+    steps.check(check)  # a retry
+    assert waiting(ws) == (0, {"b2": 0})
+    assert metrics.waiting_at(ws, CAMPAIGN, ann) == ("exec-1", None)
+
+
+def test_a_check_moves_the_person_into_the_next_delay_unless_they_exit(ws: str, ann: str, track: Any) -> None:
+    _journey_entered(ws, ann, clock.now())
+    steps.enter(payload(ws, ann, "enter", None, waits={"next": "b2"}))  # a retried enter, into a delay
+    assert waiting(ws) == (1, {"b2": 1})
+
+    check = check_payload(ws, ann, exit="when_unmatched", filters=PRO, waits={"next": "b3"})
+    steps.check(check)
+    steps.check(check)
+    assert waiting(ws) == (1, {"b2": 0, "b3": 1})
+
+    track.put("/api/v1/customers/ann", {"plan": "free"})
+    leave = check_payload(ws, ann, exit="when_unmatched", filters=PRO, waits={"next": "b5"})
+    leave["block"] = "b3"
+    assert steps.check(leave)["exit"] is True
+    assert waiting(ws) == (0, {"b2": 0, "b3": 0})  # exiting: not into b5
+
+
+def test_routing_steps_count_the_person_in_at_the_delay_their_branch_leads_to(ws: str, ann: str) -> None:
+    free = {"attribute": {"field": "plan", "operator": "eq", "value": "free"}}
+    _journey_entered(ws, ann, clock.now())
+
+    steps.condition(payload(ws, ann, "condition", condition=free, waits={"true": "d1"}))
+    assert waiting(ws) == (0, {})  # false leads elsewhere
+
+    steps.condition(payload(ws, ann, "condition", condition=PRO, waits={"true": "d1", "false": "d2"}))
+    assert waiting(ws) == (1, {"d1": 1})
+    steps.check(check_payload(ws, ann, exit="at_end") | {"block": "d1"})
+
+    steps.split(payload(ws, ann, "split", conditions=[free, PRO], waits={"0": "d1", "1": "d2"}))
+    assert waiting(ws) == (1, {"d1": 0, "d2": 1})
+    steps.check(check_payload(ws, ann, exit="at_end") | {"block": "d2"})
+
+    steps.split(payload(ws, ann, "split", conditions=[free], waits={"default": "d3"}))
+    assert waiting(ws) == (1, {"d1": 0, "d2": 0, "d3": 1})
+    steps.check(check_payload(ws, ann, exit="at_end") | {"block": "d3"})
+
+    branch = steps.cohort_of(CAMPAIGN, "b1", ann, [50, 50])
+    steps.cohort(payload(ws, ann, "cohort", percents=[50, 50], waits={str(branch): "d4"}))
+    assert waiting(ws) == (1, {"d1": 0, "d2": 0, "d3": 0, "d4": 1})
+
+
+def test_a_wait_until_counts_from_its_first_unmatched_poll_not_on_every_poll(ws: str, ann: str) -> None:
+    enterprise = {"attribute": {"field": "plan", "operator": "eq", "value": "enterprise"}}
+    _journey_entered(ws, ann, clock.now())
+    poll = payload(ws, ann, "condition", condition=enterprise, waits={"false": "b1"})
+
+    steps.condition(poll | {"poll": 1})
+    steps.condition(poll | {"poll": 1})  # a retry
+    steps.condition(poll | {"poll": 2})
+    steps.condition(poll | {"poll": 3})
+    assert waiting(ws) == (1, {"b1": 1})
+
+    # Timed out (or matched at a later poll): the check after it counts the person out.
+    steps.check(check_payload(ws, ann, exit="at_end") | {"block": "b1"})
+    assert waiting(ws) == (0, {"b1": 0})
+
+
+def test_a_wait_until_already_true_waits_for_nothing(ws: str, ann: str) -> None:
+    _journey_entered(ws, ann, clock.now())
+
+    steps.condition(payload(ws, ann, "condition", condition=PRO, poll=1, waits={"false": "b1", "true": "d2"}))
+
+    assert waiting(ws) == (1, {"d2": 1})  # straight on, into the delay after it
+
+
+def test_a_closed_window_counts_the_person_in_and_an_open_one_does_not(
+    ws: str, ann: str, monday_noon: int
+) -> None:
+    _journey_entered(ws, ann, clock.now())
+
+    assert steps.window(window_payload(ws, ann, waits={"wait": "b1"}))["wait_seconds"] == 0  # open
+    assert waiting(ws) == (0, {})
+
+    closed = window_payload(ws, ann, hours=[14, 15], waits={"wait": "b1"})
+    assert steps.window(closed)["wait_seconds"] == 2 * 3600
+    steps.window(closed)  # a retry
+    assert waiting(ws) == (1, {"b1": 1})
+
+
+def test_a_journey_that_ends_while_waiting_leaves_no_count_behind(ws: str, ann: str, welcome: str) -> None:
+    _journey_entered(ws, ann, clock.now())
+    steps.send(send_payload(ws, ann, welcome, waits={"next": "b2"}))
+    assert waiting(ws) == (1, {"b2": 1})
+
+    failed = payload(ws, ann, "end", None, outcome="failed", error={"Error": "Boom"})
+    assert steps.end(failed)["ended"] is True
+    steps.end(failed)  # a retry
+
+    assert waiting(ws) == (0, {"b2": 0})
+    assert metrics.read(ws, CAMPAIGN)["campaign"]["failed"] == 1
+
+
+def test_a_late_step_of_an_earlier_execution_counts_nothing(ws: str, ann: str, welcome: str) -> None:
+    _journey_entered(ws, ann, clock.now())
+    steps.end(payload(ws, ann, "end", None, outcome="completed"))
+    _journey_entered(ws, ann, clock.now(), execution="exec-2")
+
+    steps.send(send_payload(ws, ann, welcome, waits={"next": "b2"}))  # exec-1
+    assert waiting(ws) == (0, {})
+
+    steps.send(send_payload(ws, ann, welcome, execution="exec-2", waits={"next": "b2"}))
+    steps.check(check_payload(ws, ann, exit="at_end"))  # exec-1's check: not its journey any more
+    assert waiting(ws) == (1, {"b2": 1})
+
+
+def test_a_mark_found_elsewhere_is_moved_from_where_it_is(ws: str, ann: str) -> None:
+    _journey_entered(ws, ann, clock.now())
+    assert metrics.move_waiting(ws, CAMPAIGN, ann, "exec-1", None, "b2")
+
+    # The step expected the person at no wait (the count into b2 was not its doing): out of b2, into b3.
+    assert metrics.move_waiting(ws, CAMPAIGN, ann, "exec-1", None, "b3")
+    assert not metrics.move_waiting(ws, CAMPAIGN, ann, "exec-1", None, "b3")  # already there
+
+    assert waiting(ws) == (1, {"b2": 0, "b3": 1})
+    assert not metrics.move_waiting(ws, CAMPAIGN, "nobody", "exec-1", None, "b3")  # no journey

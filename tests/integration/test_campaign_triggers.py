@@ -322,6 +322,20 @@ def test_attribute_change_any_value_or_a_given_one(ws, track, stream, fake):
     assert len(fake.journeys()) == 3
 
 
+def test_a_profile_change_no_campaign_listens_to_costs_one_index_query(ws, track, stream, fake, monkeypatch):
+    campaign(ws, {"type": "attribute_change", "attribute": "plan"})
+    looked_up: list[str] = []
+    original = store.active_for
+    monkeypatch.setattr(store, "active_for", lambda w, key: looked_up.append(key) or original(w, key))
+
+    track.put("/api/v1/customers/ann", {"name": "Ann", "city": "Oslo", "age": 41})  # none of them is plan
+    stream.idle()
+    assert looked_up == []
+    track.put("/api/v1/customers/ann", {"plan": "pro", "city": "Bergen"})
+    stream.idle()
+    assert looked_up == ["attribute#plan", "date#plan"]
+
+
 # --- date attributes -----------------------------------------------------------------------------------
 
 

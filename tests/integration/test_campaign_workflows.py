@@ -518,3 +518,76 @@ def test_a_closed_time_window_waits_through_seconds_path(
         "block.b1.checked",
     ]
     assert [d.template_id for d in _deliveries(ws, ann)] == [templates["welcome"]]
+
+
+def _waiting(ws: str) -> tuple[int, dict[str, int]]:
+    counts = metrics.read(ws, CAMPAIGN)
+    blocks = {block: c["waiting"] for block, c in counts["blocks"].items() if "waiting" in c}
+    return counts["campaign"]["waiting"], blocks
+
+
+def test_a_person_in_a_delay_is_waiting_there_until_it_passes(
+    engine: CampaignEngine, ws: str, ann: str, templates: dict[str, str]
+) -> None:
+    machine = engine.deploy(
+        CAMPAIGN,
+        1,
+        definition(
+            {
+                "b1": _send(templates["welcome"], "b2"),
+                "b2": {"type": "delay", "seconds": 4, "next": "b3"},
+                "b3": _send(templates["tips"]),
+            }
+        ),
+    )
+
+    execution = engine.start(machine, ws, CAMPAIGN, ann)
+    _until(lambda: engine.entered(execution)[-1:] == ["block.b2"])  # in the Wait: the send is done
+    assert _waiting(ws) == (1, {"b2": 1})
+    assert engine.entered(execution)[-1] == "block.b2"  # still
+
+    assert engine.finished(execution)["status"] == "SUCCEEDED"
+    assert _waiting(ws) == (0, {"b2": 0})
+    assert len(engine.entered(execution)) == 8  # no state added for the count
+    assert engine.actions(_execution_name(execution)) == [
+        ("enter", None),
+        ("send", "b1"),
+        ("check", "b2"),
+        ("send", "b3"),
+        ("end", None),
+    ]
+
+
+def test_wait_until_and_time_window_count_their_waiting_and_leave_none_behind(
+    engine: CampaignEngine,
+    ws: str,
+    ann: str,
+    templates: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(steps, "seconds_until_open", lambda *args: 1)  # opens in a second
+    never = {"attribute": {"field": "plan", "operator": "eq", "value": "enterprise"}}
+    machine = engine.deploy(
+        CAMPAIGN,
+        1,
+        definition(
+            {
+                "b1": {"type": "time_window", "hours": [9, 17], "days": ["mon"], "next": "b2"},
+                "b2": {
+                    "type": "wait_until",
+                    "condition": never,
+                    "max_seconds": 1,
+                    "poll_seconds": 1,
+                    "on_timeout": "exit",
+                    "next": "b3",
+                },
+                "b3": _send(templates["welcome"]),
+            }
+        ),
+    )
+
+    execution = engine.start(machine, ws, CAMPAIGN, ann)
+
+    assert engine.finished(execution)["status"] == "SUCCEEDED"
+    assert engine.entered(execution)[-2:] == ["block.b2.timeout", "journey.done"]
+    assert _waiting(ws) == (0, {"b1": 0, "b2": 0})  # both counted in, and out again

@@ -101,7 +101,8 @@ def pointer(answer) -> str:
 
 
 def indexed(ws: str, key: str) -> list[str]:
-    return [item.campaign_id for item in TriggerIndex.query(store.trigger_pk(ws, key))]
+    found = TriggerIndex.query(store.triggers_pk(ws), TriggerIndex.sk.startswith(f"{key}#c#"))
+    return [item.campaign_id for item in found]
 
 
 # --- CRUD ---------------------------------------------------------------------------------------------
@@ -477,8 +478,8 @@ def test_active_for_skips_campaigns_that_are_not_active(app, ws, template_id, de
     created = create(app, welcome(template_id))
     # An index entry the state does not back (written by hand: the store never leaves one behind).
     TriggerIndex(
-        store.trigger_pk(ws, "event#signed_up"),
-        store.campaign_sk(created["id"]),
+        store.triggers_pk(ws),
+        store.trigger_sk("event#signed_up", created["id"]),
         workspace_id=ws,
         campaign_id=created["id"],
     ).save()

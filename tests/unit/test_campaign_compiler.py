@@ -443,3 +443,97 @@ def test_the_sanity_check_catches_what_aws_refuses() -> None:
 def test_standard_workflows() -> None:
     assert compiler.STATE_MACHINE_TYPE == "STANDARD"
     assert tasks(compiled({"b1": SEND}))["block.b1"]["action"] == "send"
+
+
+# -- waiting: which Tasks count a person in at which wait ----------------------------------------------
+
+DELAY = {"type": "delay", "seconds": 86400}
+
+
+def test_the_task_before_a_delay_carries_it_for_each_outcome_that_leads_there() -> None:
+    never = {"attribute": {"field": "plan", "operator": "eq", "value": "never"}}
+    payloads = tasks(
+        compiled(
+            {
+                "d1": {**DELAY, "next": "d2"},  # the start: enter leads into it
+                "d2": {**DELAY, "next": "b1"},  # a check leads from one delay into the next
+                "b1": {"type": "branch", "condition": PRO, "true": "d3", "false": "s1"},
+                "d3": {**DELAY, "next": "m1"},
+                "s1": {**SEND, "next": "d3"},
+                "m1": {
+                    "type": "multi_split",
+                    "branches": [{"condition": PRO, "next": "s2"}, {"condition": never, "next": "d4"}],
+                    "default": "d4",
+                },
+                "s2": {**SEND, "next": "r1"},
+                "r1": {"type": "random_split", "branches": [{"percent": 50, "next": "d5"}, {"percent": 50}]},
+                "d4": {**DELAY, "next": "a1"},
+                "a1": {"type": "set_attribute", "attribute": "x", "value": 1, "next": "g1"},
+                "g1": {"type": "segment", "action": "add", "segment_id": "3", "next": "d5"},
+                "d5": DELAY,
+            }
+        )
+    )
+
+    assert payloads["journey.enter"]["waits"] == {"next": "d1"}
+    assert payloads["block.d1.check"]["waits"] == {"next": "d2"}
+    assert "waits" not in payloads["block.d2.check"]  # a branch follows: nobody waits there
+    assert payloads["block.b1"]["waits"] == {"true": "d3"}  # false leads to a send
+    assert payloads["block.s1"]["waits"] == {"next": "d3"}
+    assert payloads["block.m1"]["waits"] == {"1": "d4", "default": "d4"}
+    assert payloads["block.r1"]["waits"] == {"0": "d5"}
+    assert "waits" not in payloads["block.s2"]
+    assert "waits" not in payloads["block.a1"]  # into a segment block
+    assert payloads["block.g1"]["waits"] == {"next": "d5"}
+    assert "waits" not in payloads["block.d5.check"]  # the journey ends
+    for name in ("journey.completed", "journey.exited", "journey.converted", "journey.failed"):
+        assert "waits" not in payloads[name]
+
+
+def test_a_wait_until_s_poll_and_a_time_window_s_step_carry_their_own_block() -> None:
+    payloads = tasks(
+        compiled(
+            {
+                "w1": {"type": "wait_until", "condition": PRO, "poll_seconds": 60, "next": "t1"},
+                "t1": {"type": "time_window", "hours": [9, 17], "next": "d1"},
+                "d1": {**DELAY, "next": "w2"},
+                "w2": {"type": "wait_until", "condition": PRO, "poll_seconds": 60, "next": "d2"},
+                "d2": DELAY,
+            }
+        )
+    )
+
+    assert "waits" not in payloads["journey.enter"]  # the wait_until counts itself: its first poll
+    assert payloads["block.w1.poll"]["waits"] == {"false": "w1"}
+    assert "waits" not in payloads["block.w1.check"]  # a time window follows: it counts itself
+    assert payloads["block.t1"]["waits"] == {"wait": "t1", "next": "d1"}
+    assert payloads["block.t1.check"]["waits"] == {"next": "d1"}
+    assert payloads["block.w2.poll"]["waits"] == {"true": "d2", "false": "w2"}
+    assert payloads["block.w2.check"]["waits"] == {"next": "d2"}
+
+
+def test_every_block_s_waits_and_the_states_of_send_delay_send_are_unchanged() -> None:
+    # Counting the waiting adds payload, never a state: each state entered is a billed transition.
+    payloads = tasks(compiled(EVERY_BLOCK, filters=PRO, exit="on_goal", goal={"event": "purchased"}))
+    assert {name: p["waits"] for name, p in payloads.items() if "waits" in p} == {
+        "block.b1": {"next": "b2"},
+        "block.b4.poll": {"false": "b4"},
+        "block.b5": {"wait": "b5"},
+    }
+
+    asl = compiled({"b1": {**SEND, "next": "b2"}, "b2": {**DELAY, "next": "b3"}, "b3": SEND})
+    assert set(asl["States"]) == {
+        "journey.enter",
+        "block.b1",
+        "block.b2",
+        "block.b2.check",
+        "block.b2.checked",
+        "block.b3",
+        "journey.completed",
+        "journey.exited",
+        "journey.converted",
+        "journey.failed",
+        "journey.done",
+        "journey.fail",
+    }
+    assert asl["States"]["block.b2"] == {"Type": "Wait", "Seconds": 86400, "Next": "block.b2.check"}

@@ -24,6 +24,14 @@ steps read (``_payload``): the person and execution from the input and context o
 needs from *this* version of the definition (filters, goal, settings, block parameters) embedded at
 compile time, so a running execution finishes on the version it started with whatever is activated
 later. Unreachable states are left out (AWS rejects a definition that has any).
+
+Waiting (the ``waiting`` metric) costs no state: a Task whose outcome leads straight into a wait carries
+``waits``, ``{outcome: wait block id}`` (``steps`` explains the outcomes), and its step counts the person
+in; the ``check`` after the wait counts them out. A delay is a bare Wait state, so the Tasks before it
+carry it (``next``, a branch's ``true``/``false``, a split's branch index or ``default``, a check's
+``next``); a wait_until's first poll (``false``) and a closed time_window (``wait``) carry their own
+block, since the person arrives at those Tasks. Outcomes leading elsewhere are left out, and so is
+``waits`` when none leads to a wait.
 """
 
 from __future__ import annotations
@@ -114,7 +122,9 @@ class _Compiler:
     def compile(self) -> dict[str, Any]:
         if not isinstance(self.start, str) or self.start not in self.blocks:
             raise CompileError(f"workflow.start {self.start!r} is not a block")
-        self._add(ENTER, self._task("enter", None, {}, self._target(self.start)))
+        waits = self._waits({"next": self.start})
+        enter = self._task("enter", None, {}, self._target(self.start), waits=waits)
+        self._add(ENTER, enter)
         for block_id, block in self.blocks.items():
             self._block(block_id, block)
         self._add(COMPLETED, self._end_task("completed", None))
@@ -161,7 +171,9 @@ class _Compiler:
             "topic": block.get("topic") or self.settings.get("topic"),
             "filters": self.definition.get("filters"),
         }
-        task = self._task("send", block_id, params, self._target(block.get("next")))
+        task = self._task(
+            "send", block_id, params, self._target(block.get("next")), waits=self._next_waits(block)
+        )
         if block_id in self.cyclic:
             # The block can run more than once in one execution: each visit is its own message. A retried
             # Task keeps the time its state was entered, so a retry is still the same message.
@@ -171,7 +183,7 @@ class _Compiler:
     def _compile_delay(self, block_id: str, block: dict[str, Any], name: str) -> None:
         seconds = _seconds(block.get("seconds"), f"block {block_id}: seconds")
         self._add(name, {"Type": "Wait", "Seconds": seconds, "Next": f"{name}.check"})
-        self._after_wait(block_id, self._target(block.get("next")))
+        self._after_wait(block_id, block.get("next"))
 
     def _compile_wait_until(self, block_id: str, block: dict[str, Any], name: str) -> None:
         """Poll the condition: matched goes on; else wait ``poll_seconds`` and poll again, until
@@ -200,14 +212,16 @@ class _Compiler:
             name,
             {"Type": "Pass", "Result": {"value": {"poll": 0}}, "ResultPath": "$.step", "Next": poll},
         )
-        task = self._task("condition", block_id, {"condition": block.get("condition")}, polled)
+        # The first poll is where the person arrives: not matched, they wait here; matched, they go on.
+        waits = {**self._waits({"true": block.get("next")}), "false": block_id}
+        task = self._task("condition", block_id, {"condition": block.get("condition")}, polled, waits=waits)
         task["Parameters"]["Payload"]["poll.$"] = "States.MathAdd($.step.value.poll, 1)"
         self._add(poll, task)
         self._add(polled, {"Type": "Choice", "Choices": choices, "Default": wait})
         self._add(wait, {"Type": "Wait", "Seconds": poll_seconds, "Next": poll})
         if max_seconds is not None and on_timeout != check:
             self._add(on_timeout, self._end_task("exited", None, block=block_id))
-        self._after_wait(block_id, after)
+        self._after_wait(block_id, block.get("next"))
 
     def _compile_time_window(self, block_id: str, block: dict[str, Any], name: str) -> None:
         after = self._target(block.get("next"))
@@ -216,7 +230,8 @@ class _Compiler:
             "days": block.get("days"),
             "timezone": self.settings.get("timezone", "UTC"),
         }
-        self._add(name, self._task("window", block_id, params, f"{name}.open"))
+        waits = {"wait": block_id, **self._next_waits(block)}  # closed: the person waits here
+        self._add(name, self._task("window", block_id, params, f"{name}.open", waits=waits))
         self._add(
             f"{name}.open",
             {
@@ -232,11 +247,14 @@ class _Compiler:
             f"{name}.wait",
             {"Type": "Wait", "SecondsPath": "$.step.value.wait_seconds", "Next": f"{name}.check"},
         )
-        self._after_wait(block_id, after)
+        self._after_wait(block_id, block.get("next"))
 
     def _compile_branch(self, block_id: str, block: dict[str, Any], name: str) -> None:
         route = f"{name}.route"
-        self._add(name, self._task("condition", block_id, {"condition": block.get("condition")}, route))
+        waits = self._waits({"true": block.get("true"), "false": block.get("false")})
+        self._add(
+            name, self._task("condition", block_id, {"condition": block.get("condition")}, route, waits=waits)
+        )
         self._add(
             route,
             {
@@ -252,7 +270,8 @@ class _Compiler:
             raise CompileError(f"block {block_id}: a multi_split needs branches")
         route = f"{name}.route"
         params = {"conditions": [branch.get("condition") for branch in branches]}
-        self._add(name, self._task("split", block_id, params, route))
+        waits = self._waits({**_branch_outcomes(branches), "default": block.get("default")})
+        self._add(name, self._task("split", block_id, params, route, waits=waits))
         self._add(route, self._index_choice(branches, self._target(block.get("default"))))
 
     def _compile_random_split(self, block_id: str, block: dict[str, Any], name: str) -> None:
@@ -261,7 +280,9 @@ class _Compiler:
             raise CompileError(f"block {block_id}: a random_split needs branches")
         route = f"{name}.route"
         params = {"percents": [branch.get("percent") for branch in branches]}
-        self._add(name, self._task("cohort", block_id, params, route))
+        self._add(
+            name, self._task("cohort", block_id, params, route, waits=self._waits(_branch_outcomes(branches)))
+        )
         # The step always answers an index; the default keeps the Choice total.
         last = self._target(branches[-1].get("next"))
         self._add(route, self._index_choice(branches[:-1], last))
@@ -271,7 +292,8 @@ class _Compiler:
             raise CompileError(f"block {block_id}: attribute must be a string")
         # The value as JSON text: an object value's keys would otherwise be read as ASL paths ("x.$").
         params = {"attribute": block["attribute"], "value_json": json.dumps(block.get("value"))}
-        self._add(name, self._task("set_attribute", block_id, params, self._target(block.get("next"))))
+        after = self._target(block.get("next"))
+        self._add(name, self._task("set_attribute", block_id, params, after, waits=self._next_waits(block)))
 
     def _compile_segment(self, block_id: str, block: dict[str, Any], name: str) -> None:
         operation = block.get("action")
@@ -279,16 +301,18 @@ class _Compiler:
             raise CompileError(f"block {block_id}: action must be add or remove")
         # "operation", because "action" names the step in every payload.
         params = {"operation": operation, "segment_id": block.get("segment_id")}
-        self._add(name, self._task("segment", block_id, params, self._target(block.get("next"))))
+        after = self._target(block.get("next"))
+        self._add(name, self._task("segment", block_id, params, after, waits=self._next_waits(block)))
 
     def _compile_exit(self, block_id: str, block: dict[str, Any], name: str) -> None:
         self._add(name, self._end_task("exited", None, block=block_id))
 
     # -- shared pieces ----------------------------------------------------------------------------------
 
-    def _after_wait(self, block_id: str, after: str) -> None:
+    def _after_wait(self, block_id: str, next_block: Any) -> None:
         """``block.<id>.check``: the re-check after a wait (filters, exit conditions, goal), and its
-        Choice, going on to ``after`` unless the person exits."""
+        Choice, going on to ``next_block`` unless the person exits."""
+        after = self._target(next_block)
         name = block_state(block_id)
         check, checked = f"{name}.check", f"{name}.checked"
         params = {
@@ -299,7 +323,9 @@ class _Compiler:
                 "goal_window_seconds": self.settings.get("goal_window_seconds", 604800),
             },
         }
-        self._add(check, self._task("check", block_id, params, checked))
+        self._add(
+            check, self._task("check", block_id, params, checked, waits=self._waits({"next": next_block}))
+        )
         exit_now = _is_true("$.step.value.exit")
         self._add(
             checked,
@@ -335,14 +361,36 @@ class _Compiler:
             del task["Parameters"]["Payload"]["block"]
         return task
 
+    def _waits(self, outcomes: dict[str, Any]) -> dict[str, str]:
+        """The outcomes (to next block ids) whose next block is a delay: the person enters its Wait
+        state straight from this Task, so this Task's step counts them in."""
+        return {
+            outcome: target
+            for outcome, target in outcomes.items()
+            if isinstance(target, str) and (self.blocks.get(target) or {}).get("type") == "delay"
+        }
+
+    def _next_waits(self, block: dict[str, Any]) -> dict[str, str]:
+        return self._waits({"next": block.get("next")})
+
     def _task(
-        self, action: str, block: str | None, params: dict[str, Any], next_state: str, *, catch: bool = True
+        self,
+        action: str,
+        block: str | None,
+        params: dict[str, Any],
+        next_state: str,
+        *,
+        catch: bool = True,
+        waits: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         _check_literal(params, f"block {block}")
+        payload = self._payload(action, block, params)
+        if waits:
+            payload["waits"] = waits
         task: dict[str, Any] = {
             "Type": "Task",
             "Resource": LAMBDA_INVOKE,
-            "Parameters": {"FunctionName": self.function, "Payload": self._payload(action, block, params)},
+            "Parameters": {"FunctionName": self.function, "Payload": payload},
             "ResultSelector": {"value.$": "$.Payload"},
             "ResultPath": "$.step",
             "Retry": RETRY,
@@ -396,6 +444,11 @@ def _check_literal(value: Any, where: str) -> None:
     elif isinstance(value, list):
         for item in value:
             _check_literal(item, where)
+
+
+def _branch_outcomes(branches: list[dict[str, Any]]) -> dict[str, Any]:
+    """A split's outcomes: each branch's index, as text, to its next block."""
+    return {str(index): branch.get("next") for index, branch in enumerate(branches)}
 
 
 def _edges(block: dict[str, Any]) -> Iterator[str]:

@@ -113,6 +113,7 @@ Rule: TypeAlias = (
         "not_manual_segment",
         "invalid_range",
         "unknown_timezone",
+        "reserved_attribute",
     ]
     | ConditionRule  # unknown_key, wrong_type, required, invalid_value, and the conditions' own
 )

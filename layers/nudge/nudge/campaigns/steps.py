@@ -9,6 +9,20 @@ campaign's current definition.
 Step Functions may run a Task more than once (its Retry, or an invocation delivered twice), so every step
 is idempotent: writes are conditional on the execution (journeys), deliveries have ids derived from the
 execution and block, and attribute and segment changes set a state rather than toggle one.
+
+Waiting (the ``waiting`` metric: people at a wait block now) adds no state, since each would be a billed
+transition per person. The steps on either side of a wait count the person in and out
+(``metrics.move_waiting``, idempotent through a mark on the journey). The compiler embeds ``waits`` in a
+Task's payload, ``{outcome: wait block}``, for the outcomes that lead straight into a wait; a step maps
+its answer to an outcome and enters the block found there. Outcomes: ``next`` (a step with one way on,
+and a check not exiting), ``true``/``false`` (a condition), the branch index as text (split, cohort;
+``default`` for a split's default), ``wait``/``next`` (a time_window closed, so the person waits at it,
+or open). A delay is a bare Wait state, so the Task before it counts the person in; a wait_until's
+first poll and a time_window's step are where the person arrives, so they count their own block: the
+first poll not matched (``false``), the window closed (``wait``); an open window or a condition already
+true waits for nothing and counts nothing. Later polls change nothing (a match then goes through the
+check). The ``check`` after a wait counts the person out of its block; the end step out of whatever
+wait the journey is still marked at (a step failing after the wait, a wait_until timing out to exit).
 """
 
 from __future__ import annotations
@@ -39,6 +53,7 @@ _OUTCOME_METRIC = {
     "converted": metrics.EXITED,  # the conversion itself was counted when the goal was met
     "failed": metrics.FAILED,
 }
+NEXT = "next"  # the outcome of a step with one way on (``waits``)
 _HOUR = 3600
 _SCAN_HOURS = 8 * 24 + 1  # every hour of a week, and then some: a window opens within them or never
 
@@ -77,6 +92,22 @@ class Step:
     def count(self, metric: str, *, block: str | None = None) -> None:
         metrics.increment(self.workspace_id, self.campaign_id, block, metric, shard_key=self.cio_id)
 
+    def wait(self, event: dict[str, Any], outcome: str | None, *, leaving: str | None = None) -> None:
+        """Move the journey's waiting mark: out of ``leaving``, into the wait block (if any) the payload's
+        ``waits`` puts at ``outcome``."""
+        waits = event.get("waits") or {}
+        entering = waits.get(outcome) if outcome is not None else None
+        if leaving is None and entering is None:
+            return
+        metrics.move_waiting(
+            self.workspace_id,
+            self.campaign_id,
+            self.cio_id,
+            self.execution,
+            leaving,
+            None if entering is None else str(entering),
+        )
+
 
 def _matches(person: StoredPerson | None, condition: Any) -> bool:
     """Whether the person satisfies a segment condition; a person deleted meanwhile satisfies none."""
@@ -96,6 +127,7 @@ def enter(event: dict[str, Any]) -> dict[str, Any]:
     )
     if created:
         step.count(metrics.ENTERED)
+    step.wait(event, NEXT)
     return {"entered": created}
 
 
@@ -111,6 +143,8 @@ def end(event: dict[str, Any]) -> dict[str, Any]:
         error = event.get("error")
         name = error.get("Error") if isinstance(error, dict) else None
         logger.warning("campaign journey failed", error=name, block=step.block)
+    # Out of any wait first: once the journey is no longer running, nothing would take it out.
+    metrics.leave_waiting(step.workspace_id, step.campaign_id, step.cio_id, step.execution)
     ended = journeys.finished(
         step.workspace_id, step.campaign_id, step.cio_id, step.execution, outcome, clock.now()
     )
@@ -130,6 +164,7 @@ def send(event: dict[str, Any]) -> dict[str, Any]:
     step = Step.of(event)
     filters = event.get("filters")
     if filters is not None and not _matches(step.person(), filters):
+        step.wait(event, NEXT)  # no message, but the journey goes on all the same
         return {"queued": False, "skipped": "unmatched"}
     block = str(step.block)
     cause = [step.workspace_id, step.campaign_id, step.execution, block]
@@ -161,6 +196,7 @@ def send(event: dict[str, Any]) -> dict[str, Any]:
     if created:
         step.count(metrics.SENT, block=block)
         step.count(metrics.SENT)
+    step.wait(event, NEXT)
     return {"queued": True, "delivery_id": delivery_id, "created": created}
 
 
@@ -172,6 +208,13 @@ def check(event: dict[str, Any]) -> dict[str, Any]:
     exits on goal) and the filters (exit when the person no longer matches, if the campaign exits when
     unmatched). ``{"exit": bool, "reason": "converted" | "unmatched" | "missing" | "", "block": ...}``."""
     step = Step.of(event)
+    answer = _check(step, event)
+    # The wait is over: out of this block, and into the next if it is a delay (not when exiting).
+    step.wait(event, None if answer["exit"] else NEXT, leaving=step.block)
+    return answer
+
+
+def _check(step: Step, event: dict[str, Any]) -> dict[str, Any]:
     settings = event.get("settings") or {}
     exit_setting = settings.get("exit", "at_end")
     person = step.person()
@@ -211,9 +254,13 @@ def condition(event: dict[str, Any]) -> dict[str, Any]:
     """A branch's or wait_until's condition: ``{"matched": bool}`` (and the wait_until's poll count,
     handed back so the state machine can count polls without a state of its own)."""
     step = Step.of(event)
-    result: dict[str, Any] = {"matched": _matches(step.person(), event["condition"])}
+    matched = _matches(step.person(), event["condition"])
+    result: dict[str, Any] = {"matched": matched}
     if "poll" in event:
         result["poll"] = event["poll"]
+    # A wait_until's later polls: the person is waiting already, and a match goes through the check.
+    if "poll" not in event or int(event["poll"]) == 1:
+        step.wait(event, "true" if matched else "false")
     return result
 
 
@@ -221,17 +268,21 @@ def split(event: dict[str, Any]) -> dict[str, Any]:
     """A multi_split: the first branch whose condition matches, -1 for the default."""
     step = Step.of(event)
     person = step.person()
-    for index, branch_condition in enumerate(event["conditions"]):
-        if _matches(person, branch_condition):
-            return {"branch": index}
-    return {"branch": -1}
+    branch = next(
+        (i for i, branch_condition in enumerate(event["conditions"]) if _matches(person, branch_condition)),
+        -1,
+    )
+    step.wait(event, "default" if branch < 0 else str(branch))
+    return {"branch": branch}
 
 
 def cohort(event: dict[str, Any]) -> dict[str, Any]:
     """A random_split: the branch for the person's bucket (0..99, from a hash of campaign, block and
     person), so the same person always lands in the same branch."""
     step = Step.of(event)
-    return {"branch": cohort_of(step.campaign_id, str(step.block), step.cio_id, event["percents"])}
+    branch = cohort_of(step.campaign_id, str(step.block), step.cio_id, event["percents"])
+    step.wait(event, str(branch))
+    return {"branch": branch}
 
 
 def bucket(campaign_id: str, block: str, cio_id: str) -> int:
@@ -261,7 +312,9 @@ def window(event: dict[str, Any]) -> dict[str, Any]:
     now = clock.now()
     virtual = seconds_until_open(now, zone or ZoneInfo("UTC"), event.get("hours"), event.get("days"))
     # The local runtime scales only literal Wait seconds; this one arrives through SecondsPath.
-    return {"wait_seconds": clock.real_seconds(virtual)}
+    wait_seconds = clock.real_seconds(virtual)
+    step.wait(event, "wait" if wait_seconds > 0 else NEXT)  # open now: no wait, nothing counted
+    return {"wait_seconds": wait_seconds}
 
 
 def _zone(name: Any) -> ZoneInfo | None:
@@ -318,9 +371,11 @@ def set_attribute(event: dict[str, Any]) -> dict[str, Any]:
     value = json.loads(event["value_json"])
     try:
         identify(step.workspace_id, PersonRef("cio_id", step.cio_id), {str(event["attribute"]): value})
+        done = True
     except NotFound:
-        return {"set": False}  # the person was deleted meanwhile
-    return {"set": True}
+        done = False  # the person was deleted meanwhile
+    step.wait(event, NEXT)
+    return {"set": done}
 
 
 def segment(event: dict[str, Any]) -> dict[str, Any]:
@@ -336,6 +391,7 @@ def segment(event: dict[str, Any]) -> dict[str, Any]:
         segments.remove_customers(step.workspace_id, segment_id, body, "cio_id")
     else:
         raise ValueError(f"unknown segment operation {event['operation']!r}")
+    step.wait(event, NEXT)
     return {"operation": event["operation"], "segment_id": segment_id}
 
 

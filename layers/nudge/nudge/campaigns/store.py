@@ -67,9 +67,19 @@ def campaign_sk(campaign_id: str) -> str:
     return f"c#{campaign_id}"
 
 
-def trigger_pk(workspace_id: str, key: str) -> str:
-    """The trigger index partition of one key (``event#<name>``, ``segment#<id>``, ...)."""
-    return f"{workspace_id}#trigger#{key}"
+def triggers_pk(workspace_id: str) -> str:
+    """The workspace's trigger index: one partition, so one query tells which keys any campaign listens
+    to (a profile change with N attributes would otherwise cost 2N queries to find that none does)."""
+    return f"{workspace_id}#triggers"
+
+
+def trigger_sk(key: str, campaign_id: str) -> str:
+    """``<key>#c#<campaign_id>`` for a key ``event#<name>``, ``segment#<id>``, ``attribute#<name>``..."""
+    return f"{key}#c#{campaign_id}"
+
+
+def _key_of(entry: TriggerIndex) -> str:
+    return str(entry.sk)[: -len(f"#c#{entry.campaign_id}")]
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -85,10 +95,20 @@ def list_campaigns(workspace_id: str) -> list[dict[str, Any]]:
     return [view(item) for item in sorted(campaigns, key=lambda c: (int(c.created_at), c.campaign_id))]
 
 
+def listened_keys(workspace_id: str) -> frozenset[str]:
+    """Every trigger key some active campaign of the workspace listens to (one query)."""
+    return frozenset(
+        _key_of(entry)
+        for entry in TriggerIndex.query(triggers_pk(workspace_id))
+        if isinstance(entry, TriggerIndex)
+    )
+
+
 def active_for(workspace_id: str, key: str) -> list[dict[str, Any]]:
     """The active campaigns a trigger key starts (one query of the index, one batched read)."""
-    entries = TriggerIndex.query(trigger_pk(workspace_id, key))
-    ids = sorted({entry.campaign_id for entry in entries if isinstance(entry, TriggerIndex)})
+    entries = TriggerIndex.query(triggers_pk(workspace_id), TriggerIndex.sk.startswith(f"{key}#c#"))
+    # A key that merely starts like this one (an event named "a#c#b" after "a") is not this key.
+    ids = sorted({e.campaign_id for e in entries if isinstance(e, TriggerIndex) and _key_of(e) == key})
     keys = [(campaigns_pk(workspace_id), campaign_sk(campaign_id)) for campaign_id in ids]
     found: list[Campaign] = []
     for start in range(0, len(keys), 100):
@@ -385,8 +405,8 @@ def _commit(item: Campaign, read: _Read, *, index: Iterable[str] = (), unindex: 
 
 def _index_item(workspace_id: str, key: str, campaign_id: str) -> TriggerIndex:
     return TriggerIndex(
-        trigger_pk(workspace_id, key),
-        campaign_sk(campaign_id),
+        triggers_pk(workspace_id),
+        trigger_sk(key, campaign_id),
         workspace_id=workspace_id,
         campaign_id=campaign_id,
     )

@@ -64,6 +64,13 @@ _STATE_PK, _STATE_SK = "_system#date-sweep", "state"
 # --- the store's trigger index (a seam: tests replace these two) ---------------------------------------
 
 
+def listened_keys(workspace_id: str) -> frozenset[str]:
+    """Every key an active campaign listens to: ``store.listened_keys`` (one query)."""
+    from nudge.campaigns import store
+
+    return store.listened_keys(workspace_id)
+
+
 def active_for(workspace_id: str, key: str) -> list[dict[str, Any]]:
     """Active campaigns listening to ``key``: ``store.active_for``."""
     from nudge.campaigns import store
@@ -154,6 +161,10 @@ def _profile(workspace_id: str, old: Person | None, new: Person) -> None:
     before = _attributes(old) if old is not None else {}
     after = _attributes(new)
     changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    if not changed:
+        return
+    listened = listened_keys(workspace_id)
+    changed = [n for n in changed if f"attribute#{n}" in listened or f"date#{n}" in listened]
     if not changed:
         return
     now = clock.now()

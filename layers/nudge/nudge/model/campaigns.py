@@ -4,7 +4,7 @@ date triggers, API-triggered broadcasts and per-block metrics. One table; not st
 Items (pk / sk):
 - ``<ws>#campaigns`` / ``c#<campaign_id>``: the definition (JSON), its state (draft, active, paused,
   archived), the version being run and its state machine.
-- ``<ws>#trigger#<key>`` / ``c#<campaign_id>``: the trigger index: which active campaigns a change can
+- ``<ws>#triggers`` / ``<key>#c#<campaign_id>``: the trigger index: which active campaigns a change can
   start. Keys: ``event#<name>``, ``segment#<id>``, ``attribute#<name>``, ``date#<attribute>``.
 - ``<ws>#c#<campaign_id>#p#<cio_id>`` / ``journey``: one person's history in one campaign (entries, the
   last entry, the running execution, converted), which the frequency setting is decided on; beside it,
@@ -78,6 +78,7 @@ class Journey(CampaignsItem, discriminator="journey"):
     execution = UnicodeAttribute(null=True)  # the running execution's name
     running = BooleanAttribute(default=False)
     converted = BooleanAttribute(default=False)
+    waiting_block = UnicodeAttribute(null=True)  # the wait the execution is in (the "waiting" metric)
 
 
 class DateTrigger(CampaignsItem, discriminator="due"):
