@@ -1,5 +1,6 @@
-"""A faster, equally faithful ``TransactWriteItems`` for moto, and item operations that are safe across
-threads (local runtime and tests only).
+"""A faster, equally faithful ``TransactWriteItems`` for moto, item operations that are safe across
+threads, and request routing that does not re-read moto's package directory per request (local runtime
+and tests only).
 
 moto 5.2 backs up every table a transaction touches with ``copy.deepcopy`` before applying it, so each
 transaction costs time proportional to the tables' size, and a workload of N transactions costs N².
@@ -13,6 +14,11 @@ moto's server answers requests on many threads but its tables are plain dicts: a
 partition while another thread writes to it can fail ("dictionary changed size during iteration"),
 which surfaced as an occasional 503 in the local runtime under load. The same lock now serializes the
 item operations; moto runs under the GIL anyway, so nothing is lost but the crashes.
+
+moto's server finds each request's backend by listing its own package directory (``os.listdir`` and an
+``isdir`` per entry) and trying every service's URL patterns, under a global lock, on every request: about
+a tenth of the local runtime's CPU during a broadcast (py-spy). Both answers depend only on the host name,
+so they are kept per host.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import copy
 import threading
 from typing import Any
 
+from moto import backends
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -31,6 +38,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 _LOCK = threading.RLock()
 _ORIGINAL = DynamoDBBackend.transact_write_items
@@ -135,13 +143,33 @@ def _restore(backend: DynamoDBBackend, table_name: str, key: dict[str, Any], bef
         backend.put_item(table_name, before.to_json()["Attributes"])
 
 
+_ORIGINAL_MODULES = backends.list_of_moto_modules
+_ORIGINAL_BACKEND_FOR_HOST = DomainDispatcherApplication.get_backend_for_host
+_MODULES: tuple[str, ...] = tuple(_ORIGINAL_MODULES())
+
+
+def _moto_modules() -> tuple[str, ...]:
+    return _MODULES
+
+
+def _backend_for_host(self: DomainDispatcherApplication, host: str | None) -> Any:
+    cache: dict[str | None, Any] = self.__dict__.setdefault("_nudge_backend_cache", {})
+    if host not in cache:
+        cache[host] = _ORIGINAL_BACKEND_FOR_HOST(self, host)
+    return cache[host]
+
+
 def install() -> None:
+    backends.list_of_moto_modules = _moto_modules
+    DomainDispatcherApplication.get_backend_for_host = _backend_for_host  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     for name, operation in _ORIGINAL_OPERATIONS.items():
         setattr(DynamoDBBackend, name, _serialized(operation))
 
 
 def uninstall() -> None:
+    backends.list_of_moto_modules = _ORIGINAL_MODULES
+    DomainDispatcherApplication.get_backend_for_host = _ORIGINAL_BACKEND_FOR_HOST  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = _ORIGINAL  # type: ignore[method-assign]
     for name, operation in _ORIGINAL_OPERATIONS.items():
         setattr(DynamoDBBackend, name, operation)
