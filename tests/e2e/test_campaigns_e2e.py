@@ -211,14 +211,16 @@ def test_a_one_time_broadcast_reaches_the_segment_s_current_members(local):
 def test_an_api_broadcast_reaches_a_segment_of_1000_people(local):
     tag = uuid.uuid4().hex[:8]
     ids = [f"fan-{tag}-{n:04d}" for n in range(1000)]
-    for start in range(0, 1000, 250):
+    # In requests a loaded local runtime answers within the client's 10-second timeout.
+    for start in range(0, 1000, 100):
         batch = [
             {"type": "person", "action": "identify", "identifiers": {"id": i}, "attributes": {"wave": tag}}
-            for i in ids[start : start + 250]
+            for i in ids[start : start + 100]
         ]
         assert local.track("POST", "/api/v2/batch", {"batch": batch}).status_code == 200
     segment = _ok(local.app("POST", "/v1/segments", {"segment": {"name": f"fans {tag}"}}))["segment"]["id"]
-    _ok(local.app("POST", f"/v1/segments/{segment}/add_customers", {"ids": ids}))
+    for start in range(0, 1000, 250):
+        _ok(local.app("POST", f"/v1/segments/{segment}/add_customers", {"ids": ids[start : start + 250]}))
     template = _template(local, f"News {tag}", channel="in_app")
     campaign = _campaign(
         local, {"type": "api"}, {"b1": {"type": "send", "channel": "in_app", "template_id": template}}
