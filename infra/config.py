@@ -57,6 +57,8 @@ SIZED_FUNCTIONS = (
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _SENDER_ID = re.compile(r"[A-Za-z0-9-]{1,11}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# An ACM certificate: arn:<partition>:acm:<region>:<account>:certificate/<id>.
+_CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:certificate/[A-Za-z0-9-]+")
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no", ""})
 
 
@@ -132,6 +134,13 @@ class DeployConfig:
     # sending beyond (10% and 0.5%): alarm at 80% of the review thresholds, while there is time to act.
     ses_bounce_alarm_rate: float = 0.04
     ses_complaint_alarm_rate: float = 0.0008
+    # An optional custom domain for the HTTP API (e.g. track.example.com), with the ARN of an ACM
+    # certificate for it in the stack's region: both or neither. With them the API gets a regional custom
+    # domain mapped to its default stage, and the links in messages and the Track URL clients are told
+    # start with https://<custom_domain>, so they outlive a replaced API. The DNS record pointing the name
+    # at the stack's CustomDomainTarget output is made outside this app.
+    custom_domain: str = ""
+    certificate_arn: str = ""
 
     @classmethod
     def from_context(cls, scope: Construct) -> DeployConfig:
@@ -182,6 +191,31 @@ class DeployConfig:
                 "context sms_sender_id must be 1 to 11 letters, digits or dashes (or empty), "
                 f"got {self.sms_sender_id!r}"
             )
+        self._validate_custom_domain()
+
+    def _validate_custom_domain(self) -> None:
+        if bool(self.custom_domain) != bool(self.certificate_arn):
+            given, missing = (
+                ("custom_domain", "certificate_arn")
+                if self.custom_domain
+                else ("certificate_arn", "custom_domain")
+            )
+            raise ValueError(
+                f"context custom_domain and certificate_arn go together: {given} is set but {missing} is "
+                "not (set both, the domain and the ARN of an ACM certificate for it in the stack's region, "
+                "or neither)"
+            )
+        if not self.custom_domain:
+            return
+        if not _DOMAIN.fullmatch(self.custom_domain):
+            raise ValueError(
+                f"context custom_domain must be a lower-case domain name, got {self.custom_domain!r}"
+            )
+        if not _CERTIFICATE_ARN.fullmatch(self.certificate_arn):
+            raise ValueError(
+                "context certificate_arn must be an ACM certificate ARN "
+                f"(arn:aws:acm:<region>:<account>:certificate/<id>), got {self.certificate_arn!r}"
+            )
 
     @property
     def stack_name(self) -> str:
@@ -195,6 +229,11 @@ class DeployConfig:
     def default_from(self) -> str:
         """The sender of a message whose template and workspace name none."""
         return f"no-reply@{self.sender_domain}"
+
+    @property
+    def custom_url(self) -> str | None:
+        """``https://<custom_domain>`` (no trailing slash) when there is a custom domain, else None."""
+        return f"https://{self.custom_domain}" if self.custom_domain else None
 
 
 def _flag(name: str, raw: Any) -> bool:

@@ -26,7 +26,7 @@ from infra.components.monitoring import Monitoring
 from infra.components.schedule import Daily, EveryMinute
 from infra.components.streams import StreamConsumer
 from infra.components.tables import DataTables
-from infra.config import PROJECT, DeployConfig
+from infra.config import PROJECT, DeployConfig, table_env_var
 from nudge.api.routes import ROUTES as APP_ROUTES
 from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
 from nudge.delivery.queued import STREAM_FILTER
@@ -274,10 +274,15 @@ class NudgeStack(Stack):
             ],
             config=config,
         )
-        # Links in messages start with the API's own URL. The functions that render messages are told it
-        # here: the API resource depends on no function, so this makes no cycle.
+        # Links in messages start with the API's URL: the custom domain's when there is one (links already
+        # sent then outlive a replaced API), else the API's own. The functions that render messages are
+        # told it here: the API resource depends on no function, so this makes no cycle.
         for service in (self.send, self.app_api):
             service.function.add_environment("NUDGE_LINKS_URL", self.api.endpoint)
+        # GET /api/v1/accounts/region tells clients their Track URL; without this, the host the request
+        # came in on (nudge.lambda_http.base_url), which may be the API's own rather than the domain.
+        if self.api.custom_url:
+            self.track.function.add_environment("NUDGE_TRACK_URL", self.api.custom_url)
 
         # Keyed by the models' Meta.stream_consumer.
         self.stream_consumers = self._stream_consumers(
@@ -326,6 +331,27 @@ class NudgeStack(Stack):
 
         CfnOutput(self, "TrackApiUrl", value=self.api.url, description="Base URL of the Track API")
         CfnOutput(self, "AppApiUrl", value=self.api.url, description="Base URL of the App API (the same API)")
+        if self.api.domain is not None:
+            CfnOutput(
+                self,
+                "CustomDomainTarget",
+                value=self.api.domain.regional_domain_name,
+                description=f"Point {config.custom_domain} here (a CNAME, or an alias record)",
+            )
+            CfnOutput(
+                self,
+                "CustomDomainHostedZoneId",
+                value=self.api.domain.regional_hosted_zone_id,
+                description="Hosted zone id of CustomDomainTarget, for a Route 53 alias record",
+            )
+        # The generated table names, for the nudge CLI (NUDGE_<TABLE>_TABLE) and for operators.
+        for name, table in self.tables.tables.items():
+            CfnOutput(
+                self,
+                f"{name.title()}TableName",
+                value=table.table_name,
+                description=f"The {name} table (give it to the nudge CLI as {table_env_var(name)})",
+            )
         CfnOutput(
             self,
             "EmailConfigurationSetName",

@@ -2,6 +2,10 @@
 its own function.
 
 Every route comes from a route table, so the deployed API, the handlers and the local gateway agree.
+
+With context ``custom_domain`` and ``certificate_arn``, the API also answers on a regional custom domain
+mapped to its default stage; the DNS record for it (a CNAME or alias to ``regional_domain_name``) is made
+outside this app, where the zone lives.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 import jsii
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
@@ -77,6 +82,24 @@ class HttpApi(Construct):
         )
         for backend in backends:
             self._add_backend(backend)
+        self.custom_url = config.custom_url
+        self.domain = self._custom_domain(config) if config.custom_domain else None
+
+    def _custom_domain(self, config: DeployConfig) -> apigwv2.DomainName:
+        # Regional (the only kind an HTTP API has), TLS 1.2, with the operator's certificate: ACM in the
+        # stack's region, covering the name (API Gateway refuses it otherwise, and the deploy rolls back).
+        domain = apigwv2.DomainName(
+            self,
+            "CustomDomain",
+            domain_name=config.custom_domain,
+            certificate=acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn),
+            security_policy=apigwv2.SecurityPolicy.TLS_1_2,
+        )
+        # The whole domain (no mapping key) to the default stage: paths are the API's own.
+        apigwv2.ApiMapping(
+            self, "CustomDomainMapping", api=self.http_api, domain_name=domain, stage=self.stage
+        )
+        return domain
 
     def _add_backend(self, backend: ApiBackend) -> None:
         # All of a backend's routes target its one function, so one invoke permission scoped to the API
@@ -90,13 +113,16 @@ class HttpApi(Construct):
 
     @property
     def url(self) -> str:
-        return self.stage.url
+        """The base URL clients are given (with a trailing slash): the custom domain's when there is one,
+        else the default stage's."""
+        return f"{self.custom_url}/" if self.custom_url else self.stage.url
 
     @property
     def endpoint(self) -> str:
-        """The API's URL without the trailing slash: what the links in messages start with. It names the
-        API resource alone, so a function the API integrates can be told it without a cycle."""
-        return self.http_api.api_endpoint
+        """The same without the trailing slash: what the links in messages start with. The custom
+        domain's is a literal; the API's own names the API resource alone. Either way a function the API
+        integrates can be told it without a cycle."""
+        return self.custom_url or self.http_api.api_endpoint
 
 
 def _refuse_shared_routes(backends: Sequence[ApiBackend]) -> None:

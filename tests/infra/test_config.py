@@ -12,6 +12,8 @@ from tests.infra.conftest import cdk_json_context
 
 pytestmark = pytest.mark.infra
 
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
+
 
 def test_cdk_json_sets_only_keys_the_app_reads() -> None:
     known = {field.name for field in fields(DeployConfig)}
@@ -130,8 +132,49 @@ def test_stage_names_the_stack() -> None:
         {"api_5xx_alarm_rate": "1.5"},
         {"ses_bounce_alarm_rate": "0"},
         {"ses_complaint_alarm_rate": "-0.001"},
+        {"custom_domain": "track.example.com", "certificate_arn": "certificate/abc"},
+        {"custom_domain": "Track.Example.com", "certificate_arn": CERTIFICATE},
+        {"custom_domain": "https://track.example.com", "certificate_arn": CERTIFICATE},
+        {"custom_domain": "*.example.com", "certificate_arn": CERTIFICATE},
+        {"custom_domain": "track.example.com", "certificate_arn": CERTIFICATE.replace(":acm:", ":iam:")},
     ],
 )
 def test_invalid_context_is_refused(context: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="context"):
         DeployConfig.from_context(App(context=context))
+
+
+# The custom domain
+
+
+def test_there_is_no_custom_domain_by_default() -> None:
+    config = DeployConfig()
+
+    assert (config.custom_domain, config.certificate_arn, config.custom_url) == ("", "", None)
+
+
+def test_a_custom_domain_with_its_certificate_gives_the_https_url() -> None:
+    config = DeployConfig.from_context(
+        App(context={"custom_domain": "track.example.com", "certificate_arn": CERTIFICATE})
+    )
+
+    assert (config.custom_domain, config.certificate_arn) == ("track.example.com", CERTIFICATE)
+    assert config.custom_url == "https://track.example.com"
+
+
+@pytest.mark.parametrize(
+    ("context", "given", "missing"),
+    [
+        ({"custom_domain": "track.example.com"}, "custom_domain", "certificate_arn"),
+        ({"certificate_arn": CERTIFICATE}, "certificate_arn", "custom_domain"),
+        ({"custom_domain": "track.example.com", "certificate_arn": ""}, "custom_domain", "certificate_arn"),
+    ],
+)
+def test_a_custom_domain_and_its_certificate_go_together(
+    context: dict[str, str], given: str, missing: str
+) -> None:
+    with pytest.raises(ValueError, match=f"go together: {given} is set but {missing} is not") as raised:
+        DeployConfig.from_context(App(context=context))
+
+    assert "ACM certificate" in str(raised.value)
+    assert "stack's region" in str(raised.value)
