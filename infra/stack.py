@@ -125,8 +125,7 @@ class NudgeStack(Stack):
             code_dir=assets.functions["track"],
             reads=TRACK_READS,
             writes=TRACK_WRITES,
-            memory_mb=config.track_memory_mb,
-            timeout_seconds=config.track_timeout_seconds,
+            sized_as="track",
         )
         # Template previews render the message (signed links, the default sender), and delivery settings
         # carry the webhook signing key derived from the link secret.
@@ -135,8 +134,7 @@ class NudgeStack(Stack):
             code_dir=assets.functions["api"],
             reads=API_READS,
             writes=API_WRITES,
-            memory_mb=config.api_memory_mb,
-            timeout_seconds=config.api_timeout_seconds,
+            sized_as="api",
             environment={
                 "NUDGE_LINK_SECRET_ARN": self.link_secret.arn,
                 "NUDGE_DEFAULT_FROM": config.default_from,
@@ -148,8 +146,7 @@ class NudgeStack(Stack):
             code_dir=assets.functions["evaluate"],
             reads=EVALUATION_READS,
             writes=EVALUATION_WRITES,
-            memory_mb=config.evaluate_memory_mb,
-            timeout_seconds=config.evaluate_timeout_seconds,
+            sized_as="evaluate",
         )
         self.sweep = self._service(
             "Sweep",
@@ -157,24 +154,21 @@ class NudgeStack(Stack):
             handler="handler.sweep",
             reads=SWEEP_READS,
             writes=SWEEP_WRITES,
-            memory_mb=config.sweep_memory_mb,
-            timeout_seconds=config.sweep_timeout_seconds,
+            sized_as="sweep",
         )
         self.billing = self._service(
             "Billing",
             code_dir=assets.functions["billing"],
             reads=BILLING_READS,
             writes=BILLING_WRITES,
-            memory_mb=config.billing_memory_mb,
-            timeout_seconds=config.billing_timeout_seconds,
+            sized_as="billing",
         )
         self.send = self._service(
             "Send",
             code_dir=assets.functions["send"],
             reads=SEND_READS,
             writes=SEND_WRITES,
-            memory_mb=config.send_memory_mb,
-            timeout_seconds=config.send_timeout_seconds,
+            sized_as="send",
             environment=self._send_environment(config),
         )
         self.link_secret.grant_read(self.send.function)
@@ -188,16 +182,14 @@ class NudgeStack(Stack):
             handler="handler.release_scheduled",
             reads=RELEASE_READS,
             writes=RELEASE_WRITES,
-            memory_mb=config.release_memory_mb,
-            timeout_seconds=config.release_timeout_seconds,
+            sized_as="release",
         )
         self.links = self._service(
             "Links",
             code_dir=assets.functions["links"],
             reads=LINKS_READS,
             writes=LINKS_WRITES,
-            memory_mb=config.links_memory_mb,
-            timeout_seconds=config.links_timeout_seconds,
+            sized_as="links",
             environment={"NUDGE_LINK_SECRET_ARN": self.link_secret.arn},
         )
         self.link_secret.grant_read(self.links.function)
@@ -206,16 +198,14 @@ class NudgeStack(Stack):
             code_dir=assets.functions["feedback"],
             reads=FEEDBACK_READS,
             writes=FEEDBACK_WRITES,
-            memory_mb=config.feedback_memory_mb,
-            timeout_seconds=config.feedback_timeout_seconds,
+            sized_as="feedback",
         )
         self.campaigns = self._service(
             "Campaigns",
             code_dir=assets.functions["campaigns"],
             reads=CAMPAIGNS_READS,
             writes=CAMPAIGNS_WRITES,
-            memory_mb=config.campaigns_memory_mb,
-            timeout_seconds=config.campaigns_timeout_seconds,
+            sized_as="campaigns",
         )
         # Campaign state machines: the App API deploys them at activation (and starts broadcasts); a
         # journey starts from evaluation (events, memberships, attributes), the sweep (date triggers) or a
@@ -443,12 +433,12 @@ class NudgeStack(Stack):
         code_dir: Path,
         reads: frozenset[str],
         writes: frozenset[str],
-        memory_mb: int,
-        timeout_seconds: int,
+        sized_as: str,
         handler: str = "handler.handler",
         environment: Mapping[str, str] | None = None,
     ) -> ServiceFunction:
-        """A function told the names of exactly the tables it is granted, and granted nothing else."""
+        """A function told the names of exactly the tables it is granted, and granted nothing else; its
+        memory and timeout are the config's ``<sized_as>_memory_mb`` and ``<sized_as>_timeout_seconds``."""
         service = ServiceFunction(
             self,
             construct_id,
@@ -458,8 +448,8 @@ class NudgeStack(Stack):
             layers=self.layers.all,
             environment={**self.tables.environment(reads | writes), **(environment or {})},
             config=self.config,
-            memory_mb=memory_mb,
-            timeout_seconds=timeout_seconds,
+            memory_mb=int(getattr(self.config, f"{sized_as}_memory_mb")),
+            timeout_seconds=int(getattr(self.config, f"{sized_as}_timeout_seconds")),
         )
         self.tables.grant(service.function, read_only=reads, read_write=writes)
         return service
