@@ -77,6 +77,15 @@ def _journey(ws: str, person: str) -> Any:
     return found
 
 
+def _welcome_delay_tips(templates: dict[str, str], seconds: int) -> dict[str, Any]:
+    """The journey most tests need: send welcome -> delay -> send tips."""
+    return {
+        "b1": _send(templates["welcome"], "b2"),
+        "b2": {"type": "delay", "seconds": seconds, "next": "b3"},
+        "b3": _send(templates["tips"]),
+    }
+
+
 def test_send_delay_branch_send_runs_end_to_end(
     engine: CampaignEngine, ws: str, ann: str, templates: dict[str, str], deliver: Any, channels: Any
 ) -> None:
@@ -142,13 +151,7 @@ def test_linear_send_delay_send_passes_eight_states(
     machine = engine.deploy(
         CAMPAIGN,
         1,
-        definition(
-            {
-                "b1": _send(templates["welcome"], "b2"),
-                "b2": {"type": "delay", "seconds": 1, "next": "b3"},
-                "b3": _send(templates["tips"]),
-            }
-        ),
+        definition(_welcome_delay_tips(templates, 1)),
     )
 
     execution = engine.start(machine, ws, CAMPAIGN, ann)
@@ -297,11 +300,7 @@ def test_a_goal_met_during_a_delay_converts_and_exits(
         CAMPAIGN,
         1,
         definition(
-            {
-                "b1": _send(templates["welcome"], "b2"),
-                "b2": {"type": "delay", "seconds": 2, "next": "b3"},
-                "b3": _send(templates["tips"]),
-            },
+            _welcome_delay_tips(templates, 2),
             exit="on_goal",
             goal={"event": "purchased"},
         ),
@@ -329,11 +328,7 @@ def test_a_person_who_stops_matching_the_filters_exits_after_a_delay(
         CAMPAIGN,
         1,
         definition(
-            {
-                "b1": _send(templates["welcome"], "b2"),
-                "b2": {"type": "delay", "seconds": 2, "next": "b3"},
-                "b3": _send(templates["tips"]),
-            },
+            _welcome_delay_tips(templates, 2),
             filters=PRO,
             exit="when_unmatched",
         ),
@@ -532,13 +527,7 @@ def test_a_person_in_a_delay_is_waiting_there_until_it_passes(
     machine = engine.deploy(
         CAMPAIGN,
         1,
-        definition(
-            {
-                "b1": _send(templates["welcome"], "b2"),
-                "b2": {"type": "delay", "seconds": 4, "next": "b3"},
-                "b3": _send(templates["tips"]),
-            }
-        ),
+        definition(_welcome_delay_tips(templates, 4)),
     )
 
     execution = engine.start(machine, ws, CAMPAIGN, ann)
