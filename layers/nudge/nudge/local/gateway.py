@@ -3,7 +3,8 @@
 API routes are matched exactly as the HTTP API matches them (method + path template, from the same route
 table the stack deploys) and handed to the same handler function with a payload 2.0 event. Anything else
 under the API gets API Gateway's own ``404 {"message":"Not Found"}``. ``/_local/*`` and
-``/openapi.json`` are the runtime's own pages.
+``/openapi.json`` are the runtime's own pages. A ``StaticSite`` (the web console's build) may own a path
+prefix: its requests never reach the API routes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from nudge.local.apigw import LocalContext, http_api_event, http_response
+from nudge.local.static import StaticSite
 
 log = logging.getLogger("nudge.local")
 
@@ -49,9 +51,11 @@ class Gateway(ThreadingHTTPServer):
         pages: dict[str, LocalPage],
         *,
         tls: ssl.SSLContext | None = None,
+        static: StaticSite | None = None,
     ) -> None:
         self.routes = [(route, route.pattern) for route in routes]
         self.pages = pages
+        self.static = static
         super().__init__(address, _RequestHandler)
         if tls is not None:
             self.socket = tls.wrap_socket(self.socket, server_side=True)
@@ -74,6 +78,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         method = self.command.upper()
         path = urlsplit(self.path).path
+        static = self.server.static
+        if static is not None and static.owns(path):
+            answer = static.answer(method, path, self.headers.get("if-none-match"))
+            # A refused method's body is left unread: the connection cannot carry another request.
+            self.close_connection = answer.status == 405
+            self._send(answer.status, answer.headers, answer.body)
+            return
         page = self.server.pages.get(path)
         if page is not None and method == "GET":
             status, content_type, content = page()
