@@ -64,6 +64,10 @@ def _conflict(exc: Conflict) -> Response:
 
 @app.exception_handler([ClientError, BotoCoreError, PynamoDBException])
 def _storage_error(exc: Exception) -> Response:
+    if edge.refused_by_storage(exc):
+        # The data itself cannot be stored (a key or item too big): retrying cannot help.
+        logger.warning("storage refused the data", error_type=type(exc).__name__)
+        return _errors(400, "request contains data that cannot be stored")
     logger.exception("storage error", error_type=type(exc).__name__)
     return json_response(
         503, {"errors": [{"detail": "temporarily unavailable, retry", "status": "503"}]}, {"Retry-After": "1"}

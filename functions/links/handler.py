@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from nudge.delivery.link_routes import ROUTES, LinkRoute, Page, not_found_page
+from nudge import edge
+from nudge.delivery.link_routes import ROUTES, LinkRoute, Page, not_found_page, refused_page
 from nudge.errors import NotFound
 
 logger = Logger(service="links")
@@ -29,7 +30,7 @@ def _register(route: LinkRoute) -> None:
     def endpoint(token: str) -> Response:
         # Never log the token: it is a bearer credential for this delivery's links.
         logger.append_keys(route=f"{route.method} {route.path}")
-        return _respond(route.operation(token, app.current_event.decoded_body))
+        return _respond(route.operation(token))
 
     endpoint.__name__ = f"{route.method.lower()}_{route.path}"
     app.route(route.path.replace("{token}", "<token>"), method=route.method)(endpoint)
@@ -46,6 +47,10 @@ def _not_found(exc: NotFound) -> Response:
 
 @app.exception_handler([ClientError, BotoCoreError, PynamoDBException])
 def _storage_error(exc: Exception) -> Response:
+    if edge.refused_by_storage(exc):
+        # Retrying the same link can never succeed, so no 503 (which invites retries).
+        logger.warning("storage refused the data", error_type=type(exc).__name__)
+        return _respond(refused_page("this link cannot be used"))
     logger.exception("storage error", error_type=type(exc).__name__)
     return Response(503, "text/plain", "temporarily unavailable, retry", headers={"Retry-After": "1"})
 

@@ -57,18 +57,13 @@ def _conflict(exc: Conflict) -> Response:
 
 @app.exception_handler([ClientError, BotoCoreError, PynamoDBException])
 def _storage_error(exc: Exception) -> Response:
-    code = (
-        exc.response.get("Error", {}).get("Code")
-        if isinstance(exc, ClientError)
-        else getattr(exc, "cause_response_code", None)
-    )
-    if code == "ValidationException":
+    if edge.refused_by_storage(exc):
         # The data itself cannot be stored: retrying cannot help, so this is the client's 400.
         logger.warning("storage refused the data", error_type=type(exc).__name__)
         return json_response(400, {"meta": {"error": "request contains data that cannot be stored"}})
     # Throttling or a storage outage: 503 is retried by Customer.io's clients, and every write is
     # idempotent where the client gave an id.
-    logger.exception("storage error", error_type=type(exc).__name__, code=code)
+    logger.exception("storage error", error_type=type(exc).__name__)
     return json_response(
         503, {"meta": {"error": "temporarily unavailable, retry"}}, headers={"Retry-After": "1"}
     )

@@ -1,6 +1,8 @@
 import base64
 
 import pytest
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import PutError, TransactWriteError
 
 from nudge import edge
 from nudge.errors import InvalidRequest, Unauthorized
@@ -41,3 +43,25 @@ def test_bearer_token():
     assert edge.bearer_token("Bearer abc") == "abc"
     with pytest.raises(Unauthorized):
         edge.bearer_token("Basic abc")
+
+
+def _client_error(code: str, **extra: object) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "m"}, **extra}, "PutItem")  # type: ignore[arg-type]
+
+
+def test_storage_refusing_the_data_is_told_apart_from_an_outage():
+    assert edge.refused_by_storage(_client_error("ValidationException"))
+    assert edge.refused_by_storage(PutError("put failed", cause=_client_error("ValidationException")))
+    for transient in ("ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"):
+        assert not edge.refused_by_storage(_client_error(transient))
+    assert not edge.refused_by_storage(PutError("no cause"))
+
+
+def test_a_transaction_cancelled_for_invalid_data_is_refused_data():
+    reasons = [{"Code": "None"}, {"Code": "ValidationException", "Message": "Item size exceeded"}]
+    cancelled = _client_error("TransactionCanceledException", CancellationReasons=reasons)
+    assert edge.refused_by_storage(TransactWriteError("transaction failed", cause=cancelled))
+    conflict = _client_error(
+        "TransactionCanceledException", CancellationReasons=[{"Code": "TransactionConflict"}]
+    )
+    assert not edge.refused_by_storage(conflict)

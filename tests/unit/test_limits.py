@@ -69,3 +69,45 @@ def test_numbers_dynamodb_cannot_store_are_refused_up_front():
             "(at most 38 significant digits, magnitude 1e-130 to 1e126)"
         ]
     assert messages(limits.check_event_data, {"x": {"y": 1e300}})[0].startswith("event data numbers must")
+
+
+def _parse_messages(raw, limit=1_000_000):
+    return messages(lambda r: limits.parse_json_object(r, limit=limit), raw)
+
+
+def test_nesting_is_bounded_before_parsing():
+    at_limit = '{"a":' * 31 + "[1]" + "}" * 31
+    assert limits.json_depth(at_limit) == limits.MAX_JSON_DEPTH == 32
+    assert limits.parse_json_object(at_limit, limit=1000)["a"]
+    # About 1,000 levels is a few KB, well under every size limit, and used to raise RecursionError.
+    for deep in ("[" * 1000 + "]" * 1000, '{"a":' * 1000 + "1" + "}" * 1000, "[" * 100_000):
+        assert _parse_messages(deep) == ["request body cannot be nested more than 32 levels deep"]
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    text = '{"a": "' + "[{" * 100 + '\\"[", "b": ["]]]]"]}'
+    assert limits.json_depth(text) == 2
+    assert limits.parse_json_object(text, limit=10_000)["b"] == ["]]]]"]
+
+
+def test_a_body_must_be_utf8():
+    assert limits.parse_json_object('{"a":"é"}'.encode(), limit=100) == {"a": "é"}
+    for raw in (b'{"a":"\xff"}', '{"a":"é"}'.encode("utf-16"), '{"a":"\ud800"}'):
+        assert _parse_messages(raw) == ["request body must be valid UTF-8"]
+
+
+def test_an_escaped_lone_surrogate_is_not_utf8_but_an_escaped_pair_is_a_character():
+    assert limits.parse_json_object('{"a":"\\ud83d\\ude00"}', limit=100) == {"a": "😀"}
+    assert limits.parse_json_object('{"a":"\\\\ud800"}', limit=100) == {"a": "\\ud800"}
+    for raw in ('{"a":"\\ud800"}', '{"\\udfff":1}', '{"a":["x\\uDBFFy"]}'):
+        assert _parse_messages(raw) == ["request body must be valid UTF-8"]
+
+
+def test_a_number_too_big_for_a_float_is_not_valid_json():
+    [message] = _parse_messages('{"a":1e999}')
+    assert message == "request body is not valid JSON: number 1e999 is out of range"
+
+
+def test_a_body_must_be_an_object():
+    for raw in ("[]", "1", '"text"', "null"):
+        assert _parse_messages(raw) == ["request body must be a JSON object"]

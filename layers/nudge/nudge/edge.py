@@ -1,11 +1,19 @@
-"""What every HTTP edge shares: reading credentials and shaping error bodies."""
+"""What every HTTP edge shares: reading credentials, telling storage errors apart and shaping error
+bodies."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import PynamoDBException
+
 from nudge.errors import InvalidRequest, Unauthorized
+
+# DynamoDB's answer to data it can never store (a key over 2048/1024 bytes, an item over 400 KB, a
+# number it cannot represent). Throttling and outages have other codes.
+_REFUSED = "ValidationException"
 
 
 def basic_credentials(header: str | None) -> tuple[str, str]:
@@ -42,3 +50,14 @@ def customerio_error(exc: InvalidRequest) -> dict[str, object]:
     if len(exc.messages) == 1:
         return {"meta": {"error": exc.messages[0]}}
     return {"meta": {"errors": exc.messages}}
+
+
+def refused_by_storage(exc: Exception) -> bool:
+    """True when DynamoDB refused the request's data itself, directly or as a transaction's reason: the
+    client's 400, since retrying the same data can never succeed (a 503 would be retried forever)."""
+    cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    if not isinstance(cause, ClientError):
+        return False
+    codes = [cause.response.get("Error", {}).get("Code")]
+    codes += [reason.get("Code") for reason in cause.response.get("CancellationReasons") or [] if reason]
+    return _REFUSED in codes

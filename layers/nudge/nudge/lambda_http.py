@@ -3,6 +3,7 @@ resolver and writing JSON answers. Authentication and error shapes stay with eac
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from nudge.routing import Request, Route
 
@@ -30,6 +32,16 @@ def base_url(app: APIGatewayHttpResolver) -> str:
     return f"{headers.get('x-forwarded-proto') or 'https'}://{headers.get('host') or 'localhost'}"
 
 
+def raw_body(event: APIGatewayProxyEventV2) -> str | bytes | None:
+    """The body as API Gateway passed it, undecoded: API Gateway base64-encodes a body that is not text.
+    Not ``decoded_body``, which decodes UTF-8 before any route runs, so bytes that are not UTF-8 raised
+    ``UnicodeDecodeError`` (a 500) on every route, even one that reads no body. A route that reads the body
+    parses it with ``parse_json_object``, which answers 400 for text that is not UTF-8."""
+    if event.body is None or not event.is_base64_encoded:
+        return event.body
+    return base64.b64decode(event.body)
+
+
 def register(
     app: APIGatewayHttpResolver, routes: Sequence[Route], authenticate: Authenticate, logger: Logger
 ) -> None:
@@ -48,7 +60,7 @@ def _register(app: APIGatewayHttpResolver, route: Route, authenticate: Authentic
             workspace_id=workspace_id,
             params=params,
             query=dict(event.query_string_parameters or {}),
-            body=event.decoded_body,
+            body=raw_body(event),
             base_url=base_url(app),
             headers={name.lower(): value for name, value in (event.headers or {}).items()},
             # API Gateway always sends one; an event made by hand (a test, a tool) may not.

@@ -19,7 +19,9 @@ class Request:
     workspace_id: str
     params: dict[str, str]  # path parameters, still percent-encoded
     query: dict[str, str]
-    body: str | None
+    # As received (see ``lambda_http.raw_body``): read it with ``tracking.limits.parse_json_object``,
+    # which decodes UTF-8 and bounds size and depth, so every route answers bad input with the same 400.
+    body: str | bytes | None
     base_url: str
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
     # The API Gateway request id: the correlation id of the request's log lines, and of what it starts

@@ -37,7 +37,9 @@ class Page:
 class LinkRoute:
     method: str
     path: str
-    operation: Callable[[str, str | None], Page]  # (token, form body) -> page
+    # token -> page. No operation reads the request body: an unsubscribe POST is the request whatever its
+    # body (RFC 8058), so bytes that are not even text never stand in the way.
+    operation: Callable[[str], Page]
     summary: str
 
 
@@ -52,7 +54,7 @@ def _target(purpose: str, token: str) -> tuple[str, str, dict]:
     return workspace_id, delivery_id, payload
 
 
-def _open(token: str, _: str | None) -> Page:
+def _open(token: str) -> Page:
     try:
         workspace_id, delivery_id, _payload = _target(links.OPEN, token)
         feedback.opened(workspace_id, delivery_id, clock.now())
@@ -61,16 +63,18 @@ def _open(token: str, _: str | None) -> Page:
     return Page(200, "image/gif", PIXEL, dict(NO_STORE))
 
 
-def _click(token: str, _: str | None) -> Page:
+def _click(token: str) -> Page:
     workspace_id, delivery_id, payload = _target(links.CLICK, token)
     index = payload.get("i")
     if not isinstance(index, int):
         raise NotFound("this link is not valid")
     url = feedback.clicked(workspace_id, delivery_id, index, clock.now())
+    if not links.redirectable(url):  # stored before links were checked: never split the header
+        raise NotFound("this link is not valid")
     return Page(302, "text/plain", "", {"Location": url, **NO_STORE})
 
 
-def _unsubscribe_form(token: str, _: str | None) -> Page:
+def _unsubscribe_form(token: str) -> Page:
     _target(links.UNSUBSCRIBE, token)
     body = (
         "<h1>Unsubscribe</h1><p>Stop receiving these emails?</p>"
@@ -80,14 +84,14 @@ def _unsubscribe_form(token: str, _: str | None) -> Page:
     return _html(200, body)
 
 
-def _unsubscribe(token: str, _: str | None) -> Page:
+def _unsubscribe(token: str) -> Page:
     # RFC 8058: the POST itself is the request, whatever its body; it must need no further interaction.
     workspace_id, delivery_id, _payload = _target(links.UNSUBSCRIBE, token)
     feedback.unsubscribe(workspace_id, delivery_id, clock.now())
     return _html(200, "<h1>Unsubscribed</h1><p>You will not receive these emails any more.</p>")
 
 
-def _view(token: str, _: str | None) -> Page:
+def _view(token: str) -> Page:
     workspace_id, delivery_id, _payload = _target(links.VIEW, token)
     delivery = records.load(workspace_id, delivery_id)
     content = json.loads(delivery.content_json) if delivery and delivery.content_json else None
@@ -113,6 +117,10 @@ def _html(status: int, content: str) -> Page:
 
 def not_found_page(message: str) -> Page:
     return _html(404, f"<h1>Not found</h1><p>{html.escape(message)}</p>")
+
+
+def refused_page(message: str) -> Page:
+    return _html(400, f"<h1>Bad request</h1><p>{html.escape(message)}</p>")
 
 
 ROUTES: tuple[LinkRoute, ...] = (

@@ -25,6 +25,8 @@ OPEN, CLICK, UNSUBSCRIBE, VIEW = "o", "c", "u", "v"
 
 _MAX_TOKEN = 2_048  # far above any token we make; refuse bigger input before doing work on it
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+# C0, DEL and C1: a CR/LF in a redirect target would split the Location header it is sent in.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class InvalidToken(Exception):
@@ -69,6 +71,12 @@ def verify(secret: bytes, purpose: str, token: str) -> dict[str, Any]:
     return payload
 
 
+def redirectable(url: str) -> bool:
+    """True when ``url`` may be sent as a click's ``Location``: an absolute http(s) URL with no control
+    character. A link target can come from data (a template renders a person's attribute into ``href``)."""
+    return bool(re.match(r"https?://", url, re.IGNORECASE)) and not _CONTROL_CHARACTER.search(url)
+
+
 def link_url(
     base_url: str, secret: bytes, purpose: str, workspace_id: str, delivery_id: str, **extra: Any
 ) -> str:
@@ -96,15 +104,16 @@ def track_html(
     """Rewrite an email's links through the click tracker and add the open pixel.
 
     Returns the new HTML and the links, in index order, to store with the delivery. Only absolute
-    http(s) links of ``<a>`` tags are rewritten; mailto:, tel:, fragments, relative links and our own
-    tracking links (unsubscribe, view in browser) are left alone. The rest of the HTML is unchanged.
+    http(s) links of ``<a>`` tags are rewritten (:func:`redirectable`); mailto:, tel:, fragments,
+    relative links, links holding a control character and our own tracking links (unsubscribe, view in
+    browser) are left alone. The rest of the HTML is unchanged.
     """
     base = base_url.rstrip("/")
     links: list[str] = []
     index: dict[str, int] = {}
 
     def tracked(url: str) -> str | None:
-        if not re.match(r"https?://", url, re.IGNORECASE) or url.startswith(f"{base}/t/"):
+        if not redirectable(url) or url.startswith(f"{base}/t/"):
             return None
         if url not in index:
             index[url] = len(links)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from itertools import accumulate
 from typing import Any
 
 from nudge.errors import InvalidRequest
@@ -19,6 +21,10 @@ MAX_V1_BODY_BYTES = 1_000_000
 MAX_V2_OP_BYTES = 32_000
 MAX_V2_BATCH_BYTES = 500_000
 MAX_SEGMENT_IDS = 1000
+# Customer.io documents no nesting limit; DynamoDB stores documents at most 32 levels deep, so nothing
+# deeper could be kept anyway. Checked before parsing: json.loads recurses once per level, so about
+# 1,000 levels (a few KB) would otherwise raise RecursionError on any route.
+MAX_JSON_DEPTH = 32
 
 
 def byte_len(value: Any) -> int:
@@ -55,19 +61,64 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e999 is valid JSON that Python reads as infinity, which nothing downstream can store or compare.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# A \u escape of a UTF-16 surrogate: a pair is a valid character, a lone one is not (it cannot be
+# encoded as UTF-8, so every later byte count and write would fail).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply ``text``'s arrays and objects nest (brackets inside strings do not count), found in
+    linear time without recursion. Text that is not JSON still gets an answer; the parser judges it."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_json_object(raw: str | bytes | None, *, limit: int, what: str = "request body") -> dict[str, Any]:
-    """Parse a request body. An absent body is ``{}`` (the Go client sends none on DELETE)."""
+    """Parse a request body. An absent body is ``{}`` (the Go client sends none on DELETE).
+
+    Every rule a body can break answers 400 naming it: size, UTF-8, nesting depth, JSON syntax (numbers
+    too big for a float included), and being an object."""
     if raw is None or raw in ("", b""):
         return {}
-    size = len(raw.encode() if isinstance(raw, str) else raw)
-    if size > limit:
-        raise InvalidRequest(f"{what} cannot be longer than {limit} bytes", field="body", reason="too_long")
+    not_utf8 = InvalidRequest(f"{what} must be valid UTF-8", field="body", reason="encoding")
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        # Bytes are decoded here, not by json.loads, which would also guess UTF-16 and UTF-32.
+        text, data = (raw, raw.encode()) if isinstance(raw, str) else (raw.decode(), raw)
+    except UnicodeError as exc:  # undecodable bytes, or a str holding a lone surrogate
+        raise not_utf8 from exc
+    if len(data) > limit:
+        raise InvalidRequest(f"{what} cannot be longer than {limit} bytes", field="body", reason="too_long")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise InvalidRequest(
+            f"{what} cannot be nested more than {MAX_JSON_DEPTH} levels deep", field="body", reason="too_deep"
+        )
+    try:
+        body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except ValueError as exc:
         raise InvalidRequest(f"{what} is not valid JSON: {exc}", field="body", reason="parse") from exc
     if not isinstance(body, dict):
         raise InvalidRequest(f"{what} must be a JSON object", field="body", reason="type")
+    if _SURROGATE_ESCAPE.search(text) and not _encodable(body):
+        raise not_utf8
     return body
 
 
