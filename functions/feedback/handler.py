@@ -1,8 +1,10 @@
 """Feedback Lambda: SES events (deliveries, bounces, complaints, opens, clicks) published by the
 configuration set to an SNS topic this function subscribes to.
 
-Every notification's SNS signature is verified before anything is read from it: an unsigned or forged
-message is refused (and reported as a failure, so it is visible). Records are processed one by one; a
+Every notification's SNS signature is verified before anything is read from it, and so is its topic:
+only Nudge's own SES event topic (``NUDGE_FEEDBACK_TOPIC_ARN``) is listened to, since SNS signs every
+account's topics alike. An unsigned, forged or foreign message is refused (and reported as a failure, so
+it is visible); without the setting every record is refused. Records are processed one by one; a
 record that cannot be attributed to a delivery is logged and skipped, never retried forever. Each event
 applied is counted (``nudge.delivery.telemetry``: bounces, complaints, deliveries, ... as CloudWatch
 metrics, written to the log as EMF at the end of the invocation).
@@ -10,6 +12,7 @@ metrics, written to the log as EMF at the end of the invocation).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -22,8 +25,22 @@ metrics = telemetry.metrics()
 counts = telemetry.MetricCounts()
 
 
+TOPIC_ENV = "NUDGE_FEEDBACK_TOPIC_ARN"
+
+
 class RejectedNotifications(Exception):
     """Some records failed verification: the invocation fails so the DLQ and alarms see it."""
+
+
+class MissingTopic(RuntimeError):
+    """The function was deployed without the topic it listens to: nothing can be accepted."""
+
+
+def feedback_topic() -> str:
+    topic = os.environ.get(TOPIC_ENV, "")
+    if not topic:
+        raise MissingTopic(f"{TOPIC_ENV} is not set: no SNS message can be accepted")
+    return topic
 
 
 # log_metrics flushes what publish left (the last channel's counts) as the invocation ends, even when
@@ -39,10 +56,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
 
 def _apply(records: list[dict[str, Any]]) -> dict[str, int]:
     applied = rejected = skipped = 0
+    topic = feedback_topic()
     for record in records:
         notification = record.get("Sns") or {}
         try:
-            sns_verify.verify(notification)
+            sns_verify.verify(notification, topic_arn=topic)
         except sns_verify.InvalidNotification as exc:
             logger.warning(
                 "sns notification rejected", reason=str(exc), message_id=notification.get("MessageId")

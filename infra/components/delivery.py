@@ -138,6 +138,8 @@ class FeedbackSubscription(Construct):
         topic.add_subscription(
             subscriptions.LambdaSubscription(function, dead_letter_queue=self.dead_letters.queue)
         )
+        # The function accepts notifications of this topic only (SNS signs every account's topics alike).
+        function.add_environment("NUDGE_FEEDBACK_TOPIC_ARN", topic.topic_arn)
         function.configure_async_invoke(
             retry_attempts=FEEDBACK_RETRY_ATTEMPTS,
             max_event_age=FEEDBACK_MAX_EVENT_AGE,

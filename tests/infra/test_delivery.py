@@ -277,6 +277,15 @@ def test_send_is_told_the_configuration_set(synthesized: Synthesized) -> None:
     ] == ["send"]
 
 
+def test_feedback_is_told_its_topic_and_nothing_else_is(synthesized: Synthesized) -> None:
+    topic, _ = feedback_topic(synthesized)
+
+    assert synthesized.variables("feedback")["NUDGE_FEEDBACK_TOPIC_ARN"] == {"Ref": topic}
+    assert [s for s in synthesized.functions() if "NUDGE_FEEDBACK_TOPIC_ARN" in synthesized.variables(s)] == [
+        "feedback"
+    ]
+
+
 # Outputs
 
 

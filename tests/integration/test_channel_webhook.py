@@ -231,6 +231,13 @@ def test_address_policy() -> None:
     assert blocked_reason("0.0.0.0", allow_private=True) == "unspecified or multicast address"  # noqa: S104
     assert blocked_reason("fe80::1%eth0", allow_private=True) == "link-local or cloud metadata address"
     assert blocked_reason("64:ff9b::a9fe:a9fe", allow_private=True) == "link-local or cloud metadata address"
+    # The local-use NAT64 prefix (RFC 8215) embeds 169.254.169.254 around its "u" octet (RFC 6052, /48).
+    assert (
+        blocked_reason("64:ff9b:1:a9fe:a9:fe00::", allow_private=True)
+        == "link-local or cloud metadata address"
+    )
+    assert blocked_reason("64:ff9b:1:a00:1:200::", allow_private=False) == "private or loopback address"
+    assert blocked_reason("64:ff9b:1:5db8:d8:2200::", allow_private=False) is None  # 93.184.216.34
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,12 @@ def sns_certificate(monkeypatch, pem):
     return fetched
 
 
+@pytest.fixture(autouse=True)
+def feedback_topic(monkeypatch):
+    """The topic the deployed function is subscribed to, as the stack configures it."""
+    monkeypatch.setenv(feedback_handler.TOPIC_ENV, TOPIC)
+
+
 def _iso(at: int) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -84,12 +90,12 @@ def tags_of(ws: str, delivery_id: str) -> dict:
     return {"nudge-workspace": [ws], "nudge-delivery": [delivery_id], "ses:configuration-set": ["nudge"]}
 
 
-def sns_record(key, message: dict, *, sign: bool = True) -> dict:
+def sns_record(key, message: dict, *, sign: bool = True, topic: str = TOPIC) -> dict:
     """A Lambda event record for one SNS notification, signed as SNS signs (SignatureVersion 1)."""
     sns: dict[str, Any] = {
         "Type": "Notification",
         "MessageId": str(uuid.uuid4()),
-        "TopicArn": TOPIC,
+        "TopicArn": topic,
         "Subject": None,
         "Message": json.dumps(message),
         "Timestamp": _iso(clock.now()),
@@ -211,6 +217,32 @@ def test_a_tampered_message_is_rejected(key, ws, sent, track, deliver):
     assert delivery(ws, other).state == states.SENT
     assert not gates.is_blocked(ws, ANN)
     assert unsubscribed(ws, "ann") is False
+
+
+def test_a_genuinely_signed_notification_of_another_topic_is_rejected(key, ws, sent, sns_certificate):
+    # SNS signs every account's topics with the same certificates: a signature alone proves nothing
+    # about who published. Someone else's topic carrying a made-up complaint about ann must not count.
+    complaint = {"complainedRecipients": [{"emailAddress": ANN}]}
+    foreign = "arn:aws:sns:us-east-1:999999999999:not-nudge"
+    record = sns_record(key, ses_event("Complaint", complaint, tags=tags_of(ws, sent)), topic=foreign)
+
+    with pytest.raises(feedback_handler.RejectedNotifications):
+        handle(record)
+
+    assert delivery(ws, sent).state == states.SENT
+    assert not gates.is_blocked(ws, ANN)
+    assert unsubscribed(ws, "ann") is False
+    assert sns_certificate == []  # refused before any certificate is fetched
+
+
+def test_without_its_topic_configured_the_function_accepts_nothing(key, ws, sent, monkeypatch):
+    monkeypatch.delenv(feedback_handler.TOPIC_ENV)
+    record = sns_record(key, ses_event("Delivery", {"recipients": [ANN]}, tags=tags_of(ws, sent)))
+
+    with pytest.raises(feedback_handler.MissingTopic):
+        handle(record)
+
+    assert delivery(ws, sent).state == states.SENT
 
 
 def test_a_rejected_record_does_not_stop_the_genuine_ones(key, ws, sent):

@@ -109,6 +109,15 @@ def test_extra_headers_cannot_replace_built_ones(name: str) -> None:
         build_mime(email(headers={name: "x@example.com"}))
 
 
+@pytest.mark.parametrize(
+    "name", ["X-SES-CONFIGURATION-SET", "x-ses-message-tags", "X-SES-SOURCE-ARN", "X-SES-RETURN-PATH-ARN"]
+)
+def test_extra_headers_cannot_instruct_ses(name: str) -> None:
+    # SES would act on these (another configuration set, forged nudge-delivery tags) and strip them.
+    with pytest.raises(ValueError, match="instruction to the email provider"):
+        build_mime(email(headers={name: "nudge-workspace=other"}))
+
+
 def test_extra_headers_cannot_inject_lines() -> None:
     with pytest.raises(ValueError, match="line breaks"):
         build_mime(email(headers={"X-Campaign": "a\r\nBcc: victim@example.com"}))

@@ -406,3 +406,13 @@ def test_a_network_failure_is_not_mistaken_for_a_forgery(key, monkeypatch):
 
     with pytest.raises(urllib.error.URLError):
         verify(signed(notification(), key))
+
+
+def test_a_genuine_message_of_another_topic_is_refused_before_any_fetch(key, fetch) -> None:
+    with pytest.raises(InvalidNotification, match="expected topic"):
+        verify(signed(notification(), key), topic_arn=TOPIC + "-other", fetch=fetch)
+    assert fetch.urls == []
+
+
+def test_a_genuine_message_of_the_expected_topic_passes(key, fetch) -> None:
+    verify(signed(notification(), key), topic_arn=TOPIC, fetch=fetch)

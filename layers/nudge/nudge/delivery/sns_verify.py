@@ -69,15 +69,22 @@ class InvalidNotification(Exception):
     """The message is not a genuine SNS message. The text says why; it never quotes the message body."""
 
 
-def verify(message: Mapping[str, Any], *, fetch: CertificateFetcher | None = None) -> None:
+def verify(
+    message: Mapping[str, Any], *, topic_arn: str | None = None, fetch: CertificateFetcher | None = None
+) -> None:
     """Raise InvalidNotification unless ``message`` (the JSON an HTTP/SQS delivery posts, or a Lambda
-    record's ``Sns`` dict) carries a valid SNS signature.
+    record's ``Sns`` dict) carries a valid SNS signature and, with ``topic_arn``, was published to that
+    topic. A valid signature only proves SNS sent it: any AWS account can have SNS sign messages of its
+    own topics, so a receiver that acts on the content must also insist on the topic it subscribed to.
+    The topic is checked first, so a foreign topic's message never costs a certificate fetch.
 
     ``fetch`` gets the certificate's PEM from its URL, only after the URL is known to be SNS's; the
     default fetches it over HTTPS and caches it per URL for the life of the process. A caller-supplied
     fetcher does its own caching. A fetch that fails for want of a network raises its own error, not
     InvalidNotification: the message may be genuine and deserves a retry.
     """
+    if topic_arn is not None and _field(message, "TopicArn") != topic_arn:
+        raise InvalidNotification("the message was not published to the expected topic")
     kind = message.get("Type")
     fields = _SIGNED_FIELDS.get(kind) if isinstance(kind, str) else None
     if fields is None:

@@ -38,6 +38,10 @@ _RESERVED = frozenset(
         "mime-version",
     }
 )
+# SES reads X-SES-* headers in raw content as sending instructions (configuration set, message tags,
+# source and return-path ARNs) and strips them: a workspace's header could swap the configuration set
+# (no event publishing) or forge the nudge-workspace/nudge-delivery tags that attribute feedback.
+_PROVIDER_PREFIXES = ("x-ses-",)
 # RFC 5322 field names: printable US-ASCII except the colon.
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 # Characters allowed in the left part of a msg-id (dot-atom-text); anything else is replaced.
@@ -59,6 +63,8 @@ def check_headers(headers: Mapping[str, str]) -> None:
             raise ValueError(f"invalid header name {name!r}")
         if lowered in _RESERVED or lowered.startswith("content-"):
             raise ValueError(f"header {name!r} is set from the message and cannot be overridden")
+        if lowered.startswith(_PROVIDER_PREFIXES):
+            raise ValueError(f"header {name!r} is an instruction to the email provider, not a header")
         if "\r" in value or "\n" in value:
             raise ValueError(f"header {name!r} must not contain line breaks")
 

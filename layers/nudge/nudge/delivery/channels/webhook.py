@@ -44,7 +44,11 @@ _ALWAYS_BLOCKED = (
     ipaddress.ip_network("fe80::/10"),
     ipaddress.ip_network("fd00:ec2::/32"),  # IMDS fd00:ec2::254, DNS ::253, NTP ::123 on Nitro instances
 )
+# NAT64 prefixes, which reach the IPv4 address embedded in them (RFC 6052): the well-known 64:ff9b::/96
+# (what Route 53 DNS64 synthesizes) carries it in the last 32 bits; the local-use 64:ff9b:1::/48 (RFC 8215)
+# in bits 48-63 and 72-87, around the reserved "u" octet.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 _BODYLESS = frozenset({"GET", "HEAD"})
 _RESERVED_HEADERS = frozenset(
     {
@@ -110,6 +114,9 @@ def blocked_reason(address: str, *, allow_private: bool) -> str | None:
             ip = ip.ipv4_mapped
         elif ip in _NAT64:
             ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif ip in _LOCAL_NAT64:
+            packed = ip.packed
+            ip = ipaddress.IPv4Address(packed[6:8] + packed[9:11])
     if any(ip in network for network in _ALWAYS_BLOCKED) or ip.is_link_local:
         return "link-local or cloud metadata address"
     if ip.is_unspecified or ip.is_multicast:
