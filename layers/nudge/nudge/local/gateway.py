@@ -27,6 +27,11 @@ log = logging.getLogger("nudge.local")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 LocalPage = Callable[[], tuple[int, str, bytes]]  # status, content type, body
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
+# A client that opens a TLS connection and never finishes the handshake holds only its own worker, and
+# only this long.
+TLS_HANDSHAKE_SECONDS = 10.0
+# What API Gateway answers when the function fails (an unhandled exception, a crash, a timeout).
+INTERNAL_ERROR = b'{"message":"Internal Server Error"}'
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,27 @@ class Gateway(ThreadingHTTPServer):
         self.routes = [(route, route.pattern) for route in routes]
         self.pages = pages
         self.static = static
+        self.tls = tls
         super().__init__(address, _RequestHandler)
-        if tls is not None:
-            self.socket = tls.wrap_socket(self.socket, server_side=True)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Runs in the connection's own worker thread. The TLS handshake happens here, with a timeout,
+        not on the listening socket: there it ran in the accept loop, so one idle connection froze the
+        whole gateway."""
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(TLS_HANDSHAKE_SECONDS)
+        try:
+            secure = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:  # a timeout is an OSError too
+            log.debug("TLS handshake with %s failed: %s", client_address[0], exc)
+            return
+        secure.settimeout(None)
+        try:
+            super().finish_request(secure, client_address)
+        finally:
+            self.shutdown_request(secure)  # the plain socket it wrapped is detached: closing that is a no-op
 
     def match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         for route, pattern in self.routes:
@@ -90,7 +113,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status, content_type, content = page()
             self._send(status, {"content-type": content_type}, content)
             return
-        length = int(self.headers.get("content-length") or 0)
+        declared = self.headers.get("content-length") or "0"
+        if not declared.isascii() or not declared.isdigit():
+            # Not a length: the body's end is unknown, so the connection cannot carry another request.
+            self.close_connection = True
+            self._send(400, {"content-type": "application/json"}, b'{"message":"Bad Request"}')
+            return
+        length = int(declared)
         if length > MAX_BODY_BYTES:
             self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
             return
@@ -104,7 +133,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         event["routeKey"] = f"{route.method} {route.path}"
         event["requestContext"]["routeKey"] = event["routeKey"]
         event["pathParameters"] = {name: unquote(value) for name, value in params.items()} or None
-        result = route.handler(event, LocalContext(function_name=route.function_name))
+        try:
+            result = route.handler(event, LocalContext(function_name=route.function_name))
+        except Exception:  # Lambda's boundary: whatever the function raises, API Gateway answers 500
+            log.exception("%s %s: the %s function failed", method, path, route.function_name)
+            self._send(500, {"content-type": "application/json"}, INTERNAL_ERROR)
+            return
         status, headers, data = http_response(result)
         self._send(status, headers, data)
 

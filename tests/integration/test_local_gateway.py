@@ -1,0 +1,111 @@
+"""The local gateway over real HTTP(S) on a loopback port: it answers as API Gateway does when a function
+fails or a request is malformed, and with TLS one stalled client never holds up the others."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from nudge.local import gateway as gateway_module
+from nudge.local.certs import ensure_certificate
+from nudge.local.gateway import ApiRoute, Gateway, json_page
+
+
+def _failing_function(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    raise RuntimeError("the function's own bug")
+
+
+def _echo_function(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": event["rawPath"]}
+
+
+ROUTES = [
+    ApiRoute("GET", "/fails", _failing_function, "nudge-test"),
+    ApiRoute("POST", "/echo", _echo_function, "nudge-test"),
+]
+PAGES = {"/_local/health": json_page(lambda: {"ok": True})}
+
+
+def _serve(tls: ssl.SSLContext | None = None) -> Iterator[Gateway]:
+    server = Gateway(("127.0.0.1", 0), ROUTES, PAGES, tls=tls)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def plain() -> Iterator[Gateway]:
+    yield from _serve()
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    return ensure_certificate(tmp_path)
+
+
+@pytest.fixture
+def secure(certificate: tuple[Path, Path]) -> Iterator[Gateway]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    yield from _serve(context)
+
+
+def _url(server: Gateway, scheme: str = "http") -> str:
+    return f"{scheme}://localhost:{server.server_address[1]}"
+
+
+def test_a_function_that_raises_is_api_gateways_500_not_a_dropped_connection(plain):
+    with requests.Session() as session:
+        answer = session.get(_url(plain) + "/fails", timeout=5)
+        assert answer.status_code == 500
+        assert answer.json() == {"message": "Internal Server Error"}
+        # The same keep-alive connection still serves the next request.
+        assert session.post(_url(plain) + "/echo", timeout=5).text == "/echo"
+
+
+@pytest.mark.parametrize("declared", ["ten", "-5", "1e3", "٣"])
+def test_a_content_length_that_is_not_a_length_is_a_400(plain, declared):
+    with socket.create_connection(plain.server_address, timeout=5) as client:
+        client.sendall(f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n\r\n".encode())
+        answer = b"".join(iter(lambda: client.recv(4096), b""))  # it closes the connection after
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.endswith(b'{"message":"Bad Request"}')
+
+
+def test_an_idle_tls_connection_does_not_hold_up_other_clients(secure, certificate, monkeypatch):
+    cert, _ = certificate
+    # Connected, but never starting the handshake: it used to run in the accept loop and block it.
+    with socket.create_connection(secure.server_address, timeout=5):
+        started = time.monotonic()
+        answer = requests.get(_url(secure, "https") + "/_local/health", verify=str(cert), timeout=5)
+        assert answer.status_code == 200
+        assert time.monotonic() - started < gateway_module.TLS_HANDSHAKE_SECONDS
+
+
+def test_a_stalled_tls_handshake_is_dropped_after_its_timeout(secure, monkeypatch):
+    monkeypatch.setattr(gateway_module, "TLS_HANDSHAKE_SECONDS", 0.2)
+    with socket.create_connection(secure.server_address, timeout=5) as idle:
+        started = time.monotonic()
+        assert idle.recv(1) == b""  # the gateway closed it
+        assert time.monotonic() - started < 3
+
+
+def test_a_client_that_does_not_speak_tls_does_not_stop_the_gateway(secure, certificate):
+    cert, _ = certificate
+    with socket.create_connection(secure.server_address, timeout=5) as wrong:
+        wrong.sendall(b"GET /_local/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = requests.get(_url(secure, "https") + "/_local/health", verify=str(cert), timeout=5)
+    assert answer.status_code == 200
