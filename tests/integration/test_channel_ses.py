@@ -6,14 +6,20 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from nudge.delivery.channels.ses import SesEmail
-from nudge.delivery.messages import Attachment, Email, PermanentSendError, TransientSendError
+from nudge.delivery.messages import (
+    AmbiguousSendError,
+    Attachment,
+    Email,
+    PermanentSendError,
+    TransientSendError,
+)
 
 REGION = "us-east-1"
 UNSUBSCRIBE = "<https://t.example.com/u/dlv_1>"
@@ -192,6 +198,27 @@ def test_connection_failures_are_retried_then_transient() -> None:
     with pytest.raises(TransientSendError, match="EndpointConnectionError"):
         SesEmail(Unreachable(), attempts=2, sleep=Sleeps()).send_email(email())
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"),
+        ConnectionClosedError(endpoint_url="https://email.us-east-1.amazonaws.com"),
+    ],
+)
+def test_a_lost_answer_is_ambiguous_and_never_repeated(lost: Exception) -> None:
+    # The request was written; SES may have accepted it. Sending it again could deliver it twice.
+    calls: list[dict[str, Any]] = []
+
+    class AnswerLost:
+        def send_email(self, **params: Any) -> dict[str, Any]:
+            calls.append(params)
+            raise lost
+
+    with pytest.raises(AmbiguousSendError, match=type(lost).__name__):
+        SesEmail(AnswerLost(), attempts=4, sleep=Sleeps()).send_email(email())
+    assert len(calls) == 1
 
 
 def test_a_header_clash_is_a_permanent_failure_without_a_call(stubbed: tuple[Any, Stubber]) -> None:

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from nudge.delivery.channels.smtp import SmtpEmail, SmtpSettings
-from nudge.delivery.messages import Attachment, Email, PermanentSendError, TransientSendError
+from nudge.delivery.messages import (
+    AmbiguousSendError,
+    Attachment,
+    Email,
+    PermanentSendError,
+    TransientSendError,
+)
 from tests.support.smtp_server import SmtpServer
 
 UNSUBSCRIBE = "<https://t.example.com/u/dlv_1>"
@@ -110,6 +116,26 @@ def test_connection_refused_is_transient() -> None:
 
     with pytest.raises(TransientSendError, match="ConnectionRefusedError"):
         SmtpEmail(settings(port, timeout=2.0)).send_email(email())
+
+
+def test_a_connection_lost_after_the_data_is_ambiguous() -> None:
+    # The server took the whole message and the connection dropped before its answer: it may be queued.
+    with (
+        SmtpServer(drop_after_data=True) as server,
+        pytest.raises(AmbiguousSendError, match="SMTP: no answer"),
+    ):
+        SmtpEmail(settings(server.port, timeout=2.0)).send_email(email())
+    assert len(server.messages) == 1
+
+
+def test_a_refusal_at_the_end_of_the_data_is_definite() -> None:
+    with SmtpServer(data_reply="451 4.3.0 try again later") as server:
+        with pytest.raises(TransientSendError, match="SMTP 451"):
+            SmtpEmail(settings(server.port)).send_email(email())
+        server.data_reply = "554 5.6.0 message refused"
+        with pytest.raises(PermanentSendError, match="SMTP 554"):
+            SmtpEmail(settings(server.port)).send_email(email())
+    assert server.messages == []
 
 
 def test_starttls_not_offered_is_refused_rather_than_sent_in_clear() -> None:

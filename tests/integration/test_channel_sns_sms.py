@@ -6,13 +6,14 @@ from urllib.parse import parse_qs
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from nudge.delivery.channels.sns_sms import SnsSms
-from nudge.delivery.messages import PermanentSendError, Sms, TransientSendError
+from nudge.delivery.messages import AmbiguousSendError, PermanentSendError, Sms, TransientSendError
 
 REGION = "us-east-1"
 SMS = Sms(workspace_id="ws_1", delivery_id="dlv_1", phone="+15555550123", body="Your code is 123456")
@@ -126,3 +127,30 @@ def test_refusals_are_permanent_at_once(stubbed: tuple[Any, Stubber], code: str,
 def test_unknown_sms_type_is_refused() -> None:
     with pytest.raises(ValueError, match="sms_type"):
         SnsSms(object(), sms_type="Urgent")
+
+
+def test_a_lost_answer_is_ambiguous_and_never_repeated() -> None:
+    # SNS may have handed the text on: publishing it again could text the person twice.
+    calls: list[dict[str, Any]] = []
+
+    class AnswerLost:
+        def publish(self, **params: Any) -> dict[str, Any]:
+            calls.append(params)
+            raise ReadTimeoutError(endpoint_url="https://sns.us-east-1.amazonaws.com")
+
+    with pytest.raises(AmbiguousSendError, match="ReadTimeoutError"):
+        SnsSms(AnswerLost(), sleep=lambda _: None).send_sms(SMS)
+    assert len(calls) == 1
+
+
+def test_an_unreachable_endpoint_is_retried_then_transient() -> None:
+    calls: list[dict[str, Any]] = []
+
+    class Unreachable:
+        def publish(self, **params: Any) -> dict[str, Any]:
+            calls.append(params)
+            raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com")
+
+    with pytest.raises(TransientSendError, match="EndpointConnectionError"):
+        SnsSms(Unreachable(), attempts=3, sleep=lambda _: None).send_sms(SMS)
+    assert len(calls) == 3

@@ -185,6 +185,22 @@ def test_timeout_is_retried_then_transient(receiver: Receiver) -> None:
     assert len(receiver.requests) == 2
 
 
+def test_every_attempt_carries_the_delivery_id_as_its_idempotency_key(receiver: Receiver) -> None:
+    # The first request reached the receiver and its answer was lost (a timeout): the retry repeats it,
+    # and the receiver can tell by the key.
+    receiver.delay = 0.3
+    with pytest.raises(TransientSendError):
+        local(timeout=0.1, attempts=2).send_webhook(hook(receiver.url(), delivery_id="dlv_42"))
+
+    assert [seen.headers["Idempotency-Key"] for seen in receiver.requests] == ["dlv_42", "dlv_42"]
+
+
+def test_the_idempotency_key_cannot_be_overridden(receiver: Receiver) -> None:
+    with pytest.raises(PermanentSendError, match="set by Nudge"):
+        local().send_webhook(hook(receiver.url(), headers={"idempotency-key": "mine"}))
+    assert receiver.requests == []
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -1,5 +1,6 @@
 """A tiny SMTP server on localhost for channel tests: EHLO/HELO, optional AUTH PLAIN with one fixed user,
-MAIL, RCPT, DATA, RSET, NOOP, QUIT. RCPT can be made to answer 4xx/5xx, for every recipient or some."""
+MAIL, RCPT, DATA, RSET, NOOP, QUIT. RCPT can be made to answer 4xx/5xx, for every recipient or some; the
+end of DATA can be answered with a refusal, or not at all (the connection dropped after the message)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ class SmtpServer:
     password: str | None = None
     rcpt_reply: str | None = None  # e.g. "450 4.2.1 mailbox busy" for every recipient
     refuse: Mapping[str, str] = field(default_factory=dict)  # address -> reply, for some recipients
+    # After the message's final ".": this reply instead of 250 (e.g. "451 4.3.0 try later"), or, with
+    # ``drop_after_data``, none at all: the connection closes, as when the answer is lost.
+    data_reply: str | None = None
+    drop_after_data: bool = False
     messages: list[Received] = field(default_factory=list)
     port: int = 0
 
@@ -112,6 +117,13 @@ class SmtpServer:
                 lines: list[bytes] = []
                 while (data_line := conn.rfile.readline()) not in (b".\r\n", b""):
                     lines.append(data_line[1:] if data_line.startswith(b".") else data_line)
+                if self.drop_after_data:
+                    self.messages.append(Received(mail_from, rcpt_tos, b"".join(lines), authed))
+                    return  # the message was taken; its answer never comes
+                if self.data_reply:
+                    reply(self.data_reply)
+                    mail_from, rcpt_tos = None, []
+                    continue
                 self.messages.append(Received(mail_from, rcpt_tos, b"".join(lines), authed))
                 mail_from, rcpt_tos = None, []
                 reply("250 2.0.0 queued")

@@ -5,10 +5,17 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
 from nudge.delivery.channels.pinpoint_push import PinpointPush
-from nudge.delivery.messages import DeviceToken, PermanentSendError, Push, TransientSendError
+from nudge.delivery.messages import (
+    AmbiguousSendError,
+    DeviceToken,
+    PermanentSendError,
+    Push,
+    TransientSendError,
+)
 
 APP = "0123456789abcdef0123456789abcdef"
 IOS = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
@@ -167,12 +174,38 @@ def test_all_temporary_failures_are_retried_then_transient(stubbed: tuple[Any, S
 
 def test_temporary_failure_then_success_on_retry(stubbed: tuple[Any, Stubber]) -> None:
     client, stubber = stubbed
-    stubber.add_response("send_messages", answer({IOS: "TIMEOUT", ANDROID: "PERMANENT_FAILURE"}))
+    stubber.add_response("send_messages", answer({IOS: "TEMPORARY_FAILURE", ANDROID: "PERMANENT_FAILURE"}))
     stubber.add_response("send_messages", answer({IOS: "SUCCESSFUL", ANDROID: "PERMANENT_FAILURE"}))
 
     receipt = PinpointPush(client, application_id=APP, sleep=Sleeps()).send_push(PUSH)
 
     assert receipt.detail["invalid_tokens"] == [ANDROID]
+
+
+@pytest.mark.parametrize("lost", ["TIMEOUT", "UNKNOWN_FAILURE"])
+def test_a_device_whose_outcome_is_unknown_makes_the_push_ambiguous_and_it_is_not_repeated(
+    stubbed: tuple[Any, Stubber], lost: str
+) -> None:
+    client, stubber = stubbed  # one answer queued: a second call would fail the test
+    stubber.add_response("send_messages", answer({IOS: lost, ANDROID: "TEMPORARY_FAILURE"}))
+    sleeps = Sleeps()
+
+    with pytest.raises(AmbiguousSendError, match=f"push outcome unknown: {IOS[:8]}... {lost}"):
+        PinpointPush(client, application_id=APP, sleep=sleeps).send_push(PUSH)
+    assert sleeps == []
+
+
+def test_a_lost_answer_from_pinpoint_is_ambiguous_and_not_repeated() -> None:
+    calls: list[dict[str, Any]] = []
+
+    class AnswerLost:
+        def send_messages(self, **params: Any) -> dict[str, Any]:
+            calls.append(params)
+            raise ReadTimeoutError(endpoint_url="https://pinpoint.us-east-1.amazonaws.com")
+
+    with pytest.raises(AmbiguousSendError, match="ReadTimeoutError"):
+        PinpointPush(AnswerLost(), application_id=APP, sleep=Sleeps()).send_push(PUSH)
+    assert len(calls) == 1
 
 
 def test_all_permanent_failures_are_permanent_with_shortened_tokens(stubbed: tuple[Any, Stubber]) -> None:

@@ -16,8 +16,21 @@ class SendError(Exception):
 
 
 class TransientSendError(SendError):
-    """Throttled or the provider failed (5xx) even after the adapter's own retries: nothing went out, so
-    the delivery is released and tried again later. Never a failure of the message."""
+    """Throttled, the provider failed (5xx) or could not be reached, even after the adapter's own retries:
+    nothing went out (or, for a webhook, the receiver can tell a repeat by its idempotency key), so the
+    delivery is released and tried again later, up to the pipeline's cap on retries and their age."""
+
+
+class AmbiguousSendError(SendError):
+    """The request reached the provider, or may have, and its answer was lost (a read timeout, a
+    connection closed after the request was written, an SMTP session dropped during DATA): the message
+    may have gone out. Resending could deliver it twice, so email, SMS and push record the outcome as
+    unknown instead (SES feedback can still show it went out); webhooks, which carry an idempotency key,
+    are the adapter's to retry."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class PermanentSendError(SendError):

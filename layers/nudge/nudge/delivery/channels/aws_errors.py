@@ -1,5 +1,11 @@
-"""How the AWS adapters (SES, SNS, Pinpoint) read botocore errors: throttling, 5xx answers and connection
-failures are worth retrying; any other client error means the provider refused the message."""
+"""How the AWS adapters (SES, SNS, Pinpoint) read botocore errors, in three kinds:
+
+- not sent, worth retrying: throttling, a 5xx answer, or no connection at all (refused, unreachable,
+  connect timeout, TLS handshake): the request never reached the provider or was answered "not taken";
+- ambiguous: the request was written and its answer lost (read timeout, connection closed or reset):
+  the provider may have accepted it, so it is never resent (``AmbiguousSendError``);
+- refused: any other client error, about the message itself (``PermanentSendError``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from nudge.delivery.channels.retry import with_retries
-from nudge.delivery.messages import PermanentSendError, TransientSendError
+from nudge.delivery.messages import AmbiguousSendError, PermanentSendError, TransientSendError
 
 T = TypeVar("T")
 
@@ -39,12 +45,19 @@ def status_code(error: ClientError) -> int:
 
 
 def is_transient(error: BaseException) -> bool:
-    """Throttled, a 5xx answer, or no answer at all (connection refused, closed, timed out)."""
+    """Not sent, and worth trying again: throttled, a 5xx answer, or the connection never made.
+
+    botocore's ConnectionError family (EndpointConnectionError, ConnectTimeoutError, SSLError,
+    ProxyConnectionError) is raised before the request is written. HTTPClientError (ReadTimeoutError,
+    ConnectionClosedError) comes after it was: that is ``is_ambiguous``, never retried."""
     if isinstance(error, ClientError):
         return error_code(error) in THROTTLING_CODES or status_code(error) >= 500
-    # EndpointConnectionError, ConnectTimeoutError (ConnectionError); ConnectionClosedError,
-    # ReadTimeoutError (HTTPClientError).
-    return isinstance(error, ConnectionError | HTTPClientError)
+    return isinstance(error, ConnectionError)
+
+
+def is_ambiguous(error: BaseException) -> bool:
+    """The request was sent and no answer came back: the provider may have taken the message."""
+    return isinstance(error, HTTPClientError)
 
 
 def reason(error: ClientError) -> str:
@@ -76,8 +89,9 @@ def send(
     base_delay: float,
     sleep: Callable[[float], None],
 ) -> T:
-    """Make ``call`` with backoff on transient errors; what still fails becomes a TransientSendError
-    (nothing went out: try later) or a PermanentSendError (the provider refused the message)."""
+    """Make ``call`` with backoff on errors that mean "not sent"; what still fails becomes a
+    TransientSendError (nothing went out: try later), an AmbiguousSendError (the answer was lost: at once,
+    never retried) or a PermanentSendError (the provider refused the message)."""
     try:
         return with_retries(
             call, transient=is_transient, attempts=attempts, base_delay=base_delay, sleep=sleep
@@ -86,5 +100,9 @@ def send(
         if is_transient(error):
             raise TransientSendError(f"{provider}: {describe(error)}") from error
         raise PermanentSendError(reason(error)) from error
-    except (ConnectionError, HTTPClientError) as error:
+    except ConnectionError as error:
         raise TransientSendError(f"{provider}: {describe(error)}") from error
+    except HTTPClientError as error:
+        raise AmbiguousSendError(
+            f"{provider}: no answer after the request was sent: {describe(error)}"
+        ) from error

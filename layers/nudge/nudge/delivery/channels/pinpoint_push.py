@@ -3,8 +3,10 @@ addressed directly to device tokens: never Pinpoint endpoints, segments or journ
 
 One call carries every device of the person. The answer is per token: the push counts as sent when at
 least one device took it; tokens APNs/FCM reject for good (PERMANENT_FAILURE, OPT_OUT) are reported in the
-receipt's ``invalid_tokens`` so the caller can drop them. When no device took it and some failures were
-temporary, the whole call is retried with backoff (no device got it, so nothing is duplicated).
+receipt's ``invalid_tokens`` so the caller can drop them. When no device took it and every failure was a
+definite "not sent" (THROTTLED, TEMPORARY_FAILURE), the whole call is retried with backoff (no device got
+it, so nothing is duplicated). A TIMEOUT or UNKNOWN_FAILURE means the push service's answer was lost: that
+device may have it, so the send is ambiguous and never repeated, like a lost answer from Pinpoint itself.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from nudge.delivery.channels import aws_errors
 from nudge.delivery.channels.retry import with_retries
-from nudge.delivery.messages import PermanentSendError, Push, Receipt, TransientSendError
+from nudge.delivery.messages import AmbiguousSendError, PermanentSendError, Push, Receipt, TransientSendError
 
 SUCCESSFUL = "SUCCESSFUL"
 INVALID_TOKEN = frozenset({"PERMANENT_FAILURE", "OPT_OUT"})
-RETRYABLE = frozenset({"TEMPORARY_FAILURE", "THROTTLED", "TIMEOUT", "UNKNOWN_FAILURE"})
+RETRYABLE = frozenset({"TEMPORARY_FAILURE", "THROTTLED"})
+AMBIGUOUS = frozenset({"TIMEOUT", "UNKNOWN_FAILURE"})  # the device may have received it
 
 
 def short_token(token: str) -> str:
@@ -34,12 +37,14 @@ def _summary(statuses: Mapping[str, str]) -> str:
 
 
 class _NotDelivered(Exception):
-    """No device took the push; ``retryable`` when some failure was temporary."""
+    """No device is known to have taken the push; ``retryable`` when some failure was temporary and none
+    ambiguous, ``ambiguous`` when some device's outcome is unknown."""
 
-    def __init__(self, statuses: Mapping[str, str], *, retryable: bool) -> None:
+    def __init__(self, statuses: Mapping[str, str], *, retryable: bool, ambiguous: bool) -> None:
         super().__init__(_summary(statuses))
         self.statuses = dict(statuses)
-        self.retryable = retryable
+        self.retryable = retryable and not ambiguous
+        self.ambiguous = ambiguous
 
 
 def _transient(error: BaseException) -> bool:
@@ -127,7 +132,8 @@ class PinpointPush:
         if SUCCESSFUL in statuses.values():
             return message_response.get("RequestId"), results, statuses
         retryable = any(status in RETRYABLE for status in statuses.values())
-        raise _NotDelivered(statuses, retryable=retryable)
+        ambiguous = any(status in AMBIGUOUS for status in statuses.values())
+        raise _NotDelivered(statuses, retryable=retryable, ambiguous=ambiguous)
 
     def send_push(self, message: Push) -> Receipt:
         params = self.request(message)
@@ -140,6 +146,8 @@ class PinpointPush:
                 sleep=self._sleep,
             )
         except _NotDelivered as error:
+            if error.ambiguous:
+                raise AmbiguousSendError(f"push outcome unknown: {error}") from None
             if error.retryable:
                 raise TransientSendError(f"push not delivered: {error}") from None
             raise PermanentSendError(f"push not delivered: {error}") from None
@@ -147,8 +155,11 @@ class PinpointPush:
             if aws_errors.is_transient(error):
                 raise TransientSendError(f"Pinpoint: {aws_errors.describe(error)}") from error
             raise PermanentSendError(aws_errors.reason(error)) from error
-        except (ConnectionError, HTTPClientError) as error:
+        except ConnectionError as error:
             raise TransientSendError(f"Pinpoint: {aws_errors.describe(error)}") from error
+        except HTTPClientError as error:
+            detail = aws_errors.describe(error)
+            raise AmbiguousSendError(f"Pinpoint: no answer after the request was sent: {detail}") from error
 
         detail: dict[str, Any] = {
             "results": statuses,

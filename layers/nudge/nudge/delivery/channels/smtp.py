@@ -1,8 +1,12 @@
 """EmailPort over SMTP (any relay: a provider's submission port, Postfix, a local catcher).
 
 One connection per message: Lambda invocations are short and a pooled connection would go stale. No
-in-adapter retries: a 4xx answer or a connection failure is a TransientSendError and the pipeline tries
-the delivery again later; a 5xx answer is the server refusing the message (or our credentials) for good.
+in-adapter retries: a 4xx answer or a connection failure before DATA is a TransientSendError and the
+pipeline tries the delivery again later; a 5xx answer is the server refusing the message (or our
+credentials) for good. Once the message's content has been handed over (DATA), a dropped connection or a
+timeout without the server's final reply is an AmbiguousSendError: the server may have queued it, and a
+second send would deliver it twice. A reply to the end of the data, 4xx or 5xx, is definite (RFC 5321
+4.1.1.4: the server takes the message only with a 2xx).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from email.utils import parseaddr
 from typing import Literal
 
 from nudge.delivery.channels.mime import build_mime, message_id
-from nudge.delivery.messages import Email, PermanentSendError, Receipt, TransientSendError
+from nudge.delivery.messages import AmbiguousSendError, Email, PermanentSendError, Receipt, TransientSendError
 
 Security = Literal["starttls", "tls", "none"]
 
@@ -61,6 +65,24 @@ def _failure(code: int, reply: bytes | str) -> PermanentSendError | TransientSen
     return TransientSendError(reason)
 
 
+class _DataTracking(smtplib.SMTP):
+    """Remembers whether DATA began, so a failure can tell "not sent" from "answer lost"."""
+
+    data_started = False
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        self.data_started = True
+        return super().data(msg)
+
+
+class _Smtp(_DataTracking):
+    pass
+
+
+class _SmtpSsl(_DataTracking, smtplib.SMTP_SSL):
+    pass
+
+
 class SmtpEmail:
     def __init__(
         self,
@@ -76,16 +98,16 @@ class SmtpEmail:
     def __repr__(self) -> str:
         return f"SmtpEmail({self.settings!r})"
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _DataTracking:
         s = self.settings
         context = self._ssl_context or ssl.create_default_context()
-        conn: smtplib.SMTP
+        conn: _DataTracking
         if s.security == "tls":
-            conn = smtplib.SMTP_SSL(
+            conn = _SmtpSsl(
                 s.host, s.port, local_hostname=s.local_hostname, timeout=s.timeout, context=context
             )
         else:
-            conn = smtplib.SMTP(s.host, s.port, local_hostname=s.local_hostname, timeout=s.timeout)
+            conn = _Smtp(s.host, s.port, local_hostname=s.local_hostname, timeout=s.timeout)
         try:
             if s.security == "starttls":
                 conn.starttls(context=context)
@@ -110,6 +132,7 @@ class SmtpEmail:
             raise PermanentSendError(f"invalid message: {error}") from error
         to = _address(message.to)
         recipients = [to, *(_address(b) for b in message.bcc)]
+        conn: _DataTracking | None = None
         try:
             conn = self._connect()
             try:
@@ -128,8 +151,14 @@ class SmtpEmail:
             # The server cannot do what the settings require (STARTTLS, AUTH): nothing went out in clear.
             raise PermanentSendError(f"SMTP: {error}") from error
         except (smtplib.SMTPException, OSError) as error:
-            # Connection refused or dropped, timeouts, TLS failures.
-            raise TransientSendError(f"SMTP: {type(error).__name__}: {error}") from error
+            # Connection refused or dropped, timeouts, TLS failures: before DATA nothing was handed over;
+            # during it, the message may have been taken and only the answer lost.
+            described = f"{type(error).__name__}: {error}"
+            if conn is not None and conn.data_started:
+                raise AmbiguousSendError(
+                    f"SMTP: no answer after the message was sent: {described}"
+                ) from error
+            raise TransientSendError(f"SMTP: {described}") from error
 
         if to in refused:
             # Bcc copies went out, so retrying would duplicate them: the delivery fails with the reason.

@@ -7,6 +7,11 @@ Signature (the scheme Customer.io uses for its reporting webhooks)::
 
 Receivers check it with ``verify_signature``.
 
+Retries: a timeout or a dropped connection may come after the receiver acted on the request, so a retry
+can repeat it. Every attempt of one delivery carries the same ``Idempotency-Key`` (the delivery id; also
+``X-Nudge-Delivery-Id``): a receiver that remembers the keys it has processed can drop the repeats. The
+adapter tries ``attempts`` times; the pipeline then reschedules the delivery, up to its cap.
+
 SSRF protection: the URL is the workspace's, so every address the host resolves to is checked when the
 connection is made, and the connection goes to that checked address (no second lookup a DNS rebinding
 could change). Link-local addresses (169.254.0.0/16 and fe80::/10: instance metadata, ECS credentials),
@@ -38,6 +43,7 @@ USER_AGENT = "Nudge-Webhooks/1"
 SIGNATURE_HEADER = "X-Nudge-Signature"
 TIMESTAMP_HEADER = "X-Nudge-Timestamp"
 DELIVERY_HEADER = "X-Nudge-Delivery-Id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"  # the delivery id: the same on every retry of one delivery
 
 _ALWAYS_BLOCKED = (
     ipaddress.ip_network("169.254.0.0/16"),
@@ -58,6 +64,7 @@ _RESERVED_HEADERS = frozenset(
         "content-type",
         "user-agent",
         DELIVERY_HEADER.lower(),
+        IDEMPOTENCY_HEADER.lower(),
         TIMESTAMP_HEADER.lower(),
         SIGNATURE_HEADER.lower(),
     }
@@ -262,6 +269,7 @@ class HttpWebhook:
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             DELIVERY_HEADER: message.delivery_id,
+            IDEMPOTENCY_HEADER: message.delivery_id,
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: signature(message.signing_key, timestamp, body),
         }
