@@ -274,7 +274,9 @@ class Workload:
         profiles = self.writer.item_count("people")
         _progress(f"one billing run at {self.size:,} people ...")
         with self.meter.counting() as calls:
-            issued = invoicing.run(date.fromisoformat(RUN_DATE))
+            result = invoicing.run(date.fromisoformat(RUN_DATE))
+        result.raise_if_incomplete()
+        issued = result.issued
         tables = dict(self.meter.tables)
         if len(issued) != 1:
             raise RuntimeError(f"the run issued {issued}, not one invoice")

@@ -1,5 +1,11 @@
 """Billing Lambda: the daily EventBridge schedule. It bills as of the scheduled event's ``time``, so any
-date can be (re)run: runs are idempotent and catch up on periods a missed run left open."""
+date can be (re)run: runs are idempotent and catch up on periods a missed run left open.
+
+Each workspace is billed on its own. Those the run could not bill are logged one by one, counted in the
+``WorkspacesNotBilled`` metric (its own alarm), and then the invocation fails: Lambda retries it (a
+transient DynamoDB error may pass; the workspaces already billed are not billed again) and, if it still
+fails, its event lands in the billing dead-letter queue, which alarms too and keeps the date to re-run
+once the cause is fixed."""
 
 from __future__ import annotations
 
@@ -10,13 +16,22 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nudge.billing import invoicing
+from nudge.billing import telemetry as billing_telemetry
+from nudge.delivery import telemetry
 
 logger = Logger()
+metrics = telemetry.metrics()
 
 
+# log_metrics flushes the count as the invocation ends, also when it fails.
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     at = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00")).date()
-    issued = invoicing.run(at)
-    logger.info("billing run", at=at.isoformat(), invoices=len(issued))
-    return {"at": at.isoformat(), "invoices": issued}
+    result = invoicing.run(at)
+    for workspace_id, reason in sorted(result.failed.items()):
+        logger.error("workspace not billed", workspace_id=workspace_id, reason=reason)
+    billing_telemetry.report_not_billed(metrics, len(result.failed))
+    logger.info("billing run", at=at.isoformat(), invoices=len(result.issued), not_billed=len(result.failed))
+    result.raise_if_incomplete()
+    return {"at": at.isoformat(), "invoices": result.issued}

@@ -59,7 +59,7 @@ def test_the_seeds_worked_example(essentials, at):
     for subject in people[:50] + courses[:25]:
         metering.deleted(keys.workspace_id, subject)
 
-    issued = invoicing.run(date(2026, 10, 1))
+    issued = invoicing.run(date(2026, 10, 1)).issued
 
     invoice = invoicing.invoice(keys.workspace_id, f"inv_{keys.workspace_id}_2026-09-01")
     assert issued == [f"inv_{keys.workspace_id}_2026-09-01-opening", invoice["id"]]
@@ -196,15 +196,15 @@ def test_annual_plans_pay_the_base_yearly_and_usage_monthly(account, at):
 
 def test_reruns_never_bill_twice_and_a_missed_run_catches_up(essentials, at):
     keys, _ = essentials
-    first = invoicing.run(date(2026, 12, 1))  # the runs of Oct 1 and Nov 1 never happened
+    first = invoicing.run(date(2026, 12, 1)).issued  # the runs of Oct 1 and Nov 1 never happened
     assert [i.rsplit("_", 1)[-1] for i in first] == [
         "2026-09-01-opening",
         "2026-09-01",
         "2026-10-01",
         "2026-11-01",
     ]
-    assert invoicing.run(date(2026, 12, 1)) == []
-    assert invoicing.run(date(2026, 12, 2)) == []
+    assert invoicing.run(date(2026, 12, 1)).issued == []
+    assert invoicing.run(date(2026, 12, 2)).issued == []
     assert len(invoicing.invoices(keys.workspace_id)) == 4
 
 

@@ -30,9 +30,9 @@ def _invoice_delivery(ws: str, invoice_id: str) -> str:
 def billed(ws, channels):
     """The workspace's first period billed after its contact was set: its opening invoice was issued
     before (by the run that opened the period), without a contact to email."""
-    assert invoicing.run(date(2026, 1, 1)) == [f"inv_{ws}_2026-01-01-opening"]
+    assert invoicing.run(date(2026, 1, 1)).issued == [f"inv_{ws}_2026-01-01-opening"]
     workspaces.update_billing_details(ws, invoice_contact=CONTACT)
-    issued = invoicing.run(FIRST_PERIOD_ENDED)
+    issued = invoicing.run(FIRST_PERIOD_ENDED).issued
     assert issued == [f"inv_{ws}_2026-01-01"]
     return issued[0]
 
@@ -74,7 +74,7 @@ def test_the_invoice_email_is_untracked_and_has_no_unsubscribe(ws, billed, deliv
 def test_rerunning_the_billing_date_emails_no_second_time(ws, billed, deliver, channels):
     deliver(_invoice_delivery(ws, billed))
 
-    assert invoicing.run(FIRST_PERIOD_ENDED) == []  # nothing new issued
+    assert invoicing.run(FIRST_PERIOD_ENDED).issued == []  # nothing new issued
 
     [queued] = _system_deliveries(ws)
     assert queued["id"] == _invoice_delivery(ws, billed)
@@ -96,7 +96,7 @@ def test_a_bounced_contact_address_is_not_emailed(ws, billed, deliver, channels)
 def test_every_invoice_gets_its_own_email(ws, channels):
     workspaces.update_billing_details(ws, invoice_contact=CONTACT)
 
-    issued = invoicing.run(FIRST_PERIOD_ENDED)
+    issued = invoicing.run(FIRST_PERIOD_ENDED).issued
 
     assert issued == [f"inv_{ws}_2026-01-01-opening", f"inv_{ws}_2026-01-01"]
     assert sorted(d["id"] for d in _system_deliveries(ws)) == sorted(

@@ -19,7 +19,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from nudge.errors import NudgeError
+
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.json")
+
+
+class UnknownPlan(NudgeError):
+    """A workspace's plan is not in the catalog: it cannot be billed until an operator adds the plan (or
+    moves the workspace to one that exists)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class Catalog:
         try:
             return self.plans[key]
         except KeyError as exc:
-            raise KeyError(f"plan {key!r} is not in the billing catalog") from exc
+            raise UnknownPlan(f"plan {key!r} is not in the billing catalog") from exc
 
     def tax_rate(self, location: str | None) -> int:
         """Basis points (1/100 of a percent); an unknown or missing location is taxed at 0."""

@@ -8,25 +8,68 @@ ended since (a missed run catches up):
    at the workspace's location rate unless it is exempt;
 3. open the next period at the live counts (opening + created - deleted).
 
-Runs are idempotent: an invoice's id is its workspace and period, written only if absent, and the
-period moves on with a version condition, so re-running a date, or two runs at once, bill once.
+A crash at any write leaves nothing the next run (or the next call) does not complete exactly once. An
+invoice's id is its workspace and period, so every attempt drafts the same one; each step is either one
+atomic write or a write a later attempt recognises as done, and the period, the workspace's bookmark,
+moves only after every other write of its step:
+- the opening invoice (the first period's base fee, in advance) is stored, its email queued, and only
+  then the first period written: a call that finds no period opens it again, and finds the invoice (and
+  the email) already there;
+- a closing invoice is stored together with the credits it deducts, in one transaction (both or
+  neither), its email queued, and only then the period moved on (conditioned on the version read): a
+  rerun drafts the same invoice again, finds it stored, and completes the email from the stored copy.
+Two runs at once bill once for the same reasons.
+
+Each workspace is billed on its own: one that cannot be billed (its plan is not in the catalog,
+DynamoDB refused its writes) is reported in the run's result, and the others are billed regardless.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from nudge.billing import catalog, metering, periods
+from nudge.errors import NudgeError
 from nudge.model import Workspace
 from nudge.model.base import condition_failed
-from nudge.model.billing import Credit, Invoice, Period
+from nudge.model.billing import BillingItem, Credit, Invoice, Period
 
 CURRENCY = "usd"
+# An invoice and the credits it deducts are one transaction, and a transaction writes at most 100 items:
+# the invoice and 99 credits (the oldest first); any more wait for the next invoice.
+MAX_CREDITS_PER_INVOICE = 99
+# What stops one workspace's billing but not the run's: a domain error (its plan is not in the catalog)
+# or DynamoDB refusing its requests. Anything else is a bug, and stops the run.
+WORKSPACE_ERRORS = (NudgeError, PynamoDBException)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a billing run did: the invoices it issued, and the workspaces it could not bill (id -> why)."""
+
+    issued: list[str]
+    failed: dict[str, str]
+
+    def raise_if_incomplete(self) -> None:
+        if self.failed:
+            raise WorkspacesNotBilled(self.failed)
+
+
+class WorkspacesNotBilled(NudgeError):
+    """A run billed every workspace it could, but not these (id -> why)."""
+
+    def __init__(self, failed: dict[str, str]) -> None:
+        named = "; ".join(f"{ws} ({why})" for ws, why in sorted(failed.items()))
+        super().__init__(f"{len(failed)} workspace(s) not billed: {named}")
+        self.failed = dict(failed)
 
 
 @dataclass(frozen=True)
@@ -107,12 +150,16 @@ def current_period(workspace: Workspace) -> Period:
 
 
 def _current_or_first(workspace: Workspace) -> tuple[Period, str | None]:
-    """The open period, and the id of the opening invoice when this call opened the first period."""
+    """The open period, and the id of the opening invoice when this call issued it."""
     try:
         return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True), None
     except DoesNotExist:
         pass
     anchor = date.fromisoformat(workspace.billing_start)
+    # The opening invoice first, the period last: the period is what tells every later call that the
+    # workspace is open, so until it exists a call issues the opening invoice again (a no-op once stored).
+    opening = _opening(workspace, anchor)
+    issued = opening.invoice_id if _store(opening) else None
     period = Period(
         _period_pk(workspace.workspace_id),
         "current",
@@ -125,10 +172,11 @@ def _current_or_first(workspace: Workspace) -> tuple[Period, str | None]:
     )
     try:
         period.save()  # version 1, conditioned on absence: two first runs open it once
-    except PutError:
-        return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True), None
-    opening = _opening(workspace, anchor)
-    return period, opening.invoice_id if _store(opening) else None
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
+        return Period.get(_period_pk(workspace.workspace_id), "current", consistent_read=True), issued
+    return period, issued
 
 
 def _opening(workspace: Workspace, anchor: date) -> Draft:
@@ -235,7 +283,7 @@ def draft(workspace: Workspace, period: Period, issued_on: date) -> Draft:
                     catalog.per_thousand(over[kind], rate),
                 )
             )
-    for credit in _unapplied_credits(ws):
+    for credit in _unapplied_credits(ws)[:MAX_CREDITS_PER_INVOICE]:
         invoice.lines.append(
             Line(f"Credit: {credit.reason} ({credit.invoice_id})", 1, -int(credit.amount_cents))
         )
@@ -244,35 +292,56 @@ def draft(workspace: Workspace, period: Period, issued_on: date) -> Draft:
 
 
 def _unapplied_credits(workspace_id: str) -> list[Credit]:
-    return [c for c in Credit.query(credits_pk(workspace_id)) if isinstance(c, Credit) and not c.applied_to]
+    found = [c for c in Credit.query(credits_pk(workspace_id)) if isinstance(c, Credit) and not c.applied_to]
+    return sorted(found, key=lambda c: (int(c.created_at), c.credit_id))
 
 
-def run(at: date) -> list[str]:
-    """Bill every workspace whose period ended on or before ``at``; the ids of the invoices issued."""
-    issued = []
+def run(at: date) -> RunResult:
+    """Bill every workspace whose period ended on or before ``at``, each on its own: one that fails is
+    named in the result, and the others are billed regardless."""
+    issued: list[str] = []
+    failed: dict[str, str] = {}
     for workspace in Workspace.scan():  # workspaces, not profiles: one small table
-        issued += bill_workspace(workspace, at)
-    return issued
+        try:
+            # Collected as they are issued, so a workspace that fails part way still reports what it issued.
+            for invoice_id in bill_workspace(workspace, at):
+                issued.append(invoice_id)
+        except WORKSPACE_ERRORS as exc:
+            failed[workspace.workspace_id] = f"{type(exc).__name__}: {exc}"
+    return RunResult(issued=issued, failed=failed)
 
 
-def bill_workspace(workspace: Workspace, at: date) -> list[str]:
+def bill_workspace(workspace: Workspace, at: date) -> Iterator[str]:
+    """Open the workspace's first period if need be, then close every period that ended by ``at``; yields
+    the ids of the invoices issued."""
     period, opening = _current_or_first(workspace)
-    issued = [opening] if opening else []
+    if opening:
+        yield opening
     while date.fromisoformat(period.ends) <= at:
         invoice = draft(workspace, period, issued_on=date.fromisoformat(period.ends))
         if _store(invoice):
-            issued.append(invoice.invoice_id)
-        period = _open_next(workspace, period)
-    return issued
+            yield invoice.invoice_id
+        period = _open_next(workspace, period)  # last: until it moves, a rerun redoes this period's steps
+
+
+def _connection() -> Connection:
+    return BillingItem._get_connection().connection
+
+
+def _invoice_sk(invoice: Draft) -> str:
+    # Sorted by issue date, so billing history lists in order.
+    return f"{invoice.issued_on}#{invoice.invoice_id}"
 
 
 def _store(invoice: Draft) -> bool:
-    # Sorted by issue date, so billing history lists in order; the id is deterministic, so a re-run
-    # collides with what it already issued.
+    """Issue ``invoice``: store it and mark the credits it deducts applied, in one transaction, then queue
+    its email. False when it was issued before (by an earlier run, which may have died before queueing
+    the email: it is queued now, from the invoice as stored; queueing is idempotent)."""
+    ws = invoice.workspace_id
     item = Invoice(
-        invoices_pk(invoice.workspace_id),
-        f"{invoice.issued_on}#{invoice.invoice_id}",
-        workspace_id=invoice.workspace_id,
+        invoices_pk(ws),
+        _invoice_sk(invoice),
+        workspace_id=ws,
         invoice_id=invoice.invoice_id,
         period_id=invoice.period_start,
         issued_on=invoice.issued_on,
@@ -280,27 +349,38 @@ def _store(invoice: Draft) -> bool:
         body=json.dumps(invoice.to_json(), sort_keys=True),
     )
     try:
-        item.save(condition=Invoice.pk.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            # Issued by an earlier (or concurrent) run: never twice. Its email may not have been queued if
-            # that run died in between; queueing is idempotent (one delivery per invoice), so do it again.
-            _email(invoice)
-            return False
-        raise
-    for credit_id in invoice.credit_ids:
-        Credit(credits_pk(invoice.workspace_id), credit_id).update(
-            actions=[Credit.applied_to.set(invoice.invoice_id)], condition=Credit.applied_to.does_not_exist()
-        )
-    _email(invoice)
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(item, condition=Invoice.pk.does_not_exist())
+            for credit_id in invoice.credit_ids:
+                tx.update(
+                    Credit(credits_pk(ws), credit_id),
+                    actions=[Credit.applied_to.set(invoice.invoice_id)],
+                    condition=Credit.applied_to.does_not_exist(),
+                )
+    except TransactWriteError:
+        stored = _stored(invoice)
+        if stored is None:
+            raise  # not issued: DynamoDB cancelled it for another reason (a conflicting transaction)
+        _email(ws, invoice.contact, stored)
+        return False
+    _email(ws, invoice.contact, invoice.to_json())
     return True
 
 
-def _email(invoice: Draft) -> None:
-    if invoice.contact:
+def _stored(invoice: Draft) -> dict[str, Any] | None:
+    """The invoice with ``invoice``'s id as it was issued, or None if it never was."""
+    try:
+        found = Invoice.get(invoices_pk(invoice.workspace_id), _invoice_sk(invoice), consistent_read=True)
+    except DoesNotExist:
+        return None
+    return dict(json.loads(found.body))
+
+
+def _email(workspace_id: str, contact: str | None, invoice: dict[str, Any]) -> None:
+    if contact:
         from nudge.billing.invoice_email import queue_invoice_email
 
-        queue_invoice_email(invoice.workspace_id, invoice.contact, invoice.to_json())
+        queue_invoice_email(workspace_id, contact, invoice)
 
 
 def _open_next(workspace: Workspace, period: Period) -> Period:
