@@ -1,16 +1,116 @@
-"""``nudge``: the operator CLI. It talks to whatever AWS endpoint boto3 is configured for: real AWS after
-a deploy (table names from ``NUDGE_*_TABLE`` or ``NUDGE_TABLE_PREFIX``), or the local runtime
-(``AWS_ENDPOINT_URL``)."""
+"""``nudge``: the operator CLI. Where its commands go, first match wins:
+
+1. ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_DYNAMODB``), when set;
+2. the local runtime, when ``<state-dir>/local.json`` exists (``--state-dir``, default ``.nudge``, as for
+   ``nudge local``): its ``aws_endpoint_url`` and ``aws_region``;
+3. AWS itself, as boto3 is configured (credentials, region; table names from ``NUDGE_*_TABLE`` or
+   ``NUDGE_TABLE_PREFIX``).
+
+A local endpoint (a loopback address: the local runtime, DynamoDB Local, LocalStack) accepts any
+credentials, so the CLI signs for one with placeholders: it needs none configured, and real ones are
+never handed to a local process. Missing credentials and an endpoint that does not answer are one line
+on stderr and exit code 1, not a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from botocore.exceptions import (
+    BotoCoreError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from pynamodb.exceptions import PynamoDBException
 
 from nudge.errors import NudgeError
+
+LOCAL_CONTRACT = "local.json"  # what ``nudge local`` writes into its state directory once it is ready
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+NO_CREDENTIALS_HINT = (
+    "configure them (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) to reach a deployment, "
+    "or start the local runtime (make run) to use it"
+)
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where this process's AWS clients go, and where that was decided (for error messages)."""
+
+    endpoint_url: str | None
+    source: str
+
+    @property
+    def local(self) -> bool:
+        return self.endpoint_url is not None and urlsplit(self.endpoint_url).hostname in LOOPBACK_HOSTS
+
+
+def target_aws(state_dir: Path) -> AwsTarget:
+    """Point this process's AWS clients at the command's target. Called before any Nudge module that
+    builds a client or reads the settings is imported: both read the environment once."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        target = AwsTarget(endpoint, "AWS_ENDPOINT_URL")
+    else:
+        contract_path = state_dir / LOCAL_CONTRACT
+        if not contract_path.is_file():
+            return AwsTarget(None, "AWS")
+        try:
+            contract = json.loads(contract_path.read_text())
+            endpoint = str(contract["aws_endpoint_url"])
+            region = str(contract["aws_region"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise NudgeError(f"{contract_path} is not a local runtime's contract ({exc})") from exc
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
+        target = AwsTarget(endpoint, str(contract_path))
+    if target.local:
+        os.environ.update(LOCAL_CREDENTIALS)
+        os.environ.pop(
+            "AWS_PROFILE", None
+        )  # a profile would take precedence over nothing, but not over these
+    return target
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from (PynamoDB wraps botocore's errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def aws_problem(exc: BaseException, target: AwsTarget) -> str | None:
+    """One line for an AWS failure an operator fixes by configuring the CLI, or None for any other."""
+    for cause in _causes(exc):
+        if isinstance(cause, NoCredentialsError):
+            return f"no AWS credentials found: {NO_CREDENTIALS_HINT}"
+        if isinstance(cause, PartialCredentialsError):
+            return f"incomplete AWS credentials ({cause}): {NO_CREDENTIALS_HINT}"
+        if isinstance(cause, EndpointConnectionError):
+            where = f"{target.endpoint_url} (from {target.source})" if target.endpoint_url else "AWS"
+            if target.source.endswith(LOCAL_CONTRACT):
+                return (
+                    f"the local runtime at {where} does not answer: start it (make run), "
+                    "or remove that file to use AWS"
+                )
+            return f"cannot reach {where}: {cause}"
+    return None
 
 
 def _print_keys(keys: object, as_json: bool, title: str) -> None:
@@ -83,12 +183,14 @@ def _billing_run(args: argparse.Namespace) -> None:
         at = date.fromisoformat(args.at) if args.at else date.today()
     except ValueError as exc:
         raise NudgeError("--at must be a date YYYY-MM-DD") from exc
-    issued = invoicing.run(at)
+    result = invoicing.run(at)
+    issued = result.issued
     print(
-        json.dumps({"at": at.isoformat(), "invoices": issued})
+        json.dumps({"at": at.isoformat(), "invoices": issued, "not_billed": result.failed})
         if args.json
         else f"Billing run for {at}: {len(issued)} invoice(s) issued. {' '.join(issued)}".rstrip()
     )
+    result.raise_if_incomplete()  # after what was billed is printed: one line to stderr, exit 2
 
 
 def _billing_credit(args: argparse.Namespace) -> None:
@@ -150,22 +252,32 @@ def _demo(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nudge", description="Operate a Nudge deployment.")
     groups = parser.add_subparsers(dest="group", required=True)
+    # Every command that reads or writes Nudge's data: where a running local runtime's contract is.
+    aws = argparse.ArgumentParser(add_help=False)
+    aws.add_argument(
+        "--state-dir",
+        default=".nudge",
+        help="a running local runtime's state directory (its local.json is used unless AWS_ENDPOINT_URL is)",
+    )
+    aws.set_defaults(targets_aws=True)
 
     workspace = groups.add_parser("workspace", help="create and list workspaces").add_subparsers(
         dest="command", required=True
     )
-    create = workspace.add_parser("create", help="create a workspace and print its keys once")
+    create = workspace.add_parser("create", parents=[aws], help="create a workspace and print its keys once")
     create.add_argument("--name", required=True)
     create.add_argument("--plan", required=True, help="essentials, premium or enterprise")
     create.add_argument("--billing-start", help="YYYY-MM-DD (default: today)")
     create.add_argument("--json", action="store_true", help="print the ids and keys as JSON")
     create.set_defaults(run=_workspace_create)
-    listing = workspace.add_parser("list", help="list workspaces")
+    listing = workspace.add_parser("list", parents=[aws], help="list workspaces")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=_workspace_list)
 
     keys = groups.add_parser("keys", help="manage API keys").add_subparsers(dest="command", required=True)
-    rotate = keys.add_parser("rotate", help="issue new Track and App keys; the old ones stop working")
+    rotate = keys.add_parser(
+        "rotate", parents=[aws], help="issue new Track and App keys; the old ones stop working"
+    )
     rotate.add_argument("--workspace", required=True, help="workspace id")
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(run=_keys_rotate)
@@ -173,14 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
     segment = groups.add_parser("segment", help="manage segments").add_subparsers(
         dest="command", required=True
     )
-    manual = segment.add_parser("create-manual", help="create a manual segment (filled via add_customers)")
+    manual = segment.add_parser(
+        "create-manual", parents=[aws], help="create a manual segment (filled via add_customers)"
+    )
     manual.add_argument("--workspace", required=True)
     manual.add_argument("--name", required=True)
     manual.add_argument("--description", default="")
     manual.add_argument("--json", action="store_true")
     manual.set_defaults(run=_segment_create)
 
-    update = workspace.add_parser("update", help="set the invoice contact and tax details")
+    update = workspace.add_parser("update", parents=[aws], help="set the invoice contact and tax details")
     update.add_argument("--workspace", required=True)
     update.add_argument("--invoice-contact")
     update.add_argument("--tax-location", help="a key of the billing catalog's tax rates, e.g. US-CA")
@@ -190,26 +304,32 @@ def build_parser() -> argparse.ArgumentParser:
     billing = groups.add_parser("billing", help="billing runs, usage and credits").add_subparsers(
         dest="command", required=True
     )
-    run = billing.add_parser("run", help="bill every workspace whose period ended by --at (idempotent)")
+    run = billing.add_parser(
+        "run", parents=[aws], help="bill every workspace whose period ended by --at (idempotent)"
+    )
     run.add_argument("--at", help="YYYY-MM-DD (default: today)")
     run.add_argument("--json", action="store_true")
     run.set_defaults(run=_billing_run)
-    credit = billing.add_parser("credit", help="credit an invoice within its three-month grace period")
+    credit = billing.add_parser(
+        "credit", parents=[aws], help="credit an invoice within its three-month grace period"
+    )
     credit.add_argument("--workspace", required=True)
     credit.add_argument("--invoice", required=True)
     credit.add_argument("--amount-cents", type=int, required=True)
     credit.add_argument("--reason", required=True)
     credit.set_defaults(run=_billing_credit)
-    usage = billing.add_parser("usage", help="this period's usage and the estimated invoice, as JSON")
+    usage = billing.add_parser(
+        "usage", parents=[aws], help="this period's usage and the estimated invoice, as JSON"
+    )
     usage.add_argument("--workspace", required=True)
     usage.set_defaults(run=_billing_usage)
 
     tables = groups.add_parser("tables", help="manage tables outside CDK").add_subparsers(
         dest="command", required=True
     )
-    tables.add_parser("create", help="create any missing table (local runtime, development)").set_defaults(
-        run=_tables_create
-    )
+    tables.add_parser(
+        "create", parents=[aws], help="create any missing table (local runtime, development)"
+    ).set_defaults(run=_tables_create)
     local = groups.add_parser("local", help="run the whole platform on this machine (moto underneath)")
     local.add_argument("--port", type=int, default=4000)
     local.add_argument("--host", default="127.0.0.1")
@@ -232,11 +352,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    target = AwsTarget(None, "AWS")
     try:
+        if getattr(args, "targets_aws", False):
+            target = target_aws(Path(args.state_dir))
         args.run(args)
     except NudgeError as exc:
         print(f"nudge: {exc}", file=sys.stderr)
         return 2
+    except (PynamoDBException, BotoCoreError) as exc:
+        problem = aws_problem(exc, target)
+        if problem is None:
+            raise
+        print(f"nudge: {problem}", file=sys.stderr)
+        return 1
     return 0
 
 
