@@ -6,6 +6,8 @@ import pytest
 
 from nudge.segments.conditions import (
     MAX_DEPTH,
+    MAX_NAME_LENGTH,
+    MAX_RELATIVE_AMOUNT,
     And,
     AttributeCondition,
     AttributeOperator,
@@ -62,6 +64,8 @@ EVENT_FULL = {
 
 VALID = [
     PLAN,
+    attr("x" * MAX_NAME_LENGTH, "exists"),
+    attr("t", "after", {**DAYS_AGO, "amount": MAX_RELATIVE_AMOUNT}),
     attr("plan", "neq", 3),
     attr("vip", "eq", True),
     attr("score", "eq", 1.5),
@@ -283,6 +287,21 @@ INVALID = [
     ({"segment": {"id": "1", "operator": "member"}}, "segment.operator", "unknown_operator"),
     ({"segment": {"id": 12, "operator": "in"}}, "segment.id", "wrong_type"),
     ({"segment": {"id": "", "operator": "in"}}, "segment.id", "invalid_value"),
+    # names become parts of storage keys; relative amounts become re-check times
+    (attr("x" * (MAX_NAME_LENGTH + 1), "exists"), "attribute.field", "invalid_value"),
+    ({"event": {"name": "é" * (MAX_NAME_LENGTH + 1)}}, "event.name", "invalid_value"),
+    ({"object": {"object_type_id": "1" * (MAX_NAME_LENGTH + 1)}}, "object.object_type_id", "invalid_value"),
+    ({"segment": {"id": "1" * (MAX_NAME_LENGTH + 1), "operator": "in"}}, "segment.id", "invalid_value"),
+    (
+        attr("t", "before", {**DAYS_AGO, "amount": MAX_RELATIVE_AMOUNT + 1}),
+        "attribute.value.amount",
+        "invalid_value",
+    ),
+    (
+        {"event": {"name": "x", "timeframe": {"type": "within", "amount": 10**40, "unit": "days"}}},
+        "event.timeframe.amount",
+        "invalid_value",
+    ),
 ]
 
 PARSE_ONLY = [

@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nudge.segments.conditions import (
     CONDITION_SCHEMA,
+    MAX_TIMESTAMP,
     Condition,
     ConditionError,
     EventCondition,
@@ -368,7 +369,7 @@ class _Reader:
         return {
             "type": kind,
             "segment_id": _identifier(obj["segment_id"], _at(path, "segment_id")),
-            "send_at": None if send_at is None else _integer(send_at, _at(path, "send_at"), 0),
+            "send_at": None if send_at is None else _integer(send_at, _at(path, "send_at"), 0, MAX_TIMESTAMP),
         }
 
     # workflow

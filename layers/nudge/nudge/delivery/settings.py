@@ -24,6 +24,10 @@ SK = "delivery"
 CACHE_SECONDS = 30.0
 DEFAULT_SENDING_RATE = 100  # messages per second a broadcast may start; SES's default quota is 14/s
 MAX_SENDING_RATE = 10_000
+MAX_MESSAGE_LIMIT = 1_000_000  # messages per person per window: beyond it there is no limit to speak of
+MAX_ADDRESS_LENGTH = 320  # "Name <address>": RFC 5321 caps the address itself at 254
+MAX_HOST_LENGTH = 253  # DNS
+MAX_SECRET_LENGTH = 1024  # SMTP username and password
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _cache: dict[str, tuple[float, WorkspaceDelivery]] = {}
 
@@ -121,6 +125,10 @@ def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
             value = body[field]
             if value is not None and (not isinstance(value, str) or not _EMAIL.match(_address(value))):
                 raise InvalidRequest(f"{field} must be an email address", field=field)
+            if value is not None and len(value) > MAX_ADDRESS_LENGTH:
+                raise InvalidRequest(
+                    f"{field} cannot be longer than {MAX_ADDRESS_LENGTH} characters", field=field
+                )
             setattr(item, attr, value)
     if "smtp" in body:
         smtp = None if body["smtp"] is None else _smtp(body["smtp"])
@@ -132,9 +140,7 @@ def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
         item.message_limit, item.message_limit_days = _limit(body["message_limit"])
     if "sending_rate" in body:
         rate = body["sending_rate"]
-        if rate is not None and (
-            not isinstance(rate, int) or isinstance(rate, bool) or not 1 <= rate <= MAX_SENDING_RATE
-        ):
+        if rate is not None and not _whole(rate, 1, MAX_SENDING_RATE):
             raise InvalidRequest(
                 f"sending_rate must be 1 to {MAX_SENDING_RATE} messages per second", field="sending_rate"
             )
@@ -172,10 +178,10 @@ def _smtp(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise InvalidRequest("smtp must be an object", field="smtp")
     host = raw.get("host")
-    if not isinstance(host, str) or not host:
+    if not isinstance(host, str) or not 1 <= len(host) <= MAX_HOST_LENGTH:
         raise InvalidRequest("smtp.host must be a host name", field="smtp.host")
     port = raw.get("port", 587)
-    if not isinstance(port, int) or not 1 <= port <= 65535:
+    if not _whole(port, 1, 65535):
         raise InvalidRequest("smtp.port must be a port number", field="smtp.port")
     security = raw.get("security", "starttls")
     if security not in ("starttls", "tls", "none"):
@@ -185,6 +191,10 @@ def _smtp(raw: Any) -> dict[str, Any]:
         value = raw.get(key)
         if value is not None and not isinstance(value, str):
             raise InvalidRequest(f"smtp.{key} must be a string", field=f"smtp.{key}")
+        if value is not None and len(value) > MAX_SECRET_LENGTH:
+            raise InvalidRequest(
+                f"smtp.{key} cannot be longer than {MAX_SECRET_LENGTH} characters", field=f"smtp.{key}"
+            )
         out[key] = value
     return out
 
@@ -193,8 +203,16 @@ def _limit(raw: Any) -> tuple[int | None, int | None]:
     if raw is None:
         return None, None
     count, days = (raw.get("count"), raw.get("days")) if isinstance(raw, dict) else (None, None)
-    if not isinstance(count, int) or count < 1:
-        raise InvalidRequest("message_limit.count must be a positive integer", field="message_limit.count")
-    if not isinstance(days, int) or not 1 <= days <= 365:
+    if not _whole(count, 1, MAX_MESSAGE_LIMIT):
+        raise InvalidRequest(
+            f"message_limit.count must be a whole number from 1 to {MAX_MESSAGE_LIMIT}",
+            field="message_limit.count",
+        )
+    if not _whole(days, 1, 365):
         raise InvalidRequest("message_limit.days must be 1 to 365", field="message_limit.days")
     return count, days
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    """An integer in ``low..high``. JSON's true and false are not numbers, though Python's bool is an int."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high

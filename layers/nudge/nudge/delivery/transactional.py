@@ -20,6 +20,7 @@ from nudge.delivery.template_store import resolve
 from nudge.errors import InvalidRequest
 from nudge.tracking import people
 from nudge.tracking.identifiers import from_map
+from nudge.tracking.limits import MAX_TIMESTAMP
 
 CHANNELS = ("email", "sms", "push", "in_app")
 # Inline fields each channel accepts (Customer.io's names); each is template source.
@@ -185,6 +186,6 @@ def _attachments(value: Any) -> dict[str, str]:
 def _send_at(value: Any) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TIMESTAMP:
         raise InvalidRequest("send_at must be a unix timestamp in seconds", field="send_at")
     return value

@@ -11,11 +11,19 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, Literal, TypeAlias
 
+from nudge.tracking.limits import MAX_TIMESTAMP
+
 MAX_DEPTH = 6  # nesting of and/or/not groups, counted through event, device and object filters too
-MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z: the largest plausible unix timestamp
 # Bounds the events one evaluation may read: "at most K" has to read K+1 of them to say no.
 MAX_EVENT_COUNT = 1000
 FIELD_PATTERN = r"^[^.]+(\.[^.]+)*$"  # dotted path, no empty segment
+# Attribute fields, event names, object type ids and segment ids become parts of storage keys (the
+# dependency index's ``attr:<name>``), which DynamoDB caps at 1024/2048 bytes: 150 characters (Customer.io's
+# attribute name limit, in bytes) keep every key far below that, whatever the characters.
+MAX_NAME_LENGTH = 150
+# "amount unit ago / from now" and "within amount units": a million days is beyond any plausible
+# timestamp, and the times computed from it stay 12-digit numbers (re-checks are keyed by them).
+MAX_RELATIVE_AMOUNT = 1_000_000
 NAME_PATTERN = r"\S"  # an event name must not be blank
 
 Rule = Literal[
@@ -252,7 +260,7 @@ Condition: TypeAlias = (
 _SCALAR = {"type": ["string", "number", "boolean"]}
 _UNIT = {"enum": [unit.value for unit in TimeUnit]}
 _TIMESTAMP = {"type": "integer", "minimum": 0, "maximum": MAX_TIMESTAMP}
-_NON_EMPTY_STRING = {"type": "string", "minLength": 1}
+_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}
 
 
 def _closed(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -273,7 +281,11 @@ _VALUE_SCHEMAS: dict[ValueKind, dict[str, Any]] = {
     ValueKind.NUMBER: {"type": "number"},
     ValueKind.LIST: {"type": "array", "minItems": 1, "items": _SCALAR},
     ValueKind.RELATIVE_TIME: _closed(
-        {"amount": {"type": "integer", "minimum": 0}, "unit": _UNIT, "direction": _enum(Direction)},
+        {
+            "amount": {"type": "integer", "minimum": 0, "maximum": MAX_RELATIVE_AMOUNT},
+            "unit": _UNIT,
+            "direction": _enum(Direction),
+        },
         ["amount", "unit", "direction"],
     ),
 }
@@ -284,7 +296,8 @@ def _attribute_schema() -> dict[str, Any]:
     alternatives = []
     for kind in ValueKind:
         operators = [op.value for op, op_kind in VALUE_KINDS.items() if op_kind is kind]
-        properties = {"field": {"type": "string", "pattern": FIELD_PATTERN}, "operator": {"enum": operators}}
+        field = {"type": "string", "pattern": FIELD_PATTERN, "maxLength": MAX_NAME_LENGTH}
+        properties = {"field": field, "operator": {"enum": operators}}
         required = ["field", "operator"]
         if kind is not ValueKind.NONE:
             properties["value"] = _VALUE_SCHEMAS[kind]
@@ -300,7 +313,7 @@ def _timeframe_schema() -> dict[str, Any]:
             _closed(
                 {
                     "type": {"const": TimeframeType.WITHIN.value},
-                    "amount": {"type": "integer", "minimum": 1},
+                    "amount": {"type": "integer", "minimum": 1, "maximum": MAX_RELATIVE_AMOUNT},
                     "unit": _UNIT,
                 },
                 ["type", "amount", "unit"],
@@ -316,7 +329,7 @@ def _timeframe_schema() -> dict[str, Any]:
 
 def _event_schema(filters: dict[str, Any]) -> dict[str, Any]:
     properties = {
-        "name": {"type": "string", "pattern": NAME_PATTERN},
+        "name": {"type": "string", "pattern": NAME_PATTERN, "maxLength": MAX_NAME_LENGTH},
         "type": _enum(EventType),
         "performed": {"type": "boolean"},
         "filters": filters,
@@ -343,8 +356,8 @@ def _level(scope: str, level: int) -> dict[str, Any]:
     alternatives.append(_closed({"attribute": _ref("attribute")}, ["attribute"]))
     if scope == "person":
         fields = _ref(f"fields{level}")
-        relation = {"object_type_id": _NON_EMPTY_STRING, "filters": fields, "relationship": fields}
-        segment = {"id": _NON_EMPTY_STRING, "operator": _enum(SegmentOperator)}
+        relation = {"object_type_id": _NAME, "filters": fields, "relationship": fields}
+        segment = {"id": _NAME, "operator": _enum(SegmentOperator)}
         alternatives += [
             _closed({"event": _event_schema(fields)}, ["event"]),
             _closed({"device": fields}, ["device"]),

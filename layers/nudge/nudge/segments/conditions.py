@@ -56,6 +56,10 @@ Object
 Segment
     ``{"segment": {"id": "123", "operator": "in"|"not_in"}}``.
 
+Bounds: an attribute ``field``, an event ``name``, an ``object_type_id`` and a segment ``id`` are at most
+``MAX_NAME_LENGTH`` (150) characters (they become parts of storage keys); a relative ``amount``
+(``before``/``after``, ``within``) is at most ``MAX_RELATIVE_AMOUNT`` (1,000,000).
+
 Message activity (``{"message": ...}``) is not supported yet. Event, device and object filters accept
 only groups and attribute conditions.
 
@@ -81,6 +85,8 @@ from nudge.segments.condition_schema import (
     FIELD_PATTERN,
     MAX_DEPTH,
     MAX_EVENT_COUNT,
+    MAX_NAME_LENGTH,
+    MAX_RELATIVE_AMOUNT,
     MAX_TIMESTAMP,
     NAME_PATTERN,
     VALUE_KINDS,
@@ -117,6 +123,8 @@ __all__ = [
     "CONDITION_SCHEMA",
     "MAX_DEPTH",
     "MAX_EVENT_COUNT",
+    "MAX_NAME_LENGTH",
+    "MAX_RELATIVE_AMOUNT",
     "MAX_TIMESTAMP",
     "And",
     "AttributeCondition",
@@ -224,6 +232,13 @@ def _string(value: Any, path: str) -> str:
 def _non_empty(value: Any, path: str) -> str:
     if not _string(value, path):
         raise ConditionError(path, "invalid_value", "must not be empty")
+    return _short(value, path)
+
+
+def _short(value: str, path: str) -> str:
+    """A name that becomes part of a storage key (see ``MAX_NAME_LENGTH``)."""
+    if len(value) > MAX_NAME_LENGTH:
+        raise ConditionError(path, "invalid_value", f"must be at most {MAX_NAME_LENGTH} characters")
     return value
 
 
@@ -324,7 +339,7 @@ def _group(kind: str, body: Any, path: str, depth: int, person: bool) -> Conditi
 def _field(value: Any, path: str) -> str:
     if not _FIELD_RE.search(_string(value, path)):
         raise ConditionError(path, "invalid_value", "must be a name, or dotted names with no empty part")
-    return value
+    return _short(value, path)
 
 
 def _attribute(body: Any, path: str) -> AttributeCondition:
@@ -362,7 +377,7 @@ def _scalars(value: Any, path: str) -> tuple[Scalar, ...]:
 def _relative_time(value: Any, path: str) -> RelativeTime:
     obj = _keys(value, path, ("amount", "unit", "direction"))
     return RelativeTime(
-        _integer(0)(_required(obj, "amount", path), _key(path, "amount")),
+        _integer(0, MAX_RELATIVE_AMOUNT)(_required(obj, "amount", path), _key(path, "amount")),
         _choice(TimeUnit, "invalid_value")(_required(obj, "unit", path), _key(path, "unit")),
         _choice(Direction, "invalid_value")(_required(obj, "direction", path), _key(path, "direction")),
     )
@@ -382,6 +397,7 @@ def _event(body: Any, path: str, depth: int) -> EventCondition:
     name = _string(_required(obj, "name", path), _key(path, "name"))
     if not _NAME_RE.search(name):
         raise ConditionError(_key(path, "name"), "invalid_value", "must not be blank")
+    _short(name, _key(path, "name"))
     ever: Timeframe = Ever()
     return EventCondition(
         name=name,
@@ -412,7 +428,7 @@ def _timeframe(value: Any, path: str) -> Timeframe:
     if kind is TimeframeType.WITHIN:
         obj = _keys(value, path, ("type", "amount", "unit"))
         return Within(
-            _integer(1)(_required(obj, "amount", path), _key(path, "amount")),
+            _integer(1, MAX_RELATIVE_AMOUNT)(_required(obj, "amount", path), _key(path, "amount")),
             _choice(TimeUnit, "invalid_value")(_required(obj, "unit", path), _key(path, "unit")),
         )
     obj = _keys(value, path, ("type", "start", "end"))

@@ -21,6 +21,7 @@ MAX_V1_BODY_BYTES = 1_000_000
 MAX_V2_OP_BYTES = 32_000
 MAX_V2_BATCH_BYTES = 500_000
 MAX_SEGMENT_IDS = 1000
+MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z: the largest plausible unix timestamp
 # Customer.io documents no nesting limit; DynamoDB stores documents at most 32 levels deep, so nothing
 # deeper could be kept anyway. Checked before parsing: json.loads recurses once per level, so about
 # 1,000 levels (a few KB) would otherwise raise RecursionError on any route.
@@ -203,6 +204,6 @@ def check_timestamp(value: Any, field: str = "timestamp") -> int | None:
         value = int(value.strip())
     if isinstance(value, float) and math.isfinite(value):
         value = int(value)
-    if not isinstance(value, int) or value < 0 or value > 253_402_300_799:
+    if not isinstance(value, int) or value < 0 or value > MAX_TIMESTAMP:
         raise InvalidRequest(f"{field} must be a unix timestamp in seconds", field=field, reason="type")
     return value
