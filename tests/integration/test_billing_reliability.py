@@ -239,6 +239,31 @@ def test_a_workspace_whose_plan_left_the_catalog_does_not_stop_the_others(
     )
 
 
+def test_the_cli_prints_what_it_billed_and_names_in_one_line_what_it_could_not(
+    stranded: tuple[list[str], str],
+    without_premium: Callable[[], None],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nudge import cli
+
+    good, premium = stranded
+    monkeypatch.chdir(tmp_path)  # no local runtime's contract here: the mocked account it is
+
+    code = cli.main(["billing", "run", "--at", "2026-10-01", "--json"])
+
+    out, err = capsys.readouterr()
+    assert code == 2
+    printed = json.loads(out)
+    assert len(printed["invoices"]) == 2 * len(good)
+    assert list(printed["not_billed"]) == [premium]
+    assert err.splitlines() == [
+        f"nudge: 1 workspace(s) not billed: {premium} "
+        "(UnknownPlan: plan 'premium' is not in the billing catalog)"
+    ]
+
+
 # The billing function
 
 

@@ -121,3 +121,105 @@ def test_the_cli_talks_to_whatever_endpoint_boto3_is_configured_for(moto_endpoin
     created = json.loads(nudge("workspace", "create", "--name", "Remote", "--plan", "essentials", "--json"))
     listed = json.loads(nudge("workspace", "list", "--json"))
     assert [w["workspace_id"] for w in listed] == [created["workspace_id"]]
+
+
+# Where the CLI goes, and what it says when it cannot get there
+
+
+def _without_aws_settings(home) -> dict[str, str]:
+    """This process's environment minus every AWS and Nudge setting: a developer's fresh shell. HOME is
+    ``home``, so no ~/.aws files are read either; the instance metadata service is not asked."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NUDGE_"))}
+    return {**env, "HOME": str(home), "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def _nudge(cwd, env, *argv):
+    return subprocess.run(
+        [sys.executable, "-m", "nudge.cli", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _write_contract(state_dir, endpoint):
+    state_dir.mkdir(parents=True)
+    (state_dir / "local.json").write_text(
+        json.dumps({"aws_endpoint_url": endpoint, "aws_region": "us-east-1"})
+    )
+
+
+def test_with_no_aws_settings_the_cli_uses_the_running_local_runtime(moto_endpoint, tmp_path):
+    # What `make run` leaves in ./.nudge while it is up: the CLI needs nothing else.
+    _write_contract(tmp_path / ".nudge", moto_endpoint)
+    env = _without_aws_settings(tmp_path)
+
+    assert _nudge(tmp_path, env, "tables", "create").returncode == 0
+    created = _nudge(
+        tmp_path, env, "workspace", "create", "--name", "Local", "--plan", "essentials", "--json"
+    )
+    listed = _nudge(tmp_path, env, "workspace", "list", "--json")
+    elsewhere = _nudge(
+        tmp_path.parent, env, "workspace", "list", "--json", "--state-dir", str(tmp_path / ".nudge")
+    )
+
+    assert (created.returncode, listed.returncode, elsewhere.returncode) == (0, 0, 0), listed.stderr
+    assert json.loads(created.stdout)["workspace_id"] in [
+        w["workspace_id"] for w in json.loads(listed.stdout)
+    ]
+    assert json.loads(elsewhere.stdout) == json.loads(listed.stdout)
+
+
+def test_a_local_endpoint_needs_no_credentials(moto_endpoint, tmp_path):
+    # The README's `AWS_ENDPOINT_URL=<aws_endpoint_url> nudge workspace list`, in a shell with no credentials.
+    env = {**_without_aws_settings(tmp_path), "AWS_ENDPOINT_URL": moto_endpoint}
+
+    assert _nudge(tmp_path, env, "tables", "create").returncode == 0
+    created = _nudge(
+        tmp_path, env, "workspace", "create", "--name", "Local", "--plan", "essentials", "--json"
+    )
+    listed = _nudge(tmp_path, env, "workspace", "list", "--json")
+
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert json.loads(created.stdout)["workspace_id"] in [
+        w["workspace_id"] for w in json.loads(listed.stdout)
+    ]
+
+
+def test_missing_credentials_are_one_line(tmp_path):
+    env = {**_without_aws_settings(tmp_path), "AWS_REGION": "us-east-1"}
+
+    done = _nudge(tmp_path, env, "workspace", "list")
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "nudge: no AWS credentials found: configure them (AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY) to reach a deployment, or start the local runtime (make run) to use it"
+    ]
+
+
+def test_a_local_runtime_that_stopped_is_one_line(tmp_path):
+    # Its local.json stays behind when it stops: nothing answers at the endpoint it names.
+    endpoint = f"http://127.0.0.1:{_free_port()}"
+    _write_contract(tmp_path / ".nudge", endpoint)
+
+    done = _nudge(tmp_path, _without_aws_settings(tmp_path), "workspace", "list")
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"nudge: the local runtime at {endpoint} (from .nudge/local.json) does not answer: start it "
+        "(make run), or remove that file to use AWS"
+    ]
+
+
+def test_a_broken_contract_is_one_line(tmp_path):
+    (tmp_path / ".nudge").mkdir()
+    (tmp_path / ".nudge" / "local.json").write_text("{")
+
+    done = _nudge(tmp_path, _without_aws_settings(tmp_path), "workspace", "list")
+
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("nudge: .nudge/local.json is not a local runtime's contract")
