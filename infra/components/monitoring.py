@@ -33,6 +33,7 @@ from infra.components.http_api import HttpApi
 from infra.components.schedule import Daily
 from infra.components.streams import StreamConsumer
 from infra.config import DeployConfig
+from nudge.billing import telemetry as billing_telemetry
 from nudge.delivery import telemetry
 
 PERIOD = Duration.minutes(5)
@@ -100,6 +101,7 @@ class Monitoring(Construct):
             )
         # The daily billing run's own alarm (a day without a run) is the schedule's; it notifies here.
         self.notify(billing_runs.missed_run)
+        self._workspaces_not_billed_alarm()
 
         self._dashboard(
             api=api,
@@ -448,6 +450,30 @@ class Monitoring(Construct):
             )
             found.append(metric)
         return found[0], found[1]
+
+    def _workspaces_not_billed_alarm(self) -> None:
+        """A billing run that billed every workspace but some (their names are in the billing function's
+        log, "workspace not billed"). The failed invocation also trips the function's errors alarm and,
+        after Lambda's retries, the billing dead-letter queue's: this one says which problem it is."""
+        metric = cloudwatch.Metric(
+            namespace=telemetry.NAMESPACE,
+            metric_name=billing_telemetry.WORKSPACES_NOT_BILLED,
+            period=Duration.days(1),
+            statistic=cloudwatch.Stats.MAXIMUM,
+        )
+        # Missing data: every run reports the count, 0 included, so no data is no run, which is the
+        # missed-run alarm's case. Over a day, so it stays raised until a day's runs bill everyone.
+        self.notify(
+            metric.create_alarm(
+                self,
+                "BillingWorkspacesNotBilled",
+                alarm_description="Nudge billing run: one or more workspaces could not be billed",
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
 
     def _errors_alarm(self, service: ServiceFunction, threshold: int) -> None:
         metric = service.function.metric_errors(period=PERIOD, statistic="Sum")

@@ -14,6 +14,7 @@ from aws_cdk.assertions import Template
 
 from infra.app import create_app
 from infra.config import DeployConfig
+from nudge.billing import telemetry as billing_telemetry
 from nudge.delivery import telemetry
 from tests.infra.conftest import Synthesized, cdk_json_context
 
@@ -385,3 +386,16 @@ def test_a_synth_with_alarm_email_and_a_state_machine_passes_cdk_nag_and_cfn_lin
     api = pytest.importorskip("cfnlint.api", reason="cfn-lint is not installed")
 
     assert [str(match) for match in api.lint_file(tuned.template_file)] == []
+
+
+# Billing
+
+
+def test_the_billing_run_alarms_when_it_could_not_bill_a_workspace(synthesized: Synthesized) -> None:
+    (alarm,) = alarms_on(synthesized, billing_telemetry.WORKSPACES_NOT_BILLED)
+
+    assert alarm["Namespace"] == telemetry.NAMESPACE
+    assert "Dimensions" not in alarm  # the handler's EMF document has none
+    assert (alarm["Statistic"], alarm["Period"]) == ("Maximum", 86400)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert alarm["TreatMissingData"] == "notBreaching"  # no data is no run: the missed-run alarm's case
