@@ -238,8 +238,10 @@ def test_anonymous_objects_are_not_billed(essentials, pump, at):
     assert metering.read_usage(keys.workspace_id, "2026-09-01").objects_new == 1
 
 
-def test_billing_through_the_app_api_and_the_cli(essentials, at, capsys):
+def test_billing_through_the_app_api_and_the_cli(essentials, at, capsys, tmp_path, monkeypatch):
     from nudge import cli
+
+    monkeypatch.chdir(tmp_path)  # no local runtime's local.json here: the CLI stays on the mocked account
     from tests.support.track import AppClient
 
     keys, track = essentials

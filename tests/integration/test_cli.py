@@ -14,6 +14,13 @@ from nudge.tracking import segments
 from tests.support.track import TrackClient
 
 
+@pytest.fixture(autouse=True)
+def _away_from_any_local_runtime(tmp_path, monkeypatch):
+    """Run from a directory with no ``.nudge/local.json``: with ``make run`` up in the repository, the
+    in-process commands would otherwise point this test process's AWS environment at it."""
+    monkeypatch.chdir(tmp_path)
+
+
 def run(capsys, *argv):
     code = cli.main(list(argv))
     out = capsys.readouterr()
