@@ -91,3 +91,26 @@ def test_the_seeds_worked_example_end_to_end(local):
     assert {line["amount_cents"] for line in invoice["lines"]} == {100_00, 20_00, 1_00}
     next_period = requests.get(f"{local.url}/v1/billing/usage", headers=app, timeout=30).json()["usage"]
     assert (next_period["people"]["opening"], next_period["objects"]["opening"]) == (6950, 575)
+
+
+def test_the_cli_needs_no_aws_settings_while_the_runtime_is_up(local):
+    # A fresh shell: no AWS variables, no ~/.aws; the runtime's local.json says where its AWS is.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(local.state_dir), "AWS_EC2_METADATA_DISABLED": "true"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nudge.cli",
+            "workspace",
+            "list",
+            "--json",
+            "--state-dir",
+            str(local.state_dir),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert local.contract["workspace_id"] in [w["workspace_id"] for w in json.loads(done.stdout)]
