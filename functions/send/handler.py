@@ -2,7 +2,10 @@
 
 ``handler``: each delivery that became ``queued`` goes through the pipeline (render, gates, channel,
 record, meter). Powertools' batch processor reports failing records one by one; the event source
-mapping retries, bisects and finally dead-letters them, so one poison record never blocks the rest.
+mapping retries, bisects and finally dead-letters them, so one poison record never blocks the rest. A
+record fails when processing it raised before anything was decided (the delivery stays ``queued``, so a
+retry is safe), and when the pipeline gave up on its delivery (``pipeline.DeadLettered``: failed after
+its capped retries sent nothing), so that one always reaches the dead-letter queue and its alarm.
 Records for other items of the table (inbox, counters, templates) are skipped; in AWS the mapping's
 filter keeps them from invoking the function at all.
 
@@ -42,7 +45,11 @@ def record_handler(record: DynamoDBRecord) -> None:
         delivery_id=delivery_id,
         correlation_id=correlation_id(record.raw_event) or None,
     )
-    outcome = pipeline.process(workspace_id, delivery_id)
+    try:
+        outcome = pipeline.process(workspace_id, delivery_id)
+    except pipeline.DeadLettered as given_up:
+        count(counts, given_up.outcome)
+        raise
     count(counts, outcome)
     logger.debug("delivery processed", state=outcome.state)
 

@@ -90,7 +90,7 @@ def test_throttling_reschedules_the_delivery_and_the_sweep_releases_it(ws, ann, 
     assert stored.state == states.SCHEDULED
     assert stored.due_at > clock.now()
     assert states.FAILED not in stored.metrics.as_dict()
-    assert stored.reason is None
+    assert stored.reason == "retrying: throttled"  # why it waits, until its next outcome
     assert channels.email.sent == []
 
     assert scheduled.sweep(now=int(stored.due_at) + 1) == 1

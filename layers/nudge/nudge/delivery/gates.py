@@ -7,8 +7,11 @@ on the delivery (state ``undeliverable``, with the gate's reason):
 3. there is no address for the channel;
 4. the workspace's limit of N messages per person per period (transactional, in-app and system messages
    are exempt). The count is an atomic conditional ``ADD``, so concurrent sends cannot overshoot. It is
-   the last gate, the only one that writes: a message another gate stops never uses up the limit, and
-   the pipeline gives the slot back (``uncount``) when the channel then does not send it.
+   the last gate, the only one that writes (``take_slot``), and the pipeline takes it only once it holds
+   the delivery's claim, so a duplicate sighting never counts: a message another gate stops never uses up
+   the limit, and the pipeline gives the slot back (``uncount``) when the channel then does not send it.
+
+``check`` runs the first three, which only read, before the claim.
 """
 
 from __future__ import annotations
@@ -46,9 +49,8 @@ def check(
     request: dict[str, Any],
     person: Person,
     address: Any,
-    limit: MessageLimit | None,
-    now: int,
 ) -> Blocked | None:
+    """The gates that only read: subscription, suppression, an address."""
     blocked = _subscription(channel, source, request, person)
     if blocked:
         return blocked
@@ -56,16 +58,22 @@ def check(
         return Blocked("suppressed_address", f"{address} is suppressed after a bounce or complaint")
     if not address:
         return Blocked("no_address", f"the person has no address for {channel}")
-    if (
-        limit is not None
-        and limited(channel, source)
-        and not _count_against_limit(workspace_id, person.cio_id, limit, now)
-    ):
-        return Blocked(
-            "message_limit",
-            f"the person reached the limit of {limit.count} messages per {limit.days} days",
-        )
     return None
+
+
+def take_slot(
+    workspace_id: str, cio_id: str, *, channel: str, source: str, limit: MessageLimit | None, now: int
+) -> Blocked | None:
+    """The message-limit gate: count the message against the person's limit, or say it is reached."""
+    if (
+        limit is None
+        or not limited(channel, source)
+        or _count_against_limit(workspace_id, cio_id, limit, now)
+    ):
+        return None
+    return Blocked(
+        "message_limit", f"the person reached the limit of {limit.count} messages per {limit.days} days"
+    )
 
 
 def limited(channel: str, source: str) -> bool:

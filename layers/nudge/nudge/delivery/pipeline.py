@@ -2,14 +2,31 @@
 meter it for billing. One delivery at a time; the send function calls ``process`` for each delivery
 that became ``queued``.
 
-Exactly once: the delivery is claimed with a conditional write (``queued`` -> ``attempted``) before
-anything goes out, and the outcome is recorded under that claim. A retried record finds the delivery no
-longer queued and sends nothing. A send that the provider throttled or failed (5xx) is rescheduled with
-backoff, never recorded as failed. If the process dies between the provider accepting the message and
-the outcome being recorded, the delivery stays ``attempted``: its next sighting records it as failed
-with an "outcome unknown" reason rather than risk a second send (SES feedback, tagged with the delivery
-id, still marks it delivered if it went out). If that sighting came while the sender was still at work
-(a duplicate record processed concurrently), the sender's own record of the outcome replaces the guess.
+At most once, and nothing lost:
+
+1. **Prepare** while the delivery is still ``queued``: the person, the settings, the template, layout and
+   snippets are read, the message is rendered and the gates that only read are checked. Nothing is
+   claimed yet, so a failure here leaves nothing to clean up. A storage error (throttled, unreachable)
+   reschedules the delivery with backoff; any other exception propagates with the delivery still
+   ``queued``, and the stream record is retried by Lambda and then dead-lettered. A decision (a gate
+   blocked it, the template failed) is recorded straight from ``queued`` (``records.settle``).
+2. **Claim** it (``queued`` -> ``attempted``, a conditional write under a fresh attempt id): a duplicate
+   or concurrent sighting finds it taken and sends nothing. Only the message-limit gate (the one gate that
+   writes) comes between the claim and the provider call; if it fails, the claim is given back.
+3. **Send** once, and read the channel's answer in three kinds (``messages``): not sent
+   (``TransientSendError``: rescheduled; ``PermanentSendError``: failed with the provider's reason), or
+   ambiguous (``AmbiguousSendError``: the request went out and the answer was lost). An ambiguous email,
+   SMS or push is recorded ``failed`` as "send outcome unknown" and never resent; SES feedback, tagged with
+   the delivery id, still marks it sent and delivered if it went out. Webhooks are retried by their
+   adapter under an ``Idempotency-Key`` instead.
+4. **Record** the outcome under the claim, then meter it. If the process dies between the provider call
+   and that write, the delivery stays ``attempted``: its next sighting records it as failed, outcome
+   unknown, never sends it again. If that sighting came while the sender was still at work (a duplicate
+   record processed concurrently), the sender's own record of the outcome replaces the guess.
+
+Retries are capped: a delivery rescheduled ``MAX_RETRIES`` times, or first rescheduled ``MAX_RETRY_AGE``
+ago, is failed ("gave up", with the last error) and ``DeadLettered`` is raised, so its stream record ends
+in the send function's dead-letter queue and raises its alarm.
 """
 
 from __future__ import annotations
@@ -21,14 +38,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from nudge import clock
 from nudge.billing import metering
 from nudge.delivery import channel_set, compose, gates, records, states, templates
 from nudge.delivery import settings as delivery_settings
+from nudge.delivery.channels import aws_errors
+from nudge.delivery.channels.aws_errors import STORAGE_ERRORS
 from nudge.delivery.inbox import store as store_in_app
-from nudge.delivery.messages import Email, PermanentSendError, Push, Receipt, Sms, TransientSendError, Webhook
+from nudge.delivery.messages import (
+    AmbiguousSendError,
+    Email,
+    PermanentSendError,
+    Push,
+    Receipt,
+    Sms,
+    TransientSendError,
+    Webhook,
+)
 from nudge.delivery.template_store import StoredTemplate, load, load_layout, snippets
 from nudge.errors import NotFound
 from nudge.model.deliveries import Delivery
@@ -36,7 +64,9 @@ from nudge.model.keys import PROFILE, person_pk
 from nudge.model.people import Person
 
 logger = Logger(child=True)
-RETRY_DELAYS = (60, 300, 900, 3600)  # seconds before the 1st, 2nd, ... retry after throttling
+RETRY_DELAYS = (60, 300, 900, 3600)  # seconds before the 1st, 2nd, ... retry; hourly after the 4th
+MAX_RETRIES = 10  # reschedules before giving up: about 7.4 hours of hourly tries after the first ones
+MAX_RETRY_AGE = 24 * 3600  # seconds from the first reschedule after which it gives up (a sweep outage)
 RETENTION_LIMIT = 300_000  # characters of rendered content kept for "view in browser"
 CONTENT_CACHE_SECONDS = 30.0  # how long a process reuses a template, layout or snippets it read
 
@@ -52,50 +82,95 @@ class Outcome:
     channel: str = ""
 
 
+class DeadLettered(Exception):
+    """The pipeline gave up on the delivery (``records.GAVE_UP``). Raised, so the stream record fails and,
+    once Lambda's retries of it are spent, lands in the dead-letter queue and its alarm; every later
+    sighting of the record raises it again. ``outcome`` is what this sighting decided (no channel when an
+    earlier one did)."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(f"delivery {outcome.delivery_id} given up: {outcome.reason}")
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """An outcome known before anything could be sent: a gate blocked it, or it cannot be rendered."""
+
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A delivery rendered and past the gates that only read: what the claim then sends."""
+
+    person: Person
+    settings: delivery_settings.WorkspaceDelivery
+    composed: compose.Composed
+    request: dict[str, Any]
+
+
 def process(workspace_id: str, delivery_id: str) -> Outcome:
     delivery = records.load(workspace_id, delivery_id)
     if delivery is None:
         return Outcome(delivery_id, "missing")
     if delivery.state != states.QUEUED:
         return _already_handled(delivery)
-    attempt = records.claim(delivery)
+    try:
+        ready = _prepare(delivery)
+        if isinstance(ready, _Decided):
+            return _settle(delivery, ready)
+        attempt = records.claim(delivery)
+    except STORAGE_ERRORS as exc:
+        # Nothing was claimed (or the claim's write failed): the delivery is still queued.
+        return _retry(
+            delivery, None, f"preparing the message failed: {aws_errors.describe(aws_errors.cause_of(exc))}"
+        )
     if attempt is None:
         return Outcome(delivery_id, "claimed elsewhere")
-    return _send_claimed(delivery, attempt)
+    return _send_claimed(delivery, attempt, ready)
 
 
 def _already_handled(delivery: Delivery) -> Outcome:
     if delivery.state == states.ATTEMPTED and delivery.attempt_id:
-        # A sender claimed it and ended without recording the outcome: never send again.
-        reason = f"{records.OUTCOME_UNKNOWN}: the sending invocation ended before recording it; not resent"
+        # Its sender claimed it to call the provider and ended before recording the answer: the message
+        # may have gone out, so it is never sent again.
+        reason = (
+            f"{records.OUTCOME_UNKNOWN}: the sender stopped between calling the provider and recording "
+            "its answer; not resent"
+        )
         if not records.finish(delivery, delivery.attempt_id, states.FAILED, reason=reason):
             return Outcome(delivery.delivery_id, "claimed elsewhere")  # its sender recorded it meanwhile
         logger.warning("delivery outcome unknown", delivery_id=delivery.delivery_id)
         return Outcome(delivery.delivery_id, states.FAILED, reason, delivery.channel)
+    if records.gave_up(delivery):
+        # Lambda retrying the record that gave up: it fails again, so it ends in the dead-letter queue.
+        raise DeadLettered(Outcome(delivery.delivery_id, delivery.state, delivery.reason))
     if delivery.state in states.OUT and delivery.billable:
         _meter(delivery)  # the crash may have come between recording the send and metering it
     return Outcome(delivery.delivery_id, delivery.state)
 
 
-def _send_claimed(delivery: Delivery, attempt: str) -> Outcome:
+def _prepare(delivery: Delivery) -> _Ready | _Decided:
+    """Everything before the claim: reads, rendering and the gates that only read."""
     ws = delivery.workspace_id
     request = records.request_of(delivery)
-    now = clock.now()
     person = (
         _recipient_of_system_mail(delivery, request)
         if delivery.source == "system"
         else _person(ws, delivery.cio_id)
     )
     if person is None:
-        return _finish(delivery, attempt, states.UNDELIVERABLE, "the person no longer exists")
+        return _Decided(states.UNDELIVERABLE, "the person no longer exists")
     settings = delivery_settings.load(ws)
     try:
         job = _job(delivery, request, person, settings)
         composed = compose.compose(job)
     except templates.TemplateError as exc:
-        return _finish(delivery, attempt, states.FAILED, f"template: {exc.reason}")
+        return _Decided(states.FAILED, f"template: {exc.reason}")
     except NotFound as exc:
-        return _finish(delivery, attempt, states.FAILED, str(exc))
+        return _Decided(states.FAILED, str(exc))
     blocked = gates.check(
         ws,
         channel=delivery.channel,
@@ -103,28 +178,53 @@ def _send_claimed(delivery: Delivery, attempt: str) -> Outcome:
         request=request,
         person=person,
         address=composed.address,
-        limit=settings.limit,
-        now=now,
     )
+    if blocked is not None:
+        return _Decided(states.UNDELIVERABLE, f"{blocked.gate}: {blocked.reason}")
+    return _Ready(person, settings, composed, request)
+
+
+def _settle(delivery: Delivery, decided: _Decided) -> Outcome:
+    if not records.settle(delivery, decided.state, decided.reason):
+        return Outcome(delivery.delivery_id, "claimed elsewhere")
+    logger.info(
+        "message not sent", delivery_id=delivery.delivery_id, state=decided.state, reason=decided.reason
+    )
+    return Outcome(delivery.delivery_id, decided.state, decided.reason, delivery.channel)
+
+
+def _send_claimed(delivery: Delivery, attempt: str, ready: _Ready) -> Outcome:
+    ws = delivery.workspace_id
+    now = clock.now()
+    person, settings, composed = ready.person, ready.settings, ready.composed
+    try:
+        blocked = gates.take_slot(
+            ws, person.cio_id, channel=delivery.channel, source=delivery.source, limit=settings.limit, now=now
+        )
+    except STORAGE_ERRORS as exc:
+        reason = (
+            f"counting it against the message limit failed: {aws_errors.describe(aws_errors.cause_of(exc))}"
+        )
+        return _retry(delivery, attempt, reason)
     if blocked is not None:
         return _finish(delivery, attempt, states.UNDELIVERABLE, f"{blocked.gate}: {blocked.reason}")
     assert composed.message is not None  # the no-address gate let it through
     own_smtp = isinstance(composed.message, Email) and settings.smtp is not None
     try:
         receipt = _deliver(composed.message, settings)
+    except AmbiguousSendError as exc:
+        # It may have gone out: the limit's slot stays used and it is never sent again.
+        logger.warning("send outcome unknown", delivery_id=delivery.delivery_id, channel=delivery.channel)
+        return _finish(
+            delivery, attempt, states.FAILED, f"{records.OUTCOME_UNKNOWN}: {exc.reason}; not resent"
+        )
     except (TransientSendError, PermanentSendError) as exc:
-        if settings.limit is not None and gates.limited(delivery.channel, delivery.source):
-            gates.uncount(ws, person.cio_id, settings.limit, now)  # nothing went out
+        _give_slot_back(delivery, person, settings, now)  # nothing went out
         if isinstance(exc, PermanentSendError):
             return _finish(delivery, attempt, states.FAILED, exc.reason)
-        delay = RETRY_DELAYS[min(int(delivery.retries or 0), len(RETRY_DELAYS) - 1)]
-        records.retry_later(delivery, attempt, delay)
-        logger.warning(
-            "send deferred", delivery_id=delivery.delivery_id, channel=delivery.channel, error=str(exc)
-        )
-        return Outcome(delivery.delivery_id, states.SCHEDULED, str(exc), delivery.channel)
+        return _retry(delivery, attempt, str(exc))
     retained = None
-    if not request.get("disable_message_retention"):
+    if not ready.request.get("disable_message_retention"):
         text = json.dumps(composed.retained, separators=(",", ":"))
         retained = text if len(text) <= RETENTION_LIMIT else None
     recorded = records.finish(
@@ -143,6 +243,45 @@ def _send_claimed(delivery: Delivery, attempt: str) -> Outcome:
         "message sent", delivery_id=delivery.delivery_id, channel=delivery.channel, source=delivery.source
     )
     return Outcome(delivery.delivery_id, states.SENT, channel=delivery.channel)
+
+
+def _give_slot_back(
+    delivery: Delivery, person: Person, settings: delivery_settings.WorkspaceDelivery, now: int
+) -> None:
+    if settings.limit is None or not gates.limited(delivery.channel, delivery.source):
+        return
+    try:
+        gates.uncount(delivery.workspace_id, person.cio_id, settings.limit, now)
+    except STORAGE_ERRORS as exc:
+        # Recording the outcome matters more: a slot not given back only makes the limit stricter.
+        logger.warning(
+            "message limit slot not given back",
+            delivery_id=delivery.delivery_id,
+            error=aws_errors.describe(aws_errors.cause_of(exc)),
+        )
+
+
+def _retry(delivery: Delivery, attempt: str | None, why: str) -> Outcome:
+    """Reschedule a delivery nothing was sent for, with backoff; past the cap on tries or their age, fail
+    it and raise ``DeadLettered``."""
+    retries = int(delivery.retries or 0)
+    now = clock.now()
+    since = int(delivery.retrying_since) if delivery.retrying_since is not None else now
+    if retries >= MAX_RETRIES or now - since >= MAX_RETRY_AGE:
+        reason = f"{retries + 1} tries over {(now - since) // 60} minutes sent nothing; the last: {why}"
+        if not records.give_up(delivery, attempt, reason):
+            return Outcome(delivery.delivery_id, "claimed elsewhere")
+        logger.error(
+            "delivery given up", delivery_id=delivery.delivery_id, channel=delivery.channel, reason=why
+        )
+        raise DeadLettered(
+            Outcome(delivery.delivery_id, states.FAILED, f"{records.GAVE_UP}: {reason}", delivery.channel)
+        )
+    delay = RETRY_DELAYS[min(retries, len(RETRY_DELAYS) - 1)]
+    if not records.retry_later(delivery, attempt, delay, why):
+        return Outcome(delivery.delivery_id, "claimed elsewhere")
+    logger.warning("send deferred", delivery_id=delivery.delivery_id, channel=delivery.channel, error=why)
+    return Outcome(delivery.delivery_id, states.SCHEDULED, why, delivery.channel)
 
 
 def _finish(delivery: Delivery, attempt: str, state: str, reason: str) -> Outcome:
@@ -237,7 +376,10 @@ def _deliver(message: compose.Message, settings: delivery_settings.WorkspaceDeli
         return channels.push.send_push(message)
     if isinstance(message, Webhook):
         return channels.webhook.send_webhook(message)
-    store_in_app(message)
+    try:
+        store_in_app(message)
+    except PutError as exc:
+        raise aws_errors.storage_send_error("inbox", exc) from exc
     return Receipt(None)
 
 

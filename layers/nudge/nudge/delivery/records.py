@@ -22,8 +22,10 @@ from nudge.model.base import condition_failed, plain
 from nudge.model.deliveries import DeliveriesItem, Delivery
 
 SK = "delivery"
-# How a delivery whose sender ended without recording the outcome is failed (never sent again).
+# How a delivery the provider may have taken, without an answer, is failed (never sent again).
 OUTCOME_UNKNOWN = "send outcome unknown"
+# How a delivery is failed after its tries, none of which sent anything, reached their cap or maximum age.
+GAVE_UP = "gave up"
 DUE_SHARDS = 4
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # SES tag values allow no more
 
@@ -149,6 +151,27 @@ def claim(delivery: Delivery) -> str | None:
     return attempt
 
 
+def settle(delivery: Delivery, state: str, reason: str) -> bool:
+    """Record an outcome decided before any claim (a gate blocked it, the template failed): nothing was
+    sent or is about to be. False if the delivery is no longer queued (a duplicate sighting decided)."""
+    now = clock.now()
+    try:
+        delivery.update(
+            actions=[
+                Delivery.state.set(state),
+                Delivery.metrics[state].set(now),
+                Delivery.reason.set(reason),
+                Delivery.updated_at.set(now),
+            ],
+            condition=Delivery.state == states.QUEUED,
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
 def _held(attempt: str) -> Condition:
     """The claim ``attempt`` still holds the delivery: it is ``attempted`` under that claim, or another
     sighting took the claim for a dead sender's and failed it as outcome unknown while the sender was in
@@ -157,8 +180,16 @@ def _held(attempt: str) -> Condition:
     return (Delivery.attempt_id == attempt) & ((Delivery.state == states.ATTEMPTED) | guessed)
 
 
+def _ours(attempt: str | None) -> Condition:
+    """Before a claim (``attempt`` None) the delivery must still be queued; after, held by the claim."""
+    return Delivery.state == states.QUEUED if attempt is None else _held(attempt)
+
+
 def finish(delivery: Delivery, attempt: str, state: str, **fields: Any) -> bool:
-    """Record the claimed send's outcome (sent, failed, undeliverable). False if the claim was lost."""
+    """Record the claimed send's outcome (sent, failed, undeliverable). False if the claim was lost.
+
+    A metric reported while the send was in flight (a fast SES delivery event, a client's ``opened``) was
+    kept without moving the state (``record_metric``): once the send is recorded, the state catches up."""
     now = clock.now()
     actions = [
         Delivery.state.set(state),
@@ -176,32 +207,82 @@ def finish(delivery: Delivery, attempt: str, state: str, **fields: Any) -> bool:
         if condition_failed(exc):
             return False
         raise
+    if state == states.SENT:
+        _catch_up(delivery)
     return True
 
 
-def retry_later(delivery: Delivery, attempt: str, delay: int) -> None:
-    """Give the claim back: the delivery is scheduled again ``delay`` seconds from now (the provider was
-    throttling or failing, and nothing went out)."""
+def _catch_up(delivery: Delivery) -> None:
+    """Move a just-recorded send to the furthest metric it already has (``delivery`` holds the item as
+    the outcome write left it)."""
+    recorded = delivery.metrics.as_dict() if delivery.metrics else {}
+    target = states.furthest(recorded)
+    if target is None or delivery.state not in states.lower_than(target):
+        return
+    try:
+        delivery.update(
+            actions=[Delivery.state.set(target), Delivery.updated_at.set(clock.now())],
+            condition=Delivery.state.is_in(*states.out_lower_than(target)),
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise  # a later metric moved it further meanwhile: nothing to catch up
+
+
+def retry_later(delivery: Delivery, attempt: str | None, delay: int, reason: str) -> bool:
+    """Schedule the delivery again ``delay`` seconds from now: nothing went out (the provider throttled,
+    failed or was unreachable, or preparing the message failed). Gives the claim back (``attempt``), or,
+    with None, takes a delivery still queued. ``reason`` stays on it until the next outcome. False if the
+    delivery was not ours to reschedule."""
+    now = clock.now()
     holder = Delivery(delivery.pk, SK, workspace_id=delivery.workspace_id, delivery_id=delivery.delivery_id)
-    _schedule(holder, clock.now() + delay)
+    _schedule(holder, now + delay)
     try:
         delivery.update(
             actions=[
                 Delivery.state.set(states.SCHEDULED),
                 Delivery.attempt_id.remove(),
                 Delivery.retries.add(1),
+                Delivery.retrying_since.set(Delivery.retrying_since | now),
                 Delivery.due_at.set(holder.due_at),
                 Delivery.due_bucket.set(holder.due_bucket),
                 Delivery.due_key.set(holder.due_key),
                 Delivery.metrics[states.FAILED].remove(),
-                Delivery.reason.remove(),
-                Delivery.updated_at.set(clock.now()),
+                Delivery.reason.set(f"retrying: {reason}"),
+                Delivery.updated_at.set(now),
             ],
-            condition=_held(attempt),
+            condition=_ours(attempt),
         )
     except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def give_up(delivery: Delivery, attempt: str | None, reason: str) -> bool:
+    """Fail a delivery whose tries, none of which sent anything, reached their cap or maximum age. False
+    if the delivery was not ours to fail."""
+    now = clock.now()
+    try:
+        delivery.update(
+            actions=[
+                Delivery.state.set(states.FAILED),
+                Delivery.metrics[states.FAILED].set(now),
+                Delivery.reason.set(f"{GAVE_UP}: {reason}"),
+                Delivery.updated_at.set(now),
+            ],
+            condition=_ours(attempt),
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def gave_up(delivery: Delivery) -> bool:
+    return delivery.state == states.FAILED and str(delivery.reason or "").startswith(GAVE_UP)
 
 
 def release_due(delivery_key: tuple[str, str], due_key: str) -> bool:
@@ -251,20 +332,30 @@ def recover_sent(delivery: Delivery) -> bool:
 
 def record_metric(delivery: Delivery, metric: str, at: int, **fields: Any) -> bool:
     """Keep the metric's first time; advance ``state`` if the metric outranks it. False if the delivery
-    never went out (a metric for it is a client's mistake)."""
-    if delivery.state not in states.OUT and delivery.state != states.ATTEMPTED:
+    never went out (a metric for it is a client's mistake).
+
+    A delivery whose send is in flight (``attempted``) keeps its state: its sender's outcome write is
+    conditional on it, and a metric must not make that write fail (the links, the provider id and the
+    metering would be lost). The metric's time is kept and ``finish`` moves the state on after."""
+    in_flight = (states.ATTEMPTED,)
+    if delivery.state not in states.OUT and delivery.state not in in_flight:
         return False
     first = Delivery.metrics[metric].set(Delivery.metrics[metric] | at)
     extra = [getattr(Delivery, name).set(value) for name, value in fields.items()]
     try:
         delivery.update(
             actions=[first, Delivery.state.set(metric), Delivery.updated_at.set(clock.now()), *extra],
-            condition=Delivery.state.is_in(*states.lower_than(metric)),
+            condition=Delivery.state.is_in(*states.out_lower_than(metric)),
         )
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
-        delivery.update(actions=[first, *extra])  # a later state already holds: keep only the metric
+        try:  # a later state already holds, or the send is in flight: keep only the metric
+            delivery.update(actions=[first, *extra], condition=Delivery.state.is_in(*states.OUT, *in_flight))
+        except UpdateError as again:
+            if condition_failed(again):
+                return False  # rescheduled or failed meanwhile: it has not gone out
+            raise
     return True
 
 

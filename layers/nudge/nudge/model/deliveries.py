@@ -100,7 +100,8 @@ class Delivery(DeliveriesItem, discriminator="delivery"):
     content_json = UnicodeAttribute(null=True)  # the rendered message, unless retention is disabled
     provider_id = UnicodeAttribute(null=True)
     attempt_id = UnicodeAttribute(null=True)  # the claim: who is sending it
-    retries = NumberAttribute(null=True)  # sends the provider throttled so far (each waits longer)
+    retries = NumberAttribute(null=True)  # tries rescheduled so far (each waits longer; capped)
+    retrying_since = NumberAttribute(null=True)  # when the first was: retries stop at a maximum age
     billable = BooleanAttribute(default=True)
     created_at = NumberAttribute()
     queued_at = NumberAttribute()

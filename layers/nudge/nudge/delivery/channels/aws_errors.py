@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from pynamodb.exceptions import PynamoDBException
 
 from nudge.delivery.channels.retry import with_retries
-from nudge.delivery.messages import AmbiguousSendError, PermanentSendError, TransientSendError
+from nudge.delivery.messages import AmbiguousSendError, PermanentSendError, SendError, TransientSendError
 
 T = TypeVar("T")
 
@@ -32,6 +33,7 @@ THROTTLING_CODES = frozenset(
         "KMSThrottling",
         "KMSThrottlingException",
         "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",  # DynamoDB (the in-app inbox, the pipeline's own reads)
     }
 )
 
@@ -58,6 +60,33 @@ def is_transient(error: BaseException) -> bool:
 def is_ambiguous(error: BaseException) -> bool:
     """The request was sent and no answer came back: the provider may have taken the message."""
     return isinstance(error, HTTPClientError)
+
+
+# What reading or writing a table can raise: PynamoDB wraps botocore's errors; raw clients raise them.
+STORAGE_ERRORS = (PynamoDBException, BotoCoreError, ClientError)
+
+
+def cause_of(error: BaseException) -> BaseException:
+    """The botocore error under a PynamoDB one (which says what happened), else the error itself."""
+    cause = error.cause if isinstance(error, PynamoDBException) else None
+    return cause or error
+
+
+def is_transient_storage(error: BaseException) -> bool:
+    """A read or an idempotent write of a table that failed for now: throttled, a 5xx answer, or no
+    answer at all. For storage a lost answer is as good as a retry, since repeating it changes nothing."""
+    cause = cause_of(error)
+    return is_transient(cause) or is_ambiguous(cause)
+
+
+def storage_send_error(what: str, error: PynamoDBException) -> SendError:
+    """A DynamoDB write that is itself the send (the in-app inbox), read like a provider's answer."""
+    cause = error.cause
+    if cause is not None and is_transient(cause):
+        return TransientSendError(f"{what}: {describe(cause)}")
+    if isinstance(cause, ClientError):
+        return PermanentSendError(f"{what}: {reason(cause)}")
+    return AmbiguousSendError(f"{what}: no answer from storage: {describe(cause or error)}")
 
 
 def reason(error: ClientError) -> str:
