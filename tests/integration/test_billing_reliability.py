@@ -185,6 +185,28 @@ def test_a_crash_opening_the_first_period_from_the_usage_estimate_still_invoices
             assert in_new_account(now, estimate_then_run) == expected
 
 
+def test_an_invoice_deducts_at_most_99_credits_and_the_next_one_the_rest(
+    account: None, now: dict[str, int]
+) -> None:
+    # The invoice and the credits it applies are one transaction, which DynamoDB caps at 100 writes.
+    acme = workspaces.create_workspace("Acme", "essentials", "2026-09-01").workspace_id
+    invoicing.run(FIRST_RUN).raise_if_incomplete()
+    now["t"] = OCT_15
+    for i in range(invoicing.MAX_CREDITS_PER_INVOICE + 1):
+        credits.add_credit(acme, f"inv_{acme}_2026-09-01", 1, f"credit {i}")
+
+    invoicing.run(date(2026, 12, 1)).raise_if_incomplete()
+
+    def credit_lines(invoice_id: str) -> int:
+        invoice = invoicing.invoice(acme, invoice_id)
+        assert invoice is not None
+        return sum(line["description"].startswith("Credit: ") for line in invoice["lines"])
+
+    assert credit_lines(f"inv_{acme}_2026-10-01") == 99
+    assert credit_lines(f"inv_{acme}_2026-11-01") == 1
+    assert all(c.applied_to for c in Credit.query(invoicing.credits_pk(acme)))
+
+
 # One workspace that cannot be billed
 
 

@@ -18,7 +18,8 @@ moves only after every other write of its step:
 - a closing invoice is stored together with the credits it deducts, in one transaction (both or
   neither), its email queued, and only then the period moved on (conditioned on the version read): a
   rerun drafts the same invoice again, finds it stored, and completes the email from the stored copy.
-Two runs at once bill once for the same reasons.
+Two runs at once bill once for the same reasons (one that loses a DynamoDB transaction conflict reports
+the workspace as not billed; its retry finds the work done).
 
 Each workspace is billed on its own: one that cannot be billed (its plan is not in the catalog,
 DynamoDB refused its writes) is reported in the run's result, and the others are billed regardless.
