@@ -19,15 +19,24 @@ moto's server finds each request's backend by listing its own package directory 
 ``isdir`` per entry) and trying every service's URL patterns, under a global lock, on every request: about
 a tenth of the local runtime's CPU during a broadcast (py-spy). Both answers depend only on the host name,
 so they are kept per host.
+
+Stream records are counted as moto appends them (``STREAM_WRITES``), so that the local stream pumps wait
+for a write instead of polling every shard on a timer: a record reaches its consumer as soon as it is
+written, and an idle runtime polls nothing. ``InProcessStreams`` reads moto's shards directly, as the
+pumps' ``dynamodbstreams`` client: through boto3, moto serialized every record to JSON and botocore parsed
+it back (a tenth of the runtime's CPU while importing people), and each read left a new shard iterator
+in moto's memory for good.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from moto import backends
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -38,6 +47,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import StreamShard
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 _LOCK = threading.RLock()
@@ -143,6 +153,94 @@ def _restore(backend: DynamoDBBackend, table_name: str, key: dict[str, Any], bef
         backend.put_item(table_name, before.to_json()["Attributes"])
 
 
+class StreamWrites:
+    """How many stream records moto has appended in this process; waiters wake on the next one."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.count = 0
+
+    def written(self) -> None:
+        with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    def wait_after(self, seen: int, timeout: float, stopped: threading.Event) -> int:
+        """Return once ``count`` differs from ``seen`` (at once if it already does), ``stopped`` is set
+        (see ``wake``), or ``timeout`` passed."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.count != seen or stopped.is_set(), timeout)
+            return self.count
+
+    def wake(self) -> None:
+        """Make every waiter check its ``stopped`` event now."""
+        with self._changed:
+            self._changed.notify_all()
+
+
+STREAM_WRITES = StreamWrites()
+_ORIGINAL_STREAM_ADD = StreamShard.add
+
+
+def _stream_add(self: StreamShard, old: Any, new: Any) -> None:
+    _ORIGINAL_STREAM_ADD(self, old, new)
+    STREAM_WRITES.written()
+
+
+class InProcessStreams:
+    """The three ``dynamodbstreams`` calls the stream pump makes, answered from moto's backend in this
+    process, with boto3's argument names and shapes (``ApproximateCreationDateTime`` an aware datetime).
+    An iterator is ``<stream arn>|<shard id>|<next sequence number>``; records are copies, as each read
+    in AWS is."""
+
+    def __init__(self, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+        self._region = region
+        self._account_id = account_id
+
+    def _shard(self, arn: str) -> StreamShard:
+        from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+        backend = dynamodbstreams_backends[self._account_id][self._region]
+        shard: StreamShard | None = backend._get_table_from_arn(arn).stream_shard
+        if shard is None:
+            raise ValueError(f"{arn} has no stream")
+        return shard
+
+    def describe_stream(self, StreamArn: str) -> dict[str, Any]:
+        return {"StreamDescription": {"StreamArn": StreamArn, "Shards": [self._shard(StreamArn).to_json()]}}
+
+    def get_shard_iterator(self, StreamArn: str, ShardId: str, ShardIteratorType: str) -> dict[str, Any]:
+        shard = self._shard(StreamArn)
+        if ShardIteratorType == "TRIM_HORIZON":
+            start = shard.starting_sequence_number
+        elif ShardIteratorType == "LATEST":
+            start = shard.starting_sequence_number + len(shard.items)
+        else:
+            raise ValueError(f"unsupported ShardIteratorType {ShardIteratorType}")
+        return {"ShardIterator": f"{StreamArn}|{ShardId}|{start}"}
+
+    def get_records(self, ShardIterator: str, Limit: int = 1000) -> dict[str, Any]:
+        arn, shard_id, position = ShardIterator.rsplit("|", 2)
+        shard = self._shard(arn)
+        first = int(position) - shard.starting_sequence_number
+        with _LOCK:  # moto appends under this lock (item operations are serialized)
+            records = [_copy(r.to_json()) for r in shard.items[first : first + Limit]]
+        for record in records:
+            created = record["dynamodb"].get("ApproximateCreationDateTime")
+            if isinstance(created, datetime) and created.tzinfo is None:  # moto's utcnow() is naive
+                record["dynamodb"]["ApproximateCreationDateTime"] = created.replace(tzinfo=UTC)
+        return {"Records": records, "NextShardIterator": f"{arn}|{shard_id}|{int(position) + len(records)}"}
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a record's plain dicts and lists (much cheaper than ``copy.deepcopy``)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 _ORIGINAL_MODULES = backends.list_of_moto_modules
 _ORIGINAL_BACKEND_FOR_HOST = DomainDispatcherApplication.get_backend_for_host
 _MODULES: tuple[str, ...] = tuple(_ORIGINAL_MODULES())
@@ -165,6 +263,7 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     for name, operation in _ORIGINAL_OPERATIONS.items():
         setattr(DynamoDBBackend, name, _serialized(operation))
+    StreamShard.add = _stream_add  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -173,3 +272,4 @@ def uninstall() -> None:
     DynamoDBBackend.transact_write_items = _ORIGINAL  # type: ignore[method-assign]
     for name, operation in _ORIGINAL_OPERATIONS.items():
         setattr(DynamoDBBackend, name, operation)
+    StreamShard.add = _ORIGINAL_STREAM_ADD  # type: ignore[method-assign]

@@ -100,7 +100,8 @@ class OutboxWebhook:
         return receipt
 
 
-def local_channels(outbox: Outbox, endpoint_url: str, region: str) -> Channels:
+def local_channels(outbox: Outbox, endpoint_url: str | None, region: str) -> Channels:
+    """``endpoint_url``: None for moto in this process (the local runtime), else moto's server."""
     import boto3
     from botocore.exceptions import ClientError
 

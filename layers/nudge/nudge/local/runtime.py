@@ -1,9 +1,9 @@
 """``nudge local``: the whole platform on one machine.
 
-moto in server mode underneath; on top, the real handlers behind an HTTP gateway that serves the
-deployed API's routes, a stream pump feeding the evaluate handler, a scheduler, Step Functions on moto's
-engine and an outbox. State lives in memory (moto's); the outbox and the TLS certificate are files in the
-state directory.
+moto underneath (in-process for the runtime's own clients, a server for everyone else); on top, the real
+handlers behind an HTTP gateway that serves the deployed API's routes, a stream pump feeding the evaluate
+handler, a scheduler, Step Functions on moto's engine and an outbox. State lives in memory (moto's); the
+outbox and the TLS certificate are files in the state directory.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class LocalRuntime:
         self._closers.append(self.aws.stop)
         streams = self.aws.create_tables()
 
-        from nudge import workspaces  # imported once AWS_ENDPOINT_URL points at the embedded endpoint
+        from nudge import workspaces  # imported once this process's clients reach the embedded moto
         from nudge.local.outbox import Outbox
         from nudge.local.scheduler import Scheduler
 
@@ -85,7 +85,7 @@ class LocalRuntime:
         from nudge.delivery import channel_set
         from nudge.local.outbox_channels import local_channels
 
-        channel_set.install(local_channels(self.outbox, self.aws.endpoint_url, REGION))
+        channel_set.install(local_channels(self.outbox, None, REGION))  # None: moto in-process
         self._closers.append(lambda: channel_set.install(None))
         self.scheduler = Scheduler(time_scale=self.options.time_scale)
         self.scheduler.start()
@@ -176,18 +176,23 @@ class LocalRuntime:
 
     def _start_pumps(self, streams: dict[str, str]) -> dict[str, Any]:
         """One pump per consuming function, as the stack maps each table's stream to its function."""
-        import boto3
-
+        from nudge.local.moto_speedups import STREAM_WRITES, InProcessStreams
         from nudge.local.routing import load_handler
         from nudge.local.streams import StreamPump
         from nudge.model.tables import streamed_tables
 
-        client = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=self.aws.endpoint_url)
+        client = InProcessStreams(REGION)  # moto's shards read directly (see moto_speedups)
         pumps = {}
         for function in ("evaluate", "send"):
             tables = {name: streams[name] for name in streamed_tables(function)}
             pump = StreamPump(
-                client, tables, load_handler(function), region=REGION, function_name=f"nudge-{function}"
+                client,
+                tables,
+                load_handler(function),
+                region=REGION,
+                function_name=f"nudge-{function}",
+                writes=STREAM_WRITES,  # woken by each record written: no polling interval to wait out
+                poll_seconds=1.0,  # only the longest sleep now
             )
             pump.start()
             self._closers.append(pump.stop)

@@ -6,6 +6,10 @@ event source mapping semantics, because moto's mappings never fire without Docke
   retried from the first failed record (records after it are delivered again: consumers are idempotent)
   up to ``max_retries`` times; records still failing then go to the dead-letter list, and the shard moves
   on. A handler that raises fails the whole batch the same way.
+- Given ``writes`` (moto's stream-write counter, ``moto_speedups.STREAM_WRITES``), an idle pump sleeps
+  until the next record is written, so a record is read as soon as it exists; ``poll_seconds`` is then
+  only the longest sleep. Without it the pump polls every ``poll_seconds``. Either way shards are
+  discovered again at most once per ``DISCOVERY_SECONDS``.
 """
 
 from __future__ import annotations
@@ -16,13 +20,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from nudge.local.apigw import LocalContext
 
 log = logging.getLogger("nudge.local")
 
 Handler = Callable[[dict[str, Any], Any], Any]
+DISCOVERY_SECONDS = 1.0  # new shards only appear when a table's stream is re-enabled
+
+
+class Writes(Protocol):
+    """A count of stream records written, and a way to sleep until it changes."""
+
+    count: int
+
+    def wait_after(self, seen: int, timeout: float, stopped: threading.Event) -> int: ...
+
+    def wake(self) -> None: ...
 
 
 def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -74,6 +89,7 @@ class StreamPump:
         max_retries: int = 2,
         poll_seconds: float = 0.1,
         function_name: str = "nudge-evaluate",
+        writes: Writes | None = None,
     ) -> None:
         """``client``: a boto3 ``dynamodbstreams`` client; ``streams``: logical table -> stream ARN."""
         self._client = client
@@ -85,6 +101,7 @@ class StreamPump:
         self._window = window_seconds
         self._max_retries = max_retries
         self._poll = poll_seconds
+        self._writes = writes
         self._shards: dict[tuple[str, str], _Shard] = {}  # (stream ARN, shard id): ids repeat across streams
         self._stats = {table: TableStats() for table in streams}
         self._dead_letters: list[dict[str, Any]] = []
@@ -103,6 +120,8 @@ class StreamPump:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        if self._writes is not None:
+            self._writes.wake()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -123,7 +142,11 @@ class StreamPump:
     # --- the loop ----------------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        discovered = time.monotonic()
         while not self._stop.is_set():
+            # Read the count before the shards: a record written while they are read makes the wait
+            # below return at once, so it is never left waiting for the timeout.
+            seen = self._writes.count if self._writes is not None else 0
             busy = False
             for shard in list(self._shards.values()):
                 busy |= self._poll_shard(shard)
@@ -131,8 +154,13 @@ class StreamPump:
                 with self.delivered:
                     self._quiet_cycles += 1
                     self.delivered.notify_all()
-                self._stop.wait(self._poll)
-                self._discover_shards()
+                if self._writes is not None:
+                    self._writes.wait_after(seen, self._poll, self._stop)
+                else:
+                    self._stop.wait(self._poll)
+                if time.monotonic() - discovered >= DISCOVERY_SECONDS:
+                    self._discover_shards()
+                    discovered = time.monotonic()
 
     def _discover_shards(self) -> None:
         for table, arn in self._streams.items():
