@@ -2,7 +2,8 @@
 
 Each payload names its step (``action``); ``nudge.campaigns.steps`` does the work. A step's exception
 propagates: Step Functions sees a function error, and the state machine's Catch ends the journey as
-failed (Lambda's own transient errors are retried by the state machine first).
+failed (Lambda's own transient errors, and a step's ``TransientStorageError``, are retried by the state
+machine first).
 """
 
 from __future__ import annotations

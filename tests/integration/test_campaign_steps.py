@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+from pynamodb.exceptions import PutError
 
 from functions.campaigns import handler as campaigns_handler
 from nudge import clock
-from nudge.campaigns import journeys, metrics, steps
+from nudge.campaigns import compiler, journeys, metrics, steps
 from nudge.delivery import records, template_store
 from nudge.local.stepfunctions import LambdaContext
 from nudge.tracking import segments
@@ -593,3 +595,47 @@ def test_a_mark_found_elsewhere_is_moved_from_where_it_is(ws: str, ann: str) -> 
 
     assert waiting(ws) == (1, {"b2": 0, "b3": 1})
     assert not metrics.move_waiting(ws, CAMPAIGN, "nobody", "exec-1", None, "b3")  # no journey
+
+
+# -- storage errors ---------------------------------------------------------------------------------------
+
+
+def _dynamodb_error(code: str, status: int) -> PutError:
+    answer: Any = {"Error": {"Code": code, "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return PutError("failed", ClientError(answer, "PutItem"))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _dynamodb_error("ProvisionedThroughputExceededException", 400),
+        _dynamodb_error("InternalServerError", 500),
+        PutError("failed", ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")),
+    ],
+)
+def test_a_transient_storage_error_in_a_step_is_raised_as_the_error_the_machine_retries(
+    ws: str, ann: str, welcome: str, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    def throttled(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(records, "queue", throttled)
+
+    with pytest.raises(steps.TransientStorageError, match="campaign step send") as raised:
+        campaigns_handler.handler(send_payload(ws, ann, welcome), _context())
+    assert type(raised.value).__name__ == compiler.TRANSIENT_STORAGE_ERROR
+
+
+def test_a_storage_refusal_in_a_step_is_not_retried(
+    ws: str, ann: str, welcome: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = _dynamodb_error("ValidationException", 400)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise refused
+
+    monkeypatch.setattr(records, "queue", refuse)
+
+    with pytest.raises(PutError) as raised:
+        steps.run(send_payload(ws, ann, welcome))
+    assert raised.value is refused

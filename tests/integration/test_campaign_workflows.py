@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import PutError
 
 from nudge import clock
 from nudge.campaigns import compiler, journeys, metrics, steps
@@ -398,6 +400,39 @@ def test_a_failing_step_ends_the_journey_as_failed(
     assert journey.running is False
     counts = metrics.read(ws, CAMPAIGN)["campaign"]
     assert (counts["entered"], counts["failed"], counts["in_progress"]) == (1, 1, 0)
+
+
+def test_a_step_throttled_by_dynamodb_is_retried_and_the_journey_goes_on(
+    engine: CampaignEngine,
+    ws: str,
+    ann: str,
+    templates: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queue = records.queue
+    tries: list[str] = []
+
+    def throttled_once(workspace_id: str, new: records.NewDelivery) -> Any:
+        tries.append(new.delivery_id)
+        if len(tries) == 1:
+            answer: Any = {
+                "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            raise PutError("throttled", ClientError(answer, "PutItem"))
+        return queue(workspace_id, new)
+
+    monkeypatch.setattr(records, "queue", throttled_once)
+    machine = engine.deploy(CAMPAIGN, 1, definition({"b1": _send(templates["welcome"])}))
+
+    execution = engine.start(machine, ws, CAMPAIGN, ann)
+
+    assert engine.finished(execution)["status"] == "SUCCEEDED"
+    assert "journey.failed" not in engine.entered(execution)
+    assert len(tries) == 2 and tries[0] == tries[1]  # the same message, tried again
+    assert [d.template_id for d in _deliveries(ws, ann)] == [templates["welcome"]]
+    counts = metrics.read(ws, CAMPAIGN)["campaign"]
+    assert (counts["completed"], counts["failed"]) == (1, 0)
 
 
 def test_a_send_on_a_cycle_sends_on_every_visit(

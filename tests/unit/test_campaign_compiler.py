@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nudge.campaigns import compiler
+from nudge.campaigns import compiler, steps
 from nudge.campaigns.compiler import CompileError, compile_workflow
 from tests.support.campaign_workflows import asl_problems, definition, tasks
 
@@ -94,7 +94,7 @@ def test_every_task_carries_the_payload_contract_retry_and_catch(monkeypatch: py
         assert ("block" in payload) != ("block.$" in payload), name
         assert state["ResultSelector"] == {"value.$": "$.Payload"}
         assert state["ResultPath"] == "$.step"
-        retry = state["Retry"][0]
+        retry, storage = state["Retry"]
         assert set(retry["ErrorEquals"]) == {
             "Lambda.ServiceException",
             "Lambda.AWSLambdaException",
@@ -102,6 +102,9 @@ def test_every_task_carries_the_payload_contract_retry_and_catch(monkeypatch: py
             "Lambda.TooManyRequestsException",
         }
         assert retry["BackoffRate"] > 1
+        # A step's transient storage error, by the class name Lambda reports as its errorType.
+        assert storage["ErrorEquals"] == [steps.TransientStorageError.__name__]
+        assert storage["BackoffRate"] > 1 and storage["MaxAttempts"] >= 3
         if name == "journey.failed":
             assert "Catch" not in state
             assert state["Next"] == "journey.fail"

@@ -61,15 +61,23 @@ DONE = "journey.done"
 FAIL = "journey.fail"
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-# Lambda's own transient failures, retried with backoff. A step's error is not retried here: steps raise
-# only for what a retry would not fix (bad data), and every write they make is idempotent anyway.
+# Lambda's own transient failures, retried with backoff.
 TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
-RETRY = [{"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2.0}]
+# A step whose read or write failed for now (DynamoDB throttling, a 5xx, no answer) raises
+# ``steps.TransientStorageError``; Lambda reports the class name as the errorType, which is the error name
+# a Retry matches. Retried with backoff (2 s doubling: about two minutes over six tries), which is safe
+# since every step's writes are idempotent. Any other step error is not retried: steps raise only for
+# what a retry would not fix (bad data), and the Catch ends the journey as failed.
+TRANSIENT_STORAGE_ERROR = "TransientStorageError"
+RETRY = [
+    {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2.0},
+    {"ErrorEquals": [TRANSIENT_STORAGE_ERROR], "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2.0},
+]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the definition's block id pattern
 _NEXT_KEYS = ("next", "true", "false", "default")

@@ -40,6 +40,7 @@ from aws_lambda_powertools import Logger
 from nudge import clock
 from nudge.campaigns import journeys, metrics
 from nudge.delivery import records
+from nudge.delivery.channels import aws_errors
 from nudge.errors import NudgeError
 from nudge.segments.conditions import evaluate, parse
 from nudge.segments.context import StoredPerson
@@ -60,6 +61,13 @@ _SCAN_HOURS = 8 * 24 + 1  # every hour of a week, and then some: a window opens 
 
 class UnknownAction(NudgeError):
     """The payload names no step (a state machine compiled by another version of the compiler)."""
+
+
+class TransientStorageError(NudgeError):
+    """A step's read or write failed for now (throttled, a 5xx answer, no answer). Its class name is the
+    Lambda ``errorType`` the state machine's Retry matches (``compiler.TRANSIENT_STORAGE_ERROR``): the
+    Task is run again with backoff, which is safe because every step is idempotent, instead of the journey
+    ending as failed."""
 
 
 @dataclass(frozen=True)
@@ -423,4 +431,10 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
     step = ACTIONS.get(action) if isinstance(action, str) else None
     if step is None:
         raise UnknownAction(f"unknown campaign step {action!r}")
-    return step(event)
+    try:
+        return step(event)
+    except aws_errors.STORAGE_ERRORS as exc:
+        if not aws_errors.is_transient_storage(exc):
+            raise  # a refusal a retry cannot fix: the journey's Catch ends it as failed
+        reason = aws_errors.describe(aws_errors.cause_of(exc))
+        raise TransientStorageError(f"campaign step {action}: {reason}") from exc
