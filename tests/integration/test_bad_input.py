@@ -127,7 +127,7 @@ def test_a_storage_refusal_the_rules_missed_is_a_400_not_a_503(app, monkeypatch)
 
     def refuse(*args: object, **kwargs: object) -> object:
         error = {"Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum"}}
-        raise ClientError(error, "PutItem")  # type: ignore[arg-type]
+        raise ClientError(error, "PutItem")
 
     monkeypatch.setattr(definitions, "create", refuse)
     answer = app.post("/v1/segments", {"segment": {"name": "s"}})

@@ -46,7 +46,7 @@ def test_bearer_token():
 
 
 def _client_error(code: str, **extra: object) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "m"}, **extra}, "PutItem")  # type: ignore[arg-type]
+    return ClientError({"Error": {"Code": code, "Message": "m"}, **extra}, "PutItem")
 
 
 def test_storage_refusing_the_data_is_told_apart_from_an_outage():

@@ -111,3 +111,12 @@ def test_a_number_too_big_for_a_float_is_not_valid_json():
 def test_a_body_must_be_an_object():
     for raw in ("[]", "1", '"text"', "null"):
         assert _parse_messages(raw) == ["request body must be a JSON object"]
+
+
+def test_a_page_limit_is_ascii_digits_in_range():
+    assert limits.page_limit(None, default=50, maximum=1000) == 50
+    assert limits.page_limit("1000", default=50, maximum=1000) == 1000
+    for bad in ("²", "١٢", "0", "1001", "-1", "", " 5", "5.0"):
+        assert messages(lambda raw: limits.page_limit(raw, default=50, maximum=1000), bad) == [
+            "limit must be between 1 and 1000"
+        ]

@@ -17,7 +17,7 @@ from nudge.segments import definitions
 from nudge.tracking import devices, people
 from nudge.tracking import segments as manual
 from nudge.tracking.identifiers import PersonRef, from_typed
-from nudge.tracking.limits import parse_json_object
+from nudge.tracking.limits import page_limit, parse_json_object
 
 MEMBERSHIP_PAGE_DEFAULT = 1000
 MEMBERSHIP_PAGE_MAX = 5000
@@ -80,17 +80,10 @@ def _customer_count(req: Request) -> Response:
     return 200, {"count": count}
 
 
-def _limit(query: dict[str, str]) -> int:
-    raw = query.get("limit", str(MEMBERSHIP_PAGE_DEFAULT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MEMBERSHIP_PAGE_MAX:
-        raise InvalidRequest(f"limit must be between 1 and {MEMBERSHIP_PAGE_MAX}", field="limit")
-    return int(raw)
-
-
 def _membership(req: Request) -> Response:
     segment_id = _segment_id(req)
     definitions.load(req.workspace_id, segment_id)
-    limit = _limit(req.query)
+    limit = page_limit(req.query.get("limit"), default=MEMBERSHIP_PAGE_DEFAULT, maximum=MEMBERSHIP_PAGE_MAX)
     start = req.query.get("start")
     last_key = None
     if start:

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from nudge.errors import InvalidRequest, NotFound
 from nudge.routing import Request, Response, Route
 from nudge.tracking.identifiers import from_map, from_typed
-from nudge.tracking.limits import parse_json_object
+from nudge.tracking.limits import page_limit, parse_json_object
 
 MESSAGES_PAGE_DEFAULT = 50
 MESSAGES_PAGE_MAX = 1000
@@ -178,11 +178,9 @@ def _customer_messages(req: Request) -> Response:
     person = people.load(req.workspace_id, ref)
     if person is None:
         raise NotFound(f"customer {ref.value} not found")
-    raw = req.query.get("limit", str(MESSAGES_PAGE_DEFAULT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MESSAGES_PAGE_MAX:
-        raise InvalidRequest(f"limit must be between 1 and {MESSAGES_PAGE_MAX}", field="limit")
+    limit = page_limit(req.query.get("limit"), default=MESSAGES_PAGE_DEFAULT, maximum=MESSAGES_PAGE_MAX)
     found, cursor = records.for_person(
-        req.workspace_id, person.cio_id, limit=int(raw), start=req.query.get("start")
+        req.workspace_id, person.cio_id, limit=limit, start=req.query.get("start")
     )
     return 200, {"messages": found, "next": cursor or ""}
 

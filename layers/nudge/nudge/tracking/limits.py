@@ -123,6 +123,16 @@ def parse_json_object(raw: str | bytes | None, *, limit: int, what: str = "reque
     return body
 
 
+def page_limit(raw: str | None, *, default: int, maximum: int) -> int:
+    """A ``limit`` query parameter: 1 to ``maximum``, in ASCII digits (``str.isdigit`` also accepts "²",
+    which ``int`` refuses)."""
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        raise InvalidRequest(f"limit must be between 1 and {maximum}", field="limit")
+    return int(raw)
+
+
 def check_identifier(value: Any, field: str = "id") -> str:
     """An identifier is a non-blank string (numbers are accepted and stringified) of at most 150 bytes."""
     if (

@@ -32,7 +32,7 @@ def apply(workspace_id: str, op: Any) -> None:
         )
     kind = op.get("type")
     action = op.get("action")
-    if kind not in _HANDLERS:
+    if not isinstance(kind, str) or kind not in _HANDLERS:  # a list or object is not hashable
         raise InvalidRequest("type must be one of person, object, delivery", field="type")
     handler = _HANDLERS[kind].get(action) if isinstance(action, str) else None
     if handler is None:
