@@ -158,8 +158,8 @@ class PinpointPush:
         except ConnectionError as error:
             raise TransientSendError(f"Pinpoint: {aws_errors.describe(error)}") from error
         except HTTPClientError as error:
-            detail = aws_errors.describe(error)
-            raise AmbiguousSendError(f"Pinpoint: no answer after the request was sent: {detail}") from error
+            lost = aws_errors.describe(error)
+            raise AmbiguousSendError(f"Pinpoint: no answer after the request was sent: {lost}") from error
 
         detail: dict[str, Any] = {
             "results": statuses,

@@ -15,9 +15,12 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.utils import parseaddr
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from nudge.delivery.channels.mime import build_mime, message_id
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 from nudge.delivery.messages import AmbiguousSendError, Email, PermanentSendError, Receipt, TransientSendError
 
 Security = Literal["starttls", "tls", "none"]
@@ -70,7 +73,7 @@ class _DataTracking(smtplib.SMTP):
 
     data_started = False
 
-    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
         self.data_started = True
         return super().data(msg)
 
