@@ -76,6 +76,27 @@ def test_click_redirects_to_the_messages_link_and_records_it(ws, send_email):
     assert delivery(ws, delivery_id).state == states.CLICKED
 
 
+def test_a_link_rendered_from_data_with_cr_lf_is_not_tracked(ws, track, send_email):
+    track.put("/api/v1/customers/ann", {"site": "https://shop.example/\r\nSet-Cookie: s=1"})
+
+    _, email = send_email('<p><a href="{{ customer.site }}">Site</a></p>')
+
+    assert _urls(email.html, "c") == []
+    assert "Set-Cookie" in email.html  # left as the template wrote it: the mail client decides
+
+
+def test_a_stored_link_with_a_control_character_is_never_a_redirect(ws, send_email):
+    delivery_id, email = send_email()
+    [click] = _urls(email.html, "c")
+    stored = delivery(ws, delivery_id)  # as a delivery recorded before links were checked would be
+    stored.update(actions=[type(stored).links.set(["https://shop.example/\r\nSet-Cookie: s=1"])])
+
+    answer = _get(click)
+
+    assert answer.status == 404
+    assert "Location" not in answer.headers
+
+
 def test_an_altered_click_token_is_not_found(ws, send_email):
     delivery_id, email = send_email()
     [click] = _urls(email.html, "c")

@@ -179,6 +179,31 @@ def test_links_that_are_not_absolute_http_are_left_alone(link):
     assert _track(link) == (link, [])
 
 
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://x.test/a&#13;&#10;Set-Cookie:%20s=1",  # CR LF written as character references
+        "https://x.test/a\r\nSet-Cookie: s=1",
+        "https://x.test/a\x00b",
+        "https://x.test/a\x7fb",
+        "https://x.test/a\x85b",
+    ],
+)
+def test_a_link_holding_a_control_character_is_not_tracked(href):
+    # The target may come from data (an attribute rendered into href); a redirect to it would carry the
+    # control character into the Location header.
+    link = f'<a href="{href}">x</a>'
+    assert _track(link) == (link, [])
+    assert not links.redirectable(href.replace("&#13;&#10;", "\r\n"))
+
+
+def test_redirectable_targets():
+    assert links.redirectable("https://x.test/p?a=1&b=%0D%0A")  # percent-encoded is just text
+    assert links.redirectable("HTTP://x.test/é")
+    assert not links.redirectable("javascript:alert(1)")
+    assert not links.redirectable("https://x.test/\tb")
+
+
 def test_an_escaped_ampersand_is_stored_unescaped():
     _, urls = _track('<a href="https://x.test/?a=1&amp;b=2">A</a>')
     assert urls == ["https://x.test/?a=1&b=2"]
