@@ -136,3 +136,24 @@ def test_a_storage_refusal_the_rules_missed_is_a_400_not_a_503(app, monkeypatch)
         "errors": [{"detail": "request contains data that cannot be stored", "status": "400"}]
     }
     assert "Retry-After" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/segments/{}", "/v1/templates/{}", "/v1/campaigns/{}/metrics", "/v1/messages/{}", "/v1/snippets/{}"],
+)
+def test_a_path_id_too_long_for_any_key_is_a_400_naming_it(app, path):
+    answer = (
+        app.get(path.format("x" * 3000)) if "snippets" not in path else app.delete(path.format("x" * 3000))
+    )
+    error = _app_error(answer)
+    name = error["source"]["pointer"].lstrip("/")
+    assert error["detail"] == f"{name} cannot be longer than 512 bytes"
+
+
+def test_a_path_id_is_measured_decoded(track):
+    # 171 percent-encoded characters are 57 bytes: under the limit, then judged by the route's own rules.
+    answer = track.request("DELETE", "/api/v1/customers/x/devices/" + "%C3%A9" * 28 + "x")
+    assert answer.status == 200
+    answer = track.request("DELETE", "/api/v1/customers/x/devices/" + "%C3%A9" * 257)
+    assert answer.json == {"meta": {"error": "device_id cannot be longer than 512 bytes"}}

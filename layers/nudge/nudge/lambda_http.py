@@ -8,12 +8,14 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from nudge.routing import Request, Route
+from nudge.errors import InvalidRequest
+from nudge.routing import MAX_PATH_PARAMETER_BYTES, Request, Route
 
 Authenticate = Callable[[dict[str, str]], str]  # request headers -> workspace id (or raise Unauthorized)
 
@@ -42,6 +44,18 @@ def raw_body(event: APIGatewayProxyEventV2) -> str | bytes | None:
     return base64.b64decode(event.body)
 
 
+def check_path_parameters(params: dict[str, str]) -> None:
+    """Every path parameter, percent-decoded, within ``MAX_PATH_PARAMETER_BYTES``: one rule for every
+    route, before any look-up (an id too long for a key was a storage error, not the client's 400)."""
+    for name, value in params.items():
+        if len(unquote(value).encode()) > MAX_PATH_PARAMETER_BYTES:
+            raise InvalidRequest(
+                f"{name} cannot be longer than {MAX_PATH_PARAMETER_BYTES} bytes",
+                field=name,
+                reason="too_long",
+            )
+
+
 def register(
     app: APIGatewayHttpResolver, routes: Sequence[Route], authenticate: Authenticate, logger: Logger
 ) -> None:
@@ -56,6 +70,7 @@ def _register(app: APIGatewayHttpResolver, route: Route, authenticate: Authentic
         event = app.current_event
         workspace_id = authenticate(dict(event.headers))
         logger.append_keys(workspace_id=workspace_id, route=f"{route.method} {route.path}")
+        check_path_parameters(params)
         request = Request(
             workspace_id=workspace_id,
             params=params,

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_BODY_LIMIT = 1_000_000
+# A path parameter names something stored under a key that includes it; DynamoDB caps sort keys at 1024
+# bytes, so anything longer than this could never be found (or stored). People's identifiers have their
+# own, smaller limit (150 bytes, Customer.io's).
+MAX_PATH_PARAMETER_BYTES = 512
 
 
 @dataclass(frozen=True)
