@@ -1,5 +1,6 @@
 """Credits and adjustments: money given back against an invoice, within the three-month grace period,
-always with a reason. A credit is deducted on the next invoice issued."""
+always with a reason. A credit is deducted on the next invoice issued (up to 99 credits an invoice, the
+oldest first: any more on the one after)."""
 
 from __future__ import annotations
 
