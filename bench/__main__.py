@@ -20,6 +20,7 @@ def main() -> int:
         campaign_flow,
         cold_start,
         local_latency,
+        local_speed,
         report,
         segment_eval,
         send_throughput,
@@ -42,6 +43,13 @@ def main() -> int:
         flush=True,
     )
     latency = local_latency.measure()
+
+    print(
+        f"local runtime speed: importing {local_speed.IMPORT_PEOPLE:,} people and "
+        f"{local_speed.SEGMENT_SAMPLES} events to a segment change, in raw PutItems ...",
+        flush=True,
+    )
+    speed = local_speed.measure()
 
     print(
         "segment evaluation: the evaluate handler at "
@@ -86,6 +94,8 @@ def main() -> int:
         )
     verdicts += [report.Verdict(check.passed, check.text) for check in segment_eval.checks(points)]
     verdicts += [report.Verdict(check.passed, check.text) for check in billing_run.checks(runs)]
+    speed_checks = local_speed.checks(speed, latency.median, flow.median)
+    verdicts += [report.Verdict(passed, text) for passed, text in speed_checks]
     new_person = costs[track_costs.IDENTIFY_NEW]
     note = (
         f"for reference, identify of a new person: {new_person.write_units:g} WRU, "
@@ -109,6 +119,8 @@ def main() -> int:
         *send_throughput.section(sends),
         "",
         *campaign_flow.section(flow),
+        "",
+        *local_speed.section(speed, latency.median, flow.median),
         "",
         *report.latency_section(latency),
         "",

@@ -165,7 +165,7 @@ def latency_section(latency: Latency) -> list[str]:
         "",
         "An event for a known person is posted over real HTTP to `nudge local`; the clock stops when",
         "`/_local/status` shows the evaluate handler has taken the new events-stream record (the stream",
-        "pump polls every 0.1 s with Lambda's default batching window of 0).",
+        "pump wakes on each record moto writes, with Lambda's default batching window of 0).",
         "",
         "| samples | median | p95 |",
         "|---:|---:|---:|",

@@ -165,14 +165,25 @@ def test_a_busy_port_is_a_one_line_error(local, tmp_path):
     ]
 
 
-def test_tls_mode_and_a_clean_ctrl_c(tmp_path, monkeypatch):
+def test_tls_mode_a_console_folder_and_a_clean_ctrl_c(tmp_path, monkeypatch):
     from customerio import CustomerIO
 
-    runtime = start(tmp_path, "--tls")
+    console = tmp_path / "console-build"
+    (console / "assets").mkdir(parents=True)
+    (console / "index.html").write_text("<!doctype html><title>console</title>")
+    (console / "assets" / "app-3f2a1b9c.js").write_text("export {};")
+    runtime = start(tmp_path / "state", "--tls", "--console", str(console))
     try:
         cert = runtime.contract["tls_cert"]
         assert runtime.url.startswith("https://localhost:")
         assert requests.get(runtime.url + "/_local/health", verify=cert, timeout=10).status_code == 200
+        # The console's client-side routes get its index.html; its hashed assets are cached for good.
+        page = requests.get(runtime.url + "/console/campaigns/42", verify=cert, timeout=10)
+        assert (page.status_code, page.headers["cache-control"]) == (200, "no-cache")
+        assert page.text == "<!doctype html><title>console</title>"
+        asset = requests.get(runtime.url + "/console/assets/app-3f2a1b9c.js", verify=cert, timeout=10)
+        assert asset.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert "immutable" in asset.headers["cache-control"]
         # Customer.io's official Python client speaks only https: it works against the runtime unmodified.
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
         client = CustomerIO(

@@ -133,3 +133,91 @@ def test_queries_and_writes_from_many_threads_do_not_trip_over_each_other(table)
         thread.join()
     assert errors == []
     assert len(items(table)) == 2 + 3 * 150
+
+
+@pytest.fixture
+def partitioned():
+    moto_speedups.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="p",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "g", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by_g",
+                    "KeySchema": [
+                        {"AttributeName": "g", "KeyType": "HASH"},
+                        {"AttributeName": "sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for p in range(30):
+            for s in range(12):
+                item = {
+                    "pk": {"S": f"p{p}"},
+                    "sk": {"S": f"s{s:02d}"},
+                    "g": {"S": f"g{s % 3}"},
+                    "n": {"N": str(s)},
+                }
+                client.put_item(TableName="p", Item=item)
+        yield client
+
+
+QUERIES = [
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p7"}}},
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
+    {
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+        "ExpressionAttributeValues": {":p": {"S": "p3"}, ":a": {"S": "s02"}, ":b": {"S": "s09"}},
+        "ScanIndexForward": False,
+    },
+    {
+        "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+        "FilterExpression": "n > :n",
+        "ExpressionAttributeValues": {":p": {"S": "p5"}, ":s": {"S": "s0"}, ":n": {"N": "4"}},
+    },
+    {
+        "IndexName": "by_g",
+        "KeyConditionExpression": "g = :g AND sk > :s",
+        "ExpressionAttributeValues": {":g": {"S": "g1"}, ":s": {"S": "s03"}},
+    },
+]
+
+
+def _pages(client, query, limit):
+    items, start = [], {}
+    while True:
+        answer = client.query(TableName="p", Limit=limit, **query, **start)
+        items.append(answer["Items"])
+        if "LastEvaluatedKey" not in answer:
+            return items
+        start = {"ExclusiveStartKey": answer["LastEvaluatedKey"]}
+
+
+def test_a_query_on_the_table_key_answers_as_moto_does_and_reads_only_its_partition(partitioned, monkeypatch):
+    faster = [_pages(partitioned, q, limit) for q in QUERIES for limit in (100, 5)]
+    moto_speedups.uninstall()
+    try:
+        original = [_pages(partitioned, q, limit) for q in QUERIES for limit in (100, 5)]
+    finally:
+        moto_speedups.install()
+    assert faster == original
+    assert [len(pages[0]) for pages in faster[::2]] == [12, 0, 8, 5, 90]
+
+    def whole_table(table):
+        raise AssertionError("a query on the table's key listed the whole table")
+
+    monkeypatch.setattr(moto_speedups, "_ORIGINAL_ALL_ITEMS", whole_table)
+    assert len(partitioned.query(TableName="p", **QUERIES[0])["Items"]) == 12

@@ -222,6 +222,8 @@ def _local(args: argparse.Namespace) -> None:
 
     if not args.time_scale > 0:
         raise NudgeError("--time-scale must be a positive number")
+    if args.console and not (Path(args.console) / "index.html").is_file():
+        raise NudgeError(f"--console {args.console}: no index.html there to serve")
 
     from nudge.local.runtime import Options, main
 
@@ -233,6 +235,7 @@ def _local(args: argparse.Namespace) -> None:
             state_dir=Path(args.state_dir),
             time_scale=args.time_scale,
             demo=not args.no_demo,
+            console_dir=Path(args.console) if args.console else None,
         )
     )
     if code:
@@ -342,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run waits this many times faster (86400: a day per second)",
     )
     local.add_argument("--no-demo", action="store_true", help="do not seed the demo campaigns")
+    local.add_argument(
+        "--console", metavar="DIR", help="serve this folder (a web console's build) under /console/"
+    )
     local.set_defaults(run=_local)
     demo = groups.add_parser("demo", help="track sample people against a running local runtime")
     demo.add_argument("--state-dir", default=".nudge", help="where the runtime's local.json is")

@@ -20,6 +20,11 @@ moto's server finds each request's backend by listing its own package directory 
 a tenth of the local runtime's CPU during a broadcast (py-spy). Both answers depend only on the host name,
 so they are kept per host.
 
+moto answers a Query on a table's own key by listing and sorting every item of the table, then keeping
+the partition asked for: a query costs time proportional to the table, and importing N people, whose
+writes query their own partitions, costs N². Such a query now sees only its partition (the same items,
+in the same order, so the same answer). Queries on secondary indexes still scan, as moto's do.
+
 Stream records are counted as moto appends them (``STREAM_WRITES``), so that the local stream pumps wait
 for a write instead of polling every shard on a timer: a record reaches its consumer as soon as it is
 written, and an idle runtime polls nothing. ``InProcessStreams`` reads moto's shards directly, as the
@@ -47,7 +52,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import StreamShard
+from moto.dynamodb.models.table import StreamShard, Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 _LOCK = threading.RLock()
@@ -151,6 +156,36 @@ def _restore(backend: DynamoDBBackend, table_name: str, key: dict[str, Any], bef
         backend.delete_item(table_name, key)
     else:
         backend.put_item(table_name, before.to_json()["Attributes"])
+
+
+_ORIGINAL_ALL_ITEMS = Table.all_items
+_ORIGINAL_QUERY = Table.query
+_INDEX_NAME_ARG = 6  # in Table.query's arguments after hash_key
+_PARTITION = threading.local()  # the (table, hash key) a base-table query on this thread is reading
+
+
+def _all_items(self: Table) -> list[Any]:
+    restricted = getattr(_PARTITION, "query", None)
+    if restricted is None or restricted[0] is not self:
+        return _ORIGINAL_ALL_ITEMS(self)
+    found = self.items.get(restricted[1])  # .get: items is a defaultdict, indexing would add the key
+    if found is None:
+        return []
+    items = list(found.values()) if self.range_key_attr else [found]
+    # moto's order (hash, then range); a partition shares its hash key.
+    return sorted(items, key=lambda x: x.range_key) if self.range_key_attr else items
+
+
+def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    # moto's backend passes index_name as the eighth positional argument.
+    index_name = args[_INDEX_NAME_ARG] if len(args) > _INDEX_NAME_ARG else kwargs.get("index_name")
+    if index_name:
+        return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    _PARTITION.query = (self, hash_key)
+    try:
+        return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    finally:
+        _PARTITION.query = None
 
 
 class StreamWrites:
@@ -264,6 +299,8 @@ def install() -> None:
     for name, operation in _ORIGINAL_OPERATIONS.items():
         setattr(DynamoDBBackend, name, _serialized(operation))
     StreamShard.add = _stream_add  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
+    Table.query = _query  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -273,3 +310,5 @@ def uninstall() -> None:
     for name, operation in _ORIGINAL_OPERATIONS.items():
         setattr(DynamoDBBackend, name, operation)
     StreamShard.add = _ORIGINAL_STREAM_ADD  # type: ignore[method-assign]
+    Table.all_items = _ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
+    Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]

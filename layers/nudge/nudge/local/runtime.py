@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nudge.local.embedded_aws import REGION, EmbeddedAws
+from nudge.local.static import StaticSite
 
 log = logging.getLogger("nudge.local")
 
@@ -36,6 +37,10 @@ class Options:
     state_dir: Path = Path(".nudge")
     time_scale: float = 1.0
     demo: bool = True  # seed the local workspace with a demo segment, templates and campaigns
+    console_dir: Path | None = None  # a web console's build, served under CONSOLE_PREFIX
+
+
+CONSOLE_PREFIX = "/console/"
 
 
 class PortInUse(Exception):
@@ -59,7 +64,9 @@ class LocalRuntime:
         contract_path = self.state_dir / "local.json"
         contract_path.unlink(missing_ok=True)  # written again only once this run is ready
         tls = self._tls_context() if self.options.tls else None
-        gateway_factory = self._bind_gateway(tls)  # fail fast on a busy port, before moto starts
+        # Checked before anything starts: a console folder without index.html is a typo, not a choice.
+        console = StaticSite(CONSOLE_PREFIX, self.options.console_dir) if self.options.console_dir else None
+        gateway_factory = self._bind_gateway(tls, console)  # fail fast on a busy port, before moto starts
 
         from nudge import clock
 
@@ -139,7 +146,7 @@ class LocalRuntime:
         context.load_cert_chain(cert, key)
         return context
 
-    def _bind_gateway(self, tls: ssl.SSLContext | None) -> Callable[[], Any]:
+    def _bind_gateway(self, tls: ssl.SSLContext | None, console: StaticSite | None) -> Callable[[], Any]:
         """Bind the port now (so a busy port is reported before anything starts) and build the gateway
         once the handlers can be imported."""
         import socket
@@ -170,7 +177,9 @@ class LocalRuntime:
                 ),
                 "/openapi.json": json_page(openapi_document),
             }
-            return Gateway((self.options.host, self.options.port), api_routes(), pages, tls=tls)
+            return Gateway(
+                (self.options.host, self.options.port), api_routes(), pages, tls=tls, static=console
+            )
 
         return build
 
