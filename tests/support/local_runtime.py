@@ -136,8 +136,9 @@ def launch(state_dir: Path, *extra: str, port: int | None = None) -> subprocess.
 
 def start(state_dir: Path, *extra: str) -> Runtime:
     port = free_port()
-    process = launch(state_dir, *extra, port=port)
     contract_path = state_dir / "local.json"
+    contract_path.unlink(missing_ok=True)  # a runtime killed earlier left its own: wait for this one's
+    process = launch(state_dir, *extra, port=port)
     deadline = time.monotonic() + STARTUP_SECONDS
     while not contract_path.exists():
         if process.poll() is not None:

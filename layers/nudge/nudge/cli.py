@@ -235,6 +235,7 @@ def _local(args: argparse.Namespace) -> None:
             state_dir=Path(args.state_dir),
             time_scale=args.time_scale,
             demo=not args.no_demo,
+            reset=args.reset,
             console_dir=Path(args.console) if args.console else None,
         )
     )
@@ -337,7 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--port", type=int, default=4000)
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate")
-    local.add_argument("--state-dir", default=".nudge", help="outbox, certificate and local.json live here")
+    local.add_argument(
+        "--state-dir",
+        default=".nudge",
+        help="the state (kept across restarts), outbox, certificate and local.json live here",
+    )
     local.add_argument(
         "--time-scale",
         type=float,
@@ -345,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run waits this many times faster (86400: a day per second)",
     )
     local.add_argument("--no-demo", action="store_true", help="do not seed the demo campaigns")
+    local.add_argument(
+        "--reset", action="store_true", help="forget the state and outbox kept in --state-dir and start empty"
+    )
     local.add_argument(
         "--console", metavar="DIR", help="serve this folder (a web console's build) under /console/"
     )

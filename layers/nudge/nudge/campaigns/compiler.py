@@ -509,3 +509,63 @@ def _reachable(start: str, states: dict[str, dict[str, Any]]) -> list[str]:
                 seen.add(target)
                 stack.append(target)
     return [name for name in states if name in seen]
+
+
+# -- resuming an execution at a state -------------------------------------------------------------------
+
+RESUME_ENTRY = "resume.entry"
+RESUME_ROUTE = "resume.route"
+RESUME_UNKNOWN = "resume.unknown"
+RESUME_INPUT = "resume"  # the input field: {"state": <a top-level state's name>, "seconds": <a Wait's rest>}
+
+
+def resumable(asl: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``asl`` whose executions can start at any of its top-level states.
+
+    An execution started with ``{"resume": {"state": <name>, "seconds": <n>}, ...}`` jumps to that state
+    with that input (``resume`` included) as the state's input; without ``resume`` it starts at ``StartAt`` as
+    before. A Wait state is resumed through a twin that waits ``seconds`` (what was left of its wait,
+    ``SecondsPath``) and goes on where the Wait would have. Re-driving an execution that was lost half way
+    (the local runtime after a restart, a migration between accounts) then continues it instead of
+    restarting the journey, which would send its messages again.
+
+    Costs two Choice transitions per execution (one without ``resume``). A state name that is not in
+    the machine (its definition changed since) fails the execution as ``Resume.UnknownState`` rather
+    than starting it over from the beginning."""
+    asl = json.loads(json.dumps(asl))  # a deep copy: the caller's definition stays as it was
+    states: dict[str, dict[str, Any]] = asl["States"]
+    taken = [name for name in (RESUME_ENTRY, RESUME_ROUTE, RESUME_UNKNOWN) if name in states]
+    if taken:
+        raise CompileError(f"the state machine is already resumable (it has {taken[0]})")
+    field = f"$.{RESUME_INPUT}"
+    choices: list[dict[str, Any]] = []
+    twins: dict[str, dict[str, Any]] = {}
+    for index, (name, state) in enumerate(states.items()):
+        target = name
+        if state.get("Type") == "Wait":
+            target = f"resume.wait.{index}"  # indexed: "<name>.resume" could pass the 80 characters
+            twin = {k: v for k, v in state.items() if k not in _WAIT_DURATION_KEYS}
+            twins[target] = {**twin, "SecondsPath": f"{field}.seconds"}
+        choices.append({"Variable": f"{field}.state", "StringEquals": name, "Next": target})
+    # An execution resumed into a twin can be lost again while it waits there: it resumes at the twin.
+    choices += [{"Variable": f"{field}.state", "StringEquals": twin, "Next": twin} for twin in twins]
+    entry = {
+        "Type": "Choice",
+        # Checked on its own: a comparison on a missing field is a runtime error, not a mismatch.
+        "Choices": [{"Variable": field, "IsPresent": True, "Next": RESUME_ROUTE}],
+        "Default": asl["StartAt"],
+    }
+    route = {"Type": "Choice", "Choices": choices, "Default": RESUME_UNKNOWN}
+    unknown = {
+        "Type": "Fail",
+        "Error": "Resume.UnknownState",
+        "Cause": "the state to resume at is not in this machine",
+    }
+    return {
+        **asl,
+        "StartAt": RESUME_ENTRY,
+        "States": {RESUME_ENTRY: entry, RESUME_ROUTE: route, RESUME_UNKNOWN: unknown, **states, **twins},
+    }
+
+
+_WAIT_DURATION_KEYS = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")

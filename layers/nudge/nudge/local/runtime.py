@@ -2,8 +2,10 @@
 
 moto underneath (in-process for the runtime's own clients, a server for everyone else); on top, the real
 handlers behind an HTTP gateway that serves the deployed API's routes, a stream pump feeding the evaluate
-handler, a scheduler, Step Functions on moto's engine and an outbox. State lives in memory (moto's); the
-outbox and the TLS certificate are files in the state directory.
+handler, a scheduler, Step Functions on moto's engine and an outbox. State lives in moto's memory and in
+the state directory: a snapshot of it (``persistence``, at most a second old) is loaded at start, so a
+restart carries on where the last run stopped; ``--reset`` starts empty. The outbox and the TLS
+certificate are files there too.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import signal
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ class Options:
     state_dir: Path = Path(".nudge")
     time_scale: float = 1.0
     demo: bool = True  # seed the local workspace with a demo segment, templates and campaigns
+    reset: bool = False  # forget the state stored in state_dir and start empty
     console_dir: Path | None = None  # a web console's build, served under CONSOLE_PREFIX
 
 
@@ -61,6 +64,12 @@ class LocalRuntime:
     def start(self) -> dict[str, Any]:
         """Start everything; returns the contract written to ``<state-dir>/local.json``."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        from nudge.local import persistence
+
+        if self.options.reset:
+            persistence.reset(self.state_dir)
+        # First: a snapshot that cannot be read stops the start before anything has changed.
+        snapshot = persistence.load(self.state_dir)
         contract_path = self.state_dir / "local.json"
         contract_path.unlink(missing_ok=True)  # written again only once this run is ready
         tls = self._tls_context() if self.options.tls else None
@@ -70,24 +79,41 @@ class LocalRuntime:
 
         from nudge import clock
 
-        clock.configure(self.options.time_scale)  # before any handler reads the time
+        # Before any handler reads the time; a restart continues the local clock where it stopped.
+        now = time.time()
+        self._epoch = persistence.continued_epoch(self.options.time_scale, snapshot, now) or now
+        clock.configure(self.options.time_scale, self._epoch)
         # The handlers' structured logs and metrics would drown the banner: warnings only, no EMF lines
         # (set these variables yourself to see them).
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        # Signs this run's tracking links; a new one each run, like the state it points into.
-        os.environ.setdefault("NUDGE_LINK_SECRET", secrets.token_hex(32))
+        # Signs tracking links; kept with the state, so links in messages already sent keep working.
+        os.environ.setdefault(
+            "NUDGE_LINK_SECRET", snapshot.link_secret if snapshot else secrets.token_hex(32)
+        )
         self.aws.start()
         self._closers.append(self.aws.stop)
-        streams = self.aws.create_tables()
+        persistence.TRACKER.install()  # after the speed-ups: its lock is taken before theirs
+        self._closers.append(persistence.TRACKER.uninstall)
+        if snapshot is not None:
+            persistence.restore_tables(REGION, snapshot.tables)
+        streams = self.aws.create_tables()  # creates only what the snapshot did not have
 
         from nudge import workspaces  # imported once this process's clients reach the embedded moto
         from nudge.local.outbox import Outbox
         from nudge.local.scheduler import Scheduler
 
-        keys = workspaces.create_workspace("Local workspace", "essentials")
-        # A run's outbox matches its in-memory state: the previous run's messages belong to data now gone.
-        shutil.rmtree(self.state_dir / "outbox", ignore_errors=True)
+        if snapshot is None:
+            keys = workspaces.create_workspace("Local workspace", "essentials")
+            self.workspace = {
+                "workspace_id": keys.workspace_id,
+                "site_id": keys.site_id,
+                "track_api_key": keys.track_api_key,
+                "app_api_key": keys.app_api_key,
+            }
+        else:
+            self.workspace = dict(snapshot.workspace)  # the keys stored hashed; the snapshot has them
+        # The outbox is kept with the state: it reads back the messages of earlier runs.
         self.outbox = Outbox(self.state_dir / "outbox")
         from nudge.delivery import channel_set
         from nudge.local.outbox_channels import local_channels
@@ -97,16 +123,29 @@ class LocalRuntime:
         self.scheduler = Scheduler(time_scale=self.options.time_scale)
         self.scheduler.start()
         self._closers.append(self.scheduler.stop)
+        self.progress = persistence.StreamProgress()
         self.pumps = self._start_pumps(streams)
         self.stepfunctions = self._start_stepfunctions()
+        if snapshot is not None:
+            self._resume(snapshot)
         self._schedule_what_eventbridge_fires()
-        if self.options.demo:
+        if self.options.demo and snapshot is None:  # a restored workspace has its demo already
             from nudge.local import demo
 
-            self.demo = demo.seed(keys.workspace_id)
+            self.demo = demo.seed(self.workspace["workspace_id"])
+        self.saver = persistence.Saver(
+            self.state_dir,
+            persistence.TableImages(REGION),
+            meta=lambda: (self.workspace, os.environ["NUDGE_LINK_SECRET"], self.workflows.machines()),
+            executions=lambda: persistence.running_executions(REGION, self.local_time),
+            trim_points=self.progress.trim_points,
+            local_clock=self.local_time,
+        )
+        self.saver.start()  # the keys are on disk before local.json tells anyone
         gateway = gateway_factory()
         thread = threading.Thread(target=gateway.serve_forever, name="nudge-gateway", daemon=True)
         thread.start()
+        self._closers.append(self._save_and_quiesce)  # once the gateway has stopped taking requests
         self._closers.append(gateway.server_close)
         self._closers.append(gateway.shutdown)
 
@@ -115,10 +154,10 @@ class LocalRuntime:
         self.contract = {
             "track_url": base,
             "app_url": base,
-            "site_id": keys.site_id,
-            "track_api_key": keys.track_api_key,
-            "app_api_key": keys.app_api_key,
-            "workspace_id": keys.workspace_id,
+            "site_id": self.workspace["site_id"],
+            "track_api_key": self.workspace["track_api_key"],
+            "app_api_key": self.workspace["app_api_key"],
+            "workspace_id": self.workspace["workspace_id"],
             "aws_endpoint_url": self.aws.endpoint_url,
             "aws_region": REGION,
         }
@@ -130,6 +169,34 @@ class LocalRuntime:
         temporary.write_text(json.dumps(self.contract, indent=2) + "\n")
         temporary.replace(contract_path)  # readers never see a half-written file
         return self.contract
+
+    def local_time(self, real: float) -> float:
+        """The local clock (``clock.now()``, unrounded) at wall-clock time ``real``."""
+        from nudge.local import persistence
+
+        return persistence.local_time(self.options.time_scale, self._epoch, real)
+
+    def _resume(self, snapshot: Any) -> None:
+        """Deploy the stored state machines again and start every execution that was running where it
+        was (a Wait with what was left of it)."""
+        from nudge.local import persistence
+
+        self.workflows.restore(snapshot.machines)
+        local_now = self.local_time(time.time())
+        for execution in snapshot.executions:
+            if execution.machine not in snapshot.machines:
+                log.warning("not resuming %s: its state machine was not deployed by Nudge", execution.name)
+                continue
+            payload = persistence.resume_input(execution, self.options.time_scale, local_now)
+            self.workflows.resume(execution.machine, execution.name, payload)
+
+    def _save_and_quiesce(self) -> None:
+        """The final snapshot of a clean stop: nothing feeds the handlers any more (the gateway stopped
+        before this), executions still reach their handlers, and moto is still up."""
+        for pump in self.pumps.values():
+            pump.stop()
+        self.scheduler.stop()
+        self.saver.stop()
 
     def _display_host(self) -> str:
         return (
@@ -194,10 +261,14 @@ class LocalRuntime:
         pumps = {}
         for function in ("evaluate", "send"):
             tables = {name: streams[name] for name in streamed_tables(function)}
+            # Reports how far it got, so a snapshot keeps only the stream records not yet delivered.
+            handler = self.progress.consumer(
+                f"nudge-{function}", _stream_starts(tables.values()), load_handler(function)
+            )
             pump = StreamPump(
                 client,
                 tables,
-                load_handler(function),
+                handler,
                 region=REGION,
                 function_name=f"nudge-{function}",
                 writes=STREAM_WRITES,  # woken by each record written: no polling interval to wait out
@@ -255,7 +326,8 @@ class LocalRuntime:
         from nudge.local.campaign_workflows import LocalWorkflows
 
         # Campaign activations deploy, and triggers start executions, on this engine.
-        workflows.install(LocalWorkflows(engine))
+        self.workflows = LocalWorkflows(engine)
+        workflows.install(self.workflows)
         self._closers.append(lambda: workflows.install(None))
         return engine
 
@@ -270,12 +342,14 @@ class LocalRuntime:
             "outbox": len(self.outbox.messages()),
             "time_scale": self.options.time_scale,
             "now": clock.now(),  # the local clock, which --time-scale makes run faster than the wall's
+            "state": self.saver.status(),
         }
 
     def banner(self) -> str:
         c = self.contract
         lines = [
-            "Nudge local runtime is ready. State lives in memory: stopping it (Ctrl-C) forgets everything.",
+            "Nudge local runtime is ready. Its state is kept in the state directory: stop it (Ctrl-C) and"
+            " start it again to carry on; --reset starts empty.",
             f"  Track API       {c['track_url']}",
             f"  App API         {c['app_url']}",
             f"  site id         {c['site_id']}",
@@ -287,6 +361,7 @@ class LocalRuntime:
             f"  time scale      {self.options.time_scale:g}x: waits pass {self.options.time_scale:g} times"
             " faster (--time-scale)",
             f"  contract        {self.state_dir / 'local.json'}",
+            f"  state           {self.state_dir / 'state'}",
         ]
         if "tls_cert" in c:
             lines.append(f"  TLS certificate {c['tls_cert']} (self-signed: trust it with --cacert)")
@@ -307,6 +382,19 @@ class LocalRuntime:
         for close in reversed(self._closers):
             close()
         self._closers.clear()
+
+
+def _stream_starts(stream_arns: Any) -> dict[str, int]:
+    """Table name -> the first sequence number in its stream now (what a pump has yet to deliver)."""
+    from nudge.local import persistence
+
+    starts = {}
+    for arn in stream_arns:
+        table = persistence.table_of_stream(arn)
+        first = persistence.stream_start(REGION, table)
+        if first is not None:
+            starts[table] = first
+    return starts
 
 
 def _context(function_name: str) -> Any:

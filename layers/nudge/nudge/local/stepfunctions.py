@@ -285,11 +285,15 @@ class LocalStepFunctions:
     def function_arn(self, name: str) -> str:
         return f"arn:{self._partition}:lambda:{self._region}:{self._account}:function:{name}"
 
+    def machine_arn(self, name: str) -> str:
+        """The unqualified ARN of the state machine called ``name``."""
+        return f"arn:{self._partition}:states:{self._region}:{self._account}:stateMachine:{name}"
+
     def deploy(self, name: str, definition: dict[str, Any], *, role_arn: str | None = None) -> str:
         """Create or update the state machine (publishing a version either way); its unqualified ARN."""
         body = json.dumps(self.scaled(definition))
         role = role_arn or self.role_arn
-        arn = f"arn:{self._partition}:states:{self._region}:{self._account}:stateMachine:{name}"
+        arn = self.machine_arn(name)
         with self._deploy_lock:
             try:
                 self._sfn.describe_state_machine(stateMachineArn=arn)

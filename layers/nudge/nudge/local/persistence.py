@@ -1,0 +1,532 @@
+"""The local runtime's state on disk: one snapshot file in ``<state-dir>/state``, written at most once a
+second while something changes and once more on a clean stop, loaded before anything starts.
+
+What a snapshot holds:
+
+- moto's DynamoDB tables, pickled as moto keeps them (items, indexes, TTL and stream settings, the stream
+  records not yet delivered). Every table the platform has is there: workspaces and their keys, people,
+  events, segments and memberships, campaigns and journeys, templates, deliveries, billing periods.
+- The streams' progress. Records every consumer (the runtime's stream pumps) has finished with are left
+  out of the pickled stream, its starting sequence number moved on by as many, so a restarted pump
+  reading from ``TRIM_HORIZON`` gets exactly what was not delivered yet (delivery stays at least once, as
+  Lambda's is). The live stream is left alone: the pumps read it without this module's lock.
+- Step Functions: the state machines as the runtime deployed them (re-deployed at start, at the current
+  ``--time-scale``), and each running execution's name, input and current state. Executions are threads
+  in moto and cannot be pickled; a restart starts each again under the same name at the state it was in
+  (``compiler.resumable``), a Wait with only what was left of it.
+- The local clock, the workspace's keys and the link-signing secret, so keys and tracking links in old
+  outbox messages keep working.
+
+Why a snapshot of moto's backends, not moto's recorder: the recorder logs HTTP requests and replays them
+all, so start-up grows with the history (every stream poll, every Lambda invoke) and replaying a
+``PutItem`` re-runs the handlers' side effects; a snapshot loads in time proportional to what is stored
+(10,000 people: well under a second) and holds exactly the state.
+
+Consistency: table writes go through moto's backend methods, which hold ``WRITES`` here while they run;
+a snapshot pickles the tables under the same lock, so it never holds half a write or half a transaction.
+Only tables written since the last snapshot are pickled again. The file is replaced atomically (temporary
+file, then rename): a ``kill -9`` leaves the previous complete snapshot, at most a second old.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import pickle
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.table import StreamShard, Table
+
+log = logging.getLogger("nudge.local")
+
+FORMAT = 1  # bumped when a snapshot's shape changes: an older file is refused, not misread
+STATE_DIRECTORY = "state"
+SNAPSHOT_FILE = "snapshot.pickle"
+SAVE_INTERVAL_SECONDS = 1.0
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class SnapshotUnreadable(RuntimeError):
+    """The state directory holds a snapshot this version cannot load."""
+
+
+@dataclass(frozen=True)
+class RunningExecution:
+    machine: str  # the state machine's name
+    name: str
+    input: dict[str, Any]  # the current state's input
+    state: str | None  # the top-level state it was in; None: start it again as it started
+    until: float | None = None  # a Wait state's end, on the local clock
+
+
+@dataclass
+class Snapshot:
+    saved_at: float  # wall clock
+    local_now: float  # the local clock at the same moment
+    workspace: dict[str, str]  # workspace_id, site_id, track_api_key, app_api_key
+    link_secret: str
+    tables: dict[str, bytes]  # table name -> its pickled moto Table
+    machines: dict[str, dict[str, Any]]  # state machine name -> its ASL as deployed (before scaling)
+    executions: list[RunningExecution] = field(default_factory=list)
+    format: int = FORMAT
+
+
+# --- the file ----------------------------------------------------------------------------------------
+
+
+def snapshot_path(state_dir: Path) -> Path:
+    return state_dir / STATE_DIRECTORY / SNAPSHOT_FILE
+
+
+def load(state_dir: Path) -> Snapshot | None:
+    """The snapshot in ``state_dir``, or None when there is none (a first start, or after a reset)."""
+    path = snapshot_path(state_dir)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        # The state directory is the user's own, written by this runtime: pickle is safe to load from it.
+        snapshot = pickle.loads(data)  # noqa: S301
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as exc:
+        raise SnapshotUnreadable(f"{path} cannot be read ({exc}); start with --reset to begin empty") from exc
+    if not isinstance(snapshot, Snapshot) or snapshot.format != FORMAT:
+        raise SnapshotUnreadable(
+            f"{path} was written by another version of Nudge; start with --reset to begin empty"
+        )
+    return snapshot
+
+
+def save(state_dir: Path, snapshot: Snapshot) -> int:
+    """Write ``snapshot`` atomically; its size in bytes."""
+    path = snapshot_path(state_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)  # a reader (the next start) sees the old file or the new one, never half
+    return len(data)
+
+
+def reset(state_dir: Path) -> None:
+    """Forget the stored state: the snapshot, the outbox and the contract (the TLS certificate stays,
+    since a browser or client may have been told to trust it)."""
+    shutil.rmtree(state_dir / STATE_DIRECTORY, ignore_errors=True)
+    shutil.rmtree(state_dir / "outbox", ignore_errors=True)
+    (state_dir / "local.json").unlink(missing_ok=True)
+
+
+# --- the local clock ---------------------------------------------------------------------------------
+
+
+def continued_epoch(scale: float, snapshot: Snapshot | None, now: float) -> float | None:
+    """The epoch for ``clock.configure(scale, epoch)`` that continues the stopped run's local clock: it
+    reads what it read at the last snapshot plus the real time since (the downtime passes at the wall
+    clock's pace, whatever the scale). None: start from now (nothing to continue, or the scale is 1, where
+    the local clock is the wall clock)."""
+    if snapshot is None or scale == 1:
+        return None
+    local = snapshot.local_now + max(0.0, now - snapshot.saved_at)
+    # clock.now() = epoch + (real - epoch) * scale; solved for the epoch that makes it read `local` now.
+    return (local - now * scale) / (1 - scale)
+
+
+def local_time(scale: float, epoch: float, real: float) -> float:
+    """``clock.now()`` at wall-clock time ``real``, unrounded."""
+    return real if scale == 1 else epoch + (real - epoch) * scale
+
+
+# --- DynamoDB: tracking writes, the tables ------------------------------------------------------------
+
+WRITES = threading.RLock()
+_TABLE_WRITES = ("put_item", "update_item", "delete_item", "update_time_to_live")
+_SCHEMA_WRITES = ("create_table", "delete_table", "update_table")
+_ALL = "*"
+
+
+class _Tracker:
+    """Which tables changed since the last snapshot. Installed on moto's backend class; wraps whatever is
+    there (the speed-ups' serialized operations), so ``WRITES`` is always taken first."""
+
+    def __init__(self) -> None:
+        self._dirty: set[str] = {_ALL}
+        self._originals: dict[str, Any] = {}
+
+    def install(self) -> None:
+        with WRITES:
+            if self._originals:
+                return
+            for name in (*_TABLE_WRITES, *_SCHEMA_WRITES, "transact_write_items"):
+                self._originals[name] = DynamoDBBackend.__dict__[name]
+                setattr(DynamoDBBackend, name, self._wrap(name, self._originals[name]))
+            StreamShard.__getstate__ = _shard_state  # type: ignore[method-assign]
+            self._dirty = {_ALL}
+
+    def uninstall(self) -> None:
+        with WRITES:
+            for name, original in self._originals.items():
+                setattr(DynamoDBBackend, name, original)
+            self._originals.clear()
+            if StreamShard.__dict__.get("__getstate__") is _shard_state:
+                del StreamShard.__getstate__
+
+    def take_dirty(self) -> set[str]:
+        """The tables written since the last call (``"*"``: the set of tables itself changed). Call with
+        ``WRITES`` held, so nothing is marked between the take and the pickling."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def mark(self, table: str) -> None:
+        with WRITES:
+            self._dirty.add(table)
+
+    def _wrap(self, name: str, operation: Any) -> Any:
+        tracker = self
+
+        def run(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+            with WRITES:
+                if name == "transact_write_items":
+                    pass  # its puts, updates and deletes mark their tables themselves
+                elif name in _SCHEMA_WRITES:
+                    tracker._dirty.add(_ALL)
+                else:
+                    tracker._dirty.add(str(args[0] if args else kwargs["table_name"]))
+                return operation(backend, *args, **kwargs)
+
+        run.__wrapped__ = operation  # type: ignore[attr-defined]
+        return run
+
+
+# id(shard) -> how many of its first records a snapshot leaves out; set only while TableImages pickles
+# (under WRITES, so no record is appended meanwhile).
+_LEAVE_OUT: dict[int, int] = {}
+
+
+def _shard_state(shard: StreamShard) -> dict[str, Any]:
+    state = dict(shard.__dict__)
+    count = _LEAVE_OUT.get(id(shard), 0)
+    if count:
+        # Sequence numbers are position + starting number (moto): both move together, so every record
+        # kept keeps its number.
+        state["items"] = shard.items[count:]
+        state["starting_sequence_number"] = shard.starting_sequence_number + count
+    return state
+
+
+TRACKER = _Tracker()
+
+
+def dynamodb(region: str) -> DynamoDBBackend:
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
+
+
+def restore_tables(region: str, tables: Mapping[str, bytes]) -> None:
+    """Put the snapshot's tables into moto (before the runtime creates any: existing ones are kept)."""
+    backend = dynamodb(region)
+    with WRITES:
+        for name, data in tables.items():
+            backend.tables[name] = pickle.loads(data)  # noqa: S301 - written by this runtime, see load()
+
+
+class TableImages:
+    """The pickled tables, kept between snapshots so only the tables written since are pickled again."""
+
+    def __init__(self, region: str, initial: Mapping[str, bytes] | None = None) -> None:
+        self._region = region
+        self._images: dict[str, bytes] = dict(initial or {})
+        self._left_out: dict[str, int] = {}  # table -> stream records its image leaves out
+
+    def capture(self, trim_to: Mapping[str, int]) -> tuple[dict[str, bytes], bool]:
+        """(every table's image, whether any changed). ``trim_to``: table -> the last stream sequence
+        number every consumer has finished with; those records are dropped from the stream first."""
+        backend = dynamodb(self._region)
+        with WRITES:
+            dirty = TRACKER.take_dirty()
+            for name, done in trim_to.items():
+                table = backend.tables.get(name)
+                left_out = _delivered(table, done) if table is not None else 0
+                if left_out != self._left_out.get(name, 0):
+                    dirty.add(name)  # more of its stream was delivered since its last image
+            if not dirty:
+                return self._images, False
+            if _ALL in dirty:
+                self._images = {n: i for n, i in self._images.items() if n in backend.tables}
+                dirty = set(backend.tables)
+            for name in dirty:
+                table = backend.tables.get(name)
+                if table is None:
+                    self._images.pop(name, None)
+                    continue
+                left_out = _delivered(table, trim_to[name]) if name in trim_to else 0
+                _LEAVE_OUT[id(table.stream_shard)] = left_out
+                try:
+                    self._images[name] = pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL)
+                finally:
+                    _LEAVE_OUT.clear()
+                self._left_out[name] = left_out
+            return dict(self._images), True
+
+
+def _delivered(table: Table, done: int) -> int:
+    """How many records at the start of the table's stream are delivered (up to sequence ``done``)."""
+    shard = table.stream_shard
+    if shard is None:
+        return 0
+    return max(0, min(len(shard.items), done + 1 - shard.starting_sequence_number))
+
+
+def stream_start(region: str, table: str) -> int | None:
+    """The first sequence number still in the table's stream (None: the table has no stream)."""
+    shard = dynamodb(region).tables[table].stream_shard
+    return None if shard is None else int(shard.starting_sequence_number)
+
+
+class StreamProgress:
+    """How far every consumer of each table's stream has got, learned from the handlers the pumps call
+    (so the pumps themselves stay as Lambda's event source mapping is)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done: dict[tuple[str, str], int] = {}  # (consumer, table) -> last sequence number finished
+
+    def consumer(self, name: str, tables: Mapping[str, int], handler: Handler) -> Handler:
+        """``handler`` reporting its progress as ``name``; ``tables``: table -> its first sequence number
+        not yet delivered (everything before it counts as finished)."""
+        with self._lock:
+            for table, first in tables.items():
+                self._done[(name, table)] = first - 1
+
+        def run(event: dict[str, Any], context: Any) -> Any:
+            result = handler(event, context)  # raising: nothing in the batch is finished
+            self._finished(name, event.get("Records") or [], result)
+            return result
+
+        return run
+
+    def trim_points(self) -> dict[str, int]:
+        """Table -> the last sequence number every one of its consumers has finished with."""
+        with self._lock:
+            points: dict[str, int] = {}
+            for (_, table), done in self._done.items():
+                points[table] = min(points.get(table, done), done)
+            return points
+
+    def _finished(self, name: str, records: list[dict[str, Any]], result: Any) -> None:
+        failed = {str(f.get("itemIdentifier")) for f in (result or {}).get("batchItemFailures") or []}
+        reached: dict[str, int] = {}
+        for record in records:  # in stream order: Lambda retries from the first failure on
+            sequence = str(record["dynamodb"]["SequenceNumber"])
+            if sequence in failed:
+                break
+            table = table_of_stream(str(record["eventSourceARN"]))
+            reached[table] = max(reached.get(table, 0), int(sequence))
+        with self._lock:
+            for table, sequence in reached.items():
+                key = (name, table)
+                self._done[key] = max(self._done.get(key, sequence), sequence)
+
+
+def table_of_stream(stream_arn: str) -> str:
+    # arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
+    return stream_arn.split(":", 5)[5].split("/")[1]
+
+
+# --- Step Functions: running executions -----------------------------------------------------------------
+
+
+def running_executions(region: str, local_clock: Callable[[float], float]) -> list[RunningExecution]:
+    """Every running execution of moto's Step Functions engine, where it is now. ``local_clock``: wall
+    clock -> local clock (a Wait's end is kept on the local clock, which the restart continues)."""
+    from moto.stepfunctions.responses import get_backend
+
+    backend = get_backend(DEFAULT_ACCOUNT_ID, region)
+    found: dict[str, RunningExecution] = {}
+    definitions: dict[str, dict[str, Any]] = {}
+    for machine in list(backend.state_machines):
+        for execution in list(getattr(machine, "executions", [])):
+            if _status(execution) != "RUNNING" or execution.execution_arn in found:
+                continue
+            text = execution.state_machine.definition
+            if text not in definitions:
+                definitions[text] = json.loads(text)
+            current = _where(execution, definitions[text], local_clock)
+            if current is not None:
+                found[execution.execution_arn] = RunningExecution(machine.name, execution.name, *current)
+    return list(found.values())
+
+
+def _status(execution: Any) -> str:
+    status = execution.exec_status
+    return str(getattr(status, "value", status))
+
+
+def _where(
+    execution: Any, definition: dict[str, Any], local_clock: Callable[[float], float]
+) -> tuple[dict[str, Any], str | None, float | None] | None:
+    """(input, state, until) of the top-level state the execution is in; None when it has not started."""
+    from nudge.campaigns.compiler import RESUME_ENTRY, RESUME_ROUTE
+
+    states = definition.get("States") or {}
+    for event in reversed(execution.to_history_output()["events"]):
+        details = event.get("stateEnteredEventDetails")
+        if not details or details.get("name") not in states:
+            continue  # a state inside a Map or Parallel: the top-level one is further back
+        name = str(details["name"])
+        data = json.loads(details.get("input") or "{}")
+        if name in (RESUME_ENTRY, RESUME_ROUTE):
+            return data, None, None  # resuming this very moment: do it again from the same input
+        state = states[name]
+        if state.get("Type") != "Wait":
+            return data, name, None
+        ends = _wait_ends(state, data, _seconds_since_epoch(event["timestamp"]))
+        return data, name, local_clock(ends)
+    return None
+
+
+def _seconds_since_epoch(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _wait_ends(state: dict[str, Any], data: dict[str, Any], entered: float) -> float:
+    """When a Wait entered at ``entered`` (wall clock) ends, as moto runs it."""
+    if "Seconds" in state:
+        return entered + float(state["Seconds"])
+    if "SecondsPath" in state:
+        return entered + float(_path(data, state["SecondsPath"]) or 0)
+    stamp = state.get("Timestamp") or _path(data, state.get("TimestampPath", "$"))
+    return _seconds_since_epoch(stamp)
+
+
+def _path(data: Any, path: str) -> Any:
+    """A plain ``$.a.b`` reference (all the machines here use); None when it is not there."""
+    value = data
+    for part in path.removeprefix("$").split(".")[1:] if path != "$" else []:
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def resume_input(execution: RunningExecution, scale: float, local_now: float) -> dict[str, Any]:
+    """The input that starts ``execution`` again where it was (see ``compiler.resumable``)."""
+    from nudge.campaigns.compiler import RESUME_INPUT
+
+    if execution.state is None:
+        return dict(execution.input)
+    left = 0 if execution.until is None else max(0.0, execution.until - local_now)
+    seconds = math.ceil(left / scale)  # real seconds, rounded up: a wait never ends early
+    return {**execution.input, RESUME_INPUT: {"state": execution.state, "seconds": seconds}}
+
+
+# --- the saver ------------------------------------------------------------------------------------------
+
+
+class Saver:
+    """Writes a snapshot at most every ``interval`` seconds while something changed, and on ``stop()``.
+
+    ``meta()`` answers the parts that are not tables: (workspace, link secret, machines);
+    ``executions()`` the running executions; ``trim_points()`` how far the streams were consumed."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        images: TableImages,
+        *,
+        meta: Callable[[], tuple[dict[str, str], str, dict[str, dict[str, Any]]]],
+        executions: Callable[[], list[RunningExecution]],
+        trim_points: Callable[[], dict[str, int]],
+        local_clock: Callable[[float], float],
+        interval: float = SAVE_INTERVAL_SECONDS,
+    ) -> None:
+        self._state_dir = state_dir
+        self._images = images
+        self._meta = meta
+        self._executions = executions
+        self._trim_points = trim_points
+        self._local_clock = local_clock
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one save at a time (the thread's, stop()'s)
+        self._last: tuple[Any, ...] | None = None
+        self.saves = 0
+        self.last_size = 0
+        self.last_seconds = 0.0
+
+    def start(self) -> None:
+        self.save()  # at once: the keys and the link secret are on disk before anyone is told them
+        self._thread = threading.Thread(target=self._run, name="nudge-local-snapshots", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and write the final snapshot."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+        self.save()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "file": str(snapshot_path(self._state_dir)),
+            "saves": self.saves,
+            "bytes": self.last_size,
+            "last_save_seconds": round(self.last_seconds, 3),
+        }
+
+    def save(self) -> bool:
+        """Write a snapshot if anything changed since the last; whether one was written."""
+        with self._lock:
+            started = time.perf_counter()
+            real = time.time()
+            trim = self._trim_points()
+            executions = self._executions()  # before the tables: what they wrote is then in the tables
+            tables, changed = self._images.capture(trim)
+            workspace, secret, machines = self._meta()
+            signature = (workspace, secret, _freeze(machines), _positions(executions))
+            if not changed and signature == self._last:
+                return False
+            snapshot = Snapshot(
+                saved_at=real,
+                local_now=self._local_clock(real),
+                workspace=dict(workspace),
+                link_secret=secret,
+                tables=tables,
+                machines=dict(machines),
+                executions=executions,
+            )
+            self.last_size = save(self._state_dir, snapshot)
+            self._last = signature
+            self.saves += 1
+            self.last_seconds = time.perf_counter() - started
+            return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.save()
+            # The runtime goes on serving if a snapshot cannot be written (a full disk): said, not hidden.
+            except OSError:
+                log.exception("could not write the state snapshot")
+
+
+def _freeze(machines: Mapping[str, dict[str, Any]]) -> str:
+    return json.dumps(machines, sort_keys=True)
+
+
+def _positions(
+    executions: Iterable[RunningExecution],
+) -> tuple[tuple[str, str, str | None, float | None], ...]:
+    return tuple(sorted((e.machine, e.name, e.state, e.until) for e in executions))
