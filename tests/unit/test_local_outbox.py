@@ -178,6 +178,12 @@ def test_a_new_outbox_reads_back_the_directory(tmp_path):
     assert len(list(tmp_path.glob("*-sms-*"))) == 1
 
 
+def test_an_email_from_the_default_sender_reads_back_as_it_was_listed(tmp_path):
+    first = Outbox(tmp_path)
+    first.deliver(email(sender="nudge@localhost"))
+    assert Outbox(tmp_path).messages() == first.messages()
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("channel", "fax"), ("delivery_id", ""), ("sent_at", "yesterday"), ("sent_at", "2026-11-21T10:00:00")],

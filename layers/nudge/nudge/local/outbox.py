@@ -18,7 +18,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -108,6 +108,10 @@ class Outbox:
 
     def deliver(self, message: OutboxMessage) -> Path:
         """Write the message's file and return its path; a delivery id already seen keeps its first file."""
+        if message.channel == "email" and message.sender == DEFAULT_SENDER:
+            # Its file cannot tell the default sender given from none given (both are the From header):
+            # kept as it reads back, so a restarted runtime lists the very same messages.
+            message = replace(message, sender=None)
         with self._lock:
             already = self._delivered.get(message.delivery_id)
             if already is not None:
