@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from nudge.errors import InvalidRequest
@@ -41,7 +42,33 @@ def apply(workspace_id: str, op: Any) -> None:
             f"{', '.join(sorted(_HANDLERS[kind]))}",
             field="action",
         )
+    if (kind, action) != _PREFETCHING:
+        # Only identify's reads are known safe with answers read before the batch (see people.prefetched).
+        people.forget_prefetched()
     handler(workspace_id, op)
+
+
+_PREFETCHING = ("person", "identify")
+
+
+@contextmanager
+def batched_reads(workspace_id: str, ops: list[Any]) -> Iterator[None]:
+    """Around applying a batch: the identifier lookups and suppressions its person identifies read,
+    read up front in a few BatchGetItem calls (an import of new people otherwise makes two or more
+    GetItem calls per person). Operations that fail to parse here are refused when applied."""
+    refs: list[PersonRef] = []
+    for op in ops:
+        if not isinstance(op, dict) or (op.get("type"), op.get("action")) != _PREFETCHING:
+            continue
+        try:
+            ref = _person(op)
+        except InvalidRequest:
+            continue
+        refs += people.identify_refs(
+            ref, _attributes(op) if isinstance(op.get("attributes") or {}, dict) else {}
+        )
+    with people.prefetched(workspace_id, refs):
+        yield
 
 
 def _attributes(op: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,9 @@ people with one identifier.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ from nudge.tracking.limits import check_attributes, check_identifier, check_time
 from nudge.tracking.object_refs import ObjectLinks
 
 MAX_ATTEMPTS = 5
+_SUPPRESSION = "suppression"  # a suppression item's sort key
 _PREFS = "cio_subscription_preferences"
 _RESERVED = {
     "id",
@@ -118,12 +121,76 @@ def _preferences(body: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+# --- batched reads (a v2 batch) -------------------------------------------------------------------
+
+# (pk, sk) -> the lookup or suppression item read up front, or None where there was none.
+_PREFETCHED: ContextVar[dict[tuple[str, str], Any] | None] = ContextVar("nudge_prefetched", default=None)
+_NOT_PREFETCHED = object()
+
+
+@contextmanager
+def prefetched(workspace_id: str, refs: Iterable[PersonRef]) -> Iterator[None]:
+    """Read the identifier lookups and suppressions of ``refs`` in a few BatchGetItem calls, instead of
+    a GetItem each as ``identify`` reaches each person of a batch.
+
+    Each prefetched answer serves the first read of its key only; later reads (a retry, the same
+    identifier again in the batch) go to the table. An answer made stale by a write in between is safe
+    where it can only be stale that way: a lookup read as missing that now exists fails the create's
+    not-exists condition, and the retry reads it again. Writes that could make an answer stale otherwise
+    (deleting, merging, suppressing) must call ``forget_prefetched`` first (``operations.apply`` does).
+    """
+    wanted = {r for r in refs if r.kind != "cio_id"}
+    lookups = {(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP) for r in wanted}
+    suppressions = {(suppression_pk(workspace_id, r.kind, r.lookup_value), _SUPPRESSION) for r in wanted}
+    found: dict[tuple[str, str], Any] = dict.fromkeys(lookups | suppressions)
+    for lookup in IdentifierLookup.batch_get(sorted(lookups)):
+        found[(lookup.pk, lookup.sk)] = lookup
+    for suppression in Suppression.batch_get(sorted(suppressions)):
+        found[(suppression.pk, suppression.sk)] = suppression
+    token = _PREFETCHED.set(found)
+    try:
+        yield
+    finally:
+        _PREFETCHED.reset(token)
+
+
+def identify_refs(ref: PersonRef, body: dict[str, Any]) -> list[PersonRef]:
+    """The identifiers an identify of ``ref`` with ``body`` may read (an invalid body reads none but
+    ``ref``: it is refused when applied)."""
+    try:
+        req = IdentifyRequest.parse(body)
+    except InvalidRequest:
+        return [ref]
+    refs = [ref]
+    if req.new_id:
+        refs.append(PersonRef("id", req.new_id))
+    if req.email:
+        refs.append(PersonRef("email", req.email))
+    return refs
+
+
+def forget_prefetched() -> None:
+    answers = _PREFETCHED.get()
+    if answers:
+        answers.clear()
+
+
+def _take_prefetched(key: tuple[str, str]) -> Any:
+    """The prefetched item (or None) for ``key``, once; ``_NOT_PREFETCHED`` when there is none."""
+    answers = _PREFETCHED.get()
+    return _NOT_PREFETCHED if answers is None else answers.pop(key, _NOT_PREFETCHED)
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 
 def resolve_cio_id(workspace_id: str, ref: PersonRef) -> str | None:
     if ref.kind == "cio_id":
         return ref.value
+    key = (lookup_pk(workspace_id, ref.kind, ref.lookup_value), LOOKUP)
+    answer = _take_prefetched(key)
+    if answer is not _NOT_PREFETCHED:
+        return None if answer is None else str(answer.cio_id)
     try:
         return IdentifierLookup.get(lookup_pk(workspace_id, ref.kind, ref.lookup_value), LOOKUP).cio_id
     except DoesNotExist:
@@ -204,8 +271,14 @@ def is_suppressed(workspace_id: str, refs: Iterable[PersonRef]) -> bool:
     for ref in refs:
         if ref.kind == "cio_id":
             continue
+        key = (suppression_pk(workspace_id, ref.kind, ref.lookup_value), _SUPPRESSION)
+        answer = _take_prefetched(key)
+        if answer is not _NOT_PREFETCHED:
+            if answer is not None:
+                return True
+            continue
         try:
-            Suppression.get(suppression_pk(workspace_id, ref.kind, ref.lookup_value), "suppression")
+            Suppression.get(*key)
             return True
         except DoesNotExist:
             continue
@@ -221,7 +294,7 @@ def suppress(workspace_id: str, ref: PersonRef) -> None:
     keys = sorted(suppression_pk(workspace_id, r.kind, r.lookup_value) for r in refs)
     now = clock.now()
     for key in keys:
-        Suppression(key, "suppression", workspace_id=workspace_id, group=keys, created_at=now).save()
+        Suppression(key, _SUPPRESSION, workspace_id=workspace_id, group=keys, created_at=now).save()
     if person is not None:
         delete_person(workspace_id, person)
 
@@ -229,12 +302,12 @@ def suppress(workspace_id: str, ref: PersonRef) -> None:
 def unsuppress(workspace_id: str, ref: PersonRef) -> None:
     """Unblock the identifier and those suppressed with it. The profile is not restored."""
     try:
-        item = Suppression.get(suppression_pk(workspace_id, ref.kind, ref.lookup_value), "suppression")
+        item = Suppression.get(suppression_pk(workspace_id, ref.kind, ref.lookup_value), _SUPPRESSION)
     except DoesNotExist:
         return
     with Suppression.batch_write() as batch:
         for key in item.group:
-            batch.delete(Suppression(key, "suppression"))
+            batch.delete(Suppression(key, _SUPPRESSION))
 
 
 # --- identify --------------------------------------------------------------------------------------

@@ -103,19 +103,20 @@ def _batch(req: Request) -> Response:
     if not isinstance(ops, list):
         raise InvalidRequest("batch must be a list of operations", field="batch")
     errors: list[dict[str, Any]] = []
-    for index, op in enumerate(ops):
-        try:
-            operations.apply(req.workspace_id, op)
-        except InvalidRequest as exc:
-            errors.extend(
-                {"batch_index": index, "reason": exc.reason, "field": exc.field, "message": message}
-                for message in exc.messages
-            )
-        except (NotFound, Conflict) as exc:
-            reason = "not_found" if isinstance(exc, NotFound) else "conflict"
-            errors.append(
-                {"batch_index": index, "reason": reason, "field": "identifiers", "message": str(exc)}
-            )
+    with operations.batched_reads(req.workspace_id, ops):
+        for index, op in enumerate(ops):
+            try:
+                operations.apply(req.workspace_id, op)
+            except InvalidRequest as exc:
+                errors.extend(
+                    {"batch_index": index, "reason": exc.reason, "field": exc.field, "message": message}
+                    for message in exc.messages
+                )
+            except (NotFound, Conflict) as exc:
+                reason = "not_found" if isinstance(exc, NotFound) else "conflict"
+                errors.append(
+                    {"batch_index": index, "reason": reason, "field": "identifiers", "message": str(exc)}
+                )
     if errors:
         return 207, {"errors": errors}
     return 200, OK
