@@ -122,6 +122,49 @@ def test_a_deleted_table_leaves_the_snapshot(dynamodb: Any) -> None:
     assert images.capture({})[0] == {}
 
 
+@pytest.mark.parametrize("range_key", [False, True])
+def test_writes_while_a_snapshot_is_pickled_do_not_reach_it(dynamodb: Any, range_key: bool) -> None:
+    schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    attributes = [{"AttributeName": "pk", "AttributeType": "S"}]
+    key = {"pk": {"S": "a"}}
+    if range_key:
+        schema.append({"AttributeName": "sk", "KeyType": "RANGE"})
+        attributes.append({"AttributeName": "sk", "AttributeType": "S"})
+        key["sk"] = {"S": "1"}
+    dynamodb.create_table(
+        TableName="people", KeySchema=schema, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
+    )
+    dynamodb.put_item(TableName="people", Item={**key, "v": {"N": "1"}})
+    images = TableImages(REGION)
+    detached = images.detach({})
+    assert detached is not None
+
+    # The snapshot was taken: what follows belongs to the next one.
+    dynamodb.update_item(
+        TableName="people",
+        Key=key,
+        UpdateExpression="SET v = :two",
+        ExpressionAttributeValues={":two": {"N": "2"}},
+    )
+    dynamodb.put_item(
+        TableName="people", Item={"pk": {"S": "b"}, **({"sk": {"S": "1"}} if range_key else {})}
+    )
+    pickled = images.pickle(detached)
+
+    restored = pickle.loads(pickled["people"])  # noqa: S301 - our own bytes
+    assert [item.to_json()["Attributes"]["v"] for item in restored.all_items()] == [{"N": "1"}]
+    live = dynamodb.get_item(TableName="people", Key=key)["Item"]
+    assert live["v"] == {"N": "2"}
+
+
+def test_an_image_holds_its_table_once(dynamodb: Any) -> None:
+    _table(dynamodb, "people", stream=True)
+    _put(dynamodb, "people", *(f"p{n}" for n in range(200)))
+    images, _ = TableImages(REGION).capture({})
+    whole = pickle.dumps(persistence.dynamodb(REGION).tables["people"], protocol=pickle.HIGHEST_PROTOCOL)
+    assert len(images["people"]) <= len(whole) * 1.05  # the copy drags in no second copy of the table
+
+
 def _records(table: str, *sequences: int) -> dict[str, Any]:
     arn = f"arn:aws:dynamodb:{REGION}:123456789012:table/{table}/stream/2026-01-01T00:00:00.000"
     return {"Records": [{"eventSourceARN": arn, "dynamodb": {"SequenceNumber": str(s)}} for s in sequences]}

@@ -30,6 +30,7 @@ file, then rename): a ``kill -9`` leaves the previous complete snapshot, at most
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -45,7 +46,8 @@ from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
-from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 
 log = logging.getLogger("nudge.local")
 
@@ -156,12 +158,19 @@ _ALL = "*"
 
 
 class _Tracker:
-    """Which tables changed since the last snapshot. Installed on moto's backend class; wraps whatever is
-    there (the speed-ups' serialized operations), so ``WRITES`` is always taken first."""
+    """Which tables changed since the last snapshot, and copy-on-write while one is being pickled.
+
+    Installed on moto's backend class over whatever is there (the speed-ups' serialized operations), so
+    ``WRITES`` is always taken first. A snapshot copies the tables' item maps under ``WRITES`` (quick)
+    and pickles the copies after releasing it (slow), while writes go on. moto's ``put_item`` and
+    ``delete_item`` replace or remove ``Item`` objects in the live maps, which the copies do not see;
+    its ``update_item`` changes the ``Item`` in place, so while ``detached`` is set an update first puts
+    a copy of the item in the live table and changes that one."""
 
     def __init__(self) -> None:
         self._dirty: set[str] = {_ALL}
         self._originals: dict[str, Any] = {}
+        self.detached = False  # a snapshot holds the live tables' Item objects: updates copy first
 
     def install(self) -> None:
         with WRITES:
@@ -170,7 +179,6 @@ class _Tracker:
             for name in (*_TABLE_WRITES, *_SCHEMA_WRITES, "transact_write_items"):
                 self._originals[name] = DynamoDBBackend.__dict__[name]
                 setattr(DynamoDBBackend, name, self._wrap(name, self._originals[name]))
-            StreamShard.__getstate__ = _shard_state  # type: ignore[method-assign]
             self._dirty = {_ALL}
 
     def uninstall(self) -> None:
@@ -178,18 +186,12 @@ class _Tracker:
             for name, original in self._originals.items():
                 setattr(DynamoDBBackend, name, original)
             self._originals.clear()
-            if StreamShard.__dict__.get("__getstate__") is _shard_state:
-                del StreamShard.__getstate__
 
     def take_dirty(self) -> set[str]:
         """The tables written since the last call (``"*"``: the set of tables itself changed). Call with
-        ``WRITES`` held, so nothing is marked between the take and the pickling."""
+        ``WRITES`` held, so nothing is marked between the take and the copying."""
         dirty, self._dirty = self._dirty, set()
         return dirty
-
-    def mark(self, table: str) -> None:
-        with WRITES:
-            self._dirty.add(table)
 
     def _wrap(self, name: str, operation: Any) -> Any:
         tracker = self
@@ -201,27 +203,31 @@ class _Tracker:
                 elif name in _SCHEMA_WRITES:
                     tracker._dirty.add(_ALL)
                 else:
-                    tracker._dirty.add(str(args[0] if args else kwargs["table_name"]))
+                    table = str(args[0] if args else kwargs["table_name"])
+                    tracker._dirty.add(table)
+                    if name == "update_item" and tracker.detached:
+                        _copy_before_update(backend, table, args[1] if len(args) > 1 else kwargs["key"])
                 return operation(backend, *args, **kwargs)
 
         run.__wrapped__ = operation  # type: ignore[attr-defined]
         return run
 
 
-# id(shard) -> how many of its first records a snapshot leaves out; set only while TableImages pickles
-# (under WRITES, so no record is appended meanwhile).
-_LEAVE_OUT: dict[int, int] = {}
-
-
-def _shard_state(shard: StreamShard) -> dict[str, Any]:
-    state = dict(shard.__dict__)
-    count = _LEAVE_OUT.get(id(shard), 0)
-    if count:
-        # Sequence numbers are position + starting number (moto): both move together, so every record
-        # kept keeps its number.
-        state["items"] = shard.items[count:]
-        state["starting_sequence_number"] = shard.starting_sequence_number + count
-    return state
+def _copy_before_update(backend: DynamoDBBackend, table_name: str, key: dict[str, Any]) -> None:
+    table = backend.tables.get(table_name)
+    if table is None or table.hash_key_attr not in key:
+        return  # moto answers the error
+    hash_value = DynamoType(key[table.hash_key_attr])
+    if table.range_key_attr is None:
+        if hash_value in table.items:
+            table.items[hash_value] = copy.deepcopy(table.items[hash_value])
+        return
+    if table.range_key_attr not in key:
+        return
+    range_value = DynamoType(key[table.range_key_attr])
+    partition = table.items.get(hash_value)
+    if partition is not None and range_value in partition:
+        partition[range_value] = copy.deepcopy(partition[range_value])
 
 
 TRACKER = _Tracker()
@@ -249,33 +255,69 @@ class TableImages:
 
     def capture(self, trim_to: Mapping[str, int]) -> tuple[dict[str, bytes], bool]:
         """(every table's image, whether any changed). ``trim_to``: table -> the last stream sequence
-        number every consumer has finished with; those records are dropped from the stream first."""
+        number every consumer has finished with; those records are left out of its stream."""
+        detached = self.detach(trim_to)
+        if detached is None:
+            return self._images, False
+        return self.pickle(detached), True
+
+    def detach(self, trim_to: Mapping[str, int]) -> dict[str, Table | None] | None:
+        """Copies of the tables changed since the last capture, taken at one instant (under ``WRITES``)
+        and safe to pickle while writes go on; None: nothing changed. Pickle them with ``pickle()``."""
         backend = dynamodb(self._region)
         with WRITES:
             dirty = TRACKER.take_dirty()
-            for name, done in trim_to.items():
-                table = backend.tables.get(name)
-                left_out = _delivered(table, done) if table is not None else 0
-                if left_out != self._left_out.get(name, 0):
-                    dirty.add(name)  # more of its stream was delivered since its last image
+            left_out = {
+                name: _delivered(backend.tables[name], done)
+                for name, done in trim_to.items()
+                if name in backend.tables
+            }
+            dirty |= {name for name, count in left_out.items() if count != self._left_out.get(name, 0)}
             if not dirty:
-                return self._images, False
+                return None
             if _ALL in dirty:
                 self._images = {n: i for n, i in self._images.items() if n in backend.tables}
-                dirty = set(backend.tables)
-            for name in dirty:
-                table = backend.tables.get(name)
+                dirty = set(backend.tables) | {n for n in self._images if n not in backend.tables}
+            detached = {
+                name: _detached(backend.tables[name], left_out.get(name, 0))
+                if name in backend.tables
+                else None
+                for name in dirty
+            }
+            self._left_out.update(left_out)
+            TRACKER.detached = True
+            return detached
+
+    def pickle(self, detached: Mapping[str, Table | None]) -> dict[str, bytes]:
+        try:
+            for name, table in detached.items():
                 if table is None:
                     self._images.pop(name, None)
-                    continue
-                left_out = _delivered(table, trim_to[name]) if name in trim_to else 0
-                _LEAVE_OUT[id(table.stream_shard)] = left_out
-                try:
+                else:
                     self._images[name] = pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL)
-                finally:
-                    _LEAVE_OUT.clear()
-                self._left_out[name] = left_out
-            return dict(self._images), True
+        finally:
+            TRACKER.detached = False
+        return dict(self._images)
+
+
+def _detached(table: Table, left_out: int) -> Table:
+    """A copy of ``table`` sharing its ``Item`` objects (see ``_Tracker``), its stream without the first
+    ``left_out`` records. Called under ``WRITES``."""
+    clone = copy.copy(table)
+    clone.items = copy.copy(table.items)  # moto's defaultdict: hash key -> Item, or -> {range key -> Item}
+    if table.range_key_attr is not None:
+        for hash_value, partition in clone.items.items():
+            clone.items[hash_value] = dict(partition)
+    shard = table.stream_shard
+    if shard is not None:
+        stream = copy.copy(shard)
+        stream.table = clone
+        # Sequence numbers are position + starting number (moto): both move together, so every record
+        # kept keeps its number.
+        stream.items = shard.items[left_out:]
+        stream.starting_sequence_number = shard.starting_sequence_number + left_out
+        clone.stream_shard = stream
+    return clone
 
 
 def _delivered(table: Table, done: int) -> int:
