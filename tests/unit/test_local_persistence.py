@@ -18,10 +18,11 @@ from nudge.campaigns import compiler
 from nudge.local import persistence
 from nudge.local.persistence import (
     RunningExecution,
+    Saver,
     Snapshot,
     SnapshotUnreadable,
     StreamProgress,
-    TableImages,
+    TableChanges,
 )
 from tests.support.campaign_workflows import asl_problems, definition
 
@@ -60,86 +61,180 @@ def _shard(table: str) -> Any:
     return persistence.dynamodb(REGION).tables[table].stream_shard
 
 
-def test_tables_load_back_with_only_the_undelivered_stream_records(dynamodb: Any) -> None:
+class Saved:
+    """A Saver over the mocked moto, its other parts fixed."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.trim: dict[str, int] = {}
+        self.saver = Saver(
+            state_dir,
+            TableChanges(REGION),
+            meta=lambda: ({"workspace_id": "w"}, "secret", {}),
+            executions=list,
+            trim_points=lambda: dict(self.trim),
+            local_clock=lambda real: real,
+        )
+
+
+def _live(client: Any, table: str) -> list[dict[str, Any]]:
+    return sorted(client.scan(TableName=table)["Items"], key=json.dumps)
+
+
+def _loaded(state_dir: Path, table: str) -> list[dict[str, Any]]:
+    snapshot = persistence.load(state_dir)
+    assert snapshot is not None
+    return sorted(
+        (item.to_json()["Attributes"] for item in snapshot.tables[table].all_items()), key=json.dumps
+    )
+
+
+def _range_table(client: Any, name: str) -> None:
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def test_the_journal_replays_puts_updates_and_deletes_onto_the_snapshot(
+    dynamodb: Any, tmp_path: Path
+) -> None:
+    _table(dynamodb, "people", stream=True)
+    _range_table(dynamodb, "events")
+    _put(dynamodb, "people", "a", "b")
+    saved = Saved(tmp_path)
+    saved.saver.start()  # the snapshot
+    _put(dynamodb, "people", "c")
+    dynamodb.delete_item(TableName="people", Key={"pk": {"S": "a"}})
+    dynamodb.update_item(
+        TableName="people",
+        Key={"pk": {"S": "b"}},
+        UpdateExpression="SET v = :two",
+        ExpressionAttributeValues={":two": {"N": "2"}},
+    )
+    for sk in ("1", "2"):
+        dynamodb.put_item(TableName="events", Item={"pk": {"S": "p"}, "sk": {"S": sk}})
+    assert saved.saver.save()  # a journal entry
+    dynamodb.delete_item(TableName="events", Key={"pk": {"S": "p"}, "sk": {"S": "1"}})
+    assert saved.saver.save()
+    assert not saved.saver.save()  # nothing changed since
+    assert persistence.journal_path(tmp_path).stat().st_size > 0
+
+    assert _loaded(tmp_path, "people") == _live(dynamodb, "people")
+    assert _loaded(tmp_path, "events") == _live(dynamodb, "events") == [{"pk": {"S": "p"}, "sk": {"S": "2"}}]
+    snapshot = persistence.load(tmp_path)
+    assert snapshot is not None and snapshot.sequence == 3
+    # Every stream record is still there (nothing delivered): five writes to people.
+    assert len(snapshot.tables["people"].stream_shard.items) == 5
+
+
+def test_a_journal_entry_cut_short_is_ignored_and_older_entries_never_apply(
+    dynamodb: Any, tmp_path: Path
+) -> None:
+    _table(dynamodb, "people", stream=False)
+    saved = Saved(tmp_path)
+    saved.saver.start()
+    _put(dynamodb, "people", "a")
+    saved.saver.save()
+    journal = persistence.journal_path(tmp_path)
+    complete = journal.read_bytes()
+    _put(dynamodb, "people", "b")
+    saved.saver.save()
+    journal.write_bytes(journal.read_bytes()[:-3])  # killed while writing the second entry
+    assert [i["pk"]["S"] for i in _loaded(tmp_path, "people")] == ["a"]
+
+    saved.saver.stop()  # a new snapshot, with b; then a crash leaves the old journal behind
+    journal.write_bytes(complete)
+    dynamodb.delete_item(TableName="people", Key={"pk": {"S": "a"}})  # not saved: no effect on disk
+    assert [i["pk"]["S"] for i in _loaded(tmp_path, "people")] == ["a", "b"]
+
+
+def test_a_new_snapshot_replaces_the_journal_once_it_has_outgrown_the_last(
+    dynamodb: Any, tmp_path: Path
+) -> None:
+    _table(dynamodb, "people", stream=False)
+    saved = Saved(tmp_path)
+    saved.saver.start()
+    for n in range(40):
+        dynamodb.put_item(TableName="people", Item={"pk": {"S": f"p{n}"}, "blob": {"S": "x" * 40_000}})
+        saved.saver.save()
+    status = saved.saver.status()
+    assert status["journal_bytes"] < 1 << 20 < status["snapshot_bytes"]
+    assert len(_loaded(tmp_path, "people")) == 40
+
+
+def test_only_what_was_written_is_saved(dynamodb: Any) -> None:
+    _table(dynamodb, "people", stream=False)
+    _table(dynamodb, "events", stream=False)
+    _put(dynamodb, "people", "a", "b")
+    changes = TableChanges(REGION)
+    assert set(changes.take({})) == {"people", "events"}  # new tables: whole
+    changes.done()
+    assert changes.take({}) == {}
+
+    _put(dynamodb, "events", "e1")
+    taken = changes.take({})
+    changes.done()
+    assert list(taken) == ["events"]
+    [(hash_value, range_value, item)] = taken["events"].items
+    assert (hash_value.value, range_value, item.to_json()["Attributes"]["pk"]) == ("e1", None, {"S": "e1"})
+
+
+def test_stream_records_every_consumer_finished_with_are_left_out(dynamodb: Any, tmp_path: Path) -> None:
     _table(dynamodb, "people", stream=True)
     _put(dynamodb, "people", "a", "b", "c")
     first = _shard("people").starting_sequence_number
-    images, changed = TableImages(REGION).capture({"people": first + 1})  # a and b delivered
-    assert changed
+    saved = Saved(tmp_path)
+    saved.trim = {"people": first + 1}  # a and b delivered
+    saved.saver.start()
+    assert len(_shard("people").items) == 3  # the live stream is left alone
 
-    persistence.dynamodb(REGION).tables.clear()  # what a new process starts with
-    persistence.restore_tables(REGION, images)
-
-    keys = {item["pk"]["S"] for item in dynamodb.scan(TableName="people")["Items"]}
-    assert keys == {"a", "b", "c"}
-    shard = _shard("people")
+    snapshot = persistence.load(tmp_path)
+    assert snapshot is not None
+    shard = snapshot.tables["people"].stream_shard
     assert shard.starting_sequence_number == first + 2
     [record] = [item.to_json() for item in shard.items]
     assert record["dynamodb"]["Keys"] == {"pk": {"S": "c"}}
     assert int(record["dynamodb"]["SequenceNumber"]) == first + 2  # its number kept
-    # New records go on from there, and the live stream of the snapshotted runtime was left whole.
+
+    saved.trim = {"people": first + 2}  # c delivered too: saved although no table was written
+    assert saved.saver.save()
+    loaded = persistence.load(tmp_path)
+    assert loaded is not None and loaded.tables["people"].stream_shard.items == []
+
+    persistence.restore_tables(REGION, loaded.tables)  # as a new process would
     _put(dynamodb, "people", "d")
-    assert int(shard.items[-1].to_json()["dynamodb"]["SequenceNumber"]) == first + 3
+    assert int(_shard("people").items[-1].to_json()["dynamodb"]["SequenceNumber"]) == first + 3
 
 
-def test_the_live_stream_keeps_its_records(dynamodb: Any) -> None:
-    _table(dynamodb, "people", stream=True)
-    _put(dynamodb, "people", "a", "b")
-    first = _shard("people").starting_sequence_number
-    TableImages(REGION).capture({"people": first + 1})
-    assert len(_shard("people").items) == 2 and _shard("people").starting_sequence_number == first
-
-
-def test_only_tables_written_since_are_pickled_again(dynamodb: Any) -> None:
+def test_a_deleted_table_leaves_the_state(dynamodb: Any, tmp_path: Path) -> None:
     _table(dynamodb, "people", stream=False)
     _table(dynamodb, "events", stream=False)
-    images = TableImages(REGION)
-    before, _ = images.capture({})
-    assert images.capture({}) == (before, False)  # nothing written: nothing to save
-
-    _put(dynamodb, "events", "e1")
-    after, changed = images.capture({})
-    assert changed
-    assert after["people"] is before["people"]  # not pickled again
-    assert after["events"] != before["events"]
-
-
-def test_a_stream_consumed_further_is_pickled_again(dynamodb: Any) -> None:
-    _table(dynamodb, "people", stream=True)
-    _put(dynamodb, "people", "a", "b")
-    first = _shard("people").starting_sequence_number
-    images = TableImages(REGION)
-    images.capture({"people": first - 1})
-    _, changed = images.capture({"people": first})
-    assert changed
-
-
-def test_a_deleted_table_leaves_the_snapshot(dynamodb: Any) -> None:
-    _table(dynamodb, "people", stream=False)
-    images = TableImages(REGION)
-    assert set(images.capture({})[0]) == {"people"}
+    saved = Saved(tmp_path)
+    saved.saver.start()
     dynamodb.delete_table(TableName="people")
-    assert images.capture({})[0] == {}
+    saved.saver.save()
+    snapshot = persistence.load(tmp_path)
+    assert snapshot is not None and set(snapshot.tables) == {"events"}
 
 
 @pytest.mark.parametrize("range_key", [False, True])
-def test_writes_while_a_snapshot_is_pickled_do_not_reach_it(dynamodb: Any, range_key: bool) -> None:
-    schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
-    attributes = [{"AttributeName": "pk", "AttributeType": "S"}]
+def test_writes_while_a_save_is_pickled_do_not_reach_it(dynamodb: Any, range_key: bool) -> None:
     key = {"pk": {"S": "a"}}
     if range_key:
-        schema.append({"AttributeName": "sk", "KeyType": "RANGE"})
-        attributes.append({"AttributeName": "sk", "AttributeType": "S"})
+        _range_table(dynamodb, "people")
         key["sk"] = {"S": "1"}
-    dynamodb.create_table(
-        TableName="people", KeySchema=schema, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
-    )
+    else:
+        _table(dynamodb, "people", stream=False)
     dynamodb.put_item(TableName="people", Item={**key, "v": {"N": "1"}})
-    images = TableImages(REGION)
-    detached = images.detach({})
-    assert detached is not None
+    changes = TableChanges(REGION)
+    taken = changes.take({}, whole=True)
 
-    # The snapshot was taken: what follows belongs to the next one.
+    # Taken: what follows belongs to the next save.
     dynamodb.update_item(
         TableName="people",
         Key=key,
@@ -149,20 +244,20 @@ def test_writes_while_a_snapshot_is_pickled_do_not_reach_it(dynamodb: Any, range
     dynamodb.put_item(
         TableName="people", Item={"pk": {"S": "b"}, **({"sk": {"S": "1"}} if range_key else {})}
     )
-    pickled = images.pickle(detached)
+    pickled = pickle.dumps(taken)
+    changes.done()
 
-    restored = pickle.loads(pickled["people"])  # noqa: S301 - our own bytes
+    restored = pickle.loads(pickled)["people"].table  # noqa: S301 - our own bytes
     assert [item.to_json()["Attributes"]["v"] for item in restored.all_items()] == [{"N": "1"}]
-    live = dynamodb.get_item(TableName="people", Key=key)["Item"]
-    assert live["v"] == {"N": "2"}
+    assert dynamodb.get_item(TableName="people", Key=key)["Item"]["v"] == {"N": "2"}
 
 
-def test_an_image_holds_its_table_once(dynamodb: Any) -> None:
+def test_a_saved_table_holds_its_items_once(dynamodb: Any) -> None:
     _table(dynamodb, "people", stream=True)
     _put(dynamodb, "people", *(f"p{n}" for n in range(200)))
-    images, _ = TableImages(REGION).capture({})
+    taken = TableChanges(REGION).take({}, whole=True)
     whole = pickle.dumps(persistence.dynamodb(REGION).tables["people"], protocol=pickle.HIGHEST_PROTOCOL)
-    assert len(images["people"]) <= len(whole) * 1.05  # the copy drags in no second copy of the table
+    assert len(pickle.dumps(taken["people"].table)) <= len(whole) * 1.05  # no second copy dragged in
 
 
 def _records(table: str, *sequences: int) -> dict[str, Any]:
@@ -237,7 +332,7 @@ def test_the_file_is_replaced_whole_and_another_format_is_refused(tmp_path: Path
     assert persistence.load(tmp_path) is None
     persistence.save(tmp_path, _snapshot())
     assert persistence.load(tmp_path) == _snapshot()
-    assert [p.name for p in (tmp_path / "state").iterdir()] == ["snapshot.pickle"]
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["journal", "snapshot.pickle"]
 
     persistence.save(tmp_path, _snapshot(format=persistence.FORMAT + 1))
     with pytest.raises(SnapshotUnreadable, match="--reset"):

@@ -1,5 +1,7 @@
-"""The local runtime's state on disk: one snapshot file in ``<state-dir>/state``, written at most once a
-second while something changes and once more on a clean stop, loaded before anything starts.
+"""The local runtime's state on disk, in ``<state-dir>/state``: a snapshot (``snapshot.pickle``) and a
+journal of what changed since (``journal``), appended at most once a second while something changes;
+on a clean stop (and whenever the journal has grown past the snapshot) a new snapshot replaces both.
+Loaded before anything starts.
 
 What a snapshot holds:
 
@@ -23,9 +25,13 @@ all, so start-up grows with the history (every stream poll, every Lambda invoke)
 (10,000 people: well under a second) and holds exactly the state.
 
 Consistency: table writes go through moto's backend methods, which hold ``WRITES`` here while they run;
-a snapshot pickles the tables under the same lock, so it never holds half a write or half a transaction.
-Only tables written since the last snapshot are pickled again. The file is replaced atomically (temporary
-file, then rename): a ``kill -9`` leaves the previous complete snapshot, at most a second old.
+a save takes what changed under the same lock (the items written since the last save, copied by
+reference), so it never holds half a write or half a transaction, and pickles it after releasing the
+lock (see ``_Tracker`` for why the items cannot change under it). A journal entry holds only the items
+written since the previous one, so a second of writes costs what was written, not the size of the
+tables. The snapshot is replaced atomically (temporary file, then rename); journal entries are
+length-prefixed and checksummed, so one cut short by a ``kill -9`` is ignored: what is lost is at most
+the last second. Entries are numbered, and a snapshot says which entries it already contains.
 """
 
 from __future__ import annotations
@@ -36,9 +42,11 @@ import logging
 import math
 import pickle
 import shutil
+import struct
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +62,8 @@ log = logging.getLogger("nudge.local")
 FORMAT = 1  # bumped when a snapshot's shape changes: an older file is refused, not misread
 STATE_DIRECTORY = "state"
 SNAPSHOT_FILE = "snapshot.pickle"
+JOURNAL_FILE = "journal"
+_FRAME = struct.Struct(">QI")  # a journal entry's length and CRC-32, before its pickled Delta
 SAVE_INTERVAL_SECONDS = 1.0
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -78,10 +88,35 @@ class Snapshot:
     local_now: float  # the local clock at the same moment
     workspace: dict[str, str]  # workspace_id, site_id, track_api_key, app_api_key
     link_secret: str
-    tables: dict[str, bytes]  # table name -> its pickled moto Table
+    tables: dict[str, Table]  # table name -> moto's table
     machines: dict[str, dict[str, Any]]  # state machine name -> its ASL as deployed (before scaling)
     executions: list[RunningExecution] = field(default_factory=list)
+    sequence: int = 0  # the last journal entry it contains
     format: int = FORMAT
+
+
+@dataclass
+class TableChange:
+    """What happened to one table since the previous save."""
+
+    table: Table | None = None  # the whole table: new, or its schema changed
+    deleted: bool = False
+    items: list[tuple[Any, Any, Any]] = field(default_factory=list)  # (hash key, range key, Item or None)
+    stream: tuple[int, list[Any]] | None = None  # its starting sequence number, the undelivered records
+
+
+@dataclass
+class Delta:
+    """One journal entry: the changed tables, and everything else as it is now."""
+
+    sequence: int
+    saved_at: float
+    local_now: float
+    workspace: dict[str, str]
+    link_secret: str
+    machines: dict[str, dict[str, Any]]
+    executions: list[RunningExecution]
+    tables: dict[str, TableChange]
 
 
 # --- the file ----------------------------------------------------------------------------------------
@@ -91,34 +126,101 @@ def snapshot_path(state_dir: Path) -> Path:
     return state_dir / STATE_DIRECTORY / SNAPSHOT_FILE
 
 
+def journal_path(state_dir: Path) -> Path:
+    return state_dir / STATE_DIRECTORY / JOURNAL_FILE
+
+
 def load(state_dir: Path) -> Snapshot | None:
-    """The snapshot in ``state_dir``, or None when there is none (a first start, or after a reset)."""
+    """The state in ``state_dir`` (the snapshot with the journal applied), or None when there is none (a
+    first start, or after a reset)."""
     path = snapshot_path(state_dir)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
-    try:
-        # The state directory is the user's own, written by this runtime: pickle is safe to load from it.
-        snapshot = pickle.loads(data)  # noqa: S301
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as exc:
-        raise SnapshotUnreadable(f"{path} cannot be read ({exc}); start with --reset to begin empty") from exc
+    snapshot = _unpickle(data, path)
     if not isinstance(snapshot, Snapshot) or snapshot.format != FORMAT:
         raise SnapshotUnreadable(
             f"{path} was written by another version of Nudge; start with --reset to begin empty"
         )
+    for delta in _journal(journal_path(state_dir)):
+        if delta.sequence > snapshot.sequence:  # older ones were written before the snapshot
+            _apply(snapshot, delta)
     return snapshot
 
 
+def _unpickle(data: bytes, path: Path) -> Any:
+    try:
+        # The state directory is the user's own, written by this runtime: pickle is safe to load from it.
+        return pickle.loads(data)  # noqa: S301
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as exc:
+        raise SnapshotUnreadable(f"{path} cannot be read ({exc}); start with --reset to begin empty") from exc
+
+
+def _journal(path: Path) -> Iterator[Delta]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    offset = 0
+    while offset + _FRAME.size <= len(data):
+        length, checksum = _FRAME.unpack_from(data, offset)
+        body = data[offset + _FRAME.size : offset + _FRAME.size + length]
+        if len(body) < length or zlib.crc32(body) != checksum:
+            log.warning("the state journal ends in an entry cut short (the runtime was killed): ignored")
+            return
+        delta = _unpickle(body, path)
+        if not isinstance(delta, Delta):
+            raise SnapshotUnreadable(f"{path} was written by another version of Nudge; start with --reset")
+        yield delta
+        offset += _FRAME.size + length
+
+
+def _apply(snapshot: Snapshot, delta: Delta) -> None:
+    for name, change in delta.tables.items():
+        if change.deleted:
+            snapshot.tables.pop(name, None)
+            continue
+        if change.table is not None:
+            snapshot.tables[name] = change.table
+        table = snapshot.tables[name]
+        for hash_value, range_value, item in change.items:
+            if range_value is None:
+                if item is None:
+                    table.items.pop(hash_value, None)
+                else:
+                    table.items[hash_value] = item
+            elif item is None:
+                table.items.get(hash_value, {}).pop(range_value, None)
+            else:
+                table.items[hash_value][range_value] = item
+        if change.stream is not None and table.stream_shard is not None:
+            table.stream_shard.starting_sequence_number, table.stream_shard.items = change.stream
+    snapshot.sequence = delta.sequence
+    snapshot.saved_at, snapshot.local_now = delta.saved_at, delta.local_now
+    snapshot.workspace, snapshot.link_secret = delta.workspace, delta.link_secret
+    snapshot.machines, snapshot.executions = delta.machines, delta.executions
+
+
 def save(state_dir: Path, snapshot: Snapshot) -> int:
-    """Write ``snapshot`` atomically; its size in bytes."""
+    """Write ``snapshot`` atomically, then empty the journal (every entry in it is in the snapshot, or
+    older than it); its size in bytes."""
     path = snapshot_path(state_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
     temporary = path.with_suffix(".tmp")
     temporary.write_bytes(data)
     temporary.replace(path)  # a reader (the next start) sees the old file or the new one, never half
+    journal_path(state_dir).write_bytes(b"")
     return len(data)
+
+
+def append(state_dir: Path, delta: Delta) -> int:
+    """Add ``delta`` to the journal; the entry's size in bytes."""
+    body = pickle.dumps(delta, protocol=pickle.HIGHEST_PROTOCOL)
+    with journal_path(state_dir).open("ab") as journal:
+        journal.write(_FRAME.pack(len(body), zlib.crc32(body)) + body)
+    return _FRAME.size + len(body)
 
 
 def reset(state_dir: Path) -> None:
@@ -168,9 +270,10 @@ class _Tracker:
     a copy of the item in the live table and changes that one."""
 
     def __init__(self) -> None:
-        self._dirty: set[str] = {_ALL}
+        self._dirty: set[str] = {_ALL}  # tables written whole: new, schema changed ("*": all of them)
+        self._keys: dict[str, set[tuple[str, str | None]]] = {}  # table -> keys written (JSON)
         self._originals: dict[str, Any] = {}
-        self.detached = False  # a snapshot holds the live tables' Item objects: updates copy first
+        self.detached = False  # a save holds the live tables' Item objects: updates copy first
 
     def install(self) -> None:
         with WRITES:
@@ -187,11 +290,21 @@ class _Tracker:
                 setattr(DynamoDBBackend, name, original)
             self._originals.clear()
 
-    def take_dirty(self) -> set[str]:
-        """The tables written since the last call (``"*"``: the set of tables itself changed). Call with
-        ``WRITES`` held, so nothing is marked between the take and the copying."""
+    def take(self) -> tuple[set[str], dict[str, set[tuple[str, str | None]]]]:
+        """(tables to save whole, ``"*"`` for all; table -> the keys written) since the last call. Call
+        with ``WRITES`` held, so nothing is written between the take and the copying."""
         dirty, self._dirty = self._dirty, set()
-        return dirty
+        keys, self._keys = self._keys, {}
+        return dirty, keys
+
+    def _written(self, backend: DynamoDBBackend, table_name: str, key: Mapping[str, Any]) -> None:
+        table = backend.tables.get(table_name)
+        if table is None or table.hash_key_attr not in key:
+            return  # moto refuses the write
+        range_value = key.get(table.range_key_attr) if table.range_key_attr is not None else None
+        self._keys.setdefault(table_name, set()).add(
+            (_key_json(key[table.hash_key_attr]), None if range_value is None else _key_json(range_value))
+        )
 
     def _wrap(self, name: str, operation: Any) -> Any:
         tracker = self
@@ -200,17 +313,22 @@ class _Tracker:
             with WRITES:
                 if name == "transact_write_items":
                     pass  # its puts, updates and deletes mark their tables themselves
-                elif name in _SCHEMA_WRITES:
+                elif name in _SCHEMA_WRITES or name == "update_time_to_live":
                     tracker._dirty.add(_ALL)
                 else:
                     table = str(args[0] if args else kwargs["table_name"])
-                    tracker._dirty.add(table)
+                    key = args[1] if len(args) > 1 else kwargs["item_attrs" if name == "put_item" else "key"]
+                    tracker._written(backend, table, key)
                     if name == "update_item" and tracker.detached:
-                        _copy_before_update(backend, table, args[1] if len(args) > 1 else kwargs["key"])
+                        _copy_before_update(backend, table, key)
                 return operation(backend, *args, **kwargs)
 
         run.__wrapped__ = operation  # type: ignore[attr-defined]
         return run
+
+
+def _key_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _copy_before_update(backend: DynamoDBBackend, table_name: str, key: dict[str, Any]) -> None:
@@ -237,67 +355,66 @@ def dynamodb(region: str) -> DynamoDBBackend:
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
 
 
-def restore_tables(region: str, tables: Mapping[str, bytes]) -> None:
+def restore_tables(region: str, tables: Mapping[str, Table]) -> None:
     """Put the snapshot's tables into moto (before the runtime creates any: existing ones are kept)."""
     backend = dynamodb(region)
     with WRITES:
-        for name, data in tables.items():
-            backend.tables[name] = pickle.loads(data)  # noqa: S301 - written by this runtime, see load()
+        backend.tables.update(tables)
 
 
-class TableImages:
-    """The pickled tables, kept between snapshots so only the tables written since are pickled again."""
+class TableChanges:
+    """Takes what changed in moto's tables since the last call, at one instant, safe to pickle while
+    writes go on; ``done()`` once it is pickled."""
 
-    def __init__(self, region: str, initial: Mapping[str, bytes] | None = None) -> None:
+    def __init__(self, region: str) -> None:
         self._region = region
-        self._images: dict[str, bytes] = dict(initial or {})
-        self._left_out: dict[str, int] = {}  # table -> stream records its image leaves out
+        self._left_out: dict[str, int] = {}  # table -> stream records already left out
+        self._known: set[str] = set()  # the tables at the last take (a table gone since was deleted)
 
-    def capture(self, trim_to: Mapping[str, int]) -> tuple[dict[str, bytes], bool]:
-        """(every table's image, whether any changed). ``trim_to``: table -> the last stream sequence
-        number every consumer has finished with; those records are left out of its stream."""
-        detached = self.detach(trim_to)
-        if detached is None:
-            return self._images, False
-        return self.pickle(detached), True
-
-    def detach(self, trim_to: Mapping[str, int]) -> dict[str, Table | None] | None:
-        """Copies of the tables changed since the last capture, taken at one instant (under ``WRITES``)
-        and safe to pickle while writes go on; None: nothing changed. Pickle them with ``pickle()``."""
+    def take(self, trim_to: Mapping[str, int], *, whole: bool = False) -> dict[str, TableChange]:
+        """Table -> its change (empty: nothing changed). ``trim_to``: table -> the last stream sequence
+        number every consumer has finished with (those records are left out of the stream). ``whole``:
+        every table whole, as a snapshot holds them."""
         backend = dynamodb(self._region)
         with WRITES:
-            dirty = TRACKER.take_dirty()
-            left_out = {
-                name: _delivered(backend.tables[name], done)
-                for name, done in trim_to.items()
-                if name in backend.tables
-            }
-            dirty |= {name for name, count in left_out.items() if count != self._left_out.get(name, 0)}
-            if not dirty:
-                return None
-            if _ALL in dirty:
-                self._images = {n: i for n, i in self._images.items() if n in backend.tables}
-                dirty = set(backend.tables) | {n for n in self._images if n not in backend.tables}
-            detached = {
-                name: _detached(backend.tables[name], left_out.get(name, 0))
-                if name in backend.tables
-                else None
-                for name in dirty
-            }
-            self._left_out.update(left_out)
-            TRACKER.detached = True
-            return detached
-
-    def pickle(self, detached: Mapping[str, Table | None]) -> dict[str, bytes]:
-        try:
-            for name, table in detached.items():
+            dirty, keys = TRACKER.take()
+            if whole or _ALL in dirty:
+                dirty = set(backend.tables) | self._known
+            self._known = set(backend.tables)
+            left_out = {name: _delivered(backend.tables[name], trim_to.get(name)) for name in backend.tables}
+            streams = {n for n, count in left_out.items() if count != self._left_out.get(n, 0)} | set(keys)
+            changes: dict[str, TableChange] = {}
+            for name in dirty | set(keys) | streams:
+                table = backend.tables.get(name)
                 if table is None:
-                    self._images.pop(name, None)
+                    changes[name] = TableChange(deleted=True)
+                elif name in dirty:
+                    changes[name] = TableChange(table=_detached(table, left_out[name]))
                 else:
-                    self._images[name] = pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL)
-        finally:
-            TRACKER.detached = False
-        return dict(self._images)
+                    changes[name] = _changed_items(table, keys.get(name, set()), left_out[name])
+            self._left_out = left_out
+            TRACKER.detached = bool(changes)
+            return changes
+
+    def done(self) -> None:
+        """What ``take`` answered has been pickled: updates need not copy their item any more."""
+        TRACKER.detached = False
+
+
+def _changed_items(table: Table, keys: set[tuple[str, str | None]], left_out: int) -> TableChange:
+    change = TableChange()
+    for hash_json, range_json in keys:
+        hash_value = DynamoType(json.loads(hash_json))
+        if range_json is None:
+            item = table.items.get(hash_value)
+            change.items.append((hash_value, None, item))
+        else:
+            range_value = DynamoType(json.loads(range_json))
+            change.items.append((hash_value, range_value, table.items.get(hash_value, {}).get(range_value)))
+    shard = table.stream_shard
+    if shard is not None:
+        change.stream = (shard.starting_sequence_number + left_out, shard.items[left_out:])
+    return change
 
 
 def _detached(table: Table, left_out: int) -> Table:
@@ -320,10 +437,10 @@ def _detached(table: Table, left_out: int) -> Table:
     return clone
 
 
-def _delivered(table: Table, done: int) -> int:
+def _delivered(table: Table, done: int | None) -> int:
     """How many records at the start of the table's stream are delivered (up to sequence ``done``)."""
     shard = table.stream_shard
-    if shard is None:
+    if shard is None or done is None:
         return 0
     return max(0, min(len(shard.items), done + 1 - shard.starting_sequence_number))
 
@@ -477,79 +594,104 @@ def resume_input(execution: RunningExecution, scale: float, local_now: float) ->
 
 
 class Saver:
-    """Writes a snapshot at most every ``interval`` seconds while something changed, and on ``stop()``.
+    """Saves at most every ``interval`` seconds while something changed: a journal entry, or a new
+    snapshot once the journal has grown past the last one; a snapshot at start and on ``stop()``.
 
     ``meta()`` answers the parts that are not tables: (workspace, link secret, machines);
-    ``executions()`` the running executions; ``trim_points()`` how far the streams were consumed."""
+    ``executions()`` the running executions; ``trim_points()`` how far the streams were consumed.
+    ``sequence``: the last journal entry the loaded state contained (entries go on from there, so an
+    older journal left behind by a crash is never applied on top of a newer snapshot)."""
 
     def __init__(
         self,
         state_dir: Path,
-        images: TableImages,
+        tables: TableChanges,
         *,
         meta: Callable[[], tuple[dict[str, str], str, dict[str, dict[str, Any]]]],
         executions: Callable[[], list[RunningExecution]],
         trim_points: Callable[[], dict[str, int]],
         local_clock: Callable[[float], float],
+        sequence: int = 0,
         interval: float = SAVE_INTERVAL_SECONDS,
     ) -> None:
         self._state_dir = state_dir
-        self._images = images
+        self._tables = tables
         self._meta = meta
         self._executions = executions
         self._trim_points = trim_points
         self._local_clock = local_clock
+        self._sequence = sequence
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one save at a time (the thread's, stop()'s)
         self._last: tuple[Any, ...] | None = None
+        self._snapshot_bytes = 0
+        self._journal_bytes = 0
+        self._unsaved = False
         self.saves = 0
-        self.last_size = 0
         self.last_seconds = 0.0
 
     def start(self) -> None:
-        self.save()  # at once: the keys and the link secret are on disk before anyone is told them
+        # At once: the keys and the link secret are on disk before anyone is told them.
+        self.save(snapshot=True)
         self._thread = threading.Thread(target=self._run, name="nudge-local-snapshots", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread and write the final snapshot."""
+        """Stop the thread and write the final snapshot (the next start then reads no journal)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(30)
-        self.save()
+        self.save(snapshot=True)
 
     def status(self) -> dict[str, Any]:
         return {
-            "file": str(snapshot_path(self._state_dir)),
+            "directory": str(snapshot_path(self._state_dir).parent),
             "saves": self.saves,
-            "bytes": self.last_size,
+            "snapshot_bytes": self._snapshot_bytes,
+            "journal_bytes": self._journal_bytes,
             "last_save_seconds": round(self.last_seconds, 3),
         }
 
-    def save(self) -> bool:
-        """Write a snapshot if anything changed since the last; whether one was written."""
+    def save(self, *, snapshot: bool = False) -> bool:
+        """Save what changed since the last save (everything with ``snapshot``, or when the journal has
+        outgrown the snapshot); whether anything was written."""
         with self._lock:
             started = time.perf_counter()
             real = time.time()
             trim = self._trim_points()
             executions = self._executions()  # before the tables: what they wrote is then in the tables
-            tables, changed = self._images.capture(trim)
-            workspace, secret, machines = self._meta()
-            signature = (workspace, secret, _freeze(machines), _positions(executions))
-            if not changed and signature == self._last:
-                return False
-            snapshot = Snapshot(
-                saved_at=real,
-                local_now=self._local_clock(real),
-                workspace=dict(workspace),
-                link_secret=secret,
-                tables=tables,
-                machines=dict(machines),
-                executions=executions,
-            )
-            self.last_size = save(self._state_dir, snapshot)
+            snapshot = snapshot or self._unsaved or self._journal_bytes > max(self._snapshot_bytes, 1 << 20)
+            changes = self._tables.take(trim, whole=snapshot)
+            try:
+                workspace, secret, machines = self._meta()
+                signature = (workspace, secret, _freeze(machines), _positions(executions))
+                if not snapshot and not changes and signature == self._last:
+                    return False
+                self._sequence += 1
+                common = {
+                    "saved_at": real,
+                    "local_now": self._local_clock(real),
+                    "workspace": dict(workspace),
+                    "link_secret": secret,
+                    "machines": dict(machines),
+                    "executions": executions,
+                }
+                # What was taken is no longer marked as changed: if it cannot be written, only a whole
+                # snapshot (the next save) brings the state on disk up to date again.
+                self._unsaved = True
+                if snapshot:
+                    tables = {name: change.table for name, change in changes.items() if change.table}
+                    whole = Snapshot(tables=tables, sequence=self._sequence, **common)
+                    self._snapshot_bytes = save(self._state_dir, whole)
+                    self._journal_bytes = 0
+                else:
+                    delta = Delta(sequence=self._sequence, tables=changes, **common)
+                    self._journal_bytes += append(self._state_dir, delta)
+                self._unsaved = False
+            finally:
+                self._tables.done()
             self._last = signature
             self.saves += 1
             self.last_seconds = time.perf_counter() - started
@@ -559,9 +701,9 @@ class Saver:
         while not self._stop.wait(self._interval):
             try:
                 self.save()
-            # The runtime goes on serving if a snapshot cannot be written (a full disk): said, not hidden.
+            # The runtime goes on serving if its state cannot be written (a full disk): said, not hidden.
             except OSError:
-                log.exception("could not write the state snapshot")
+                log.exception("could not save the local runtime's state")
 
 
 def _freeze(machines: Mapping[str, dict[str, Any]]) -> str:

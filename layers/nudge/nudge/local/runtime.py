@@ -135,11 +135,12 @@ class LocalRuntime:
             self.demo = demo.seed(self.workspace["workspace_id"])
         self.saver = persistence.Saver(
             self.state_dir,
-            persistence.TableImages(REGION),
+            persistence.TableChanges(REGION),
             meta=lambda: (self.workspace, os.environ["NUDGE_LINK_SECRET"], self.workflows.machines()),
             executions=lambda: persistence.running_executions(REGION, self.local_time),
             trim_points=self.progress.trim_points,
             local_clock=self.local_time,
+            sequence=snapshot.sequence if snapshot is not None else 0,
         )
         self.saver.start()  # the keys are on disk before local.json tells anyone
         gateway = gateway_factory()
