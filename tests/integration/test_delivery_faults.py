@@ -350,6 +350,22 @@ def test_an_outcome_write_that_fails_is_never_followed_by_a_second_call(ws, ann,
     assert len(channels.email.sent) == 1
 
 
+def test_feedback_before_a_dead_senders_outcome_makes_it_sent_not_unknown(ws, ann, channels):
+    # The sender died after SES took the message; SES's delivery event came before the next sighting.
+    delivery_id = campaign(ws, ann)
+    assert records.claim(delivery(ws, delivery_id)) is not None
+    feedback.from_ses(Feedback(ws, delivery_id, "delivered", clock.now(), (ANN,)))
+    assert delivery(ws, delivery_id).state == states.ATTEMPTED  # the metric waits for the outcome
+
+    assert pipeline.process(ws, delivery_id).state == states.SENT
+
+    stored = delivery(ws, delivery_id)
+    assert stored.state == states.DELIVERED
+    assert stored.reason is None
+    assert messages_metered(ws)["email"] == 1
+    assert channels.email.sent == []  # never sent again
+
+
 def test_a_metering_write_that_fails_is_metered_once_by_the_retry(ws, ann, channels, monkeypatch):
     fail(monkeypatch, metering, "message_sent", throttled(PutError))
     delivery_id = campaign(ws, ann)

@@ -136,6 +136,8 @@ def _already_handled(delivery: Delivery) -> Outcome:
     if delivery.state == states.ATTEMPTED and delivery.attempt_id:
         # Its sender claimed it to call the provider and ended before recording the answer: the message
         # may have gone out, so it is never sent again.
+        if states.furthest(delivery.metrics.as_dict() if delivery.metrics else {}) is not None:
+            return _went_out(delivery, delivery.attempt_id)
         reason = (
             f"{records.OUTCOME_UNKNOWN}: the sender stopped between calling the provider and recording "
             "its answer; not resent"
@@ -150,6 +152,17 @@ def _already_handled(delivery: Delivery) -> Outcome:
     if delivery.state in states.OUT and delivery.billable:
         _meter(delivery)  # the crash may have come between recording the send and metering it
     return Outcome(delivery.delivery_id, delivery.state)
+
+
+def _went_out(delivery: Delivery, attempt: str) -> Outcome:
+    """A dead sender's delivery that feedback (SES's delivery event, a client's metric) already showed
+    went out: recorded as sent, then moved on to that metric, and metered."""
+    if not records.finish(delivery, attempt, states.SENT, reason=None):
+        return Outcome(delivery.delivery_id, "claimed elsewhere")
+    if delivery.billable:
+        _meter(delivery)
+    logger.info("message sent, as its feedback shows", delivery_id=delivery.delivery_id)
+    return Outcome(delivery.delivery_id, states.SENT, channel=delivery.channel)
 
 
 def _prepare(delivery: Delivery) -> _Ready | _Decided:
