@@ -1,7 +1,8 @@
-"""Hostile input over real HTTP, against the local runtime (``nudge local``): every route of every table
-gets seeded hostile requests through the gateway; none is answered 5xx, no connection is dropped, and the
-runtime still serves ordinary requests afterwards. With ``--tls``, a client that connects and never
-starts its handshake does not stop anyone else.
+"""Hostile input over real HTTPS, against a local runtime of its own (``nudge local --tls --no-demo``: the
+hostile requests change settings and data that the shared runtime's tests rely on): every route of
+every table gets seeded hostile requests through the gateway; none is answered 5xx, no connection is
+dropped, and the runtime still serves ordinary requests afterwards. A client that connects and never
+starts its TLS handshake does not stop anyone else.
 
 The in-process suite (tests/integration/test_hostile_input.py) sends thousands; this one sends a few
 hundred, enough to cover the gateway's own path (event building, body bytes, answers) on each route.
@@ -14,7 +15,9 @@ import random
 import re
 import socket
 import time
+from collections.abc import Iterator
 
+import pytest
 import requests
 
 from tests.support.hostile import SEED, Generator, HostileRequest, endpoints
@@ -42,6 +45,14 @@ def _send(session: requests.Session, local: Runtime, request: HostileRequest) ->
         verify=local.verify,
         allow_redirects=False,
     )
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    runtime = start(tmp_path_factory.mktemp("hostile"), "--tls", "--no-demo")
+    yield runtime
+    code, output = runtime.stop()
+    assert code == 0, output
 
 
 def test_no_hostile_request_over_http_gets_a_5xx_or_a_dropped_connection(local):
@@ -76,14 +87,9 @@ def test_no_hostile_request_over_http_gets_a_5xx_or_a_dropped_connection(local):
     assert local.app("GET", "/v1/segments").status_code == 200
 
 
-def test_an_idle_tls_connection_does_not_freeze_the_runtime(tmp_path):
-    runtime = start(tmp_path, "--tls")
-    try:
-        # Connected, never handshaking: the handshake used to run in the accept loop and block it.
-        with socket.create_connection(("127.0.0.1", runtime.port), timeout=5):
-            started = time.monotonic()
-            assert runtime.get("/_local/health").status_code == 200
-            assert time.monotonic() - started < 5
-    finally:
-        code, output = runtime.stop()
-    assert code == 0, output
+def test_an_idle_tls_connection_does_not_freeze_the_runtime(local):
+    # Connected, never handshaking: the handshake used to run in the accept loop and block it.
+    with socket.create_connection(("127.0.0.1", local.port), timeout=5):
+        started = time.monotonic()
+        assert local.get("/_local/health").status_code == 200
+        assert time.monotonic() - started < 5
