@@ -377,6 +377,21 @@ INVALID: list[tuple[Any, str, str]] = [
         "trigger.send_at",
         "invalid_value",
     ),
+    (
+        {**MINIMAL, "trigger": {"type": "broadcast", "segment_id": "20", "send_at": 253_402_300_800}},
+        "trigger.send_at",
+        "invalid_value",
+    ),
+    (
+        {**MINIMAL, "trigger": {"type": "broadcast", "segment_id": "2" * 151}},
+        "trigger.segment_id",
+        "invalid_value",
+    ),
+    (
+        {**MINIMAL, "trigger": {"type": "broadcast", "segment_id": 2**63}},
+        "trigger.segment_id",
+        "invalid_value",
+    ),
     # audience filters
     (changed(MINIMAL, "filters", {"attribute": {"field": "a"}}), "filters.attribute.operator", "required"),
     (changed(MINIMAL, "filters", {"message": {}}), "filters.message", "unsupported"),

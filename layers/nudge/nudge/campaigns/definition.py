@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nudge.segments.conditions import (
     CONDITION_SCHEMA,
+    MAX_NAME_LENGTH,
     MAX_TIMESTAMP,
     Condition,
     ConditionError,
@@ -50,6 +51,7 @@ from nudge.segments.conditions import (
 from nudge.segments.conditions import Rule as ConditionRule
 
 MAX_BLOCKS = 200
+MAX_INTEGER_ID = 2**63 - 1  # ids given as numbers; the schema file spells it out
 YEAR_SECONDS = 31_536_000
 NAME_MAX = 255
 BLOCK_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # no dots: block ids are path parts and ASL state names
@@ -242,13 +244,16 @@ def _text(value: Any, path: str, max_length: int | None = None) -> str:
 
 
 def _identifier(value: Any, path: str) -> str:
-    """A template's or segment's id: the API answers them as numbers, so a number is taken too."""
+    """A template's or segment's id: the API answers them as numbers, so a number is taken too. Bounded
+    like a condition's names (it becomes part of storage keys: the trigger index, look-ups)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(_integer(value, path, 0))
+        return str(_integer(value, path, 0, MAX_INTEGER_ID))
     if not isinstance(value, str):
         raise DefinitionError(path, "wrong_type", "must be a string or an integer")
     if not value:
         raise DefinitionError(path, "invalid_value", "must not be empty")
+    if len(value) > MAX_NAME_LENGTH:
+        raise DefinitionError(path, "invalid_value", f"must be at most {MAX_NAME_LENGTH} characters")
     return value
 
 
