@@ -201,14 +201,20 @@ def test_stream_records_every_consumer_finished_with_are_left_out(dynamodb: Any,
     assert record["dynamodb"]["Keys"] == {"pk": {"S": "c"}}
     assert int(record["dynamodb"]["SequenceNumber"]) == first + 2  # its number kept
 
-    saved.trim = {"people": first + 2}  # c delivered too: saved although no table was written
+    _put(dynamodb, "people", "d", "e")
+    saved.trim = {"people": first + 2}  # c delivered too
+    assert saved.saver.save()  # a journal entry: the new records, and where the stream starts now
+    saved.trim = {"people": first + 3}  # and d: saved although no table was written
     assert saved.saver.save()
     loaded = persistence.load(tmp_path)
-    assert loaded is not None and loaded.tables["people"].stream_shard.items == []
+    assert loaded is not None
+    kept = [item.to_json()["dynamodb"] for item in loaded.tables["people"].stream_shard.items]
+    assert [(r["Keys"]["pk"]["S"], int(r["SequenceNumber"])) for r in kept] == [("e", first + 4)]
+    assert loaded.tables["people"].stream_shard.starting_sequence_number == first + 4
 
     persistence.restore_tables(REGION, loaded.tables)  # as a new process would
-    _put(dynamodb, "people", "d")
-    assert int(_shard("people").items[-1].to_json()["dynamodb"]["SequenceNumber"]) == first + 3
+    _put(dynamodb, "people", "f")
+    assert int(_shard("people").items[-1].to_json()["dynamodb"]["SequenceNumber"]) == first + 5
 
 
 def test_a_deleted_table_leaves_the_state(dynamodb: Any, tmp_path: Path) -> None:

@@ -102,7 +102,8 @@ class TableChange:
     table: Table | None = None  # the whole table: new, or its schema changed
     deleted: bool = False
     items: list[tuple[Any, Any, Any]] = field(default_factory=list)  # (hash key, range key, Item or None)
-    stream: tuple[int, list[Any]] | None = None  # its starting sequence number, the undelivered records
+    # The stream's first sequence number still undelivered, and the records written since the last save.
+    stream: tuple[int, list[Any]] | None = None
 
 
 @dataclass
@@ -194,8 +195,12 @@ def _apply(snapshot: Snapshot, delta: Delta) -> None:
                 table.items.get(hash_value, {}).pop(range_value, None)
             else:
                 table.items[hash_value][range_value] = item
-        if change.stream is not None and table.stream_shard is not None:
-            table.stream_shard.starting_sequence_number, table.stream_shard.items = change.stream
+        shard = table.stream_shard
+        if change.stream is not None and shard is not None:
+            first, written = change.stream
+            # The saved records run on without a gap: drop the delivered ones, add the new ones.
+            shard.items = shard.items[max(0, first - shard.starting_sequence_number) :] + written
+            shard.starting_sequence_number = first
     snapshot.sequence = delta.sequence
     snapshot.saved_at, snapshot.local_now = delta.saved_at, delta.local_now
     snapshot.workspace, snapshot.link_secret = delta.workspace, delta.link_secret
@@ -370,6 +375,7 @@ class TableChanges:
         self._region = region
         self._left_out: dict[str, int] = {}  # table -> stream records already left out
         self._known: set[str] = set()  # the tables at the last take (a table gone since was deleted)
+        self._stream_end: dict[str, int] = {}  # table -> the sequence number after the last record saved
 
     def take(self, trim_to: Mapping[str, int], *, whole: bool = False) -> dict[str, TableChange]:
         """Table -> its change (empty: nothing changed). ``trim_to``: table -> the last stream sequence
@@ -391,7 +397,11 @@ class TableChanges:
                 elif name in dirty:
                     changes[name] = TableChange(table=_detached(table, left_out[name]))
                 else:
-                    changes[name] = _changed_items(table, keys.get(name, set()), left_out[name])
+                    changes[name] = _changed_items(table, keys.get(name, set()))
+                    changes[name].stream = self._stream(name, table, left_out[name])
+                if table is not None and table.stream_shard is not None:
+                    shard = table.stream_shard
+                    self._stream_end[name] = shard.starting_sequence_number + len(shard.items)
             self._left_out = left_out
             TRACKER.detached = bool(changes)
             return changes
@@ -400,8 +410,16 @@ class TableChanges:
         """What ``take`` answered has been pickled: updates need not copy their item any more."""
         TRACKER.detached = False
 
+    def _stream(self, name: str, table: Table, left_out: int) -> tuple[int, list[Any]] | None:
+        shard = table.stream_shard
+        if shard is None:
+            return None
+        first = shard.starting_sequence_number + left_out
+        saved = max(first, self._stream_end.get(name, first))
+        return first, shard.items[saved - shard.starting_sequence_number :]
 
-def _changed_items(table: Table, keys: set[tuple[str, str | None]], left_out: int) -> TableChange:
+
+def _changed_items(table: Table, keys: set[tuple[str, str | None]]) -> TableChange:
     change = TableChange()
     for hash_json, range_json in keys:
         hash_value = DynamoType(json.loads(hash_json))
@@ -411,9 +429,6 @@ def _changed_items(table: Table, keys: set[tuple[str, str | None]], left_out: in
         else:
             range_value = DynamoType(json.loads(range_json))
             change.items.append((hash_value, range_value, table.items.get(hash_value, {}).get(range_value)))
-    shard = table.stream_shard
-    if shard is not None:
-        change.stream = (shard.starting_sequence_number + left_out, shard.items[left_out:])
     return change
 
 
