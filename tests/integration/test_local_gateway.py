@@ -85,6 +85,16 @@ def test_a_content_length_that_is_not_a_length_is_a_400(plain, declared):
     assert answer.endswith(b'{"message":"Bad Request"}')
 
 
+def test_a_body_over_the_limit_is_a_413_and_the_connection_closes(plain):
+    with socket.create_connection(plain.server_address, timeout=5) as client:
+        declared = gateway_module.MAX_BODY_BYTES + 1
+        client.sendall(f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n\r\n".encode())
+        client.sendall(b"GET /fails HTTP/1.1\r\nHost: x\r\n\r\n")  # part of the body, not a request
+        answer = b"".join(iter(lambda: client.recv(4096), b""))
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert answer.count(b"HTTP/1.1") == 1
+
+
 def test_an_idle_tls_connection_does_not_hold_up_other_clients(secure, certificate, monkeypatch):
     cert, _ = certificate
     # Connected, but never starting the handshake: it used to run in the accept loop and block it.

@@ -124,6 +124,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         length = int(declared)
         if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the body is left unread: it must not be taken for a request
             self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
             return
         body: bytes | None = self.rfile.read(length) if length else None
