@@ -3,7 +3,7 @@ journal of what changed since (``journal``), appended at most once a second whil
 on a clean stop (and whenever the journal has grown past the snapshot) a new snapshot replaces both.
 Loaded before anything starts.
 
-What a snapshot holds:
+What is saved:
 
 - moto's DynamoDB tables, pickled as moto keeps them (items, indexes, TTL and stream settings, the stream
   records not yet delivered). Every table the platform has is there: workspaces and their keys, people,
@@ -20,9 +20,9 @@ What a snapshot holds:
   outbox messages keep working.
 
 Why a snapshot of moto's backends, not moto's recorder: the recorder logs HTTP requests and replays them
-all, so start-up grows with the history (every stream poll, every Lambda invoke) and replaying a
-``PutItem`` re-runs the handlers' side effects; a snapshot loads in time proportional to what is stored
-(10,000 people: well under a second) and holds exactly the state.
+all, so start-up grows with the history (every stream poll, every Lambda invoke), and replayed writes make
+new stream records that the pumps would deliver again; a snapshot loads in time proportional to what is
+stored and holds exactly the state (``bench/local_restart.py`` measures a restart with 10,000 people).
 
 Consistency: table writes go through moto's backend methods, which hold ``WRITES`` here while they run;
 a save takes what changed under the same lock (the items written since the last save, copied by
