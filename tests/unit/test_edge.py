@@ -1,7 +1,7 @@
 import base64
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from nudge import edge
@@ -55,6 +55,12 @@ def test_storage_refusing_the_data_is_told_apart_from_an_outage():
     for transient in ("ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"):
         assert not edge.refused_by_storage(_client_error(transient))
     assert not edge.refused_by_storage(PutError("no cause"))
+
+
+def test_parameters_the_client_library_refuses_are_refused_data():
+    invalid = ParamValidationError(report="Invalid length for parameter Key.pk.S, value: 0")
+    assert edge.refused_by_storage(invalid)
+    assert edge.refused_by_storage(PutError("put failed", cause=invalid))
 
 
 def test_a_transaction_cancelled_for_invalid_data_is_refused_data():

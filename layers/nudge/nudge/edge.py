@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from pynamodb.exceptions import PynamoDBException
 
 from nudge.errors import InvalidRequest, Unauthorized
@@ -53,9 +53,12 @@ def customerio_error(exc: InvalidRequest) -> dict[str, object]:
 
 
 def refused_by_storage(exc: Exception) -> bool:
-    """True when DynamoDB refused the request's data itself, directly or as a transaction's reason: the
-    client's 400, since retrying the same data can never succeed (a 503 would be retried forever)."""
+    """True when DynamoDB refused the request's data itself, directly or as a transaction's reason (or
+    botocore refused the parameters before sending them): the client's 400, since retrying the same data
+    can never succeed (a 503 would be retried forever)."""
     cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    if isinstance(cause, ParamValidationError):
+        return True
     if not isinstance(cause, ClientError):
         return False
     codes = [cause.response.get("Error", {}).get("Code")]
