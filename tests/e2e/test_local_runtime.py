@@ -33,7 +33,7 @@ def test_contract_file_has_every_promised_key(local):
 def test_the_banner_shows_the_contract_and_a_curl_example_that_works(local):
     for key in ("track_url", "site_id", "track_api_key", "app_api_key", "workspace_id", "aws_endpoint_url"):
         assert str(local.contract[key]) in local.banner
-    assert "State lives in memory" in local.banner
+    assert "Its state is kept in the state directory" in local.banner
     assert "time scale      60x" in local.banner
     command = local.banner.split("Try it:", 1)[1].strip()
     assert command.startswith("curl ")
@@ -201,7 +201,7 @@ def test_tls_mode_a_console_folder_and_a_clean_ctrl_c(tmp_path, monkeypatch):
         code, output = runtime.stop()
     assert code == 0
     assert "stopping" in output and "Traceback" not in output
-    assert "State lives in memory" in output
+    assert "Its state is kept in the state directory" in output
 
 
 def test_step_functions_run_lambda_tasks_on_the_runtimes_own_handlers(local):
