@@ -395,3 +395,64 @@ def test_the_sweep_entry_point_reports_both_counts(ws, track, fake):
     triggers.reschedule(ws, trial["id"], cio(ws, "ann"), now + 1, now)
     result = evaluate.sweep({}, LocalContext())
     assert set(result) == {"rechecks", "date_triggers"}
+
+
+def test_a_date_trigger_due_during_a_sweep_outage_longer_than_a_day_still_fires(ws, track, fake):
+    trial = campaign(ws, {"type": "date_attribute", "attribute": "renews_at"})
+    now = clock.now()
+    due = now + 120
+    track.put("/api/v1/customers/ann", {"renews_at": due})
+    triggers.reschedule(ws, trial["id"], cio(ws, "ann"), due, now)
+    assert triggers.sweep_dates(now=now) == 0  # the bookmark is now
+    later = now + 30 * 3600  # no sweep for 30 hours
+    assert sum(triggers.sweep_dates(now=later) for _ in range(6)) == 1
+    assert len(fake.journeys()) == 1
+
+
+def test_a_date_trigger_that_cannot_start_is_retried_without_holding_up_the_others(
+    ws, track, fake, monkeypatch
+):
+    renewal = campaign(ws, {"type": "date_attribute", "attribute": "renews_at"})
+    now = clock.now()
+    for person in ("ann", "bob"):
+        track.put(f"/api/v1/customers/{person}", {"renews_at": now + 60})
+        triggers.reschedule(ws, renewal["id"], cio(ws, person), now + 60, now)
+    ann = cio(ws, "ann")
+    real_fire = triggers._fire
+    broken = {ann}
+
+    def fire(due, campaign, at):
+        if due.cio_id in broken:
+            raise RuntimeError("Step Functions throttled")
+        return real_fire(due, campaign, at)
+
+    monkeypatch.setattr(triggers, "_fire", fire)
+    assert triggers.sweep_dates(now=now + 61) == 1  # bob's started; ann's failed
+    assert triggers.scheduled(ws, renewal["id"], ann) == now + 60  # kept for another try
+    assert triggers.sweep_dates(now=now + 62) == 0  # moved to the next minute, not yet swept again
+    broken.clear()
+    assert triggers.sweep_dates(now=now + 125) == 1  # the next minute: ann's starts
+    assert sorted(j.name for j in fake.journeys()) == sorted(
+        executions.execution_name(renewal["id"], cio(ws, p), str(now + 60)) for p in ("ann", "bob")
+    )
+
+
+def test_a_date_trigger_that_keeps_failing_is_given_up_after_a_day(ws, track, fake, monkeypatch):
+    renewal = campaign(ws, {"type": "date_attribute", "attribute": "renews_at"})
+    now = clock.now()
+    track.put("/api/v1/customers/ann", {"renews_at": now + 60})
+    ann = cio(ws, "ann")
+    triggers.reschedule(ws, renewal["id"], ann, now + 60, now)
+
+    def fire(*_args):
+        raise RuntimeError("the campaign cannot start")
+
+    monkeypatch.setattr(triggers, "_fire", fire)
+    assert triggers.sweep_dates(now=now + 61) == 0
+    assert triggers.scheduled(ws, renewal["id"], ann) == now + 60
+    # Swept late (the bookmark is behind), more than a day after it was due: given up.
+    late = now + 60 + triggers.MAX_RETRY_SECONDS + 60
+    for _ in range(6):
+        triggers.sweep_dates(now=late)
+    assert triggers.scheduled(ws, renewal["id"], ann) is None
+    assert fake.journeys() == []

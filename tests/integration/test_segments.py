@@ -260,3 +260,25 @@ def test_a_redelivered_batch_changes_nothing_and_each_transition_happens_once(ap
         if r["eventName"] == "INSERT" and r["dynamodb"]["Keys"]["sk"]["S"].startswith("m#")
     ]
     assert len(entries) == 1
+
+
+def test_a_recheck_due_during_a_sweep_outage_longer_than_a_day_still_runs(app, track, pump, monkeypatch):
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start)
+    recent = create(
+        app,
+        "Active in the last 10 minutes",
+        {"event": {"name": "login", "timeframe": {"type": "within", "amount": 10, "unit": "minutes"}}},
+    )
+    track.post("/api/v1/customers/ann/events", {"name": "login", "timestamp": start})
+    assert pump.wait_idle()
+    assert rechecks.sweep(now=start) == 0  # the sweep ran once: its bookmark is this minute
+    # Then no sweep for 30 hours; the re-check came due 10 minutes into the outage.
+    later = start + 30 * 3600
+    monkeypatch.setattr(clock, "now", lambda: later)
+    ran = 0
+    for _ in range(6):  # each run catches up a bounded number of minutes
+        ran += rechecks.sweep(now=later)
+    assert ran == 1
+    assert pump.wait_idle()
+    assert members(app, recent) == []

@@ -21,9 +21,12 @@ memberships' removals arrive as exits, and ``executions.enter`` starts nothing f
 
 The date sweep works like the segment re-checks (:mod:`nudge.segments.rechecks`): the due items are
 indexed by due minute (``by_due``, ``SHARDS`` keys a minute), a bookmark remembers the last minute swept,
-and a sweep that was down catches up at most ``MAX_CATCH_UP_MINUTES``. A due item fires only when it still
-says what was read (the attribute may have moved it meanwhile), and it is consumed after its journey was
-started: a crash in between fires it again, under the same trigger id, which starts nothing new.
+and a sweep that was down catches up however long it was down (``nudge.sweep_window``). A trigger that
+cannot start is moved to the next minute and tried again until ``MAX_RETRY_SECONDS`` after it was due,
+then given up with an error log, so one broken trigger never holds the bookmark back. A due item fires
+only when it still says what was read (the attribute may have moved it meanwhile), and it is consumed
+after its journey was started: a crash in between fires it again, under the same trigger id, which starts
+nothing new.
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
-from nudge import clock
+from nudge import clock, sweep_window
 from nudge.campaigns import executions
 from nudge.evaluation.changes import Change
 from nudge.model import EventItem, Membership, Person
@@ -57,7 +60,7 @@ log = logging.getLogger(__name__)
 EVENT_MAX_AGE_SECONDS = 72 * 3600
 SHARDS = 4
 DUE_SK = "due"
-MAX_CATCH_UP_MINUTES = 24 * 60
+MAX_RETRY_SECONDS = 24 * 3600  # a date trigger that keeps failing to start is tried this long
 _STATE_PK, _STATE_SK = "_system#date-sweep", "state"
 
 
@@ -309,9 +312,9 @@ class Due:
     due_key: str
 
 
-def _due_between(first_minute: int, now: int) -> list[Due]:
+def _due_between(minutes: range, now: int) -> list[Due]:
     found = []
-    for minute in range(first_minute, now // 60 + 1):
+    for minute in minutes:
         for shard in range(SHARDS):
             for item in CampaignsItem.by_due.query(
                 f"{minute}#{shard}", CampaignsItem.due_key <= f"{now:012d}#~"
@@ -324,13 +327,10 @@ def _due_between(first_minute: int, now: int) -> list[Due]:
 def sweep_dates(now: int | None = None) -> int:
     """Fire every date trigger due up to ``now``; returns how many started a journey."""
     now = clock.now() if now is None else now
-    current = now // 60
-    last = _last_swept_minute()
-    first = current - 1 if last is None else max(last + 1, current - MAX_CATCH_UP_MINUTES)
+    window = sweep_window.window(_last_swept_minute(), now)
     campaigns: dict[tuple[str, str], dict[str, Any] | None] = {}
     fired = 0
-    resume_at = current  # the earliest minute to sweep again next time
-    for due in _due_between(first, now):
+    for due in _due_between(window.minutes, now):
         key = (due.workspace_id, due.campaign_id)
         try:
             if key not in campaigns:
@@ -339,13 +339,12 @@ def sweep_dates(now: int | None = None) -> int:
                 fired += 1
         except Exception:
             # One trigger that cannot start (Step Functions throttling, a broken campaign) must not hold
-            # up the others: it stays, and its minute is swept again until the catch-up limit drops it.
+            # up the others: it is tried again next minute, for a while.
             log.exception("date trigger not fired", extra={"campaign_id": due.campaign_id})
-            resume_at = min(resume_at, due.due_at // 60)
+            _retry_later(due, now)
             continue
         _consume(due)
-    # The current minute is not over: it is swept again next time, for triggers still to come due in it.
-    _save_last_swept_minute(resume_at - 1)
+    _save_last_swept_minute(window.bookmark())
     return fired
 
 
@@ -371,6 +370,25 @@ def _fire(due: Due, campaign: dict[str, Any] | None, now: int) -> bool:
         now,
         person=person,
     )
+
+
+def _retry_later(due: Due, now: int) -> None:
+    """Move a trigger that could not start to the next minute's bucket (its due time, which names the
+    journey, stays), or give it up once it is ``MAX_RETRY_SECONDS`` overdue."""
+    if now - due.due_at >= MAX_RETRY_SECONDS:
+        log.error("date trigger given up", extra={"campaign_id": due.campaign_id, "due_at": due.due_at})
+        _consume(due)
+        return
+    item = DateTrigger(date_pk(due.workspace_id, due.campaign_id, due.cio_id), DUE_SK)
+    shard = zlib.crc32(f"{due.cio_id}#{due.campaign_id}".encode()) % SHARDS
+    try:
+        item.update(
+            actions=[DateTrigger.due_bucket.set(_bucket(now + 60, shard))],
+            condition=DateTrigger.due_key == due.due_key,  # unless the attribute moved it meanwhile
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
 
 
 def _consume(due: Due) -> None:

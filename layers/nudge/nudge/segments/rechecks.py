@@ -3,7 +3,8 @@ the moment it can flip, for that person and segment, found by due time rather th
 
 Each re-check is one item per (person, segment), overwritten when the next flip moves, and indexed by
 due minute (``by_due``, spread over ``SHARDS`` keys per minute). A scheduled sweep (EventBridge every
-minute in AWS, the scheduler locally) reads the minutes that came due since its last run and re-evaluates.
+minute in AWS, the scheduler locally) reads the minutes that came due since its last run and re-evaluates;
+after an outage it catches up however long it was down (``nudge.sweep_window``), so no re-check is skipped.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
-from nudge import clock
+from nudge import clock, sweep_window
 from nudge.model import Recheck, SegmentsItem
 from nudge.model.base import condition_failed
 from nudge.model.keys import recheck_pk
 
 SHARDS = 4
 SK = "recheck"
-MAX_CATCH_UP_MINUTES = 24 * 60  # a sweep that was down longer resumes from a day ago
 _STATE_PK, _STATE_SK = "_system#recheck-sweep", "state"
 
 
@@ -54,9 +54,9 @@ class Due:
     due_key: str
 
 
-def _due_between(first_minute: int, now: int) -> list[Due]:
+def _due_between(minutes: range, now: int) -> list[Due]:
     found = []
-    for minute in range(first_minute, now // 60 + 1):
+    for minute in minutes:
         for shard in range(SHARDS):
             for item in SegmentsItem.by_due.query(
                 f"{minute}#{shard}", SegmentsItem.due_key <= f"{now:012d}#~"
@@ -73,11 +73,9 @@ def sweep(now: int | None = None) -> int:
     from nudge.segments.evaluation import apply
 
     now = clock.now() if now is None else now
-    current = now // 60
-    last = _last_swept_minute()
-    first = current - 1 if last is None else max(last + 1, current - MAX_CATCH_UP_MINUTES)
+    window = sweep_window.window(_last_swept_minute(), now)
     ran = 0
-    for due in _due_between(first, now):
+    for due in _due_between(window.minutes, now):
         context = StoredPerson.load(due.workspace_id, due.cio_id)
         segments = load_many(due.workspace_id, [due.segment_id])
         _consume(due)
@@ -85,8 +83,7 @@ def sweep(now: int | None = None) -> int:
             continue
         apply(context, segments[0])  # may schedule the following re-check
         ran += 1
-    # The current minute is not over: it is swept again next time, for re-checks still to come due in it.
-    _save_last_swept_minute(current - 1)
+    _save_last_swept_minute(window.bookmark())
     return ran
 
 
