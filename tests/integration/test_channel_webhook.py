@@ -268,3 +268,20 @@ def test_address_policy() -> None:
 def test_malformed_requests_are_permanent(url: str, headers: dict[str, str]) -> None:
     with pytest.raises(PermanentSendError):
         local().send_webhook(hook(url, headers=headers))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x\r\nX-Injected: 1",
+        "http://127.0.0.1/a b",
+        "http://127.0.0.1/\x00",
+        "http://127.0.0.1/\x7f",
+    ],
+)
+def test_a_url_with_control_characters_or_spaces_is_refused_without_any_request(
+    receiver: Receiver, url: str
+) -> None:
+    with pytest.raises(PermanentSendError, match="control characters"):
+        local().send_webhook(hook(url.replace("http://127.0.0.1", receiver.url().rstrip("/"))))
+    assert receiver.requests == []

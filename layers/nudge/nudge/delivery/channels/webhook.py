@@ -240,6 +240,9 @@ class HttpWebhook:
 
     def _check(self, message: Webhook) -> str:
         """The request method, once the URL and headers are acceptable."""
+        if any(ord(c) < 0x21 or ord(c) == 0x7F for c in message.url):
+            # A URL rendered from data may carry CR/LF (header injection) or spaces: never worth a retry.
+            raise PermanentSendError("webhook URL must not contain spaces or control characters")
         parts = urlsplit(message.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise PermanentSendError("webhook URL must be http(s)://host/...")
