@@ -64,11 +64,12 @@ def _shard(table: str) -> Any:
 class Saved:
     """A Saver over the mocked moto, its other parts fixed."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, restored: Snapshot | None = None) -> None:
         self.trim: dict[str, int] = {}
         self.saver = Saver(
             state_dir,
-            TableChanges(REGION),
+            TableChanges(REGION, restored.tables if restored else ()),
+            sequence=restored.sequence if restored else 0,
             meta=lambda: ({"workspace_id": "w"}, "secret", {}),
             executions=list,
             trim_points=lambda: dict(self.trim),
@@ -107,7 +108,7 @@ def test_the_journal_replays_puts_updates_and_deletes_onto_the_snapshot(
     _range_table(dynamodb, "events")
     _put(dynamodb, "people", "a", "b")
     saved = Saved(tmp_path)
-    saved.saver.start()  # the snapshot
+    saved.saver.start(restored=False)  # the snapshot
     _put(dynamodb, "people", "c")
     dynamodb.delete_item(TableName="people", Key={"pk": {"S": "a"}})
     dynamodb.update_item(
@@ -137,7 +138,7 @@ def test_a_journal_entry_cut_short_is_ignored_and_older_entries_never_apply(
 ) -> None:
     _table(dynamodb, "people", stream=False)
     saved = Saved(tmp_path)
-    saved.saver.start()
+    saved.saver.start(restored=False)
     _put(dynamodb, "people", "a")
     saved.saver.save()
     journal = persistence.journal_path(tmp_path)
@@ -147,7 +148,7 @@ def test_a_journal_entry_cut_short_is_ignored_and_older_entries_never_apply(
     journal.write_bytes(journal.read_bytes()[:-3])  # killed while writing the second entry
     assert [i["pk"]["S"] for i in _loaded(tmp_path, "people")] == ["a"]
 
-    saved.saver.stop()  # a new snapshot, with b; then a crash leaves the old journal behind
+    saved.saver.save(snapshot=True)  # a new snapshot, with b; then a crash leaves the old journal behind
     journal.write_bytes(complete)
     dynamodb.delete_item(TableName="people", Key={"pk": {"S": "a"}})  # not saved: no effect on disk
     assert [i["pk"]["S"] for i in _loaded(tmp_path, "people")] == ["a", "b"]
@@ -158,13 +159,40 @@ def test_a_new_snapshot_replaces_the_journal_once_it_has_outgrown_the_last(
 ) -> None:
     _table(dynamodb, "people", stream=False)
     saved = Saved(tmp_path)
-    saved.saver.start()
+    saved.saver.start(restored=False)
     for n in range(40):
         dynamodb.put_item(TableName="people", Item={"pk": {"S": f"p{n}"}, "blob": {"S": "x" * 40_000}})
         saved.saver.save()
     status = saved.saver.status()
     assert status["journal_bytes"] < 1 << 20 < status["snapshot_bytes"]
     assert len(_loaded(tmp_path, "people")) == 40
+
+
+def test_a_restored_state_journals_on_where_it_was(dynamodb: Any, tmp_path: Path) -> None:
+    _table(dynamodb, "people", stream=True)
+    first = Saved(tmp_path)
+    first.saver.start(restored=False)
+    _put(dynamodb, "people", "a")
+    first.saver.stop()  # a journal entry
+    restored = persistence.load(tmp_path)
+    assert restored is not None and restored.sequence == 2
+
+    persistence.dynamodb(REGION).tables.clear()  # a new process
+    persistence.restore_tables(REGION, restored.tables)
+    dynamodb.update_time_to_live(  # settings applied again at every start are no change
+        TableName="people", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
+    )
+    _table(dynamodb, "events", stream=False)  # a table this version adds
+    second = Saved(tmp_path, restored)
+    second.saver.start(restored=True)
+    _put(dynamodb, "people", "b")
+    second.saver.stop()
+
+    loaded = persistence.load(tmp_path)
+    assert loaded is not None and loaded.sequence == 4 and set(loaded.tables) == {"people", "events"}
+    assert [i["pk"]["S"] for i in _loaded(tmp_path, "people")] == ["a", "b"]
+    stream = [r.to_json()["dynamodb"]["Keys"]["pk"]["S"] for r in loaded.tables["people"].stream_shard.items]
+    assert stream == ["a", "b"]  # each record once
 
 
 def test_only_what_was_written_is_saved(dynamodb: Any) -> None:
@@ -190,7 +218,7 @@ def test_stream_records_every_consumer_finished_with_are_left_out(dynamodb: Any,
     first = _shard("people").starting_sequence_number
     saved = Saved(tmp_path)
     saved.trim = {"people": first + 1}  # a and b delivered
-    saved.saver.start()
+    saved.saver.start(restored=False)
     assert len(_shard("people").items) == 3  # the live stream is left alone
 
     snapshot = persistence.load(tmp_path)
@@ -221,7 +249,7 @@ def test_a_deleted_table_leaves_the_state(dynamodb: Any, tmp_path: Path) -> None
     _table(dynamodb, "people", stream=False)
     _table(dynamodb, "events", stream=False)
     saved = Saved(tmp_path)
-    saved.saver.start()
+    saved.saver.start(restored=False)
     dynamodb.delete_table(TableName="people")
     saved.saver.save()
     snapshot = persistence.load(tmp_path)

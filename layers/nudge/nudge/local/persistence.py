@@ -261,7 +261,6 @@ def local_time(scale: float, epoch: float, real: float) -> float:
 WRITES = threading.RLock()
 _TABLE_WRITES = ("put_item", "update_item", "delete_item", "update_time_to_live")
 _SCHEMA_WRITES = ("create_table", "delete_table", "update_table")
-_ALL = "*"
 
 
 class _Tracker:
@@ -275,7 +274,7 @@ class _Tracker:
     a copy of the item in the live table and changes that one."""
 
     def __init__(self) -> None:
-        self._dirty: set[str] = {_ALL}  # tables written whole: new, schema changed ("*": all of them)
+        self._dirty: set[str] = set()  # tables to save whole: created or changed (schema, TTL) since
         self._keys: dict[str, set[tuple[str, str | None]]] = {}  # table -> keys written (JSON)
         self._originals: dict[str, Any] = {}
         self.detached = False  # a save holds the live tables' Item objects: updates copy first
@@ -287,7 +286,7 @@ class _Tracker:
             for name in (*_TABLE_WRITES, *_SCHEMA_WRITES, "transact_write_items"):
                 self._originals[name] = DynamoDBBackend.__dict__[name]
                 setattr(DynamoDBBackend, name, self._wrap(name, self._originals[name]))
-            self._dirty = {_ALL}
+            self.take()  # what was written before is not this tracker's to report
 
     def uninstall(self) -> None:
         with WRITES:
@@ -296,8 +295,8 @@ class _Tracker:
             self._originals.clear()
 
     def take(self) -> tuple[set[str], dict[str, set[tuple[str, str | None]]]]:
-        """(tables to save whole, ``"*"`` for all; table -> the keys written) since the last call. Call
-        with ``WRITES`` held, so nothing is written between the take and the copying."""
+        """(tables to save whole; table -> the keys written) since the last call. Call with ``WRITES``
+        held, so nothing is written between the take and the copying."""
         dirty, self._dirty = self._dirty, set()
         keys, self._keys = self._keys, {}
         return dirty, keys
@@ -319,7 +318,7 @@ class _Tracker:
                 if name == "transact_write_items":
                     pass  # its puts, updates and deletes mark their tables themselves
                 elif name in _SCHEMA_WRITES or name == "update_time_to_live":
-                    tracker._dirty.add(_ALL)
+                    tracker._dirty.add(str(args[0] if args else kwargs.get("name", kwargs.get("table_name"))))
                 else:
                     table = str(args[0] if args else kwargs["table_name"])
                     key = args[1] if len(args) > 1 else kwargs["item_attrs" if name == "put_item" else "key"]
@@ -371,11 +370,21 @@ class TableChanges:
     """Takes what changed in moto's tables since the last call, at one instant, safe to pickle while
     writes go on; ``done()`` once it is pickled."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, saved: Iterable[str] = ()) -> None:
+        """``saved``: the tables restored from the state on disk. Create this once they are in moto and
+        before anything writes: moto's tables are then what the disk holds (settings applied again at
+        start, such as TTL, are not changes), except tables not in ``saved``, saved whole at first."""
         self._region = region
         self._left_out: dict[str, int] = {}  # table -> stream records already left out
-        self._known: set[str] = set()  # the tables at the last take (a table gone since was deleted)
+        self._known = set(saved)  # the tables saved so far: one gone since was deleted, one new is whole
         self._stream_end: dict[str, int] = {}  # table -> the sequence number after the last record saved
+        backend = dynamodb(region)
+        with WRITES:
+            TRACKER.take()
+            for name in self._known:
+                shard = backend.tables[name].stream_shard
+                if shard is not None:
+                    self._stream_end[name] = shard.starting_sequence_number + len(shard.items)
 
     def take(self, trim_to: Mapping[str, int], *, whole: bool = False) -> dict[str, TableChange]:
         """Table -> its change (empty: nothing changed). ``trim_to``: table -> the last stream sequence
@@ -384,8 +393,9 @@ class TableChanges:
         backend = dynamodb(self._region)
         with WRITES:
             dirty, keys = TRACKER.take()
-            if whole or _ALL in dirty:
-                dirty = set(backend.tables) | self._known
+            if whole:
+                dirty = set(backend.tables)
+            dirty |= self._known ^ set(backend.tables)  # created (whole) or deleted since the last take
             self._known = set(backend.tables)
             left_out = {name: _delivered(backend.tables[name], trim_to.get(name)) for name in backend.tables}
             streams = {n for n, count in left_out.items() if count != self._left_out.get(n, 0)} | set(keys)
@@ -647,18 +657,20 @@ class Saver:
         self.saves = 0
         self.last_seconds = 0.0
 
-    def start(self) -> None:
-        # At once: the keys and the link secret are on disk before anyone is told them.
-        self.save(snapshot=True)
+    def start(self, *, restored: bool) -> None:
+        """Save at once (the keys and the link secret are on disk before anyone is told them): a first
+        snapshot, or what the start changed in a ``restored`` state (usually nothing)."""
+        self.save(snapshot=not restored)
         self._thread = threading.Thread(target=self._run, name="nudge-local-snapshots", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread and write the final snapshot (the next start then reads no journal)."""
+        """Stop the thread and save the last changes (a journal entry: quick whatever the state's size,
+        and a start reads a journal as fast as a snapshot of the same size)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(30)
-        self.save(snapshot=True)
+        self.save()
 
     def status(self) -> dict[str, Any]:
         return {
@@ -716,8 +728,9 @@ class Saver:
         while not self._stop.wait(self._interval):
             try:
                 self.save()
-            # The runtime goes on serving if its state cannot be written (a full disk): said, not hidden.
-            except OSError:
+            # The runtime goes on serving if its state cannot be written (a full disk, an object moto
+            # grew that does not pickle): said, not hidden, and the next save is a whole snapshot.
+            except (OSError, pickle.PicklingError, TypeError):
                 log.exception("could not save the local runtime's state")
 
 

@@ -98,6 +98,8 @@ class LocalRuntime:
         if snapshot is not None:
             persistence.restore_tables(REGION, snapshot.tables)
         streams = self.aws.create_tables()  # creates only what the snapshot did not have
+        # Before anything writes: what moto holds now is what the state on disk holds.
+        table_changes = persistence.TableChanges(REGION, snapshot.tables if snapshot is not None else ())
 
         from nudge import workspaces  # imported once this process's clients reach the embedded moto
         from nudge.local.outbox import Outbox
@@ -135,14 +137,14 @@ class LocalRuntime:
             self.demo = demo.seed(self.workspace["workspace_id"])
         self.saver = persistence.Saver(
             self.state_dir,
-            persistence.TableChanges(REGION),
+            table_changes,
             meta=lambda: (self.workspace, os.environ["NUDGE_LINK_SECRET"], self.workflows.machines()),
             executions=lambda: persistence.running_executions(REGION, self.local_time),
             trim_points=self.progress.trim_points,
             local_clock=self.local_time,
             sequence=snapshot.sequence if snapshot is not None else 0,
         )
-        self.saver.start()  # the keys are on disk before local.json tells anyone
+        self.saver.start(restored=snapshot is not None)  # the keys are on disk before local.json tells
         gateway = gateway_factory()
         thread = threading.Thread(target=gateway.serve_forever, name="nudge-gateway", daemon=True)
         thread.start()
