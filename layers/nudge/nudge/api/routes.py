@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from nudge.api.people import ROUTES as PEOPLE_ROUTES
 from nudge.campaigns.api_routes import BROADCAST_ROUTES
 from nudge.campaigns.api_routes import ROUTES as CAMPAIGN_ROUTES
 from nudge.delivery.api_routes import ROUTES as DELIVERY_ROUTES
@@ -217,6 +218,7 @@ ROUTES: tuple[Route, ...] = (
         "Remove people from a manual segment",
     ),
     Route("GET", "/v1/customers", _customers_by_email, "Find people by email"),
+    *PEOPLE_ROUTES,
     Route("GET", "/v1/customers/{customer_id}/segments", _customer_segments, "A person's segments"),
     Route("GET", "/v1/customers/{customer_id}/attributes", _customer_attributes, "A person's attributes"),
     Route("GET", "/v1/billing/usage", _billing_usage, "This period's usage and an estimate of its invoice"),

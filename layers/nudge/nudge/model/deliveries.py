@@ -4,7 +4,8 @@ workspace's templates: everything the send side reads and writes, in one streame
 Items (pk / sk):
 - ``<ws>#d#<delivery_id>`` / ``delivery``: one message to one person, from queueing to its last metric.
   Its stream records drive the send function: a delivery that becomes ``queued`` is sent. Indexed by
-  person (``by_person``, newest first) for ``/v1/customers/{id}/messages``, and, while scheduled for a
+  person (``by_person``, newest first) for ``/v1/customers/{id}/messages``, by workspace
+  (``by_workspace``, sharded, newest first) for ``/v1/messages``, and, while scheduled for a
   later ``send_at``, by due minute (``by_due``).
 - ``<ws>#inbox#<cio_id>`` / ``<created>#<delivery_id>``: an in-app message waiting in a person's inbox.
 - ``<ws>#blocked#<address>`` / ``address``: an email address or phone suppressed after a hard bounce or a
@@ -17,6 +18,8 @@ Items (pk / sk):
 """
 
 from __future__ import annotations
+
+import zlib
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -57,6 +60,27 @@ class DeliveriesByPerson(GlobalSecondaryIndex["DeliveriesItem"]):
     created_key = UnicodeAttribute(range_key=True)  # ``<created_at:012d>#<delivery_id>``
 
 
+MESSAGE_SHARDS = 8
+
+
+def workspace_shard(workspace_id: str, delivery_id: str) -> str:
+    """Which of the workspace's ``by_workspace`` keys a delivery sits under (stable: from its id)."""
+    return f"{workspace_id}#{zlib.crc32(delivery_id.encode()) % MESSAGE_SHARDS}"
+
+
+class DeliveriesByWorkspace(GlobalSecondaryIndex["DeliveriesItem"]):
+    """Every delivery of a workspace newest first, for ``GET /v1/messages``. A broadcast writes thousands a
+    second and each delivery changes state several times, so the workspace is spread over
+    ``MESSAGE_SHARDS`` keys (a page merges them: ``newest_first``), not one hot key."""
+
+    class Meta:
+        index_name = "by_workspace"
+        projection = IncludeProjection(list(DeliveriesByPerson.Meta.projection.non_key_attributes or []))
+
+    workspace_shard = UnicodeAttribute(hash_key=True)  # ``<ws>#<0..MESSAGE_SHARDS-1>``
+    created_key = UnicodeAttribute(range_key=True)  # ``<created_at:012d>#<delivery_id>``
+
+
 class DeliveriesByDue(GlobalSecondaryIndex["DeliveriesItem"]):
     class Meta:
         index_name = "by_due"
@@ -76,6 +100,8 @@ class DeliveriesItem(Model):
     person_key = UnicodeAttribute(null=True)
     created_key = UnicodeAttribute(null=True)
     by_person = DeliveriesByPerson()
+    workspace_shard = UnicodeAttribute(null=True)  # deliveries only
+    by_workspace = DeliveriesByWorkspace()
     due_bucket = UnicodeAttribute(null=True)  # scheduled deliveries only: the index is sparse
     due_key = UnicodeAttribute(null=True)
     by_due = DeliveriesByDue()

@@ -42,6 +42,20 @@ class PeopleByWorkspace(GlobalSecondaryIndex["PeopleItem"]):
     pk = UnicodeAttribute(range_key=True)
 
 
+class PeopleByCreation(GlobalSecondaryIndex["PeopleItem"]):
+    """Every profile of a workspace newest first (``created_at``), for the people listing and search. On
+    the same shard keys as ``people_by_workspace`` (a page merges the shards: ``newest_first``); written
+    when a person is created, deleted, or given another ``created_at``, id or email."""
+
+    class Meta:
+        index_name = "people_by_creation"
+        # What a listing shows and its text search reads; attributes stay out of the index.
+        projection = IncludeProjection(["kind", "cio_id", "id", "email"])
+
+    profile_shard = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
 class PeopleItem(Model):
     Meta = table_meta("people", stream=True)
 
@@ -51,6 +65,7 @@ class PeopleItem(Model):
     workspace_id = UnicodeAttribute()
     profile_shard = UnicodeAttribute(null=True)  # profiles only: ``<ws>#<0..PROFILE_SHARDS-1>``
     by_workspace = PeopleByWorkspace()
+    by_creation = PeopleByCreation()
 
 
 class Person(PeopleItem, discriminator="person"):
