@@ -1,7 +1,7 @@
 """The local runtime's state on disk, in ``<state-dir>/state``: a snapshot (``snapshot.pickle``) and a
-journal of what changed since (``journal``), appended at most once a second while something changes;
-on a clean stop (and whenever the journal has grown past the snapshot) a new snapshot replaces both.
-Loaded before anything starts.
+journal of what changed since (``journal``), appended at most once a second while something changes and
+on a clean stop; once the journal has grown past the snapshot, a new snapshot replaces both. Loaded
+before anything starts.
 
 What is saved:
 
