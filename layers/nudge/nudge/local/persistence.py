@@ -516,9 +516,9 @@ class StreamProgress:
             table = table_of_stream(str(record["eventSourceARN"]))
             reached[table] = max(reached.get(table, 0), int(sequence))
         with self._lock:
-            for table, sequence in reached.items():
+            for table, last in reached.items():
                 key = (name, table)
-                self._done[key] = max(self._done.get(key, sequence), sequence)
+                self._done[key] = max(self._done.get(key, last), last)
 
 
 def table_of_stream(stream_arn: str) -> str:
@@ -697,24 +697,35 @@ class Saver:
                 if not snapshot and not changes and signature == self._last:
                     return False
                 self._sequence += 1
-                common = {
-                    "saved_at": real,
-                    "local_now": self._local_clock(real),
-                    "workspace": dict(workspace),
-                    "link_secret": secret,
-                    "machines": dict(machines),
-                    "executions": executions,
-                }
+                local_now = self._local_clock(real)
                 # What was taken is no longer marked as changed: if it cannot be written, only a whole
                 # snapshot (the next save) brings the state on disk up to date again.
                 self._unsaved = True
                 if snapshot:
                     tables = {name: change.table for name, change in changes.items() if change.table}
-                    whole = Snapshot(tables=tables, sequence=self._sequence, **common)
+                    whole = Snapshot(
+                        real,
+                        local_now,
+                        dict(workspace),
+                        secret,
+                        tables,
+                        dict(machines),
+                        executions,
+                        self._sequence,
+                    )
                     self._snapshot_bytes = save(self._state_dir, whole)
                     self._journal_bytes = 0
                 else:
-                    delta = Delta(sequence=self._sequence, tables=changes, **common)
+                    delta = Delta(
+                        self._sequence,
+                        real,
+                        local_now,
+                        dict(workspace),
+                        secret,
+                        dict(machines),
+                        executions,
+                        changes,
+                    )
                     self._journal_bytes += append(self._state_dir, delta)
                 self._unsaved = False
             finally:
