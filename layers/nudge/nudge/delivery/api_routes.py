@@ -194,6 +194,23 @@ def _message(req: Request) -> Response:
     return 200, {"message": records.to_api(delivery)}
 
 
+def _messages(req: Request) -> Response:
+    from nudge.delivery import message_list, records
+
+    filters = message_list.Filters.parse(req.query)
+    limit = page_limit(req.query.get("limit"), default=MESSAGES_PAGE_DEFAULT, maximum=MESSAGES_PAGE_MAX)
+    found = message_list.list_messages(req.workspace_id, filters, limit=limit, start=req.query.get("start"))
+    return 200, {"messages": [records.to_api(item) for item in found.entries], "next": found.next or ""}
+
+
+def _archived_message(req: Request) -> Response:
+    from nudge.delivery import message_list
+
+    return 200, {
+        "archived_message": message_list.archived(req.workspace_id, unquote(req.params["delivery_id"]))
+    }
+
+
 def _get_settings(req: Request) -> Response:
     from nudge.delivery import settings as delivery_settings
 
@@ -230,7 +247,19 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "GET", "/v1/customers/{customer_id}/messages", _customer_messages, "A person's messages, newest first"
     ),
+    Route(
+        "GET",
+        "/v1/messages",
+        _messages,
+        "The workspace's messages newest first (type, metric, campaign_id, start / limit / next)",
+    ),
     Route("GET", "/v1/messages/{delivery_id}", _message, "One message's state and metrics"),
+    Route(
+        "GET",
+        "/v1/messages/{delivery_id}/archived_message",
+        _archived_message,
+        "A message's content as it was sent, where retained",
+    ),
     Route("GET", "/v1/settings/delivery", _get_settings, "The workspace's delivery settings"),
     Route("PUT", "/v1/settings/delivery", _put_settings, "Change sender, SMTP server, message limit"),
 )

@@ -19,7 +19,7 @@ from pynamodb.expressions.condition import Condition
 from nudge import clock
 from nudge.delivery import states
 from nudge.model.base import condition_failed, plain
-from nudge.model.deliveries import DeliveriesItem, Delivery
+from nudge.model.deliveries import DeliveriesItem, Delivery, workspace_shard
 
 SK = "delivery"
 # How a delivery the provider may have taken, without an answer, is failed (never sent again).
@@ -91,6 +91,7 @@ def queue(workspace_id: str, new: NewDelivery) -> tuple[Delivery, bool]:
         updated_at=now,
         person_key=person_key(workspace_id, new.cio_id),
         created_key=f"{now:012d}#{new.delivery_id}",
+        workspace_shard=workspace_shard(workspace_id, new.delivery_id),
     )
     if state == states.SCHEDULED:
         assert new.send_at is not None

@@ -1,0 +1,129 @@
+"""A workspace's messages newest first (``GET /v1/messages``), filtered by channel, metric or campaign, and
+a message's retained content (``GET /v1/messages/{id}/archived_message``).
+
+The listing reads the deliveries' ``by_workspace`` index (sharded: ``model.newest_first`` merges the
+shards), whose projection holds what a listing shows and filters on; the request and the content stay in
+the table. Without a filter a page reads at most ``limit`` entries per shard; with one, 100 entries per
+shard a round and at most 5,000 a request, and a page may come back short with a ``next`` to continue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nudge.delivery import records, states
+from nudge.errors import InvalidRequest, NotFound
+from nudge.model.deliveries import MESSAGE_SHARDS, DeliveriesItem, Delivery
+from nudge.model.newest_first import Page, ShardedIndex, page
+
+FILTER_CHUNK = 100
+FILTER_BUDGET = 5000
+CHANNELS = ("email", "sms", "push", "in_app", "webhook")
+_CHANNEL_ALIASES = {"twilio": "sms"}  # Customer.io's name for its SMS channel
+
+
+@dataclass(frozen=True)
+class Filters:
+    channel: str | None = None
+    metric: str | None = None
+    campaign_id: str | None = None
+
+    @classmethod
+    def parse(cls, query: dict[str, str]) -> Filters:
+        channel = query.get("type") or None
+        if channel is not None:
+            channel = _CHANNEL_ALIASES.get(channel, channel)
+            if channel not in CHANNELS:
+                raise InvalidRequest(f"type must be one of {', '.join(CHANNELS)}", field="type")
+        metric = query.get("metric") or None
+        if metric is not None and metric not in states.STATES:
+            raise InvalidRequest(f"metric must be one of {', '.join(states.STATES)}", field="metric")
+        campaign_id = query.get("campaign_id") or None
+        if campaign_id is not None and len(campaign_id) > 150:
+            raise InvalidRequest("campaign_id must be at most 150 characters", field="campaign_id")
+        return cls(channel, metric, campaign_id)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.channel or self.metric or self.campaign_id)
+
+    def keep(self, item: DeliveriesItem) -> bool:
+        if self.channel and getattr(item, "channel", None) != self.channel:
+            return False
+        if self.metric and self.metric not in (getattr(item, "metrics", None) or {}):
+            return False
+        return not self.campaign_id or str(getattr(item, "campaign_id", None)) == self.campaign_id
+
+
+def _valid_position(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 200:
+        return False
+    created, _, delivery_id = value.partition("#")
+    return len(created) == 12 and created.isascii() and created.isdigit() and records.valid_id(delivery_id)
+
+
+def _index(workspace_id: str) -> ShardedIndex[DeliveriesItem]:
+    def query(shard: int, at: str | None, size: int) -> tuple[Sequence[DeliveriesItem], bool]:
+        key = f"{workspace_id}#{shard}"
+        start = None
+        if at is not None:
+            start = {
+                "workspace_shard": {"S": key},
+                "created_key": {"S": at},
+                "pk": {"S": records.delivery_pk(workspace_id, at.partition("#")[2])},
+                "sk": {"S": records.SK},
+            }
+        result = DeliveriesItem.by_workspace.query(
+            key, scan_index_forward=False, limit=size, last_evaluated_key=start
+        )
+        entries = list(result)
+        return entries, result.last_evaluated_key is not None
+
+    def position(item: DeliveriesItem) -> str:
+        return str(item.created_key)
+
+    return ShardedIndex(MESSAGE_SHARDS, query, position, position, _valid_position)
+
+
+def list_messages(
+    workspace_id: str, filters: Filters, *, limit: int, start: str | None
+) -> Page[DeliveriesItem]:
+    index = _index(workspace_id)
+    if not filters.any:
+        return page(index, start, limit)
+    return page(index, start, limit, keep=filters.keep, chunk=FILTER_CHUNK, budget=FILTER_BUDGET)
+
+
+def archived(workspace_id: str, delivery_id: str) -> dict[str, Any]:
+    """Customer.io's ``archived_message``: the content as it was sent. ``forgotten`` when none was kept
+    (retention disabled for the send, content over the retention limit, or not sent yet)."""
+    delivery = records.load(workspace_id, delivery_id)
+    if delivery is None:
+        raise NotFound(f"message {delivery_id} not found")
+    answer: dict[str, Any] = {
+        "id": delivery.delivery_id,
+        "type": delivery.channel,
+        "recipient": delivery.recipient,
+        "created": int(delivery.created_at),
+        "forgotten": not delivery.content_json,
+    }
+    if delivery.content_json:
+        answer.update(_content(delivery, json.loads(delivery.content_json)))
+    return answer
+
+
+def _content(delivery: Delivery, content: dict[str, Any]) -> dict[str, Any]:
+    """Retained fields under Customer.io's names where it has them (``body``, ``subject``), the rest as
+    retained; an email's ``body`` is its HTML as rendered (links untracked, as "view in browser" shows
+    it), ``body_plain`` its text."""
+    shown = dict(content)
+    if delivery.channel == "email":
+        html, text = shown.pop("html", None), shown.pop("text", None)
+        shown["body"] = html if html is not None else text
+        shown["body_plain"] = text
+    elif "body" not in shown and "text" in shown:
+        shown["body"] = shown.pop("text")
+    return shown

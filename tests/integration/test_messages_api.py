@@ -1,0 +1,184 @@
+"""A workspace's messages over the App API: ``GET /v1/messages`` (newest first, filters, paging),
+``GET /v1/messages/{id}`` and ``GET /v1/messages/{id}/archived_message``. Real handler under moto."""
+
+from __future__ import annotations
+
+import pytest
+
+from nudge import clock, workspaces
+from nudge.delivery import records, states
+from nudge.model.deliveries import Delivery
+from tests.integration.test_people_api import refused
+from tests.support.deliveries import cio_id
+
+
+@pytest.fixture
+def at(monkeypatch):
+    """The clock, set by the test: deliveries queued at chosen seconds (ties included)."""
+    now = {"t": 1_700_000_000}
+    monkeypatch.setattr(clock, "now", lambda: now["t"])
+    return now
+
+
+def _queue(ws, cio, delivery_id, *, channel="email", campaign_id=None):
+    records.queue(
+        ws,
+        records.NewDelivery(
+            delivery_id,
+            cio,
+            channel,
+            "campaign" if campaign_id else "transactional",
+            {},
+            campaign_id=campaign_id,
+        ),
+    )
+
+
+def _went_out(ws, delivery_id, t):
+    """As if the sender had sent it (the pipeline's own path is tested with the channels)."""
+    records.load(ws, delivery_id).update(
+        actions=[Delivery.state.set(states.SENT), Delivery.metrics["sent"].set(t)]
+    )
+
+
+def _walk(app, query="", limit=None):
+    pages, start = [], ""
+    while True:
+        params = [query] if query else []
+        params += [f"limit={limit}"] if limit else []
+        params += [f"start={start}"] if start else []
+        answer = app.get("/v1/messages?" + "&".join(params))
+        assert answer.status == 200, answer.json
+        pages.append(answer.json["messages"])
+        start = answer.json["next"]
+        if not start:
+            return pages, [m["id"] for p in pages for m in p]
+
+
+@pytest.fixture
+def ann(track, ws):
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    return cio_id(ws, "ann")
+
+
+def test_listing_is_newest_first_and_pages_lose_nothing_at_ties(app, ws, ann, at):
+    for i in range(15):
+        at["t"] = 1_700_000_000 + i // 4  # four a second: ties within and across shards
+        _queue(ws, ann, f"m{i:02d}")
+
+    pages, ids = _walk(app, limit=4)
+
+    assert sorted(ids) == [f"m{i:02d}" for i in range(15)]
+    assert len(ids) == 15
+    created = [records.load(ws, i).created_at for i in ids]
+    assert created == sorted(created, reverse=True)
+    assert [len(p) for p in pages] == [4, 4, 4, 3]
+    assert pages[0][0]["state"] == states.QUEUED
+    assert pages[0][0] == records.to_api(records.load(ws, pages[0][0]["id"]))
+
+
+def test_filters_by_channel_metric_and_campaign(app, ws, ann, at):
+    for i, (channel, campaign) in enumerate(
+        [("email", "7"), ("sms", "7"), ("email", "8"), ("push", None), ("email", None), ("sms", "8")]
+    ):
+        at["t"] += 1
+        _queue(ws, ann, f"m{i}", channel=channel, campaign_id=campaign)
+    for opened in ("m0", "m4"):
+        _went_out(ws, opened, at["t"])
+        assert records.record_metric(records.load(ws, opened), states.OPENED, at["t"])
+
+    assert _walk(app, "type=email", limit=1)[1] == ["m4", "m2", "m0"]
+    assert _walk(app, "type=twilio")[1] == ["m5", "m1"]  # Customer.io's name for SMS
+    assert _walk(app, "campaign_id=7")[1] == ["m1", "m0"]
+    assert _walk(app, "metric=opened")[1] == ["m4", "m0"]
+    assert _walk(app, "type=email&metric=opened&campaign_id=7")[1] == ["m0"]
+    assert _walk(app, "type=webhook")[1] == []
+
+
+def test_listing_shows_only_this_workspace(app, ws, ann):
+    _queue(ws, ann, "ours")
+    other = workspaces.create_workspace("Other", "essentials", "2026-01-01")
+    _queue(other.workspace_id, "c0ffee", "theirs")
+
+    assert _walk(app)[1] == ["ours"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("type=fax", "type"),
+        ("metric=read", "metric"),
+        ("campaign_id=" + "1" * 151, "campaign_id"),
+        ("start=nope", "start"),
+        ("start=eyIwIjoiMTIzIn0", "start"),  # {"0":"123"}: a position no page wrote
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(app, query, field):
+    refused(app.get(f"/v1/messages?{query}"), field)
+
+
+def test_one_message_and_another_workspaces_is_404(app, ws, ann):
+    _queue(ws, ann, "ours")
+    other = workspaces.create_workspace("Other", "essentials", "2026-01-01")
+    _queue(other.workspace_id, "c0ffee", "theirs")
+
+    assert app.get("/v1/messages/ours").json["message"]["id"] == "ours"
+    for path in (
+        "/v1/messages/theirs",
+        "/v1/messages/theirs/archived_message",
+        "/v1/messages/nope/archived_message",
+    ):
+        answer = app.get(path)
+        assert answer.status == 404, path
+        assert answer.json["errors"][0]["detail"].startswith("message ")
+
+
+def test_archived_message_is_the_email_as_sent(app, track, ws, deliver, channels):
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com", "first_name": "Ann"})
+    sent = app.post(
+        "/v1/send/email",
+        {"identifiers": {"id": "ann"}, "subject": "Hi {{ customer.first_name }}", "body": "<p>Hello Ann</p>"},
+    )
+    delivery_id = sent.json["delivery_id"]
+    before = app.get(f"/v1/messages/{delivery_id}/archived_message").json["archived_message"]
+    deliver(delivery_id)
+
+    archived = app.get(f"/v1/messages/{delivery_id}/archived_message").json["archived_message"]
+
+    assert before["forgotten"] is True and "body" not in before  # queued: nothing sent, nothing kept
+    [email] = channels.email.sent
+    assert archived["id"] == delivery_id
+    assert archived["type"] == "email"
+    assert archived["recipient"] == "ann@example.com"
+    assert archived["subject"] == email.subject == "Hi Ann"
+    assert archived["body"] == "<p>Hello Ann</p>"
+    assert archived["body_plain"] == "Hello Ann"
+    assert archived["forgotten"] is False
+
+
+def test_archived_message_without_retention_is_forgotten(app, track, deliver, channels):
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    sent = app.post(
+        "/v1/send/email",
+        {"identifiers": {"id": "ann"}, "subject": "s", "body": "b", "disable_message_retention": True},
+    )
+    deliver(sent.json["delivery_id"])
+
+    archived = app.get(f"/v1/messages/{sent.json['delivery_id']}/archived_message").json["archived_message"]
+
+    assert archived["forgotten"] is True
+    assert "body" not in archived and "subject" not in archived
+    assert archived["recipient"] == "ann@example.com"
+
+
+def test_archived_sms_body(app, track, deliver, channels):
+    track.put("/api/v1/customers/ann", {"phone": "+15555550100"})
+    sent = app.post("/v1/send/sms", {"identifiers": {"id": "ann"}, "body": "Code 1234", "to": "+15555550100"})
+    deliver(sent.json["delivery_id"])
+
+    archived = app.get(f"/v1/messages/{sent.json['delivery_id']}/archived_message").json["archived_message"]
+
+    assert archived["type"] == "sms"
+    assert archived["body"] == "Code 1234"
