@@ -105,6 +105,8 @@ def test_listing_shows_only_this_workspace(app, track, ws):
         ("limit=ten", "limit"),
         ("start=bogus", "start"),
         ("start=eyIwIjpbMSwiYSNiIl19", "start"),  # {"0":[1,"a#b"]}: a position no page wrote
+        ("start=eyIwIjpbSW5maW5pdHksImFiIl19", "start"),  # {"0":[Infinity,"ab"]}
+        ("start=eyIwIjpbMWU0MCwiYWIiXX0", "start"),  # {"0":[1e40,"ab"]}: more digits than DynamoDB holds
         ("search=" + "x" * 151, "search"),
     ],
 )

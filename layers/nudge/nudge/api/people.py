@@ -8,6 +8,7 @@ each profile it tests, in batches, and evaluates the filter with the segment eva
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from nudge.tracking.limits import page_limit, parse_json_object
 PAGE_DEFAULT = 50
 SEARCH_MAX = 1000  # Customer.io's limit for POST /v1/customers
 LISTING_MAX = 1000
+CREATED_AT_BOUND = 10**15
 SEARCH_TEXT_MAX = 150  # an id or an email is at most 150 bytes, so a longer text can match nothing
 # A text search reads at most this many index entries a request (CHUNK per shard a round).
 TEXT_CHUNK = 100
@@ -55,6 +57,9 @@ def _valid_position(value: Any) -> bool:
         and len(value) == 2
         and isinstance(value[0], int | float)
         and not isinstance(value[0], bool)
+        # A number DynamoDB takes (json.loads reads Infinity and NaN; N holds 38 digits at most).
+        and math.isfinite(value[0])
+        and abs(value[0]) < CREATED_AT_BOUND
         and isinstance(value[1], str)
         and 0 < len(value[1]) <= 64
         and value[1].isascii()
