@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models.dynamo_type import LimitedSizeDict
 
 from nudge.campaigns import compiler
 from nudge.local import persistence
@@ -284,6 +285,23 @@ def test_writes_while_a_save_is_pickled_do_not_reach_it(dynamodb: Any, range_key
     restored = pickle.loads(pickled)["people"].table  # noqa: S301 - our own bytes
     assert [item.to_json()["Attributes"]["v"] for item in restored.all_items()] == [{"N": "1"}]
     assert dynamodb.get_item(TableName="people", Key=key)["Item"]["v"] == {"N": "2"}
+
+
+def test_loading_items_skips_moto_s_size_check_on_every_attribute(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _table(dynamodb, "people", stream=False)
+    dynamodb.put_item(TableName="people", Item={"pk": {"S": "a"}, "plan": {"S": "pro"}, "n": {"N": "3"}})
+    taken = pickle.dumps(TableChanges(REGION).take({}, whole=True)["people"].table)
+
+    def checked(self: Any, key: str, value: Any) -> None:
+        raise AssertionError("the size check ran while loading")
+
+    monkeypatch.setattr(LimitedSizeDict, "__setitem__", checked)
+    table = pickle.loads(taken)  # noqa: S301 - our own bytes
+    [item] = list(table.all_items())
+    assert isinstance(item.attrs, LimitedSizeDict)
+    assert item.to_json()["Attributes"] == {"pk": {"S": "a"}, "plan": {"S": "pro"}, "n": {"N": "3"}}
 
 
 def test_a_saved_table_holds_its_items_once(dynamodb: Any) -> None:

@@ -37,6 +37,7 @@ the last second. Entries are numbered, and a snapshot says which entries it alre
 from __future__ import annotations
 
 import copy
+import copyreg
 import json
 import logging
 import math
@@ -54,7 +55,7 @@ from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 
 log = logging.getLogger("nudge.local")
@@ -286,6 +287,7 @@ class _Tracker:
             for name in (*_TABLE_WRITES, *_SCHEMA_WRITES, "transact_write_items"):
                 self._originals[name] = DynamoDBBackend.__dict__[name]
                 setattr(DynamoDBBackend, name, self._wrap(name, self._originals[name]))
+            copyreg.pickle(LimitedSizeDict, _reduce_attributes)
             self.take()  # what was written before is not this tracker's to report
 
     def uninstall(self) -> None:
@@ -293,6 +295,8 @@ class _Tracker:
             for name, original in self._originals.items():
                 setattr(DynamoDBBackend, name, original)
             self._originals.clear()
+            if copyreg.dispatch_table.get(LimitedSizeDict) is _reduce_attributes:
+                del copyreg.dispatch_table[LimitedSizeDict]
 
     def take(self) -> tuple[set[str], dict[str, set[tuple[str, str | None]]]]:
         """(tables to save whole; table -> the keys written) since the last call. Call with ``WRITES``
@@ -329,6 +333,19 @@ class _Tracker:
 
         run.__wrapped__ = operation  # type: ignore[attr-defined]
         return run
+
+
+def _reduce_attributes(attributes: LimitedSizeDict) -> tuple[Any, tuple[dict[str, Any]]]:
+    """An item's attributes, pickled so that loading them skips moto's size check: it sums the sizes of
+    all the attributes for each one added, which made loading a state most of a restart's time. They
+    passed the check when written (moto's ``Item.__deepcopy__`` skips it for the same reason)."""
+    return _attributes, (dict(attributes),)
+
+
+def _attributes(values: dict[str, Any]) -> LimitedSizeDict:
+    attributes = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(attributes, values)
+    return attributes
 
 
 def _key_json(value: Any) -> str:
