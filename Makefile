@@ -29,6 +29,7 @@ unit: $(STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/python -m nudge.tracking.openapi > openapi/track.json
+	$(BIN)/python -m nudge.api.openapi > openapi/app.json
 
 synth: $(STAMP)
 	npx --yes $(CDK_CLI) synth --quiet

@@ -31,6 +31,7 @@ from nudge.api.routes import ROUTES as APP_ROUTES
 from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
 from nudge.delivery.queued import STREAM_FILTER
 from nudge.model import TABLE_MODELS
+from nudge.routing import APP_OLDER_BASE
 from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 
 # The tables each function reads and writes, from the code it runs. A function is told the names of
@@ -251,6 +252,7 @@ class NudgeStack(Stack):
                     [(route.method, route.path) for route in APP_ROUTES],
                     "Customer.io's App API authenticates with a Bearer app key per workspace: the function "
                     "looks the key's hash up in the workspaces table on every request.",
+                    proxies=[APP_OLDER_BASE.proxy_path],
                 ),
                 ApiBackend(
                     "Links",

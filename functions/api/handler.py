@@ -18,6 +18,7 @@ from nudge import edge, workspaces
 from nudge.api.routes import ROUTES
 from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from nudge.lambda_http import json_response, register
+from nudge.routing import APP_OLDER_BASE
 
 logger = Logger(service="api")
 app = APIGatewayHttpResolver()
@@ -27,7 +28,8 @@ def _authenticate(headers: dict[str, str]) -> str:
     return workspaces.authenticate_app(edge.bearer_token(headers.get("authorization")))
 
 
-register(app, ROUTES, _authenticate, logger)
+# Every route also under Customer.io's older ``/v1/api/...`` base, for integrations written against it.
+register(app, ROUTES, _authenticate, logger, aliases=[APP_OLDER_BASE])
 
 
 def _errors(status: int, detail: str, pointer: str | None = None) -> Response:

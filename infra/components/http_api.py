@@ -53,6 +53,13 @@ class ApiBackend:
     # Why the routes carry no API Gateway authorizer (cdk-nag APIG4): who checks the caller, and how (or
     # why nobody needs to).
     authentication: str
+    # Greedy paths (``/v1/api/{proxy+}``) sent to the function whatever the method, whose resolver matches
+    # what is under them: one route each against API Gateway's quota of 300 routes per HTTP API.
+    proxies: Sequence[str] = ()
+
+    @property
+    def route_keys(self) -> list[str]:
+        return [f"{method} {path}" for method, path in self.routes] + [f"ANY {p}" for p in self.proxies]
 
 
 class HttpApi(Construct):
@@ -110,6 +117,10 @@ class HttpApi(Construct):
                 path=path, methods=[apigwv2.HttpMethod[method]], integration=integration
             ):
                 acknowledge(route, "AwsSolutions-APIG4", backend.authentication)
+        for path in backend.proxies:
+            any_method = [apigwv2.HttpMethod.ANY]
+            for route in self.http_api.add_routes(path=path, methods=any_method, integration=integration):
+                acknowledge(route, "AwsSolutions-APIG4", backend.authentication)
 
     @property
     def url(self) -> str:
@@ -129,8 +140,7 @@ def _refuse_shared_routes(backends: Sequence[ApiBackend]) -> None:
     """A route key belongs to one function: two tables claiming it would leave one of them unreachable."""
     owners: dict[str, str] = {}
     for backend in backends:
-        for method, path in backend.routes:
-            key = f"{method} {path}"
+        for key in backend.route_keys:
             if key in owners:
                 raise ValueError(f"route {key} is in both the {owners[key]} and the {backend.name} routes")
             owners[key] = backend.name

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from nudge.errors import InvalidRequest
-from nudge.routing import MAX_PATH_PARAMETER_BYTES, Request, Route
+from nudge.routing import MAX_PATH_PARAMETER_BYTES, BaseAlias, Request, Route
 
 Authenticate = Callable[[dict[str, str]], str]  # request headers -> workspace id (or raise Unauthorized)
 
@@ -57,14 +57,22 @@ def check_path_parameters(params: dict[str, str]) -> None:
 
 
 def register(
-    app: APIGatewayHttpResolver, routes: Sequence[Route], authenticate: Authenticate, logger: Logger
+    app: APIGatewayHttpResolver,
+    routes: Sequence[Route],
+    authenticate: Authenticate,
+    logger: Logger,
+    aliases: Sequence[BaseAlias] = (),
 ) -> None:
+    """Each route under its own path and under each alias's form of it, to the same endpoint (the
+    deployed API sends an alias's paths here through one greedy route: see ``BaseAlias.proxy_path``)."""
     for route in routes:
-        _register(app, route, authenticate, logger)
+        paths = [route.path, *(alias.aliased(route.path) for alias in aliases)]
+        _register(app, route, paths, authenticate, logger)
 
 
-def _register(app: APIGatewayHttpResolver, route: Route, authenticate: Authenticate, logger: Logger) -> None:
-    rule = route.path.replace("{", "<").replace("}", ">")
+def _register(
+    app: APIGatewayHttpResolver, route: Route, paths: list[str], authenticate: Authenticate, logger: Logger
+) -> None:
 
     def endpoint(**params: str) -> Response:
         event = app.current_event
@@ -85,4 +93,5 @@ def _register(app: APIGatewayHttpResolver, route: Route, authenticate: Authentic
         return json_response(status, body)
 
     endpoint.__name__ = f"{route.method.lower()}_{route.path}"
-    app.route(rule, method=route.method)(endpoint)
+    for path in paths:
+        app.route(path.replace("{", "<").replace("}", ">"), method=route.method)(endpoint)

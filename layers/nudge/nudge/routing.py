@@ -45,3 +45,31 @@ class Route:
     body_limit: int = DEFAULT_BODY_LIMIT
     body_schema: dict[str, Any] | None = None
     responses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BaseAlias:
+    """A second base path a whole route table answers under, derived from the table's own paths so each
+    route is still declared once. Customer.io's App API answered under ``/v1/api/...`` before ``/v1/...``;
+    integrations written against the older base (and clients given it as their URL) still call it."""
+
+    base: str  # the table's own prefix: "/v1"
+    alias: str  # the older one: "/v1/api"
+
+    def aliased(self, path: str) -> str:
+        """``/v1/segments`` -> ``/v1/api/segments``. A path outside the base has no older form: refusing it
+        here (at import, where the table is registered) beats a route that silently lacks its alias."""
+        if not path.startswith(self.base + "/"):
+            raise ValueError(f"{path} is not under {self.base}/, so it has no form under {self.alias}/")
+        return self.alias + path[len(self.base) :]
+
+    @property
+    def proxy_path(self) -> str:
+        """The one deployed route that sends everything under the alias to the table's function, whose
+        resolver matches both forms. A copy of every route would count against API Gateway's quota of 300
+        routes per HTTP API once more for each App route; this counts once however the table grows."""
+        return self.alias + "/{proxy+}"
+
+
+# Customer.io's earlier App API base: every App route also answers here (see ``functions/api``).
+APP_OLDER_BASE = BaseAlias("/v1", "/v1/api")

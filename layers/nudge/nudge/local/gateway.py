@@ -36,14 +36,23 @@ INTERNAL_ERROR = b'{"message":"Internal Server Error"}'
 
 @dataclass(frozen=True)
 class ApiRoute:
-    method: str
-    path: str  # template: /api/v1/customers/{identifier}
+    method: str  # or ANY, which API Gateway matches with any method
+    path: str  # template: /api/v1/customers/{identifier}, or greedy: /v1/api/{proxy+}
     handler: Handler
     function_name: str
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        return re.compile("^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$")
+        # A greedy variable ({proxy+}) spans slashes; a plain one is a single segment.
+        greedy = re.sub(r"\\{(\w+)\\\+\\}", r"(?P<\1>.+)", re.escape(self.path))
+        return re.compile("^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", greedy) + "$")
+
+    @property
+    def greedy(self) -> bool:
+        return "+}" in self.path
+
+    def answers(self, method: str) -> bool:
+        return self.method in (method, "ANY")
 
 
 class Gateway(ThreadingHTTPServer):
@@ -58,7 +67,8 @@ class Gateway(ThreadingHTTPServer):
         tls: ssl.SSLContext | None = None,
         static: StaticSite | None = None,
     ) -> None:
-        self.routes = [(route, route.pattern) for route in routes]
+        # API Gateway prefers the most specific route: a greedy one only catches what no other route matches.
+        self.routes = [(route, route.pattern) for route in sorted(routes, key=lambda route: route.greedy)]
         self.pages = pages
         self.static = static
         self.tls = tls
@@ -86,7 +96,7 @@ class Gateway(ThreadingHTTPServer):
     def match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         for route, pattern in self.routes:
             found = pattern.match(path)
-            if found and route.method == method:
+            if found and route.answers(method):
                 return route, found.groupdict()
         return None
 

@@ -35,20 +35,26 @@ def local_functions() -> dict[str, Handler]:
 
 def api_routes() -> list[ApiRoute]:
     """The Track API's, the App API's and the tracking links' routes, each to its own function, as the
-    stack deploys them."""
+    stack deploys them: the App API's older base too, as one greedy route."""
     from nudge.api.routes import ROUTES as APP_ROUTES
     from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
+    from nudge.routing import APP_OLDER_BASE
     from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 
     track, app, links = load_handler("track"), load_handler("api"), load_handler("links")
     return (
         [ApiRoute(r.method, r.path, track, "nudge-track") for r in TRACK_ROUTES]
         + [ApiRoute(r.method, r.path, app, "nudge-api") for r in APP_ROUTES]
+        + [ApiRoute("ANY", APP_OLDER_BASE.proxy_path, app, "nudge-api")]
         + [ApiRoute(r.method, r.path, links, "nudge-links") for r in LINK_ROUTES]
     )
 
 
 def openapi_document() -> dict[str, Any]:
-    from nudge.tracking.openapi import build
+    """``/openapi.json``: the Track and App APIs in one document, as they are served on one host (each
+    operation names its own credentials and error shape). ``openapi/*.json`` hold each API alone."""
+    from nudge.api.openapi import build as app_document
+    from nudge.tracking.openapi import build as track_document
+    from nudge.tracking.openapi import merged
 
-    return build()
+    return merged("Nudge Track and App APIs", [track_document(), app_document()])

@@ -1,11 +1,14 @@
-"""The Track API's OpenAPI 3 document, generated from the route table (``make openapi`` writes it to
-``openapi/track.json``; a test keeps the committed copy in step)."""
+"""OpenAPI 3 documents generated from a route table: the Track API's here (``make openapi`` writes it to
+``openapi/track.json``), the App API's from the same code with its own error shape and credentials
+(``nudge.api.openapi``, ``openapi/app.json``). Tests keep the committed copies in step and validate them."""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from nudge.routing import Route
@@ -42,7 +45,49 @@ _BATCH_ERRORS = {
 }
 
 
-def _operation(route: Route) -> dict[str, Any]:
+# Status -> (description, body schema, or None for an answer documented without a body).
+Errors = Mapping[str, tuple[str, dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    """What sets one API's document apart: the rest is read from its route table."""
+
+    title: str
+    description: str
+    routes: Sequence[Route]
+    security_scheme: dict[str, Any]  # how callers authenticate: the "basic" or "bearer" scheme
+    errors: Errors  # the answers every operation may give besides its 200
+    # A POST or PUT route without a ``body_schema`` still takes a JSON object: documented as one (not
+    # required) when True. The Track table declares a schema for every route that reads a body.
+    untyped_write_bodies: bool = False
+
+    @property
+    def security_name(self) -> str:
+        return str(self.security_scheme["scheme"])
+
+
+TRACK = ApiSpec(
+    title="Nudge Track API",
+    description="Customer.io-compatible ingestion: people, events, devices, objects.",
+    routes=ROUTES,
+    security_scheme={"type": "http", "scheme": "basic", "description": "site_id:track_api_key"},
+    errors={
+        "400": ("Invalid request", _ERROR),
+        "401": ("Wrong or missing credentials", None),
+        "404": ("Not found", _ERROR),
+        "503": ("Storage temporarily unavailable: retry", None),
+    },
+)
+
+
+def _answer(description: str, schema: dict[str, Any] | None) -> dict[str, Any]:
+    if schema is None:
+        return {"description": description}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _operation(spec: ApiSpec, route: Route) -> dict[str, Any]:
     params = [
         {
             "name": name,
@@ -53,7 +98,8 @@ def _operation(route: Route) -> dict[str, Any]:
         }
         for name in re.findall(r"{(\w+)}", route.path)
     ]
-    if route.path.endswith(("add_customers", "remove_customers")):
+    # Where a person is named, Customer.io lets the caller say which identifier it is.
+    if route.path.endswith(("add_customers", "remove_customers")) or "{customer_id}" in route.path:
         params.append(
             {
                 "name": "id_type",
@@ -65,13 +111,10 @@ def _operation(route: Route) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', route.path)}",
         "summary": route.summary,
-        "security": [{"basic": []}],
+        "security": [{spec.security_name: []}],
         "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-            "400": {"description": "Invalid request", "content": {"application/json": {"schema": _ERROR}}},
-            "401": {"description": "Wrong or missing credentials"},
-            "404": {"description": "Not found", "content": {"application/json": {"schema": _ERROR}}},
-            "503": {"description": "Storage temporarily unavailable: retry"},
+            "200": _answer("OK", {"type": "object"}),
+            **{status: _answer(*answer) for status, answer in spec.errors.items()},
         },
     }
     for status, description in route.responses.items():
@@ -87,31 +130,54 @@ def _operation(route: Route) -> dict[str, Any]:
             "description": f"At most {route.body_limit} bytes.",
             "content": {"application/json": {"schema": route.body_schema}},
         }
+    elif spec.untyped_write_bodies and route.method in ("POST", "PUT"):
+        op["requestBody"] = {
+            "required": False,
+            "description": f"A JSON object (its fields: see the README). At most {route.body_limit} bytes.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     return op
 
 
-def build() -> dict[str, Any]:
+def document(spec: ApiSpec) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    for route in spec.routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(spec, route)
     return {
         "openapi": "3.0.3",
-        "info": {
-            "title": "Nudge Track API",
-            "version": "1.0.0",
-            "description": "Customer.io-compatible ingestion: people, events, devices, objects.",
-        },
-        "components": {
-            "securitySchemes": {
-                "basic": {"type": "http", "scheme": "basic", "description": "site_id:track_api_key"}
-            }
-        },
+        "info": {"title": spec.title, "version": "1.0.0", "description": spec.description},
+        "components": {"securitySchemes": {spec.security_name: spec.security_scheme}},
         "paths": paths,
     }
 
 
-def render() -> str:
-    return json.dumps(build(), indent=2, sort_keys=True) + "\n"
+def merged(title: str, documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Several APIs served on one host (as the stack and ``nudge local`` serve them) in one document: their
+    paths and security schemes side by side. Refuses a path or scheme two documents both declare, which
+    would silently lose one of them."""
+    paths: dict[str, Any] = {}
+    schemes: dict[str, Any] = {}
+    for doc in documents:
+        for target, found in ((paths, doc["paths"]), (schemes, doc["components"]["securitySchemes"])):
+            shared = target.keys() & found.keys()
+            if shared:
+                raise ValueError(f"declared by two documents: {sorted(shared)}")
+            target.update(found)
+    described = " ".join(f"{doc['info']['title']}: {doc['info']['description']}" for doc in documents)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": title, "version": "1.0.0", "description": described},
+        "components": {"securitySchemes": schemes},
+        "paths": paths,
+    }
+
+
+def build() -> dict[str, Any]:
+    return document(TRACK)
+
+
+def render(doc: dict[str, Any] | None = None) -> str:
+    return json.dumps(build() if doc is None else doc, indent=2, sort_keys=True) + "\n"
 
 
 if __name__ == "__main__":
