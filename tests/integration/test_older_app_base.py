@@ -13,7 +13,7 @@ from customerio import APIClient, SendEmailRequest
 
 from nudge import workspaces
 from nudge.api.routes import ROUTES
-from nudge.local.gateway import Gateway
+from nudge.local.gateway import ApiRoute, Gateway
 from nudge.local.routing import api_routes
 from nudge.routing import APP_OLDER_BASE
 from nudge.tracking import segments
@@ -92,6 +92,32 @@ def test_customerios_python_api_client_calls_the_newer_base_and_is_answered(keys
 
     assert answer["delivery_id"]
     assert [r.path_url for r in adapter.sent] == ["/v1/send/email"]
+
+
+def test_the_local_gateway_prefers_an_exact_route_to_a_greedy_one_as_api_gateway_does():
+    def greedy_fn(event, context):
+        return {}
+
+    def exact_fn(event, context):
+        return {}
+
+    # The greedy route is declared first: precedence must not depend on the order of declaration.
+    routes = [ApiRoute("ANY", "/x/{proxy+}", greedy_fn, "g"), ApiRoute("GET", "/x/y", exact_fn, "e")]
+    server = Gateway(("127.0.0.1", 0), routes, {})
+    try:
+        found = {
+            (method, path): (m[0].handler, m[1]) if (m := server.match(method, path)) else None
+            for method, path in [("GET", "/x/y"), ("POST", "/x/y"), ("DELETE", "/x/y/z"), ("GET", "/x")]
+        }
+    finally:
+        server.server_close()
+
+    assert found == {
+        ("GET", "/x/y"): (exact_fn, {}),
+        ("POST", "/x/y"): (greedy_fn, {"proxy": "y"}),
+        ("DELETE", "/x/y/z"): (greedy_fn, {"proxy": "y/z"}),
+        ("GET", "/x"): None,
+    }
 
 
 @pytest.fixture

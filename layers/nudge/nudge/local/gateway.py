@@ -1,7 +1,8 @@
 """The local HTTP gateway: the deployed API's routes, served on one port.
 
 API routes are matched exactly as the HTTP API matches them (method + path template, from the same route
-table the stack deploys) and handed to the same handler function with a payload 2.0 event. Anything else
+table the stack deploys) and handed to the same handler function with a payload 2.0 event; a greedy route
+(``ANY /v1/api/{proxy+}``) takes only what no exact route matches, any method. Anything else
 under the API gets API Gateway's own ``404 {"message":"Not Found"}``. ``/_local/*`` and
 ``/openapi.json`` are the runtime's own pages. A ``StaticSite`` (the web console's build) may own a path
 prefix: its requests never reach the API routes.
