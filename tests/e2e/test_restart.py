@@ -206,3 +206,23 @@ def test_reset_starts_empty(tmp_path):
         assert fresh.get("/_local/outbox").json() == []
     finally:
         fresh.stop()
+
+
+def test_a_second_ctrl_c_while_stopping_still_stops_cleanly_and_keeps_the_state(tmp_path):
+    local = start(tmp_path, *SCALE, "--no-demo")
+    assert local.track("PUT", "/api/v1/customers/cat", {"email": "cat@example.com"}).ok
+    key = local.contract["track_api_key"]
+    # An impatient user, or a wrapper that relays the signal it got: SIGINTs in a row. The handler used
+    # to set an Event and deadlocked on its lock when the next signal interrupted it there; a burst makes
+    # that likely (the old handler hung in about half the runs).
+    for _ in range(2000):
+        local.process.send_signal(signal.SIGINT)
+    assert local.process.wait(timeout=60) == 0
+    local._drain.join(timeout=10)
+
+    again = start(tmp_path, *SCALE, "--no-demo")
+    try:
+        assert again.contract["track_api_key"] == key
+        assert again.app("GET", "/v1/customers/cat/attributes").status_code == 200
+    finally:
+        again.stop()

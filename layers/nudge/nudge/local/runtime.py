@@ -56,7 +56,6 @@ class LocalRuntime:
         self.state_dir = options.state_dir.resolve()
         self.aws = EmbeddedAws()
         self.contract: dict[str, Any] = {}
-        self._stopping = threading.Event()
         self._closers: list[Callable[[], None]] = []
 
     # --- start ---------------------------------------------------------------------------------------
@@ -377,11 +376,7 @@ class LocalRuntime:
         ]
         return "\n".join(lines)
 
-    def wait(self) -> None:
-        self._stopping.wait()
-
     def stop(self) -> None:
-        self._stopping.set()
         for close in reversed(self._closers):
             close()
         self._closers.clear()
@@ -410,6 +405,9 @@ def main(options: Options) -> int:
     logging.basicConfig(level=logging.WARNING, format="nudge local: %(message)s")
     # moto's embedded server logs every request it serves (the stream pump polls many times a second).
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(
+        _handled_path_checks
+    )
     runtime = LocalRuntime(options)
     try:
         runtime.start()
@@ -418,12 +416,18 @@ def main(options: Options) -> int:
         return 1
     print(runtime.banner(), flush=True)
 
-    def request_stop(_signum: int, _frame: object) -> None:
-        runtime._stopping.set()
+    signals: list[int] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        # A handler runs in the main thread between two of its bytecodes, possibly inside a lock's
+        # acquire: it must take no lock itself (setting an Event did, and a second Ctrl-C, or a signal
+        # relayed twice, deadlocked the process), so it only records the signal.
+        signals.append(signum)
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    runtime.wait()
+    while not signals:
+        time.sleep(0.2)  # a signal cuts the sleep short, and the handler runs at once (PEP 475)
     print("nudge local: stopping", flush=True)
     # Ctrl-C must always end the process: if a component hangs while closing, say so and leave anyway.
     watchdog = threading.Timer(STOP_TIMEOUT_SECONDS, _give_up_stopping)
@@ -435,6 +439,12 @@ def main(options: Options) -> int:
 
 
 STOP_TIMEOUT_SECONDS = 20.0
+
+
+def _handled_path_checks(record: logging.LogRecord) -> bool:
+    """moto's ASL engine logs at ERROR every exception it evaluates, also the missing path an ``IsPresent``
+    rule is there to test (every resumable journey's first state): those are not errors, so not shown."""
+    return not (record.args and str(record.args[0]).startswith("Exception=NoSuchJsonPathError"))
 
 
 def _give_up_stopping() -> None:
