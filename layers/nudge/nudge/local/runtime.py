@@ -444,7 +444,8 @@ STOP_TIMEOUT_SECONDS = 20.0
 def _handled_path_checks(record: logging.LogRecord) -> bool:
     """moto's ASL engine logs at ERROR every exception it evaluates, also the missing path an ``IsPresent``
     rule is there to test (every resumable journey's first state): those are not errors, so not shown."""
-    return not (record.args and str(record.args[0]).startswith("Exception=NoSuchJsonPathError"))
+    args = record.args
+    return not (isinstance(args, tuple) and args and str(args[0]).startswith("Exception=NoSuchJsonPathError"))
 
 
 def _give_up_stopping() -> None:
