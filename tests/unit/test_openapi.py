@@ -47,11 +47,13 @@ def test_the_documents_are_valid_openapi(document):
 
 
 def test_every_app_operation_documents_the_app_error_shape_and_bearer_key():
-    for key, op in _operations(app_openapi.build()).items():
+    document = app_openapi.build()
+    assert document["components"]["schemas"]["AppErrors"] == app_openapi.ERRORS  # declared once
+    for key, op in _operations(document).items():
         assert op["security"] == [{"bearer": []}], key
         for status in ("400", "401", "404", "409", "503"):
             schema = op["responses"][status]["content"]["application/json"]["schema"]
-            assert schema is app_openapi.ERRORS or schema == app_openapi.ERRORS, (key, status)
+            assert schema == {"$ref": "#/components/schemas/AppErrors"}, (key, status)
     item = app_openapi.ERRORS["properties"]["errors"]["items"]
     assert set(item["properties"]) == {"detail", "status", "source"}
     assert set(item["properties"]["source"]["properties"]) == {"pointer"}
@@ -85,4 +87,14 @@ def test_the_served_document_holds_both_apis_with_their_own_credentials():
 def test_a_merge_refuses_a_path_both_documents_declare():
     track = openapi.build()
     with pytest.raises(ValueError, match="/api/v1/events"):
-        openapi.merged("twice", [track, {**track, "components": {"securitySchemes": {}}}])
+        openapi.merged("twice", [track, {**track, "components": {"securitySchemes": {}, "schemas": {}}}])
+
+
+def test_a_merge_refuses_a_schema_name_both_documents_declare():
+    track = openapi.build()
+    other = {
+        "paths": {},
+        "components": {"securitySchemes": {}, "schemas": {"TrackError": {"type": "object"}}},
+    }
+    with pytest.raises(ValueError, match="TrackError"):
+        openapi.merged("twice", [track, other])

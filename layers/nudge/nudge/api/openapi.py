@@ -51,12 +51,13 @@ APP = ApiSpec(
     routes=ROUTES,
     security_scheme={"type": "http", "scheme": "bearer", "description": "the workspace's app api key"},
     errors={
-        "400": ("Invalid request", ERRORS),
-        "401": ("Wrong or missing app api key", ERRORS),
-        "404": ("Not found (or another workspace's)", ERRORS),
-        "409": ("Conflicts with the current state", ERRORS),
-        "503": ("Storage temporarily unavailable: retry (Retry-After)", ERRORS),
+        "400": ("Invalid request", "AppErrors"),
+        "401": ("Wrong or missing app api key", "AppErrors"),
+        "404": ("Not found (or another workspace's)", "AppErrors"),
+        "409": ("Conflicts with the current state", "AppErrors"),
+        "503": ("Storage temporarily unavailable: retry (Retry-After)", "AppErrors"),
     },
+    schemas={"AppErrors": ERRORS},
     untyped_write_bodies=True,
 )
 

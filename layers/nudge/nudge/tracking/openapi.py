@@ -45,8 +45,9 @@ _BATCH_ERRORS = {
 }
 
 
-# Status -> (description, body schema, or None for an answer documented without a body).
-Errors = Mapping[str, tuple[str, dict[str, Any] | None]]
+# Status -> (description, the name of its body's schema in ``ApiSpec.schemas``, or None for an answer
+# documented without a body).
+Errors = Mapping[str, tuple[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class ApiSpec:
     routes: Sequence[Route]
     security_scheme: dict[str, Any]  # how callers authenticate: the "basic" or "bearer" scheme
     errors: Errors  # the answers every operation may give besides its 200
+    # Shapes the answers name, each declared once under ``components/schemas`` and referred to.
+    schemas: Mapping[str, dict[str, Any]]
     # A POST or PUT route without a ``body_schema`` still takes a JSON object: documented as one (not
     # required) when True. The Track table declares a schema for every route that reads a body.
     untyped_write_bodies: bool = False
@@ -73,18 +76,20 @@ TRACK = ApiSpec(
     routes=ROUTES,
     security_scheme={"type": "http", "scheme": "basic", "description": "site_id:track_api_key"},
     errors={
-        "400": ("Invalid request", _ERROR),
+        "400": ("Invalid request", "TrackError"),
         "401": ("Wrong or missing credentials", None),
-        "404": ("Not found", _ERROR),
+        "404": ("Not found", "TrackError"),
         "503": ("Storage temporarily unavailable: retry", None),
     },
+    schemas={"TrackError": _ERROR, "BatchErrors": _BATCH_ERRORS},
 )
 
 
-def _answer(description: str, schema: dict[str, Any] | None) -> dict[str, Any]:
+def _answer(description: str, schema: str | None) -> dict[str, Any]:
     if schema is None:
         return {"description": description}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+    reference = {"$ref": f"#/components/schemas/{schema}"}
+    return {"description": description, "content": {"application/json": {"schema": reference}}}
 
 
 def _operation(spec: ApiSpec, route: Route) -> dict[str, Any]:
@@ -113,15 +118,12 @@ def _operation(spec: ApiSpec, route: Route) -> dict[str, Any]:
         "summary": route.summary,
         "security": [{spec.security_name: []}],
         "responses": {
-            "200": _answer("OK", {"type": "object"}),
+            "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
             **{status: _answer(*answer) for status, answer in spec.errors.items()},
         },
     }
     for status, description in route.responses.items():
-        op["responses"][status] = {
-            "description": description,
-            "content": {"application/json": {"schema": _BATCH_ERRORS}},
-        }
+        op["responses"][status] = _answer(description, "BatchErrors")
     if params:
         op["parameters"] = params
     if route.body_schema is not None:
@@ -146,19 +148,28 @@ def document(spec: ApiSpec) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": spec.title, "version": "1.0.0", "description": spec.description},
-        "components": {"securitySchemes": {spec.security_name: spec.security_scheme}},
+        "components": {
+            "securitySchemes": {spec.security_name: spec.security_scheme},
+            "schemas": dict(spec.schemas),
+        },
         "paths": paths,
     }
 
 
 def merged(title: str, documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Several APIs served on one host (as the stack and ``nudge local`` serve them) in one document: their
-    paths and security schemes side by side. Refuses a path or scheme two documents both declare, which
-    would silently lose one of them."""
+    paths, security schemes and schemas side by side. Refuses a path, scheme or schema name two documents
+    both declare, which would silently lose one of them."""
     paths: dict[str, Any] = {}
     schemes: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
     for doc in documents:
-        for target, found in ((paths, doc["paths"]), (schemes, doc["components"]["securitySchemes"])):
+        components = doc["components"]
+        for target, found in (
+            (paths, doc["paths"]),
+            (schemes, components["securitySchemes"]),
+            (schemas, components["schemas"]),
+        ):
             shared = target.keys() & found.keys()
             if shared:
                 raise ValueError(f"declared by two documents: {sorted(shared)}")
@@ -167,7 +178,7 @@ def merged(title: str, documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": title, "version": "1.0.0", "description": described},
-        "components": {"securitySchemes": schemes},
+        "components": {"securitySchemes": schemes, "schemas": schemas},
         "paths": paths,
     }
 
