@@ -13,12 +13,12 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
 
 from nudge import clock
 from nudge.delivery import states
-from nudge.model.base import condition_failed, plain
+from nudge.model.base import condition_failed, plain, update_if
 from nudge.model.deliveries import DeliveriesItem, Delivery, workspace_shard
 
 SK = "delivery"
@@ -135,42 +135,33 @@ def claim(delivery: Delivery) -> str | None:
     """Move a queued delivery to ``attempted`` under a fresh attempt id; None if someone else has it."""
     attempt = secrets.token_hex(8)
     now = clock.now()
-    try:
-        delivery.update(
-            actions=[
-                Delivery.state.set(states.ATTEMPTED),
-                Delivery.attempt_id.set(attempt),
-                Delivery.metrics[states.ATTEMPTED].set(now),
-                Delivery.updated_at.set(now),
-            ],
-            condition=Delivery.state == states.QUEUED,
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return None
-        raise
-    return attempt
+    claimed = update_if(
+        delivery,
+        [
+            Delivery.state.set(states.ATTEMPTED),
+            Delivery.attempt_id.set(attempt),
+            Delivery.metrics[states.ATTEMPTED].set(now),
+            Delivery.updated_at.set(now),
+        ],
+        Delivery.state == states.QUEUED,
+    )
+    return attempt if claimed else None
 
 
 def settle(delivery: Delivery, state: str, reason: str) -> bool:
     """Record an outcome decided before any claim (a gate blocked it, the template failed): nothing was
     sent or is about to be. False if the delivery is no longer queued (a duplicate sighting decided)."""
     now = clock.now()
-    try:
-        delivery.update(
-            actions=[
-                Delivery.state.set(state),
-                Delivery.metrics[state].set(now),
-                Delivery.reason.set(reason),
-                Delivery.updated_at.set(now),
-            ],
-            condition=Delivery.state == states.QUEUED,
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return update_if(
+        delivery,
+        [
+            Delivery.state.set(state),
+            Delivery.metrics[state].set(now),
+            Delivery.reason.set(reason),
+            Delivery.updated_at.set(now),
+        ],
+        Delivery.state == states.QUEUED,
+    )
 
 
 def _held(attempt: str) -> Condition:
@@ -202,12 +193,8 @@ def finish(delivery: Delivery, attempt: str, state: str, **fields: Any) -> bool:
     for name, value in fields.items():
         attribute = getattr(Delivery, name)
         actions.append(attribute.set(value) if value is not None else attribute.remove())
-    try:
-        delivery.update(actions=actions, condition=_held(attempt))
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    if not update_if(delivery, actions, _held(attempt)):
+        return False
     if state == states.SENT:
         _catch_up(delivery)
     return True
@@ -220,14 +207,12 @@ def _catch_up(delivery: Delivery) -> None:
     target = states.furthest(recorded)
     if target is None or delivery.state not in states.lower_than(target):
         return
-    try:
-        delivery.update(
-            actions=[Delivery.state.set(target), Delivery.updated_at.set(clock.now())],
-            condition=Delivery.state.is_in(*states.out_lower_than(target)),
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise  # a later metric moved it further meanwhile: nothing to catch up
+    # False: a later metric moved it further meanwhile, nothing to catch up.
+    update_if(
+        delivery,
+        [Delivery.state.set(target), Delivery.updated_at.set(clock.now())],
+        Delivery.state.is_in(*states.out_lower_than(target)),
+    )
 
 
 def retry_later(delivery: Delivery, attempt: str | None, delay: int, reason: str) -> bool:
@@ -238,48 +223,38 @@ def retry_later(delivery: Delivery, attempt: str | None, delay: int, reason: str
     now = clock.now()
     holder = Delivery(delivery.pk, SK, workspace_id=delivery.workspace_id, delivery_id=delivery.delivery_id)
     _schedule(holder, now + delay)
-    try:
-        delivery.update(
-            actions=[
-                Delivery.state.set(states.SCHEDULED),
-                Delivery.attempt_id.remove(),
-                Delivery.retries.add(1),
-                Delivery.retrying_since.set(Delivery.retrying_since | now),
-                Delivery.due_at.set(holder.due_at),
-                Delivery.due_bucket.set(holder.due_bucket),
-                Delivery.due_key.set(holder.due_key),
-                Delivery.metrics[states.FAILED].remove(),
-                Delivery.reason.set(f"retrying: {reason}"),
-                Delivery.updated_at.set(now),
-            ],
-            condition=_ours(attempt),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return update_if(
+        delivery,
+        [
+            Delivery.state.set(states.SCHEDULED),
+            Delivery.attempt_id.remove(),
+            Delivery.retries.add(1),
+            Delivery.retrying_since.set(Delivery.retrying_since | now),
+            Delivery.due_at.set(holder.due_at),
+            Delivery.due_bucket.set(holder.due_bucket),
+            Delivery.due_key.set(holder.due_key),
+            Delivery.metrics[states.FAILED].remove(),
+            Delivery.reason.set(f"retrying: {reason}"),
+            Delivery.updated_at.set(now),
+        ],
+        _ours(attempt),
+    )
 
 
 def give_up(delivery: Delivery, attempt: str | None, reason: str) -> bool:
     """Fail a delivery whose tries, none of which sent anything, reached their cap or maximum age. False
     if the delivery was not ours to fail."""
     now = clock.now()
-    try:
-        delivery.update(
-            actions=[
-                Delivery.state.set(states.FAILED),
-                Delivery.metrics[states.FAILED].set(now),
-                Delivery.reason.set(f"{GAVE_UP}: {reason}"),
-                Delivery.updated_at.set(now),
-            ],
-            condition=_ours(attempt),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return update_if(
+        delivery,
+        [
+            Delivery.state.set(states.FAILED),
+            Delivery.metrics[states.FAILED].set(now),
+            Delivery.reason.set(f"{GAVE_UP}: {reason}"),
+            Delivery.updated_at.set(now),
+        ],
+        _ours(attempt),
+    )
 
 
 def gave_up(delivery: Delivery) -> bool:
@@ -289,21 +264,16 @@ def gave_up(delivery: Delivery) -> bool:
 def release_due(delivery_key: tuple[str, str], due_key: str) -> bool:
     """A scheduled delivery whose time came: back to ``queued``, which the send function picks up."""
     now = clock.now()
-    try:
-        Delivery(*delivery_key).update(
-            actions=[
-                Delivery.state.set(states.QUEUED),
-                Delivery.due_bucket.remove(),
-                Delivery.due_key.remove(),
-                Delivery.updated_at.set(now),
-            ],
-            condition=(Delivery.state == states.SCHEDULED) & (Delivery.due_key == due_key),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return update_if(
+        Delivery(*delivery_key),
+        [
+            Delivery.state.set(states.QUEUED),
+            Delivery.due_bucket.remove(),
+            Delivery.due_key.remove(),
+            Delivery.updated_at.set(now),
+        ],
+        (Delivery.state == states.SCHEDULED) & (Delivery.due_key == due_key),
+    )
 
 
 # --- metrics after sending ----------------------------------------------------------------------------
@@ -313,22 +283,17 @@ def recover_sent(delivery: Delivery) -> bool:
     """The provider reports on a delivery failed as outcome unknown: it did go out. Record it as sent
     (True), so its feedback applies and it is metered; False if it was not such a delivery."""
     now = clock.now()
-    try:
-        delivery.update(
-            actions=[
-                Delivery.state.set(states.SENT),
-                Delivery.metrics[states.SENT].set(now),
-                Delivery.metrics[states.FAILED].remove(),
-                Delivery.reason.remove(),
-                Delivery.updated_at.set(now),
-            ],
-            condition=(Delivery.state == states.FAILED) & Delivery.reason.startswith(OUTCOME_UNKNOWN),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return update_if(
+        delivery,
+        [
+            Delivery.state.set(states.SENT),
+            Delivery.metrics[states.SENT].set(now),
+            Delivery.metrics[states.FAILED].remove(),
+            Delivery.reason.remove(),
+            Delivery.updated_at.set(now),
+        ],
+        (Delivery.state == states.FAILED) & Delivery.reason.startswith(OUTCOME_UNKNOWN),
+    )
 
 
 def record_metric(delivery: Delivery, metric: str, at: int, **fields: Any) -> bool:
@@ -343,21 +308,14 @@ def record_metric(delivery: Delivery, metric: str, at: int, **fields: Any) -> bo
         return False
     first = Delivery.metrics[metric].set(Delivery.metrics[metric] | at)
     extra = [getattr(Delivery, name).set(value) for name, value in fields.items()]
-    try:
-        delivery.update(
-            actions=[first, Delivery.state.set(metric), Delivery.updated_at.set(clock.now()), *extra],
-            condition=Delivery.state.is_in(*states.out_lower_than(metric)),
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        try:  # a later state already holds, or the send is in flight: keep only the metric
-            delivery.update(actions=[first, *extra], condition=Delivery.state.is_in(*states.OUT, *in_flight))
-        except UpdateError as again:
-            if condition_failed(again):
-                return False  # rescheduled or failed meanwhile: it has not gone out
-            raise
-    return True
+    advanced = update_if(
+        delivery,
+        [first, Delivery.state.set(metric), Delivery.updated_at.set(clock.now()), *extra],
+        Delivery.state.is_in(*states.out_lower_than(metric)),
+    )
+    # Else a later state already holds, or the send is in flight: keep only the metric. False: rescheduled
+    # or failed meanwhile, it has not gone out.
+    return advanced or update_if(delivery, [first, *extra], Delivery.state.is_in(*states.OUT, *in_flight))
 
 
 def to_api(item: DeliveriesItem) -> dict[str, Any]:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import pynamodb.connection.base as _pynamodb_connection
 from botocore.session import Session, get_session
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
 from nudge.settings import get_settings
 
@@ -63,3 +68,15 @@ def condition_failed(exc: Exception) -> bool:
     """True when a PynamoDB write failed only because its condition did not hold (a lost race, or a
     change already applied), as opposed to DynamoDB being unavailable."""
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def update_if(item: Model, actions: Sequence[Action], condition: Condition) -> bool:
+    """Apply ``actions`` to ``item`` when ``condition`` holds. False when it did not (a lost race, or a
+    change already applied); any other failure raises."""
+    try:
+        item.update(actions=list(actions), condition=condition)
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
