@@ -101,9 +101,8 @@ def test_a_new_person_matching_a_negative_condition_enters(app, track, pump):
     assert members(app, no_plan) == ["newbie"]
 
 
-def test_leaving_a_time_window_with_no_new_data(app, track, pump, monkeypatch):
-    start = clock.now()
-    monkeypatch.setattr(clock, "now", lambda: start)
+def recently_logged_in(app, track, pump, start):
+    """A segment of people who logged in within 10 minutes, and ann logging in at ``start``."""
     recent = create(
         app,
         "Active in the last 10 minutes",
@@ -111,6 +110,13 @@ def test_leaving_a_time_window_with_no_new_data(app, track, pump, monkeypatch):
     )
     track.post("/api/v1/customers/ann/events", {"name": "login", "timestamp": start})
     assert pump.wait_idle()
+    return recent
+
+
+def test_leaving_a_time_window_with_no_new_data(app, track, pump, monkeypatch):
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start)
+    recent = recently_logged_in(app, track, pump, start)
     assert members(app, recent) == ["ann"]
     assert rechecks.sweep(now=start + 9 * 60) == 0  # nothing due yet
     later = start + 10 * 60 + 1
@@ -265,13 +271,7 @@ def test_a_redelivered_batch_changes_nothing_and_each_transition_happens_once(ap
 def test_a_recheck_due_during_a_sweep_outage_longer_than_a_day_still_runs(app, track, pump, monkeypatch):
     start = clock.now()
     monkeypatch.setattr(clock, "now", lambda: start)
-    recent = create(
-        app,
-        "Active in the last 10 minutes",
-        {"event": {"name": "login", "timeframe": {"type": "within", "amount": 10, "unit": "minutes"}}},
-    )
-    track.post("/api/v1/customers/ann/events", {"name": "login", "timestamp": start})
-    assert pump.wait_idle()
+    recent = recently_logged_in(app, track, pump, start)
     assert rechecks.sweep(now=start) == 0  # the sweep ran once: its bookmark is this minute
     # Then no sweep for 30 hours; the re-check came due 10 minutes into the outage.
     later = start + 30 * 3600
