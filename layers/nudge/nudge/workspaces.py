@@ -3,6 +3,11 @@
 Keys are random, shown once, and stored only as SHA-256 hashes. A slow hash is unnecessary because the
 keys carry 160+ bits of entropy; what matters is that a leaked table does not leak usable keys, and that
 comparisons run in constant time.
+
+A workspace holds any number of App and Track keys, as Customer.io's do, each named and listed through a
+``KeyRecord`` (no secret in it). A Track key is a Basic auth pair: its own site id and a secret. Rotating a
+key replaces its secret at once, as creating and deleting keys do in Customer.io (whose documents describe
+no grace period): a rotation without downtime is a second key, the integration moved, the first revoked.
 """
 
 from __future__ import annotations
@@ -16,15 +21,19 @@ from datetime import date
 from functools import lru_cache
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from nudge import clock
-from nudge.errors import InvalidRequest, NotFound, Unauthorized
-from nudge.model import AppCredential, TrackCredential, Workspace
+from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from nudge.model import AppCredential, KeyRecord, TrackCredential, Workspace
 
 PLANS = ("essentials", "premium", "enterprise")
+KEY_TYPES = ("app", "track")
 _NAME_MAX = 200
+KEY_NAME_MAX = 200
+KEYS_MAX = 100  # keys of each type a workspace may hold: a listing stays one small Query
+DEFAULT_KEY_NAME = "default"
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,33 @@ class IssuedKeys:
     app_api_key: str
 
 
+@dataclass(frozen=True)
+class ApiKey:
+    """A key as listed. ``secret`` is set only in the answer that issued it (creation or rotation)."""
+
+    key_id: str
+    key_type: str  # "app" or "track"
+    name: str
+    created_at: int
+    rotated_at: int | None
+    site_id: str | None  # track keys: the site id half of the Basic auth pair (not a secret)
+    secret: str | None = None
+
+    def to_api(self) -> dict[str, object]:
+        body: dict[str, object] = {
+            "id": self.key_id,
+            "type": self.key_type,
+            "name": self.name,
+            "created_at": self.created_at,
+            "rotated_at": self.rotated_at,
+        }
+        if self.site_id is not None:
+            body["site_id"] = self.site_id
+        if self.secret is not None:
+            body["secret"] = self.secret
+        return body
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -61,6 +97,44 @@ def _site_pk(site_id: str) -> str:
 
 def _app_pk(key_hash: str) -> str:
     return f"appkey#{key_hash}"
+
+
+def _key_sk(key_id: str) -> str:
+    return f"key#{key_id}"
+
+
+def _new_track_secret() -> str:
+    return secrets.token_hex(20)
+
+
+def _new_app_secret() -> str:
+    return "nudge_app_" + secrets.token_urlsafe(32)
+
+
+def _app_record(workspace_id: str, key_id: str, name: str, key_hash: str, now: int) -> KeyRecord:
+    return KeyRecord(
+        _workspace_pk(workspace_id),
+        _key_sk(key_id),
+        workspace_id=workspace_id,
+        key_type="app",
+        key_id=key_id,
+        name=name,
+        key_hash=key_hash,
+        created_at=now,
+    )
+
+
+def _track_record(workspace_id: str, key_id: str, name: str, site_id: str, now: int) -> KeyRecord:
+    return KeyRecord(
+        _workspace_pk(workspace_id),
+        _key_sk(key_id),
+        workspace_id=workspace_id,
+        key_type="track",
+        key_id=key_id,
+        name=name,
+        site_id=site_id,
+        created_at=now,
+    )
 
 
 def _info(ws: Workspace) -> WorkspaceInfo:
@@ -83,8 +157,8 @@ def create_workspace(name: str, plan: str, billing_start: str | None = None) -> 
 
     workspace_id = secrets.token_hex(8)
     site_id = secrets.token_hex(10)
-    track_key = secrets.token_hex(20)
-    app_key = "nudge_app_" + secrets.token_urlsafe(32)
+    track_key = _new_track_secret()
+    app_key = _new_app_secret()
     now = clock.now()
     workspace = Workspace(
         _workspace_pk(workspace_id),
@@ -101,8 +175,12 @@ def create_workspace(name: str, plan: str, billing_start: str | None = None) -> 
         _site_pk(site_id), "track", workspace_id=workspace_id, key_hash=hash_key(track_key), created_at=now
     )
     app = AppCredential(_app_pk(hash_key(app_key)), "app", workspace_id=workspace_id, created_at=now)
+    records = (
+        _track_record(workspace_id, secrets.token_hex(8), DEFAULT_KEY_NAME, site_id, now),
+        _app_record(workspace_id, secrets.token_hex(8), DEFAULT_KEY_NAME, hash_key(app_key), now),
+    )
     with TransactWrite(connection=_connection()) as tx:
-        for item in (workspace, track, app):
+        for item in (workspace, track, app, *records):
             tx.save(item, condition=type(item).pk.does_not_exist())
     return IssuedKeys(workspace_id, site_id, track_key, app_key)
 
@@ -166,29 +244,184 @@ def billing_anchor(workspace_id: str) -> date:
 
 
 def rotate_keys(workspace_id: str) -> IssuedKeys:
-    """Issue new Track and App keys; the old ones stop working at once."""
-    try:
-        ws = Workspace.get(_workspace_pk(workspace_id), "workspace", consistent_read=True)
-    except DoesNotExist as exc:
-        raise NotFound(f"workspace {workspace_id} not found") from exc
-    track_key = secrets.token_hex(20)
-    app_key = "nudge_app_" + secrets.token_urlsafe(32)
-    now = clock.now()
-    old_app_hash = ws.app_key_hash
-    with TransactWrite(connection=_connection()) as tx:
-        tx.save(
-            TrackCredential(
-                _site_pk(ws.site_id),
-                "track",
-                workspace_id=workspace_id,
-                key_hash=hash_key(track_key),
-                created_at=now,
-            )
+    """New secrets for the workspace's oldest Track key and oldest App key (the ones it was created with,
+    unless revoked since; one of a type is created when none is left); the old secrets stop working at
+    once. The operator's command: the App API rotates one key at a time (``rotate_key``)."""
+    load(workspace_id)
+    keys = list_keys(workspace_id)
+    issued: dict[str, ApiKey] = {}
+    for key_type in KEY_TYPES:
+        oldest = next((k for k in keys if k.key_type == key_type), None)
+        issued[key_type] = (
+            create_key(workspace_id, key_type, DEFAULT_KEY_NAME)
+            if oldest is None
+            else rotate_key(workspace_id, oldest.key_id)
         )
-        tx.delete(AppCredential(_app_pk(old_app_hash), "app"))
-        tx.save(AppCredential(_app_pk(hash_key(app_key)), "app", workspace_id=workspace_id, created_at=now))
-        tx.update(ws, actions=[Workspace.app_key_hash.set(hash_key(app_key))])
-    return IssuedKeys(workspace_id, ws.site_id, track_key, app_key)
+    track, app = issued["track"], issued["app"]
+    assert track.site_id and track.secret and app.secret  # issued keys always carry them
+    return IssuedKeys(workspace_id, track.site_id, track.secret, app.secret)
+
+
+# --- API keys, one at a time (the App API's /v1/api_keys) -------------------------------------------
+
+
+def _view(record: KeyRecord, secret: str | None = None) -> ApiKey:
+    return ApiKey(
+        record.key_id,
+        record.key_type,
+        record.name,
+        int(record.created_at),
+        None if record.rotated_at is None else int(record.rotated_at),
+        record.site_id if record.key_type == "track" else None,
+        secret,
+    )
+
+
+def _records(workspace_id: str) -> list[KeyRecord]:
+    found = [
+        r
+        for r in KeyRecord.query(
+            _workspace_pk(workspace_id), KeyRecord.sk.startswith("key#"), consistent_read=True
+        )
+        if isinstance(r, KeyRecord)
+    ]
+    if not found:
+        # Only a workspace created before keys were listed has none (the app key a request authenticates
+        # with always has one, and cannot be revoked): record its two original keys once.
+        found = _record_original_keys(load(workspace_id))
+    return sorted(found, key=lambda r: (int(r.created_at), r.key_id))
+
+
+def _record_original_keys(ws: Workspace) -> list[KeyRecord]:
+    """Records for the keys a workspace was created with, where their credentials still exist. Their ids
+    derive from the workspace, so two requests doing this at once write the same records."""
+    records = []
+    derived = hashlib.sha256(f"{ws.workspace_id}#original".encode()).hexdigest()
+    now = int(ws.created_at)
+    # A key rotated away under an older version has no credential left under these names: not listed.
+    if _exists(TrackCredential, _site_pk(ws.site_id), "track"):
+        records.append(_track_record(ws.workspace_id, derived[:16], DEFAULT_KEY_NAME, ws.site_id, now))
+    if _exists(AppCredential, _app_pk(ws.app_key_hash), "app"):
+        records.append(_app_record(ws.workspace_id, derived[16:32], DEFAULT_KEY_NAME, ws.app_key_hash, now))
+    for record in records:
+        record.save()  # idempotent: same key, same content
+    return records
+
+
+def _exists(model: type[AppCredential] | type[TrackCredential], pk: str, sk: str) -> bool:
+    return model.count(pk, model.sk == sk, consistent_read=True) > 0
+
+
+def _record(workspace_id: str, key_id: str) -> KeyRecord:
+    # Another workspace's key id is looked up under this workspace's partition, so it is simply absent.
+    for record in _records(workspace_id):
+        if record.key_id == key_id:
+            return record
+    raise NotFound(f"api key {key_id} not found")
+
+
+def _key_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > KEY_NAME_MAX:
+        raise InvalidRequest(f"name must be a string of 1 to {KEY_NAME_MAX} characters", field="name")
+    return name.strip()
+
+
+def list_keys(workspace_id: str) -> list[ApiKey]:
+    """The workspace's App and Track keys, oldest first, without their secrets."""
+    return [_view(r) for r in _records(workspace_id)]
+
+
+def create_key(workspace_id: str, key_type: object, name: object) -> ApiKey:
+    """A new key; its secret is in this answer only."""
+    if key_type not in KEY_TYPES:
+        raise InvalidRequest(f"type must be one of {', '.join(KEY_TYPES)}", field="type")
+    assert isinstance(key_type, str)
+    clean_name = _key_name(name)
+    if sum(1 for r in _records(workspace_id) if r.key_type == key_type) >= KEYS_MAX:
+        raise InvalidRequest(f"a workspace holds at most {KEYS_MAX} {key_type} keys", field="type")
+    key_id = secrets.token_hex(8)
+    now = clock.now()
+    if key_type == "app":
+        secret = _new_app_secret()
+        record = _app_record(workspace_id, key_id, clean_name, hash_key(secret), now)
+        credential: AppCredential | TrackCredential = AppCredential(
+            _app_pk(hash_key(secret)), "app", workspace_id=workspace_id, created_at=now
+        )
+    else:
+        secret = _new_track_secret()
+        site_id = secrets.token_hex(10)
+        record = _track_record(workspace_id, key_id, clean_name, site_id, now)
+        credential = TrackCredential(
+            _site_pk(site_id), "track", workspace_id=workspace_id, key_hash=hash_key(secret), created_at=now
+        )
+    with TransactWrite(connection=_connection()) as tx:
+        tx.save(credential, condition=type(credential).pk.does_not_exist())
+        tx.save(record, condition=KeyRecord.pk.does_not_exist())
+    return _view(record, secret)
+
+
+def rotate_key(workspace_id: str, key_id: str) -> ApiKey:
+    """A new secret for the key (same id, name and, for a Track key, site id); the old one stops at once."""
+    record = _record(workspace_id, key_id)
+    now = clock.now()
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            if record.key_type == "app":
+                secret = _new_app_secret()
+                assert record.key_hash is not None  # app records always name their credential
+                tx.delete(AppCredential(_app_pk(record.key_hash), "app"), condition=AppCredential.pk.exists())
+                tx.save(
+                    AppCredential(
+                        _app_pk(hash_key(secret)), "app", workspace_id=workspace_id, created_at=now
+                    ),
+                    condition=AppCredential.pk.does_not_exist(),
+                )
+                actions = [KeyRecord.key_hash.set(hash_key(secret)), KeyRecord.rotated_at.set(now)]
+                # A concurrent rotation or revocation changed the record: this one fails whole.
+                tx.update(record, actions=actions, condition=KeyRecord.key_hash == record.key_hash)
+            else:
+                secret = _new_track_secret()
+                assert record.site_id is not None
+                tx.update(
+                    TrackCredential(_site_pk(record.site_id), "track"),
+                    actions=[
+                        TrackCredential.key_hash.set(hash_key(secret)),
+                        TrackCredential.created_at.set(now),
+                    ],
+                    condition=TrackCredential.pk.exists(),
+                )
+                tx.update(
+                    record,
+                    actions=[KeyRecord.rotated_at.set(now)],
+                    condition=KeyRecord.pk.exists(),
+                )
+    except TransactWriteError as exc:
+        raise Conflict(f"api key {key_id} changed while it was being rotated; retry") from exc
+    record.rotated_at = now
+    if record.key_type == "app":
+        record.key_hash = hash_key(secret)
+    return _view(record, secret)
+
+
+def revoke_key(workspace_id: str, key_id: str, *, in_use: str) -> None:
+    """Delete a key: it stops working at once. ``in_use`` is the app key the request authenticated with:
+    revoking it is refused (``Conflict``), so a workspace can never lose its last working app key, and a
+    program cannot lock itself out by mistake (revoke it with another app key)."""
+    record = _record(workspace_id, key_id)
+    if record.key_hash is not None and hmac.compare_digest(record.key_hash, hash_key(in_use)):
+        raise Conflict(f"api key {key_id} authenticates this request: revoke it with another app key")
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            if record.key_type == "app":
+                assert record.key_hash is not None
+                tx.delete(AppCredential(_app_pk(record.key_hash), "app"))
+                tx.delete(record, condition=KeyRecord.key_hash == record.key_hash)
+            else:
+                assert record.site_id is not None
+                tx.delete(TrackCredential(_site_pk(record.site_id), "track"))
+                tx.delete(record, condition=KeyRecord.pk.exists())
+    except TransactWriteError as exc:
+        raise Conflict(f"api key {key_id} changed while it was being revoked; retry") from exc
 
 
 def authenticate_track(site_id: str, api_key: str) -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from nudge.api.keys import ROUTES as KEY_ROUTES
 from nudge.api.people import ROUTES as PEOPLE_ROUTES
+from nudge.api.segment_preview import ROUTES as PREVIEW_ROUTES
 from nudge.campaigns.api_routes import BROADCAST_ROUTES
 from nudge.campaigns.api_routes import ROUTES as CAMPAIGN_ROUTES
 from nudge.delivery.api_routes import ROUTES as DELIVERY_ROUTES
@@ -205,6 +207,7 @@ SEGMENT = "/v1/segments/{segment_id}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/segments", _list_segments, "List segments"),
     Route("POST", "/v1/segments", _create_segment, "Create a segment (manual, or dynamic with conditions)"),
+    *PREVIEW_ROUTES,
     Route("GET", SEGMENT, _get_segment, "Get a segment"),
     Route("PUT", SEGMENT, _update_segment, "Update a segment's name, description or conditions"),
     Route("DELETE", SEGMENT, _delete_segment, "Delete a segment"),
@@ -227,4 +230,5 @@ ROUTES: tuple[Route, ...] = (
     *DELIVERY_ROUTES,
     *CAMPAIGN_ROUTES,
     *BROADCAST_ROUTES,
+    *KEY_ROUTES,
 )

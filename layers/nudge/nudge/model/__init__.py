@@ -8,7 +8,7 @@ from nudge.model.objects import ObjectLookup, ObjectsItem, Relationship, Tracked
 from nudge.model.people import Device, IdentifierLookup, PeopleItem, Person, Suppression
 from nudge.model.segments import Dependents, Membership, Recheck, Segment, SegmentsItem
 from nudge.model.tables import TABLE_MODELS, create_tables
-from nudge.model.workspaces import AppCredential, TrackCredential, Workspace, WorkspacesItem
+from nudge.model.workspaces import AppCredential, KeyRecord, TrackCredential, Workspace, WorkspacesItem
 
 __all__ = [
     "TABLE_MODELS",
@@ -17,6 +17,7 @@ __all__ = [
     "Device",
     "EventItem",
     "IdentifierLookup",
+    "KeyRecord",
     "Membership",
     "ObjectLookup",
     "ObjectsItem",

@@ -24,7 +24,7 @@ class Workspace(WorkspacesItem, discriminator="workspace"):
     plan = UnicodeAttribute()
     billing_start = UnicodeAttribute()  # YYYY-MM-DD: the first billing period starts here
     site_id = UnicodeAttribute()
-    app_key_hash = UnicodeAttribute()
+    app_key_hash = UnicodeAttribute()  # the app key issued with the workspace; its keys are KeyRecords
     invoice_contact = UnicodeAttribute(null=True)
     tax_location = UnicodeAttribute(null=True)  # a key of the tax-rate table in the billing catalog
     tax_exempt = BooleanAttribute(default=False)
@@ -42,3 +42,17 @@ class AppCredential(WorkspacesItem, discriminator="app_credential"):
     """pk ``appkey#<sha256>``, sk ``app``: a bearer key is found by its hash."""
 
     created_at = NumberAttribute()
+
+
+class KeyRecord(WorkspacesItem, discriminator="key_record"):
+    """pk ``ws#<workspace_id>``, sk ``key#<key_id>``: one per App or Track key, so a workspace lists its own
+    keys with one Query. It names the credential item (an app key's hash, a track key's site id) but holds
+    no secret; the credential items stay the only thing authentication reads."""
+
+    key_type = UnicodeAttribute()  # "app" or "track"
+    key_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    key_hash = UnicodeAttribute(null=True)  # app keys: the current secret's hash (its credential's pk)
+    site_id = UnicodeAttribute(null=True)  # track keys: the site id of the Basic auth pair
+    created_at = NumberAttribute()
+    rotated_at = NumberAttribute(null=True)

@@ -125,6 +125,11 @@ def _parse_conditions(workspace_id: str, data: Any, own_id: str | None) -> Condi
     return condition
 
 
+def parse_conditions(workspace_id: str, data: Any) -> Condition:
+    """Conditions checked as a new segment's would be, without saving anything (a segment preview's)."""
+    return _parse_conditions(workspace_id, data, None)
+
+
 def _check_references(workspace_id: str, condition: Condition, own_id: str | None) -> None:
     """Every referenced segment exists, and following references never leads back to ``own_id``."""
     pending = list(referenced_segments(condition))
