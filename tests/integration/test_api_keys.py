@@ -148,3 +148,12 @@ def test_a_workspace_made_before_key_records_lists_its_original_keys(app, keys):
     assert track["site_id"] == Workspace.get(f"ws#{keys.workspace_id}", "workspace").site_id
     [mine] = [k for k in keys_now if k["type"] == "app"]
     assert app.delete(f"/v1/api_keys/{mine['id']}").status == 409  # found as the key in use
+
+
+def test_rotating_the_key_in_use_answers_its_new_secret(app):
+    [mine] = [k for k in app.get("/v1/api_keys").json["api_keys"] if k["type"] == "app"]
+
+    rotated = app.post(f"/v1/api_keys/{mine['id']}/rotate").json["api_key"]
+
+    assert app.get("/v1/segments").status == 401
+    assert AppClient(rotated["secret"]).get("/v1/segments").status == 200
