@@ -376,9 +376,12 @@ def rotate_key(workspace_id: str, key_id: str) -> ApiKey:
                     ),
                     condition=AppCredential.pk.does_not_exist(),
                 )
-                actions = [KeyRecord.key_hash.set(hash_key(secret)), KeyRecord.rotated_at.set(now)]
                 # A concurrent rotation or revocation changed the record: this one fails whole.
-                tx.update(record, actions=actions, condition=KeyRecord.key_hash == record.key_hash)
+                tx.update(
+                    record,
+                    actions=[KeyRecord.key_hash.set(hash_key(secret)), KeyRecord.rotated_at.set(now)],
+                    condition=KeyRecord.key_hash == record.key_hash,
+                )
             else:
                 secret = _new_track_secret()
                 assert record.site_id is not None
