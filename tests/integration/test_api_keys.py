@@ -157,3 +157,17 @@ def test_rotating_the_key_in_use_answers_its_new_secret(app):
 
     assert app.get("/v1/segments").status == 401
     assert AppClient(rotated["secret"]).get("/v1/segments").status == 200
+
+
+def test_a_rotation_that_lost_a_race_is_a_conflict_and_changes_nothing(app, ws, monkeypatch):
+    from nudge.errors import Conflict
+
+    created = _create(app, "app")
+    stale = workspaces._record(ws, created["id"])  # read before another request rotated it
+    winner = workspaces.rotate_key(ws, created["id"])
+    monkeypatch.setattr(workspaces, "_record", lambda *_: stale)
+
+    with pytest.raises(Conflict):
+        workspaces.rotate_key(ws, created["id"])
+
+    assert AppClient(winner.secret).get("/v1/segments").status == 200

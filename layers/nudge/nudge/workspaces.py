@@ -27,6 +27,7 @@ from pynamodb.transactions import TransactWrite
 from nudge import clock
 from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from nudge.model import AppCredential, KeyRecord, TrackCredential, Workspace
+from nudge.model.base import transaction_lost_race
 
 PLANS = ("essentials", "premium", "enterprise")
 KEY_TYPES = ("app", "track")
@@ -399,6 +400,8 @@ def rotate_key(workspace_id: str, key_id: str) -> ApiKey:
                     condition=KeyRecord.pk.exists(),
                 )
     except TransactWriteError as exc:
+        if not transaction_lost_race(exc):
+            raise  # DynamoDB unavailable: the edge answers 503
         raise Conflict(f"api key {key_id} changed while it was being rotated; retry") from exc
     record.rotated_at = now
     if record.key_type == "app":
@@ -424,6 +427,8 @@ def revoke_key(workspace_id: str, key_id: str, *, in_use: str) -> None:
                 tx.delete(TrackCredential(_site_pk(record.site_id), "track"))
                 tx.delete(record, condition=KeyRecord.pk.exists())
     except TransactWriteError as exc:
+        if not transaction_lost_race(exc):
+            raise  # DynamoDB unavailable: the edge answers 503
         raise Conflict(f"api key {key_id} changed while it was being revoked; retry") from exc
 
 

@@ -70,6 +70,13 @@ def condition_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+def transaction_lost_race(exc: Exception) -> bool:
+    """True when a transaction was cancelled by a condition that did not hold or by a concurrent
+    transaction on the same items (a race to answer as such), as opposed to DynamoDB being unavailable."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
+
+
 def update_if(item: Model, actions: Sequence[Action], condition: Condition) -> bool:
     """Apply ``actions`` to ``item`` when ``condition`` holds. False when it did not (a lost race, or a
     change already applied); any other failure raises."""
