@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nudge.evaluation import consumers
+from nudge.billing import consumer as metering_consumer
+from nudge.evaluation import batch, consumers
 from nudge.evaluation.changes import from_stream_record
 
 logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME: evaluate, or sweep
@@ -31,11 +32,26 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(
-        process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
+    # The reads every record of the batch repeats (segment definitions, the trigger index) are made once,
+    # and its creations are metered together at its end.
+    with batch.scope(), metering_consumer.batch() as creations:
+        response = dict(
+            process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
         )
-    )
+        creations.flush()
+    return _failing_also(response, creations.failed)
+
+
+def _failing_also(response: dict[str, Any], sequence_numbers: list[str]) -> dict[str, Any]:
+    """The response with the records whose metering failed reported as batch item failures too (the
+    mapping retries from the earliest failure, and metering is idempotent)."""
+    reported = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    extra = [{"itemIdentifier": s} for s in sequence_numbers if s not in reported]
+    if not extra:
+        return response
+    return {**response, "batchItemFailures": [*response.get("batchItemFailures", []), *extra]}
 
 
 @logger.inject_lambda_context(clear_state=True)

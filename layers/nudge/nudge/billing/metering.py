@@ -10,12 +10,15 @@ Counted per period (the one containing the moment the change is metered):
 
 Each metering write is one transaction: a marker that makes the change happen once (a redelivered
 stream record fails its condition), the identity record (versioned: a concurrent change of the same
-identifier retries), and an atomic ``ADD`` on one of ``SHARDS`` counter items.
+identifier retries), and an atomic ``ADD`` on one of ``SHARDS`` counter items. The creations of one
+stream batch share one transaction (``created_many``): all of them or none, so each stays exactly once.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pynamodb.connection import Connection
@@ -29,6 +32,8 @@ from nudge.model.billing import BillingItem, Identity, Incarnation, MeteredMessa
 SHARDS = 8
 CHANNELS = ("email", "sms", "push", "in_app", "webhook")
 MAX_ATTEMPTS = 5
+# TransactWriteItems takes 100 items: two per subject (marker, identity) and one per counter shard.
+MAX_GROUP = (100 - SHARDS) // 2
 
 
 @dataclass(frozen=True)
@@ -73,25 +78,9 @@ def created(workspace_id: str, subject: Subject, at: int | None = None) -> bool:
             identity = Identity.get(_identity_pk(workspace_id, subject), "identity", consistent_read=True)
         except DoesNotExist:
             identity = None
-        already_counted = identity is not None and (
-            identity.counted_in == period_id
-            or (
-                identity.since < period_start
-                and (identity.alive or (identity.deleted_at or 0) >= period_start)
-            )
-        )
-        record = identity or Identity(
-            _identity_pk(workspace_id, subject), "identity", workspace_id=workspace_id
-        )
-        record.alive, record.incarnation, record.since, record.deleted_at = (
-            True,
-            subject.incarnation,
-            at,
-            None,
-        )
-        record.counted_in = period_id
+        record, new = _created_identity(workspace_id, subject, identity, period_id, period_start, at)
         try:
-            _write(workspace_id, subject, period_id, record, created=True, new=not already_counted, at=at)
+            _write(workspace_id, subject, period_id, record, created=True, new=new, at=at)
             return True
         except TransactWriteError as exc:
             if _marker_exists(workspace_id, subject, created=True):
@@ -99,6 +88,55 @@ def created(workspace_id: str, subject: Subject, at: int | None = None) -> bool:
             if not _lost_race(exc):
                 raise
     raise RuntimeError(f"metering {subject} kept colliding with concurrent changes")
+
+
+def created_many(workspace_id: str, subjects: Sequence[Subject], at: int | None = None) -> None:
+    """Meter the creation of several incarnations of distinct identifiers in one transaction: one batched
+    read of their identities, one write for all of them (a stream batch of new people costs two calls,
+    not two per person). All or nothing: when any of them was metered already (a redelivered record) or
+    raced a concurrent change, the transaction is cancelled and ``TransactWriteError`` raised, nothing
+    written; the caller then meters them one by one with :func:`created`, which tells those cases apart.
+    """
+    if len(subjects) > MAX_GROUP:
+        raise ValueError(f"at most {MAX_GROUP} subjects in one transaction")
+    pks = [_identity_pk(workspace_id, subject) for subject in subjects]
+    incarnations = {subject.incarnation for subject in subjects}
+    if len(set(pks)) != len(pks) or len(incarnations) != len(subjects):
+        raise ValueError("one transaction writes each identity and incarnation once")
+    at = clock.now() if at is None else at
+    period_id, period_start = _period_of(workspace_id, at)
+    found = {i.pk: i for i in Identity.batch_get([(pk, "identity") for pk in pks], consistent_read=True)}
+    counts: dict[int, Counter[str]] = {}
+    with TransactWrite(connection=_connection()) as tx:
+        for subject, pk in zip(subjects, pks, strict=True):
+            record, new = _created_identity(workspace_id, subject, found.get(pk), period_id, period_start, at)
+            marker = _marker(workspace_id, subject)
+            marker.created_at = at
+            tx.save(marker, condition=Incarnation.pk.does_not_exist())
+            tx.save(record)  # the version attribute adds the optimistic-lock condition
+            shard = counts.setdefault(_shard(subject.key), Counter())
+            shard[f"{subject.kind}_created"] += 1
+            if new:
+                shard[f"{subject.kind}_new"] += 1
+        for shard_number, counters in sorted(counts.items()):
+            usage = Usage(usage_pk(workspace_id, period_id, shard_number), "usage", workspace_id=workspace_id)
+            actions = [getattr(Usage, name).add(count) for name, count in sorted(counters.items())]
+            stamps = [Usage.period_id.set(period_id), Usage.workspace_id.set(workspace_id)]
+            tx.update(usage, actions=[*actions, *stamps])
+
+
+def _created_identity(
+    workspace_id: str, subject: Subject, identity: Identity | None, period_id: str, period_start: int, at: int
+) -> tuple[Identity, bool]:
+    """The identity record after this creation, and whether the identifier is new in the period."""
+    already_counted = identity is not None and (
+        identity.counted_in == period_id
+        or (identity.since < period_start and (identity.alive or (identity.deleted_at or 0) >= period_start))
+    )
+    record = identity or Identity(_identity_pk(workspace_id, subject), "identity", workspace_id=workspace_id)
+    record.alive, record.incarnation, record.since, record.deleted_at = True, subject.incarnation, at, None
+    record.counted_in = period_id
+    return record, not already_counted
 
 
 def deleted(workspace_id: str, subject: Subject, at: int | None = None) -> bool:
@@ -137,9 +175,7 @@ def _write(
     new: bool,
     at: int,
 ) -> None:
-    marker = Incarnation(
-        f"{workspace_id}#incarnation#{subject.incarnation}", "incarnation", workspace_id=workspace_id
-    )
+    marker = _marker(workspace_id, subject)
     usage = Usage(usage_pk(workspace_id, period_id, _shard(subject.key)), "usage", workspace_id=workspace_id)
     prefix = subject.kind
     with TransactWrite(connection=_connection()) as tx:
@@ -160,6 +196,12 @@ def _write(
         tx.update(
             usage, actions=[*counters, Usage.period_id.set(period_id), Usage.workspace_id.set(workspace_id)]
         )
+
+
+def _marker(workspace_id: str, subject: Subject) -> Incarnation:
+    return Incarnation(
+        f"{workspace_id}#incarnation#{subject.incarnation}", "incarnation", workspace_id=workspace_id
+    )
 
 
 def _marker_exists(workspace_id: str, subject: Subject, *, created: bool) -> bool:

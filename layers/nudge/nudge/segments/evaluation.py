@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pynamodb.exceptions import DeleteError, PutError
 
 from nudge import clock
+from nudge.evaluation import batch
 from nudge.evaluation.changes import Change
 from nudge.model import (
     Device,
@@ -86,7 +87,10 @@ def reevaluate(
     workspace_id: str, cio_id: str, keys: Iterable[str], *, person: Person | None = None
 ) -> list[tuple[str, bool]]:
     """Evaluate the segments depending on ``keys`` for one person; returns (segment id, member now)."""
-    segment_ids = dependents.segments_for(workspace_id, keys)
+    wanted = frozenset(keys)
+    segment_ids = batch.cached(
+        ("dependents", workspace_id, wanted), lambda: frozenset(dependents.segments_for(workspace_id, wanted))
+    )
     if not segment_ids:
         return []
     context = (
@@ -94,9 +98,10 @@ def reevaluate(
     )
     if context is None:
         return []  # deleted meanwhile: their memberships went with them
-    return [
-        apply(context, segment) for segment in load_many(workspace_id, segment_ids) if segment.type == DYNAMIC
-    ]
+    segments = batch.cached(
+        ("definitions", workspace_id, segment_ids), lambda: tuple(load_many(workspace_id, segment_ids))
+    )
+    return [apply(context, segment) for segment in segments if segment.type == DYNAMIC]
 
 
 def apply(context: StoredPerson, segment: Segment) -> tuple[str, bool]:
