@@ -11,6 +11,12 @@ that much faster would have done. A definition created or changed meanwhile star
 reads each person as they are then, after the writes these records describe. The consumers never write
 what is cached here (they write memberships, re-checks, metering and executions), so a batch never
 reads back a stale copy of its own writes. The cache lives for one batch only, a few seconds at most.
+
+What it does not close: a definition changed while a batch runs, whose backfill (on the segments
+stream, concurrently) passes a person before a later record of this batch evaluates that person with
+the old definition, leaves the old definition's answer until the person's next change. One record
+alone has the same race between its read and its write; the cache widens it from milliseconds to the
+batch's duration. (A backfill step itself evaluates with the definition its stream record carries.)
 """
 
 from __future__ import annotations
