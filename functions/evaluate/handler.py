@@ -14,8 +14,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nudge import batch_reads
 from nudge.billing import consumer as metering_consumer
-from nudge.evaluation import batch, consumers
+from nudge.evaluation import consumers
 from nudge.evaluation.changes import from_stream_record
 
 logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME: evaluate, or sweep
@@ -34,7 +35,7 @@ def record_handler(record: DynamoDBRecord) -> None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The reads every record of the batch repeats (segment definitions, the trigger index) are made once,
     # and its creations are metered together at its end.
-    with batch.scope(), metering_consumer.batch() as creations:
+    with batch_reads.scope(), metering_consumer.batch() as creations:
         response = dict(
             process_partial_response(
                 event=event, record_handler=record_handler, processor=processor, context=context

@@ -43,9 +43,8 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
-from nudge import clock, sweep_window
+from nudge import batch_reads, clock, sweep_window
 from nudge.campaigns import executions
-from nudge.evaluation import batch
 from nudge.evaluation.changes import Change
 from nudge.model import EventItem, Membership, Person
 from nudge.model.base import condition_failed, plain
@@ -72,15 +71,15 @@ def listened_keys(workspace_id: str) -> frozenset[str]:
     """Every key an active campaign listens to: ``store.listened_keys`` (one query)."""
     from nudge.campaigns import store
 
-    # Once per stream batch: every profile record of a batch asks it (see nudge.evaluation.batch).
-    return batch.cached(("listened_keys", workspace_id), lambda: store.listened_keys(workspace_id))
+    # Once per stream batch: every profile record of a batch asks it (see nudge.batch_reads).
+    return batch_reads.cached(("listened_keys", workspace_id), lambda: store.listened_keys(workspace_id))
 
 
 def active_for(workspace_id: str, key: str) -> list[dict[str, Any]]:
     """Active campaigns listening to ``key``: ``store.active_for``."""
     from nudge.campaigns import store
 
-    found = batch.cached(
+    found = batch_reads.cached(
         ("active_for", workspace_id, key), lambda: tuple(store.active_for(workspace_id, key))
     )
     return [dict(campaign) for campaign in found]  # copies: a caller's change stays its own

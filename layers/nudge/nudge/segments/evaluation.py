@@ -15,8 +15,7 @@ from collections.abc import Iterable
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from nudge import clock
-from nudge.evaluation import batch
+from nudge import batch_reads, clock
 from nudge.evaluation.changes import Change
 from nudge.model import (
     Device,
@@ -88,7 +87,7 @@ def reevaluate(
 ) -> list[tuple[str, bool]]:
     """Evaluate the segments depending on ``keys`` for one person; returns (segment id, member now)."""
     wanted = frozenset(keys)
-    segment_ids = batch.cached(
+    segment_ids = batch_reads.cached(
         ("dependents", workspace_id, wanted), lambda: frozenset(dependents.segments_for(workspace_id, wanted))
     )
     if not segment_ids:
@@ -98,9 +97,10 @@ def reevaluate(
     )
     if context is None:
         return []  # deleted meanwhile: their memberships went with them
-    segments = batch.cached(
-        ("definitions", workspace_id, segment_ids), lambda: tuple(load_many(workspace_id, segment_ids))
-    )
+    # Read for each record, not once per batch: a definition changed while the batch runs has its
+    # backfill re-evaluate people concurrently, and a later record of this batch evaluated with the old
+    # definition would undo that backfill's answer until the person's next change.
+    segments = load_many(workspace_id, segment_ids)
     return [apply(context, segment) for segment in segments if segment.type == DYNAMIC]
 
 
