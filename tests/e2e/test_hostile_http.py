@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import socket
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
+from requests.exceptions import InvalidHeader
+from requests.utils import check_header_validity
 
 from tests.support.hostile import SEED, Generator, HostileRequest, endpoints
 from tests.support.local_runtime import Runtime, start
 from tests.support.track import basic
 
 PER_ENDPOINT = 4
-_UNSENDABLE = re.compile(r"[\x00-\x1f\x7f]")  # the client library refuses such header values itself
 
 
 def _pools(local: Runtime) -> dict[str, list[str]]:
@@ -34,8 +34,18 @@ def _pools(local: Runtime) -> dict[str, list[str]]:
     return {"identifier": ["hostile-ann"], "customer_id": ["hostile-ann"], "segment_id": [str(segment)]}
 
 
+def _sendable(name: str, value: str) -> bool:
+    """What the client library itself refuses to send (control characters, leading whitespace) never
+    reaches a server: such a header is left out, the rest of the request is sent."""
+    try:
+        check_header_validity((name, value))
+    except InvalidHeader:
+        return False
+    return True
+
+
 def _send(session: requests.Session, local: Runtime, request: HostileRequest) -> requests.Response:
-    headers = {k: v for k, v in request.headers.items() if not _UNSENDABLE.search(v)}
+    headers = {k: v for k, v in request.headers.items() if _sendable(k, v)}
     return session.request(
         request.method,
         local.url + request.url,
