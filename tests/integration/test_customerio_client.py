@@ -7,8 +7,17 @@ client sends (paths, percent-encoding, auth header, JSON bodies) is what Nudge p
 from datetime import UTC, datetime
 
 import pytest
-from customerio import CustomerIO, CustomerIOException
+from customerio import (
+    APIClient,
+    CustomerIO,
+    CustomerIOException,
+    SendEmailRequest,
+    SendInAppRequest,
+    SendPushRequest,
+    SendSMSRequest,
+)
 
+from nudge.delivery import states
 from nudge.tracking import segments
 from tests.support.people import by, devices_of, events_of, profile
 from tests.support.track import LambdaAdapter
@@ -98,3 +107,55 @@ def test_manual_segment_membership_via_raw_request(cio, ws, keys):
     )
     assert response.status_code == 200
     assert segments.members(ws, segment_id) == [profile(ws, "u1")["cio_id"]]
+
+
+def test_api_client_sends_on_every_channel_nudge_has(keys, track, app, ws, deliver, channels):
+    """customerio 3.2's APIClient has six methods, all transactional sends; Nudge routes four of them
+    (send_whatsapp and send_inbox_message have no channel here). Each one's answer names a delivery that
+    the pipeline then sends, rendered, to the person the request named."""
+    from functions.api import handler as api_handler
+
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com", "phone": "+15550100", "plan": "pro"})
+    track.put("/api/v1/customers/ann/devices", {"device": {"id": "tok-ios-1", "platform": "ios"}})
+    client = APIClient(keys.app_api_key, url="https://api.nudge.test", retries=0)
+    client.http.mount("https://", LambdaAdapter(api_handler.handler))
+
+    def template(channel: str, body: str) -> str:
+        return str(
+            app.post("/v1/templates", {"name": channel, "channel": channel, "body": body}).json["template"][
+                "id"
+            ]
+        )
+
+    answers = {
+        "email": client.send_email(
+            SendEmailRequest(
+                identifiers={"id": "ann"},
+                _from="shop@example.com",
+                subject="Hi",
+                body="Plan {{ customer.plan }}",
+            )
+        ),
+        "sms": client.send_sms(
+            SendSMSRequest(
+                identifiers={"id": "ann"},
+                transactional_message_id=template("sms", "Code {{ trigger.code }}"),
+                message_data={"code": 42},
+            )
+        ),
+        "push": client.send_push(SendPushRequest(identifiers={"id": "ann"}, title="Hi", message="Shipped")),
+        "in_app": client.send_in_app(
+            SendInAppRequest(
+                identifiers={"id": "ann"}, transactional_message_id=template("in_app", "Welcome")
+            )
+        ),
+    }
+
+    for answer in answers.values():
+        assert deliver(answer["delivery_id"]).state == states.SENT
+    assert "Plan pro" in channels.email.sent[0].html
+    assert (channels.sms.sent[0].phone, channels.sms.sent[0].body) == ("+15550100", "Code 42")
+    assert [d.token for d in channels.push.sent[0].devices] == ["tok-ios-1"]
+    assert channels.push.sent[0].title == "Hi"
+    inbox = app.get("/v1/customers/ann/messages").json["messages"]
+    assert {m["id"]: m["channel"] for m in inbox} == {a["delivery_id"]: c for c, a in answers.items()}
