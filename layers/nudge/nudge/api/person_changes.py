@@ -1,0 +1,88 @@
+"""A person changed from the App API, as the console's profile page changes them: attributes, suppress,
+unsuppress and delete. Each is the Track API's own domain call (``tracking.people``), addressed as every
+App person route is (``/v1/customers/{customer_id}?id_type=id|email|cio_id``).
+
+Customer.io changes people only through its Track API (site id and Track key); the console signs in
+instead of holding a Track key, so these App routes give it the same operations under the App API's
+credentials and roles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from nudge.errors import InvalidRequest, NotFound
+from nudge.routing import Request, Response, Route
+from nudge.tracking import people
+from nudge.tracking.identifiers import PersonRef, from_typed
+from nudge.tracking.limits import MAX_V1_BODY_BYTES, parse_json_object
+
+# Keys an identify reads as identity or control rather than attributes: who a person is changes through
+# the Track API, where merges and identifier conflicts are handled.
+NOT_ATTRIBUTES = frozenset(
+    {"id", "email", "cio_id", "anonymous_id", "created_at", "_timestamp", "_update", "cio_relationships"}
+)
+
+
+def _ref(req: Request) -> PersonRef:
+    return from_typed(req.query.get("id_type", "id"), unquote(req.params["customer_id"]), "customer_id")
+
+
+def _existing(req: Request) -> PersonRef:
+    """The person's ``cio_id`` reference; 404 when nobody has the identifier."""
+    ref = _ref(req)
+    person = people.load(req.workspace_id, ref)
+    if person is None:
+        raise NotFound(f"customer {ref.value} not found")
+    return PersonRef("cio_id", person.cio_id)
+
+
+def _attributes(body: dict[str, Any]) -> dict[str, Any]:
+    attributes = body.get("attributes")
+    if not isinstance(attributes, dict) or not attributes:
+        raise InvalidRequest("attributes must be a non-empty object", field="attributes")
+    for name in attributes:
+        if name in NOT_ATTRIBUTES or name.startswith("cio_subscription_preferences"):
+            raise InvalidRequest(
+                f"{name} is an identifier or a reserved key: change it through the Track API",
+                field=f"attributes.{name}",
+            )
+    return attributes
+
+
+def _update_attributes(req: Request) -> Response:
+    """Set attributes (``null`` or ``""`` removes one), as an identify with only those keys."""
+    attributes = _attributes(parse_json_object(req.body, limit=MAX_V1_BODY_BYTES))
+    ref = _existing(req)
+    people.identify(req.workspace_id, ref, attributes)
+    person = people.load(req.workspace_id, ref)
+    if person is None:  # deleted between the write and this read
+        raise NotFound(f"customer {req.params['customer_id']} not found")
+    return 200, {"attributes": people.to_view(person)["attributes"]}
+
+
+def _suppress(req: Request) -> Response:
+    ref = _ref(req)
+    # By id or email the identifier is blocked even when nobody has it yet; a cio_id must name someone.
+    people.suppress(req.workspace_id, _existing(req) if ref.kind == "cio_id" else ref)
+    return 204, None
+
+
+def _unsuppress(req: Request) -> Response:
+    people.unsuppress(req.workspace_id, _ref(req))
+    return 204, None
+
+
+def _delete(req: Request) -> Response:
+    people.delete(req.workspace_id, _existing(req))
+    return 204, None
+
+
+CUSTOMER = "/v1/customers/{customer_id}"
+ROUTES: tuple[Route, ...] = (
+    Route("PUT", CUSTOMER + "/attributes", _update_attributes, "Set or remove a person's attributes"),
+    Route("POST", CUSTOMER + "/suppress", _suppress, "Delete a person and block their identifiers"),
+    Route("POST", CUSTOMER + "/unsuppress", _unsuppress, "Unblock a suppressed identifier"),
+    Route("DELETE", CUSTOMER, _delete, "Delete a person and everything stored under them"),
+)
