@@ -41,19 +41,21 @@ from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 # included (metrics reported by clients and SDKs, the in-app inbox).
 TRACK_READS = frozenset({"workspaces"})
 TRACK_WRITES = frozenset({"people", "events", "objects", "segments", "deliveries"})
-# App API: authenticates app keys against workspaces, where it also reads delivery settings; writes
+# App API: authenticates app keys against workspaces, where it also reads delivery settings; reads the
+# activity log (a person's activities, the workspace's); writes
 # people (a transactional send creates its recipient if missing), segments (definitions, the dependency
 # index, manual memberships), billing (asking for this period's usage opens the workspace's first period,
 # and its opening invoice, if absent), deliveries (transactional sends, templates, layouts, snippets) and
 # campaigns (definitions, states and the trigger index; a broadcast's status and request).
-API_READS = frozenset({"workspaces"})
+API_READS = frozenset({"workspaces", "activities"})
 API_WRITES = frozenset({"people", "segments", "billing", "deliveries", "campaigns"})
 # Evaluation from the streams: reads a person's profile and devices, events, objects and relationships,
 # and a workspace's billing anchor; writes memberships, re-checks and backfill progress to segments,
-# usage metering (counters, identities, once-only markers) to billing, and campaign entries to campaigns
-# (the trigger index and campaigns read; journey claims and date triggers written).
+# usage metering (counters, identities, once-only markers) to billing, campaign entries to campaigns
+# (the trigger index and campaigns read; journey claims and date triggers written), and attribute
+# changes and segment entries and exits to the activity log.
 EVALUATION_READS = frozenset({"workspaces", "people", "events", "objects"})
-EVALUATION_WRITES = frozenset({"segments", "billing", "campaigns"})
+EVALUATION_WRITES = frozenset({"segments", "billing", "campaigns", "activities"})
 # The sweep runs the evaluate function's code but only the segment re-checks, which never meter usage,
 # and the campaign date triggers: evaluation's segment access (memberships, re-checks, the sweep's
 # bookmark), and campaigns (due date triggers through their index, consumed; journey claims; the date
@@ -73,9 +75,10 @@ BILLING_READS = frozenset({"workspaces"})
 BILLING_WRITES = frozenset({"billing", "deliveries"})
 # Sending, from the deliveries stream: reads a workspace's billing anchor, and a person's profile and
 # devices; reads delivery settings and templates, claims and records deliveries (and the inbox, blocked
-# addresses and limit counters beside them), and meters each message into billing.
+# addresses and limit counters beside them), meters each message into billing, and records each metric a
+# message reaches in the activity log.
 SEND_READS = frozenset({"workspaces", "people"})
-SEND_WRITES = frozenset({"deliveries", "billing"})
+SEND_WRITES = frozenset({"deliveries", "billing", "activities"})
 # The scheduled-delivery release runs the send function's code but only queues deliveries whose time
 # came (and keeps its bookmark), all in deliveries.
 RELEASE_READS: frozenset[str] = frozenset()
@@ -286,9 +289,9 @@ class NudgeStack(Stack):
                     "StreamSending",
                     self.send,
                     SEND_READS | SEND_WRITES,
-                    # Only records whose new image is a queued delivery: the inbox, counters and templates
-                    # beside them, removals, and deliveries in any other state never invoke the function
-                    # (which skips the rest itself: a change to a delivery that was already queued).
+                    # Only records whose new image is a delivery: the inbox, counters and templates beside
+                    # them and removals never invoke the function. It sends the newly queued ones and
+                    # records the metrics the others reached in the activity log.
                     [lambda_.FilterCriteria.filter(STREAM_FILTER)],
                 ),
             }

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nudge import batch_reads
+from nudge.activities import log as activity_log
 from nudge.billing import consumer as metering_consumer
 from nudge.evaluation import consumers
 from nudge.evaluation.changes import from_stream_record
@@ -34,15 +35,16 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The reads every record of the batch repeats (segment definitions, the trigger index) are made once,
-    # and its creations are metered together at its end.
-    with batch_reads.scope(), metering_consumer.batch() as creations:
+    # its creations are metered together at its end, and its activities written together.
+    with batch_reads.scope(), metering_consumer.batch() as creations, activity_log.batch() as activities:
         response = dict(
             process_partial_response(
                 event=event, record_handler=record_handler, processor=processor, context=context
             )
         )
         creations.flush()
-    return _failing_also(response, creations.failed)
+        activities.flush()
+    return _failing_also(response, [*creations.failed, *activities.failed])
 
 
 def _failing_also(response: dict[str, Any], sequence_numbers: list[str]) -> dict[str, Any]:

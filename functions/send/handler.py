@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nudge.activities import log as activity_log
 from nudge.delivery import pipeline, scheduled, states, telemetry
 from nudge.delivery.queued import correlation_id, newly_queued
 
@@ -35,6 +36,8 @@ counts = telemetry.MetricCounts()
 
 
 def record_handler(record: DynamoDBRecord) -> None:
+    # Each metric the delivery reached since its last record goes to the activity log (from the images).
+    activity_log.on_delivery_record(record.raw_event)
     found = newly_queued(record.raw_event)
     if found is None:
         return
@@ -70,11 +73,14 @@ def count(telemetry_port: telemetry.Telemetry, outcome: pipeline.Outcome) -> Non
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        return dict(
-            process_partial_response(
-                event=event, record_handler=record_handler, processor=processor, context=context
+        with activity_log.batch() as activities:
+            response = dict(
+                process_partial_response(
+                    event=event, record_handler=record_handler, processor=processor, context=context
+                )
             )
-        )
+            activities.flush()
+        return activity_log.failing_also(response, activities.failed)
     finally:
         counts.publish(metrics)
 

@@ -149,12 +149,11 @@ def test_stream_mapping_filters_exactly_as_its_consumer_expects(synthesized: Syn
     assert patterns == FILTERS.get(CONSUMER_OF[name], [])
 
 
-def test_send_is_invoked_only_for_deliveries_that_became_queued() -> None:
+def test_send_is_invoked_only_for_deliveries() -> None:
     # The filter the deliveries mapping carries (above) is the send function's own: a delivery's new
-    # image, queued. Anything else in the table (inbox, counters, templates) never matches.
-    assert STREAM_FILTER == {
-        "dynamodb": {"NewImage": {"kind": {"S": ["delivery"]}, "state": {"S": ["queued"]}}}
-    }
+    # image (it sends the queued ones and logs the metrics of the others as activities). Anything else
+    # in the table (inbox, counters, templates) never matches.
+    assert STREAM_FILTER == {"dynamodb": {"NewImage": {"kind": {"S": ["delivery"]}}}}
 
 
 def test_each_consumers_stream_failures_share_a_dead_letter_queue_of_its_own(

@@ -53,6 +53,8 @@ SIZED_AS = {"releasescheduled": "release"}
 # meters, and fires date triggers; the billing run scans workspaces and keeps periods, invoices and
 # credits in billing, and queues invoice emails as deliveries. Track records client metrics and the
 # in-app inbox on deliveries; the App API creates a transactional send's recipient, and queues it.
+# The App API reads the activity log, which evaluation (attribute changes, segment entries and exits) and
+# sending (each metric a message reaches) write.
 # Sending reads delivery settings, profiles and devices, and records deliveries and meters them; the
 # scheduled release only queues deliveries; links record metrics and unsubscribe through identify, and
 # read nothing of the workspace; SES feedback does the same and also meters a delivery whose send outcome
@@ -63,11 +65,14 @@ SIZED_AS = {"releasescheduled": "release"}
 # test_campaigns checks.)
 ACCESS = {
     "track": ({"workspaces"}, {"people", "events", "objects", "segments", "deliveries", "campaigns"}),
-    "api": ({"workspaces"}, {"people", "segments", "billing", "deliveries", "campaigns"}),
-    "evaluate": ({"workspaces", "people", "events", "objects"}, {"segments", "billing", "campaigns"}),
+    "api": ({"workspaces", "activities"}, {"people", "segments", "billing", "deliveries", "campaigns"}),
+    "evaluate": (
+        {"workspaces", "people", "events", "objects"},
+        {"segments", "billing", "campaigns", "activities"},
+    ),
     "sweep": ({"people", "events", "objects"}, {"segments", "campaigns"}),
     "billing": ({"workspaces"}, {"billing", "deliveries"}),
-    "send": ({"workspaces", "people"}, {"deliveries", "billing"}),
+    "send": ({"workspaces", "people"}, {"deliveries", "billing", "activities"}),
     "releasescheduled": (set(), {"deliveries"}),
     "links": (set(), {"deliveries", "people", "campaigns"}),
     "feedback": ({"workspaces"}, {"deliveries", "people", "billing", "campaigns"}),

@@ -10,7 +10,19 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-TABLES = ("workspaces", "people", "events", "objects", "segments", "billing", "deliveries", "campaigns")
+TABLES = (
+    "workspaces",
+    "people",
+    "events",
+    "objects",
+    "segments",
+    "billing",
+    "deliveries",
+    "campaigns",
+    "activities",
+)
+# Customer.io guarantees 30 days of activity history; the activity log keeps as long by default.
+ACTIVITY_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,7 @@ class Settings:
     region: str
     endpoint_url: str | None
     track_url: str
+    activity_retention_days: int = ACTIVITY_RETENTION_DAYS  # how long the activity log keeps an entry
 
     def table_name(self, table: str) -> str:
         override = os.environ.get(f"NUDGE_{table.upper()}_TABLE")
@@ -32,4 +45,18 @@ def get_settings() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"),
         track_url=os.environ.get("NUDGE_TRACK_URL", "http://localhost:4000"),
+        activity_retention_days=_positive_int("NUDGE_ACTIVITY_RETENTION_DAYS", ACTIVITY_RETENTION_DAYS),
     )
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of days, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value

@@ -41,5 +41,6 @@ def correlation_id(record: dict[str, Any]) -> str:
     return found if isinstance(found, str) else ""
 
 
-# The event source mapping's filter (infra): only records that can be newly queued deliveries.
-STREAM_FILTER = {"dynamodb": {"NewImage": {"kind": {"S": ["delivery"]}, "state": {"S": [states.QUEUED]}}}}
+# The event source mapping's filter (infra): only records of deliveries. Those that are not newly queued
+# are not sent, but the metrics they reached go to the activity log (``nudge.activities.log``).
+STREAM_FILTER = {"dynamodb": {"NewImage": {"kind": {"S": ["delivery"]}}}}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
+from nudge.model.activities import ActivityItem
 from nudge.model.billing import BillingItem
 from nudge.model.campaigns import CampaignsItem
 from nudge.model.deliveries import DeliveriesItem
@@ -26,6 +27,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "billing": BillingItem,
     "deliveries": DeliveriesItem,
     "campaigns": CampaignsItem,
+    "activities": ActivityItem,
 }
 
 

@@ -15,6 +15,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from nudge import clock, ids
 from nudge.errors import InvalidRequest
 from nudge.model import EventItem, IdentifierLookup
+from nudge.model.activities import activity_shard
 from nudge.model.base import condition_failed, plain
 from nudge.model.keys import LOOKUP, anonymous_pk, event_time_key, lookup_pk, person_pk
 from nudge.tracking import people
@@ -97,6 +98,8 @@ def _store(
         workspace_id=workspace_id,
         cio_id=cio_id,
         anonymous_id=anonymous_id,
+        # A person's events are listed workspace-wide among the activities; anonymous ones once merged.
+        activity_shard=activity_shard(workspace_id, event_id) if cio_id else None,
         event_id=event_id,
         name=req.name,
         type=req.type,
@@ -153,6 +156,7 @@ def merge_anonymous(workspace_id: str, cio_id: str, anonymous_id: str) -> int:
             )
             copy.cio_id = cio_id
             copy.anonymous_id = anonymous_id
+            copy.activity_shard = activity_shard(workspace_id, event.event_id)
             batch.save(copy)
     with EventItem.batch_write() as batch:
         for event in EventItem.query(source, attributes_to_get=["pk", "sk"]):

@@ -1,0 +1,45 @@
+"""Activity types, in Customer.io's words where it has them.
+
+Customer.io names a message's activities ``<metric>_<channel>`` (``sent_email``, ``opened_push``,
+``delivered_twilio``, ...) with its own channel names, and has ``event``, ``page``, ``screen`` and
+``attribute_change``. It has no activity for segment membership; Nudge's are ``entered_segment`` and
+``exited_segment`` (named as its message activities are: what happened, then to what).
+"""
+
+from __future__ import annotations
+
+from nudge.delivery import states
+
+EVENT_TYPES = ("event", "page", "screen")  # read from the events table, not recorded
+ATTRIBUTE_CHANGE = "attribute_change"
+ENTERED_SEGMENT = "entered_segment"
+EXITED_SEGMENT = "exited_segment"
+
+# Nudge's channel -> Customer.io's name for it (the ``delivery_type`` and the suffix of a message type).
+CHANNEL_NAMES = {"email": "email", "sms": "twilio", "push": "push", "in_app": "in_app", "webhook": "webhook"}
+# Every metric a message can reach, except Nudge's own in-flight states (waiting, queued, being sent).
+MESSAGE_METRICS = tuple(
+    state for state in states.STATES if state not in (states.SCHEDULED, states.QUEUED, states.ATTEMPTED)
+)
+MESSAGE_TYPES = tuple(
+    f"{metric}_{channel}" for metric in MESSAGE_METRICS for channel in CHANNEL_NAMES.values()
+)
+LOGGED_TYPES = (ATTRIBUTE_CHANGE, ENTERED_SEGMENT, EXITED_SEGMENT, *MESSAGE_TYPES)
+ALL_TYPES = frozenset((*EVENT_TYPES, *LOGGED_TYPES))
+
+
+def message_type(metric: str, channel: str) -> str | None:
+    """The activity type for a message of ``channel`` reaching ``metric``; None for metrics not listed."""
+    if metric not in MESSAGE_METRICS or channel not in CHANNEL_NAMES:
+        return None
+    return f"{metric}_{CHANNEL_NAMES[channel]}"
+
+
+def describe_allowed() -> str:
+    """The allowed ``type`` values, for a 400's detail (the message types as a pattern, not 75 names)."""
+    named = (*EVENT_TYPES, ATTRIBUTE_CHANGE, ENTERED_SEGMENT, EXITED_SEGMENT)
+    return (
+        f"type must be one of {', '.join(named)}, "
+        f"or <metric>_<channel> with metric one of {', '.join(MESSAGE_METRICS)} "
+        f"and channel one of {', '.join(CHANNEL_NAMES.values())}"
+    )
