@@ -20,7 +20,7 @@ from nudge.model.keys import PROFILE, person_pk
 from nudge.model.newest_first import Page, ShardedIndex, page
 from nudge.model.people import PROFILE_SHARDS
 from nudge.routing import Request, Response, Route
-from nudge.segments import conditions, definitions
+from nudge.segments import conditions, definitions, search_filter
 from nudge.segments.condition_eval import evaluate
 from nudge.segments.context import StoredPerson
 from nudge.tracking.limits import page_limit, parse_json_object
@@ -36,9 +36,6 @@ TEXT_BUDGET = 5000
 # A filter search reads and tests at most this many profiles a request (FILTER_CHUNK per shard a round).
 FILTER_CHUNK = 25
 FILTER_BUDGET = 1000
-# Customer.io's search takes segment and attribute conditions, grouped; Nudge's condition language
-# (``segments.conditions``) has more kinds, which a search does not read (events would cost a query each).
-_FILTER_KINDS = ("and", "or", "not", "segment", "attribute")
 
 
 @dataclass(frozen=True)
@@ -150,7 +147,7 @@ def _search(req: Request) -> Response:
     body = parse_json_object(req.body, limit=400_000)
     if "filter" not in body:
         raise InvalidRequest("filter must be given", field="filter", reason="required")
-    condition = _parse_filter(body["filter"])
+    condition = search_filter.parse(body["filter"])
     for segment_id in sorted(conditions.referenced_segments(condition)):
         definitions.load(req.workspace_id, segment_id)  # another workspace's segment is a 404 here too
     now = clock.now()
@@ -169,43 +166,6 @@ def _search(req: Request) -> Response:
         budget=FILTER_BUDGET,
     )
     return 200, _answer([f.profile for f in found.entries if f.profile is not None], found)
-
-
-def _parse_filter(data: Any) -> conditions.Condition:
-    try:
-        return conditions.parse(_to_condition(data, ""))
-    except conditions.ConditionError as exc:
-        raise InvalidRequest(
-            f"filter.{exc.path}: {exc.message}" if exc.path else f"filter: {exc.message}",
-            field=f"filter.{exc.path}" if exc.path else "filter",
-            reason=exc.rule,
-        ) from exc
-
-
-def _to_condition(data: Any, path: str) -> Any:
-    """Customer.io's filter in Nudge's condition language: the kinds a search takes, and ``segment: {id}``
-    (an id given as a number or a string, no operator) as membership. Anything else is left for the
-    condition parser to refuse with its path and rule."""
-    if not isinstance(data, dict) or len(data) != 1:
-        return data
-    ((kind, body),) = data.items()
-    here = f"{path}.{kind}" if path else kind
-    if kind not in _FILTER_KINDS:
-        raise conditions.ConditionError(
-            here, "unsupported", f"a search filter takes {', '.join(_FILTER_KINDS)}"
-        )
-    if kind in ("and", "or") and isinstance(body, list):
-        return {kind: [_to_condition(child, f"{here}[{i}]") for i, child in enumerate(body)]}
-    if kind == "not":
-        return {kind: _to_condition(body, here)}
-    if kind == "segment" and isinstance(body, dict):
-        segment = dict(body)
-        segment_id = segment.get("id")
-        if isinstance(segment_id, int) and not isinstance(segment_id, bool):
-            segment["id"] = str(segment_id)
-        segment.setdefault("operator", "in")
-        return {kind: segment}
-    return data
 
 
 ROUTES: tuple[Route, ...] = (
