@@ -1,0 +1,47 @@
+import { Suspense, lazy } from "react";
+import { Navigate, Route, Routes } from "react-router";
+import { Loading } from "./components/States";
+import { Shell } from "./Shell";
+import { SignIn } from "./pages/SignIn";
+import { useSession } from "./session";
+
+// Each screen is its own chunk: the first screen loads the shell and Overview only; the campaign builder
+// (with @xyflow/react) arrives with the next slice as a lazy route of its own.
+const Overview = lazy(() => import("./pages/Overview"));
+const People = lazy(() => import("./pages/People"));
+const Person = lazy(() => import("./pages/Person"));
+const Segments = lazy(() => import("./pages/Segments"));
+const SegmentEditor = lazy(() => import("./pages/SegmentEditor"));
+const Campaigns = lazy(() => import("./pages/Campaigns"));
+const Messages = lazy(() => import("./pages/Messages"));
+const MessageDetail = lazy(() => import("./pages/MessageDetail"));
+const Billing = lazy(() => import("./pages/Billing"));
+const ComingNext = lazy(() => import("./pages/ComingNext"));
+
+export function App() {
+  const { status, workspace } = useSession();
+  if (status === "loading") return <Loading label="Opening Nudge" />;
+  if (status === "signed-out") return <SignIn />;
+  return (
+    <Shell>
+      <Suspense fallback={<Loading />}>
+        {/* The workspace's id keys the screens: switching workspace reloads what they show. */}
+        <Routes key={workspace?.id ?? "none"}>
+          <Route path="/" element={<Overview />} />
+          <Route path="/people" element={<People />} />
+          <Route path="/people/:cioId" element={<Person />} />
+          <Route path="/segments" element={<Segments />} />
+          <Route path="/segments/new" element={<SegmentEditor />} />
+          <Route path="/segments/:segmentId" element={<SegmentEditor />} />
+          <Route path="/campaigns" element={<Campaigns />} />
+          <Route path="/content" element={<ComingNext screen="Content" />} />
+          <Route path="/messages" element={<Messages />} />
+          <Route path="/messages/:messageId" element={<MessageDetail />} />
+          <Route path="/billing" element={<Billing />} />
+          <Route path="/settings" element={<ComingNext screen="Settings" />} />
+          <Route path="*" element={<Navigate to="/" replace />} />
+        </Routes>
+      </Suspense>
+    </Shell>
+  );
+}

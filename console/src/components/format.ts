@@ -1,0 +1,18 @@
+export const number = new Intl.NumberFormat("en-US");
+
+export function money(cents: number, currency = "USD"): string {
+  return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(cents / 100);
+}
+
+/** Unix seconds (or milliseconds) as a local date and time. */
+export function when(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return "—";
+  const ms = seconds > 1e12 ? seconds : seconds * 1000;
+  return new Date(ms).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function show(value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}

@@ -1,0 +1,123 @@
+import { Anchor, Button, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { useDebouncedValue } from "@mantine/hooks";
+import { useState } from "react";
+import { Link } from "react-router";
+import { api } from "../api/client";
+import type { PeoplePage, Segment } from "../api/types";
+import { Empty, Failed, Loading } from "../components/States";
+import { when } from "../components/format";
+import { useApi } from "../components/useApi";
+
+const PAGE = 50;
+
+export default function People() {
+  const [search, setSearch] = useState("");
+  const [segment, setSegment] = useState("");
+  const [debounced] = useDebouncedValue(search.trim(), 300);
+  // `start` of each page seen so far: the first is "", so Previous is one step back in this list.
+  const [starts, setStarts] = useState<string[]>([""]);
+  const start = starts[starts.length - 1] ?? "";
+
+  const segments = useApi((signal) => api.get<{ segments: Segment[] }>("/v1/segments", { signal }), []);
+  const page = useApi(
+    (signal) =>
+      segment
+        ? // A segment filter is Customer.io's people search; the text search narrows its page further.
+          api.post<PeoplePage>(
+            "/v1/customers",
+            { filter: { segment: { id: segment } } },
+            { signal, query: { limit: PAGE, start } },
+          )
+        : api.get<PeoplePage>("/v1/people", { signal, query: { limit: PAGE, start, search: debounced } }),
+    [debounced, segment, start],
+  );
+  const reset = () => setStarts([""]);
+  const rows = (page.data?.identifiers ?? []).filter(
+    (p) =>
+      !segment ||
+      !debounced ||
+      [p.id, p.email].some((v) => v?.toLowerCase().includes(debounced.toLowerCase())),
+  );
+
+  return (
+    <Stack>
+      <Title order={2}>People</Title>
+      <Group align="flex-end">
+        <TextInput
+          label="Search by id or email"
+          placeholder="ann@example.com"
+          value={search}
+          onChange={(e) => {
+            setSearch(e.currentTarget.value);
+            reset();
+          }}
+          style={{ flex: 1, minWidth: 200 }}
+        />
+        <NativeSelect
+          label="Segment"
+          value={segment}
+          onChange={(e) => {
+            setSegment(e.currentTarget.value);
+            reset();
+          }}
+          data={[
+            { value: "", label: "Everyone" },
+            ...(segments.data?.segments ?? []).map((s) => ({ value: String(s.id), label: s.name })),
+          ]}
+        />
+      </Group>
+      {page.error ? (
+        <Failed error={page.error} retry={page.reload} />
+      ) : page.loading && !page.data ? (
+        <Loading label="Loading people" />
+      ) : rows.length === 0 ? (
+        page.data?.next ? (
+          <Empty title="None on this stretch">Nobody matched among the people read so far: go on to the next page.</Empty>
+        ) : (
+          <Empty title={debounced || segment ? "Nobody matches" : "No people yet"}>
+            {debounced || segment
+              ? "Try another search or segment."
+              : "People appear here as soon as your app identifies them through the Track API."}
+          </Empty>
+        )
+      ) : (
+        <Table.ScrollContainer minWidth={500}>
+          <Table striped highlightOnHover aria-busy={page.loading}>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Id</Table.Th>
+                <Table.Th>Email</Table.Th>
+                <Table.Th>Created</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.map((person) => (
+                <Table.Tr key={person.cio_id}>
+                  <Table.Td>
+                    <Anchor component={Link} to={`/people/${person.cio_id}`}>
+                      {person.id ?? <Text span c="dimmed">(no id)</Text>}
+                    </Anchor>
+                  </Table.Td>
+                  <Table.Td>{person.email ?? "—"}</Table.Td>
+                  <Table.Td>{when(person.created_at)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      <Group justify="flex-end">
+        <Button variant="default" disabled={starts.length < 2} onClick={() => setStarts((s) => s.slice(0, -1))}>
+          Previous
+        </Button>
+        <Button
+          variant="default"
+          disabled={!page.data?.next}
+          onClick={() => page.data?.next && setStarts((s) => [...s, page.data!.next])}
+        >
+          Next
+        </Button>
+      </Group>
+    </Stack>
+  );
+}

@@ -1,0 +1,333 @@
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Card,
+  Code,
+  Group,
+  Modal,
+  SimpleGrid,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Timeline,
+  Title,
+} from "@mantine/core";
+import { useState } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { ApiError, api, seg } from "../api/client";
+import type { Customer, MessagesPage, Segment } from "../api/types";
+import { Empty, Failed, Loadable, Loading } from "../components/States";
+import { show, when } from "../components/format";
+import { useApi } from "../components/useApi";
+import { useSession } from "../session";
+
+interface Activity {
+  id?: string;
+  type: string;
+  name?: string | null;
+  timestamp: number;
+  data?: Record<string, unknown> | null;
+}
+
+const BY_CIO = { id_type: "cio_id" };
+// Identity fields are changed through the Track API (they decide who the person is), not here.
+const RESERVED = new Set(["id", "email", "cio_id", "created_at"]);
+
+function Attributes({ customer, reload }: { customer: Customer; reload(): void }) {
+  const { can } = useSession();
+  const editable = can("edit");
+  const [editing, setEditing] = useState<string | null>(null);
+  const [name, setName] = useState("");
+  const [value, setValue] = useState("");
+  const [error, setError] = useState<ApiError>();
+  const [busy, setBusy] = useState(false);
+  const cio = customer.identifiers.cio_id;
+
+  function open(field: string | null) {
+    setEditing(field ?? "");
+    setName(field ?? "");
+    const current = field === null ? "" : customer.attributes[field];
+    setValue(current === undefined || current === null ? "" : typeof current === "object" ? JSON.stringify(current) : String(current));
+    setError(undefined);
+  }
+
+  async function save(remove = false) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.put(`/v1/customers/${seg(cio)}/attributes`, { attributes: { [name.trim()]: remove ? null : value } }, { query: BY_CIO });
+      setEditing(null);
+      reload();
+    } catch (failure) {
+      setError(failure instanceof ApiError ? failure : new ApiError(0, String(failure), {}));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const entries = Object.entries(customer.attributes).sort(([a], [b]) => a.localeCompare(b));
+  const pointer = name.trim() ? `attributes/${name.trim()}` : "attributes";
+  return (
+    <Card withBorder>
+      <Group justify="space-between" mb="xs">
+        <Title order={4}>Attributes</Title>
+        {editable && (
+          <Button size="xs" variant="light" onClick={() => open(null)}>
+            Add attribute
+          </Button>
+        )}
+      </Group>
+      <Table>
+        <Table.Tbody>
+          {entries.map(([field, current]) => (
+            <Table.Tr key={field}>
+              <Table.Th scope="row" w="35%">
+                {field}
+              </Table.Th>
+              <Table.Td style={{ wordBreak: "break-word" }}>{show(current)}</Table.Td>
+              <Table.Td w={60}>
+                {editable && !RESERVED.has(field) && (
+                  <Button size="compact-xs" variant="subtle" onClick={() => open(field)} aria-label={`Edit ${field}`}>
+                    Edit
+                  </Button>
+                )}
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      <Modal opened={editing !== null} onClose={() => setEditing(null)} title={editing ? `Edit ${editing}` : "Add an attribute"}>
+        <Stack>
+          <TextInput
+            label="Attribute"
+            value={name}
+            disabled={!!editing}
+            onChange={(e) => setName(e.currentTarget.value)}
+            error={error?.fields["attributes"] && !name ? error.fields["attributes"] : undefined}
+            data-autofocus={!editing}
+          />
+          <TextInput
+            label="Value"
+            value={value}
+            onChange={(e) => setValue(e.currentTarget.value)}
+            error={error?.field(pointer)}
+            data-autofocus={!!editing}
+          />
+          {error && !error.field(pointer) && !error.fields["attributes"] && (
+            <Alert color="red" role="alert">
+              {error.message}
+            </Alert>
+          )}
+          <Group justify="space-between">
+            {editing ? (
+              <Button color="red" variant="subtle" onClick={() => void save(true)} loading={busy}>
+                Remove
+              </Button>
+            ) : (
+              <span />
+            )}
+            <Button onClick={() => void save()} loading={busy} disabled={!name.trim()}>
+              Save
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </Card>
+  );
+}
+
+function Actions({ customer }: { customer: Customer }) {
+  const { can } = useSession();
+  const navigate = useNavigate();
+  const [confirm, setConfirm] = useState<"suppress" | "delete" | null>(null);
+  const [error, setError] = useState<ApiError>();
+  const [busy, setBusy] = useState(false);
+  if (!can("edit")) return null;
+  const cio = customer.identifiers.cio_id;
+
+  async function run(action: "suppress" | "delete") {
+    setBusy(true);
+    setError(undefined);
+    try {
+      if (action === "delete") await api.delete(`/v1/customers/${seg(cio)}`, { query: BY_CIO });
+      else await api.post(`/v1/customers/${seg(cio)}/suppress`, {}, { query: BY_CIO });
+      navigate("/people");
+    } catch (failure) {
+      setError(failure instanceof ApiError ? failure : new ApiError(0, String(failure), {}));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <Group>
+        <Button variant="default" color="orange" onClick={() => setConfirm("suppress")}>
+          Suppress
+        </Button>
+        <Button variant="default" color="red" onClick={() => setConfirm("delete")}>
+          Delete
+        </Button>
+      </Group>
+      <Modal opened={confirm !== null} onClose={() => setConfirm(null)} title={confirm === "delete" ? "Delete this person?" : "Suppress this person?"}>
+        <Stack>
+          <Text size="sm">
+            {confirm === "delete"
+              ? "Their profile, devices and memberships are deleted. If your app identifies them again, they come back as a new person."
+              : "Their profile is deleted and their id and email are blocked: the Track API ignores them until they are unsuppressed (under Settings, or `POST /v1/customers/{id}/unsuppress`)."}
+          </Text>
+          {error && (
+            <Alert color="red" role="alert">
+              {error.message}
+            </Alert>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setConfirm(null)}>
+              Cancel
+            </Button>
+            <Button color="red" loading={busy} onClick={() => confirm && void run(confirm)}>
+              {confirm === "delete" ? "Delete" : "Suppress"}
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </>
+  );
+}
+
+function Activities({ cio }: { cio: string }) {
+  const state = useApi(
+    (signal) => api.get<{ activities: Activity[]; next: string }>(`/v1/customers/${seg(cio)}/activities`, { signal, query: BY_CIO }),
+    [cio],
+  );
+  if (state.error?.status === 404 && !state.error.message.includes("customer"))
+    return <Text c="dimmed">The activity timeline is not available on this Nudge yet.</Text>;
+  return (
+    <Loadable state={state} label="Loading activity">
+      {(data) =>
+        data.activities.length === 0 ? (
+          <Empty title="No activity yet" />
+        ) : (
+          <Timeline bulletSize={14} lineWidth={2}>
+            {data.activities.map((a, i) => (
+              <Timeline.Item key={a.id ?? i} title={`${a.type.replace(/_/g, " ")}${a.name ? `: ${a.name}` : ""}`}>
+                <Text size="xs" c="dimmed">
+                  {when(a.timestamp)}
+                </Text>
+                {a.data && Object.keys(a.data).length > 0 && <Code block>{JSON.stringify(a.data, null, 1)}</Code>}
+              </Timeline.Item>
+            ))}
+          </Timeline>
+        )
+      }
+    </Loadable>
+  );
+}
+
+export default function Person() {
+  const { cioId = "" } = useParams();
+  const person = useApi((signal) => api.get<{ customer: Customer }>(`/v1/customers/${seg(cioId)}/attributes`, { signal, query: BY_CIO }), [cioId]);
+  const segments = useApi((signal) => api.get<{ segments: Segment[] }>(`/v1/customers/${seg(cioId)}/segments`, { signal, query: BY_CIO }), [cioId]);
+  const messages = useApi((signal) => api.get<MessagesPage>(`/v1/customers/${seg(cioId)}/messages`, { signal, query: { ...BY_CIO, limit: 20 } }), [cioId]);
+
+  if (person.error) return <Failed error={person.error} retry={person.error.status === 404 ? undefined : person.reload} />;
+  if (!person.data) return <Loading label="Loading this person" />;
+  const customer = person.data.customer;
+  return (
+    <Stack>
+      <Anchor component={Link} to="/people" size="sm">
+        ← People
+      </Anchor>
+      <Group justify="space-between">
+        <div>
+          <Title order={2}>{customer.identifiers.email ?? customer.identifiers.id ?? customer.identifiers.cio_id}</Title>
+          <Text size="sm" c="dimmed">
+            id {customer.identifiers.id ?? "—"} · cio_id {customer.identifiers.cio_id} · created {when(customer.created_at)}
+            {customer.unsubscribed && " · "}
+            {customer.unsubscribed && <Badge color="gray">unsubscribed</Badge>}
+          </Text>
+        </div>
+        <Actions customer={customer} />
+      </Group>
+      <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <Stack>
+          <Attributes customer={customer} reload={person.reload} />
+          <Card withBorder>
+            <Title order={4} mb="xs">
+              Devices
+            </Title>
+            {customer.devices.length === 0 ? (
+              <Text c="dimmed">No devices.</Text>
+            ) : (
+              customer.devices.map((d) => (
+                <Text key={d.id} size="sm">
+                  {d.platform ?? "device"} · {d.id} · last used {when(d.last_used)}
+                </Text>
+              ))
+            )}
+          </Card>
+          <Card withBorder>
+            <Title order={4} mb="xs">
+              Segments
+            </Title>
+            <Loadable state={segments}>
+              {(data) =>
+                data.segments.length === 0 ? (
+                  <Text c="dimmed">In no segment.</Text>
+                ) : (
+                  <Group gap="xs">
+                    {data.segments.map((s) => (
+                      <Badge key={s.id} component={Link} to={`/segments/${s.id}`} variant="light" style={{ cursor: "pointer" }}>
+                        {s.name}
+                      </Badge>
+                    ))}
+                  </Group>
+                )
+              }
+            </Loadable>
+          </Card>
+        </Stack>
+        <Stack>
+          <Card withBorder>
+            <Title order={4} mb="xs">
+              Messages
+            </Title>
+            <Loadable state={messages}>
+              {(data) =>
+                data.messages.length === 0 ? (
+                  <Text c="dimmed">No messages yet.</Text>
+                ) : (
+                  <Table>
+                    <Table.Tbody>
+                      {data.messages.map((m) => (
+                        <Table.Tr key={m.id}>
+                          <Table.Td>
+                            <Anchor component={Link} to={`/messages/${m.id}`}>
+                              {m.channel}
+                            </Anchor>
+                          </Table.Td>
+                          <Table.Td>
+                            <Badge variant="light">{m.state}</Badge>
+                          </Table.Td>
+                          <Table.Td>{when(m.created)}</Table.Td>
+                        </Table.Tr>
+                      ))}
+                    </Table.Tbody>
+                  </Table>
+                )
+              }
+            </Loadable>
+          </Card>
+          <Card withBorder>
+            <Title order={4} mb="xs">
+              Activity
+            </Title>
+            <Activities cio={customer.identifiers.cio_id} />
+          </Card>
+        </Stack>
+      </SimpleGrid>
+    </Stack>
+  );
+}
