@@ -235,6 +235,20 @@ def test_filtered_pages_go_on_with_next(app, track, at, pump):
     assert {a["name"] for a in found} == {"purchase"}
 
 
+def test_identity_and_subscription_changes_are_attribute_changes(app, track, at, pump):
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    at["t"] += 1
+    track.put("/api/v1/customers/ann", {"email": "ann@example.org", "unsubscribed": True})
+    assert pump.wait_idle(timeout=20)
+
+    found = _activities(app, "/v1/customers/ann/activities?type=attribute_change")
+
+    assert sorted((a["name"], a["data"]["from"], a["data"]["to"]) for a in found) == [
+        ("email", "ann@example.com", "ann@example.org"),
+        ("unsubscribed", False, True),
+    ]
+
+
 def test_a_person_is_found_by_email_or_cio_id(app, track, ws, pump):
     track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
     track.post("/api/v1/customers/ann/events", {"name": "purchase"})

@@ -41,7 +41,12 @@ BATCH_WRITE_MAX = 25  # DynamoDB's BatchWriteItem limit
 # item holds at most 400 KB, and a timeline needs to show a change, not carry a document).
 VALUE_MAX = 1000
 # The profile fields Customer.io treats as attributes, beside the attributes themselves.
-_PROFILE_FIELDS = {"id": "person_id", "email": "email", "created_at": "created_at"}
+_PROFILE_FIELDS = {
+    "id": "person_id",
+    "email": "email",
+    "created_at": "created_at",
+    "unsubscribed": "unsubscribed",
+}
 
 
 class ActivitiesNotRecorded(RuntimeError):
@@ -182,8 +187,9 @@ def _digest(*parts: str) -> str:
 
 def _attribute_changes(workspace_id: str, old: Person, new: Person) -> list[ActivityItem]:
     before, after = _attributes(old), _attributes(new)
-    # Keyed by the profile's version: the change that made it, once, however often it is delivered.
-    version = str(new.version)
+    # Keyed by the profile's version and time: the change that made it, once, however often it is
+    # delivered.
+    version = f"{new.version}@{int(new.updated_at)}"
     return [
         _item(
             workspace_id,
