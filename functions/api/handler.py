@@ -1,4 +1,6 @@
-"""App API Lambda: workspace management with a Bearer app key, behind API Gateway (HTTP API, payload v2).
+"""App API Lambda: workspace management behind API Gateway (HTTP API, payload v2), for programs with a
+Bearer app key (acting as admin) and for the web console with its session cookie, the workspace named in
+``X-Nudge-Workspace`` and the user's role there. Each route's least role is checked by ``register``.
 
 Errors answer in the App API's shape: ``{"errors": [{"detail", "status", "source": {"pointer"}}]}``.
 """
@@ -10,22 +12,35 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from nudge import edge, workspaces
 from nudge.api.routes import ROUTES
-from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from nudge.console_auth import sessions
+from nudge.console_auth.users import UserPoolNotConfigured
+from nudge.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
 from nudge.lambda_http import json_response, register
-from nudge.routing import APP_OLDER_BASE
+from nudge.roles import Role
+from nudge.routing import APP_OLDER_BASE, Caller
 
 logger = Logger(service="api")
 app = APIGatewayHttpResolver()
 
 
-def _authenticate(headers: dict[str, str]) -> str:
-    return workspaces.authenticate_app(edge.bearer_token(headers.get("authorization")))
+def _authenticate(event: APIGatewayProxyEventV2) -> Caller:
+    """A Bearer app key when the request has an Authorization header (programs: unchanged, admin), else
+    the console's session cookie with the workspace its header names."""
+    headers = event.headers or {}
+    authorization = headers.get("authorization")
+    if authorization is not None or sessions.COOKIE not in event.resolved_cookies_field:
+        return Caller(workspaces.authenticate_app(edge.bearer_token(authorization)), Role.ADMIN)
+    found = sessions.authorize(
+        event.resolved_cookies_field.get(sessions.COOKIE), headers.get(sessions.WORKSPACE_HEADER)
+    )
+    return Caller(found.workspace_id, found.role, found.email)
 
 
 # Every route also under Customer.io's older ``/v1/api/...`` base, for integrations written against it.
@@ -40,8 +55,20 @@ def _errors(status: int, detail: str, pointer: str | None = None) -> Response:
 
 
 @app.exception_handler(Unauthorized)
-def _unauthorized(_: Unauthorized) -> Response:
-    return _errors(401, "unauthorized: the app api key does not match a workspace")
+def _unauthorized(exc: Unauthorized) -> Response:
+    return _errors(401, str(exc) or "unauthorized: the app api key does not match a workspace")
+
+
+@app.exception_handler(Forbidden)
+def _forbidden(exc: Forbidden) -> Response:
+    return _errors(403, str(exc))
+
+
+@app.exception_handler(UserPoolNotConfigured)
+def _no_user_pool(exc: UserPoolNotConfigured) -> Response:
+    # A deployment without the console's user pool wired: the operator's to fix, said once in the logs.
+    logger.error("console sign-in is not configured", reason=str(exc))
+    return _errors(503, "console sign-in is not configured on this deployment")
 
 
 @app.exception_handler(InvalidRequest)

@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
@@ -17,14 +18,18 @@ from pynamodb.exceptions import PynamoDBException
 from nudge import edge, workspaces
 from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from nudge.lambda_http import json_response, register
+from nudge.roles import Role
+from nudge.routing import Caller
 from nudge.tracking.routes import ROUTES
 
 logger = Logger(service="track")
 app = APIGatewayHttpResolver()
 
 
-def _authenticate(headers: dict[str, str]) -> str:
-    return workspaces.authenticate_track(*edge.basic_credentials(headers.get("authorization")))
+def _authenticate(event: APIGatewayProxyEventV2) -> Caller:
+    # A site's Track key may call every Track route: the key is the whole permission.
+    credentials = edge.basic_credentials((event.headers or {}).get("authorization"))
+    return Caller(workspaces.authenticate_track(*credentials), Role.ADMIN)
 
 
 register(app, ROUTES, _authenticate, logger)

@@ -31,6 +31,9 @@ def test_every_app_route_is_matched_under_the_older_base(app, route):
 
     answer = app.request(route.method, older, {} if route.method in ("POST", "PUT") else None, auth="")
 
+    if route.own_credentials:  # the console's session routes: matched, and they ask for no key
+        assert answer.status != 404, answer.raw
+        return
     assert answer.status == 401, answer.json
     assert answer.json["errors"][0]["status"] == "401"
 

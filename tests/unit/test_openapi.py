@@ -49,8 +49,11 @@ def test_the_documents_are_valid_openapi(document):
 def test_every_app_operation_documents_the_app_error_shape_and_bearer_key():
     document = app_openapi.build()
     assert document["components"]["schemas"]["AppErrors"] == app_openapi.ERRORS  # declared once
+    own_credentials = {f"{r.method} {r.path}" for r in APP_ROUTES if r.own_credentials}
+    assert own_credentials == {"POST /v1/session", "GET /v1/session", "DELETE /v1/session"}
     for key, op in _operations(document).items():
-        assert op["security"] == [{"bearer": []}], key
+        # The console's session routes read their own credentials (a password, the session cookie).
+        assert op["security"] == ([] if key in own_credentials else [{"bearer": []}]), key
         for status in ("400", "401", "404", "409", "503"):
             schema = op["responses"][status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/AppErrors"}, (key, status)

@@ -39,3 +39,9 @@ def real_seconds(virtual_seconds: int | float) -> int:
     if virtual_seconds <= 0:
         return 0
     return math.ceil(virtual_seconds / _scale)
+
+
+def wall_now() -> int:
+    """Unix seconds on the wall clock, whatever the local runtime's time scale: for what people live
+    through in real time (a console session's idle timeout is an hour of theirs, not of simulated time)."""
+    return int(time.time())

@@ -21,6 +21,11 @@ class Unauthorized(NudgeError):
     """Missing or wrong credentials."""
 
 
+class Forbidden(NudgeError):
+    """The credentials are good, but do not allow this: not a member of the workspace, or a role below
+    the route's."""
+
+
 class NotFound(NudgeError):
     """The addressed thing does not exist in this workspace."""
 

@@ -12,18 +12,47 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from nudge.errors import InvalidRequest
-from nudge.routing import MAX_PATH_PARAMETER_BYTES, BaseAlias, Request, Route
+from nudge.errors import Forbidden, InvalidRequest
+from nudge.roles import Role
+from nudge.routing import MAX_PATH_PARAMETER_BYTES, BaseAlias, Caller, CookieAnswer, Request, Route, SetCookie
 
-Authenticate = Callable[[dict[str, str]], str]  # request headers -> workspace id (or raise Unauthorized)
+# The request's credentials -> who is calling, in which workspace, with which role (or raise
+# Unauthorized, Forbidden, or InvalidRequest for a malformed one).
+Authenticate = Callable[[APIGatewayProxyEventV2], Caller]
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    status: int, body: Any, headers: dict[str, str] | None = None, cookies: list[Cookie] | None = None
+) -> Response:
     if body is None:
-        return Response(status, None, "", headers=headers)
-    return Response(status, "application/json", json.dumps(body, separators=(",", ":")), headers=headers)
+        return Response(status, None, "", headers=headers, cookies=cookies)
+    text = json.dumps(body, separators=(",", ":"))
+    return Response(status, "application/json", text, headers=headers, cookies=cookies)
+
+
+def _cookie(cookie: SetCookie) -> Cookie:
+    return Cookie(
+        cookie.name,
+        cookie.value,
+        path="/",
+        secure=cookie.secure,
+        http_only=True,
+        max_age=cookie.max_age,
+        same_site=SameSite.STRICT_MODE,
+    )
+
+
+def authorize(route: Route, caller: Caller) -> None:
+    """The one place a role is checked: the caller's role against the route's least role."""
+    needed = route.minimum_role
+    if caller.role < needed:
+        raise Forbidden(
+            f"your role ({caller.role.label}) cannot {route.method} {route.path}: it takes {needed.label}"
+            + (" or above" if needed is not Role.ADMIN else "")
+        )
 
 
 def base_url(app: APIGatewayHttpResolver) -> str:
@@ -76,11 +105,17 @@ def _register(
 
     def endpoint(**params: str) -> Response:
         event = app.current_event
-        workspace_id = authenticate(dict(event.headers))
-        logger.append_keys(workspace_id=workspace_id, route=f"{route.method} {route.path}")
+        if route.own_credentials:
+            # The console's session routes check their own credentials, name no workspace and act on
+            # none: the least role, so nothing a role guards is open to them.
+            caller = Caller("", Role.VIEWER)
+        else:
+            caller = authenticate(event)
+            authorize(route, caller)
+        logger.append_keys(workspace_id=caller.workspace_id, route=f"{route.method} {route.path}")
         check_path_parameters(params)
         request = Request(
-            workspace_id=workspace_id,
+            workspace_id=caller.workspace_id,
             params=params,
             query=dict(event.query_string_parameters or {}),
             body=raw_body(event),
@@ -88,8 +123,14 @@ def _register(
             headers={name.lower(): value for name, value in (event.headers or {}).items()},
             # API Gateway always sends one; an event made by hand (a test, a tool) may not.
             request_id=str(event.request_context.get("requestId") or ""),
+            cookies=event.resolved_cookies_field,
+            role=caller.role,
+            user=caller.user,
         )
-        status, body = route.operation(request)
+        answer = route.operation(request)
+        if isinstance(answer, CookieAnswer):
+            return json_response(answer.status, answer.body, cookies=[_cookie(c) for c in answer.cookies])
+        status, body = answer
         return json_response(status, body)
 
     endpoint.__name__ = f"{route.method.lower()}_{route.path}"

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nudge.roles import Role
+
 DEFAULT_BODY_LIMIT = 1_000_000
 # A path parameter names something stored under a key that includes it; DynamoDB caps sort keys at 1024
 # bytes, so anything longer than this could never be found (or stored). People's identifiers have their
@@ -31,20 +33,71 @@ class Request:
     # The API Gateway request id: the correlation id of the request's log lines, and of what it starts
     # (a transactional send's delivery). Empty where there is none.
     request_id: str = ""
+    # Request cookies by name (API Gateway's payload 2.0 ``cookies`` field): the console's session.
+    cookies: dict[str, str] = field(default_factory=dict)
+    # Who is asking: an App API key (admin, no user) or a console user with their role in the workspace.
+    role: Role = Role.ADMIN
+    user: str | None = None  # the console user's email
 
 
 Response = tuple[int, dict[str, Any] | None]  # a None body is an empty answer (204)
 
 
 @dataclass(frozen=True)
+class SetCookie:
+    """A cookie an answer sets (always HttpOnly, SameSite=Strict, Path=/). ``max_age`` 0 removes it."""
+
+    name: str
+    value: str
+    max_age: int
+    secure: bool  # only over TLS: a Secure cookie is never sent back over plain http
+
+
+@dataclass(frozen=True)
+class CookieAnswer:
+    """An answer that also sets cookies (the console's sign-in and sign-out); other routes answer a plain
+    ``Response``."""
+
+    status: int
+    body: dict[str, Any] | None
+    cookies: tuple[SetCookie, ...]
+
+
+Operation = Callable[[Request], Response | CookieAnswer]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request's credentials name: the workspace it acts on, the role it acts with there, and the
+    console user (None for an API key)."""
+
+    workspace_id: str
+    role: Role
+    user: str | None = None
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str  # OpenAPI template: /api/v1/customers/{identifier}
-    operation: Callable[[Request], Response]
+    operation: Operation
     summary: str
     body_limit: int = DEFAULT_BODY_LIMIT
     body_schema: dict[str, Any] | None = None
     responses: dict[str, str] = field(default_factory=dict)
+    # The least role that may call it; None: by method (``minimum_role``). Declared here, checked in one
+    # place (``lambda_http``), so no operation checks roles itself and a new route cannot skip the check.
+    role: Role | None = None
+    # The operation reads its own credentials, or none (the console's session routes: sign-in, the session
+    # itself, sign-out): no workspace is named, no role checked.
+    own_credentials: bool = False
+
+    @property
+    def minimum_role(self) -> Role:
+        """Reads are for viewers; anything else changes something, so it takes an author at least."""
+        if self.role is not None:
+            return self.role
+        return Role.VIEWER if self.method in ("GET", "HEAD") else Role.AUTHOR
 
 
 @dataclass(frozen=True)

@@ -409,12 +409,16 @@ def rotate_key(workspace_id: str, key_id: str) -> ApiKey:
     return _view(record, secret)
 
 
-def revoke_key(workspace_id: str, key_id: str, *, in_use: str) -> None:
-    """Delete a key: it stops working at once. ``in_use`` is the app key the request authenticated with:
-    revoking it is refused (``Conflict``), so a workspace can never lose its last working app key, and a
-    program cannot lock itself out by mistake (revoke it with another app key)."""
+def revoke_key(workspace_id: str, key_id: str, *, in_use: str | None) -> None:
+    """Delete a key: it stops working at once. ``in_use`` is the app key the request authenticated with
+    (None for a console session): revoking it is refused (``Conflict``), so a program cannot lock itself
+    out by mistake (revoke it with another app key, or from the console)."""
     record = _record(workspace_id, key_id)
-    if record.key_hash is not None and hmac.compare_digest(record.key_hash, hash_key(in_use)):
+    if (
+        in_use is not None
+        and record.key_hash is not None
+        and hmac.compare_digest(record.key_hash, hash_key(in_use))
+    ):
         raise Conflict(f"api key {key_id} authenticates this request: revoke it with another app key")
     try:
         with TransactWrite(connection=_connection()) as tx:

@@ -1,8 +1,9 @@
 """API keys over the App API: list, create, rotate and revoke the workspace's App and Track keys.
 
-Admin only: until roles arrive (the console issue), every app key is an admin key, so any app key of a
-workspace manages all of that workspace's keys, and none of another's (their ids are looked up under the
-caller's workspace: 404). A secret is in the answer that issued it only, and is never logged.
+Admin only (``Role.ADMIN`` on every route): an app key acts as admin, so any app key of a workspace
+manages all of that workspace's keys, and none of another's (their ids are looked up under the caller's
+workspace: 404); a console user needs the admin role. A secret is in the answer that issued it only, and
+is never logged.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from nudge import edge, workspaces
+from nudge.roles import Role
 from nudge.routing import Request, Response, Route
 from nudge.tracking.limits import parse_json_object
 
@@ -36,31 +38,41 @@ def _rotate(req: Request) -> Response:
 
 
 def _revoke(req: Request) -> Response:
-    # The handler authenticated this very header, so it holds a bearer key.
-    in_use = edge.bearer_token(req.headers.get("authorization"))
+    # A request without a console user was authenticated by this very header, so it holds a bearer key;
+    # a console session uses no key, so it may revoke any.
+    in_use = edge.bearer_token(req.headers.get("authorization")) if req.user is None else None
     workspaces.revoke_key(req.workspace_id, _key_id(req), in_use=in_use)
     return 204, None
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/v1/api_keys", _list, "List the workspace's App and Track keys (admin; no secrets)"),
+    Route(
+        "GET",
+        "/v1/api_keys",
+        _list,
+        "List the workspace's App and Track keys (admin; no secrets)",
+        role=Role.ADMIN,
+    ),
     Route(
         "POST",
         "/v1/api_keys",
         _create,
         "Create an App or Track key (admin); its secret is in this answer only",
         body_limit=_BODY_LIMIT,
+        role=Role.ADMIN,
     ),
     Route(
         "POST",
         KEY + "/rotate",
         _rotate,
         "Replace a key's secret (admin); the old secret stops working at once, the new one is shown once",
+        role=Role.ADMIN,
     ),
     Route(
         "DELETE",
         KEY,
         _revoke,
         "Revoke a key (admin); the key this request uses cannot be revoked (409)",
+        role=Role.ADMIN,
     ),
 )

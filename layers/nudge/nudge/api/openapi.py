@@ -46,13 +46,17 @@ APP = ApiSpec(
         "Customer.io-compatible App API: people, segments, messages, templates, transactional sends, "
         "campaigns, broadcasts, billing and settings. Every path also answers under Customer.io's older "
         f"base: {APP_OLDER_BASE.alias}/... for {APP_OLDER_BASE.base}/... "
-        f"(e.g. {APP_OLDER_BASE.alias}/segments)."
+        f"(e.g. {APP_OLDER_BASE.alias}/segments). The web console calls the same routes with its session "
+        "cookie (from POST /v1/session) and an X-Nudge-Workspace header instead of a key, and each route "
+        "takes a least role: viewer for GET, author for other methods, admin for API keys, members and "
+        "delivery settings (403 below it)."
     ),
     routes=ROUTES,
     security_scheme={"type": "http", "scheme": "bearer", "description": "the workspace's app api key"},
     errors={
         "400": ("Invalid request", "AppErrors"),
-        "401": ("Wrong or missing app api key", "AppErrors"),
+        "401": ("Wrong or missing app api key (or console session)", "AppErrors"),
+        "403": ("The console user's role or membership does not allow this", "AppErrors"),
         "404": ("Not found (or another workspace's)", "AppErrors"),
         "409": ("Conflicts with the current state", "AppErrors"),
         "503": ("Storage temporarily unavailable: retry (Retry-After)", "AppErrors"),

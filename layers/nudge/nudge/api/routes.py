@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from nudge.api.activities import ROUTES as ACTIVITY_ROUTES
 from nudge.api.keys import ROUTES as KEY_ROUTES
+from nudge.api.members import ROUTES as MEMBER_ROUTES
 from nudge.api.overview import ROUTES as OVERVIEW_ROUTES
 from nudge.api.people import ROUTES as PEOPLE_ROUTES
 from nudge.api.person_changes import ROUTES as PERSON_CHANGE_ROUTES
 from nudge.api.segment_preview import ROUTES as PREVIEW_ROUTES
+from nudge.api.sessions import ROUTES as SESSION_ROUTES
 from nudge.campaigns.api_routes import BROADCAST_ROUTES
 from nudge.campaigns.api_routes import ROUTES as CAMPAIGN_ROUTES
 from nudge.delivery.api_routes import ROUTES as DELIVERY_ROUTES
@@ -228,7 +229,6 @@ ROUTES: tuple[Route, ...] = (
     *PERSON_CHANGE_ROUTES,
     Route("GET", "/v1/customers/{customer_id}/segments", _customer_segments, "A person's segments"),
     Route("GET", "/v1/customers/{customer_id}/attributes", _customer_attributes, "A person's attributes"),
-    *ACTIVITY_ROUTES,
     Route("GET", "/v1/billing/usage", _billing_usage, "This period's usage and an estimate of its invoice"),
     Route("GET", "/v1/billing/invoices", _billing_invoices, "Billing history"),
     Route("GET", "/v1/billing/invoices/{invoice_id}", _billing_invoice, "One invoice, line by line"),
@@ -236,5 +236,7 @@ ROUTES: tuple[Route, ...] = (
     *CAMPAIGN_ROUTES,
     *BROADCAST_ROUTES,
     *KEY_ROUTES,
+    *SESSION_ROUTES,
+    *MEMBER_ROUTES,
     *OVERVIEW_ROUTES,
 )

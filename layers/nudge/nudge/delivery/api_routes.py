@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge.errors import InvalidRequest, NotFound
+from nudge.roles import Role
 from nudge.routing import Request, Response, Route
 from nudge.tracking.identifiers import from_map, from_typed
 from nudge.tracking.limits import page_limit, parse_json_object
@@ -261,5 +262,11 @@ ROUTES: tuple[Route, ...] = (
         "A message's content as it was sent, where retained",
     ),
     Route("GET", "/v1/settings/delivery", _get_settings, "The workspace's delivery settings"),
-    Route("PUT", "/v1/settings/delivery", _put_settings, "Change sender, SMTP server, message limit"),
+    Route(
+        "PUT",
+        "/v1/settings/delivery",
+        _put_settings,
+        "Change sender, SMTP server, message limit (admin)",
+        role=Role.ADMIN,
+    ),
 )

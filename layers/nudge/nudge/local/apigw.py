@@ -33,6 +33,9 @@ def http_api_event(
     parts = urlsplit(url)
     raw_path = parts.path or "/"
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    # Payload 2.0 moves the Cookie header into its own field, one entry per cookie.
+    cookie_header = lowered.pop("cookie", "")
+    cookies = [c.strip() for c in cookie_header.split(";") if c.strip()]
     if parts.netloc and "host" not in lowered:
         lowered["host"] = parts.netloc
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -45,6 +48,7 @@ def http_api_event(
         "rawPath": raw_path,
         "rawQueryString": parts.query,
         "headers": lowered,
+        "cookies": cookies or None,
         "queryStringParameters": query or None,
         "requestContext": {
             "accountId": "000000000000",
@@ -76,11 +80,18 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
+SET_COOKIE_SEPARATOR = "\n"
+
+
 def http_response(result: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and body bytes from a Lambda proxy result."""
+    """Status, headers and body bytes from a Lambda proxy result. Its ``cookies`` (payload 2.0) become
+    ``set-cookie``, several joined by ``SET_COOKIE_SEPARATOR`` (a newline: it cannot occur in a header
+    value, where a comma can); the gateway sends each as a header of its own."""
     body = result.get("body") or ""
     data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
     headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers[name] = ", ".join(str(v) for v in values)
+    if result.get("cookies"):
+        headers["set-cookie"] = SET_COOKIE_SEPARATOR.join(str(c) for c in result["cookies"])
     return int(result.get("statusCode", 200)), headers, data

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from nudge.local.apigw import LocalContext, http_api_event, http_response
+from nudge.local.apigw import SET_COOKIE_SEPARATOR, LocalContext, http_api_event, http_response
 from nudge.local.static import StaticSite
 
 log = logging.getLogger("nudge.local")
@@ -160,7 +160,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)
         for name, value in headers.items():
-            if name.lower() not in ("content-length", "connection"):
+            if name.lower() == "set-cookie":
+                for cookie in value.split(SET_COOKIE_SEPARATOR):
+                    self.send_header(name, cookie)
+            elif name.lower() not in ("content-length", "connection"):
                 self.send_header(name, value)
         self.send_header("content-length", str(len(body)))
         self.end_headers()

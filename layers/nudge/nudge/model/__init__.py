@@ -8,16 +8,27 @@ from nudge.model.objects import ObjectLookup, ObjectsItem, Relationship, Tracked
 from nudge.model.people import Device, IdentifierLookup, PeopleItem, Person, Suppression
 from nudge.model.segments import Dependents, Membership, Recheck, Segment, SegmentsItem
 from nudge.model.tables import TABLE_MODELS, create_tables
-from nudge.model.workspaces import AppCredential, KeyRecord, TrackCredential, Workspace, WorkspacesItem
+from nudge.model.workspaces import (
+    AppCredential,
+    ConsoleSession,
+    KeyRecord,
+    Member,
+    TrackCredential,
+    UserWorkspace,
+    Workspace,
+    WorkspacesItem,
+)
 
 __all__ = [
     "TABLE_MODELS",
     "AppCredential",
+    "ConsoleSession",
     "Dependents",
     "Device",
     "EventItem",
     "IdentifierLookup",
     "KeyRecord",
+    "Member",
     "Membership",
     "ObjectLookup",
     "ObjectsItem",
@@ -30,6 +41,7 @@ __all__ = [
     "Suppression",
     "TrackCredential",
     "TrackedObject",
+    "UserWorkspace",
     "Workspace",
     "WorkspacesItem",
     "create_tables",

@@ -116,7 +116,8 @@ def _operation(spec: ApiSpec, route: Route) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', route.path)}",
         "summary": route.summary,
-        "security": [{spec.security_name: []}],
+        # A route that reads its own credentials (the console's sign-in) asks for none of the scheme's.
+        "security": [] if route.own_credentials else [{spec.security_name: []}],
         "responses": {
             "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
             **{status: _answer(*answer) for status, answer in spec.errors.items()},

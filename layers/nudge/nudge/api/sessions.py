@@ -1,0 +1,58 @@
+"""The console's sign-in, session and sign-out (``/v1/session``). These routes read their own credentials
+(a password, or the session cookie) and name no workspace: the session lists the user's workspaces, and
+each later request names the one it acts on in ``X-Nudge-Workspace``.
+
+The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's page sends it), Path=/ and,
+under TLS, Secure. The token never appears in a body or a log line.
+"""
+
+from __future__ import annotations
+
+from nudge.console_auth import sessions
+from nudge.routing import CookieAnswer, Request, Response, Route, SetCookie
+from nudge.tracking.limits import parse_json_object
+
+_BODY_LIMIT = 10_000
+
+
+def _secure(req: Request) -> bool:
+    return req.base_url.startswith("https://")
+
+
+def _sign_in(req: Request) -> CookieAnswer:
+    body = parse_json_object(req.body, limit=_BODY_LIMIT)
+    started = sessions.sign_in(body.get("email"), body.get("password"))
+    cookie = SetCookie(sessions.COOKIE, started.token, sessions.LIFETIME_SECONDS, _secure(req))
+    return CookieAnswer(200, {"session": sessions.view(started.session)}, (cookie,))
+
+
+def _current(req: Request) -> Response:
+    return 200, {"session": sessions.view(sessions.resume(req.cookies.get(sessions.COOKIE)))}
+
+
+def _sign_out(req: Request) -> CookieAnswer:
+    sessions.sign_out(req.cookies.get(sessions.COOKIE))
+    return CookieAnswer(204, None, (SetCookie(sessions.COOKIE, "", 0, _secure(req)),))
+
+
+SESSION = "/v1/session"
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "POST",
+        SESSION,
+        _sign_in,
+        "Sign in to the console with email and password; sets the session cookie",
+        body_limit=_BODY_LIMIT,
+        own_credentials=True,
+    ),
+    Route(
+        "GET", SESSION, _current, "The console session: the user and their workspaces", own_credentials=True
+    ),
+    Route(
+        "DELETE",
+        SESSION,
+        _sign_out,
+        "Sign out: the session ends and its cookie is cleared",
+        own_credentials=True,
+    ),
+)

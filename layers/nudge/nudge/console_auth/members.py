@@ -1,0 +1,185 @@
+"""Who may use a workspace in the console, and with which role.
+
+A membership is two items written together: ``Member`` under the workspace (listing a workspace's
+members is one Query) and ``UserWorkspace`` under the user (a request's role check is one GetItem, the
+workspaces a session lists one Query). Adding a member creates their Cognito user when the pool has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactWrite
+
+from nudge import clock, workspaces
+from nudge.console_auth import users
+from nudge.errors import InvalidRequest, NotFound
+from nudge.model import Member, UserWorkspace, Workspace
+from nudge.roles import Role, parse_role
+
+EMAIL_MAX = 254  # an address's longest (RFC 5321 path limit)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    email: str
+    role: Role
+    created_at: int
+    updated_at: int
+
+    def to_api(self) -> dict[str, object]:
+        return {
+            "email": self.email,
+            "role": self.role.label,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Added:
+    member: MemberView
+    password: str | None  # the new Cognito user's password, shown once; None for an existing user
+
+
+@dataclass(frozen=True)
+class WorkspaceRole:
+    workspace_id: str
+    name: str
+    role: Role
+
+    def to_api(self) -> dict[str, str]:
+        return {"id": self.workspace_id, "name": self.name, "role": self.role.label}
+
+
+def normalize_email(value: object, field: str = "email") -> str:
+    """Lower-cased and trimmed (the pool's user name, and a member's key), or a 400 naming the field."""
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{field} must be a string", field=field)
+    email = value.strip().lower()
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or len(email) > EMAIL_MAX or any(c.isspace() for c in email):
+        raise InvalidRequest(
+            f"{field} must be an email address of at most {EMAIL_MAX} characters", field=field
+        )
+    return email
+
+
+def _member_pk(workspace_id: str) -> str:
+    return f"ws#{workspace_id}"
+
+
+def _member_sk(email: str) -> str:
+    return f"member#{email}"
+
+
+def _user_pk(email: str) -> str:
+    return f"user#{email}"
+
+
+def _user_sk(workspace_id: str) -> str:
+    return f"ws#{workspace_id}"
+
+
+def _view(item: Member) -> MemberView:
+    return MemberView(item.email, parse_role(item.role), int(item.created_at), int(item.updated_at))
+
+
+def role_in(email: str, workspace_id: str) -> Role | None:
+    """The user's role in the workspace, or None when they are not a member (or there is no such
+    workspace: a membership exists only for a workspace that existed when it was made)."""
+    if not workspace_id or len(workspace_id) > 100:
+        return None
+    try:
+        item = UserWorkspace.get(_user_pk(email), _user_sk(workspace_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+    return parse_role(item.role)
+
+
+def workspaces_of(email: str) -> list[WorkspaceRole]:
+    """The workspaces the user is a member of, by name."""
+    roles = {
+        item.workspace_id: parse_role(item.role)
+        for item in UserWorkspace.query(_user_pk(email), UserWorkspace.sk.startswith("ws#"))
+        if isinstance(item, UserWorkspace)
+    }
+    keys = [(f"ws#{workspace_id}", "workspace") for workspace_id in roles]
+    names = {
+        ws.workspace_id: ws.name
+        for start in range(0, len(keys), 100)
+        for ws in Workspace.batch_get(keys[start : start + 100])
+        if isinstance(ws, Workspace)
+    }
+    found = [WorkspaceRole(w, names[w], role) for w, role in roles.items() if w in names]
+    return sorted(found, key=lambda w: (w.name.lower(), w.workspace_id))
+
+
+def list_members(workspace_id: str) -> list[MemberView]:
+    found = Member.query(_member_pk(workspace_id), Member.sk.startswith("member#"), consistent_read=True)
+    return sorted((_view(m) for m in found if isinstance(m, Member)), key=lambda m: m.email)
+
+
+def get_member(workspace_id: str, email: str) -> MemberView:
+    try:
+        return _view(Member.get(_member_pk(workspace_id), _member_sk(email), consistent_read=True))
+    except DoesNotExist as exc:
+        raise NotFound(f"member {email} not found") from exc
+
+
+def add(workspace_id: str, email: object, role: object) -> Added:
+    """Make the user a member with this role (a member already: their role changes), creating their
+    Cognito user if the pool has none."""
+    clean = normalize_email(email)
+    wanted = parse_role(role)
+    workspaces.load(workspace_id)  # a 404 for a workspace that does not exist
+    password = users.ensure_user(clean)
+    now = clock.wall_now()
+    try:
+        created = int(
+            Member.get(_member_pk(workspace_id), _member_sk(clean), consistent_read=True).created_at
+        )
+    except DoesNotExist:
+        created = now
+    _write(workspace_id, clean, wanted, created, now)
+    return Added(MemberView(clean, wanted, created, now), password)
+
+
+def change_role(workspace_id: str, email: str, role: object) -> MemberView:
+    wanted = parse_role(role)
+    current = get_member(workspace_id, normalize_email(email))
+    now = clock.wall_now()
+    _write(workspace_id, current.email, wanted, current.created_at, now)
+    return MemberView(current.email, wanted, current.created_at, now)
+
+
+def remove(workspace_id: str, email: str) -> None:
+    """End the membership: the user's sessions lose this workspace at their next request."""
+    current = get_member(workspace_id, normalize_email(email))
+    with TransactWrite(connection=_connection()) as tx:
+        tx.delete(Member(_member_pk(workspace_id), _member_sk(current.email)))
+        tx.delete(UserWorkspace(_user_pk(current.email), _user_sk(workspace_id)))
+
+
+def _write(workspace_id: str, email: str, role: Role, created_at: int, now: int) -> None:
+    member = Member(
+        _member_pk(workspace_id),
+        _member_sk(email),
+        workspace_id=workspace_id,
+        email=email,
+        role=role.label,
+        created_at=created_at,
+        updated_at=now,
+    )
+    twin = UserWorkspace(
+        _user_pk(email), _user_sk(workspace_id), workspace_id=workspace_id, email=email, role=role.label
+    )
+    with TransactWrite(connection=_connection()) as tx:
+        tx.save(member)
+        tx.save(twin)
+
+
+def _connection() -> Connection:
+    return Member._get_connection().connection
