@@ -173,13 +173,13 @@ def person_identifiers(person: Person) -> dict[str, dict[str, Any]]:
 
 def to_api(item: Item, identifiers: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     who = identifiers(str(item.cio_id))
-    logged = isinstance(item, ActivityItem)
+    message = item if isinstance(item, ActivityItem) else None  # events are no message's
     return {
         "id": str(item.sk),
         "customer_id": who.get("id"),
         "customer_identifiers": who,
-        "delivery_id": item.delivery_id if logged else None,
-        "delivery_type": item.delivery_type if logged else None,
+        "delivery_id": message.delivery_id if message else None,
+        "delivery_type": message.delivery_type if message else None,
         "timestamp": int(item.timestamp),
         "type": item.type,
         "name": item.name,

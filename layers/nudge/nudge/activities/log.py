@@ -141,6 +141,8 @@ def on_delivery_record(record: Mapping[str, Any]) -> None:
         return  # the inbox, counters, templates, settings beside deliveries; or a removal
     new = _delivery(new_image)
     old = _delivery(body.get("OldImage"))
+    if new is None:
+        return
     reached = plain(new.metrics)
     before = plain(old.metrics) if old is not None else {}
     items = [
