@@ -22,7 +22,8 @@ from nudge.delivery import records, states
 from nudge.local.apigw import LocalContext
 from nudge.local.streams import StreamPump
 from nudge.model.activities import ActivityItem
-from nudge.model.tables import streamed_tables
+from nudge.model.events import EventItem
+from nudge.model.tables import create_tables, streamed_tables
 from tests.integration.test_people_api import refused
 from tests.support.deliveries import campaign, cio_id
 from tests.support.track import AppClient, TrackClient
@@ -336,6 +337,24 @@ def test_a_batch_whose_activities_cannot_be_written_reports_their_records(
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "401"}, {"itemIdentifier": "402"}]}
     assert _activities(app, "/v1/customers/ann/activities") == []
+
+
+def test_an_events_table_from_before_the_index_gains_it_when_tables_are_created(app, track, pump):
+    """A local state directory keeps its tables across versions: the index is added, not missing."""
+    client: Any = EventItem._get_connection().connection.client
+    table = EventItem.Meta.table_name
+    client.update_table(
+        TableName=table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by_workspace"}}]
+    )
+    indexes = client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+    assert "by_workspace" not in {i["IndexName"] for i in indexes}
+
+    create_tables()
+    track.put("/api/v1/customers/ann", {})
+    track.post("/api/v1/customers/ann/events", {"name": "purchase"})
+    assert pump.wait_idle(timeout=20)
+
+    assert [a["name"] for a in _activities(app, "/v1/activities")] == ["purchase"]
 
 
 def test_every_message_type_is_customerios_metric_and_channel():

@@ -6,6 +6,8 @@ from what the code expects.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.models import Model
 
 from nudge.model.activities import ActivityItem
@@ -41,10 +43,45 @@ def streamed_tables(consumer: str) -> dict[str, type[Model]]:
 
 
 def create_tables() -> None:
-    """Create every table (tests and the local runtime; the stack creates them in AWS)."""
+    """Create every table (tests and the local runtime; the stack creates them in AWS). A table that
+    exists gains the global indexes its model declares and it lacks: a local state directory outlives
+    versions of Nudge, and a model that gained an index would otherwise fail its first query on it."""
     for model in TABLE_MODELS.values():
         if not model.exists():
             model.create_table(wait=True)
+        else:
+            add_missing_indexes(model)
         ttl = getattr(model, "_ttl_attribute", None)
         if ttl is not None and ttl() is not None:
             model.update_ttl(ignore_update_ttl_errors=True)
+
+
+def add_missing_indexes(model: type[Model]) -> list[str]:
+    """Create the model's global indexes its table lacks (one UpdateTable each, as DynamoDB takes them);
+    returns their names."""
+    client: Any = model._get_connection().connection.client  # botocore's, typed by name only
+    table = model.Meta.table_name
+    existing = {
+        index["IndexName"]
+        for index in client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+    }
+    schema: Any = model._get_schema()
+    added = []
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in existing:
+            continue
+        client.update_table(
+            TableName=table,
+            AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        "KeySchema": index["key_schema"],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        added.append(index["index_name"])
+    return added
