@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from nudge.api.activities import ROUTES as ACTIVITY_ROUTES
 from nudge.api.keys import ROUTES as KEY_ROUTES
 from nudge.api.members import ROUTES as MEMBER_ROUTES
 from nudge.api.overview import ROUTES as OVERVIEW_ROUTES
@@ -229,6 +230,7 @@ ROUTES: tuple[Route, ...] = (
     *PERSON_CHANGE_ROUTES,
     Route("GET", "/v1/customers/{customer_id}/segments", _customer_segments, "A person's segments"),
     Route("GET", "/v1/customers/{customer_id}/attributes", _customer_attributes, "A person's attributes"),
+    *ACTIVITY_ROUTES,
     Route("GET", "/v1/billing/usage", _billing_usage, "This period's usage and an estimate of its invoice"),
     Route("GET", "/v1/billing/invoices", _billing_invoices, "Billing history"),
     Route("GET", "/v1/billing/invoices/{invoice_id}", _billing_invoice, "One invoice, line by line"),
