@@ -7,12 +7,14 @@ mappings would: each kind of activity appears after the action that causes it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+from pynamodb.connection.base import Connection
 from pynamodb.exceptions import PutError
 
 from functions.send import handler as send
@@ -24,6 +26,8 @@ from nudge.local.streams import StreamPump
 from nudge.model.activities import ActivityItem
 from nudge.model.events import EventItem
 from nudge.model.tables import create_tables, streamed_tables
+from tests.integration.test_evaluate_calls import Streams
+from tests.integration.test_evaluate_calls import run as run_evaluate
 from tests.integration.test_people_api import refused
 from tests.support.deliveries import campaign, cio_id
 from tests.support.track import AppClient, TrackClient
@@ -361,3 +365,73 @@ def test_every_message_type_is_customerios_metric_and_channel():
     assert "sent_email" in kinds.MESSAGE_TYPES and "delivered_twilio" in kinds.MESSAGE_TYPES
     assert "opened_in_app" in kinds.MESSAGE_TYPES and "clicked_push" in kinds.MESSAGE_TYPES
     assert not any(t.startswith(("queued_", "scheduled_", "attempted_")) for t in kinds.MESSAGE_TYPES)
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every DynamoDB call PynamoDB makes, by operation."""
+    counted: Counter[str] = Counter()
+    original = Connection._make_api_call
+
+    def counting(self: Connection, operation: str, kwargs: dict[str, Any]) -> Any:
+        counted[operation] += 1
+        return original(self, operation, kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    return counted
+
+
+def _update(n: int) -> dict[str, Any]:
+    return {
+        "type": "person",
+        "action": "identify",
+        "identifiers": {"id": f"p{n}"},
+        "attributes": {"plan": "pro"},
+    }
+
+
+@pytest.fixture
+def streams(account: None) -> Streams:
+    return Streams()
+
+
+def test_a_batch_of_attribute_changes_is_written_25_to_a_call(app, track, streams, calls):
+    people = 60
+    assert (
+        track.post(
+            "/api/v2/batch", {"batch": [_update(n) | {"attributes": {}} for n in range(people)]}
+        ).status
+        == 200
+    )
+    streams.consume_all()
+    assert track.post("/api/v2/batch", {"batch": [_update(n) for n in range(people)]}).status == 200
+    records = streams.new("people")
+    calls.clear()
+    assert run_evaluate(records) == {"batchItemFailures": []}
+    assert calls["BatchWriteItem"] == -(-people // 25)  # the activities, and nothing else batched
+    found = _activities(app, "/v1/activities?type=attribute_change&limit=100")
+    assert len(found) == people and {a["data"]["to"] for a in found} == {"pro"}
+
+
+def test_a_page_reads_a_bounded_number_of_index_entries_whatever_the_workspace_size(
+    app, track, at, pump, calls
+):
+    for n in range(40):
+        at["t"] += 1
+        track.post(f"/api/v1/customers/p{n % 8}/events", {"name": "purchase"})
+        track.put(f"/api/v1/customers/p{n % 8}", {"n": n})
+    assert pump.wait_idle(timeout=30)
+
+    calls.clear()
+    answer = app.get("/v1/activities?limit=5")
+    everything = Counter(calls)
+    calls.clear()
+    app.get("/v1/activities?limit=5&type=event")
+    events_only = Counter(calls)
+
+    assert len(answer.json["activities"]) == 5 and answer.json["next"]
+    # One Query per index key of each source (8 + 8), one BatchGetItem of the page's people (and the
+    # app key's look-up): nothing in proportion to the 80 activities stored.
+    assert everything["Query"] == 16
+    assert everything["BatchGetItem"] == 1
+    assert events_only["Query"] == 8
