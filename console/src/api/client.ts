@@ -94,7 +94,8 @@ export function toApiError(status: number, body: unknown): ApiError {
   const general: string[] = [];
   for (const item of items) {
     const detail = item.detail ?? "invalid";
-    const pointer = item.source?.pointer?.replace(/^\//, "");
+    // "/conditions/and[0]/attribute/field" and "/conditions/and/0/attribute/field" name the same field.
+    const pointer = item.source?.pointer?.replace(/^\//, "").replace(/\[(\d+)\]/g, "/$1");
     if (pointer) fields[pointer] ??= detail;
     else general.push(detail);
   }

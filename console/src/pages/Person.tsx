@@ -4,7 +4,6 @@ import {
   Badge,
   Button,
   Card,
-  Code,
   Group,
   Modal,
   SimpleGrid,
@@ -164,10 +163,10 @@ function Actions({ customer }: { customer: Customer }) {
   return (
     <>
       <Group>
-        <Button variant="default" color="orange" onClick={() => setConfirm("suppress")}>
+        <Button variant="light" color="orange" onClick={() => setConfirm("suppress")}>
           Suppress
         </Button>
-        <Button variant="default" color="red" onClick={() => setConfirm("delete")}>
+        <Button variant="light" color="red" onClick={() => setConfirm("delete")}>
           Delete
         </Button>
       </Group>
@@ -216,7 +215,13 @@ function Activities({ cio }: { cio: string }) {
                 <Text size="xs" c="dimmed">
                   {when(a.timestamp)}
                 </Text>
-                {a.data && Object.keys(a.data).length > 0 && <Code block>{JSON.stringify(a.data, null, 1)}</Code>}
+                {a.data && Object.keys(a.data).length > 0 && (
+                  <Text size="xs" ff="monospace" style={{ wordBreak: "break-word" }}>
+                    {Object.entries(a.data)
+                      .map(([key, value]) => `${key}: ${show(value)}`)
+                      .join(" · ")}
+                  </Text>
+                )}
               </Timeline.Item>
             ))}
           </Timeline>

@@ -45,7 +45,7 @@ function Preview({ conditions }: { conditions: Condition | null }) {
           <Text size="xs" c="dimmed">
             {state.data.approximate
               ? `estimated from the newest ${number.format(state.data.evaluated)} people`
-              : `of ${number.format(state.data.evaluated)} people`}
+              : `among all ${number.format(state.data.evaluated)} people`}
           </Text>
           {state.data.sample.map((p) => (
             <Anchor key={p.cio_id} component={Link} to={`/people/${p.cio_id}`} size="sm">
