@@ -13,7 +13,7 @@ from infra.build import DependencyLayerError, build_assets
 from infra.config import BUILD_DIR, DeployConfig
 from infra.stack import NudgeStack
 
-FUNCTIONS = ("track", "api", "evaluate", "billing", "send", "links", "feedback", "campaigns")
+FUNCTIONS = ("track", "api", "evaluate", "billing", "send", "links", "feedback", "campaigns", "exports")
 
 
 def create_app(

@@ -52,6 +52,7 @@ SIZED_FUNCTIONS = (
     "links",
     "feedback",
     "campaigns",
+    "exports",
 )
 
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -112,6 +113,10 @@ class DeployConfig:
     # new, and their journeys started), which is what the timeout is sized for.
     campaigns_memory_mb: int = 512
     campaigns_timeout_seconds: int = 120
+    # The exports worker: one step of one export per invocation, as long as Lambda allows (it hands the
+    # rest over when about a minute is left), with memory for a 5 MB part and the rows it is read from.
+    exports_memory_mb: int = 1024
+    exports_timeout_seconds: int = 900
     # The domain mail is sent from: a verified SES domain identity in the deployment's account and region
     # (verified outside this app: DNS records). The send function may send from it, and only from it.
     sender_domain: str = "example.com"

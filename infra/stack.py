@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, Duration, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -19,6 +19,7 @@ from infra.components.delivery import (
     PushApplication,
     SmsSending,
 )
+from infra.components.exports import Exports
 from infra.components.function import ServiceFunction
 from infra.components.http_api import ApiBackend, HttpApi
 from infra.components.layers import SharedLayers
@@ -48,7 +49,7 @@ TRACK_WRITES = frozenset({"people", "events", "objects", "segments", "deliveries
 # and its opening invoice, if absent), deliveries (transactional sends, templates, layouts, snippets) and
 # campaigns (definitions, states and the trigger index; a broadcast's status and request).
 API_READS = frozenset({"workspaces", "activities"})
-API_WRITES = frozenset({"people", "segments", "billing", "deliveries", "campaigns"})
+API_WRITES = frozenset({"people", "segments", "billing", "deliveries", "campaigns", "exports"})
 # Evaluation from the streams: reads a person's profile and devices, events, objects and relationships,
 # and a workspace's billing anchor; writes memberships, re-checks and backfill progress to segments,
 # usage metering (counters, identities, once-only markers) to billing, campaign entries to campaigns
@@ -83,6 +84,10 @@ SEND_WRITES = frozenset({"deliveries", "billing", "activities"})
 # came (and keeps its bookmark), all in deliveries.
 RELEASE_READS: frozenset[str] = frozenset()
 RELEASE_WRITES = frozenset({"deliveries"})
+# The exports worker: people (the index and profiles) and segment memberships for a customers export,
+# deliveries for a deliveries export, all read; its exports' records and progress written.
+EXPORTS_READS = frozenset({"people", "segments", "deliveries"})
+EXPORTS_WRITES = frozenset({"exports"})
 # The public links: record opens, clicks and unsubscribes on deliveries, and unsubscribe the person
 # through identify (profile and identifier look-ups, in people). Nothing of the workspace is read.
 LINKS_READS: frozenset[str] = frozenset()
@@ -145,6 +150,20 @@ class NudgeStack(Stack):
             },
         )
         self.link_secret.grant_read(self.app_api.function)
+        self.exports_worker = self._service(
+            "Exports",
+            code_dir=assets.functions["exports"],
+            reads=EXPORTS_READS,
+            writes=EXPORTS_WRITES,
+            sized_as="exports",
+        )
+        self.exports = Exports(
+            self,
+            "ExportFiles",
+            worker=self.exports_worker.function,
+            timeout=Duration.seconds(config.exports_timeout_seconds),
+        )
+        self.exports.grant_start_and_download(self.app_api.function)
         self.evaluate = self._service(
             "Evaluate",
             code_dir=assets.functions["evaluate"],

@@ -35,6 +35,9 @@ SCHEDULES = {"sweep": "rate(1 minute)", "releasescheduled": "rate(1 minute)", "b
 EVERY_MINUTE = sorted(service for service, schedule in SCHEDULES.items() if schedule == "rate(1 minute)")
 # Functions SNS invokes, and the topics it invokes them from: SES events into the feedback function.
 SUBSCRIBED = ("feedback",)
+# Functions fed by an SQS queue of their own, whose redrive policy is their dead-letter destination
+# (test_exports checks the exports queue itself).
+QUEUE_FED = ("exports",)
 
 
 def stream_mappings(synth: Synthesized) -> dict[str, dict[str, Any]]:
@@ -44,6 +47,8 @@ def stream_mappings(synth: Synthesized) -> dict[str, dict[str, Any]]:
     for mapping in synth.of_type("AWS::Lambda::EventSourceMapping").values():
         properties = mapping["Properties"]
         table_id, attribute = properties["EventSourceArn"]["Fn::GetAtt"]
+        if synth.resources[table_id]["Type"] == "AWS::SQS::Queue":
+            continue  # a queue-fed function (QUEUE_FED)
         assert attribute == "StreamArn"
         assert ids[table_id] not in found, f"two mappings read the {ids[table_id]} stream"
         found[ids[table_id]] = properties
@@ -351,6 +356,7 @@ def test_feedback_dead_letters_both_hops_into_a_queue_of_its_own(synthesized: Sy
     } | {
         queue_of(synthesized, m["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
         for m in synthesized.of_type("AWS::Lambda::EventSourceMapping").values()
+        if "DestinationConfig" in m["Properties"]  # a queue-fed function's are its queue's redrive policy
     }
 
     assert delivery == run
@@ -387,7 +393,12 @@ def test_every_asynchronous_path_has_a_dead_letter_destination(synthesized: Synt
 
     assert mappings and targets and invoked_async and subscriptions
     for mapping in mappings:
-        queue_of(synthesized, mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
+        source_id = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        if synthesized.resources[source_id]["Type"] == "AWS::SQS::Queue":
+            redrive = synthesized.resources[source_id]["Properties"]["RedrivePolicy"]
+            queue_of(synthesized, redrive["deadLetterTargetArn"])
+        else:
+            queue_of(synthesized, mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
     for target in targets:
         queue_of(synthesized, target["DeadLetterConfig"]["Arn"])
     for subscription in subscriptions:
@@ -402,9 +413,14 @@ def test_dead_letter_queues_are_encrypted_tls_only_and_keep_messages_14_days(
     queues = synthesized.of_type("AWS::SQS::Queue")
     policies = [p["Properties"] for p in synthesized.of_type("AWS::SQS::QueuePolicy").values()]
 
-    # One per stream consumer, one per schedule, one per subscribed function.
-    assert len(queues) == len(CONSUMERS) + len(SCHEDULES) + len(SUBSCRIBED)
+    work_queues = {i for i, q in queues.items() if "RedrivePolicy" in q["Properties"]}
+    # One per stream consumer, one per schedule, one per subscribed function, one per queue-fed function;
+    # and the queue-fed functions' own queues.
+    assert len(work_queues) == len(QUEUE_FED)
+    assert len(queues) == len(CONSUMERS) + len(SCHEDULES) + len(SUBSCRIBED) + 2 * len(QUEUE_FED)
     for logical_id, queue in queues.items():
+        if logical_id in work_queues:
+            continue
         properties = queue["Properties"]
         assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties
         assert properties["MessageRetentionPeriod"] == FOURTEEN_DAYS

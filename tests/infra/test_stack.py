@@ -39,6 +39,7 @@ FUNCTIONS = {
     "links": ("links", "handler.handler"),
     "feedback": ("feedback", "handler.handler"),
     "campaigns": ("campaigns", "handler.handler"),
+    "exports": ("exports", "handler.handler"),
 }
 # The context keys that size each function (<prefix>_memory_mb, <prefix>_timeout_seconds), where the
 # prefix is not the service name.
@@ -62,10 +63,14 @@ SIZED_AS = {"releasescheduled": "release"}
 # identifies and creates people, queues messages and changes manual segment memberships, and only reads
 # events and objects, for conditions and goals. Track, links and SES feedback count a campaign message's
 # delivery metrics on its campaign: they write the campaigns table's counters, and only those items, which
-# test_campaigns checks.)
+# test_campaigns checks. The App API creates exports; the exports worker reads people, memberships and
+# deliveries and writes only its exports' records.)
 ACCESS = {
     "track": ({"workspaces"}, {"people", "events", "objects", "segments", "deliveries", "campaigns"}),
-    "api": ({"workspaces", "activities"}, {"people", "segments", "billing", "deliveries", "campaigns"}),
+    "api": (
+        {"workspaces", "activities"},
+        {"people", "segments", "billing", "deliveries", "campaigns", "exports"},
+    ),
     "evaluate": (
         {"workspaces", "people", "events", "objects"},
         {"segments", "billing", "campaigns", "activities"},
@@ -77,6 +82,7 @@ ACCESS = {
     "links": (set(), {"deliveries", "people", "campaigns"}),
     "feedback": ({"workspaces"}, {"deliveries", "people", "billing", "campaigns"}),
     "campaigns": ({"events", "objects"}, {"campaigns", "people", "deliveries", "segments"}),
+    "exports": ({"people", "segments", "deliveries"}, {"exports"}),
 }
 # Functions that read table streams, which grants dynamodb:ListStreams (it takes no resource).
 STREAM_CONSUMERS = ("evaluate", "send")
@@ -417,6 +423,7 @@ def test_every_acknowledged_nag_finding_carries_a_reason(synthesized: Synthesize
         "AwsSolutions-SQS3",  # a dead-letter queue needs no dead-letter queue of its own
         "AwsSolutions-SF1",  # the broadcast machine logs errors only, without execution (personal) data
         "AwsSolutions-SF2",  # no X-Ray anywhere in Nudge
+        "AwsSolutions-S1",  # exports are read only through presigned links the App API logs handing out
     }
 
 
@@ -448,6 +455,9 @@ def test_wildcard_resources_are_acknowledged_only_where_expected(synthesized: Sy
             assert logical_id in consumers | campaign
         elif rule["id"] == f"AwsSolutions-IAM5[Resource::<{campaigns_function}.Arn>:*]":
             assert logical_id in campaign
+        elif rule["id"].endswith(".Arn>/exports/*]"):
+            # Export files, named at run time: the worker writes them, the App API presigns their GETs.
+            assert logical_id in with_policies({synthesized.role_of(s) for s in ("exports", "api")})
         else:
             assert rule["id"].endswith(f":{machines}]"), rule["id"]
             assert logical_id in on_machines

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge.api.activities import ROUTES as ACTIVITY_ROUTES
+from nudge.api.exports import ROUTES as EXPORT_ROUTES
 from nudge.api.keys import ROUTES as KEY_ROUTES
 from nudge.api.members import ROUTES as MEMBER_ROUTES
 from nudge.api.overview import ROUTES as OVERVIEW_ROUTES
@@ -238,6 +239,7 @@ ROUTES: tuple[Route, ...] = (
     *CAMPAIGN_ROUTES,
     *BROADCAST_ROUTES,
     *KEY_ROUTES,
+    *EXPORT_ROUTES,
     *SESSION_ROUTES,
     *MEMBER_ROUTES,
     *OVERVIEW_ROUTES,

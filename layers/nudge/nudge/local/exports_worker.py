@@ -1,13 +1,19 @@
-"""The exports queue in the local runtime: what SQS and its Lambda mapping do in AWS, in one thread.
+"""The exports queue and bucket in the local runtime: what SQS and its Lambda mapping do in AWS, in one
+thread, and the exports bucket in moto's S3.
 
 Messages wait in memory; one worker thread hands each to the exports handler as Lambda's SQS mapping
 would (a batch of one, with the message's receive count), with a context whose time runs out like a
 Lambda's (``budget_seconds``), so the worker's hand-over to a new invocation runs locally too. A failed
 message is delivered again, up to ``MAX_RECEIVES`` times, then kept in ``dead_letters``.
+
+Download links are signed for moto's server (``aws_endpoint_url``), so anything on the machine can fetch
+them. moto's S3 is not part of the saved state: an export's file does not outlive the runtime, and an
+export a stop interrupted is failed at the next start with a reason that says to start it again.
 """
 
 from __future__ import annotations
 
+import os
 import queue as queues
 import threading
 import time
@@ -16,7 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
+
+from nudge.exports import queue as exports_queue
+from nudge.exports import store
 from nudge.exports.queue import MAX_RECEIVES, message
+from nudge.model.exports import Export
+
+BUCKET = "nudge-local-exports"
+INTERRUPTED = "the local runtime stopped while the export ran; start it again"
 
 RETRY_DELAY_SECONDS = 1.0
 
@@ -81,6 +95,7 @@ class LocalExportQueue:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        exports_queue.install(None)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -103,3 +118,22 @@ class LocalExportQueue:
                 else:
                     self._stop.wait(RETRY_DELAY_SECONDS)  # SQS's visibility timeout, shortened
                     self._queue.put((body, receive_count + 1))
+
+
+def start(
+    endpoint_url: str, region: str, handler: Callable[[dict[str, Any], Any], dict[str, Any]]
+) -> LocalExportQueue:
+    """The bucket, the settings the handlers read, exports a stop interrupted failed, and the worker
+    thread; returns the queue (its ``stop`` ends the thread)."""
+    os.environ["NUDGE_EXPORTS_BUCKET"] = BUCKET
+    os.environ["NUDGE_EXPORTS_PRESIGN_ENDPOINT"] = endpoint_url
+    s3 = boto3.client("s3", region_name=region)
+    if BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=BUCKET)
+    for export in Export.scan(Export.status.is_in(store.PENDING, store.RUNNING)):
+        if isinstance(export, Export):
+            store.fail_unfinished(export, INTERRUPTED)
+    worker = LocalExportQueue(handler)
+    exports_queue.install(worker)
+    worker.start()
+    return worker

@@ -44,6 +44,7 @@ class Options:
 
 
 CONSOLE_PREFIX = "/console/"
+LOCAL_ADMIN_EMAIL = "admin@nudge.local"  # the console user a first start creates, an admin of the workspace
 
 
 class PortInUse(Exception):
@@ -96,6 +97,10 @@ class LocalRuntime:
         self._closers.append(persistence.TRACKER.uninstall)
         if snapshot is not None:
             persistence.restore_tables(REGION, snapshot.tables)
+            if snapshot.user_pools is not None:
+                from nudge.local import console_users
+
+                console_users.restore_pools(REGION, snapshot.user_pools)
         streams = self.aws.create_tables()  # creates only what the snapshot did not have
         # Before anything writes: what moto holds now is what the state on disk holds.
         table_changes = persistence.TableChanges(REGION, snapshot.tables if snapshot is not None else ())
@@ -114,6 +119,7 @@ class LocalRuntime:
             }
         else:
             self.workspace = dict(snapshot.workspace)  # the keys stored hashed; the snapshot has them
+        self._console_user()
         # The outbox is kept with the state: it reads back the messages of earlier runs.
         self.outbox = Outbox(self.state_dir / "outbox")
         from nudge.delivery import channel_set
@@ -126,6 +132,7 @@ class LocalRuntime:
         self._closers.append(self.scheduler.stop)
         self.progress = persistence.StreamProgress()
         self.pumps = self._start_pumps(streams)
+        self.exports = self._start_exports()
         self.stepfunctions = self._start_stepfunctions()
         if snapshot is not None:
             self._resume(snapshot)
@@ -134,6 +141,8 @@ class LocalRuntime:
             from nudge.local import demo
 
             self.demo = demo.seed(self.workspace["workspace_id"])
+        from nudge.local import console_users
+
         self.saver = persistence.Saver(
             self.state_dir,
             table_changes,
@@ -142,6 +151,7 @@ class LocalRuntime:
             trim_points=self.progress.trim_points,
             local_clock=self.local_time,
             sequence=snapshot.sequence if snapshot is not None else 0,
+            user_pools=lambda: console_users.dump_pools(REGION),
         )
         self.saver.start(restored=snapshot is not None)  # the keys are on disk before local.json tells
         gateway = gateway_factory()
@@ -154,6 +164,11 @@ class LocalRuntime:
         scheme = "https" if tls else "http"
         base = f"{scheme}://{self._display_host()}:{gateway.server_address[1]}"
         self.contract = {
+            "console_url": f"{base}{CONSOLE_PREFIX}",
+            "console_email": self.workspace["console_email"],
+            "console_password": self.workspace["console_password"],
+            "console_user_pool_id": self.workspace["console_user_pool_id"],
+            "console_user_pool_client_id": self.workspace["console_user_pool_client_id"],
             "track_url": base,
             "app_url": base,
             "site_id": self.workspace["site_id"],
@@ -171,6 +186,32 @@ class LocalRuntime:
         temporary.write_text(json.dumps(self.contract, indent=2) + "\n")
         temporary.replace(contract_path)  # readers never see a half-written file
         return self.contract
+
+    def _console_user(self) -> None:
+        """The console's user pool, and on a first start one admin of the local workspace with a random
+        password (kept with the state, like the workspace's keys, and written to local.json)."""
+        from nudge.console_auth import members, users
+        from nudge.local import console_users
+
+        stored = users.UserPool(
+            self.workspace.get("console_user_pool_id", ""),
+            self.workspace.get("console_user_pool_client_id", ""),
+        )
+        if console_users.pool_exists(REGION, stored):
+            console_users.use(stored)
+            return
+        # A first start, or a state kept from before the console: its pool and admin are made now.
+        pool = console_users.create_user_pool(REGION)
+        console_users.use(pool)
+        added = members.add(self.workspace["workspace_id"], LOCAL_ADMIN_EMAIL, "admin")
+        # A user of that name in a new pool is always new, so Cognito has just given it a password.
+        assert added.password is not None
+        self.workspace.update(
+            console_user_pool_id=pool.pool_id,
+            console_user_pool_client_id=pool.client_id,
+            console_email=LOCAL_ADMIN_EMAIL,
+            console_password=added.password,
+        )
 
     def local_time(self, real: float) -> float:
         """The local clock (``clock.now()``, unrounded) at wall-clock time ``real``."""
@@ -281,6 +322,16 @@ class LocalRuntime:
             pumps[function] = pump
         return pumps
 
+    def _start_exports(self) -> Any:
+        """The exports bucket in moto and the worker behind its queue, as the stack's queue feeds the
+        exports function."""
+        from nudge.local import exports_worker
+        from nudge.local.routing import load_handler
+
+        worker = exports_worker.start(self.aws.endpoint_url, REGION, load_handler("exports"))
+        self._closers.append(worker.stop)
+        return worker
+
     def _schedule_what_eventbridge_fires(self) -> None:
         """The stack's EventBridge schedules, on the local clock."""
         from nudge.local.routing import load_handler
@@ -340,6 +391,7 @@ class LocalRuntime:
 
         return {
             "streams": {name: pump.status() for name, pump in self.pumps.items()},
+            "exports": self.exports.status(),
             "schedules": self.scheduler.status(),
             "outbox": len(self.outbox.messages()),
             "time_scale": self.options.time_scale,
@@ -349,7 +401,10 @@ class LocalRuntime:
 
     def banner(self) -> str:
         c = self.contract
+        served = "" if self.options.console_dir else "  (not served: start with --console DIR, or make run)"
         lines = [
+            f"  Console         {c['console_url']}{served}",
+            f"  console sign-in {c['console_email']} / {c['console_password']}",
             "Nudge local runtime is ready. Its state is kept in the state directory: stop it (Ctrl-C) and"
             " start it again to carry on; --reset starts empty.",
             f"  Track API       {c['track_url']}",

@@ -15,6 +15,7 @@ from nudge.model.billing import BillingItem
 from nudge.model.campaigns import CampaignsItem
 from nudge.model.deliveries import DeliveriesItem
 from nudge.model.events import EventItem
+from nudge.model.exports import ExportsItem
 from nudge.model.objects import ObjectsItem
 from nudge.model.people import PeopleItem
 from nudge.model.segments import SegmentsItem
@@ -29,6 +30,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "billing": BillingItem,
     "deliveries": DeliveriesItem,
     "campaigns": CampaignsItem,
+    "exports": ExportsItem,
     "activities": ActivityItem,
 }
 
