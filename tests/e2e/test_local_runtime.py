@@ -26,6 +26,11 @@ def test_contract_file_has_every_promised_key(local):
         "workspace_id",
         "aws_endpoint_url",
         "aws_region",
+        "console_url",
+        "console_email",
+        "console_password",
+        "console_user_pool_id",
+        "console_user_pool_client_id",
     }
     assert local.contract["track_url"] == f"http://127.0.0.1:{local.port}"
 

@@ -32,9 +32,15 @@ from botocore.exceptions import (
 from pynamodb.exceptions import PynamoDBException
 
 from nudge.errors import NudgeError
+from nudge.roles import LABELS
 
 LOCAL_CONTRACT = "local.json"  # what ``nudge local`` writes into its state directory once it is ready
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# local.json key -> the variable ``nudge.console_auth.users`` reads (after a deploy: the stack's outputs)
+LOCAL_USER_POOL = {
+    "console_user_pool_id": "NUDGE_USER_POOL_ID",
+    "console_user_pool_client_id": "NUDGE_USER_POOL_CLIENT_ID",
+}
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -76,6 +82,11 @@ def target_aws(state_dir: Path) -> AwsTarget:
             raise NudgeError(f"{contract_path} is not a local runtime's contract ({exc})") from exc
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
+        # The console's user pool on the runtime's moto (``nudge user add``); a runtime from before the
+        # console names none.
+        for key, variable in LOCAL_USER_POOL.items():
+            if key in contract:
+                os.environ[variable] = str(contract[key])
         target = AwsTarget(endpoint, str(contract_path))
     if target.local:
         os.environ.update(LOCAL_CREDENTIALS)
@@ -210,6 +221,31 @@ def _billing_usage(args: argparse.Namespace) -> None:
     print(json.dumps(estimate.to_json(), indent=2))
 
 
+def _user_add(args: argparse.Namespace) -> None:
+    from botocore.exceptions import ClientError
+
+    from nudge.console_auth import members
+    from nudge.console_auth.users import UserPoolNotConfigured
+
+    try:
+        added = members.add(args.workspace, args.email, args.role)
+    except UserPoolNotConfigured as exc:
+        raise NudgeError(str(exc)) from exc
+    except ClientError as exc:  # Cognito refused (a policy, a permission): its own words, one line
+        raise NudgeError(f"the user pool refused: {exc}") from exc
+    member = added.member
+    if args.json:
+        body = {"email": member.email, "workspace_id": args.workspace, "role": member.role.label}
+        print(json.dumps({**body, "password": added.password}))
+        return
+    print(f"{member.email} is {member.role.label} in workspace {args.workspace}.")
+    if added.password is None:
+        print("An existing console user: their password is unchanged.")
+    else:
+        print(f"  password  {added.password}")
+        print("A new console user: the password is shown only this once; they can reset it by email.")
+
+
 def _tables_create(_: argparse.Namespace) -> None:
     from nudge.model import create_tables
 
@@ -327,6 +363,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     usage.add_argument("--workspace", required=True)
     usage.set_defaults(run=_billing_usage)
+
+    user = groups.add_parser("user", help="manage the web console's users").add_subparsers(
+        dest="command", required=True
+    )
+    user_add = user.add_parser(
+        "add",
+        parents=[aws],
+        help="make someone a member of a workspace with a role (creates their console user, if new)",
+    )
+    user_add.add_argument("--email", required=True)
+    user_add.add_argument("--workspace", required=True, help="workspace id")
+    user_add.add_argument("--role", required=True, choices=LABELS, help="what they may do in the workspace")
+    user_add.add_argument("--json", action="store_true", help="print email, workspace_id, role, password")
+    user_add.set_defaults(run=_user_add)
 
     tables = groups.add_parser("tables", help="manage tables outside CDK").add_subparsers(
         dest="command", required=True

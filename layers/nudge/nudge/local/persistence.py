@@ -18,6 +18,8 @@ What is saved:
   (``compiler.resumable``), a Wait with only what was left of it.
 - The local clock, the workspace's keys and the link-signing secret, so keys and tracking links in old
   outbox messages keep working.
+- The console's user pool (moto's Cognito: its users and their passwords, the app client), pickled
+  whole while it changes: a handful of users, so a few kilobytes (``console_users.dump_pools``).
 
 Why a snapshot of moto's backends, not moto's recorder: the recorder logs HTTP requests and replays them
 all, so start-up grows with the history (every stream poll, every Lambda invoke), and replayed writes make
@@ -94,6 +96,8 @@ class Snapshot:
     executions: list[RunningExecution] = field(default_factory=list)
     sequence: int = 0  # the last journal entry it contains
     format: int = FORMAT
+    # moto's Cognito user pools, pickled (``console_users``); None in a state saved before the console.
+    user_pools: bytes | None = None
 
 
 @dataclass
@@ -119,6 +123,7 @@ class Delta:
     machines: dict[str, dict[str, Any]]
     executions: list[RunningExecution]
     tables: dict[str, TableChange]
+    user_pools: bytes | None = None  # as they are now (whole: they are small)
 
 
 # --- the file ----------------------------------------------------------------------------------------
@@ -206,6 +211,7 @@ def _apply(snapshot: Snapshot, delta: Delta) -> None:
     snapshot.saved_at, snapshot.local_now = delta.saved_at, delta.local_now
     snapshot.workspace, snapshot.link_secret = delta.workspace, delta.link_secret
     snapshot.machines, snapshot.executions = delta.machines, delta.executions
+    snapshot.user_pools = delta.user_pools
 
 
 def save(state_dir: Path, snapshot: Snapshot) -> int:
@@ -640,7 +646,8 @@ class Saver:
     snapshot once the journal has grown past the last one; a snapshot at start and on ``stop()``.
 
     ``meta()`` answers the parts that are not tables: (workspace, link secret, machines);
-    ``executions()`` the running executions; ``trim_points()`` how far the streams were consumed.
+    ``executions()`` the running executions; ``trim_points()`` how far the streams were consumed;
+    ``user_pools()`` the console's user pools, pickled.
     ``sequence``: the last journal entry the loaded state contained (entries go on from there, so an
     older journal left behind by a crash is never applied on top of a newer snapshot)."""
 
@@ -655,6 +662,7 @@ class Saver:
         local_clock: Callable[[float], float],
         sequence: int = 0,
         interval: float = SAVE_INTERVAL_SECONDS,
+        user_pools: Callable[[], bytes | None] = lambda: None,
     ) -> None:
         self._state_dir = state_dir
         self._tables = tables
@@ -662,6 +670,7 @@ class Saver:
         self._executions = executions
         self._trim_points = trim_points
         self._local_clock = local_clock
+        self._user_pools = user_pools
         self._sequence = sequence
         self._interval = interval
         self._stop = threading.Event()
@@ -710,7 +719,8 @@ class Saver:
             changes = self._tables.take(trim, whole=snapshot)
             try:
                 workspace, secret, machines = self._meta()
-                signature = (workspace, secret, _freeze(machines), _positions(executions))
+                pools = self._user_pools()
+                signature = (workspace, secret, _freeze(machines), _positions(executions), pools)
                 if not snapshot and not changes and signature == self._last:
                     return False
                 self._sequence += 1
@@ -729,6 +739,7 @@ class Saver:
                         dict(machines),
                         executions,
                         self._sequence,
+                        user_pools=pools,
                     )
                     self._snapshot_bytes = save(self._state_dir, whole)
                     self._journal_bytes = 0
@@ -742,6 +753,7 @@ class Saver:
                         dict(machines),
                         executions,
                         changes,
+                        pools,
                     )
                     self._journal_bytes += append(self._state_dir, delta)
                 self._unsaved = False
