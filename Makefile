@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CDK_CLI := aws-cdk@2.1148.1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install test lint unit synth bench run clean openapi
+.PHONY: install test lint unit synth bench run clean openapi console
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -37,9 +37,27 @@ synth: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The web console (console/, a single-page app) built into console/dist, which `make run` serves under
+# /console/. Installed again only when the lock file changes, built again only when a source does;
+# nothing to do while console/package.json does not exist.
+console:
+ifneq ($(wildcard console/package.json),)
+CONSOLE_SOURCES := $(shell find console -path console/node_modules -prune -o -path console/dist -prune -o -type f -print)
+console: console/dist/index.html
+
+console/node_modules/.nudge-installed: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+	touch $@
+
+console/dist/index.html: console/node_modules/.nudge-installed $(CONSOLE_SOURCES)
+	cd console && npm run build
+	touch $@
+endif
+
 # 60x: the demo's 5-minute delay passes in 5 seconds (pass your own with `nudge local --time-scale`).
-run: $(STAMP)
-	$(BIN)/nudge local --time-scale 60
+# The console is served when it was built (its URL and sign-in come first in the banner).
+run: $(STAMP) console
+	$(BIN)/nudge local --time-scale 60 $$(test -f console/dist/index.html && echo --console console/dist)
 
 clean:
 	rm -rf $(VENV) build cdk.out .mypy_cache .ruff_cache
