@@ -496,9 +496,9 @@ INVALID: list[tuple[Any, str, str]] = [
     # branches and splits
     (blocks(b1={"type": "branch", "true": "b1"}), "workflow.blocks.b1.condition", "required"),
     (
-        blocks(b1={"type": "branch", "condition": {"segment": {"id": "20"}}}),
-        "workflow.blocks.b1.condition.segment.operator",
-        "required",
+        blocks(b1={"type": "branch", "condition": {"segment": {"id": False}}}),
+        "workflow.blocks.b1.condition.segment.id",
+        "wrong_type",
     ),
     (blocks(b1={"type": "multi_split", "branches": []}), "workflow.blocks.b1.branches", "invalid_value"),
     (

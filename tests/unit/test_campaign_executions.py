@@ -198,7 +198,11 @@ def test_valid_lists_become_a_spec():
     assert spec["values"] == [{"email": "a@x.io", "data": {"n": 2}}, {"id": "b", "data": {}}]
 
 
-def test_filters_are_segment_conditions_with_customerio_segment_nodes():
+def test_filters_are_segment_conditions_with_customerio_segment_nodes(monkeypatch):
+    looked_up: list[tuple[str, str]] = []  # each segment a filter names must exist in the workspace
+    monkeypatch.setattr(
+        broadcasts, "_known_segment", lambda ws, segment_id: looked_up.append((ws, segment_id))
+    )
     spec = broadcasts.parse_request(
         "ws",
         {
@@ -212,6 +216,7 @@ def test_filters_are_segment_conditions_with_customerio_segment_nodes():
     )
     assert spec["kind"] == "filter"
     assert spec["condition"]["and"][0] == {"segment": {"id": "7", "operator": "in"}}
+    assert looked_up == [("ws", "7")]
     message = refused(
         {"recipients": {"and": [{"attribute": {"field": "plan", "operator": "nope"}}]}},
         "recipients.and[0].attribute.operator",

@@ -19,6 +19,8 @@ from nudge.segments.conditions import (
     Ever,
     Not,
     RelativeTime,
+    SegmentCondition,
+    SegmentOperator,
     TimeUnit,
     Within,
     dependencies,
@@ -100,6 +102,8 @@ VALID = [
     {"object": {"object_type_id": "1", "relationship": {"or": [attr("role", "eq", "admin")]}}},
     {"segment": {"id": "123", "operator": "in"}},
     {"segment": {"id": "7", "operator": "not_in"}},
+    {"segment": {"id": 3}},  # Customer.io's form: a numeric id, membership by default
+    {"segment": {"id": 2**63 - 1, "operator": "not_in"}},
     nest(MAX_DEPTH, PLAN),
     nest(MAX_DEPTH, PLAN, key="mixed"),
     nest(MAX_DEPTH - 1, {"event": {"name": "x", "filters": {"not": PLAN}}}),
@@ -282,10 +286,13 @@ INVALID = [
         "object.relationship.event",
         "unsupported",
     ),
-    ({"segment": {"id": "1"}}, "segment.operator", "required"),
     ({"segment": {"operator": "in"}}, "segment.id", "required"),
     ({"segment": {"id": "1", "operator": "member"}}, "segment.operator", "unknown_operator"),
-    ({"segment": {"id": 12, "operator": "in"}}, "segment.id", "wrong_type"),
+    ({"segment": {"id": True}}, "segment.id", "wrong_type"),
+    ({"segment": {"id": 1.5}}, "segment.id", "wrong_type"),
+    ({"segment": {"id": -1}}, "segment.id", "invalid_value"),
+    ({"segment": {"id": 2**63}}, "segment.id", "invalid_value"),
+    ({"segment": {"id": ["1"]}}, "segment.id", "wrong_type"),
     ({"segment": {"id": "", "operator": "in"}}, "segment.id", "invalid_value"),
     # names become parts of storage keys; relative amounts become re-check times
     (attr("x" * (MAX_NAME_LENGTH + 1), "exists"), "attribute.field", "invalid_value"),
@@ -375,6 +382,13 @@ def test_parse_builds_a_typed_tree_with_defaults():
     )
     assert parse(attr("plan", "in", ["a", 1])).value == ("a", 1)  # lists become tuples: the tree is hashable
     hash(parse(EVENT_FULL))
+
+
+def test_a_segment_id_is_read_the_same_as_a_number_or_a_string():
+    expected = SegmentCondition("12", SegmentOperator.IN)
+    assert parse({"segment": {"id": 12}}) == parse({"segment": {"id": "12", "operator": "in"}}) == expected
+    assert parse({"segment": {"id": 12.0}}) == expected  # an integral float is an integer, as elsewhere
+    assert to_json(parse({"segment": {"id": 12}})) == {"segment": {"id": "12", "operator": "in"}}
 
 
 def test_integral_floats_are_integers():

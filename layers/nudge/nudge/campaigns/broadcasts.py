@@ -51,7 +51,14 @@ from nudge.model.base import plain
 from nudge.model.campaigns import Broadcast, BroadcastRequest, CampaignsItem
 from nudge.model.keys import member_sk, segment_pk
 from nudge.model.people import PROFILE_SHARDS
-from nudge.segments.conditions import ConditionError, parse
+from nudge.segments.conditions import (
+    ConditionError,
+    SegmentCondition,
+    SegmentOperator,
+    parse,
+    referenced_segments,
+    to_json,
+)
 from nudge.segments.context import StoredPerson
 from nudge.tracking.identifiers import PersonRef, looks_like_email
 from nudge.tracking.limits import byte_len, check_identifier
@@ -255,46 +262,25 @@ def _per_user(value: Any, path: str) -> dict[str, Any]:
 
 
 def _recipients(workspace_id: str, value: Any) -> dict[str, Any]:
-    """``{"segment": {"id"}}`` (a segment's members), or a filter over everyone in the workspace."""
+    """``{"segment": {"id"}}`` (a segment's members), or a filter over everyone in the workspace. The
+    condition parser reads Customer.io's ``{"segment": {"id": 7}}`` (a number or a string, no operator)."""
     if not isinstance(value, dict):
         raise InvalidRequest("recipients must be an object", field="recipients")
-    normalized = _customerio_filter(value)
-    if set(normalized) == {"segment"} and normalized["segment"].get("operator") == "in":
-        segment_id = normalized["segment"]["id"]
-        _known_segment(workspace_id, segment_id)
-        return {"kind": "segment", "segment_id": segment_id}
     try:
-        parse(normalized)
+        condition = parse(value)
     except ConditionError as exc:
         path = f"recipients.{exc.path}" if exc.path else "recipients"
         raise InvalidRequest(f"{path}: {exc.message}", field=path, reason=exc.rule) from exc
-    return {"kind": "filter", "condition": normalized}
+    for segment_id in sorted(referenced_segments(condition)):
+        _known_segment(workspace_id, segment_id)  # another workspace's segment is unknown here
+    if isinstance(condition, SegmentCondition) and condition.operator is SegmentOperator.IN:
+        return {"kind": "segment", "segment_id": condition.segment_id}
+    return {"kind": "filter", "condition": to_json(condition)}
 
 
-def _customerio_filter(node: Any) -> Any:
-    """Customer.io writes a segment condition ``{"segment": {"id": 7}}``: as ours, with ``operator: in``
-    and a string id; everything else is the segment condition language already."""
-    if not isinstance(node, dict) or len(node) != 1:
-        return node
-    ((key, body),) = node.items()
-    if key in ("and", "or") and isinstance(body, list):
-        return {key: [_customerio_filter(child) for child in body]}
-    if key == "not":
-        return {key: _customerio_filter(body)}
-    if key == "segment" and isinstance(body, dict):
-        segment = dict(body)
-        if isinstance(segment.get("id"), int) and not isinstance(segment.get("id"), bool):
-            segment["id"] = str(segment["id"])
-        segment.setdefault("operator", "in")
-        return {key: segment}
-    return node
-
-
-def _known_segment(workspace_id: str, segment_id: Any) -> None:
+def _known_segment(workspace_id: str, segment_id: str) -> None:
     from nudge.segments import definitions
 
-    if not isinstance(segment_id, str) or not segment_id:
-        raise InvalidRequest("recipients.segment.id must be a segment id", field="recipients.segment.id")
     try:
         definitions.load(workspace_id, segment_id)
     except NotFound as exc:

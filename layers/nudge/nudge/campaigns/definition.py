@@ -39,11 +39,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nudge.segments.conditions import (
     CONDITION_SCHEMA,
-    MAX_NAME_LENGTH,
     MAX_TIMESTAMP,
     Condition,
     ConditionError,
     EventCondition,
+    identifier,
     parse,
     referenced_segments,
     to_json,
@@ -51,7 +51,6 @@ from nudge.segments.conditions import (
 from nudge.segments.conditions import Rule as ConditionRule
 
 MAX_BLOCKS = 200
-MAX_INTEGER_ID = 2**63 - 1  # ids given as numbers; the schema file spells it out
 YEAR_SECONDS = 31_536_000
 NAME_MAX = 255
 BLOCK_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # no dots: block ids are path parts and ASL state names
@@ -177,7 +176,7 @@ def successors(block: dict[str, Any]) -> list[str]:
 
 def schema() -> dict[str, Any]:
     """The definition's JSON Schema, complete: ``schema.json`` with the segment condition schema
-    (an embedded resource, ``urn:nudge:segment-condition``) in place of its two placeholders."""
+    (an embedded resource, ``urn:nudge:segment-condition``) in place of its three placeholders."""
     return copy.deepcopy(_schema())
 
 
@@ -188,6 +187,7 @@ def _schema() -> dict[str, Any]:
     defs["condition"] = CONDITION_SCHEMA
     # An event trigger's filters are an event condition's filters: that schema's "fields" conditions.
     defs["event_filters"] = {"$ref": f"{CONDITION_SCHEMA['$id']}#/$defs/fields0"}
+    defs["identifier"] = {"$ref": f"{CONDITION_SCHEMA['$id']}#/$defs/identifier"}
     return document
 
 
@@ -244,17 +244,12 @@ def _text(value: Any, path: str, max_length: int | None = None) -> str:
 
 
 def _identifier(value: Any, path: str) -> str:
-    """A template's or segment's id: the API answers them as numbers, so a number is taken too. Bounded
-    like a condition's names (it becomes part of storage keys: the trigger index, look-ups)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(_integer(value, path, 0, MAX_INTEGER_ID))
-    if not isinstance(value, str):
-        raise DefinitionError(path, "wrong_type", "must be a string or an integer")
-    if not value:
-        raise DefinitionError(path, "invalid_value", "must not be empty")
-    if len(value) > MAX_NAME_LENGTH:
-        raise DefinitionError(path, "invalid_value", f"must be at most {MAX_NAME_LENGTH} characters")
-    return value
+    """A template's or segment's id, as a string or a number: read as a segment condition reads one
+    (``nudge.segments.conditions.identifier``), so every place a client names a segment takes the same."""
+    try:
+        return identifier(value, path)
+    except ConditionError as exc:
+        raise DefinitionError(exc.path, exc.rule, exc.message) from exc
 
 
 def _integer(value: Any, path: str, minimum: int, maximum: int | None = None) -> int:

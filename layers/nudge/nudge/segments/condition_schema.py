@@ -21,6 +21,9 @@ FIELD_PATTERN = r"^[^.]+(\.[^.]+)*$"  # dotted path, no empty segment
 # dependency index's ``attr:<name>``), which DynamoDB caps at 1024/2048 bytes: 150 characters (Customer.io's
 # attribute name limit, in bytes) keep every key far below that, whatever the characters.
 MAX_NAME_LENGTH = 150
+# A segment's (or a template's) id may be given as a number: Nudge answers them as numbers, as Customer.io
+# does, so a client echoes back what it was given. Stored as the decimal string.
+MAX_NUMERIC_ID = 2**63 - 1
 # "amount unit ago / from now" and "within amount units": a million days is beyond any plausible
 # timestamp, and the times computed from it stay 12-digit numbers (re-checks are keyed by them).
 MAX_RELATIVE_AMOUNT = 1_000_000
@@ -261,6 +264,11 @@ _SCALAR = {"type": ["string", "number", "boolean"]}
 _UNIT = {"enum": [unit.value for unit in TimeUnit]}
 _TIMESTAMP = {"type": "integer", "minimum": 0, "maximum": MAX_TIMESTAMP}
 _NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}
+# The one declaration of an id's shape: campaign definitions refer to it (``#/$defs/identifier``).
+IDENTIFIER_SCHEMA = {
+    "description": "A segment's or template's id, as a string or a number.",
+    "anyOf": [_NAME, {"type": "integer", "minimum": 0, "maximum": MAX_NUMERIC_ID}],
+}
 
 
 def _closed(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -357,18 +365,22 @@ def _level(scope: str, level: int) -> dict[str, Any]:
     if scope == "person":
         fields = _ref(f"fields{level}")
         relation = {"object_type_id": _NAME, "filters": fields, "relationship": fields}
-        segment = {"id": _NAME, "operator": _enum(SegmentOperator)}
+        segment = {"id": _ref("identifier"), "operator": _enum(SegmentOperator)}
         alternatives += [
             _closed({"event": _event_schema(fields)}, ["event"]),
             _closed({"device": fields}, ["device"]),
             _closed({"object": _closed(relation, ["object_type_id"])}, ["object"]),
-            _closed({"segment": _closed(segment, ["id", "operator"])}, ["segment"]),
+            _closed({"segment": _closed(segment, ["id"])}, ["segment"]),
         ]
     return {"anyOf": alternatives}
 
 
 def _schema() -> dict[str, Any]:
-    defs: dict[str, Any] = {"attribute": _attribute_schema(), "timeframe": _timeframe_schema()}
+    defs: dict[str, Any] = {
+        "attribute": _attribute_schema(),
+        "timeframe": _timeframe_schema(),
+        "identifier": IDENTIFIER_SCHEMA,
+    }
     for level in range(MAX_DEPTH + 1):
         defs[f"person{level}"] = _level("person", level)
         defs[f"fields{level}"] = _level("fields", level)

@@ -54,7 +54,10 @@ Object
     and whose relationship's attributes satisfy ``relationship``.
 
 Segment
-    ``{"segment": {"id": "123", "operator": "in"|"not_in"}}``.
+    ``{"segment": {"id": "123", "operator": "in"|"not_in"}}``; the id may be a number (``{"id": 123}``,
+    as the API answers segment ids and as Customer.io's clients send them) and ``operator`` defaults to
+    ``in`` (Customer.io's ``{"segment": {"id": 3}}``). Read here, once, for every caller: segments,
+    campaign filters and goals, broadcast recipients, people searches and exports.
 
 Bounds: an attribute ``field``, an event ``name``, an ``object_type_id`` and a segment ``id`` are at most
 ``MAX_NAME_LENGTH`` (150) characters (they become parts of storage keys); a relative ``amount``
@@ -86,6 +89,7 @@ from nudge.segments.condition_schema import (
     MAX_DEPTH,
     MAX_EVENT_COUNT,
     MAX_NAME_LENGTH,
+    MAX_NUMERIC_ID,
     MAX_RELATIVE_AMOUNT,
     MAX_TIMESTAMP,
     NAME_PATTERN,
@@ -124,6 +128,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_EVENT_COUNT",
     "MAX_NAME_LENGTH",
+    "MAX_NUMERIC_ID",
     "MAX_RELATIVE_AMOUNT",
     "MAX_TIMESTAMP",
     "And",
@@ -155,6 +160,7 @@ __all__ = [
     "Within",
     "dependencies",
     "evaluate",
+    "identifier",
     "parse",
     "referenced_segments",
     "time_relative",
@@ -455,11 +461,18 @@ def _related_object(body: Any, path: str, depth: int) -> ObjectCondition:
 def _segment(body: Any, path: str) -> SegmentCondition:
     obj = _keys(body, path, ("id", "operator"))
     return SegmentCondition(
-        _non_empty(_required(obj, "id", path), _key(path, "id")),
-        _choice(SegmentOperator, "unknown_operator")(
-            _required(obj, "operator", path), _key(path, "operator")
-        ),
+        identifier(_required(obj, "id", path), _key(path, "id")),
+        _optional(obj, "operator", path, _choice(SegmentOperator, "unknown_operator"), SegmentOperator.IN),
     )
+
+
+def identifier(value: Any, path: str) -> str:
+    """A segment's id as stored (a string), given as a string or as a number (``IDENTIFIER_SCHEMA``)."""
+    if _is_number(value):
+        return str(_integer(0, MAX_NUMERIC_ID)(value, path))
+    if not isinstance(value, str):
+        raise ConditionError(path, "wrong_type", "must be a string or an integer")
+    return _non_empty(value, path)
 
 
 # --- writing ---------------------------------------------------------------------------------------
