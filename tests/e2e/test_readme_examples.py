@@ -1,0 +1,86 @@
+"""The README's segment and campaign examples, run as they are written against a ``nudge local`` of their
+own (a fresh workspace: the examples name people and events other tests also use), so the manual cannot
+drift from the product.
+
+A block is marked in README.md by the comment line ``<!-- README example: <name> ... -->`` just above its
+fence. It runs under ``bash -euo pipefail`` with ``curl`` failing on any 4xx or 5xx, so a request the
+product refuses fails the test with the answer; the test then checks the block's outcome through the API.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.local_runtime import Runtime, start
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+MARKED = re.compile(r"^<!-- README example: (\w+) [^\n]*-->\n```sh\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+# Every curl of a block fails on an HTTP error, with the answer on stderr.
+PRELUDE = 'curl() { command curl --fail-with-body --show-error "$@"; }\n'
+RUN_SECONDS = 120
+
+
+def examples() -> dict[str, str]:
+    return {name: script for name, script in MARKED.findall(README.read_text())}
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    started = start(tmp_path_factory.mktemp("readme"), "--time-scale", "60")
+    yield started
+    started.stop()
+
+
+def run(runtime: Runtime, name: str) -> str:
+    assert shutil.which("jq"), "the README's examples read ids with jq: install it"
+    env = {
+        **os.environ,
+        "URL": runtime.url,
+        "SITE_ID": runtime.contract["site_id"],
+        "TRACK_API_KEY": runtime.contract["track_api_key"],
+        "APP_API_KEY": runtime.contract["app_api_key"],
+    }
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", PRELUDE + examples()[name]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, f"README example {name!r} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_the_readme_marks_its_examples():
+    assert set(examples()) == {"segments", "campaigns"}
+
+
+def test_the_segment_example(runtime):
+    printed = run(runtime, "segments")
+
+    segments = {s["name"]: s for s in runtime.app("GET", "/v1/segments").json()["segments"]}
+    churned, pros = segments["Churned"], segments["Engaged pros"]
+    assert (churned["type"], pros["type"]) == ("manual", "dynamic")
+    assert pros["conditions"]["and"][2] == {"not": {"segment": {"id": str(churned["id"]), "operator": "in"}}}
+    assert '"identifiers"' in printed  # the membership page it ends with
+
+
+def test_the_campaign_example(runtime):
+    printed = run(runtime, "campaigns")
+
+    assert '"subject":"Welcome, Ann"' in printed  # the archived message, as curl printed it
+    assert "You are on the pro plan." in printed
+    [campaign] = [
+        c for c in runtime.app("GET", "/v1/campaigns").json()["campaigns"] if c["name"] == "Welcome"
+    ]
+    assert campaign["state"] == "active"
+    outbox = runtime.get("/_local/outbox").json()
+    assert [m["subject"] for m in outbox if m["recipient"] == "ann@example.com"] == ["Welcome, Ann"]
