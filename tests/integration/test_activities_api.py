@@ -23,7 +23,7 @@ from nudge.activities import kinds
 from nudge.delivery import records, states
 from nudge.local.apigw import LocalContext
 from nudge.local.streams import StreamPump
-from nudge.model.activities import ActivityItem
+from nudge.model.activities import ActivityItem, activity_pk
 from nudge.model.events import EventItem
 from nudge.model.tables import create_tables, streamed_tables
 from tests.integration.test_evaluate_calls import Streams
@@ -252,6 +252,24 @@ def test_identity_and_subscription_changes_are_attribute_changes(app, track, at,
         ("email", "ann@example.com", "ann@example.org"),
         ("unsubscribed", False, True),
     ]
+
+
+def test_a_deleted_persons_activities_go_with_them(app, track, ws, at, pump):
+    for person in ("ann", "bob"):
+        track.put(f"/api/v1/customers/{person}", {"plan": "free"})
+        track.post(f"/api/v1/customers/{person}/events", {"name": "purchase"})
+        at["t"] += 1
+        track.put(f"/api/v1/customers/{person}", {"plan": "pro"})
+    assert pump.wait_idle(timeout=20)
+    ann = cio_id(ws, "ann")
+    assert ActivityItem.count(activity_pk(ws, ann)) == 1
+
+    assert track.delete("/api/v1/customers/ann").status == 200
+    assert pump.wait_idle(timeout=20)
+
+    assert app.get("/v1/customers/ann/activities").status == 404
+    assert {a["customer_id"] for a in _activities(app, "/v1/activities")} == {"bob"}
+    assert ActivityItem.count(activity_pk(ws, ann)) == 0
 
 
 def test_a_person_is_found_by_email_or_cio_id(app, track, ws, pump):

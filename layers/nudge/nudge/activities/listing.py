@@ -146,7 +146,7 @@ def list_page(index: ShardedIndex[Item], filters: Filters, *, limit: int, start:
 
 def identifiers_of(workspace_id: str, cio_ids: set[str]) -> dict[str, dict[str, Any]]:
     """Each person's identifiers, in one BatchGetItem per 100 people (a page holds at most 100). A person
-    deleted since is missing: their activities show only the cio_id."""
+    deleted since is missing (and their activities are not shown)."""
     keys = sorted(cio_ids)
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(keys), 100):

@@ -121,16 +121,32 @@ def failing_also(response: Mapping[str, Any], sequence_numbers: list[str]) -> di
 
 
 def on_change(change: Change) -> None:
-    """The evaluate function's consumer: attribute changes, segment entries and exits."""
+    """The evaluate function's consumer: attribute changes, segment entries and exits; a person's
+    deletion deletes their log (their events go with them in the request that deletes them)."""
     item = change.item
-    if isinstance(item, Person) and isinstance(change.old, Person) and isinstance(change.new, Person):
-        # A profile's creation is not a change of its attributes; nor is its deletion.
+    if isinstance(item, Person) and change.event_name == "REMOVE":
+        forget(change.workspace_id, item.cio_id)
+    elif isinstance(item, Person) and isinstance(change.old, Person) and isinstance(change.new, Person):
+        # A profile's creation is not a change of its attributes.
         _record(_attribute_changes(change.workspace_id, change.old, change.new), change.sequence_number)
     elif isinstance(item, Membership) and change.event_name in ("INSERT", "REMOVE"):
         _record(
             [_membership(change.workspace_id, item, entered=change.event_name == "INSERT")],
             change.sequence_number,
         )
+
+
+def forget(workspace_id: str, cio_id: str) -> int:
+    """Delete a person's log (a Query of its keys, 25 deletes a call); returns how many entries. Only a
+    deletion reads: an exit recorded after it (another table's stream, in no set order) stays until it
+    expires, and the listings leave out people who no longer exist."""
+    pk = activity_pk(workspace_id, cio_id)
+    deleted = 0
+    with ActivityItem.batch_write() as batch:
+        for entry in ActivityItem.query(pk, attributes_to_get=["pk", "sk"]):
+            batch.delete(entry)
+            deleted += 1
+    return deleted
 
 
 def on_delivery_record(record: Mapping[str, Any]) -> None:

@@ -21,10 +21,13 @@ PAGE_MAX = 100
 
 
 def _answer(found: Page[listing.Item], identifiers: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    def who(cio_id: str) -> dict[str, Any]:
-        return identifiers.get(cio_id) or {"id": None, "email": None, "cio_id": cio_id}
-
-    return {"activities": [listing.to_api(item, who) for item in found.entries], "next": found.next or ""}
+    # Only the activities of people who exist: a deleted person's log is deleted with them, but an entry
+    # recorded after the deletion (in no set order with it) waits for its expiry.
+    shown = [item for item in found.entries if str(item.cio_id) in identifiers]
+    return {
+        "activities": [listing.to_api(item, identifiers.__getitem__) for item in shown],
+        "next": found.next or "",
+    }
 
 
 def _customer_activities(req: Request) -> Response:
