@@ -403,3 +403,24 @@ def test_bad_input_is_a_400_naming_the_field(app, sent, path, body, field):
 
 def _key(ws: str, export: dict) -> tuple[str, str]:
     return exports_pk(ws), export_sk(export["id"])
+
+
+def test_a_try_after_one_that_completed_the_file_but_not_the_record_finishes_it(
+    app, track, ws, sent, monkeypatch
+):
+    _people(track, 7)
+    export = _start(app, {"attribute": {"field": "plan", "operator": "exists"}})
+    real_finish = store.finish
+
+    def crash_once(*args, **kwargs):
+        monkeypatch.setattr(store, "finish", real_finish)
+        raise ConnectionError("lost the connection to DynamoDB")
+
+    monkeypatch.setattr(store, "finish", crash_once)
+    workspace_id, export_id = queue.parse(sent.messages.pop(0))
+    with pytest.raises(ConnectionError):
+        worker.run(workspace_id, export_id, owner="first", time_left=lambda: 900.0)
+
+    assert worker.run(workspace_id, export_id, owner="retry", time_left=lambda: 900.0) == "done"
+    assert app.get(f"/v1/exports/{export['id']}").json["export"]["total"] == 7
+    assert sorted(r["id"] for r in csv_of(app, export["id"])) == [f"p{i:03d}" for i in range(7)]

@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from nudge.settings import get_settings
 
@@ -91,6 +92,16 @@ def read_tail(key: str) -> bytes:
 
 def delete(key: str) -> None:
     _client().delete_object(Bucket=bucket(), Key=key)
+
+
+def exists(key: str) -> bool:
+    try:
+        _client().head_object(Bucket=bucket(), Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
 
 
 def download_url(key: str, filename: str) -> str:

@@ -41,7 +41,7 @@ LEASE_MARGIN_SECONDS = 30
 @dataclass(frozen=True)
 class Limits:
     part_bytes: int = files.PART_MIN_BYTES
-    rows_per_read: int = 500  # index entries per Query: five BatchGetItems of profiles
+    rows_per_read: int = 1000  # index entries per Query: ten BatchGetItems of profiles
     # Stop reading and hand over when less than this is left: a chunk and a part upload fit in it.
     reserve_seconds: float = 60.0
 
@@ -100,6 +100,8 @@ def _run(export: Export, owner: str, time_left: Callable[[], float], limits: Lim
             buffer += files.read_tail(str(export.tail_key))
     parts = [plain(p) for p in export.parts or []]
     rows = int(export.rows)
+    # A step saved after the last part: only completing the upload (and the record) is left.
+    uploaded = export.upload_id is not None and cursor is None
     read_once = False
     while cursor is not None:
         if read_once and time_left() < limits.reserve_seconds:
@@ -110,28 +112,51 @@ def _run(export: Export, owner: str, time_left: Callable[[], float], limits: Lim
         rows += len(chunk)
         if cursor is not None and len(buffer) >= limits.part_bytes:
             parts.append(_upload(key, upload_id, len(parts) + 1, bytes(buffer)))
-            old_tail = export.tail_key
-            if not store.save_progress(
-                export,
-                owner,
-                upload_id=upload_id,
-                parts=parts,
-                cursor_json=json.dumps(cursor),
-                tail_key=None,
-                rows=rows,
-            ):
+            if not _save(export, owner, upload_id, parts, cursor, rows, tail=None):
                 return SKIPPED
             buffer = bytearray()
-            if old_tail:
-                files.delete(str(old_tail))
-    parts.append(_upload(key, upload_id, len(parts) + 1, bytes(buffer)))
-    files.complete_upload(key, upload_id, parts)
+    if not uploaded:
+        parts.append(_upload(key, upload_id, len(parts) + 1, bytes(buffer)))
+        if not _save(export, owner, upload_id, parts, None, rows, tail=None):
+            return SKIPPED
+    _complete(key, upload_id, parts)
+    return DONE if store.finish(export, owner, rows) else SKIPPED
+
+
+def _save(
+    export: Export,
+    owner: str,
+    upload_id: str,
+    parts: list[dict[str, object]],
+    cursor: sources.Cursor | None,
+    rows: int,
+    *,
+    tail: str | None,
+) -> bool:
+    """One step saved (``cursor`` None: the source is exhausted and every part uploaded); the tail it
+    replaces is deleted once nothing points to it."""
     old_tail = export.tail_key
-    if not store.finish(export, owner, rows):
-        return SKIPPED
-    if old_tail:
+    saved = store.save_progress(
+        export,
+        owner,
+        upload_id=upload_id,
+        parts=parts,
+        cursor_json=json.dumps(cursor),
+        tail_key=tail,
+        rows=rows,
+    )
+    if saved and old_tail and old_tail != tail:
         files.delete(str(old_tail))
-    return DONE
+    return saved
+
+
+def _complete(key: str, upload_id: str, parts: list[dict[str, object]]) -> None:
+    """Complete the upload; a try after one that completed it but died before saving finds the file."""
+    try:
+        files.complete_upload(key, upload_id, parts)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload" or not files.exists(key):
+            raise
 
 
 def _hand_over(
@@ -145,23 +170,11 @@ def _hand_over(
 ) -> str:
     """Save the step with what is buffered as its tail, and leave the rest to a new invocation."""
     key = str(export.object_key)
-    old_tail = export.tail_key
     tail = files.tail_key(key, int(export.step) + 1) if buffered else None
     if tail is not None:
         files.write_tail(tail, buffered)
-    saved = store.save_progress(
-        export,
-        owner,
-        upload_id=upload_id,
-        parts=parts,
-        cursor_json=json.dumps(cursor),
-        tail_key=tail,
-        rows=rows,
-    )
-    if not saved:
+    if not _save(export, owner, upload_id, parts, cursor, rows, tail=tail):
         return SKIPPED
-    if old_tail and old_tail != tail:
-        files.delete(str(old_tail))
     store.release(export, owner)
     queue.get().send(str(export.workspace_id), int(export.export_id))
     return CONTINUED
