@@ -44,9 +44,11 @@ def _record(record: SQSRecord, context: LambdaContext) -> str:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
-        event=event,
-        record_handler=lambda record: _record(record, context),
-        processor=processor,
-        context=context,
+    return dict(
+        process_partial_response(
+            event=event,
+            record_handler=lambda record: _record(record, context),
+            processor=processor,
+            context=context,
+        )
     )
