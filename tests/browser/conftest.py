@@ -1,0 +1,139 @@
+"""Browser tests: the web console (``console/``) built and served by ``nudge local --console``, driven by
+Playwright for Python in Debian's headless Chromium (``executable_path``: browsers are never downloaded).
+
+The console is built first when ``console/dist`` is missing or older than its sources (``npm ci`` when
+``node_modules`` is missing or older than the lock file, then ``npm run build``). Users are added through
+the App API's members route with the runtime's App key, as an admin would: one of each role.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.local_runtime import Runtime, start
+
+ROOT = Path(__file__).resolve().parents[2]
+CONSOLE = ROOT / "console"
+DIST = CONSOLE / "dist"
+SCREENSHOTS = ROOT / "docs" / "console"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def _newest(paths: list[Path]) -> float:
+    return max(p.stat().st_mtime for p in paths if p.exists())
+
+
+def _sources() -> list[Path]:
+    fixed = ["package.json", "package-lock.json", "index.html", "vite.config.ts", "tsconfig.json"]
+    return [CONSOLE / name for name in fixed] + [p for p in (CONSOLE / "src").rglob("*") if p.is_file()]
+
+
+def build_console() -> Path:
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail(
+            "npm is missing: install Node.js 20 (Debian: apt-get install -y nodejs npm)", pytrace=False
+        )
+    modules = CONSOLE / "node_modules"
+    if not modules.exists() or modules.stat().st_mtime < (CONSOLE / "package-lock.json").stat().st_mtime:
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CONSOLE, check=True)
+    index = DIST / "index.html"
+    if not index.exists() or index.stat().st_mtime < _newest(_sources()):
+        subprocess.run([npm, "run", "build"], cwd=CONSOLE, check=True)
+    return DIST
+
+
+def chromium_path() -> str:
+    """Debian's Chromium, installed here when running as root (as CI does); Playwright's own browser
+    builds are never downloaded."""
+    found = shutil.which("chromium")
+    if found is None and os.geteuid() == 0:
+        install = ["apt-get", "install", "-y", "-q", "chromium"]
+        if subprocess.run(install, stdout=subprocess.DEVNULL, check=False).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL, check=False)
+            subprocess.run(install, stdout=subprocess.DEVNULL, check=False)
+        found = shutil.which("chromium")
+    if found is None:
+        pytest.fail("Chromium is missing: run `apt-get install -y chromium` as root", pytrace=False)
+    return found
+
+
+@dataclass(frozen=True)
+class User:
+    email: str
+    password: str
+
+
+@dataclass
+class Console:
+    runtime: Runtime
+    admin: User
+    author: User
+    viewer: User
+
+    @property
+    def url(self) -> str:
+        return self.runtime.url + "/console/"
+
+
+def _member(runtime: Runtime, email: str, role: str) -> User:
+    answer = runtime.app("POST", "/v1/members", {"email": email, "role": role})
+    assert answer.status_code == 200, answer.text
+    return User(email, answer.json()["password"])
+
+
+@pytest.fixture(scope="session")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    dist = build_console()
+    runtime = start(tmp_path_factory.mktemp("console"), "--time-scale", "60", "--console", str(dist))
+    try:
+        yield Console(
+            runtime,
+            _member(runtime, "admin@example.com", "admin"),
+            _member(runtime, "author@example.com", "author"),
+            _member(runtime, "viewer@example.com", "viewer"),
+        )
+    finally:
+        runtime.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def sign_in(page: Any, console: Console, user: User) -> None:
+    page.goto(console.url)
+    page.get_by_role("textbox", name="Email").fill(user.email)
+    page.get_by_role("textbox", name="Password").fill(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("navigation", name="Main").wait_for()
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -1,0 +1,214 @@
+"""The web console in a real browser against ``nudge local``: sign-in, people, segments, billing, roles and
+sign-out, each checked against what the App API answers. Every screen is saved to ``docs/console/``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+from playwright.sync_api import expect
+
+from tests.browser.conftest import PHONE, Console, screenshot, sign_in
+
+
+def _money(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
+def test_a_wrong_password_is_refused(page: Any, console: Console) -> None:
+    page.goto(console.url)
+    expect(page.get_by_role("heading", name="Sign in to Nudge")).to_be_visible()
+    screenshot(page, "sign-in")
+    page.get_by_role("textbox", name="Email").fill(console.admin.email)
+    page.get_by_role("textbox", name="Password").fill(console.admin.password + "x")
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("do not match")
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+
+
+def test_find_a_tracked_person_and_see_attributes_and_events(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    assert runtime.track("PUT", "/api/v1/customers/zoe", {"email": "zoe@example.com", "plan": "pro"}).ok
+    assert runtime.track(
+        "POST", "/api/v1/customers/zoe/events", {"name": "viewed_pricing", "data": {"tier": "pro"}}
+    ).ok
+    sign_in(page, console, console.admin)
+
+    page.get_by_role("link", name="People").click()
+    page.get_by_label("Search by id or email").fill("zoe@")
+    page.get_by_role("link", name="zoe", exact=True).click()
+
+    expect(page.get_by_role("heading", name="zoe@example.com")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile(r"plan\s+pro"))).to_be_visible()
+    # The activity log follows the streams: the event arrives within moments.
+    expect(page.get_by_text("event: viewed_pricing")).to_be_visible(timeout=20_000)
+    screenshot(page, "person")
+    page.get_by_role("link", name="← People").click()
+    page.get_by_label("Search by id or email").fill("")
+    expect(page.get_by_role("link", name="zoe", exact=True)).to_be_visible()
+    screenshot(page, "people")
+
+
+def test_an_author_edits_an_attribute_and_the_api_has_it(page: Any, console: Console) -> None:
+    assert console.runtime.track("PUT", "/api/v1/customers/yan", {"email": "yan@example.com"}).ok
+    cio = console.runtime.app("GET", "/v1/customers/yan/attributes").json()["customer"]["identifiers"][
+        "cio_id"
+    ]
+    sign_in(page, console, console.author)
+    page.goto(console.url + f"people/{cio}")
+
+    page.get_by_role("button", name="Add attribute").click()
+    page.get_by_label("Attribute", exact=True).fill("plan")
+    page.get_by_label("Value").fill("team")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("row", name=re.compile(r"plan\s+team"))).to_be_visible()
+    attributes = console.runtime.app("GET", "/v1/customers/yan/attributes").json()["customer"]["attributes"]
+    assert attributes["plan"] == "team"
+
+
+def test_build_a_segment_and_its_count_is_the_apis(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    for who, plan in (("s1", "gold"), ("s2", "gold"), ("s3", "tin")):
+        assert runtime.track(
+            "PUT", f"/api/v1/customers/{who}", {"email": f"{who}@example.com", "plan": plan}
+        ).ok
+    condition = {"and": [{"attribute": {"field": "plan", "operator": "eq", "value": "gold"}}]}
+    runtime.wait_until(
+        lambda: runtime.app("POST", "/v1/segments/preview", {"conditions": condition}).json()["count"] == 2
+    )
+    sign_in(page, console, console.admin)
+
+    page.get_by_role("link", name="Segments").click()
+    page.get_by_role("link", name="New segment").click()
+    page.get_by_role("textbox", name="Name", exact=True).fill("Gold plan")
+    page.get_by_label("Attribute name").fill("plan")
+    page.get_by_label("Value").fill("gold")
+
+    preview = runtime.app("POST", "/v1/segments/preview", {"conditions": condition}).json()
+    expect(page.get_by_test_id("preview-count")).to_have_text(str(preview["count"]))
+    screenshot(page, "segment-builder")
+    page.get_by_role("button", name="Create segment").click()
+
+    expect(page.get_by_role("link", name="Gold plan")).to_be_visible()
+    [saved] = [s for s in runtime.app("GET", "/v1/segments").json()["segments"] if s["name"] == "Gold plan"]
+    assert saved["conditions"] == condition
+    runtime.wait_until(
+        lambda: runtime.app("GET", f"/v1/segments/{saved['id']}/customer_count").json()["count"] == 2
+    )
+    page.reload()
+    expect(page.get_by_test_id(f"count-{saved['id']}")).to_have_text("2")
+    screenshot(page, "segments")
+
+
+def test_a_refused_condition_is_shown_at_its_field(page: Any, console: Console) -> None:
+    sign_in(page, console, console.admin)
+    page.goto(console.url + "segments/new")
+    page.get_by_role("textbox", name="Name", exact=True).fill("Broken")
+    page.get_by_label("Operator").select_option("gt")
+    page.get_by_label("Attribute name").fill("x" * 151)  # over the 150-character bound
+    page.get_by_role("button", name="Create segment").click()
+
+    field = page.get_by_label("Attribute name")
+    expect(field).to_have_attribute("aria-invalid", "true")
+
+
+def test_the_billing_page_shows_what_the_api_answers(page: Any, console: Console) -> None:
+    sign_in(page, console, console.admin)
+    usage = console.runtime.app("GET", "/v1/billing/usage").json()
+
+    page.get_by_role("link", name="Plans & Billing").click()
+
+    expect(page.get_by_test_id("billable-People")).to_have_text(f"{usage['usage']['people']['billable']:,}")
+    expect(page.get_by_test_id("billable-Objects")).to_have_text(f"{usage['usage']['objects']['billable']:,}")
+    expect(page.get_by_test_id("billable-Messages")).to_have_text(
+        f"{usage['usage']['messages']['billable']:,}"
+    )
+    expect(page.get_by_test_id("estimate-total")).to_have_text(_money(usage["estimate"]["total_cents"]))
+    for line in usage["estimate"]["lines"]:
+        expect(page.get_by_role("cell", name=line["description"])).to_be_visible()
+    expect(page.get_by_text("high watermark")).to_be_visible()
+    screenshot(page, "billing")
+
+
+def test_messages_and_a_message(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    assert runtime.track("PUT", "/api/v1/customers/mo", {"email": "mo@example.com"}).ok
+    assert runtime.track(
+        "POST", "/api/v1/customers/mo/events", {"name": "order_placed", "data": {"total": 5}}
+    ).ok
+    runtime.wait_until(lambda: runtime.app("GET", "/v1/customers/mo/messages").json()["messages"], timeout=30)
+    sign_in(page, console, console.admin)
+
+    page.get_by_role("link", name="Messages").click()
+    page.get_by_label("Channel").select_option("email")
+    page.get_by_role("link", name="mo@example.com").first.click()
+
+    expect(page.get_by_role("heading", name=re.compile("email to mo@example.com"))).to_be_visible()
+    expect(page.get_by_text("queued")).to_be_visible()
+    screenshot(page, "message")
+    page.get_by_role("link", name="← Messages").click()
+    screenshot(page, "messages")
+
+
+def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -> None:
+    sign_in(page, console, console.admin)
+
+    expected = console.runtime.app("GET", "/v1/overview").json()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page.get_by_test_id("stat-People")).to_have_text(f"{expected['people']:,}")
+    expect(page.get_by_test_id("stat-Active campaigns")).to_have_text(str(expected["active_campaigns"]))
+    expect(page.get_by_test_id("role")).to_have_text("admin")
+    screenshot(page, "overview")
+
+    page.set_viewport_size(PHONE)
+    screenshot(page, "overview-phone")
+
+
+def test_a_viewer_sees_no_edit_controls_and_the_api_refuses_a_change(page: Any, console: Console) -> None:
+    assert console.runtime.track("PUT", "/api/v1/customers/vic", {"email": "vic@example.com", "plan": "a"}).ok
+    cio = console.runtime.app("GET", "/v1/customers/vic/attributes").json()["customer"]["identifiers"][
+        "cio_id"
+    ]
+    sign_in(page, console, console.viewer)
+    expect(page.get_by_test_id("role")).to_have_text("viewer")
+
+    page.get_by_role("link", name="Segments").click()
+    expect(page.get_by_role("heading", name="Segments")).to_be_visible()
+    expect(page.get_by_role("link", name="New segment")).to_have_count(0)
+    page.goto(console.url + f"people/{cio}")
+    expect(page.get_by_role("heading", name="vic@example.com")).to_be_visible()
+    expect(page.get_by_role("button", name="Add attribute")).to_have_count(0)
+    expect(page.get_by_role("button", name="Delete")).to_have_count(0)
+
+    # The API refuses, not only the screen: the same request the console would send, from the page.
+    status = page.evaluate(
+        """async ([cio, workspace]) => (await fetch(`/v1/customers/${cio}/attributes?id_type=cio_id`, {
+            method: "PUT", credentials: "same-origin",
+            headers: {"content-type": "application/json", "x-nudge-workspace": workspace},
+            body: JSON.stringify({attributes: {plan: "b"}})})).status""",
+        [cio, console.runtime.contract["workspace_id"]],
+    )
+    assert status == 403
+    assert (
+        console.runtime.app("GET", "/v1/customers/vic/attributes").json()["customer"]["attributes"]["plan"]
+        == "a"
+    )
+
+
+def test_signing_out_ends_the_session(page: Any, console: Console) -> None:
+    sign_in(page, console, console.admin)
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "nudge_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    page.get_by_role("button", name="Sign out").click()
+
+    expect(page.get_by_role("heading", name="Sign in to Nudge")).to_be_visible()
+    again = requests.get(
+        console.runtime.url + "/v1/session", cookies={"nudge_session": cookie["value"]}, timeout=10
+    )
+    assert again.status_code == 401
+    page.reload()
+    expect(page.get_by_role("heading", name="Sign in to Nudge")).to_be_visible()
