@@ -20,3 +20,25 @@ os.environ.update(
 )
 for _var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "NUDGE_TRACK_URL"):
     os.environ.pop(_var, None)
+
+from collections.abc import Iterator  # noqa: E402  (after the environment above, like every import here)
+
+import pytest  # noqa: E402
+
+from nudge.local import direct_dynamodb  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _direct_moto(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked ``direct_moto`` hand PynamoDB's item operations straight to moto's handler, as the local
+    runtime does (``nudge.local.direct_dynamodb``): the tests whose subject is volume (thousands of people),
+    where botocore's request and response work in between is most of the time. Every other test keeps the
+    full botocore path, and ``tests/integration/test_direct_dynamodb.py`` checks both answer alike."""
+    if request.node.get_closest_marker("direct_moto") is None:
+        yield
+        return
+    direct_dynamodb.install()
+    try:
+        yield
+    finally:
+        direct_dynamodb.uninstall()

@@ -48,6 +48,7 @@ def lines(invoice):
     return {line["description"].split(",")[0]: line["amount_cents"] for line in invoice["lines"]}
 
 
+@pytest.mark.direct_moto  # 7,000 people and their stream records: volume, not the AWS wire
 def test_the_seeds_worked_example(essentials, at):
     # Metered through the stream consumer's own entry points (the full path, Track API and streams
     # included, runs end to end in tests/e2e/test_billing_e2e.py and below at a smaller scale).

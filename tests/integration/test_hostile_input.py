@@ -87,6 +87,7 @@ def _send(request: HostileRequest) -> int:
     return status
 
 
+@pytest.mark.direct_moto  # thousands of requests; a refused write still goes through botocore
 def test_no_hostile_request_gets_a_5xx_on_any_route(world):
     seed = int(os.environ.get("NUDGE_HOSTILE_SEED", SEED))
     generator = Generator(

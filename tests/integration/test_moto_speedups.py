@@ -222,3 +222,79 @@ def test_queries_answer_as_moto_does_reading_a_partition_or_the_unsorted_table(p
     monkeypatch.setattr(moto_speedups, "_ORIGINAL_ALL_ITEMS", whole_table)
     assert len(partitioned.query(TableName="p", **QUERIES[0])["Items"]) == 12
     assert len(partitioned.query(TableName="p", **QUERIES[4])["Items"]) == 90  # an index: unsorted read
+
+
+def _stored(client, attributes: dict) -> bool:
+    """Whether moto takes an item of these attributes (the size check), as a ValidationException says."""
+    try:
+        client.put_item(TableName="t", Item={"pk": {"S": "sized"}, **attributes})
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "ValidationException", error.response
+        return False
+    return True
+
+
+@pytest.mark.parametrize("padding", [404_000, 404_960, 404_990, 405_000, 405_100])
+def test_an_item_s_size_is_refused_exactly_where_moto_refuses_it(table, padding):
+    # Many attributes, one of them a nested map: what moto's own per-attribute check measures.
+    attributes = {f"a{i}": {"S": "x" * 10} for i in range(20)}
+    attributes["m"] = {"M": {"n": {"N": "12"}, "l": {"L": [{"S": "y"}, {"BOOL": True}]}}}
+    attributes["pad"] = {"S": "z" * (padding - 20 * 12 - 20)}
+    faster = _stored(table, attributes)
+    moto_speedups.uninstall()
+    try:
+        assert _stored(table, attributes) == faster
+    finally:
+        moto_speedups.install()
+
+
+def _expression_workload(client) -> list:
+    """Conditions and updates repeated with the same and with other values, some failing: what a cache of
+    parsed expressions could get wrong if a tree kept anything of an earlier request."""
+    outcomes = []
+
+    def attempt(**request):
+        try:
+            client.update_item(TableName="t", **request) if "Key" in request else client.put_item(
+                TableName="t", **request
+            )
+            outcomes.append("ok")
+        except ClientError as error:
+            outcomes.append(error.response["Error"]["Code"])
+
+    for i in range(4):
+        for pk in ("a", "b", "a"):
+            attempt(
+                Item={"pk": {"S": pk}, "n": {"N": str(i)}}, ConditionExpression="attribute_not_exists(pk)"
+            )
+        attempt(
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="ADD n :step SET #c = :colour",
+            ConditionExpression="#c <> :colour OR attribute_not_exists(#c)",
+            ExpressionAttributeNames={"#c": "colour"},
+            ExpressionAttributeValues={
+                ":step": {"N": str(i + 1)},
+                ":colour": {"S": "red" if i % 2 else "blue"},
+            },
+        )
+        attempt(  # an unused value is refused, on every request
+            Key={"pk": {"S": "b"}},
+            UpdateExpression="SET m = :m",
+            ExpressionAttributeValues={":m": {"N": "1"}, ":unused": {"N": "2"}},
+        )
+    outcomes.append(sorted((k, str(v)) for k, v in items(client).items()))
+    return outcomes
+
+
+def test_parsed_expressions_kept_answer_as_moto_parsing_each_time(table):
+    table.delete_item(TableName="t", Key={"pk": {"S": "existing"}})
+    table.delete_item(TableName="t", Key={"pk": {"S": "other"}})
+    kept = _expression_workload(table)
+    for pk in ("a", "b"):
+        table.delete_item(TableName="t", Key={"pk": {"S": pk}})
+    moto_speedups.uninstall()
+    try:
+        assert _expression_workload(table) == kept
+    finally:
+        moto_speedups.install()
+    assert "ConditionalCheckFailedException" in kept and "ValidationException" in kept

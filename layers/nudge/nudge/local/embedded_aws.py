@@ -65,12 +65,18 @@ class EmbeddedAws:
         from nudge.local import moto_asl_cache
 
         moto_asl_cache.install()  # one ANTLR parse per state machine definition, not per execution
+        from nudge.local import direct_dynamodb
+
+        direct_dynamodb.install()  # PynamoDB's item operations straight into moto, not via botocore
         # reset=False: whatever is already in moto's backends (state loaded from disk) stays.
         self._mock.start(reset=False)
         self._server.start()
 
     def stop(self) -> None:
         self._server.stop()
+        from nudge.local import direct_dynamodb
+
+        direct_dynamodb.uninstall()
         # remove_data=False: the state outlives the mock, for whoever still reads it while stopping.
         self._mock.stop(remove_data=False)
 

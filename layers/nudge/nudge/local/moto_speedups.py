@@ -26,6 +26,12 @@ writes query their own partitions, costs N². Such a query now sees only its par
 in the same order, so the same answer). A query on a secondary index still reads every item, as moto's
 does, but no longer sorts the whole table before keeping the few it needs.
 
+moto checks an item's size as each attribute is added, measuring every attribute already there again (a
+nested map from scratch each time): quadratic in an item's attributes. The size is now summed once. It
+parses every condition and update expression anew on every request, though the platform writes a few
+dozen distinct ones: a quarter of an update's time. Each distinct one is now parsed once (see
+``_condition_parse`` and ``_update_make`` for why sharing the trees is safe).
+
 Stream records are counted as moto appends them (``STREAM_WRITES``), so that the local stream pumps wait
 for a write instead of polling every shard on a timer: a record reaches its consumer as soon as it is
 written, and an idle runtime polls nothing. ``InProcessStreams`` reads moto's shards directly, as the
@@ -37,15 +43,17 @@ in moto's memory for good.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from moto import backends
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.comparisons import ConditionExpressionParser, get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
+    ItemSizeTooLarge,
     MockValidationException,
     MultipleTransactionsException,
     TooManyTransactionsException,
@@ -53,7 +61,10 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.models.utilities import bytesize
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 _LOCK = threading.RLock()
@@ -297,6 +308,62 @@ def _backend_for_host(self: DomainDispatcherApplication, host: str | None) -> An
     return cache[host]
 
 
+_ORIGINAL_ITEM_INIT = Item.__init__
+# moto's bound on an item's size (``LimitedSizeDict``): DynamoDB's 400 KB, as moto measures it.
+_ITEM_SIZE_LIMIT = 405_000
+
+
+def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
+    """moto's ``Item``, its size checked once. moto's ``LimitedSizeDict`` measures every attribute already
+    set each time one more is set, a nested map again each time: quadratic in an item's attributes, a tenth
+    of a transaction's time while importing people. Sizes only add up, so one check of the total refuses
+    exactly the items moto's checks refuse."""
+    self.hash_key = hash_key
+    self.range_key = range_key
+    typed = {key: DynamoType(value) for key, value in attrs.items()}
+    if sum(bytesize(key) + value.size() for key, value in typed.items()) > _ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict()
+    dict.update(self.attrs, typed)  # dict's own update: not LimitedSizeDict's per-key check
+
+
+_ORIGINAL_CONDITION_PARSE = ConditionExpressionParser.parse
+_ORIGINAL_UPDATE_MAKE = UpdateExpressionParser.__dict__["make"]
+_PARSED_LIMIT = 4096  # distinct expressions kept; the platform writes a few dozen
+_conditions: dict[str, tuple[Any, list[str], list[str]]] = {}
+_updates: dict[str, Any] = {}
+
+
+def _condition_parse(self: ConditionExpressionParser) -> Any:
+    """moto's condition parser, each distinct (expression, names, values) parsed once. The tree is only
+    read afterwards (evaluated against items); the names and values the parse found are restored too, for
+    moto's checks of unused ones. An expression that fails to parse is not kept: it fails again."""
+    key = json.dumps(
+        [self.condition_expression, self.expression_attribute_names, self.expression_attribute_values],
+        sort_keys=True,
+    )
+    hit = _conditions.get(key)
+    if hit is None:
+        tree = _ORIGINAL_CONDITION_PARSE(self)
+        if len(_conditions) >= _PARSED_LIMIT:
+            _conditions.clear()
+        hit = _conditions[key] = (tree, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+    self.expr_attr_names_found, self.expr_attr_values_found = list(hit[1]), list(hit[2])
+    return hit[0]
+
+
+def _update_make(cls: type[UpdateExpressionParser], expression: str) -> Any:
+    """moto's update-expression parser, each distinct expression parsed once: the syntax tree holds only
+    placeholders, and moto's validator deep-copies it before filling them in for one item."""
+    tree = _updates.get(expression)
+    if tree is None:
+        tree = _ORIGINAL_UPDATE_MAKE.__func__(cls, expression)
+        if len(_updates) >= _PARSED_LIMIT:
+            _updates.clear()
+        _updates[expression] = tree
+    return tree
+
+
 def install() -> None:
     backends.list_of_moto_modules = _moto_modules
     DomainDispatcherApplication.get_backend_for_host = _backend_for_host  # type: ignore[method-assign]
@@ -306,6 +373,9 @@ def install() -> None:
     StreamShard.add = _stream_add  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]
+    Item.__init__ = _item_init  # type: ignore[method-assign]
+    ConditionExpressionParser.parse = _condition_parse  # type: ignore[method-assign]
+    UpdateExpressionParser.make = classmethod(_update_make)
 
 
 def uninstall() -> None:
@@ -317,3 +387,6 @@ def uninstall() -> None:
     StreamShard.add = _ORIGINAL_STREAM_ADD  # type: ignore[method-assign]
     Table.all_items = _ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
     Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
+    Item.__init__ = _ORIGINAL_ITEM_INIT  # type: ignore[method-assign]
+    ConditionExpressionParser.parse = _ORIGINAL_CONDITION_PARSE  # type: ignore[method-assign]
+    UpdateExpressionParser.make = _ORIGINAL_UPDATE_MAKE
