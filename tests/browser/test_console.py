@@ -69,6 +69,32 @@ def test_an_author_edits_an_attribute_and_the_api_has_it(page: Any, console: Con
     assert attributes["plan"] == "team"
 
 
+def test_an_author_adds_to_a_manual_segment_suppresses_and_unsuppresses(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    assert runtime.track("PUT", "/api/v1/customers/sam", {"email": "sam@example.com"}).ok
+    manual = runtime.app("POST", "/v1/segments", {"segment": {"name": "VIPs"}}).json()["segment"]
+    cio = runtime.app("GET", "/v1/customers/sam/attributes").json()["customer"]["identifiers"]["cio_id"]
+    sign_in(page, console, console.author)
+    page.goto(console.url + f"people/{cio}")
+
+    page.get_by_label("Add to a manual segment").select_option(str(manual["id"]))
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("link", name="VIPs")).to_be_visible()
+    assert runtime.app("GET", f"/v1/segments/{manual['id']}/customer_count").json()["count"] == 1
+
+    page.get_by_role("button", name="Suppress").click()
+    page.get_by_role("dialog").get_by_role("button", name="Suppress").click()
+    expect(page.get_by_role("heading", name="People")).to_be_visible()
+    assert runtime.app("GET", "/v1/customers/sam/attributes").status_code == 404
+
+    page.get_by_role("button", name="Unsuppress…").click()
+    page.get_by_role("dialog").get_by_role("textbox", name="Email").fill("sam@example.com")
+    page.get_by_role("dialog").get_by_role("button", name="Unsuppress").click()
+    expect(page.get_by_role("status").filter(has_text="no longer suppressed")).to_be_visible()
+    assert runtime.track("PUT", "/api/v1/customers/sam", {"email": "sam@example.com"}).ok
+    assert runtime.app("GET", "/v1/customers/sam/attributes").status_code == 200
+
+
 def test_build_a_segment_and_its_count_is_the_apis(page: Any, console: Console) -> None:
     runtime = console.runtime
     for who, plan in (("s1", "gold"), ("s2", "gold"), ("s3", "tin")):
@@ -130,6 +156,9 @@ def test_the_billing_page_shows_what_the_api_answers(page: Any, console: Console
     for line in usage["estimate"]["lines"]:
         expect(page.get_by_role("cell", name=line["description"])).to_be_visible()
     expect(page.get_by_text("high watermark")).to_be_visible()
+    [invoice] = console.runtime.app("GET", "/v1/billing/invoices").json()["invoices"]  # the opening one
+    page.get_by_role("button", name=re.compile(re.escape(invoice["issued_on"]))).click()
+    expect(page.get_by_test_id(f"invoice-total-{invoice['id']}")).to_have_text(_money(invoice["total_cents"]))
     screenshot(page, "billing")
 
 

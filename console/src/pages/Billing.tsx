@@ -1,4 +1,5 @@
 import { Accordion, Card, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { useState } from "react";
 import { api, seg } from "../api/client";
 import type { BillingUsage, Invoice, InvoiceLine, InvoiceSummary } from "../api/types";
 import { Empty, Loadable } from "../components/States";
@@ -15,7 +16,7 @@ interface Counted {
   deleted: number;
 }
 
-function Lines({ lines, subtotal, tax, total }: { lines: InvoiceLine[]; subtotal: number; tax: number; total: number }) {
+function Lines({ lines, subtotal, tax, total, testId }: { lines: InvoiceLine[]; subtotal: number; tax: number; total: number; testId: string }) {
   return (
     <Table>
       <Table.Tbody>
@@ -36,7 +37,7 @@ function Lines({ lines, subtotal, tax, total }: { lines: InvoiceLine[]; subtotal
         </Table.Tr>
         <Table.Tr>
           <Table.Th colSpan={2}>Total</Table.Th>
-          <Table.Th ta="right" data-testid="estimate-total">
+          <Table.Th ta="right" data-testid={testId}>
             {money(total)}
           </Table.Th>
         </Table.Tr>
@@ -63,10 +64,12 @@ function Allowance({ label, used }: { label: string; used: Counted }) {
 
 function InvoiceDetail({ id }: { id: string }) {
   const state = useApi((signal) => api.get<{ invoice: Invoice }>(`/v1/billing/invoices/${seg(id)}`, { signal }), [id]);
-  return <Loadable state={state}>{({ invoice }) => <Lines lines={invoice.lines} subtotal={invoice.subtotal_cents} tax={invoice.tax.amount_cents} total={invoice.total_cents} />}</Loadable>;
+  return <Loadable state={state}>{({ invoice }) => <Lines lines={invoice.lines} subtotal={invoice.subtotal_cents} tax={invoice.tax.amount_cents} total={invoice.total_cents} testId={`invoice-total-${id}`} />}</Loadable>;
 }
 
 export default function Billing() {
+  // An invoice's lines are read when it is opened, not for every invoice listed.
+  const [opened, setOpened] = useState<string | null>(null);
   const usage = useApi((signal) => api.get<BillingUsage>("/v1/billing/usage", { signal }), []);
   const invoices = useApi((signal) => api.get<{ invoices: InvoiceSummary[] }>("/v1/billing/invoices", { signal }), []);
   return (
@@ -106,7 +109,7 @@ export default function Billing() {
               </SimpleGrid>
               <Card withBorder>
                 <Title order={4}>Estimated upcoming bill</Title>
-                <Lines lines={data.estimate.lines} subtotal={data.estimate.subtotal_cents} tax={data.estimate.tax.amount_cents} total={data.estimate.total_cents} />
+                <Lines lines={data.estimate.lines} subtotal={data.estimate.subtotal_cents} tax={data.estimate.tax.amount_cents} total={data.estimate.total_cents} testId="estimate-total" />
               </Card>
             </>
           );
@@ -121,14 +124,14 @@ export default function Billing() {
             data.invoices.length === 0 ? (
               <Empty title="No invoices yet" />
             ) : (
-              <Accordion>
+              <Accordion value={opened} onChange={setOpened}>
                 {data.invoices.map((inv) => (
                   <Accordion.Item key={inv.id} value={inv.id}>
                     <Accordion.Control>
                       {inv.issued_on} · {inv.plan} · {inv.period.start} to {inv.period.end} · {money(inv.total_cents, inv.currency)}
                     </Accordion.Control>
                     <Accordion.Panel>
-                      <InvoiceDetail id={inv.id} />
+                      {opened === inv.id && <InvoiceDetail id={inv.id} />}
                     </Accordion.Panel>
                   </Accordion.Item>
                 ))}

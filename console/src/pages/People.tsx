@@ -1,16 +1,67 @@
-import { Anchor, Button, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Group, Modal, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { useState } from "react";
+import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import { api } from "../api/client";
+import { ApiError, api, seg } from "../api/client";
 import type { PeoplePage, Segment } from "../api/types";
 import { Empty, Failed, Loading } from "../components/States";
 import { when } from "../components/format";
 import { useApi } from "../components/useApi";
+import { useSession } from "../session";
 
 const PAGE = 50;
 
+function Unsuppress() {
+  const [opened, setOpened] = useState(false);
+  const [kind, setKind] = useState("email");
+  const [value, setValue] = useState("");
+  const [error, setError] = useState<ApiError>();
+  const [done, setDone] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.post(`/v1/customers/${seg(value.trim())}/unsuppress`, {}, { query: { id_type: kind } });
+      setDone(value.trim());
+      setValue("");
+    } catch (failure) {
+      setError(failure instanceof ApiError ? failure : new ApiError(0, String(failure), {}));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <Button variant="default" onClick={() => setOpened(true)}>
+        Unsuppress…
+      </Button>
+      <Modal opened={opened} onClose={() => setOpened(false)} title="Unsuppress an identifier">
+        <Stack component="form" onSubmit={submit}>
+          <Text size="sm">
+            A suppressed person was deleted and their identifiers blocked. Unblocking lets your app identify them again; their old profile does not come back.
+          </Text>
+          <NativeSelect label="Identifier" value={kind} onChange={(e) => setKind(e.currentTarget.value)} data={[{ value: "email", label: "Email" }, { value: "id", label: "Id" }]} />
+          <TextInput label={kind === "email" ? "Email" : "Id"} required value={value} onChange={(e) => setValue(e.currentTarget.value)} error={error?.field("customer_id") ?? error?.message} />
+          {done && (
+            <Alert color="green" role="status">
+              {done} is no longer suppressed.
+            </Alert>
+          )}
+          <Button type="submit" loading={busy} w="fit-content">
+            Unsuppress
+          </Button>
+        </Stack>
+      </Modal>
+    </>
+  );
+}
+
 export default function People() {
+  const { can } = useSession();
   const [search, setSearch] = useState("");
   const [segment, setSegment] = useState("");
   const [debounced] = useDebouncedValue(search.trim(), 300);
@@ -41,7 +92,10 @@ export default function People() {
 
   return (
     <Stack>
-      <Title order={2}>People</Title>
+      <Group justify="space-between">
+        <Title order={2}>People</Title>
+        {can("edit") && <Unsuppress />}
+      </Group>
       <Group align="flex-end">
         <TextInput
           label="Search by id or email"

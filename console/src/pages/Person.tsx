@@ -6,6 +6,7 @@ import {
   Card,
   Group,
   Modal,
+  NativeSelect,
   SimpleGrid,
   Stack,
   Table,
@@ -175,7 +176,7 @@ function Actions({ customer }: { customer: Customer }) {
           <Text size="sm">
             {confirm === "delete"
               ? "Their profile, devices and memberships are deleted. If your app identifies them again, they come back as a new person."
-              : "Their profile is deleted and their id and email are blocked: the Track API ignores them until they are unsuppressed (under Settings, or `POST /v1/customers/{id}/unsuppress`)."}
+              : "Their profile is deleted and their id and email are blocked: the Track API ignores them until they are unsuppressed (People, “Unsuppress”)."}
           </Text>
           {error && (
             <Alert color="red" role="alert">
@@ -193,6 +194,47 @@ function Actions({ customer }: { customer: Customer }) {
         </Stack>
       </Modal>
     </>
+  );
+}
+
+function AddToSegment({ cio, current, added }: { cio: string; current: Segment[]; added(): void }) {
+  const { can } = useSession();
+  const all = useApi((signal) => api.get<{ segments: Segment[] }>("/v1/segments", { signal }), []);
+  const [chosen, setChosen] = useState("");
+  const [error, setError] = useState<ApiError>();
+  const [busy, setBusy] = useState(false);
+  const inside = new Set(current.map((s) => String(s.id)));
+  const manual = (all.data?.segments ?? []).filter((s) => s.type === "manual" && !inside.has(String(s.id)));
+  if (!can("edit") || manual.length === 0) return null;
+
+  async function add() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.post(`/v1/segments/${seg(chosen)}/add_customers`, { ids: [cio] }, { query: BY_CIO });
+      setChosen("");
+      added();
+    } catch (failure) {
+      setError(failure instanceof ApiError ? failure : new ApiError(0, String(failure), {}));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Group align="flex-end" gap="xs" mb="sm">
+      <NativeSelect
+        label="Add to a manual segment"
+        size="xs"
+        value={chosen}
+        onChange={(e) => setChosen(e.currentTarget.value)}
+        data={[{ value: "", label: "Choose a segment" }, ...manual.map((s) => ({ value: String(s.id), label: s.name }))]}
+        error={error?.message}
+      />
+      <Button size="xs" variant="light" disabled={!chosen} loading={busy} onClick={() => void add()}>
+        Add
+      </Button>
+    </Group>
   );
 }
 
@@ -277,6 +319,7 @@ export default function Person() {
             <Title order={4} mb="xs">
               Segments
             </Title>
+            <AddToSegment cio={customer.identifiers.cio_id} current={segments.data?.segments ?? []} added={segments.reload} />
             <Loadable state={segments}>
               {(data) =>
                 data.segments.length === 0 ? (
