@@ -17,6 +17,7 @@ const Messages = lazy(() => import("./pages/Messages"));
 const MessageDetail = lazy(() => import("./pages/MessageDetail"));
 const Billing = lazy(() => import("./pages/Billing"));
 const ComingNext = lazy(() => import("./pages/ComingNext"));
+const Settings = lazy(() => import("./pages/Settings"));
 
 export function App() {
   const { status, workspace } = useSession();
@@ -38,7 +39,7 @@ export function App() {
           <Route path="/messages" element={<Messages />} />
           <Route path="/messages/:messageId" element={<MessageDetail />} />
           <Route path="/billing" element={<Billing />} />
-          <Route path="/settings" element={<ComingNext screen="Settings" />} />
+          <Route path="/settings" element={<Settings />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Routes>
       </Suspense>

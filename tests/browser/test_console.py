@@ -182,6 +182,40 @@ def test_messages_and_a_message(page: Any, console: Console) -> None:
     screenshot(page, "messages")
 
 
+def test_an_admin_creates_a_key_and_adds_a_member_each_shown_once(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    sign_in(page, console, console.admin)
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_label("Sender (from)")).to_be_visible()
+    screenshot(page, "settings")
+
+    page.get_by_role("tab", name="API keys").click()
+    page.get_by_label("Key name").fill("console test")
+    page.get_by_role("button", name="Create key").click()
+    secret = page.get_by_role("dialog").get_by_test_id("secret").inner_text().strip()
+    works = requests.get(
+        runtime.url + "/v1/segments", headers={"authorization": f"Bearer {secret}"}, timeout=10
+    )
+    assert works.status_code == 200
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("cell", name="console test", exact=True)).to_be_visible()
+
+    page.get_by_role("tab", name="Members").click()
+    page.get_by_label("Member email").fill("new.author@example.com")
+    page.get_by_label("Member role").select_option("author")
+    page.get_by_role("button", name="Add member").click()
+    password = page.get_by_role("dialog").get_by_test_id("secret").nth(1).inner_text().strip()
+    signed_in = requests.post(
+        runtime.url + "/v1/session",
+        json={"email": "new.author@example.com", "password": password},
+        timeout=10,
+    )
+    assert signed_in.status_code == 200
+    assert {"id": runtime.contract["workspace_id"], "role": "author"}.items() <= signed_in.json()["session"][
+        "workspaces"
+    ][0].items()
+
+
 def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -> None:
     sign_in(page, console, console.admin)
 
@@ -211,6 +245,9 @@ def test_a_viewer_sees_no_edit_controls_and_the_api_refuses_a_change(page: Any, 
     expect(page.get_by_role("heading", name="vic@example.com")).to_be_visible()
     expect(page.get_by_role("button", name="Add attribute")).to_have_count(0)
     expect(page.get_by_role("button", name="Delete")).to_have_count(0)
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_label("Sender (from)")).to_have_attribute("readonly", "")
+    expect(page.get_by_role("tab", name="API keys")).to_have_count(0)
 
     # The API refuses, not only the screen: the same request the console would send, from the page.
     status = page.evaluate(
