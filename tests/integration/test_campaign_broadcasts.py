@@ -18,7 +18,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 
 from nudge import clock
-from nudge.campaigns import broadcast_machine, broadcasts, executions, journeys, store, triggers
+from nudge.campaigns import broadcast_machine, broadcasts, executions, journeys, metrics, store, triggers
 from nudge.campaigns.api_routes import BROADCAST_BODY_LIMIT, BROADCAST_ROUTES
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.routing import Request
@@ -213,7 +213,10 @@ def test_a_broadcast_skips_people_still_on_a_journey_of_the_campaign(ws, track, 
     run_pages(ws, api["id"], first)
     second = trigger(ws, api["id"], {"ids": ["ann", "bob"]})
     run_pages(ws, api["id"], second)
-    assert status_of(ws, api["id"], second)["started"] == 1
+    status = status_of(ws, api["id"], second)
+    assert (status["recipients"], status["started"], status["skipped"]) == (2, 1, {"journey_running": 1})
+    assert status_of(ws, api["id"], first)["skipped"] == {}
+    assert metrics.read(ws, api["id"])["not_entered"] == {"journey_running": 1}
     assert [s.payload["trigger"]["trigger_id"] for s in fake.journeys()] == [first, second]
 
 

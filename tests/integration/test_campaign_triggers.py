@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 
 from nudge import clock
-from nudge.campaigns import executions, journeys, store, triggers
+from nudge.campaigns import executions, journeys, metrics, steps, store, triggers
 from nudge.local.apigw import LocalContext
 from nudge.local.streams import StreamPump
 from nudge.model.tables import streamed_tables
@@ -184,20 +184,70 @@ def test_once_enters_a_single_time_even_before_the_journey_is_written(ws, track,
     assert len(started_for(fake, welcome["id"])) == 1
 
 
-def test_every_match_re_enters_once_the_previous_journey_ended(ws, track, stream, fake):
-    welcome = campaign(ws, {"type": "event", "name": "ping"}, settings={"frequency": {"type": "every_match"}})
-    track.post("/api/v1/customers/ann/events", {"name": "ping", "id": "e1"})
-    stream.idle()
-    [first] = started_for(fake, welcome["id"])
+def _step(start: Any, **fields: Any) -> dict[str, Any]:
+    """A Task's payload for the journey ``start`` began, as the compiled state machine builds it."""
+    return {**start.payload, "execution": start.name, "block": None, **fields}
+
+
+def test_every_event_starts_a_journey_even_while_earlier_ones_run(ws, track, stream, fake):
+    # Customer.io: an event campaign that lets people in more than once starts a journey per event,
+    # side by side with the person's running ones (an order confirmation per order).
+    orders = campaign(
+        ws, {"type": "event", "name": "ordered"}, settings={"frequency": {"type": "every_match"}}
+    )
+    for n in (1, 2):
+        track.post("/api/v1/customers/ann/events", {"name": "ordered", "id": f"o{n}"})
+        stream.idle()
+    first, second = started_for(fake, orders["id"])
+    assert [first.payload["trigger"]["id"], second.payload["trigger"]["id"]] == ["o1", "o2"]
+
+    for start in (first, second):
+        assert steps.enter(_step(start, action="enter"))["entered"]
+    steps.end(_step(first, action="end", outcome="completed"))  # the first ends, the second still runs
+
     person = cio(ws, "ann")
-    assert journeys.entered(ws, welcome["id"], person, first.name, clock.now())
-    track.post("/api/v1/customers/ann/events", {"name": "ping", "id": "e2"})  # still running
+    ended, running = (
+        journeys.load(ws, orders["id"], person, start.payload["trigger"]["journey"])
+        for start in (first, second)
+    )
+    assert ended is not None and running is not None
+    assert (ended.execution, ended.running) == (first.name, False)
+    assert (running.execution, running.running) == (second.name, True)
+    counted = metrics.read(ws, orders["id"])["campaign"]
+    assert (counted["entered"], counted["completed"], counted["in_progress"]) == (2, 1, 1)
+    for record in stream.matching("events", "INSERT"):
+        stream.replay(record)  # redelivered: the same two journeys, nothing more
+    assert len(started_for(fake, orders["id"])) == 2
+
+
+def test_a_trigger_that_starts_nothing_is_counted_with_its_reason(ws, track, stream, fake):
+    once = campaign(ws, {"type": "event", "name": "signed_up"})
+    pros = campaign(
+        ws,
+        {"type": "event", "name": "signed_up"},
+        filters={"attribute": {"field": "plan", "operator": "eq", "value": "pro"}},
+    )
+    track.put("/api/v1/customers/ann", {"plan": "free"})
+    for n in range(3):
+        track.post("/api/v1/customers/ann/events", {"name": "signed_up", "id": f"s{n}"})
     stream.idle()
-    assert len(started_for(fake, welcome["id"])) == 1
-    assert journeys.finished(ws, welcome["id"], person, first.name, "completed", clock.now())
-    track.post("/api/v1/customers/ann/events", {"name": "ping", "id": "e3"})
-    stream.idle()
-    assert [s.payload["trigger"]["id"] for s in started_for(fake, welcome["id"])] == ["e1", "e3"]
+
+    assert len(started_for(fake, once["id"])) == 1
+    assert metrics.read(ws, once["id"])["not_entered"] == {"frequency_once": 2}
+    assert started_for(fake, pros["id"]) == []
+    assert metrics.read(ws, pros["id"])["not_entered"] == {"filters": 3}
+
+
+def test_a_segment_trigger_waits_for_the_running_journey_and_says_so(ws, app, track, stream, fake):
+    segment = app.post("/v1/segments", {"segment": {"name": "Pro", "conditions": PRO}}).json["segment"]
+    every = {"frequency": {"type": "every_match"}}
+    entry = campaign(ws, {"type": "segment_entry", "segment_id": str(segment["id"])}, settings=every)
+    for plan in ("pro", "free", "pro"):  # in, out, in again while the first journey runs
+        track.put("/api/v1/customers/ann", {"plan": plan})
+        stream.idle()
+    [only] = started_for(fake, entry["id"])
+    assert steps.enter(_step(only, action="enter"))["entered"]
+    assert metrics.read(ws, entry["id"])["not_entered"] == {"journey_running": 1}
 
 
 def test_interval_re_enters_after_its_seconds(ws, track, fake, monkeypatch):
@@ -209,7 +259,7 @@ def test_interval_re_enters_after_its_seconds(ws, track, fake, monkeypatch):
     now = clock.now()
 
     def ping(n: int, at: int) -> bool:
-        return executions.enter(ws, c, person, {"type": "event", "id": str(n)}, str(n), at)
+        return executions.enter(ws, c, person, {"type": "event", "id": str(n)}, str(n), at).started
 
     assert ping(1, now)
     first = fake.journeys()[0].name
@@ -227,7 +277,7 @@ def test_a_failed_start_gives_the_claim_back(ws, track, fake):
     with pytest.raises(RuntimeError):
         executions.enter(ws, c, person, {"type": "event"}, "e1", clock.now())
     # Not claimed: a later trigger of a "once" campaign still enters.
-    assert executions.enter(ws, c, person, {"type": "event"}, "e2", clock.now())
+    assert executions.enter(ws, c, person, {"type": "event"}, "e2", clock.now()).started
 
 
 def test_a_claim_left_by_a_crash_is_retried_by_the_same_trigger(ws, track, fake, monkeypatch):
@@ -245,8 +295,10 @@ def test_a_claim_left_by_a_crash_is_retried_by_the_same_trigger(ws, track, fake,
         executions.enter(ws, c, person, {"type": "event"}, "e1", clock.now())
     monkeypatch.undo()
     # Another trigger is kept out by the pending claim; the crashed one's replay starts its journey.
-    assert not executions.enter(ws, c, person, {"type": "event"}, "e2", clock.now())
-    assert executions.enter(ws, c, person, {"type": "event"}, "e1", clock.now())
+    assert executions.enter(ws, c, person, {"type": "event"}, "e2", clock.now()) == executions.Entry(
+        False, executions.SKIP_ONCE
+    )
+    assert executions.enter(ws, c, person, {"type": "event"}, "e1", clock.now()).started
     assert [s.name for s in fake.journeys()] == [executions.execution_name(c["id"], person, "e1")]
 
 

@@ -5,7 +5,16 @@ import re
 import pytest
 
 from nudge.campaigns import broadcasts, triggers
-from nudge.campaigns.executions import STALE_CLAIM_SECONDS, History, execution_name, may_enter
+from nudge.campaigns.executions import (
+    SKIP_INTERVAL,
+    SKIP_ONCE,
+    SKIP_RUNNING,
+    STALE_CLAIM_SECONDS,
+    History,
+    execution_name,
+    journey_key,
+    refusal,
+)
 from nudge.errors import InvalidRequest
 
 NOW = 1_760_000_000
@@ -44,55 +53,77 @@ def test_long_and_odd_inputs_still_fit():
 
 def test_a_first_trigger_always_enters():
     for frequency in (ONCE, EVERY, DAY):
-        assert may_enter(frequency, "event", History(), NOW)
+        for trigger in ("event", "segment_entry", "attribute_change", "date_attribute"):
+            assert refusal(frequency, trigger, History(), NOW) is None
 
 
 def test_once_never_again_after_an_entry():
     entered = History(entries=1, last_entered_at=NOW - 10 * 86400, execution="e1", running=False)
-    assert not may_enter(ONCE, "event", entered, NOW)
-    assert may_enter(EVERY, "event", entered, NOW)
-    assert may_enter(DAY, "event", entered, NOW)
+    assert refusal(ONCE, "event", entered, NOW) == SKIP_ONCE
+    assert refusal(EVERY, "event", entered, NOW) is None
+    assert refusal(DAY, "event", entered, NOW) is None
 
 
-def test_every_match_not_while_running():
+def test_an_event_campaign_enters_again_while_a_journey_runs():
+    # Customer.io: each matching event starts a journey of an event campaign that allows re-entry,
+    # whatever the person's earlier journeys are doing.
     running = History(entries=1, last_entered_at=NOW - 5, execution="e1", running=True)
-    assert not may_enter(EVERY, "event", running, NOW)
-    assert not may_enter(DAY, "event", running, NOW + 10 * 86400)
+    assert refusal(EVERY, "event", running, NOW) is None
+    assert refusal(DAY, "event", running, NOW + 86400) is None
+    assert refusal(DAY, "event", running, NOW) == SKIP_INTERVAL  # the interval still holds
+    assert refusal(ONCE, "event", running, NOW) == SKIP_ONCE
+
+
+def test_other_triggers_wait_for_the_running_journey():
+    running = History(entries=1, last_entered_at=NOW - 5, execution="e1", running=True)
+    for trigger in ("segment_entry", "segment_exit", "attribute_change", "date_attribute"):
+        assert refusal(EVERY, trigger, running, NOW) == SKIP_RUNNING
+        assert refusal(DAY, trigger, running, NOW + 10 * 86400) == SKIP_RUNNING
+
+
+def test_only_event_campaigns_that_allow_re_entry_run_journeys_side_by_side():
+    assert journey_key("event", EVERY, "x") == "journey#x"
+    assert journey_key("event", DAY, "x") == "journey#x"
+    assert journey_key("event", ONCE, "x") == "journey"
+    assert journey_key("segment_entry", EVERY, "x") == "journey"
+    assert journey_key("api", EVERY, "x") == "journey"
 
 
 def test_interval_after_seconds_since_the_last_entry():
     ended = History(entries=1, last_entered_at=NOW, execution="e1", running=False)
-    assert not may_enter(DAY, "event", ended, NOW + 86399)
-    assert may_enter(DAY, "event", ended, NOW + 86400)
+    assert refusal(DAY, "event", ended, NOW + 86399) == SKIP_INTERVAL
+    assert refusal(DAY, "event", ended, NOW + 86400) is None
 
 
-def test_a_pending_claim_counts_as_a_running_entry_until_stale():
+def test_a_pending_claim_counts_as_an_entry_until_stale():
     pending = History(claimed="e2", claimed_at=NOW)
-    for frequency in (ONCE, EVERY, DAY):
-        assert not may_enter(frequency, "event", pending, NOW + 1)
+    assert refusal(ONCE, "event", pending, NOW + 1) == SKIP_ONCE
+    assert refusal(DAY, "event", pending, NOW + 1) == SKIP_INTERVAL
+    assert refusal(EVERY, "segment_entry", pending, NOW + 1) == SKIP_RUNNING
+    assert refusal(EVERY, "event", pending, NOW + 1) is None  # side by side
     # Its first Task ran: the journey names it, and it is judged by the journey.
     entered = History(
         entries=1, last_entered_at=NOW, execution="e2", running=False, claimed="e2", claimed_at=NOW
     )
-    assert may_enter(EVERY, "event", entered, NOW + 1)
-    assert not may_enter(ONCE, "event", entered, NOW + 1)
+    assert refusal(EVERY, "segment_entry", entered, NOW + 1) is None
+    assert refusal(ONCE, "event", entered, NOW + 1) == SKIP_ONCE
     # A claim whose start never happened stops blocking.
-    assert may_enter(ONCE, "event", pending, NOW + STALE_CLAIM_SECONDS)
-    assert may_enter(EVERY, "event", pending, NOW + STALE_CLAIM_SECONDS)
+    assert refusal(ONCE, "event", pending, NOW + STALE_CLAIM_SECONDS) is None
+    assert refusal(EVERY, "segment_entry", pending, NOW + STALE_CLAIM_SECONDS) is None
 
 
 def test_the_interval_counts_from_a_claim_too():
     claimed = History(
         entries=1, last_entered_at=NOW - 3 * 86400, execution="e2", claimed="e2", claimed_at=NOW
     )
-    assert not may_enter(DAY, "event", claimed, NOW + 100)
+    assert refusal(DAY, "event", claimed, NOW + 100) == SKIP_INTERVAL
 
 
 def test_broadcasts_ignore_frequency_but_not_a_running_journey():
     entered = History(entries=3, last_entered_at=NOW, execution="e1", running=False)
-    assert may_enter(ONCE, "api", entered, NOW)
-    assert may_enter(ONCE, "broadcast", entered, NOW)
-    assert not may_enter(ONCE, "api", History(entries=1, execution="e1", running=True), NOW)
+    assert refusal(ONCE, "api", entered, NOW) is None
+    assert refusal(ONCE, "broadcast", entered, NOW) is None
+    assert refusal(ONCE, "api", History(entries=1, execution="e1", running=True), NOW) == SKIP_RUNNING
 
 
 # --- trigger helpers ---------------------------------------------------------------------------------

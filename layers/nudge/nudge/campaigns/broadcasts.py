@@ -35,6 +35,7 @@ import hashlib
 import json
 import math
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -300,6 +301,7 @@ class _Page:
     recipients: int = 0
     scheduled: int = 0
     cursor: str | None = None
+    skipped: Counter[str] = field(default_factory=Counter)  # recipients who started no journey, by reason
 
 
 def page_step(event: dict[str, Any]) -> dict[str, Any]:
@@ -340,12 +342,14 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
         # where it got to, counting nothing twice.
         return _result(request.cursor, 0, done=request.cursor is None and status.status == DONE)
     found = _RESOLVERS[spec["kind"]](workspace_id, campaign, trigger_id, spec, cursor, now)
-    started = sum(
+    entries = [
         executions.enter(
             workspace_id, campaign, cio_id, trigger, entry_id, now, person=found.people.get(cio_id)
         )
         for cio_id, trigger, entry_id in found.entries
-    )
+    ]
+    started = sum(entry.started for entry in entries)
+    found.skipped = Counter(entry.skipped for entry in entries if entry.skipped is not None)
     if not _commit(status, request, cursor, found, started, now):
         fresh = _load(workspace_id, campaign_id, trigger_id)[1]
         return _result(fresh.cursor, 0)
@@ -390,6 +394,11 @@ def _commit(
         Broadcast.updated_at.set(now),
         *(Broadcast.errors[identifier].set(reason) for identifier, reason in kept.items()),
     ]
+    if found.skipped:
+        # The whole map from the status read: pages commit one after another (the cursor condition), so
+        # nothing else writes it meanwhile; and a broadcast stored before the map existed gets one.
+        skipped = Counter({k: int(v) for k, v in plain(status.skipped).items()}) + found.skipped
+        actions.append(Broadcast.skipped.set(dict(skipped)))
     moved: list[Action] = [
         BroadcastRequest.cursor.set(found.cursor)
         if found.cursor is not None
@@ -585,6 +594,9 @@ def status_view(workspace_id: str, campaign_id: str, trigger_id: str) -> dict[st
         "recipients": int(status.recipients),
         "started": int(status.started),
         "errors": int(request.error_count),
+        # Recipients found but not entered, by reason (executions.SKIP_REASONS): a journey of the
+        # campaign still running for them, the campaign's filters...
+        "skipped": {reason: int(n) for reason, n in sorted(plain(status.skipped).items())},
     }
 
 

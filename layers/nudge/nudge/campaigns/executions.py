@@ -10,12 +10,27 @@ Frequency, decided on the person's journey (``journeys``: written by the workflo
 the claim below:
 
 - ``once``: never again after any entry;
-- ``every_match``: each new trigger, but not while a journey of this campaign is still running for the
-  person (Customer.io re-enters on a re-match only once the previous journey ended);
+- ``every_match``: each new trigger. An event-triggered campaign starts a journey for every matching
+  event, even while the person's earlier journeys of it still run, as Customer.io does (an order
+  confirmation per order); any other trigger waits for the running journey to end (Customer.io re-enters
+  on a re-match, and a segment or attribute cannot be matched twice at once);
 - ``interval``: as ``every_match``, and only once ``seconds`` have passed since the last entry.
 
 Broadcasts (``api`` and ``broadcast`` triggers) ignore the frequency setting: every trigger of a
 broadcast reaches its recipients, except those still running a journey of the same campaign.
+
+Concurrent journeys. A journey's state (running, converted, the wait it is at) is one item per journey:
+``journey`` for the person's one journey, or ``journey#<execution>`` for each journey of an event
+campaign that may overlap (:func:`journey_key`). The key travels in the trigger (``trigger["journey"]``,
+which every Task of every compiled version already receives), so the steps of each journey update their
+own item and journeys running side by side never overwrite each other's state or counts.
+
+Nothing is skipped silently: a trigger that starts no journey because of a rule (the frequency, a running
+journey, the audience filters, a campaign not active, a person deleted meanwhile) is counted on the
+campaign's metrics under ``not_entered`` with its reason (:data:`SKIP_REASONS`), and a broadcast counts
+its recipients' reasons in its status. A trigger whose journey already exists (a redelivered record, a
+page run again) is not a skip and is not counted; a skip decided twice (a stream record redelivered after
+its batch failed) is counted twice.
 
 The claim. The journey item is written by the execution's first Task, which runs after StartExecution
 returned, so two triggers close together (two events in one stream batch, a segment entry racing a
@@ -43,7 +58,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from nudge.campaigns import workflows
+from nudge.campaigns import metrics, workflows
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import Journey
 from nudge.segments.conditions import Condition, ConditionError, parse
@@ -57,6 +72,14 @@ CLAIM_ATTEMPTS = 3
 JOURNEY_SK = "journey"
 CLAIM_SK = "claim"
 BROADCAST_TRIGGERS = ("api", "broadcast")
+# Why a trigger started no journey: the ``not_entered`` metrics' keys, and a broadcast's ``skipped``.
+SKIP_ONCE = "frequency_once"  # once: the person entered before
+SKIP_INTERVAL = "frequency_interval"  # interval: too soon after the last entry
+SKIP_RUNNING = "journey_running"  # a journey of the campaign is still running for the person
+SKIP_FILTERS = "filters"  # the person does not match the campaign's audience filters
+SKIP_NOT_ACTIVE = "campaign_not_active"  # paused, archived, or never deployed
+SKIP_MISSING = "person_missing"  # deleted before the journey could start
+SKIP_REASONS = (SKIP_ONCE, SKIP_INTERVAL, SKIP_RUNNING, SKIP_FILTERS, SKIP_NOT_ACTIVE, SKIP_MISSING)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -106,23 +129,47 @@ class History:
         return max(times) if times else None
 
 
-def may_enter(frequency: dict[str, Any], trigger_type: str, history: History, at: int) -> bool:
-    """Whether a trigger at ``at`` may start a new journey, by the campaign's frequency setting."""
+def concurrent(trigger_type: str, frequency: dict[str, Any]) -> bool:
+    """Whether a person may run several journeys of the campaign at once: an event campaign that lets
+    people in more than once."""
+    return trigger_type == "event" and frequency.get("type", "once") in ("every_match", "interval")
+
+
+def journey_key(trigger_type: str, frequency: dict[str, Any], execution: str) -> str:
+    """The sort key of the item holding this journey's state: its own for a journey that may overlap
+    others, else the person's one ``journey``. Decided by the campaign's settings, never by what is
+    running, so a trigger started again gives the same execution input."""
+    return f"{JOURNEY_SK}#{execution}" if concurrent(trigger_type, frequency) else JOURNEY_SK
+
+
+def refusal(frequency: dict[str, Any], trigger_type: str, history: History, at: int) -> str | None:
+    """Why a trigger at ``at`` may not start a new journey by the campaign's frequency setting (one of
+    the ``SKIP_*`` reasons), or None when it may."""
     running = history.running or history.pending(at)
     if trigger_type in BROADCAST_TRIGGERS:
-        return not running
+        return SKIP_RUNNING if running else None
     kind = frequency.get("type", "once")
     if kind == "once":
-        return history.entries == 0 and history.execution is None and not history.pending(at)
-    if running:
-        return False
+        entered = history.entries > 0 or history.execution is not None or history.pending(at)
+        return SKIP_ONCE if entered else None
+    if running and not concurrent(trigger_type, frequency):
+        return SKIP_RUNNING
     if kind == "interval":
         last = history.last_entry()
-        return last is None or at - last >= int(frequency.get("seconds", 0))
-    return True  # every_match
+        if last is not None and at - last < int(frequency.get("seconds", 0)):
+            return SKIP_INTERVAL
+    return None
 
 
 # --- entering ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a trigger did: started a journey, or not and (when a rule decided it) why."""
+
+    started: bool
+    skipped: str | None = None  # one of SKIP_REASONS; None when started or when this journey existed
 
 
 def enter(
@@ -134,37 +181,41 @@ def enter(
     at: int,
     *,
     person: StoredPerson | None = None,
-) -> bool:
-    """Start the person's journey for this trigger if the campaign, its filters and its frequency allow;
-    True when an execution was started. ``person``: already loaded by the caller (else read here)."""
+) -> Entry:
+    """Start the person's journey for this trigger if the campaign, its filters and its frequency allow.
+    ``person``: already loaded by the caller (else read here). A skip is counted on the campaign."""
     campaign_id = str(campaign["id"])
     if campaign.get("state", "active") != "active" or not campaign.get("version_arn"):
-        return False
+        return _skip(workspace_id, campaign_id, cio_id, SKIP_NOT_ACTIVE)
     if person is None:
         person = StoredPerson.load(workspace_id, cio_id)
     if person is None:
-        return False  # deleted meanwhile: nobody to take through the journey
+        return _skip(workspace_id, campaign_id, cio_id, SKIP_MISSING)
     if not matches_filters(campaign.get("filters"), person):
-        return False
+        return _skip(workspace_id, campaign_id, cio_id, SKIP_FILTERS)
     name = execution_name(campaign_id, cio_id, trigger_id)
     frequency = (campaign.get("settings") or {}).get("frequency") or {"type": "once"}
+    trigger_type = str(trigger.get("type", ""))
     pk = journey_pk(workspace_id, campaign_id, cio_id)
     for _ in range(CLAIM_ATTEMPTS):
         journey, claim = _read(pk)
         history = _history(journey, claim)
         own = history.claimed == name  # this trigger's own claim, left by a crash before the start
-        if not own and not may_enter(frequency, str(trigger.get("type", "")), history, at):
-            return False
+        reason = None if own else refusal(frequency, trigger_type, history, at)
+        if reason is not None:
+            return _skip(workspace_id, campaign_id, cio_id, reason)
         if own or _claim(pk, workspace_id, campaign_id, cio_id, claim, name, at):
             break
     else:
         raise ClaimContention(f"the journey claim of {name} kept changing")
+    key = journey_key(trigger_type, frequency, name)
     payload = {
         "workspace_id": workspace_id,
         "campaign_id": campaign_id,
         "version": campaign.get("version"),
         "cio_id": cio_id,
-        "trigger": trigger,
+        # Only a journey of its own is named: the person's one journey is the steps' default.
+        "trigger": trigger if key == JOURNEY_SK else {**trigger, "journey": key},
         "entered_at": at,
     }
     try:
@@ -175,7 +226,12 @@ def enter(
         raise
     if not started and not own:
         _release(pk, claim, name)  # this trigger already had its journey: the claim goes back
-    return started
+    return Entry(started)
+
+
+def _skip(workspace_id: str, campaign_id: str, cio_id: str, reason: str) -> Entry:
+    metrics.count_not_entered(workspace_id, campaign_id, reason, shard_key=cio_id)
+    return Entry(False, reason)
 
 
 def matches_filters(filters: Any, person: StoredPerson) -> bool:
@@ -202,7 +258,8 @@ def _parsed(text: str) -> Condition:
 
 def _read(pk: str) -> tuple[Journey | None, Journey | None]:
     journey = claim = None
-    for item in Journey.query(pk, consistent_read=True):
+    # "claim" < "journey" < "journey#<execution>": the two items, never the concurrent journeys' own.
+    for item in Journey.query(pk, Journey.sk.between(CLAIM_SK, JOURNEY_SK), consistent_read=True):
         if item.sk == JOURNEY_SK:
             journey = item
         elif item.sk == CLAIM_SK:

@@ -1,9 +1,11 @@
 """One person's journey through one campaign: how often they entered, the execution they are on, whether
 it is still running and whether that run converted. The frequency setting is decided on it.
 
-Item ``<ws>#c#<campaign_id>#p#<cio_id>`` / ``journey``. Every change is a conditional update keyed on the
-execution's name, because Step Functions may run a Task twice: the second run finds the change already
-made and returns False, which is what keeps the metrics from counting anything twice.
+Item ``<ws>#c#<campaign_id>#p#<cio_id>`` / ``journey``, or ``journey#<execution>`` for each journey of an
+event campaign that may overlap the person's others (``key``: see ``executions.journey_key``; the steps
+read it from the trigger). Every change is a conditional update keyed on the execution's name, because
+Step Functions may run a Task twice: the second run finds the change already made and returns False,
+which is what keeps the metrics from counting anything twice.
 """
 
 from __future__ import annotations
@@ -22,17 +24,17 @@ def journey_pk(workspace_id: str, campaign_id: str, cio_id: str) -> str:
     return f"{workspace_id}#c#{campaign_id}#p#{cio_id}"
 
 
-def load(workspace_id: str, campaign_id: str, cio_id: str) -> Journey | None:
+def load(workspace_id: str, campaign_id: str, cio_id: str, key: str = SK) -> Journey | None:
     try:
-        return Journey.get(journey_pk(workspace_id, campaign_id, cio_id), SK, consistent_read=True)
+        return Journey.get(journey_pk(workspace_id, campaign_id, cio_id), key, consistent_read=True)
     except DoesNotExist:
         return None
 
 
-def entered(workspace_id: str, campaign_id: str, cio_id: str, execution: str, at: int) -> bool:
+def entered(workspace_id: str, campaign_id: str, cio_id: str, execution: str, at: int, key: str = SK) -> bool:
     """Record that ``execution`` started the person's journey. True the first time for that execution:
     entries count executions, not Task attempts."""
-    item = Journey(journey_pk(workspace_id, campaign_id, cio_id), SK)
+    item = Journey(journey_pk(workspace_id, campaign_id, cio_id), key)
     return _apply(
         item,
         [
@@ -50,11 +52,13 @@ def entered(workspace_id: str, campaign_id: str, cio_id: str, execution: str, at
     )
 
 
-def mark_converted(workspace_id: str, campaign_id: str, cio_id: str, execution: str, at: int) -> bool:
+def mark_converted(
+    workspace_id: str, campaign_id: str, cio_id: str, execution: str, at: int, key: str = SK
+) -> bool:
     """Record that the person met the campaign's goal during ``execution``. True if this call did.
 
     ``at`` is when the conversion was noticed; the journey keeps only the flag."""
-    item = Journey(journey_pk(workspace_id, campaign_id, cio_id), SK)
+    item = Journey(journey_pk(workspace_id, campaign_id, cio_id), key)
     return _apply(
         item,
         [Journey.converted.set(True)],
@@ -62,7 +66,9 @@ def mark_converted(workspace_id: str, campaign_id: str, cio_id: str, execution: 
     )
 
 
-def finished(workspace_id: str, campaign_id: str, cio_id: str, execution: str, outcome: str, at: int) -> bool:
+def finished(
+    workspace_id: str, campaign_id: str, cio_id: str, execution: str, outcome: str, at: int, key: str = SK
+) -> bool:
     """Record that ``execution`` ended (``outcome``: completed, exited, converted or failed). True if this
     call ended it; False if it had already ended or a later execution owns the journey.
 
@@ -70,7 +76,7 @@ def finished(workspace_id: str, campaign_id: str, cio_id: str, execution: str, o
     and ``converted`` was set when the goal was met."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown journey outcome {outcome!r}")
-    item = Journey(journey_pk(workspace_id, campaign_id, cio_id), SK)
+    item = Journey(journey_pk(workspace_id, campaign_id, cio_id), key)
     return _apply(
         item,
         [Journey.running.set(False)],

@@ -60,6 +60,9 @@ IN_PROGRESS = "in_progress"  # computed: entered - exited - completed - failed
 WAITING = "waiting"  # a gauge: people at a wait block now (``move_waiting``)
 CAMPAIGN_METRICS = (ENTERED, EXITED, COMPLETED, CONVERTED, FAILED, SENT, WAITING)
 
+# A trigger that started no journey, by reason (``executions.SKIP_REASONS``): "not_entered:<reason>" on the
+# campaign's counters, answered as {"not_entered": {reason: count}}.
+NOT_ENTERED = "not_entered"
 WAITING_BLOCK = "waiting_block"  # the journey item's marker: the wait block its execution is in
 _MOVE_ATTEMPTS = 2
 
@@ -109,6 +112,12 @@ def increment(
     item.update(actions=[add], condition=CampaignMetrics.counts.exists())
 
 
+def count_not_entered(workspace_id: str, campaign_id: str, reason: str, *, shard_key: str) -> None:
+    """A trigger the campaign's rules kept from starting a journey (frequency, a running journey, the
+    filters...): counted by reason, so no skip is silent."""
+    increment(workspace_id, campaign_id, None, f"{NOT_ENTERED}:{reason}", shard_key=shard_key)
+
+
 def from_delivery(workspace_id: str, campaign_id: str, block: str | None, metric: str) -> None:
     """A campaign message's delivery metric (``opened``, ``bounced``, ``clicked``...), counted on its
     block and on the campaign. For the delivery pipeline's feedback, which knows no person shard."""
@@ -124,6 +133,7 @@ def move_waiting(
     execution: str,
     leaving: str | None,
     entering: str | None,
+    key: str = journeys.SK,
 ) -> bool:
     """The person's journey on ``execution`` leaves the wait block ``leaving`` (None: it was at none) and
     enters ``entering`` (None: it is at none now). True when this call moved it and counted the move:
@@ -138,10 +148,10 @@ def move_waiting(
     for _ in range(_MOVE_ATTEMPTS):
         if expected == entering:
             return False
-        if _move_marker(workspace_id, campaign_id, cio_id, execution, expected, entering):
+        if _move_marker(workspace_id, campaign_id, cio_id, execution, expected, entering, key):
             _count_move(workspace_id, campaign_id, cio_id, expected, entering)
             return True
-        owner, where = waiting_at(workspace_id, campaign_id, cio_id)
+        owner, where = waiting_at(workspace_id, campaign_id, cio_id, key)
         if owner != execution:
             return False
         expected = where
@@ -149,22 +159,26 @@ def move_waiting(
     return False
 
 
-def leave_waiting(workspace_id: str, campaign_id: str, cio_id: str, execution: str) -> bool:
+def leave_waiting(
+    workspace_id: str, campaign_id: str, cio_id: str, execution: str, key: str = journeys.SK
+) -> bool:
     """The journey on ``execution`` ends: it leaves whatever wait it is marked at (the end step, so a
     journey failing or timing out while waiting leaves no count behind). One consistent read; a write
     only when it was waiting."""
-    owner, where = waiting_at(workspace_id, campaign_id, cio_id)
+    owner, where = waiting_at(workspace_id, campaign_id, cio_id, key)
     if owner != execution or where is None:
         return False
-    return move_waiting(workspace_id, campaign_id, cio_id, execution, where, None)
+    return move_waiting(workspace_id, campaign_id, cio_id, execution, where, None, key)
 
 
-def waiting_at(workspace_id: str, campaign_id: str, cio_id: str) -> tuple[str | None, str | None]:
+def waiting_at(
+    workspace_id: str, campaign_id: str, cio_id: str, key: str = journeys.SK
+) -> tuple[str | None, str | None]:
     """(the journey's execution, the wait block it is marked at), consistently read; (None, None) when
     there is no journey. Read raw: the marker is not a field of the Journey model."""
     pk = journeys.journey_pk(workspace_id, campaign_id, cio_id)
     found = Journey._get_connection().get_item(
-        pk, journeys.SK, consistent_read=True, attributes_to_get=["execution", WAITING_BLOCK]
+        pk, key, consistent_read=True, attributes_to_get=["execution", WAITING_BLOCK]
     )
     item = found.get("Item") or {}
     return (item.get("execution") or {}).get("S"), (item.get(WAITING_BLOCK) or {}).get("S")
@@ -177,12 +191,13 @@ def _move_marker(
     execution: str,
     leaving: str | None,
     entering: str | None,
+    key: str,
 ) -> bool:
     # Not a field of the Journey model: only this module reads or writes it.
     marker = Path(WAITING_BLOCK)
     at: Condition = marker.does_not_exist() if leaving is None else marker == leaving
     action = marker.remove() if entering is None else marker.set(entering)
-    journey = Journey(journeys.journey_pk(workspace_id, campaign_id, cio_id), journeys.SK)
+    journey = Journey(journeys.journey_pk(workspace_id, campaign_id, cio_id), key)
     try:
         journey.update(actions=[action], condition=(Journey.execution == execution) & at)
     except UpdateError as exc:
@@ -204,21 +219,27 @@ def _count_move(
 
 
 def read(workspace_id: str, campaign_id: str) -> dict[str, Any]:
-    """``{"campaign": {metric: count, ..., "in_progress": n}, "blocks": {block: {metric: count}}}``.
+    """``{"campaign": {metric: count, ..., "in_progress": n}, "blocks": {block: {metric: count}},
+    "not_entered": {reason: count}}``.
 
     The campaign's standard metrics are always present (0 when never counted); a block's ``waiting`` is
-    there once someone waited at it."""
+    there once someone waited at it; a reason once a trigger was skipped for it."""
     campaign: dict[str, int] = dict.fromkeys(CAMPAIGN_METRICS, 0)
     blocks: dict[str, dict[str, int]] = {}
+    not_entered: dict[str, int] = {}
     for shard in range(SHARDS):
         for item in CampaignMetrics.query(metrics_pk(workspace_id, campaign_id, shard)):
             counts = campaign if item.sk == CAMPAIGN else blocks.setdefault(item.sk, {})
             for metric, count in plain(item.counts).items():
-                counts[metric] = counts.get(metric, 0) + int(count)
+                kind, _, reason = metric.partition(":")
+                if item.sk == CAMPAIGN and kind == NOT_ENTERED:
+                    not_entered[reason] = not_entered.get(reason, 0) + int(count)
+                else:
+                    counts[metric] = counts.get(metric, 0) + int(count)
     campaign[IN_PROGRESS] = max(
         0, campaign[ENTERED] - campaign[EXITED] - campaign[COMPLETED] - campaign[FAILED]
     )
     for counts in (campaign, *blocks.values()):
         if WAITING in counts:
             counts[WAITING] = max(0, counts[WAITING])  # a gauge is never below 0 (defensive)
-    return {"campaign": campaign, "blocks": blocks}
+    return {"campaign": campaign, "blocks": blocks, "not_entered": not_entered}

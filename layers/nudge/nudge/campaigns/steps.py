@@ -81,6 +81,7 @@ class Step:
     entered_at: int
     trigger: dict[str, Any]
     block: str | None
+    journey: str  # the sort key of this journey's item (``executions.journey_key``)
 
     @classmethod
     def of(cls, event: dict[str, Any]) -> Step:
@@ -92,6 +93,9 @@ class Step:
             entered_at=int(event["entered_at"]),
             trigger=dict(event.get("trigger") or {}),
             block=event.get("block"),
+            # In the trigger because every compiled version passes it to every Task; journeys started
+            # before concurrent journeys existed have none and own the person's one journey item.
+            journey=str((event.get("trigger") or {}).get("journey") or journeys.SK),
         )
 
     def person(self) -> StoredPerson | None:
@@ -114,6 +118,7 @@ class Step:
             self.execution,
             leaving,
             None if entering is None else str(entering),
+            self.journey,
         )
 
 
@@ -131,7 +136,7 @@ def enter(event: dict[str, Any]) -> dict[str, Any]:
     """The journey's first state: record the entry (once per execution) and count it."""
     step = Step.of(event)
     created = journeys.entered(
-        step.workspace_id, step.campaign_id, step.cio_id, step.execution, step.entered_at
+        step.workspace_id, step.campaign_id, step.cio_id, step.execution, step.entered_at, step.journey
     )
     if created:
         step.count(metrics.ENTERED)
@@ -152,9 +157,9 @@ def end(event: dict[str, Any]) -> dict[str, Any]:
         name = error.get("Error") if isinstance(error, dict) else None
         logger.warning("campaign journey failed", error=name, block=step.block)
     # Out of any wait first: once the journey is no longer running, nothing would take it out.
-    metrics.leave_waiting(step.workspace_id, step.campaign_id, step.cio_id, step.execution)
+    metrics.leave_waiting(step.workspace_id, step.campaign_id, step.cio_id, step.execution, step.journey)
     ended = journeys.finished(
-        step.workspace_id, step.campaign_id, step.cio_id, step.execution, outcome, clock.now()
+        step.workspace_id, step.campaign_id, step.cio_id, step.execution, outcome, clock.now(), step.journey
     )
     if ended:
         step.count(_OUTCOME_METRIC[outcome])
@@ -231,7 +236,7 @@ def _check(step: Step, event: dict[str, Any]) -> dict[str, Any]:
     goal = event.get("goal")
     if goal and _goal_met(person, goal, step.entered_at, int(settings.get("goal_window_seconds", 604800))):
         if journeys.mark_converted(
-            step.workspace_id, step.campaign_id, step.cio_id, step.execution, clock.now()
+            step.workspace_id, step.campaign_id, step.cio_id, step.execution, clock.now(), step.journey
         ):
             step.count(metrics.CONVERTED)
             if step.block:

@@ -373,7 +373,7 @@ def _fire(due: Due, campaign: dict[str, Any] | None, now: int) -> bool:
         str(due.due_at),
         now,
         person=person,
-    )
+    ).started
 
 
 def _retry_later(due: Due, now: int) -> None:

@@ -94,6 +94,7 @@ class Broadcast(CampaignsItem, discriminator="broadcast"):
     recipients = NumberAttribute(default=0)
     started = NumberAttribute(default=0)
     errors: MapAttribute = MapAttribute(default=dict)  # identifier -> reason (first 100)
+    skipped: MapAttribute = MapAttribute(null=True)  # reason -> recipients not entered for it
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
 
