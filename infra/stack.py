@@ -12,6 +12,7 @@ from constructs import Construct
 
 from infra.build import BuiltAssets
 from infra.components.campaigns import METRICS_ACTIONS, METRICS_PARTITIONS, CampaignWorkflows
+from infra.components.console_auth import ConsoleAuth
 from infra.components.delivery import (
     EmailEvents,
     FeedbackSubscription,
@@ -150,6 +151,9 @@ class NudgeStack(Stack):
             },
         )
         self.link_secret.grant_read(self.app_api.function)
+        # The web console's users: the App API signs them in and creates them (members).
+        self.console_auth = ConsoleAuth(self, "ConsoleAuth", stage=config.stage)
+        self.console_auth.grant_sign_in(self.app_api.function)
         self.exports_worker = self._service(
             "Exports",
             code_dir=assets.functions["exports"],
@@ -273,7 +277,9 @@ class NudgeStack(Stack):
                     self.app_api.function,
                     [(route.method, route.path) for route in APP_ROUTES],
                     "Customer.io's App API authenticates with a Bearer app key per workspace: the function "
-                    "looks the key's hash up in the workspaces table on every request.",
+                    "looks the key's hash up in the workspaces table on every request. The web console "
+                    "signs in at POST /v1/session (Cognito checks the password) and sends a session cookie "
+                    "whose hash, and the user's role in the workspace, the function looks up the same way.",
                     proxies=[APP_OLDER_BASE.proxy_path],
                 ),
                 ApiBackend(
@@ -366,6 +372,18 @@ class NudgeStack(Stack):
                 value=table.table_name,
                 description=f"The {name} table (give it to the nudge CLI as {table_env_var(name)})",
             )
+        CfnOutput(
+            self,
+            "ConsoleUserPoolId",
+            value=self.console_auth.pool.user_pool_id,
+            description="The console's Cognito user pool (give it to nudge user add as NUDGE_USER_POOL_ID)",
+        )
+        CfnOutput(
+            self,
+            "ConsoleUserPoolClientId",
+            value=self.console_auth.client.user_pool_client_id,
+            description="The console's app client (give it to nudge user add as NUDGE_USER_POOL_CLIENT_ID)",
+        )
         CfnOutput(
             self,
             "EmailConfigurationSetName",

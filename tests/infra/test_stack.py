@@ -424,6 +424,8 @@ def test_every_acknowledged_nag_finding_carries_a_reason(synthesized: Synthesize
         "AwsSolutions-SF1",  # the broadcast machine logs errors only, without execution (personal) data
         "AwsSolutions-SF2",  # no X-Ray anywhere in Nudge
         "AwsSolutions-S1",  # exports are read only through presigned links the App API logs handing out
+        "AwsSolutions-COG2",  # the console signs in with email and password (no MFA step yet)
+        "AwsSolutions-COG8",  # threat protection needs Cognito's Plus plan; Essentials still locks out
     }
 
 
