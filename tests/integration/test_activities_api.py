@@ -272,6 +272,18 @@ def test_a_deleted_persons_activities_go_with_them(app, track, ws, at, pump):
     assert ActivityItem.count(activity_pk(ws, ann)) == 0
 
 
+def test_anonymous_events_are_listed_once_merged_into_a_person(app, track):
+    track.post("/api/v1/events", {"name": "viewed_pricing", "anonymous_id": "anon-1"})
+    track.post("/api/v1/events", {"name": "someone_else", "anonymous_id": "anon-2"})
+    assert _activities(app, "/v1/activities") == []  # nobody's yet
+
+    track.put("/api/v1/customers/ann", {"anonymous_id": "anon-1"})
+
+    listed = _activities(app, "/v1/activities")
+    assert [(a["customer_id"], a["name"]) for a in listed] == [("ann", "viewed_pricing")]
+    assert _activities(app, "/v1/customers/ann/activities") == listed
+
+
 def test_a_person_is_found_by_email_or_cio_id(app, track, ws, pump):
     track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
     track.post("/api/v1/customers/ann/events", {"name": "purchase"})
