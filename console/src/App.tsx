@@ -16,8 +16,8 @@ const Campaigns = lazy(() => import("./pages/Campaigns"));
 const Messages = lazy(() => import("./pages/Messages"));
 const MessageDetail = lazy(() => import("./pages/MessageDetail"));
 const Billing = lazy(() => import("./pages/Billing"));
-const ComingNext = lazy(() => import("./pages/ComingNext"));
 const Settings = lazy(() => import("./pages/Settings"));
+const Content = lazy(() => import("./pages/Content"));
 
 export function App() {
   const { status, workspace } = useSession();
@@ -35,7 +35,8 @@ export function App() {
           <Route path="/segments/new" element={<SegmentEditor />} />
           <Route path="/segments/:segmentId" element={<SegmentEditor />} />
           <Route path="/campaigns" element={<Campaigns />} />
-          <Route path="/content" element={<ComingNext screen="Content" />} />
+          <Route path="/content" element={<Content />} />
+          <Route path="/content/:templateId" element={<Content />} />
           <Route path="/messages" element={<Messages />} />
           <Route path="/messages/:messageId" element={<MessageDetail />} />
           <Route path="/billing" element={<Billing />} />

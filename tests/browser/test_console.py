@@ -216,6 +216,32 @@ def test_an_admin_creates_a_key_and_adds_a_member_each_shown_once(page: Any, con
     ][0].items()
 
 
+def test_a_template_is_written_and_previewed_for_a_person(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    assert runtime.track("PUT", "/api/v1/customers/tia", {"email": "tia@example.com", "first_name": "Tia"}).ok
+    sign_in(page, console, console.author)
+    page.get_by_role("link", name="Content").click()
+    page.get_by_role("link", name="New template").click()
+
+    page.get_by_role("textbox", name="Name", exact=True).fill("Hello")
+    page.get_by_label("Subject").fill("Hi {{ customer.first_name }}")
+    page.get_by_label("Body (HTML and Liquid)").fill("<p>Hello {{ customer.first_name }}</p>")
+    page.get_by_role("button", name="Create template").click()
+    page.get_by_label("Preview for person (id)").fill("tia")
+
+    expect(page.get_by_text("Subject: Hi Tia")).to_be_visible()
+    frame = page.frame_locator("iframe[title='Template preview']")
+    expect(frame.get_by_text("Hello Tia")).to_be_visible()
+    screenshot(page, "content")
+    [saved] = [t for t in runtime.app("GET", "/v1/templates").json()["templates"] if t["name"] == "Hello"]
+    assert saved["subject"] == "Hi {{ customer.first_name }}"
+
+    page.get_by_label("Body (HTML and Liquid)").fill("<p>{% if %}</p>")
+    page.get_by_role("button", name="Save template").click()
+    expect(page.get_by_label("Body (HTML and Liquid)")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text(re.compile("body is not a valid template"))).to_be_visible()
+
+
 def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -> None:
     sign_in(page, console, console.admin)
 
