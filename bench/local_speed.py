@@ -2,7 +2,8 @@
 
 - *The unit.* One ``PutItem`` of a small item through a boto3 client into moto's in-process mock
   (``mock_aws``), in this (the benchmark's) process: what a single DynamoDB write costs when nothing but
-  moto's own work is paid. Median of ``UNIT_SAMPLES`` after a warm-up.
+  moto's own work is paid. Median of ``UNIT_SAMPLES``, timed in three blocks (before, between and after
+  the two measures), each after a warm-up.
 - *Import.* ``IMPORT_PEOPLE`` new people are identified through ``POST /api/v2/batch`` (``BATCH`` per
   request, over real HTTP, one request after the other) into ``nudge local`` running in a subprocess; the
   clock stops when ``/_local/status`` shows the evaluate handler has taken every one of their
@@ -60,8 +61,8 @@ class LocalSpeed:
         return self.segment_median_s / self.put_item_s
 
 
-def raw_put_item_seconds(samples: int = UNIT_SAMPLES) -> float:
-    """Median time of one PutItem through boto3 into moto's in-process mock."""
+def raw_put_item_timings(samples: int) -> list[float]:
+    """Times of ``samples`` PutItems through boto3 into moto's in-process mock, after a warm-up."""
     import boto3
     from moto import mock_aws
 
@@ -79,7 +80,7 @@ def raw_put_item_seconds(samples: int = UNIT_SAMPLES) -> float:
             began = time.perf_counter()
             client.put_item(TableName="unit", Item=item)
             timings.append(time.perf_counter() - began)
-    return statistics.median(timings[100:])
+    return timings[100:]
 
 
 def _json(answer: requests.Response) -> Any:
@@ -146,15 +147,21 @@ def _segment_changes(runtime: Runtime, samples: int) -> list[float]:
 
 
 def measure(people: int = IMPORT_PEOPLE, samples: int = SEGMENT_SAMPLES) -> LocalSpeed:
-    unit = raw_put_item_seconds()
+    # The unit is timed in three blocks, before, between and after the two measures, and its median taken
+    # over all of them: on a shared machine whose load moves, a unit timed once, before, can be several
+    # times faster or slower than the conditions the measures ran under.
+    block = UNIT_SAMPLES // 3
+    units = raw_put_item_timings(block)
     with tempfile.TemporaryDirectory() as state:
         runtime = start(Path(state), "--no-demo")
         try:
             segment = _segment_changes(runtime, samples)
+            units += raw_put_item_timings(block)
             imported = _import(runtime, people)
+            units += raw_put_item_timings(block)
         finally:
             runtime.stop()
-    return LocalSpeed(unit, people, imported, segment)
+    return LocalSpeed(statistics.median(units), people, imported, segment)
 
 
 @dataclass(frozen=True)

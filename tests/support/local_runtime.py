@@ -86,13 +86,15 @@ class Runtime:
             aws_secret_access_key="local",
         )
 
-    def wait_until(self, condition: Any, timeout: float = 20.0) -> Any:
+    def wait_until(self, condition: Any, timeout: float = 20.0, interval: float = 0.05) -> Any:
+        """``condition()`` once it is truthy, checked every ``interval`` seconds (a latency benchmark polls
+        finely: a sample is only as precise as its polling)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = condition()
             if found:
                 return found
-            time.sleep(0.05)
+            time.sleep(interval)
         raise AssertionError("condition not met in time")
 
     def stop(self) -> tuple[int, str]:
