@@ -44,6 +44,7 @@ SERVICES = (
     "links",
     "feedback",
     "campaigns",
+    "exports",
 )
 CAMPAIGNS_TABLE_WRITERS = ("api", "evaluate", "sweep", "campaigns")
 METRICS_COUNTERS = ("track", "links", "feedback")
