@@ -1,6 +1,6 @@
 import { AppShell, Badge, Burger, Button, Group, NavLink, NativeSelect, Stack, Text, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import type { ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { NavLink as RouterLink, useLocation } from "react-router";
 import { useSession } from "./session";
 
@@ -15,7 +15,19 @@ const NAVIGATION = [
   { to: "/settings", label: "Settings" },
 ];
 
+/** Whether this console is served by `nudge local`, whose outbox page then belongs in the navigation. */
+function useLocalRuntime(): boolean {
+  const [local, setLocal] = useState(false);
+  useEffect(() => {
+    fetch("/_local/health", { credentials: "same-origin" })
+      .then((r) => setLocal(r.ok && (r.headers.get("content-type") ?? "").includes("json")))
+      .catch(() => setLocal(false));
+  }, []);
+  return local;
+}
+
 export function Shell({ children }: { children: ReactNode }) {
+  const local = useLocalRuntime();
   const { session, workspace, chooseWorkspace, signOut } = useSession();
   const [opened, { toggle, close }] = useDisclosure();
   const location = useLocation();
@@ -70,6 +82,9 @@ export function Shell({ children }: { children: ReactNode }) {
                 onClick={close}
               />
             ))}
+            {local && (
+              <NavLink href="/_local/outbox.html" target="_blank" rel="noopener" label="Local outbox ↗" />
+            )}
           </div>
           <Stack gap={4}>
             <Text size="xs" c="dimmed" truncate>

@@ -3,6 +3,7 @@ sign-out, each checked against what the App API answers. Every screen is saved t
 
 from __future__ import annotations
 
+import gzip
 import re
 from typing import Any
 
@@ -243,6 +244,8 @@ def test_a_template_is_written_and_previewed_for_a_person(page: Any, console: Co
 
 
 def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -> None:
+    scripts: list[Any] = []
+    page.on("response", lambda r: scripts.append(r) if r.url.endswith(".js") else None)
     sign_in(page, console, console.admin)
 
     expected = console.runtime.app("GET", "/v1/overview").json()
@@ -250,7 +253,14 @@ def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -
     expect(page.get_by_test_id("stat-People")).to_have_text(f"{expected['people']:,}")
     expect(page.get_by_test_id("stat-Active campaigns")).to_have_text(str(expected["active_campaigns"]))
     expect(page.get_by_test_id("role")).to_have_text("admin")
+    expect(page.get_by_role("link", name=re.compile("Local outbox"))).to_have_attribute(
+        "href", "/_local/outbox.html"
+    )
     screenshot(page, "overview")
+    # The first screen's budget: at most 300 KB of gzipped JavaScript, every script it loaded counted.
+    loaded = sum(len(gzip.compress(r.body())) for r in scripts)
+    assert 0 < loaded <= 300_000, loaded
+    assert not any("xyflow" in r.url for r in scripts)
 
     page.set_viewport_size(PHONE)
     screenshot(page, "overview-phone")
