@@ -20,7 +20,9 @@ import requests
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
+from nudge.local import stepfunctions
 from nudge.local.stepfunctions import LocalStepFunctions, LocalStepFunctionsError
 
 REGION = "us-east-1"
@@ -384,17 +386,75 @@ def test_other_clients_reach_the_handlers_through_lambda_invoke(local_sfn: Facto
     assert json.loads(failed["Payload"].read())["errorType"] == "ValueError"
 
 
+def test_the_engine_s_lambda_tasks_are_answered_in_process_and_only_others_go_through_a_request(
+    local_sfn: Factory, sfn_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requested: list[str] = []
+    engine_path = stepfunctions._ENGINE_INVOKE
+
+    def counted(parameters: dict[str, Any], region: str, credentials: Any) -> Any:
+        requested.append(parameters["FunctionName"])
+        return engine_path(parameters, region, credentials)
+
+    monkeypatch.setattr(stepfunctions, "_ENGINE_INVOKE", counted)
+
+    def broken(event: dict[str, Any], context: Any) -> None:
+        raise KeyError("missing")
+
+    local = local_sfn({"nudge-double": lambda event, context: {"n": event["n"] * 2}, "nudge-broken": broken})
+    # A function of moto's own, not routed here: moto answers by echoing the payload.
+    boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName="nudge-echo",
+        Runtime="python3.12",
+        Role=local.role_arn,
+        Handler="index.handler",
+        Code={"ZipFile": stepfunctions._dummy_zip()},
+    )
+
+    def task(function: str, then: str | None) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": function, "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+        }
+        return {**state, "Next": then} if then else {**state, "End": True}
+
+    arn = local.deploy(
+        "in-process",
+        {
+            "StartAt": "Double",
+            "States": {
+                "Double": task("nudge-double", "Echo"),
+                "Echo": task("nudge-echo", "Broken"),
+                "Broken": {
+                    **task("nudge-broken", None),
+                    "Catch": [{"ErrorEquals": ["KeyError"], "ResultPath": "$.error", "Next": "Caught"}],
+                },
+                "Caught": {"Type": "Pass", "End": True},
+            },
+        },
+    )
+
+    output = _output(_run(sfn_client, arn, {"n": 4}))
+    assert output["n"] == 8 and output["error"]["Error"] == "KeyError"
+    assert requested == ["nudge-echo"]
+
+
 def test_close_puts_moto_back(endpoint: str) -> None:
     invoke_before = LambdaSimpleBackend.__dict__["invoke"]
+    engine_before = lambda_eval_utils._invoke_lambda_function
     lambda_before = dict(default_user_config["lambda"])
 
     local = LocalStepFunctions(endpoint, REGION, {"nudge-x": lambda event, context: None})
     assert LambdaSimpleBackend.__dict__["invoke"] is not invoke_before
+    assert lambda_eval_utils._invoke_lambda_function is not engine_before
     assert default_user_config["stepfunctions"]["execute_state_machine"] is True
     local.close()
     local.close()  # idempotent
 
     assert LambdaSimpleBackend.__dict__["invoke"] is invoke_before
+    assert lambda_eval_utils._invoke_lambda_function is engine_before
     assert default_user_config["lambda"] == lambda_before
     assert default_user_config["stepfunctions"].get("execute_state_machine", False) is False
 
