@@ -1,10 +1,12 @@
 """The OpenAPI documents: generated from the route tables, committed in step, and valid OpenAPI 3 by a
 real validator (openapi-spec-validator)."""
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from nudge.api import openapi as app_openapi
@@ -101,3 +103,67 @@ def test_a_merge_refuses_a_schema_name_both_documents_declare():
     }
     with pytest.raises(ValueError, match="TrackError"):
         openapi.merged("twice", [track, other])
+
+
+def _body_validator(document: dict[str, Any], key: str) -> Draft202012Validator:
+    """The documented request body of ``key`` as a validator, its references resolved in the document."""
+    schema = _operations(document)[key]["requestBody"]["content"]["application/json"]["schema"]
+    return Draft202012Validator({**schema, "components": document["components"]})
+
+
+def test_app_bodies_are_the_project_s_own_schemas_declared_once():
+    document = app_openapi.build()
+    assert document["openapi"] == "3.1.0"  # JSON Schema 2020-12, as the schemas are written
+    schemas = document["components"]["schemas"]
+    assert {"SegmentCondition", "CampaignDefinition"} <= schemas.keys()
+    # The condition schema is declared once: every body and the campaign definition refer to it.
+    text = json.dumps(document)
+    assert text.count('"title": "Nudge segment condition"') == 1
+    assert schemas["CampaignDefinition"]["$defs"]["condition"] == {
+        "$ref": "#/components/schemas/SegmentCondition"
+    }
+    for key in ("POST /v1/segments", "PUT /v1/segments/{segment_id}", "POST /v1/segments/preview"):
+        assert "#/components/schemas/SegmentCondition" in json.dumps(
+            _operations(document)[key]["requestBody"]
+        )
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "valid"),
+    [
+        ("POST /v1/segments", {"segment": {"name": "S", "conditions": {"segment": {"id": 3}}}}, True),
+        ("POST /v1/segments", {"segment": {"name": "S", "conditions": {"segment": {"id": True}}}}, False),
+        ("POST /v1/segments", {"name": "S"}, False),
+        (
+            "POST /v1/segments/preview",
+            {"conditions": {"attribute": {"field": "plan", "operator": "exists"}}},
+            True,
+        ),
+        ("POST /v1/customers", {"filter": {"and": [{"segment": {"id": "7"}}]}}, True),
+        (
+            "POST /v1/campaigns",
+            {
+                "campaign": {
+                    "name": "Welcome",
+                    "trigger": {"type": "event", "name": "signed_up"},
+                    "workflow": {
+                        "start": "b1",
+                        "blocks": {"b1": {"type": "send", "channel": "email", "template_id": 7}},
+                    },
+                }
+            },
+            True,
+        ),
+        ("POST /v1/campaigns", {"campaign": {"name": "No trigger"}}, False),
+        ("PUT /v1/campaigns/{campaign_id}", {"campaign": {"name": "Renamed"}}, True),
+        (
+            "POST /v1/campaigns/{campaign_id}/triggers",
+            {"recipients": {"segment": {"id": 3}}, "data": {}},
+            True,
+        ),
+        ("POST /v1/campaigns/{campaign_id}/triggers", {"ids": []}, False),
+    ],
+)
+def test_documented_app_bodies_accept_what_the_api_accepts(key, body, valid):
+    errors = list(_body_validator(app_openapi.build(), key).iter_errors(body))
+    assert (not errors) == valid, [e.message for e in errors]

@@ -4,6 +4,7 @@ it)."""
 
 from __future__ import annotations
 
+import copy
 import sys
 from typing import Any
 
@@ -28,8 +29,7 @@ ERRORS = {
                         "type": "object",
                         "properties": {
                             "pointer": {
-                                "type": "string",
-                                "nullable": True,
+                                "type": ["string", "null"],
                                 "description": "JSON pointer to the field at fault, e.g. /segment/name",
                             }
                         },
@@ -63,11 +63,55 @@ APP = ApiSpec(
     },
     schemas={"AppErrors": ERRORS},
     untyped_write_bodies=True,
+    openapi="3.1.0",
 )
 
 
 def build() -> dict[str, Any]:
-    return document(APP)
+    """The document, each JSON Schema resource the request bodies embed (the segment condition schema,
+    the campaign definition schema: a schema with an ``$id``) declared once under ``components/schemas``
+    and referred to from every body that uses it."""
+    doc = document(APP)
+    resources: dict[str, dict[str, Any]] = {}
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None:
+                body["schema"] = _lifted(copy.deepcopy(body["schema"]), resources, None)
+    doc["components"]["schemas"].update(sorted(resources.items()))
+    return doc
+
+
+def _component(resource_id: str) -> str:
+    """``urn:nudge:segment-condition`` -> ``SegmentCondition``."""
+    return "".join(part.capitalize() for part in resource_id.rsplit(":", 1)[-1].split("-"))
+
+
+def _lifted(schema: Any, resources: dict[str, dict[str, Any]], base: str | None) -> Any:
+    """``schema`` with each embedded resource moved to ``resources`` (by component name) and replaced by
+    a reference to it. References are rewritten to point into the document, because OpenAPI tools resolve
+    ``#/...`` against the document, not against the resource an ``$id`` opens: ``#/$defs/x`` inside a
+    resource becomes ``#/components/schemas/<it>/$defs/x``, ``urn:...#/x`` the same for the resource it
+    names. ``base``: the component the schema sits in (None: an operation's body)."""
+    if isinstance(schema, list):
+        return [_lifted(item, resources, base) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$id" in schema:
+        name = _component(str(schema["$id"]))
+        if name not in resources:
+            resources[name] = {}  # taken before descending: a resource may refer to itself
+            body = {k: v for k, v in schema.items() if k not in ("$id", "$schema")}
+            resources[name] = _lifted(body, resources, name)
+        return {"$ref": f"#/components/schemas/{name}"}
+    lifted = {key: _lifted(value, resources, base) for key, value in schema.items()}
+    reference = lifted.get("$ref")
+    if isinstance(reference, str):
+        target, _, pointer = reference.partition("#")
+        owner = _component(target) if target else base
+        if owner is not None:
+            lifted["$ref"] = f"#/components/schemas/{owner}{pointer}"
+    return lifted
 
 
 if __name__ == "__main__":

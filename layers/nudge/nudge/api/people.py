@@ -175,6 +175,17 @@ ROUTES: tuple[Route, ...] = (
         _search,
         "Search people with a filter of segments and attributes (start / limit / next)",
         body_limit=400_000,
+        body_schema={
+            "type": "object",
+            "required": ["filter"],
+            "properties": {
+                "filter": {
+                    "description": "Customer.io's filter: and / or / not of segment and attribute conditions "
+                    "(the condition language's other kinds are refused)",
+                    "allOf": [conditions.CONDITION_SCHEMA],
+                }
+            },
+        },
     ),
     Route(
         "GET",

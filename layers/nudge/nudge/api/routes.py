@@ -23,6 +23,7 @@ from nudge.model import Membership, Person
 from nudge.model.keys import PROFILE, member_sk, person_pk, segment_pk
 from nudge.routing import Request, Response, Route
 from nudge.segments import definitions
+from nudge.segments.conditions import CONDITION_SCHEMA
 from nudge.tracking import devices, people
 from nudge.tracking import segments as manual
 from nudge.tracking.identifiers import PersonRef, from_typed
@@ -209,13 +210,40 @@ def _billing_invoice(req: Request) -> Response:
     return 200, {"invoice": found}
 
 
+# POST and PUT /v1/segments: Customer.io's envelope; a segment with no conditions is a manual one.
+SEGMENT_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["segment"],
+    "properties": {
+        "segment": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "conditions": CONDITION_SCHEMA,
+            },
+        }
+    },
+}
 SEGMENT = "/v1/segments/{segment_id}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/segments", _list_segments, "List segments"),
-    Route("POST", "/v1/segments", _create_segment, "Create a segment (manual, or dynamic with conditions)"),
+    Route(
+        "POST",
+        "/v1/segments",
+        _create_segment,
+        "Create a segment (manual, or dynamic with conditions)",
+        body_schema=SEGMENT_BODY_SCHEMA,
+    ),
     *PREVIEW_ROUTES,
     Route("GET", SEGMENT, _get_segment, "Get a segment"),
-    Route("PUT", SEGMENT, _update_segment, "Update a segment's name, description or conditions"),
+    Route(
+        "PUT",
+        SEGMENT,
+        _update_segment,
+        "Update a segment's name, description or conditions",
+        body_schema=SEGMENT_BODY_SCHEMA,
+    ),
     Route("DELETE", SEGMENT, _delete_segment, "Delete a segment"),
     Route("GET", SEGMENT + "/customer_count", _customer_count, "Count a segment's members"),
     Route("GET", SEGMENT + "/membership", _membership, "List a segment's members (start / limit / next)"),

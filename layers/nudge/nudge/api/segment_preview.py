@@ -26,6 +26,7 @@ from nudge.model.people import PROFILE_SHARDS
 from nudge.routing import Request, Response, Route
 from nudge.segments import definitions
 from nudge.segments.condition_eval import evaluate
+from nudge.segments.conditions import CONDITION_SCHEMA
 from nudge.segments.context import StoredPerson
 from nudge.tracking.limits import page_limit, parse_json_object
 
@@ -111,5 +112,10 @@ ROUTES: tuple[Route, ...] = (
         "Count and sample the people an unsaved condition matches (exact, or estimated from at most "
         f"{EVALUATE_MAX} people with approximate: true)",
         body_limit=_BODY_LIMIT,
+        body_schema={
+            "type": "object",
+            "required": ["conditions"],
+            "properties": {"conditions": CONDITION_SCHEMA},
+        },
     ),
 )

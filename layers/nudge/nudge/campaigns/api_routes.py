@@ -10,7 +10,8 @@ tries static routes before dynamic ones, and the local gateway tries routes in t
 first). Campaign ids are hex, so none is called "schema".
 
 The campaign modules are imported by the operations: going live pulls in the compiler and the Step
-Functions client, and most App API invocations touch no campaign at all.
+Functions client, and most App API invocations touch no campaign at all. Only ``definition`` (the
+definition's schema, read once, documents the request bodies) is imported with the table.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from nudge.campaigns import definition
 from nudge.errors import InvalidRequest
 from nudge.routing import Request, Response, Route
+from nudge.segments.conditions import CONDITION_SCHEMA
 from nudge.tracking.limits import parse_json_object
 
 BODY_LIMIT = 400_000
@@ -132,14 +135,38 @@ def _metrics(req: Request) -> Response:
     return 200, {"metrics": metrics.read(req.workspace_id, campaign_id)}
 
 
+def _envelope(campaign: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["campaign"], "properties": {"campaign": campaign}}
+
+
+# The definition's own schema (``definition.schema``, also served at /v1/campaigns/schema); an update
+# takes any of its parts and keeps the rest, so nothing in it is required there (a resource of its own:
+# its id tells the two apart where the OpenAPI document declares each once).
+CREATE_BODY_SCHEMA = _envelope(definition.schema())
+UPDATE_BODY_SCHEMA = _envelope(
+    {**definition.schema(), "$id": "urn:nudge:campaign-definition-update", "required": []}
+)
+
 CAMPAIGN = "/v1/campaigns/{campaign_id}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/campaigns", _list, "List campaigns"),
-    Route("POST", "/v1/campaigns", _create, "Create a campaign (a draft) from its definition"),
+    Route(
+        "POST",
+        "/v1/campaigns",
+        _create,
+        "Create a campaign (a draft) from its definition",
+        body_schema=CREATE_BODY_SCHEMA,
+    ),
     # Before the {campaign_id} routes: the local gateway matches in table order.
     Route("GET", "/v1/campaigns/schema", _schema, "The campaign definition's JSON Schema"),
     Route("GET", CAMPAIGN, _get, "Get a campaign"),
-    Route("PUT", CAMPAIGN, _update, "Change a draft or paused campaign's definition"),
+    Route(
+        "PUT",
+        CAMPAIGN,
+        _update,
+        "Change a draft or paused campaign's definition",
+        body_schema=UPDATE_BODY_SCHEMA,
+    ),
     Route("DELETE", CAMPAIGN, _delete, "Delete a draft or archived campaign"),
     Route("POST", CAMPAIGN + "/activate", _transition("activate"), "Activate a draft campaign"),
     Route("POST", CAMPAIGN + "/pause", _transition("pause"), "Pause an active campaign"),
@@ -186,6 +213,34 @@ def _broadcast_errors(req: Request) -> Response:
     return 200, {"errors": broadcasts.errors_view(req.workspace_id, campaign_id, trigger_id), "next": ""}
 
 
+# Customer.io's trigger body (read by ``broadcasts.parse_request``, which checks more: exactly one kind of
+# recipients, at most MAX_RECIPIENTS of them, emails that are emails).
+TRIGGER_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "data": {"type": "object", "description": "trigger.* in templates"},
+        "recipients": {
+            "description": 'a segment\'s members ({"segment": {"id": 3}}), or a filter over everyone',
+            "allOf": [CONDITION_SCHEMA],
+        },
+        "ids": {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}},
+        "emails": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        "per_user_data": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": ["string", "integer"]},
+                    "email": {"type": "string"},
+                    "data": {"type": "object"},
+                },
+            },
+        },
+        "id_ignore_missing": {"type": "boolean"},
+        "email_ignore_missing": {"type": "boolean"},
+    },
+}
 TRIGGERS = "/v1/campaigns/{campaign_id}/triggers"
 BROADCAST_ROUTES: tuple[Route, ...] = (
     Route(
@@ -194,6 +249,7 @@ BROADCAST_ROUTES: tuple[Route, ...] = (
         _trigger_broadcast,
         "Trigger an API-triggered broadcast",
         body_limit=BROADCAST_BODY_LIMIT,
+        body_schema=TRIGGER_BODY_SCHEMA,
     ),
     Route("GET", TRIGGERS + "/{trigger_id}", _broadcast_status, "An API-triggered broadcast's status"),
     Route(

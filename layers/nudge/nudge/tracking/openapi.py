@@ -64,6 +64,8 @@ class ApiSpec:
     # A POST or PUT route without a ``body_schema`` still takes a JSON object: documented as one (not
     # required) when True. The Track table declares a schema for every route that reads a body.
     untyped_write_bodies: bool = False
+    # 3.1 where request bodies are the project's JSON Schemas (draft 2020-12: const, type lists, $defs).
+    openapi: str = "3.0.3"
 
     @property
     def security_name(self) -> str:
@@ -147,7 +149,7 @@ def document(spec: ApiSpec) -> dict[str, Any]:
     for route in spec.routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(spec, route)
     return {
-        "openapi": "3.0.3",
+        "openapi": spec.openapi,
         "info": {"title": spec.title, "version": "1.0.0", "description": spec.description},
         "components": {
             "securitySchemes": {spec.security_name: spec.security_scheme},
@@ -177,7 +179,8 @@ def merged(title: str, documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
             target.update(found)
     described = " ".join(f"{doc['info']['title']}: {doc['info']['description']}" for doc in documents)
     return {
-        "openapi": "3.0.3",
+        # The newest of them: a 3.0 document's schemas read the same under 3.1.
+        "openapi": max((doc.get("openapi", "3.0.3") for doc in documents), default="3.0.3"),
         "info": {"title": title, "version": "1.0.0", "description": described},
         "components": {"securitySchemes": schemes, "schemas": schemas},
         "paths": paths,
