@@ -424,3 +424,37 @@ def test_a_try_after_one_that_completed_the_file_but_not_the_record_finishes_it(
     assert worker.run(workspace_id, export_id, owner="retry", time_left=lambda: 900.0) == "done"
     assert app.get(f"/v1/exports/{export['id']}").json["export"]["total"] == 7
     assert sorted(r["id"] for r in csv_of(app, export["id"])) == [f"p{i:03d}" for i in range(7)]
+
+
+def test_an_export_the_queue_refused_is_failed_and_the_answer_is_a_503(app, sent, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    def unreachable(*_args):
+        raise EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(sent, "send", unreachable)
+    answer = app.post(
+        "/v1/exports/customers", {"filters": {"attribute": {"field": "plan", "operator": "exists"}}}
+    )
+
+    assert answer.status == 503
+    [export] = app.get("/v1/exports").json["exports"]
+    assert (
+        export["status"] == "failed" and export["reason"] == "the export could not be queued; start it again"
+    )
+
+
+def test_the_local_runtime_fails_the_exports_a_stop_interrupted(app, track, sent, monkeypatch):
+    from nudge.local import exports_worker
+
+    running = _start(app, {"attribute": {"field": "plan", "operator": "exists"}})
+    workspace_id, export_id = queue.parse(sent.messages.pop(0))
+    assert store.claim(workspace_id, export_id, "an invocation of the last run", 2**40) is not None
+    monkeypatch.setenv("NUDGE_EXPORTS_BUCKET", BUCKET)  # start sets both; monkeypatch restores them
+    monkeypatch.setenv("NUDGE_EXPORTS_PRESIGN_ENDPOINT", "http://127.0.0.1:1")
+
+    worker_thread = exports_worker.start("http://127.0.0.1:1", "us-east-1", exports_handler.handler)
+    worker_thread.stop()
+
+    export = app.get(f"/v1/exports/{running['id']}").json["export"]
+    assert export["status"] == "failed" and export["reason"] == exports_worker.INTERRUPTED

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from nudge import clock
 from nudge.campaigns import store as campaigns
 from nudge.errors import Conflict
@@ -24,7 +26,12 @@ def _start(req: Request, request: requests.ExportRequest) -> Response:
     export = store.create(
         req.workspace_id, request, lambda export_id: files.object_key(req.workspace_id, export_id)
     )
-    queue.get().send(req.workspace_id, int(export.export_id))
+    try:
+        queue.get().send(req.workspace_id, int(export.export_id))
+    except (ClientError, BotoCoreError):
+        # Not queued, it would stay pending for good: failed, and the answer is a 503 to retry.
+        store.fail_unfinished(export, "the export could not be queued; start it again")
+        raise
     return 200, {"export": store.view(export)}
 
 
