@@ -4,13 +4,20 @@ sign-out, each checked against what the App API answers. Every screen is saved t
 from __future__ import annotations
 
 import gzip
+import json
 import re
+import subprocess
+import sys
 from typing import Any
 
 import requests
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, Console, screenshot, sign_in
+from tests.support.local_runtime import environment
+
+
+CLI = (sys.executable, "-m", "nudge.cli")
 
 
 def _money(cents: int) -> str:
@@ -298,6 +305,51 @@ def test_a_viewer_sees_no_edit_controls_and_the_api_refuses_a_change(page: Any, 
         console.runtime.app("GET", "/v1/customers/vic/attributes").json()["customer"]["attributes"]["plan"]
         == "a"
     )
+
+
+def test_a_member_of_two_workspaces_switches_between_them(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    created = subprocess.run(
+        [
+            *CLI,
+            "workspace",
+            "create",
+            "--state-dir",
+            str(runtime.state_dir),
+            "--name",
+            "Second",
+            "--plan",
+            "essentials",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment(),
+    )
+    second = json.loads(created.stdout)
+    as_second = {"authorization": f"Bearer {second['app_api_key']}"}
+    added = requests.post(
+        runtime.url + "/v1/members",
+        json={"email": console.admin.email, "role": "viewer"},
+        headers=as_second,
+        timeout=10,
+    )
+    assert added.status_code == 200 and added.json()["password"] is None  # an existing user: no new password
+    segment = {"segment": {"name": "Only in Second"}}
+    assert requests.post(runtime.url + "/v1/segments", json=segment, headers=as_second, timeout=10).ok
+    sign_in(page, console, console.admin)
+
+    page.get_by_label("Workspace").select_option(second["workspace_id"])
+    expect(page.get_by_test_id("role")).to_have_text("viewer")
+    page.get_by_role("link", name="Segments").click()
+
+    expect(page.get_by_role("link", name="Only in Second")).to_be_visible()
+    expect(page.get_by_role("link", name="Demo: signed up")).to_have_count(0)
+    page.get_by_label("Workspace").select_option(runtime.contract["workspace_id"])
+    expect(page.get_by_test_id("role")).to_have_text("admin")
+    expect(page.get_by_role("link", name="Demo: signed up")).to_be_visible()
+    expect(page.get_by_role("link", name="Only in Second")).to_have_count(0)
 
 
 def test_signing_out_ends_the_session(page: Any, console: Console) -> None:
