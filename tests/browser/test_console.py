@@ -16,7 +16,6 @@ from playwright.sync_api import expect
 from tests.browser.conftest import PHONE, Console, screenshot, sign_in
 from tests.support.local_runtime import environment
 
-
 CLI = (sys.executable, "-m", "nudge.cli")
 
 
