@@ -12,7 +12,7 @@
 // /broadcasts families, campaign actions and journey metrics, design studio, assets, collections, ESP
 // suppression, reporting webhooks, sender identities, imports, data index, workspaces, ip addresses,
 // createSnippet/updateSnippet (Customer.io's PUT /v1/snippets with the name in the body; Nudge's is
-// PUT /v1/snippets/{name}). The activities and exports methods are added once those routes land.
+// PUT /v1/snippets/{name}).
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -76,6 +76,7 @@ for (const base of ['/v1', '/v1/api']) {
     const email = `${person}@example.com`;
     const plan = `plan-${tag}`;
     let segmentId;
+    let broadcastCampaignId;
 
     before(async () => {
       await track.identify(person, { email, plan, phone: '+15550100' });
@@ -247,6 +248,7 @@ for (const base of ['/v1', '/v1/api']) {
         },
       });
       const campaignId = created.campaign.id;
+      broadcastCampaignId = campaignId;
       await appRequest('POST', `/v1/campaigns/${campaignId}/activate`, {});
 
       const listed = await api.listCampaigns();
@@ -268,6 +270,7 @@ for (const base of ['/v1', '/v1/api']) {
       assert.equal(status.campaign_id, campaignId);
       // Two recipients asked for; the unknown one is skipped (id_ignore_missing) and reported, not created.
       assert.deepEqual([status.recipients, status.started, status.errors], [2, 1, 1]);
+      assert.deepEqual(status.skipped, {});
       const errors = await api.getBroadcastTriggerErrors(campaignId, triggered.id);
       assert.deepEqual(errors.errors, [{ identifier: missing, reason: 'not found' }]);
 
@@ -280,6 +283,69 @@ for (const base of ['/v1', '/v1/api']) {
       );
       assert.deepEqual([metrics.campaign.entered, metrics.campaign.sent, metrics.blocks.b1.sent], [1, 1, 1]);
       await rejectsWith(api.getCampaign(`missing-${tag}`), 404);
+    });
+
+    test('getCustomerActivities and listActivities show the person\'s event', async () => {
+      const name = `viewed_${tag}`;
+      await track.track(person, { name, data: { page: 'pricing' } });
+      const mine = await eventually(
+        async () => {
+          const page = await api.getCustomerActivities(person, { type: 'event', name, limit: 10 });
+          return page.activities.length === 1 && page;
+        },
+        { what: 'the event is in the person\'s activities' },
+      );
+      assert.deepEqual(
+        [mine.activities[0].type, mine.activities[0].name, mine.activities[0].customer_id],
+        ['event', name, person],
+      );
+      assert.deepEqual(mine.activities[0].data, { page: 'pricing' });
+      const byEmail = await api.getCustomerActivities(email, { idType: 'email', type: 'event', name });
+      assert.equal(byEmail.activities[0].id, mine.activities[0].id);
+      const all = await api.listActivities({ type: 'event', name, limit: 10 });
+      assert.deepEqual(
+        all.activities.map((a) => [a.name, a.customer_id]),
+        [[name, person]],
+      );
+      await rejectsWith(api.listActivities({ type: 'no-such-type' }), 400);
+      await rejectsWith(api.getCustomerActivities(`nobody-${tag}`), 404);
+    });
+
+    test('createCustomersExport, getExport, listExports, downloadExport; createDeliveriesExport', async () => {
+      const started = await api.createCustomersExport({
+        and: [{ attribute: { field: 'plan', operator: 'eq', value: plan } }],
+      });
+      const exportId = started.export.id;
+      const done = await eventually(
+        async () => {
+          const answer = (await api.getExport(exportId)).export;
+          assert.notEqual(answer.status, 'failed', answer.reason);
+          return answer.status === 'done' && answer;
+        },
+        { what: 'the export finished' },
+      );
+      assert.equal(done.total, 1);
+      assert.ok((await api.listExports()).exports.some((e) => e.id === exportId), 'listExports lists it');
+      const link = await api.downloadExport(exportId);
+      const csv = await (await fetch(link.url)).text();
+      const [header, ...rows] = csv.trim().split(/\r?\n/);
+      assert.ok(header.split(',').includes('id'), header);
+      assert.equal(rows.length, 1);
+      assert.ok(rows[0].includes(person) && rows[0].includes(email), rows[0]);
+
+      // The broadcast's campaign (the test above) sent the person one email: its deliveries' export.
+      assert.ok(broadcastCampaignId, 'the campaigns test ran first');
+      const deliveries = await api.createDeliveriesExport(broadcastCampaignId);
+      const finished = await eventually(
+        async () => {
+          const answer = (await api.getExport(deliveries.export.id)).export;
+          assert.notEqual(answer.status, 'failed', answer.reason);
+          return answer.status === 'done' && answer;
+        },
+        { what: 'the deliveries export finished' },
+      );
+      assert.deepEqual([finished.type, finished.total], ['deliveries', 1]);
+      await rejectsWith(api.getExport(999_999_999), 404);
     });
 
     test('getSnippets lists a snippet and deleteSnippet removes it', async () => {
