@@ -45,6 +45,8 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import weakref
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,21 +174,168 @@ def _restore(backend: DynamoDBBackend, table_name: str, key: dict[str, Any], bef
 
 _ORIGINAL_ALL_ITEMS = Table.all_items
 _ORIGINAL_QUERY = Table.query
+_ORIGINAL_SORTED_ITEMS = Table.sorted_items
+_ORIGINAL_TABLE_PUT = Table.put_item
+_ORIGINAL_TABLE_DELETE = Table.delete_item
 _INDEX_NAME_ARG = 6  # in Table.query's arguments after hash_key
-_ANY_PARTITION = object()  # an index query: every item, in no particular order
-_PARTITION = threading.local()  # (table, hash key or _ANY_PARTITION) a query on this thread reads
+_ANY_PARTITION = object()  # an index query moto's way: every item, in no particular order
+_PARTITION = threading.local()  # (table, what a query on this thread reads: see _query)
+_INDEXABLE = frozenset({"S", "N", "B"})  # the types a key attribute can have in DynamoDB
+
+PrimaryKey = tuple[DynamoType, DynamoType | None]  # (hash, range or None): where an item is in its table
+# An index's hash key values, in the index's schema order, as (type, value) pairs: what moto's equality of
+# two ``DynamoType`` compares (and hashes), held apart from the item's own, mutable, attribute objects.
+GroupKey = tuple[tuple[str, Any], ...]
+
+
+class _IndexPartitions:
+    """One table's items filed by the values of an index's hash key attributes: an index's partitions.
+
+    ``groups`` holds, per hash key value, the items that have it, as references to moto's own ``Item``
+    objects (no copies: the memory is a few dict entries per item). ``filed`` says where each item's key
+    is filed, so that a write re-files an item from what this map recorded, whatever the write did to the
+    item (moto's update changes the ``Item`` in place, and may add, change or remove any non-key
+    attribute). Items without every hash key attribute, or with a value of a type no key can have, are
+    in no group: the index is sparse, as DynamoDB's is, and moto's own query would not match them.
+
+    ``ordered`` keeps, per group and per sort order (the attributes moto sorts an index query by), the
+    group's items in moto's order, until a write touches the group."""
+
+    def __init__(self, attributes: tuple[str, ...], table: Table) -> None:
+        self.attributes = attributes
+        self.groups: dict[GroupKey, dict[PrimaryKey, Item]] = {}
+        self.filed: dict[PrimaryKey, GroupKey] = {}
+        self.ordered: dict[GroupKey, dict[tuple[str, ...], list[Item]]] = {}
+        for stored in table.items.values():
+            for item in stored.values() if table.range_key_attr is not None else (stored,):
+                if isinstance(item, Item):  # moto's defaultdict can hold an empty dict: no item
+                    self.file((item.hash_key, item.range_key), item)
+
+    def value(self, item: Item) -> GroupKey | None:
+        return _group_key([item.attrs.get(name) for name in self.attributes])
+
+    def file(self, key: PrimaryKey, item: Item | None) -> None:
+        """File ``key`` as ``item`` now is (None: the table no longer has it)."""
+        before = self.filed.pop(key, None)
+        if before is not None:
+            group = self.groups[before]
+            del group[key]
+            if not group:
+                del self.groups[before]
+            self.ordered.pop(before, None)
+        now = None if item is None else self.value(item)
+        if now is not None:
+            self.groups.setdefault(now, {})[key] = item  # type: ignore[assignment]
+            self.filed[key] = now
+            self.ordered.pop(now, None)
+
+
+# Table -> (index hash key attributes -> partitions). Beside moto's tables, not on them: a table is
+# pickled into the local runtime's state (``persistence``) and deep-copied into moto's backups, and the
+# map would go along, doubling what is written and copied for something rebuilt in one pass over the
+# items. Weak keys: a deleted or replaced table (a restore puts new Table objects in moto) takes its
+# map with it, and a new table's map is built on its first index query.
+_INDEX_PARTITIONS: weakref.WeakKeyDictionary[Table, dict[tuple[str, ...], _IndexPartitions]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _group_key(values: list[Any]) -> GroupKey | None:
+    """The group of these hash key values; None if one is missing or of a type no key can have (no
+    query's key matches it)."""
+    if any(not isinstance(v, DynamoType) or v.type not in _INDEXABLE for v in values):
+        return None
+    return tuple((v.type, v.cast_value) for v in values)
+
+
+def _refile(table: Table, key: PrimaryKey | None) -> None:
+    """After a write to ``key``: file the item as it now is in every index map of ``table``."""
+    maps = _INDEX_PARTITIONS.get(table)
+    if not maps or key is None:
+        return
+    hash_value, range_value = key
+    if table.range_key_attr is None:
+        current = table.items.get(hash_value)
+    else:
+        # .get: items is a defaultdict, indexing would add the key
+        current = None if range_value is None else table.items.get(hash_value, {}).get(range_value)
+    for partitions in maps.values():
+        partitions.file(key, current if isinstance(current, Item) else None)
+
+
+def _key_in(table: Table, attributes: dict[str, Any]) -> PrimaryKey | None:
+    """The key an item (or a request's key) of ``table`` is stored under; None if moto would refuse it."""
+    if table.hash_key_attr not in attributes:
+        return None
+    if table.range_key_attr is None:
+        return (DynamoType(attributes[table.hash_key_attr]), None)
+    if table.range_key_attr not in attributes:
+        return None
+    return (DynamoType(attributes[table.hash_key_attr]), DynamoType(attributes[table.range_key_attr]))
+
+
+def _table_put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
+    with _LOCK:
+        try:
+            return _ORIGINAL_TABLE_PUT(self, item_attrs, *args, **kwargs)
+        finally:  # a refused put changed nothing; re-filing an unchanged item leaves it where it is
+            if _INDEX_PARTITIONS.get(self):
+                _refile(self, _key_in(self, item_attrs))
+
+
+def _table_delete_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None = None) -> Any:
+    with _LOCK:
+        try:
+            return _ORIGINAL_TABLE_DELETE(self, hash_key, range_key)
+        finally:
+            _refile(self, (hash_key, range_key if self.range_key_attr is not None else None))
+
+
+def _update_item(
+    self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+) -> Any:
+    """moto's update changes the ``Item`` in place (a new item is put first, which files it): it can add,
+    change or remove an index key attribute, so the item is filed again afterwards, even if the update
+    failed part way (moto validates before it changes anything, but a failure is re-filed all the same)."""
+    with _LOCK:
+        try:
+            return _ORIGINAL_OPERATIONS["update_item"](self, table_name, key, *args, **kwargs)
+        finally:
+            table = self.tables.get(table_name)
+            if table is not None and _INDEX_PARTITIONS.get(table):
+                _refile(table, _key_in(table, key))
+
+
+def _index_partitions(table: Table, attributes: tuple[str, ...]) -> _IndexPartitions:
+    maps = _INDEX_PARTITIONS.setdefault(table, {})
+    partitions = maps.get(attributes)
+    if partitions is None:
+        partitions = maps[attributes] = _IndexPartitions(attributes, table)
+    return partitions
+
+
+@dataclass(frozen=True)
+class _IndexRead:
+    """An index query's partition: the items filed under ``value``."""
+
+    partitions: _IndexPartitions
+    value: GroupKey
 
 
 def _all_items(self: Table) -> list[Any]:
     restricted = getattr(_PARTITION, "query", None)
     if restricted is None or restricted[0] is not self:
         return _ORIGINAL_ALL_ITEMS(self)
-    if restricted[1] is _ANY_PARTITION:
-        # An index query filters every item, then sorts what matched by the index's keys: sorting the
-        # whole table first (N log N comparisons of moto's types) only cost time.
+    source = restricted[1]
+    if isinstance(source, _IndexRead):
+        # moto keeps the items whose hash key attributes match the query's and sorts them (below).
+        return list(source.partitions.groups.get(source.value, {}).values())
+    if source is _ANY_PARTITION:
+        # moto filters every item, then sorts what matched by the index's keys: sorting the whole table
+        # first (N log N comparisons of moto's types) only cost time.
         partitions = self.items.values()
         return [i for p in partitions for i in p.values()] if self.range_key_attr else list(partitions)
-    found = self.items.get(restricted[1])  # .get: items is a defaultdict, indexing would add the key
+    found = self.items.get(source)  # .get: items is a defaultdict, indexing would add the key
     if found is None:
         return []
     items = list(found.values()) if self.range_key_attr else [found]
@@ -194,14 +343,69 @@ def _all_items(self: Table) -> list[Any]:
     return sorted(items, key=lambda x: x.range_key) if self.range_key_attr else items
 
 
+def _sorted_items(
+    self: Table, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Item]
+) -> list[Item]:
+    """moto's sort of an index query's matches, from the partition's items kept in moto's order.
+
+    moto sorts the matches by a key that ends with the table's own key, so no two items tie: the order
+    of any subset of the partition is the partition's order, restricted. The partition is sorted once
+    (by moto's own sort, over the items that have every attribute sorted by) and again only after a
+    write touches it. If any match is not in that order, or the partition cannot be sorted (values of
+    different types, which moto's sort of the matches alone might not meet), moto sorts the matches."""
+    restricted = getattr(_PARTITION, "query", None)
+    source = restricted[1] if restricted is not None and restricted[0] is self else None
+    if not isinstance(source, _IndexRead):
+        return _ORIGINAL_SORTED_ITEMS(self, hash_key_attrs, range_key_attrs, items)
+    by = tuple(self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs))
+    orders = source.partitions.ordered.setdefault(source.value, {})
+    order = orders.get(by)
+    if order is None:
+        group = source.partitions.groups.get(source.value, {}).values()
+        try:
+            order = _ORIGINAL_SORTED_ITEMS(
+                self, hash_key_attrs, range_key_attrs, [i for i in group if all(a in i.attrs for a in by)]
+            )
+        except TypeError:
+            return _ORIGINAL_SORTED_ITEMS(self, hash_key_attrs, range_key_attrs, items)
+        orders[by] = order
+    matched = {id(item) for item in items}
+    in_order = [item for item in order if id(item) in matched]
+    if len(in_order) != len(matched) or len(matched) != len(items):
+        return _ORIGINAL_SORTED_ITEMS(self, hash_key_attrs, range_key_attrs, items)
+    items[:] = in_order  # moto sorts in place and uses the list it passed
+    return items
+
+
+def _index_source(table: Table, index_name: str, kwargs: dict[str, Any]) -> Any:
+    """What an index query reads: the table's own partition (an index on the table's hash key, as a
+    local index is), the index's partition, or, for anything else (an index moto will refuse, a key
+    condition not naming exactly the index's hash key), every item, as moto does."""
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    if index is None:
+        return _ANY_PARTITION
+    attributes = tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+    conditions = dict(kwargs.get("hash_key_conditions") or ())
+    if not attributes or set(conditions) != set(attributes) or len(conditions) != len(attributes):
+        return _ANY_PARTITION
+    values = [conditions[name] for name in attributes]
+    value = _group_key(values)
+    if value is None:
+        return _ANY_PARTITION
+    if attributes == (table.hash_key_attr,):
+        return values[0]
+    return _IndexRead(_index_partitions(table, attributes), value)
+
+
 def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
     # moto's backend passes index_name as the eighth positional argument.
     index_name = args[_INDEX_NAME_ARG] if len(args) > _INDEX_NAME_ARG else kwargs.get("index_name")
-    _PARTITION.query = (self, _ANY_PARTITION if index_name else hash_key)
-    try:
-        return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
-    finally:
-        _PARTITION.query = None
+    with _LOCK:  # the index maps change with every write
+        _PARTITION.query = (self, _index_source(self, index_name, kwargs) if index_name else hash_key)
+        try:
+            return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+        finally:
+            _PARTITION.query = None
 
 
 class StreamWrites:
@@ -370,9 +574,14 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     for name, operation in _ORIGINAL_OPERATIONS.items():
         setattr(DynamoDBBackend, name, _serialized(operation))
+    DynamoDBBackend.update_item = _serialized(_update_item)  # type: ignore[method-assign]
     StreamShard.add = _stream_add  # type: ignore[method-assign]
+    _INDEX_PARTITIONS.clear()  # written while uninstalled, nothing kept is sure: built again when queried
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]
+    Table.sorted_items = _sorted_items  # type: ignore[method-assign]
+    Table.put_item = _table_put_item  # type: ignore[method-assign]
+    Table.delete_item = _table_delete_item  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
     ConditionExpressionParser.parse = _condition_parse  # type: ignore[method-assign]
     UpdateExpressionParser.make = classmethod(_update_make)
@@ -387,6 +596,10 @@ def uninstall() -> None:
     StreamShard.add = _ORIGINAL_STREAM_ADD  # type: ignore[method-assign]
     Table.all_items = _ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
     Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
+    Table.sorted_items = _ORIGINAL_SORTED_ITEMS  # type: ignore[method-assign]
+    Table.put_item = _ORIGINAL_TABLE_PUT  # type: ignore[method-assign]
+    Table.delete_item = _ORIGINAL_TABLE_DELETE  # type: ignore[method-assign]
+    _INDEX_PARTITIONS.clear()  # no longer kept up to date
     Item.__init__ = _ORIGINAL_ITEM_INIT  # type: ignore[method-assign]
     ConditionExpressionParser.parse = _ORIGINAL_CONDITION_PARSE  # type: ignore[method-assign]
     UpdateExpressionParser.make = _ORIGINAL_UPDATE_MAKE
