@@ -270,6 +270,10 @@ def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -
 
     page.set_viewport_size(PHONE)
     screenshot(page, "overview-phone")
+    expect(page.get_by_role("link", name="People")).not_to_be_in_viewport()  # folded into the menu
+    page.get_by_role("button", name="Toggle navigation").click()
+    page.get_by_role("link", name="People").click()
+    expect(page.get_by_role("heading", name="People")).to_be_visible()
 
 
 def test_a_viewer_sees_no_edit_controls_and_the_api_refuses_a_change(page: Any, console: Console) -> None:
