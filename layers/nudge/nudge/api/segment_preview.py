@@ -23,6 +23,7 @@ from nudge import clock, workspaces
 from nudge.api.people import _index
 from nudge.errors import InvalidRequest
 from nudge.model.people import PROFILE_SHARDS
+from nudge.roles import Role
 from nudge.routing import Request, Response, Route
 from nudge.segments import definitions
 from nudge.segments.condition_eval import evaluate
@@ -111,6 +112,7 @@ ROUTES: tuple[Route, ...] = (
         _preview,
         "Count and sample the people an unsaved condition matches (exact, or estimated from at most "
         f"{EVALUATE_MAX} people with approximate: true)",
+        role=Role.VIEWER,  # reads only: a viewer's console counts a segment as an author's does
         body_limit=_BODY_LIMIT,
         body_schema={
             "type": "object",

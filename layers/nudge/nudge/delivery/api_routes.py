@@ -236,7 +236,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", TEMPLATE, _get_template, "Get a template"),
     Route("PUT", TEMPLATE, _update_template, "Replace a template's fields"),
     Route("DELETE", TEMPLATE, _delete_template, "Delete a template"),
-    Route("POST", TEMPLATE + "/preview", _preview, "Render a template for a person, without sending"),
+    Route(
+        "POST",
+        TEMPLATE + "/preview",
+        _preview,
+        "Render a template for a person, without sending",
+        role=Role.VIEWER,  # renders, stores nothing
+    ),
     Route("GET", "/v1/layouts", _list_layouts, "List layouts"),
     Route("POST", "/v1/layouts", _create_layout, "Create a layout ({{ content }} places the message)"),
     Route("GET", LAYOUT, _get_layout, "Get a layout"),
