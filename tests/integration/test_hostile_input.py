@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from functions.api import handler as api_handler
@@ -20,6 +21,7 @@ from functions.links import handler as links_handler
 from functions.track import handler as track_handler
 from nudge import workspaces
 from nudge.campaigns import store
+from nudge.exports import queue as exports_queue
 from nudge.local.apigw import LocalContext, http_api_event, http_response
 from tests.support.aws import mocked_account
 from tests.support.hostile import SEED, Generator, HostileRequest, endpoints, good_credentials
@@ -42,6 +44,10 @@ def world() -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as patch, mocked_account():
         patch.setattr(store, "_deploy", _deploy)
         patch.setattr(store, "_enter_current_members", lambda ws, campaign_id: None)
+        # Exports as the stack configures them: a queue to hand them to (the worker does not run here).
+        queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="exports")["QueueUrl"]
+        exports_queue.install(exports_queue.SqsQueue(queue_url))
+        patch.setenv("NUDGE_EXPORTS_BUCKET", "exports")
         keys = workspaces.create_workspace("Hostile", "essentials", "2026-01-01")
         track, app = TrackClient(keys.site_id, keys.track_api_key), AppClient(keys.app_api_key)
         assert track.put("/api/v1/customers/ann", {"email": "ann@example.com", "plan": "pro"}).status == 200
@@ -79,6 +85,7 @@ def world() -> Iterator[dict[str, Any]]:
             "action": ["opened", "dismissed"],
         }
         yield {"keys": keys, "pools": pools, "track": track, "app": app}
+        exports_queue.install(None)
 
 
 def _send(request: HostileRequest) -> int:

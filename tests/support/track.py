@@ -45,7 +45,8 @@ def invoke(
 ) -> Answer:
     """Call a handler (the Track handler unless told) with an API Gateway event, as API Gateway would."""
     event = http_api_event(method, path, headers, body)
-    status, out_headers, data = http_response((handler or track_handler.handler)(event, LocalContext()))
+    context: Any = LocalContext()  # what the handlers read of Lambda's context
+    status, out_headers, data = http_response((handler or track_handler.handler)(event, context))
     return Answer(status, out_headers, data)
 
 
@@ -91,7 +92,7 @@ class LambdaAdapter(BaseAdapter):
         self.sent: list[requests.PreparedRequest] = []
         self.handler = handler
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         self.sent.append(request)
         body = request.body.encode() if isinstance(request.body, str) else request.body
         answer = invoke(

@@ -214,7 +214,8 @@ def _engine_invoke(parameters: dict[str, Any], region: str, state_credentials: A
     the response botocore would have parsed, without a request's serializing, signing and parsing twice
     (a quarter of a broadcast's time, py-spy). A function that is not routed here, or a request Lambda
     refuses, takes the engine's own path, so its errors reach the engine as a client's would."""
-    backend = lambda_backend(get_account_id_from(os.environ.get("AWS_ACCESS_KEY_ID", "")), region)
+    # moto's Lambda backend, which answers invocations as LambdaSimpleBackend once Docker is off.
+    backend: Any = lambda_backend(get_account_id_from(os.environ.get("AWS_ACCESS_KEY_ID", "")), region)
     name, qualifier = parameters["FunctionName"], parameters.get("Qualifier")
     invocation_type = parameters.get("InvocationType", "RequestResponse")
     try:
