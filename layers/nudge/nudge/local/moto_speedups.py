@@ -268,8 +268,8 @@ def _group_key(values: list[Any]) -> GroupKey | None:
 def _refile(table: Table, key: PrimaryKey | None) -> None:
     """After a write to ``key``: file the item as it now is in every index map of ``table``."""
     maps = _INDEX_PARTITIONS.get(table)
-    if not maps or key is None:
-        return
+    if not maps or key is None or any(k is not None and k.type not in _INDEXABLE for k in key):
+        return  # nothing to file, or a key moto refuses (and cannot have stored)
     hash_value, range_value = key
     if table.range_key_attr is None:
         current = table.items.get(hash_value)
@@ -280,15 +280,21 @@ def _refile(table: Table, key: PrimaryKey | None) -> None:
         partitions.file(key, current if isinstance(current, Item) else None)
 
 
-def _key_in(table: Table, attributes: dict[str, Any]) -> PrimaryKey | None:
-    """The key an item (or a request's key) of ``table`` is stored under; None if moto would refuse it."""
-    if table.hash_key_attr not in attributes:
+def _key_in(table: Table, attributes: Any) -> PrimaryKey | None:
+    """The key an item (or a request's key) of ``table`` is stored under; None where moto refuses the
+    write (no key, a key of another shape or type), so that nothing here raises in its place."""
+    names = (
+        (table.hash_key_attr,)
+        if table.range_key_attr is None
+        else (table.hash_key_attr, table.range_key_attr)
+    )
+    if not isinstance(attributes, dict):
         return None
-    if table.range_key_attr is None:
-        return (DynamoType(attributes[table.hash_key_attr]), None)
-    if table.range_key_attr not in attributes:
+    values = [attributes.get(name) for name in names]
+    if any(not isinstance(v, dict) or len(v) != 1 or next(iter(v)) not in _INDEXABLE for v in values):
         return None
-    return (DynamoType(attributes[table.hash_key_attr]), DynamoType(attributes[table.range_key_attr]))
+    typed = [DynamoType(v) for v in values if v is not None]  # none is: checked above
+    return (typed[0], typed[1] if len(typed) > 1 else None)
 
 
 def _table_put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
