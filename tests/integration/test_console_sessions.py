@@ -206,6 +206,16 @@ def test_an_author_changes_content_but_not_keys_or_members(login):
     error(author.put("/v1/settings/delivery", {"from": "a@b.test"}), 403)
 
 
+def test_only_an_admin_reads_the_webhook_signing_key(login):
+    # With it anyone could sign requests to the customer's own webhook endpoints as Nudge.
+    seen = {role: login(role).get("/v1/settings/delivery") for role in ("viewer", "author", "admin")}
+
+    assert all(answer.status == 200 for answer in seen.values())
+    assert seen["viewer"].json["delivery"]["webhook_signing_key"] is None
+    assert seen["author"].json["delivery"]["webhook_signing_key"] is None
+    assert seen["admin"].json["delivery"]["webhook_signing_key"]
+
+
 def test_an_admin_manages_keys_and_members(login):
     admin = login("admin")
 

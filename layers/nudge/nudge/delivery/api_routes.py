@@ -215,7 +215,8 @@ def _archived_message(req: Request) -> Response:
 def _get_settings(req: Request) -> Response:
     from nudge.delivery import settings as delivery_settings
 
-    return 200, {"delivery": delivery_settings.load(req.workspace_id).to_api()}
+    settings = delivery_settings.load(req.workspace_id)
+    return 200, {"delivery": settings.to_api(with_secrets=req.role >= Role.ADMIN)}
 
 
 def _put_settings(req: Request) -> Response:

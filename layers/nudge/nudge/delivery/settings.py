@@ -50,7 +50,10 @@ class WorkspaceDelivery:
     webhook_signing_key: str
     sending_rate: int = DEFAULT_SENDING_RATE
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, *, with_secrets: bool = True) -> dict[str, Any]:
+        """The settings as the App API answers them; ``with_secrets`` False (a console user below admin)
+        leaves out the webhook signing key, with which anyone could sign requests to the customer's own
+        endpoints as Nudge."""
         smtp = None
         if self.smtp is not None:
             smtp = {
@@ -67,7 +70,7 @@ class WorkspaceDelivery:
             "message_limit": None
             if self.limit is None
             else {"count": self.limit.count, "days": self.limit.days},
-            "webhook_signing_key": self.webhook_signing_key,
+            "webhook_signing_key": self.webhook_signing_key if with_secrets else None,
             "sending_rate": self.sending_rate,
         }
 
