@@ -43,13 +43,14 @@ from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 # included (metrics reported by clients and SDKs, the in-app inbox).
 TRACK_READS = frozenset({"workspaces"})
 TRACK_WRITES = frozenset({"people", "events", "objects", "segments", "deliveries"})
-# App API: authenticates app keys against workspaces, where it also reads delivery settings; reads the
-# activity log (a person's activities, the workspace's); writes
+# App API: authenticates app keys against workspaces, where it also reads delivery settings; reads
+# activities (a person's, the workspace's) from the events table (events and page views) and the activity
+# log (everything else); writes
 # people (a transactional send creates its recipient if missing), segments (definitions, the dependency
 # index, manual memberships), billing (asking for this period's usage opens the workspace's first period,
 # and its opening invoice, if absent), deliveries (transactional sends, templates, layouts, snippets) and
 # campaigns (definitions, states and the trigger index; a broadcast's status and request).
-API_READS = frozenset({"workspaces", "activities"})
+API_READS = frozenset({"workspaces", "events", "activities"})
 API_WRITES = frozenset({"people", "segments", "billing", "deliveries", "campaigns", "exports"})
 # Evaluation from the streams: reads a person's profile and devices, events, objects and relationships,
 # and a workspace's billing anchor; writes memberships, re-checks and backfill progress to segments,

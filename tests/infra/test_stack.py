@@ -54,8 +54,9 @@ SIZED_AS = {"releasescheduled": "release"}
 # meters, and fires date triggers; the billing run scans workspaces and keeps periods, invoices and
 # credits in billing, and queues invoice emails as deliveries. Track records client metrics and the
 # in-app inbox on deliveries; the App API creates a transactional send's recipient, and queues it.
-# The App API reads the activity log, which evaluation (attribute changes, segment entries and exits) and
-# sending (each metric a message reaches) write.
+# The App API reads activities: events and page views from the events table, the rest from the activity
+# log, which evaluation (attribute changes, segment entries and exits) and sending (each metric a message
+# reaches) write.
 # Sending reads delivery settings, profiles and devices, and records deliveries and meters them; the
 # scheduled release only queues deliveries; links record metrics and unsubscribe through identify, and
 # read nothing of the workspace; SES feedback does the same and also meters a delivery whose send outcome
@@ -68,7 +69,7 @@ SIZED_AS = {"releasescheduled": "release"}
 ACCESS = {
     "track": ({"workspaces"}, {"people", "events", "objects", "segments", "deliveries", "campaigns"}),
     "api": (
-        {"workspaces", "activities"},
+        {"workspaces", "events", "activities"},
         {"people", "segments", "billing", "deliveries", "campaigns", "exports"},
     ),
     "evaluate": (
