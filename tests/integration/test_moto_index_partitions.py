@@ -69,26 +69,7 @@ def _create(client: Any) -> None:
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
-    client.create_table(  # no range key on the table
-        TableName="flat",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "g", "AttributeType": "S"},
-            {"AttributeName": "n", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_g",
-                "KeySchema": [
-                    {"AttributeName": "g", "KeyType": "HASH"},
-                    {"AttributeName": "n", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _create_flat(client)
 
 
 class Workload:
@@ -436,3 +417,49 @@ def test_writers_on_other_threads_keep_the_partitions_exact(speedups):
         moto_speedups._INDEX_PARTITIONS.clear()  # built again, from the items, on the next query
         assert both_partitions() == kept
         assert sum(len(items) for items in kept) == 45
+
+
+def test_a_table_deleted_and_created_again_starts_with_no_partitions(speedups):
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _create(client)
+        query = {
+            "TableName": "flat",
+            "IndexName": "by_g",
+            "KeyConditionExpression": "g = :g",
+            "ExpressionAttributeValues": {":g": {"S": "a"}},
+        }
+        client.put_item(TableName="flat", Item={"pk": {"S": "old"}, "g": {"S": "a"}, "n": {"N": "1"}})
+        assert [i["pk"]["S"] for i in client.query(**query)["Items"]] == ["old"]
+        gone = persistence.dynamodb(REGION).tables["flat"]
+        assert gone in moto_speedups._INDEX_PARTITIONS
+        client.delete_table(TableName="flat")
+        client.get_waiter("table_not_exists").wait(TableName="flat")
+        _create_flat(client)
+        client.put_item(TableName="flat", Item={"pk": {"S": "new"}, "g": {"S": "a"}, "n": {"N": "2"}})
+        assert [i["pk"]["S"] for i in client.query(**query)["Items"]] == ["new"]
+        assert persistence.dynamodb(REGION).tables["flat"] is not gone
+
+
+def _create_flat(client: Any) -> None:
+    """A table with no range key of its own."""
+    client.create_table(
+        TableName="flat",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+            {"AttributeName": "n", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_g",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "n", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
