@@ -40,9 +40,9 @@ def measure(people: int = PEOPLE) -> tuple[float, float, float]:
             began = time.perf_counter()
             now = clock.now()
             with _collector_paused():
+                ws = keys.workspace_id
                 _Writer().put(
-                    "people",
-                    [person_item(keys.workspace_id, n, ids.cio_id(), now - people + n) for n in range(people)],
+                    "people", [person_item(ws, n, ids.cio_id(), now - people + n) for n in range(people)]
                 )
             written = time.perf_counter() - began
             app = AppClient(keys.app_api_key)
