@@ -9,6 +9,15 @@ its capped retries sent nothing), so that one always reaches the dead-letter que
 Records for other items of the table (inbox, counters, templates) are skipped; in AWS the mapping's
 filter keeps them from invoking the function at all.
 
+Each record also feeds the activity log (each metric its delivery reached), after the pipeline and never
+in its way. A record whose activities cannot be made (an image that does not read as a delivery: the
+same on every retry) is logged with its sequence number and left: failing it would only hold up the
+shard's later sends until its retries ran out, then dead-letter a record whose delivery was handled. The
+batch's activities are written at its end; the records of a write that failed (throttled, unreachable:
+a retry can succeed) are reported as batch item failures. The stream then delivers them, and those after
+them, again, which cannot send anything twice: the pipeline claims a delivery before sending it, so a
+record seen again finds its delivery claimed or decided and sends nothing.
+
 ``release_scheduled``: the EventBridge schedule's entry point, releasing deliveries whose time came.
 
 Each outcome the pipeline decides is counted once, here (``nudge.delivery.telemetry``: CloudWatch
@@ -35,9 +44,20 @@ metrics = telemetry.metrics()
 counts = telemetry.MetricCounts()
 
 
+_RECORD_KEYS = ("workspace_id", "delivery_id", "correlation_id")
+
+
 def record_handler(record: DynamoDBRecord) -> None:
-    # Each metric the delivery reached since its last record goes to the activity log (from the images).
-    activity_log.on_delivery_record(record.raw_event)
+    logger.remove_keys(_RECORD_KEYS)  # the previous record's, in the same batch
+    try:
+        _send_if_queued(record)
+    finally:
+        # Recorded whether or not the send raised: the record's activities are keyed by what caused
+        # them, so its retry writes the same ones again.
+        _record_activities(record)
+
+
+def _send_if_queued(record: DynamoDBRecord) -> None:
     found = newly_queued(record.raw_event)
     if found is None:
         return
@@ -55,6 +75,21 @@ def record_handler(record: DynamoDBRecord) -> None:
         raise
     count(counts, outcome)
     logger.debug("delivery processed", state=outcome.state)
+
+
+def _record_activities(record: DynamoDBRecord) -> None:
+    """Each metric the delivery reached since its last record, to the activity log (from the images).
+    Whatever this raises is logged and the record goes on (the module's docstring says why): inside the
+    batch it only builds activities from the record, so a failure is the record's own and a retry
+    repeats it."""
+    try:
+        activity_log.on_delivery_record(record.raw_event)
+    except Exception:
+        logger.exception(
+            "activities of a delivery record not recorded",
+            sequence_number=record.dynamodb.sequence_number if record.dynamodb else None,
+            event_id=record.event_id,
+        )
 
 
 def count(telemetry_port: telemetry.Telemetry, outcome: pipeline.Outcome) -> None:

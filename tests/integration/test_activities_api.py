@@ -20,6 +20,7 @@ from pynamodb.exceptions import PutError
 from functions.send import handler as send
 from nudge import clock, workspaces
 from nudge.activities import kinds
+from nudge.activities import log as activity_log
 from nudge.delivery import records, states
 from nudge.local.apigw import LocalContext
 from nudge.local.streams import StreamPump
@@ -94,6 +95,18 @@ def _sent_record(ws: str, delivery_id: str, sequence: str, at: int) -> dict[str,
         "eventName": "MODIFY",
         "eventSource": "aws:dynamodb",
         "dynamodb": {"SequenceNumber": sequence, "OldImage": old, "NewImage": delivery.serialize()},
+    }
+
+
+def _queued_record(ws: str, delivery_id: str, sequence: str) -> dict[str, Any]:
+    """The deliveries stream's record of a delivery being queued, from the stored item."""
+    delivery = records.load(ws, delivery_id)
+    assert delivery is not None and delivery.state == states.QUEUED
+    return {
+        "eventID": sequence,
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {"SequenceNumber": sequence, "NewImage": delivery.serialize()},
     }
 
 
@@ -371,6 +384,47 @@ def test_a_batch_whose_activities_cannot_be_written_reports_their_records(
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "401"}, {"itemIdentifier": "402"}]}
     assert _activities(app, "/v1/customers/ann/activities") == []
+
+
+def test_a_record_the_activity_log_cannot_read_is_sent_and_logged_and_the_others_recorded(
+    app, ws, track, at, channels, caplog
+):
+    """The send never depends on the activity log: a queued delivery whose image the log cannot read
+    (here its metrics) is sent, the record is not failed (a retry would read the same image), the failure
+    is logged with the record's sequence number, and the batch's other activities are written."""
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    queued = _queued_record(ws, campaign(ws, "ann"), "501")
+    queued["dynamodb"]["NewImage"]["metrics"] = {"S": "not a map"}
+    sent = _sent_record(ws, campaign(ws, "ann"), "502", at["t"])
+
+    answer = _send_batch(queued, sent)
+
+    assert answer == {"batchItemFailures": []}
+    assert len(channels.email.sent) == 1
+    assert records.load(ws, queued["dynamodb"]["NewImage"]["delivery_id"]["S"]).state == states.SENT
+    assert [a["type"] for a in _activities(app, "/v1/customers/ann/activities")] == ["sent_email"]
+    [logged] = [r for r in caplog.records if r.getMessage() == "activities of a delivery record not recorded"]
+    assert logged.sequence_number == "501" and logged.exc_info is not None
+    assert isinstance(logged.exc_info[1], activity_log.UnreadableRecord)
+
+
+def test_a_person_deleted_later_in_the_batch_that_changed_them_keeps_no_activity(app, track, ws, streams):
+    """Identify, then delete, in one stream batch: the change recorded first is not written after the
+    deletion."""
+    track.put("/api/v1/customers/ann", {"plan": "free"})
+    track.put("/api/v1/customers/bob", {"plan": "free"})
+    streams.consume_all()
+    ann = cio_id(ws, "ann")
+    track.put("/api/v1/customers/ann", {"plan": "pro"})
+    track.put("/api/v1/customers/bob", {"plan": "pro"})
+    assert track.delete("/api/v1/customers/ann").status == 200
+    batch = streams.new("people")
+    assert [r["eventName"] for r in batch].count("REMOVE") >= 1
+
+    assert run_evaluate(batch) == {"batchItemFailures": []}
+
+    assert ActivityItem.count(activity_pk(ws, ann)) == 0
+    assert [(a["customer_id"], a["name"]) for a in _activities(app, "/v1/activities")] == [("bob", "plan")]
 
 
 def test_an_events_table_from_before_the_index_gains_it_when_tables_are_created(app, track, pump):

@@ -7,7 +7,8 @@ record's images alone. Inside ``batch()`` (each handler opens one around its str
 activities are written together at its end, 25 to a BatchWriteItem; a chunk that cannot be written is
 reported by its records' sequence numbers, and the handler reports those records as batch item
 failures, so the stream delivers them again. An activity's key comes from what caused it, so writing it
-again replaces it rather than adding a second.
+again replaces it rather than adding a second. A person's deletion drops what the batch still holds of
+theirs, so nothing recorded before it is written after it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from nudge import clock
 from nudge.activities import kinds
-from nudge.evaluation.changes import Change, InvalidChange
+from nudge.evaluation.changes import Change
 from nudge.model import Membership, Person
 from nudge.model.activities import ActivityItem, activity_pk, activity_shard
 from nudge.model.base import plain
@@ -53,6 +54,11 @@ class ActivitiesNotRecorded(RuntimeError):
     """Outside a batch, the activities of a change could not be written."""
 
 
+class UnreadableRecord(ValueError):
+    """A stream record whose image is no readable item: no activity can be made of it (a retry reads the
+    same image, so it never will)."""
+
+
 @dataclass
 class PendingActivities:
     """One stream batch's activities waiting to be written, and the records whose writing failed."""
@@ -66,6 +72,10 @@ class PendingActivities:
             key = (item.pk, item.sk)
             sequence_numbers = self.waiting[key][1] if key in self.waiting else []
             self.waiting[key] = (item, [*sequence_numbers, sequence_number])
+
+    def drop(self, pk: str) -> None:
+        """Forget the waiting activities of one log (a person deleted after they were recorded)."""
+        self.waiting = {key: entry for key, entry in self.waiting.items() if key[0] != pk}
 
     def flush(self) -> None:
         waiting, self.waiting = list(self.waiting.values()), {}
@@ -137,10 +147,15 @@ def on_change(change: Change) -> None:
 
 
 def forget(workspace_id: str, cio_id: str) -> int:
-    """Delete a person's log (a Query of its keys, 25 deletes a call); returns how many entries. Only a
-    deletion reads: an exit recorded after it (another table's stream, in no set order) stays until it
-    expires, and the listings leave out people who no longer exist."""
+    """Delete a person's log (a Query of its keys, 25 deletes a call) and what the batch still holds of
+    it (changes recorded earlier in the same stream batch, written at its end, would outlive the
+    deletion); returns how many stored entries were deleted. Only a deletion reads: an exit recorded
+    after it (another table's stream, in no set order) stays until it expires, and the listings leave out
+    people who no longer exist."""
     pk = activity_pk(workspace_id, cio_id)
+    pending = _pending.get()
+    if pending is not None:
+        pending.drop(pk)
     deleted = 0
     with ActivityItem.batch_write() as batch:
         for entry in ActivityItem.query(pk, attributes_to_get=["pk", "sk"]):
@@ -150,7 +165,8 @@ def forget(workspace_id: str, cio_id: str) -> int:
 
 
 def on_delivery_record(record: Mapping[str, Any]) -> None:
-    """The send function's: each metric a message reached since the record's old image."""
+    """The send function's: each metric a message reached since the record's old image. Raises
+    ``UnreadableRecord`` for a record whose images are not a delivery's."""
     body = record.get("dynamodb") or {}
     new_image = body.get("NewImage") or {}
     if (new_image.get("kind") or {}).get("S") != "delivery":
@@ -175,7 +191,7 @@ def _delivery(image: Mapping[str, Any] | None) -> Delivery | None:
     try:
         return Delivery.from_raw_data(dict(image))
     except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidChange(f"unreadable delivery image: {exc}") from exc
+        raise UnreadableRecord(f"unreadable delivery image: {exc}") from exc
 
 
 # --- the activities ----------------------------------------------------------------------------------
