@@ -210,6 +210,22 @@ def test_a_second_delivery_of_a_message_finds_the_export_taken_and_changes_nothi
     assert app.get(f"/v1/exports/{export['id']}").json["export"]["status"] == "running"
 
 
+def test_failing_an_export_by_its_lease_holder_or_by_whoever_until_it_is_finished(app, sent):
+    _start(app, {"attribute": {"field": "plan", "operator": "exists"}})
+    workspace_id, export_id = queue.parse(sent.messages[0])
+    held = store.claim(workspace_id, export_id, "the holder", 2**40)
+    assert held is not None
+
+    # By an owner: only the one holding the lease, at the step it read.
+    assert not store.fail(held, "not yours", owner="another invocation")
+    assert store.load(workspace_id, export_id).status == store.RUNNING
+    # Without one: whoever holds it, once; a finished export stays as it finished.
+    assert store.fail(held, "given up")
+    assert not store.fail(store.load(workspace_id, export_id), "again")
+    failed = store.load(workspace_id, export_id)
+    assert (failed.status, failed.reason, failed.lease_owner) == (store.FAILED, "given up", None)
+
+
 def test_a_segment_deleted_before_the_export_ran_fails_it_with_the_reason(app, track, ws, sent):
     _people(track, 3)
     segment_id = segments.create_manual_segment(ws, "Going")
@@ -245,7 +261,32 @@ def test_the_last_try_of_a_failing_message_fails_the_export_and_dead_letters_it(
 
     assert [a["batchItemFailures"] for a in answers] == [[{"itemIdentifier": "m1"}]] * 2
     failed = app.get(f"/v1/exports/{export['id']}").json["export"]
-    assert failed["status"] == "failed" and failed["reason"] == exports_handler.GAVE_UP
+    assert failed["status"] == "failed"
+    assert failed["reason"] == (
+        "the export could not be written (storage kept failing: EndpointConnectionError); start it again"
+    )
+
+
+def test_the_last_try_fails_the_export_whatever_the_error_naming_its_type_only(app, track, sent, monkeypatch):
+    _people(track, 2)
+    export = _start(app, {"attribute": {"field": "plan", "operator": "exists"}})
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("internal detail: nudge-prod-people#ws#p001")
+
+    monkeypatch.setattr(worker.sources, "for_request", broken)
+    body = sent.messages.pop(0)
+    answers = []
+    for count in (1, queue.MAX_RECEIVES):
+        answers.append(exports_handler.handler(sqs_event(body, count, "m1"), DeadlineContext(900)))
+        if count == 1:
+            assert app.get(f"/v1/exports/{export['id']}").json["export"]["status"] == "running"
+
+    # Dead-lettered still (the queue sees the failure), and the export says why without internals.
+    assert [a["batchItemFailures"] for a in answers] == [[{"itemIdentifier": "m1"}]] * 2
+    failed = app.get(f"/v1/exports/{export['id']}").json["export"]
+    assert failed["status"] == "failed"
+    assert failed["reason"] == "the export could not be written (an internal error: KeyError); start it again"
 
 
 # --- deliveries ---------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def _start(req: Request, request: requests.ExportRequest) -> Response:
         queue.get().send(req.workspace_id, int(export.export_id))
     except (ClientError, BotoCoreError):
         # Not queued, it would stay pending for good: failed, and the answer is a 503 to retry.
-        store.fail_unfinished(export, "the export could not be queued; start it again")
+        store.fail(export, "the export could not be queued; start it again")
         raise
     return 200, {"export": store.view(export)}
 

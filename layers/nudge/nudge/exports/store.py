@@ -141,7 +141,11 @@ def finish(export: Export, owner: str, rows: int) -> bool:
     )
 
 
-def fail(export: Export, owner: str, reason: str) -> bool:
+def fail(export: Export, reason: str, *, owner: str | None = None) -> bool:
+    """Failed with ``reason``. By ``owner``: only while the export is its own, at the step it read.
+    Without one (the queue's last try, a start the queue refused, a run a stop interrupted): whoever
+    holds it, unless it finished meanwhile."""
+    condition = Export.status.is_in(PENDING, RUNNING) if owner is None else _ours(export, owner)
     return update_if(
         export,
         [
@@ -152,23 +156,7 @@ def fail(export: Export, owner: str, reason: str) -> bool:
             Export.lease_owner.remove(),
             Export.lease_until.remove(),
         ],
-        _ours(export, owner),
-    )
-
-
-def fail_unfinished(export: Export, reason: str) -> bool:
-    """Failed with ``reason`` whoever holds it, unless it finished meanwhile."""
-    return update_if(
-        export,
-        [
-            Export.status.set(FAILED),
-            Export.reason.set(reason),
-            Export.step.add(1),
-            Export.updated_at.set(clock.now()),
-            Export.lease_owner.remove(),
-            Export.lease_until.remove(),
-        ],
-        Export.status.is_in(PENDING, RUNNING),
+        condition,
     )
 
 

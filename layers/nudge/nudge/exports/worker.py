@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
 
+from nudge.delivery.channels.aws_errors import STORAGE_ERRORS
 from nudge.errors import NotFound
 from nudge.exports import files, queue, sources, store
 from nudge.model.base import plain
@@ -64,7 +64,7 @@ def run(
         return _run(export, owner, time_left, limits)
     except sources.ExportFailed as exc:
         _abort(export)
-        store.fail(export, owner, exc.reason)
+        store.fail(export, exc.reason, owner=owner)
         log.info("export failed", extra={"export_id": export_id, "reason": exc.reason})
         return FAILED
     except Exception:
@@ -74,15 +74,22 @@ def run(
         raise
 
 
-def give_up(workspace_id: str, export_id: int, reason: str) -> None:
-    """The queue's last try failed: the export is failed with ``reason`` (whoever held it), so its owner
-    sees why instead of an export that stays running."""
+def give_up(workspace_id: str, export_id: int, error: BaseException) -> None:
+    """The queue's last try failed with ``error``, whatever it was: the export is failed (whoever held
+    it), so its owner sees why instead of an export that stays running."""
     try:
         export = store.load(workspace_id, export_id)
     except NotFound:
         return
-    if store.fail_unfinished(export, reason):
+    if store.fail(export, gave_up_reason(error)):
         _abort(export)
+
+
+def gave_up_reason(error: BaseException) -> str:
+    """What the export's owner is told: the kind of failure and the error's type, never its message
+    (which can carry table names, keys and the like)."""
+    kind = "storage kept failing" if isinstance(error, STORAGE_ERRORS) else "an internal error"
+    return f"the export could not be written ({kind}: {type(error).__name__}); start it again"
 
 
 def _run(export: Export, owner: str, time_left: Callable[[], float], limits: Limits) -> str:
@@ -206,7 +213,7 @@ def _abort(export: Export) -> None:
 def _release(export: Export, owner: str) -> None:
     try:
         store.release(export, owner)
-    except (ClientError, BotoCoreError, PynamoDBException) as exc:
+    except STORAGE_ERRORS as exc:
         log.warning(
             "export lease not released", extra={"export_id": int(export.export_id), "error": str(exc)}
         )

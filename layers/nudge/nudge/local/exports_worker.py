@@ -132,7 +132,7 @@ def start(
         s3.create_bucket(Bucket=BUCKET)
     for export in Export.scan(Export.status.is_in(store.PENDING, store.RUNNING)):
         if isinstance(export, Export):
-            store.fail_unfinished(export, INTERRUPTED)
+            store.fail(export, INTERRUPTED)
     worker = LocalExportQueue(handler)
     exports_queue.install(worker)
     worker.start()
