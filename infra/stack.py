@@ -49,9 +49,10 @@ TRACK_WRITES = frozenset({"people", "events", "objects", "segments", "deliveries
 # people (a transactional send creates its recipient if missing), segments (definitions, the dependency
 # index, manual memberships), billing (asking for this period's usage opens the workspace's first period,
 # and its opening invoice, if absent), deliveries (transactional sends, templates, layouts, snippets) and
-# campaigns (definitions, states and the trigger index; a broadcast's status and request).
+# campaigns (definitions, states and the trigger index; a broadcast's status and request), and the
+# console's members and sessions (console). Workspaces stay read only: only the operator writes them.
 API_READS = frozenset({"workspaces", "events", "activities"})
-API_WRITES = frozenset({"people", "segments", "billing", "deliveries", "campaigns", "exports"})
+API_WRITES = frozenset({"people", "segments", "billing", "deliveries", "campaigns", "exports", "console"})
 # Evaluation from the streams: reads a person's profile and devices, events, objects and relationships,
 # and a workspace's billing anchor; writes memberships, re-checks and backfill progress to segments,
 # usage metering (counters, identities, once-only markers) to billing, campaign entries to campaigns

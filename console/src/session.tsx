@@ -15,6 +15,8 @@ interface SessionState {
   session: Session | null;
   workspace: Workspace | null;
   signIn(email: string, password: string): Promise<void>;
+  /** A new user's first sign-in: their temporary password replaced with one they choose. */
+  setFirstPassword(email: string, password: string, newPassword: string): Promise<void>;
   signOut(): Promise<void>;
   chooseWorkspace(id: string): void;
   can(action: Action): boolean;
@@ -58,6 +60,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         const answer = await api.post<{ session: Session }>(
           "/v1/session",
           { email, password },
+          { expectUnauthorized: true },
+        );
+        adopt(answer.session);
+      },
+      async setFirstPassword(email, password, newPassword) {
+        const answer = await api.post<{ session: Session }>(
+          "/v1/session/password",
+          { email, password, new_password: newPassword },
           { expectUnauthorized: true },
         );
         adopt(answer.session);

@@ -20,8 +20,8 @@ from pynamodb.exceptions import PynamoDBException
 from nudge import edge, workspaces
 from nudge.api.routes import ROUTES
 from nudge.console_auth import sessions
-from nudge.console_auth.users import UserPoolNotConfigured
-from nudge.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
+from nudge.console_auth.users import NewPasswordRequired, UserPoolNotConfigured
+from nudge.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized, UnsupportedMediaType
 from nudge.lambda_http import json_response, register
 from nudge.roles import Role
 from nudge.routing import APP_OLDER_BASE, Caller
@@ -47,8 +47,10 @@ def _authenticate(event: APIGatewayProxyEventV2) -> Caller:
 register(app, ROUTES, _authenticate, logger, aliases=[APP_OLDER_BASE])
 
 
-def _errors(status: int, detail: str, pointer: str | None = None) -> Response:
+def _errors(status: int, detail: str, pointer: str | None = None, code: str | None = None) -> Response:
     error: dict[str, Any] = {"detail": detail, "status": str(status)}
+    if code:
+        error["code"] = code  # what a program (the console) acts on, where the status alone is not enough
     if pointer:
         error["source"] = {"pointer": pointer}
     return json_response(status, {"errors": [error]})
@@ -62,6 +64,16 @@ def _unauthorized(exc: Unauthorized) -> Response:
 @app.exception_handler(Forbidden)
 def _forbidden(exc: Forbidden) -> Response:
     return _errors(403, str(exc))
+
+
+@app.exception_handler(NewPasswordRequired)
+def _new_password_required(exc: NewPasswordRequired) -> Response:
+    return _errors(403, str(exc), code=exc.code)
+
+
+@app.exception_handler(UnsupportedMediaType)
+def _unsupported_media_type(exc: UnsupportedMediaType) -> Response:
+    return _errors(415, str(exc))
 
 
 @app.exception_handler(UserPoolNotConfigured)

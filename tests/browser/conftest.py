@@ -3,7 +3,8 @@ Playwright for Python in Debian's headless Chromium (``executable_path``: browse
 
 The console is built first when ``console/dist`` is missing or older than its sources (``npm ci`` when
 ``node_modules`` is missing or older than the lock file, then ``npm run build``). Users are added through
-the App API's members route with the runtime's App key, as an admin would: one of each role.
+the App API's members route with the runtime's App key, as an admin would: one of each role, each
+having chosen their password at a first sign-in.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import expect, sync_playwright
 
 from tests.support.local_runtime import Runtime, start
@@ -91,9 +93,15 @@ class Console:
 
 
 def _member(runtime: Runtime, email: str, role: str) -> User:
+    """A member who has signed in once already and chosen their password (the new-password step itself
+    is tested in the browser on a member of its own)."""
     answer = runtime.app("POST", "/v1/members", {"email": email, "role": role})
     assert answer.status_code == 200, answer.text
-    return User(email, answer.json()["password"])
+    chosen = f"Chosen-{role}-password-1"
+    body = {"email": email, "password": answer.json()["password"], "new_password": chosen}
+    first = requests.post(runtime.url + "/v1/session/password", json=body, timeout=10)
+    assert first.status_code == 200, first.text
+    return User(email, chosen)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, Console, screenshot, sign_in
+from tests.browser.conftest import DESKTOP, PHONE, Console, screenshot, sign_in
 from tests.support.local_runtime import environment
 
 CLI = (sys.executable, "-m", "nudge.cli")
@@ -211,10 +211,38 @@ def test_an_admin_creates_a_key_and_adds_a_member_each_shown_once(page: Any, con
     page.get_by_label("Member email").fill("new.author@example.com")
     page.get_by_label("Member role").select_option("author")
     page.get_by_role("button", name="Add member").click()
-    password = page.get_by_role("dialog").get_by_test_id("secret").nth(1).inner_text().strip()
+    temporary = page.get_by_role("dialog").get_by_test_id("secret").nth(1).inner_text().strip()
+
+    # The new member's first sign-in, in a browser of their own: the temporary password only leads to
+    # choosing theirs.
+    theirs = page.context.browser.new_context(viewport=DESKTOP)
+    try:
+        member = theirs.new_page()
+        member.goto(console.url)
+        member.get_by_role("textbox", name="Email").fill("new.author@example.com")
+        member.get_by_role("textbox", name="Password").fill(temporary)
+        member.get_by_role("button", name="Sign in").click()
+        expect(member.get_by_role("heading", name="Choose your password")).to_be_visible()
+        member.get_by_label("New password", exact=True).fill("short")
+        member.get_by_label("Repeat new password").fill("short")
+        member.get_by_role("button", name="Set password and sign in").click()
+        expect(member.get_by_text("at least 12 characters")).to_be_visible()  # the API's words, at the field
+        screenshot(member, "sign-in-new-password")
+        member.get_by_label("New password", exact=True).fill("New-author-chose-1")
+        member.get_by_label("Repeat new password").fill("New-author-chose-1")
+        member.get_by_role("button", name="Set password and sign in").click()
+        member.get_by_role("navigation", name="Main").wait_for()
+    finally:
+        theirs.close()
+    refused = requests.post(
+        runtime.url + "/v1/session",
+        json={"email": "new.author@example.com", "password": temporary},
+        timeout=10,
+    )
+    assert refused.status_code == 401
     signed_in = requests.post(
         runtime.url + "/v1/session",
-        json={"email": "new.author@example.com", "password": password},
+        json={"email": "new.author@example.com", "password": "New-author-chose-1"},
         timeout=10,
     )
     assert signed_in.status_code == 200

@@ -1,6 +1,6 @@
 """The console's sign-in against ``nudge local`` over real HTTP: the admin a first start creates (its
-credentials in local.json), a member added with ``nudge user add`` through local.json, and both kept
-across a restart."""
+credentials in local.json), a member added with ``nudge user add`` through local.json who replaces their
+temporary password at their first sign-in, and both kept across a restart."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ from tests.support.local_runtime import Runtime, environment, start
 def _sign_in(local: Runtime, email: str, password: str) -> requests.Session:
     browser = requests.Session()
     answer = browser.post(local.url + "/v1/session", json={"email": email, "password": password}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return browser
+
+
+def _first_sign_in(local: Runtime, email: str, temporary: str, chosen: str) -> requests.Session:
+    browser = requests.Session()
+    body = {"email": email, "password": temporary, "new_password": chosen}
+    answer = browser.post(local.url + "/v1/session/password", json=body, timeout=10)
     assert answer.status_code == 200, answer.text
     return browser
 
@@ -72,10 +80,24 @@ def test_a_wrong_password_is_refused_over_http(local):
     assert "set-cookie" not in answer.headers
 
 
-def test_a_user_added_with_the_cli_signs_in_and_is_held_to_their_role(local):
-    password = _user_add(local, "viewer@acme.test", "viewer")
+def test_sign_in_reads_only_json(local):
+    answer = requests.post(
+        local.url + "/v1/session",
+        data={"email": local.contract["console_email"], "password": local.contract["console_password"]},
+        timeout=10,
+    )
 
-    browser = _sign_in(local, "viewer@acme.test", password)
+    assert answer.status_code == 415 and "set-cookie" not in answer.headers
+
+
+def test_a_user_added_with_the_cli_chooses_a_password_and_is_held_to_their_role(local):
+    temporary = _user_add(local, "viewer@acme.test", "viewer")
+    refused = requests.post(
+        local.url + "/v1/session", json={"email": "viewer@acme.test", "password": temporary}, timeout=10
+    )
+    assert refused.status_code == 403 and refused.json()["errors"][0]["code"] == "new_password_required"
+
+    browser = _first_sign_in(local, "viewer@acme.test", temporary, "Viewer-chose-1")
 
     workspace = {"x-nudge-workspace": local.contract["workspace_id"]}
     assert browser.get(local.url + "/v1/segments", headers=workspace, timeout=10).status_code == 200
@@ -88,7 +110,8 @@ def test_a_user_added_with_the_cli_signs_in_and_is_held_to_their_role(local):
 def test_a_restart_keeps_the_console_users(tmp_path):
     runtime = start(tmp_path, "--no-demo")
     try:
-        password = _user_add(runtime, "author@acme.test", "author")
+        temporary = _user_add(runtime, "author@acme.test", "author")
+        _first_sign_in(runtime, "author@acme.test", temporary, "Author-chose-1")
         admin = (runtime.contract["console_email"], runtime.contract["console_password"])
     finally:
         runtime.stop()
@@ -97,7 +120,7 @@ def test_a_restart_keeps_the_console_users(tmp_path):
     try:
         assert (again.contract["console_email"], again.contract["console_password"]) == admin
         _sign_in(again, *admin)
-        browser = _sign_in(again, "author@acme.test", password)
+        browser = _sign_in(again, "author@acme.test", "Author-chose-1")
         session = browser.get(again.url + "/v1/session", timeout=10).json()["session"]
         assert session["workspaces"][0]["role"] == "author"
     finally:

@@ -1,6 +1,7 @@
 """The console's user pool in the stack: no self sign-up, email as the user name, the password policy the
 code generates passwords for, recovery by email, an app client for USER_PASSWORD_AUTH without a secret,
-and the App API function told of both and granted only the admin calls it makes."""
+and the App API function told of both and granted only the admin calls it makes; the console's members
+and sessions in a table the App API writes, while workspaces stay read only to it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from infra.components.console_auth import ADMIN_ACTIONS
 from nudge.console_auth import users
 from tests.infra.conftest import Synthesized, as_list
+from tests.infra.test_stack import WRITE_ACTIONS, table, table_actions, table_variables
 
 pytestmark = pytest.mark.infra
 
@@ -72,3 +74,22 @@ def test_the_app_api_is_told_the_pool_and_granted_only_its_admin_calls(synthesiz
     assert cognito[0]["Resource"] == {"Fn::GetAtt": [pool_id, "Arn"]}
     for other in ("track", "evaluate", "send"):
         assert users.POOL_ENV not in synthesized.variables(other)
+
+
+def test_the_app_api_writes_members_and_sessions_in_their_own_table_and_never_workspaces(
+    synthesized: Synthesized,
+) -> None:
+    granted = table_actions(synthesized, "api")
+
+    # Sessions are put, renewed (updated) and deleted; memberships are put and deleted in transactions.
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= granted["console"]
+    assert {"dynamodb:GetItem", "dynamodb:Query"} <= granted["console"]
+    assert granted["workspaces"] and granted["workspaces"].isdisjoint(WRITE_ACTIONS)
+    assert "console" in table_variables(synthesized, "api")
+
+
+def test_sessions_expire_by_ttl_in_the_console_table(synthesized: Synthesized) -> None:
+    console = table(synthesized, "console")["Properties"]
+
+    assert console["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert [k["AttributeName"] for k in console["KeySchema"]] == ["pk", "sk"]

@@ -65,12 +65,13 @@ SIZED_AS = {"releasescheduled": "release"}
 # events and objects, for conditions and goals. Track, links and SES feedback count a campaign message's
 # delivery metrics on its campaign: they write the campaigns table's counters, and only those items, which
 # test_campaigns checks. The App API creates exports; the exports worker reads people, memberships and
-# deliveries and writes only its exports' records.)
+# deliveries and writes only its exports' records. The App API keeps the console's members and sessions
+# in their own table: workspaces are the operator's alone.)
 ACCESS = {
     "track": ({"workspaces"}, {"people", "events", "objects", "segments", "deliveries", "campaigns"}),
     "api": (
         {"workspaces", "events", "activities"},
-        {"people", "segments", "billing", "deliveries", "campaigns", "exports"},
+        {"people", "segments", "billing", "deliveries", "campaigns", "exports", "console"},
     ),
     "evaluate": (
         {"workspaces", "people", "events", "objects"},

@@ -37,31 +37,48 @@ def test_user_add_creates_the_user_and_prints_the_password_once(pool, ws, capsys
 
     assert code == 0
     assert f"ann@acme.test is author in workspace {ws}." in out and "shown only this once" in out
+    assert "temporary password" in out
     password = out.split("password", 1)[1].split()[0]
     console = ConsoleClient(workspace=ws)
-    assert console.sign_in("ann@acme.test", password).status == 200
+    assert console.first_sign_in("ann@acme.test", password).status == 200
     assert console.get("/v1/session").json["session"]["workspaces"] == [
         {"id": ws, "name": "Acme", "role": "author"}
     ]
 
 
-def test_user_add_again_changes_the_role_and_keeps_the_password(pool, ws, capsys):
+def test_user_add_again_changes_the_role_and_keeps_a_chosen_password(pool, ws, capsys):
     _, first, _ = run(
         capsys, "user", "add", "--email", "ann@acme.test", "--workspace", ws, "--role", "viewer", "--json"
     )
+    assert ConsoleClient().first_sign_in("ann@acme.test", json.loads(first)["password"]).status == 200
 
     code, again, _ = run(
         capsys, "user", "add", "--email", "ann@acme.test", "--workspace", ws, "--role", "admin", "--json"
     )
 
     assert code == 0
-    assert json.loads(first)["password"] and json.loads(again) == {
+    assert json.loads(again) == {
         "email": "ann@acme.test",
         "workspace_id": ws,
         "role": "admin",
         "password": None,
     }
     assert members.role_in("ann@acme.test", ws).label == "admin"
+
+
+def test_user_add_again_before_the_first_sign_in_issues_a_new_temporary_password(pool, ws, capsys):
+    # The admin lost the first answer (or the user the password): adding again makes good.
+    _, first, _ = run(
+        capsys, "user", "add", "--email", "ann@acme.test", "--workspace", ws, "--role", "viewer", "--json"
+    )
+    _, again, _ = run(
+        capsys, "user", "add", "--email", "ann@acme.test", "--workspace", ws, "--role", "viewer", "--json"
+    )
+
+    old, new = json.loads(first)["password"], json.loads(again)["password"]
+    assert new and new != old
+    assert ConsoleClient().first_sign_in("ann@acme.test", old).status == 401
+    assert ConsoleClient().first_sign_in("ann@acme.test", new).status == 200
 
 
 def test_user_add_refuses_an_unknown_workspace_or_role(pool, ws, capsys):

@@ -6,15 +6,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+from moto.cognitoidp.models import cognitoidp_backends
+from moto.core import DEFAULT_ACCOUNT_ID
 
 from nudge import workspaces
 from nudge.api.routes import ROUTES
-from nudge.console_auth import members, sessions
+from nudge.console_auth import members, sessions, users
+from nudge.errors import Conflict
 from nudge.model import ConsoleSession
 from nudge.roles import Role
-from tests.support.console import ConsoleClient, cookie_value, set_cookies, user_pool
+from tests.support.console import CHOSEN_PASSWORD, ConsoleClient, cookie_value, set_cookies, user_pool
 from tests.support.track import AppClient
 
 Login = Callable[[str], ConsoleClient]
@@ -35,7 +42,7 @@ def login(pool: None, ws: str) -> Login:
         added = members.add(ws, email, role)
         assert added.password is not None
         client = ConsoleClient(workspace=ws)
-        assert client.sign_in(email, added.password).status == 200
+        assert client.first_sign_in(email, added.password).status == 200
         return client
 
     return signed_in
@@ -51,11 +58,85 @@ def error(answer, status: int) -> str:
 # --- sign-in -----------------------------------------------------------------------------------------
 
 
-def test_signing_in_sets_an_http_only_strict_cookie_and_lists_the_workspaces(pool, ws):
-    password = members.add(ws, "Ann@Acme.test", "author").password
-    assert password is not None
+def test_a_temporary_password_asks_for_a_new_one_and_opens_no_session(pool, ws):
+    temporary = members.add(ws, "ann@acme.test", "author").password
+    assert temporary is not None
 
-    answer = ConsoleClient().sign_in("ann@acme.test", password)
+    answer = ConsoleClient().sign_in("ann@acme.test", temporary)
+
+    assert "new password is required" in error(answer, 403)
+    assert answer.json["errors"][0]["code"] == "new_password_required"
+    assert set_cookies(answer) == []
+    assert list(ConsoleSession.scan()) == []
+
+
+def test_the_first_sign_in_replaces_the_temporary_password_with_the_users_own(pool, ws):
+    temporary = members.add(ws, "ann@acme.test", "author").password
+    assert temporary is not None
+
+    first = ConsoleClient().first_sign_in("ann@acme.test", temporary, "Ann-chose-this-1")
+
+    assert first.status == 200, first.json
+    assert first.json["session"]["email"] == "ann@acme.test" and cookie_value(first)
+    assert error(ConsoleClient().sign_in("ann@acme.test", temporary), 401) == "wrong email or password"
+    assert ConsoleClient().sign_in("ann@acme.test", "Ann-chose-this-1").status == 200
+
+
+@pytest.mark.parametrize(
+    ("new_password", "pointer", "detail"),
+    [
+        ("short-1A", "/new_password", "at least 12 characters"),
+        ("", "/new_password", "non-empty string"),
+        (None, "/new_password", "non-empty string"),
+    ],
+)
+def test_a_new_password_the_policy_refuses_is_a_400_naming_it(pool, ws, new_password, pointer, detail):
+    temporary = members.add(ws, "ann@acme.test", "author").password
+    body = {"email": "ann@acme.test", "password": temporary, "new_password": new_password}
+
+    answer = ConsoleClient().post("/v1/session/password", body)
+
+    assert detail in error(answer, 400)
+    assert answer.json["errors"][0]["source"]["pointer"] == pointer
+
+
+def test_the_new_password_step_needs_the_right_temporary_password_and_a_different_new_one(pool, ws):
+    temporary = members.add(ws, "ann@acme.test", "author").password
+    assert temporary is not None
+
+    wrong = ConsoleClient().first_sign_in("ann@acme.test", "Not-the-password-1")
+    same = ConsoleClient().first_sign_in("ann@acme.test", temporary, temporary)
+
+    assert error(wrong, 401) == "wrong email or password" and set_cookies(wrong) == []
+    assert "must differ" in error(same, 400)
+    assert ConsoleClient().first_sign_in("ann@acme.test", temporary).status == 200
+    # Chosen now: the step is not a way to change a password without the reset by email.
+    again = ConsoleClient().first_sign_in("ann@acme.test", CHOSEN_PASSWORD, "Another-choice-2")
+    assert "not a temporary one" in error(again, 400)
+    assert again.json["errors"][0]["source"]["pointer"] == "/password"
+
+
+@pytest.mark.parametrize("path", ["/v1/session", "/v1/session/password"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_signing_in_reads_only_a_json_body(pool, ws, path, content_type):
+    # An HTML form elsewhere posts these types without a preflight: a login CSRF would sign the browser
+    # in to the attacker's account.
+    temporary = members.add(ws, "ann@acme.test", "author").password
+    body = {"email": "ann@acme.test", "password": temporary, "new_password": CHOSEN_PASSWORD}
+    headers = {"content-type": content_type} if content_type else {"content-type": ""}
+
+    answer = ConsoleClient().post(path, body, headers=headers)
+
+    assert "Content-Type: application/json" in error(answer, 415)
+    assert set_cookies(answer) == []
+
+
+def test_signing_in_sets_an_http_only_strict_cookie_and_lists_the_workspaces(pool, ws):
+    temporary = members.add(ws, "Ann@Acme.test", "author").password
+    assert temporary is not None
+    ConsoleClient().first_sign_in("ann@acme.test", temporary)
+
+    answer = ConsoleClient().sign_in("ann@acme.test", CHOSEN_PASSWORD)
 
     assert answer.status == 200, answer.json
     assert answer.json == {
@@ -70,10 +151,10 @@ def test_signing_in_sets_an_http_only_strict_cookie_and_lists_the_workspaces(poo
 
 
 def test_over_plain_http_the_cookie_is_not_secure(pool, ws):
-    password = members.add(ws, "ann@acme.test", "viewer").password
-    assert password is not None
+    temporary = members.add(ws, "ann@acme.test", "viewer").password
+    assert temporary is not None
 
-    answer = ConsoleClient().sign_in("ann@acme.test", password, headers={"x-forwarded-proto": "http"})
+    answer = ConsoleClient().first_sign_in("ann@acme.test", temporary, headers={"x-forwarded-proto": "http"})
 
     [cookie] = set_cookies(answer)
     assert "Secure" not in [a.strip() for a in cookie.split(";")]
@@ -235,9 +316,9 @@ def test_a_member_added_in_the_console_signs_in_with_the_password_shown_once(log
     added = admin.post("/v1/members", {"email": "bob@acme.test", "role": "author"}).json
 
     bob = ConsoleClient(workspace=ws)
-    assert bob.sign_in("bob@acme.test", added["password"]).status == 200
+    assert bob.first_sign_in("bob@acme.test", added["password"]).status == 200
     again = admin.post("/v1/members", {"email": "bob@acme.test", "role": "viewer"}).json
-    assert again["password"] is None  # an existing user keeps their password
+    assert again["password"] is None  # a user who chose their password keeps it
     assert bob.get("/v1/session").json["session"]["workspaces"][0]["role"] == "viewer"
 
 
@@ -248,9 +329,113 @@ def test_changing_and_removing_a_member_takes_effect_on_their_next_request(login
     changed = admin.put("/v1/members/author%40acme.test", {"role": "viewer"})
     assert changed.json["member"]["role"] == "viewer"
     error(author.post("/v1/segments", {"segment": {"name": "VIP"}}), 403)
+    other = workspaces.create_workspace("Other", "essentials", "2026-01-01").workspace_id
+    members.add(other, "author@acme.test", "viewer")
     assert admin.delete("/v1/members/author@acme.test").status == 204
     assert "not a member" in error(author.get("/v1/segments"), 403)
+    assert author.get("/v1/session").json["session"]["workspaces"] == [
+        {"id": other, "name": "Other", "role": "viewer"}
+    ]
     error(admin.delete("/v1/members/author@acme.test"), 404)
+
+
+def test_a_user_removed_from_every_workspace_is_signed_out_at_their_next_request(login, ws):
+    author = login("author")
+    login("admin").delete("/v1/members/author@acme.test")
+
+    assert "no longer a member" in error(author.get("/v1/session"), 401)
+    assert [s.email for s in ConsoleSession.scan()] == ["admin@acme.test"]  # the session item is gone
+    members.add(ws, "author@acme.test", "author")  # added back: the ended session stays ended
+    error(author.get("/v1/session"), 401)
+
+
+# --- temporary passwords and accounts across workspaces ------------------------------------------------
+
+
+def test_another_workspaces_admin_never_knows_a_shared_users_password(pool, ws):
+    other = workspaces.create_workspace("Other", "essentials", "2026-01-01").workspace_id
+    temporary = members.add(ws, "ann@acme.test", "viewer").password
+    assert temporary is not None
+
+    # Before Ann chose her password, the temporary one (which this workspace's admins saw) would open the
+    # other workspace too: she joins it only once she has chosen her own.
+    with pytest.raises(Conflict, match="has not signed in yet"):
+        members.add(other, "ann@acme.test", "admin")
+    assert members.role_in("ann@acme.test", other) is None
+    assert ConsoleClient().first_sign_in("ann@acme.test", temporary, "Ann-chose-this-1").status == 200
+
+    joined = members.add(other, "ann@acme.test", "admin")
+
+    assert joined.password is None
+    assert error(ConsoleClient().sign_in("ann@acme.test", temporary), 401) == "wrong email or password"
+    assert error(ConsoleClient().first_sign_in("ann@acme.test", temporary), 401) == "wrong email or password"
+    assert ConsoleClient().sign_in("ann@acme.test", "Ann-chose-this-1").status == 200
+
+
+def test_an_add_that_failed_at_cognito_succeeds_when_retried(pool, ws, monkeypatch):
+    real = users.create_user
+
+    def unavailable(email: str) -> str:
+        raise ClientError({"Error": {"Code": "TooManyRequestsException"}}, "AdminCreateUser")
+
+    monkeypatch.setattr(users, "create_user", unavailable)
+    with pytest.raises(ClientError):
+        members.add(ws, "ann@acme.test", "viewer")
+    monkeypatch.setattr(users, "create_user", real)
+
+    retried = members.add(ws, "ann@acme.test", "viewer")
+
+    assert retried.password is not None
+    assert ConsoleClient(workspace=ws).first_sign_in("ann@acme.test", retried.password).status == 200
+
+
+def _cognito() -> Any:
+    return boto3.client("cognito-idp", region_name="us-east-1")
+
+
+def _due_for_renewal() -> None:
+    for item in ConsoleSession.scan():
+        item.update(actions=[ConsoleSession.renewed_at.set(int(item.renewed_at) - sessions.RENEW_SECONDS)])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda pool_id, email: _cognito().admin_disable_user(UserPoolId=pool_id, Username=email),
+        lambda pool_id, email: _cognito().admin_reset_user_password(UserPoolId=pool_id, Username=email),
+        lambda pool_id, email: _cognito().admin_delete_user(UserPoolId=pool_id, Username=email),
+    ],
+    ids=["disabled", "password-reset", "deleted"],
+)
+def test_a_disabled_reset_or_deleted_user_is_signed_out_at_the_next_renewal(login, change):
+    author = login("author")
+    change(users.user_pool().pool_id, "author@acme.test")
+    assert author.get("/v1/session").status == 200  # not yet due: Cognito is asked every RENEW_SECONDS
+
+    _due_for_renewal()
+
+    assert "account changed" in error(author.get("/v1/session"), 401)
+    assert list(ConsoleSession.scan()) == []
+
+
+def test_a_password_changed_since_sign_in_ends_the_session_at_the_next_renewal(login):
+    author = login("author")
+    # moto does not move UserLastModifiedDate on a password change, as Cognito does: moved here by hand.
+    user = cognitoidp_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].admin_get_user(
+        users.user_pool().pool_id, "author@acme.test"
+    )
+    user.last_modified_date += timedelta(seconds=1)
+    _due_for_renewal()
+
+    error(author.get("/v1/session"), 401)
+
+
+def test_a_renewal_with_the_user_unchanged_keeps_the_session(login):
+    author = login("author")
+    _due_for_renewal()
+
+    assert author.get("/v1/session").status == 200
+    assert author.get("/v1/session").status == 200
 
 
 @pytest.mark.parametrize(
@@ -311,6 +496,7 @@ def test_every_route_has_a_role_and_the_admin_ones_are_marked():
     assert {key for key, role in roles.items() if role is Role.ADMIN} == ADMIN_ONLY
     assert {(r.method, r.path) for r in ROUTES if r.own_credentials} == {
         ("POST", "/v1/session"),
+        ("POST", "/v1/session/password"),
         ("GET", "/v1/session"),
         ("DELETE", "/v1/session"),
     }

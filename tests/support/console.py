@@ -15,6 +15,8 @@ from nudge.console_auth import sessions, users
 from nudge.local import console_users
 from tests.support.track import Answer, invoke
 
+CHOSEN_PASSWORD = "Chosen-password-1"  # what test users choose at their first sign-in (meets the policy)
+
 
 @contextmanager
 def user_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[users.UserPool]:
@@ -60,6 +62,14 @@ class ConsoleClient:
 
     def sign_in(self, email: str, password: str, **kw: Any) -> Answer:
         answer = self.request("POST", "/v1/session", {"email": email, "password": password}, **kw)
+        if answer.status == 200:
+            self.token = cookie_value(answer)
+        return answer
+
+    def first_sign_in(self, email: str, temporary: str, chosen: str = CHOSEN_PASSWORD, **kw: Any) -> Answer:
+        """A new user's first sign-in: the temporary password replaced with ``chosen``."""
+        body = {"email": email, "password": temporary, "new_password": chosen}
+        answer = self.request("POST", "/v1/session/password", body, **kw)
         if answer.status == 200:
             self.token = cookie_value(answer)
         return answer

@@ -52,7 +52,12 @@ def test_every_app_operation_documents_the_app_error_shape_and_bearer_key():
     document = app_openapi.build()
     assert document["components"]["schemas"]["AppErrors"] == app_openapi.ERRORS  # declared once
     own_credentials = {f"{r.method} {r.path}" for r in APP_ROUTES if r.own_credentials}
-    assert own_credentials == {"POST /v1/session", "GET /v1/session", "DELETE /v1/session"}
+    assert own_credentials == {
+        "POST /v1/session",
+        "POST /v1/session/password",
+        "GET /v1/session",
+        "DELETE /v1/session",
+    }
     for key, op in _operations(document).items():
         # The console's session routes read their own credentials (a password, the session cookie).
         assert op["security"] == ([] if key in own_credentials else [{"bearer": []}]), key

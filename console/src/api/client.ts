@@ -4,6 +4,7 @@
 export interface ApiErrorItem {
   detail?: string;
   status?: string;
+  code?: string; // what to do next, where the status alone does not say (new_password_required)
   source?: { pointer?: string };
 }
 
@@ -11,11 +12,13 @@ export interface ApiErrorItem {
 export class ApiError extends Error {
   readonly status: number;
   readonly fields: Record<string, string>;
+  readonly code?: string;
 
-  constructor(status: number, message: string, fields: Record<string, string>) {
+  constructor(status: number, message: string, fields: Record<string, string>, code?: string) {
     super(message);
     this.status = status;
     this.fields = fields;
+    this.code = code;
   }
 
   /** The message for a field (a pointer's path without its leading slash), or one nested under it. */
@@ -105,7 +108,7 @@ export function toApiError(status: number, body: unknown): ApiError {
     (body && typeof body === "object" && typeof (body as { message?: unknown }).message === "string"
       ? (body as { message: string }).message
       : `The request failed (${status}).`);
-  return new ApiError(status, message, fields);
+  return new ApiError(status, message, fields, items.find((item) => item.code)?.code);
 }
 
 export const api = {

@@ -281,7 +281,8 @@ function Members() {
     try {
       const answer = await api.post<{ member: Member; password: string | null }>("/v1/members", { email, role });
       setEmail("");
-      if (answer.password) setSecret({ title: `${answer.member.email} can sign in`, lines: [["Email", answer.member.email], ["Password", answer.password]] });
+      // A temporary password: it signs in once, to choose their own (the sign-in page asks for it).
+      if (answer.password) setSecret({ title: `${answer.member.email} can sign in once to choose a password`, lines: [["Email", answer.member.email], ["Temporary password", answer.password]] });
       state.reload();
     } catch (e) {
       setError(failure(e));

@@ -243,7 +243,10 @@ def _user_add(args: argparse.Namespace) -> None:
         print("An existing console user: their password is unchanged.")
     else:
         print(f"  password  {added.password}")
-        print("A new console user: the password is shown only this once; they can reset it by email.")
+        print(
+            "A temporary password, shown only this once: it signs in once, to choose their own password, "
+            "and expires after the pool's temporary-password validity (3 days deployed)."
+        )
 
 
 def _tables_create(_: argparse.Namespace) -> None:

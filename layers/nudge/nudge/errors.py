@@ -32,3 +32,7 @@ class NotFound(NudgeError):
 
 class Conflict(NudgeError):
     """The change collides with existing data (an identifier already taken)."""
+
+
+class UnsupportedMediaType(NudgeError):
+    """The body is not in the media type the route reads (415)."""

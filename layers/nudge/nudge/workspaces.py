@@ -28,6 +28,7 @@ from nudge import clock
 from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from nudge.model import AppCredential, KeyRecord, TrackCredential, Workspace
 from nudge.model.base import transaction_lost_race
+from nudge.model.keys import WORKSPACE_SK, workspace_pk
 
 PLANS = ("essentials", "premium", "enterprise")
 KEY_TYPES = ("app", "track")
@@ -88,10 +89,6 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _workspace_pk(workspace_id: str) -> str:
-    return f"ws#{workspace_id}"
-
-
 def _site_pk(site_id: str) -> str:
     return f"site#{site_id}"
 
@@ -114,7 +111,7 @@ def _new_app_secret() -> str:
 
 def _app_record(workspace_id: str, key_id: str, name: str, key_hash: str, now: int) -> KeyRecord:
     return KeyRecord(
-        _workspace_pk(workspace_id),
+        workspace_pk(workspace_id),
         _key_sk(key_id),
         workspace_id=workspace_id,
         key_type="app",
@@ -127,7 +124,7 @@ def _app_record(workspace_id: str, key_id: str, name: str, key_hash: str, now: i
 
 def _track_record(workspace_id: str, key_id: str, name: str, site_id: str, now: int) -> KeyRecord:
     return KeyRecord(
-        _workspace_pk(workspace_id),
+        workspace_pk(workspace_id),
         _key_sk(key_id),
         workspace_id=workspace_id,
         key_type="track",
@@ -162,8 +159,8 @@ def create_workspace(name: str, plan: str, billing_start: str | None = None) -> 
     app_key = _new_app_secret()
     now = clock.now()
     workspace = Workspace(
-        _workspace_pk(workspace_id),
-        "workspace",
+        workspace_pk(workspace_id),
+        WORKSPACE_SK,
         workspace_id=workspace_id,
         name=name,
         plan=plan,
@@ -194,14 +191,14 @@ def list_workspaces() -> list[WorkspaceInfo]:
 
 def load(workspace_id: str) -> Workspace:
     try:
-        return Workspace.get(_workspace_pk(workspace_id), "workspace", consistent_read=True)
+        return Workspace.get(workspace_pk(workspace_id), WORKSPACE_SK, consistent_read=True)
     except DoesNotExist as exc:
         raise NotFound(f"workspace {workspace_id} not found") from exc
 
 
 def get_workspace(workspace_id: str) -> WorkspaceInfo:
     try:
-        return _info(Workspace.get(_workspace_pk(workspace_id), "workspace"))
+        return _info(Workspace.get(workspace_pk(workspace_id), WORKSPACE_SK))
     except DoesNotExist as exc:
         raise NotFound(f"workspace {workspace_id} not found") from exc
 
@@ -215,7 +212,7 @@ def update_billing_details(
 ) -> None:
     """Where invoices go and how they are taxed (a location is a key of the catalog's tax rates)."""
     try:
-        ws = Workspace.get(_workspace_pk(workspace_id), "workspace", consistent_read=True)
+        ws = Workspace.get(workspace_pk(workspace_id), WORKSPACE_SK, consistent_read=True)
     except DoesNotExist as exc:
         raise NotFound(f"workspace {workspace_id} not found") from exc
     if invoice_contact is not None:
@@ -239,7 +236,7 @@ def billing_anchor(workspace_id: str) -> date:
     """The date the workspace's first billing period starts; periods renew on its day of the month.
     Cached: it never changes once the workspace exists."""
     try:
-        return date.fromisoformat(Workspace.get(_workspace_pk(workspace_id), "workspace").billing_start)
+        return date.fromisoformat(Workspace.get(workspace_pk(workspace_id), WORKSPACE_SK).billing_start)
     except DoesNotExist as exc:
         raise NotFound(f"workspace {workspace_id} not found") from exc
 
@@ -282,7 +279,7 @@ def _records(workspace_id: str) -> list[KeyRecord]:
     found = [
         r
         for r in KeyRecord.query(
-            _workspace_pk(workspace_id), KeyRecord.sk.startswith("key#"), consistent_read=True
+            workspace_pk(workspace_id), KeyRecord.sk.startswith("key#"), consistent_read=True
         )
         if isinstance(r, KeyRecord)
     ]

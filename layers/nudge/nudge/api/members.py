@@ -1,5 +1,6 @@
 """The workspace's console members and their roles (``/v1/members``, admin only). Adding someone who has
-no console user yet creates one: its generated password is in that answer only."""
+no console user yet creates one: its temporary password is in that answer only (the user replaces it
+at their first sign-in)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/v1/members",
         _add,
-        "Add a member or change their role (admin); a new user's password is in this answer only",
+        "Add a member or change their role (admin); a new user's temporary password is in this answer only",
         body_limit=_BODY_LIMIT,
         role=Role.ADMIN,
     ),

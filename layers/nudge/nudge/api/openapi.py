@@ -25,6 +25,12 @@ ERRORS = {
                 "properties": {
                     "detail": {"type": "string"},
                     "status": {"type": "string", "description": "the HTTP status, as a string"},
+                    "code": {
+                        "type": "string",
+                        "description": "what to do next where the status does not say: "
+                        "new_password_required (POST /v1/session with a temporary password: choose one "
+                        "with POST /v1/session/password)",
+                    },
                     "source": {
                         "type": "object",
                         "properties": {

@@ -4,26 +4,51 @@ each later request names the one it acts on in ``X-Nudge-Workspace``.
 
 The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's page sends it), Path=/ and,
 under TLS, Secure. The token never appears in a body or a log line.
+
+The two routes that open a session read only ``application/json`` (415 otherwise): an HTML form on
+another site can post only form or plain-text bodies without a CORS preflight, so it cannot sign a
+browser in to an account of its choosing (login CSRF).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from nudge.console_auth import sessions
+from nudge.errors import UnsupportedMediaType
 from nudge.routing import CookieAnswer, Request, Response, Route, SetCookie
 from nudge.tracking.limits import parse_json_object
 
 _BODY_LIMIT = 10_000
+_JSON = "application/json"
 
 
 def _secure(req: Request) -> bool:
     return req.base_url.startswith("https://")
 
 
-def _sign_in(req: Request) -> CookieAnswer:
-    body = parse_json_object(req.body, limit=_BODY_LIMIT)
-    started = sessions.sign_in(body.get("email"), body.get("password"))
+def _json_body(req: Request) -> dict[str, Any]:
+    media_type = req.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != _JSON:
+        raise UnsupportedMediaType(f"the body must be JSON sent as Content-Type: {_JSON}")
+    return parse_json_object(req.body, limit=_BODY_LIMIT)
+
+
+def _opened(req: Request, started: sessions.Started) -> CookieAnswer:
     cookie = SetCookie(sessions.COOKIE, started.token, sessions.LIFETIME_SECONDS, _secure(req))
     return CookieAnswer(200, {"session": sessions.view(started.session)}, (cookie,))
+
+
+def _sign_in(req: Request) -> CookieAnswer:
+    body = _json_body(req)
+    return _opened(req, sessions.sign_in(body.get("email"), body.get("password")))
+
+
+def _set_first_password(req: Request) -> CookieAnswer:
+    body = _json_body(req)
+    return _opened(
+        req, sessions.set_first_password(body.get("email"), body.get("password"), body.get("new_password"))
+    )
 
 
 def _current(req: Request) -> Response:
@@ -41,7 +66,16 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         SESSION,
         _sign_in,
-        "Sign in to the console with email and password; sets the session cookie",
+        "Sign in to the console with email and password; sets the session cookie (403 with the code "
+        "new_password_required for a temporary password)",
+        body_limit=_BODY_LIMIT,
+        own_credentials=True,
+    ),
+    Route(
+        "POST",
+        SESSION + "/password",
+        _set_first_password,
+        "A new user's first sign-in: replace the temporary password with their own; sets the session cookie",
         body_limit=_BODY_LIMIT,
         own_credentials=True,
     ),

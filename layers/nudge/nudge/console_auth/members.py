@@ -2,7 +2,8 @@
 
 A membership is two items written together: ``Member`` under the workspace (listing a workspace's
 members is one Query) and ``UserWorkspace`` under the user (a request's role check is one GetItem, the
-workspaces a session lists one Query). Adding a member creates their Cognito user when the pool has none.
+workspaces a session lists one Query), in the console's own table (``model.console``). Adding a member
+creates their Cognito user, with a temporary password, when the pool has none.
 """
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from pynamodb.transactions import TransactWrite
 
 from nudge import clock, workspaces
 from nudge.console_auth import users
-from nudge.errors import InvalidRequest, NotFound
+from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Member, UserWorkspace, Workspace
+from nudge.model.keys import (
+    CONSOLE_MEMBER_PREFIX,
+    WORKSPACE_SK,
+    console_member_sk,
+    user_pk,
+    workspace_pk,
+)
 from nudge.roles import Role, parse_role
 
 EMAIL_MAX = 254  # an address's longest (RFC 5321 path limit)
@@ -41,7 +49,9 @@ class MemberView:
 @dataclass(frozen=True)
 class Added:
     member: MemberView
-    password: str | None  # the new Cognito user's password, shown once; None for an existing user
+    # A temporary password, shown once, for a user who has not chosen their own yet (new, or added again
+    # before their first sign-in): it signs in only to choose a new password. None for a user who has.
+    password: str | None
 
 
 @dataclass(frozen=True)
@@ -67,22 +77,6 @@ def normalize_email(value: object, field: str = "email") -> str:
     return email
 
 
-def _member_pk(workspace_id: str) -> str:
-    return f"ws#{workspace_id}"
-
-
-def _member_sk(email: str) -> str:
-    return f"member#{email}"
-
-
-def _user_pk(email: str) -> str:
-    return f"user#{email}"
-
-
-def _user_sk(workspace_id: str) -> str:
-    return f"ws#{workspace_id}"
-
-
 def _view(item: Member) -> MemberView:
     return MemberView(item.email, parse_role(item.role), int(item.created_at), int(item.updated_at))
 
@@ -93,20 +87,26 @@ def role_in(email: str, workspace_id: str) -> Role | None:
     if not workspace_id or len(workspace_id) > 100:
         return None
     try:
-        item = UserWorkspace.get(_user_pk(email), _user_sk(workspace_id), consistent_read=True)
+        item = UserWorkspace.get(user_pk(email), workspace_pk(workspace_id), consistent_read=True)
     except DoesNotExist:
         return None
     return parse_role(item.role)
+
+
+def is_member_anywhere(email: str) -> bool:
+    """Whether the user is a member of at least one workspace (one consistent read of one item)."""
+    found = UserWorkspace.query(user_pk(email), limit=1, consistent_read=True)
+    return any(True for _ in found)
 
 
 def workspaces_of(email: str) -> list[WorkspaceRole]:
     """The workspaces the user is a member of, by name."""
     roles = {
         item.workspace_id: parse_role(item.role)
-        for item in UserWorkspace.query(_user_pk(email), UserWorkspace.sk.startswith("ws#"))
+        for item in UserWorkspace.query(user_pk(email), UserWorkspace.sk.startswith(workspace_pk("")))
         if isinstance(item, UserWorkspace)
     }
-    keys = [(f"ws#{workspace_id}", "workspace") for workspace_id in roles]
+    keys = [(workspace_pk(workspace_id), WORKSPACE_SK) for workspace_id in roles]
     names = {
         ws.workspace_id: ws.name
         for start in range(0, len(keys), 100)
@@ -118,32 +118,50 @@ def workspaces_of(email: str) -> list[WorkspaceRole]:
 
 
 def list_members(workspace_id: str) -> list[MemberView]:
-    found = Member.query(_member_pk(workspace_id), Member.sk.startswith("member#"), consistent_read=True)
+    found = Member.query(
+        workspace_pk(workspace_id), Member.sk.startswith(CONSOLE_MEMBER_PREFIX), consistent_read=True
+    )
     return sorted((_view(m) for m in found if isinstance(m, Member)), key=lambda m: m.email)
 
 
 def get_member(workspace_id: str, email: str) -> MemberView:
     try:
-        return _view(Member.get(_member_pk(workspace_id), _member_sk(email), consistent_read=True))
+        return _view(Member.get(workspace_pk(workspace_id), console_member_sk(email), consistent_read=True))
     except DoesNotExist as exc:
         raise NotFound(f"member {email} not found") from exc
 
 
 def add(workspace_id: str, email: object, role: object) -> Added:
     """Make the user a member with this role (a member already: their role changes), creating their
-    Cognito user if the pool has none."""
+    Cognito user with a temporary password if the pool has none.
+
+    The membership is written before the user is created, so a failure in between leaves a member
+    without a user, and adding them again creates the user and shows its password; an answer lost after
+    the user was created is made good the same way, with a new temporary password. A user who has not
+    chosen their password yet may be a member of one workspace only (409 elsewhere): the admins who saw
+    the temporary password must not reach another workspace's data by signing in with it first.
+    """
     clean = normalize_email(email)
     wanted = parse_role(role)
     workspaces.load(workspace_id)  # a 404 for a workspace that does not exist
-    password = users.ensure_user(clean)
-    now = clock.wall_now()
+    status = users.status(clean)
     try:
-        created = int(
-            Member.get(_member_pk(workspace_id), _member_sk(clean), consistent_read=True).created_at
+        current: MemberView | None = get_member(workspace_id, clean)
+    except NotFound:
+        current = None
+    if status == users.PENDING and current is None:
+        raise Conflict(
+            f"{clean} has been added to another workspace and has not signed in yet to choose a "
+            "password: add them here once they have"
         )
-    except DoesNotExist:
-        created = now
+    now = clock.wall_now()
+    created = current.created_at if current is not None else now
     _write(workspace_id, clean, wanted, created, now)
+    password = None
+    if status is None:
+        password = users.create_user(clean)
+    elif status == users.PENDING:
+        password = users.reissue_temporary_password(clean)
     return Added(MemberView(clean, wanted, created, now), password)
 
 
@@ -159,14 +177,14 @@ def remove(workspace_id: str, email: str) -> None:
     """End the membership: the user's sessions lose this workspace at their next request."""
     current = get_member(workspace_id, normalize_email(email))
     with TransactWrite(connection=_connection()) as tx:
-        tx.delete(Member(_member_pk(workspace_id), _member_sk(current.email)))
-        tx.delete(UserWorkspace(_user_pk(current.email), _user_sk(workspace_id)))
+        tx.delete(Member(workspace_pk(workspace_id), console_member_sk(current.email)))
+        tx.delete(UserWorkspace(user_pk(current.email), workspace_pk(workspace_id)))
 
 
 def _write(workspace_id: str, email: str, role: Role, created_at: int, now: int) -> None:
     member = Member(
-        _member_pk(workspace_id),
-        _member_sk(email),
+        workspace_pk(workspace_id),
+        console_member_sk(email),
         workspace_id=workspace_id,
         email=email,
         role=role.label,
@@ -174,7 +192,7 @@ def _write(workspace_id: str, email: str, role: Role, created_at: int, now: int)
         updated_at=now,
     )
     twin = UserWorkspace(
-        _user_pk(email), _user_sk(workspace_id), workspace_id=workspace_id, email=email, role=role.label
+        user_pk(email), workspace_pk(workspace_id), workspace_id=workspace_id, email=email, role=role.label
     )
     with TransactWrite(connection=_connection()) as tx:
         tx.save(member)

@@ -1,4 +1,5 @@
-"""The console's users in the Amazon Cognito user pool: checking a password, creating a user.
+"""The console's users in the Amazon Cognito user pool: checking a password, creating a user with a
+temporary password, replacing it at the first sign-in, and what Cognito says of a user now.
 
 Cognito keeps the passwords (hashed, with its own throttling of failed attempts and recovery by email);
 Nudge keeps only who is a member of which workspace. The pool and its app client come from the
@@ -18,7 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from nudge.errors import Unauthorized
+from nudge.errors import InvalidRequest, NudgeError, Unauthorized
 from nudge.settings import get_settings
 
 POOL_ENV = "NUDGE_USER_POOL_ID"
@@ -27,6 +28,7 @@ CLIENT_ENV = "NUDGE_USER_POOL_CLIENT_ID"
 # with a lower-case and an upper-case letter, a digit and a symbol.
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_LENGTH = 20  # what Nudge generates: more than the policy asks
+PASSWORD_MAX_LENGTH = 256  # Cognito's own limit: longer can never be right
 POOL_NAME = "nudge-console-users"
 CLIENT_NAME = "nudge-console"
 # What Cognito answers for a wrong password, an unknown user (the deployed client hides which one it
@@ -38,16 +40,38 @@ _REFUSALS = {
     "PasswordResetRequiredException",
 }
 WRONG_CREDENTIALS = "wrong email or password"
+NEW_PASSWORD_REQUIRED = "NEW_PASSWORD_REQUIRED"  # noqa: S105 (a challenge name, not a password)
+# Cognito's user statuses Nudge acts on: a user who signed in and chose their password, and one created
+# with a temporary password who has not yet.
+CONFIRMED = "CONFIRMED"
+PENDING = "FORCE_CHANGE_PASSWORD"
 
 
 class UserPoolNotConfigured(RuntimeError):
     """The environment names no user pool: the console's sign-in is not set up here."""
 
 
+class NewPasswordRequired(NudgeError):
+    """The password is right but temporary: the user must choose their own (``complete_new_password``)
+    before a session opens. The App API answers 403 with the code ``new_password_required``."""
+
+    code = "new_password_required"
+
+
 @dataclass(frozen=True)
 class Identity:
     email: str
     subject: str  # Cognito's ``sub``: stable for the user's life
+    modified: str  # Cognito's last change to the user (a new password is one), as ISO 8601
+
+
+@dataclass(frozen=True)
+class UserState:
+    """What Cognito says of a user now."""
+
+    identity: Identity
+    enabled: bool
+    status: str  # CONFIRMED, FORCE_CHANGE_PASSWORD, RESET_REQUIRED, ...
 
 
 @dataclass(frozen=True)
@@ -68,54 +92,127 @@ def _client() -> Any:
     return boto3.client("cognito-idp", region_name=get_settings().region)
 
 
-def authenticate(email: str, password: str) -> Identity:
-    """The user whose email and password these are, as Cognito says, or ``Unauthorized``."""
-    pool = user_pool()
+def _code(exc: ClientError) -> str | None:
+    return exc.response.get("Error", {}).get("Code")
+
+
+def _initiate(pool: UserPool, email: str, password: str) -> dict[str, Any]:
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise Unauthorized(WRONG_CREDENTIALS)
     try:
-        answer = _client().initiate_auth(
+        answer: dict[str, Any] = _client().initiate_auth(
             ClientId=pool.client_id,
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": email, "PASSWORD": password},
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in _REFUSALS:
+        if _code(exc) in _REFUSALS:
             raise Unauthorized(WRONG_CREDENTIALS) from exc
         raise  # Cognito unavailable or throttling: the edge answers 503
-    result = answer.get("AuthenticationResult")
-    if result is None:
-        # A challenge (a temporary password to replace, MFA): the console signs in with a password only,
-        # and Nudge creates users with permanent ones. Such a user resets their password by email.
+    return answer
+
+
+def _signed_in(email: str, answer: dict[str, Any]) -> Identity:
+    if answer.get("AuthenticationResult") is None:
+        # Another challenge (MFA, which the pool does not enable): the console offers only the password.
         raise Unauthorized(f"sign-in needs a step the console does not offer ({answer.get('ChallengeName')})")
-    # Cognito checks its own access token here (signature, expiry, the user still enabled) and names the
-    # user: the identity a session is mapped to. The tokens are not kept.
-    user = _client().get_user(AccessToken=result["AccessToken"])
-    attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
-    return Identity(
-        email=attributes.get("email", email).lower(), subject=attributes.get("sub", user["Username"])
-    )
+    # The tokens are not kept: the session is Nudge's own. Cognito names the user and says when it last
+    # changed, which the session remembers to notice a later password change.
+    return state(email).identity
 
 
-def ensure_user(email: str) -> str | None:
-    """Create the user if the pool has none with this email; the generated password (shown once, never
-    stored by Nudge), or None when the user already existed."""
+def authenticate(email: str, password: str) -> Identity:
+    """The user whose email and password these are, as Cognito says; ``Unauthorized`` when they are
+    not; ``NewPasswordRequired`` when the password is a temporary one."""
+    answer = _initiate(user_pool(), email, password)
+    if answer.get("ChallengeName") == NEW_PASSWORD_REQUIRED:
+        raise NewPasswordRequired(
+            "a new password is required: this password is temporary; choose your own with "
+            "POST /v1/session/password"
+        )
+    return _signed_in(email, answer)
+
+
+def complete_new_password(email: str, password: str, new_password: str) -> Identity:
+    """Replace the temporary ``password`` with ``new_password``; the user, signed in. The temporary
+    password is checked again here (so this route needs nothing from the refused sign-in), and a
+    password that is not temporary is refused: changing a chosen password is Cognito's reset by email."""
+    pool = user_pool()
+    answer = _initiate(pool, email, password)
+    if answer.get("ChallengeName") != NEW_PASSWORD_REQUIRED:
+        raise InvalidRequest(
+            "password is not a temporary one: sign in with it (POST /v1/session)",
+            field="password",
+            reason="not_temporary",
+        )
+    try:
+        done: dict[str, Any] = _client().respond_to_auth_challenge(
+            ClientId=pool.client_id,
+            ChallengeName=NEW_PASSWORD_REQUIRED,
+            Session=answer["Session"],
+            ChallengeResponses={"USERNAME": email, "NEW_PASSWORD": new_password},
+        )
+    except ClientError as exc:
+        if _code(exc) == "InvalidPasswordException":
+            raise InvalidRequest(
+                f"new_password must have at least {PASSWORD_MIN_LENGTH} characters, with a lower-case and "
+                "an upper-case letter, a digit and a symbol",
+                field="new_password",
+            ) from exc
+        if _code(exc) in _REFUSALS:
+            raise Unauthorized(WRONG_CREDENTIALS) from exc
+        raise
+    return _signed_in(email, done)
+
+
+def state(email: str) -> UserState:
+    """The user as Cognito has them now, or ``Unauthorized`` when the pool has no such user."""
     pool = user_pool()
     try:
-        _client().admin_get_user(UserPoolId=pool.pool_id, Username=email)
-        return None
+        user = _client().admin_get_user(UserPoolId=pool.pool_id, Username=email)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
-            raise
+        if _code(exc) == "UserNotFoundException":
+            raise Unauthorized(WRONG_CREDENTIALS) from exc
+        raise
+    attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+    identity = Identity(
+        email=attributes.get("email", email).lower(),
+        subject=attributes.get("sub", user["Username"]),
+        modified=user["UserLastModifiedDate"].isoformat(),
+    )
+    return UserState(identity, bool(user.get("Enabled", True)), str(user.get("UserStatus", "")))
+
+
+def status(email: str) -> str | None:
+    """The user's Cognito status (``CONFIRMED``, ``PENDING``, ...), or None when the pool has no such
+    user."""
+    try:
+        return state(email).status
+    except Unauthorized:
+        return None
+
+
+def create_user(email: str) -> str:
+    """A new user with a generated temporary password, returned to be handed over once (Nudge stores
+    none). It signs in once, and only to choose the user's own password: whoever handed it over knows
+    the temporary one, never the chosen one. It expires after the pool's temporary-password validity."""
     password = generate_password()
     _client().admin_create_user(
-        UserPoolId=pool.pool_id,
+        UserPoolId=user_pool().pool_id,
         Username=email,
         UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-        MessageAction="SUPPRESS",  # the password is handed over by whoever added the user, not emailed
+        TemporaryPassword=password,
+        MessageAction="SUPPRESS",  # handed over by whoever added the user, not emailed
     )
-    # Permanent: the console signs in with email and password only (no forced change); a user who wants
-    # another one resets it by email.
+    return password
+
+
+def reissue_temporary_password(email: str) -> str:
+    """A new temporary password for a user who has not chosen theirs yet (an add retried after its
+    answer was lost, or a password handed over and forgotten)."""
+    password = generate_password()
     _client().admin_set_user_password(
-        UserPoolId=pool.pool_id, Username=email, Password=password, Permanent=True
+        UserPoolId=user_pool().pool_id, Username=email, Password=password, Permanent=False
     )
     return password
 

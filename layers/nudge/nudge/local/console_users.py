@@ -46,6 +46,12 @@ def create_user_pool(region: str) -> users.UserPool:
     return users.UserPool(pool_id, client_id)
 
 
+def make_permanent(region: str, pool: users.UserPool, email: str, password: str) -> None:
+    """Make the user's temporary ``password`` their own, as if they had chosen it at a first sign-in."""
+    client: Any = boto3.client("cognito-idp", region_name=region)
+    client.admin_set_user_password(UserPoolId=pool.pool_id, Username=email, Password=password, Permanent=True)
+
+
 def use(pool: users.UserPool) -> None:
     """Point this process's sign-in at ``pool``, as the stack's environment does for the App function."""
     os.environ[users.POOL_ENV] = pool.pool_id

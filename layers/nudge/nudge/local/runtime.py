@@ -199,6 +199,10 @@ class LocalRuntime:
         )
         if console_users.pool_exists(REGION, stored):
             console_users.use(stored)
+            if not members.list_members(self.workspace["workspace_id"]):
+                # A state kept from before the console's own table: its members were in the workspaces
+                # table. The admin is a member again, with the password local.json already shows.
+                members.add(self.workspace["workspace_id"], LOCAL_ADMIN_EMAIL, "admin")
             return
         # A first start, or a state kept from before the console: its pool and admin are made now.
         pool = console_users.create_user_pool(REGION)
@@ -206,6 +210,10 @@ class LocalRuntime:
         added = members.add(self.workspace["workspace_id"], LOCAL_ADMIN_EMAIL, "admin")
         # A user of that name in a new pool is always new, so Cognito has just given it a password.
         assert added.password is not None
+        # Permanent for this one user: the operator's own, on their machine, written to local.json for
+        # them alone (nobody else saw it), so `make run` signs straight in. Members added later get
+        # temporary passwords, as deployed.
+        console_users.make_permanent(REGION, pool, LOCAL_ADMIN_EMAIL, added.password)
         self.workspace.update(
             console_user_pool_id=pool.pool_id,
             console_user_pool_client_id=pool.client_id,

@@ -3,6 +3,7 @@
 Models stay inside this package; the rest of the domain maps them to plain types at the boundary.
 """
 
+from nudge.model.console import ConsoleItem, ConsoleSession, Member, UserWorkspace
 from nudge.model.events import EventItem
 from nudge.model.objects import ObjectLookup, ObjectsItem, Relationship, TrackedObject
 from nudge.model.people import Device, IdentifierLookup, PeopleItem, Person, Suppression
@@ -10,11 +11,8 @@ from nudge.model.segments import Dependents, Membership, Recheck, Segment, Segme
 from nudge.model.tables import TABLE_MODELS, create_tables
 from nudge.model.workspaces import (
     AppCredential,
-    ConsoleSession,
     KeyRecord,
-    Member,
     TrackCredential,
-    UserWorkspace,
     Workspace,
     WorkspacesItem,
 )
@@ -22,6 +20,7 @@ from nudge.model.workspaces import (
 __all__ = [
     "TABLE_MODELS",
     "AppCredential",
+    "ConsoleItem",
     "ConsoleSession",
     "Dependents",
     "Device",

@@ -73,3 +73,33 @@ def recheck_pk(workspace_id: str, cio_id: str, segment_id: str) -> str:
 
 def relationship_sk(cio_id: str) -> str:
     return f"rel#{cio_id}"
+
+
+# --- the workspaces table (``model.workspaces``) and the console's (``model.console``) --------------------
+# A workspace's own items (the workspace, its keys, its members in the console table) share one
+# partition, so each list is one Query.
+
+
+def workspace_pk(workspace_id: str) -> str:
+    return f"ws#{workspace_id}"
+
+
+WORKSPACE_SK = "workspace"
+CONSOLE_MEMBER_PREFIX = "member#"
+
+
+def console_member_sk(email: str) -> str:
+    """A console user's membership under ``workspace_pk`` (not a segment's member: ``member_sk``)."""
+    return f"{CONSOLE_MEMBER_PREFIX}{email}"
+
+
+def user_pk(email: str) -> str:
+    """A console user's memberships (sort key ``workspace_pk``: the workspace they are a member of)."""
+    return f"user#{email}"
+
+
+def session_pk(token_hash: str) -> str:
+    return f"session#{token_hash}"
+
+
+SESSION_SK = "session"

@@ -13,6 +13,7 @@ from pynamodb.models import Model
 from nudge.model.activities import ActivityItem
 from nudge.model.billing import BillingItem
 from nudge.model.campaigns import CampaignsItem
+from nudge.model.console import ConsoleItem
 from nudge.model.deliveries import DeliveriesItem
 from nudge.model.events import EventItem
 from nudge.model.exports import ExportsItem
@@ -23,6 +24,7 @@ from nudge.model.workspaces import WorkspacesItem
 
 TABLE_MODELS: dict[str, type[Model]] = {
     "workspaces": WorkspacesItem,
+    "console": ConsoleItem,
     "people": PeopleItem,
     "events": EventItem,
     "objects": ObjectsItem,

@@ -1,5 +1,6 @@
-"""Workspaces and their credentials, the console's members and sessions. Keys and session tokens are
-stored as SHA-256 hashes, never in the clear."""
+"""Workspaces and their credentials: written only by the operator (``nudge workspace``), read by the
+functions. Keys are stored as SHA-256 hashes, never in the clear. (The console's members and sessions,
+which the App API writes, are in ``model.console``.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
     NumberAttribute,
-    TTLAttribute,
     UnicodeAttribute,
 )
 from pynamodb.models import Model
@@ -22,9 +22,6 @@ class WorkspacesItem(Model):
     sk = UnicodeAttribute(range_key=True)
     kind = DiscriminatorAttribute()
     workspace_id = UnicodeAttribute()
-    # Console sessions only: DynamoDB deletes one some time after it expired (a session is refused from
-    # its own end time on, whether or not it is gone yet).
-    expires_at = TTLAttribute(null=True)
 
 
 class Workspace(WorkspacesItem, discriminator="workspace"):
@@ -66,32 +63,3 @@ class KeyRecord(WorkspacesItem, discriminator="key_record"):
     site_id = UnicodeAttribute(null=True)  # track keys: the site id of the Basic auth pair
     created_at = NumberAttribute()
     rotated_at = NumberAttribute(null=True)
-
-
-class Member(WorkspacesItem, discriminator="member"):
-    """pk ``ws#<workspace_id>``, sk ``member#<email>``: a console user's role in the workspace, listed with
-    one Query. Written in one transaction with its ``UserWorkspace`` twin."""
-
-    email = UnicodeAttribute()  # lower-cased: the Cognito user's name
-    role = UnicodeAttribute()  # admin, author or viewer
-    created_at = NumberAttribute()
-    updated_at = NumberAttribute()
-
-
-class UserWorkspace(WorkspacesItem, discriminator="user_workspace"):
-    """pk ``user#<email>``, sk ``ws#<workspace_id>``: the same membership found from the user: the role a
-    console request is checked against (one GetItem) and the workspaces a session lists (one Query)."""
-
-    email = UnicodeAttribute()
-    role = UnicodeAttribute()
-
-
-class ConsoleSession(WorkspacesItem, discriminator="console_session"):
-    """pk ``session#<sha256 of the token>``, sk ``session``: a signed-in console user. The cookie holds the
-    token; a leaked table holds no usable session. ``workspace_id`` is empty: a user spans workspaces."""
-
-    email = UnicodeAttribute()
-    subject = UnicodeAttribute()  # the Cognito user's ``sub``
-    created_at = NumberAttribute()
-    ends_at = NumberAttribute()  # the absolute end, however active the session is
-    renewed_at = NumberAttribute()  # the idle timeout runs from here
