@@ -65,7 +65,7 @@ def test_every_app_operation_documents_the_app_error_shape_and_bearer_key():
             schema = op["responses"][status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/AppErrors"}, (key, status)
     item = app_openapi.ERRORS["properties"]["errors"]["items"]
-    assert set(item["properties"]) == {"detail", "status", "source"}
+    assert set(item["properties"]) == {"detail", "status", "code", "source"}
     assert set(item["properties"]["source"]["properties"]) == {"pointer"}
 
 
