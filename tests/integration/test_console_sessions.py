@@ -349,6 +349,16 @@ def test_a_user_removed_from_every_workspace_is_signed_out_at_their_next_request
     error(author.get("/v1/session"), 401)
 
 
+def test_a_user_who_is_a_member_of_no_workspace_cannot_sign_in(login):
+    login("author")
+    login("admin").delete("/v1/members/author@acme.test")
+
+    answer = ConsoleClient().sign_in("author@acme.test", CHOSEN_PASSWORD)
+
+    assert "not a member of any workspace" in error(answer, 403)
+    assert set_cookies(answer) == []
+
+
 # --- temporary passwords and accounts across workspaces ------------------------------------------------
 
 

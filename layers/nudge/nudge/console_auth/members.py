@@ -103,7 +103,7 @@ def workspaces_of(email: str) -> list[WorkspaceRole]:
     """The workspaces the user is a member of, by name."""
     roles = {
         item.workspace_id: parse_role(item.role)
-        for item in UserWorkspace.query(user_pk(email), UserWorkspace.sk.startswith(workspace_pk("")))
+        for item in UserWorkspace.query(user_pk(email))  # the user's partition holds only memberships
         if isinstance(item, UserWorkspace)
     }
     keys = [(workspace_pk(workspace_id), WORKSPACE_SK) for workspace_id in roles]

@@ -91,6 +91,11 @@ def set_first_password(email: object, password: object, new_password: object) ->
 
 
 def _open(identity: users.Identity) -> Started:
+    # A session that could do nothing, and that ``resume`` would end at its first use anyway.
+    if not members.is_member_anywhere(identity.email):
+        raise Forbidden(
+            f"{identity.email} is not a member of any workspace: ask a workspace admin to add you"
+        )
     token = secrets.token_urlsafe(32)
     now = clock.wall_now()
     ends = now + LIFETIME_SECONDS
