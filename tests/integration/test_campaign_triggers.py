@@ -449,6 +449,7 @@ def test_the_sweep_entry_point_reports_both_counts(ws, track, fake):
     assert set(result) == {"rechecks", "date_triggers"}
 
 
+@pytest.mark.direct_moto  # a day of minute-by-minute sweeps: volume, not the AWS wire
 def test_a_date_trigger_due_during_a_sweep_outage_longer_than_a_day_still_fires(ws, track, fake):
     trial = campaign(ws, {"type": "date_attribute", "attribute": "renews_at"})
     now = clock.now()
@@ -489,6 +490,7 @@ def test_a_date_trigger_that_cannot_start_is_retried_without_holding_up_the_othe
     )
 
 
+@pytest.mark.direct_moto  # a day of minute-by-minute sweeps: volume, not the AWS wire
 def test_a_date_trigger_that_keeps_failing_is_given_up_after_a_day(ws, track, fake, monkeypatch):
     renewal = campaign(ws, {"type": "date_attribute", "attribute": "renews_at"})
     now = clock.now()

@@ -483,6 +483,7 @@ def test_a_metric_during_a_send_that_sent_nothing_does_not_stop_the_reschedule(w
 # --- a sweep outage longer than a day -----------------------------------------------------------------
 
 
+@pytest.mark.direct_moto  # a day of minute-by-minute sweeps: volume, not the AWS wire
 def test_a_sweep_outage_longer_than_a_day_strands_nothing(ws, ann, deliver, channels, monkeypatch):
     monkeypatch.setattr(records, "DUE_SHARDS", 1)  # a quarter of the queries: the sweep reads every minute
     due = clock.now() + 120

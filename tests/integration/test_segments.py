@@ -268,6 +268,7 @@ def test_a_redelivered_batch_changes_nothing_and_each_transition_happens_once(ap
     assert len(entries) == 1
 
 
+@pytest.mark.direct_moto  # a day of minute-by-minute sweeps: volume, not the AWS wire
 def test_a_recheck_due_during_a_sweep_outage_longer_than_a_day_still_runs(app, track, pump, monkeypatch):
     start = clock.now()
     monkeypatch.setattr(clock, "now", lambda: start)
