@@ -7,8 +7,10 @@ import json
 
 import pytest
 
+from nudge import workspaces
 from nudge.delivery import states
 from tests.support.deliveries import campaign, delivery, usage
+from tests.support.track import AppClient
 
 RECEIPT = {"name": "Receipt", "channel": "email", "subject": "Receipt", "body": "<p>Thanks</p>"}
 
@@ -148,6 +150,71 @@ def test_snippets_are_rendered_in_bodies(app, ann, deliver, channels):
 
     assert "<p>Hi</p><footer>Ann's shop</footer>" in channels.email.sent[0].html
     assert app.get("/v1/snippets").json["snippets"][0]["name"] == "footer"
+
+
+def test_customer_io_s_snippet_form_names_it_in_the_body_and_answers_its_value(app, ann, deliver, channels):
+    # customerio-node's updateSnippet: PUT /v1/snippets {name, value}, answered {"snippet": {...}}.
+    answer = app.put("/v1/snippets", {"name": "address", "value": "1234 Fake St"})
+
+    assert answer.status == 200, answer.raw
+    snippet = answer.json["snippet"]
+    assert (snippet["name"], snippet["value"], snippet["body"]) == ("address", "1234 Fake St", "1234 Fake St")
+    assert isinstance(snippet["updated_at"], int)
+    assert app.put("/v1/snippets", {"name": "address", "value": "5 Main St"}).status == 200
+    [listed] = app.get("/v1/snippets").json["snippets"]
+    assert listed == {**listed, "name": "address", "value": "5 Main St", "body": "5 Main St"}
+    send = app.post(
+        "/v1/send/email",
+        {"identifiers": {"id": "ann"}, "subject": "s", "body": "<p>{{ snippets.address }}</p>"},
+    )
+    deliver(send.json["delivery_id"])
+    assert "<p>5 Main St</p>" in channels.email.sent[0].html
+
+
+def test_creating_a_snippet_refuses_a_name_already_taken(app):
+    # customerio-node's createSnippet: POST /v1/snippets, which creates only.
+    created = app.post("/v1/snippets", {"name": "footer", "value": "Bye"})
+    again = app.post("/v1/snippets", {"name": "footer", "value": "Hello"})
+
+    assert created.status == 200, created.raw
+    assert created.json["snippet"]["value"] == "Bye"
+    assert again.status == 409
+    assert [s["value"] for s in app.get("/v1/snippets").json["snippets"]] == ["Bye"]
+
+
+def test_the_path_form_takes_value_or_body_and_answers_both(app):
+    by_value = app.put("/v1/snippets/greeting", {"value": "Hi"})
+    by_body = app.put("/v1/snippets/farewell", {"body": "Bye"})
+
+    assert by_value.json["snippet"] == {**by_value.json["snippet"], "value": "Hi", "body": "Hi"}
+    assert by_body.json["snippet"] == {**by_body.json["snippet"], "value": "Bye", "body": "Bye"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "pointer"),
+    [
+        ("/v1/snippets", {"value": "no name"}, "/name"),
+        ("/v1/snippets", {"name": "main address", "value": "a space"}, "/name"),
+        ("/v1/snippets", {"name": "address"}, "/value"),
+        ("/v1/snippets", {"name": "address", "value": 7}, "/value"),
+        ("/v1/snippets", {"name": "address", "value": "{% if %}"}, "/value"),
+        ("/v1/snippets/address", {"value": "a", "body": "b"}, "/body"),
+    ],
+)
+def test_a_bad_snippet_is_refused_naming_its_field(app, path, body, pointer):
+    answer = app.put(path, body)
+
+    assert answer.status == 400, answer.raw
+    assert _pointer(answer) == pointer
+    assert app.get("/v1/snippets").json["snippets"] == []
+
+
+def test_another_workspace_s_snippets_are_not_seen(app, account):
+    other = AppClient(workspaces.create_workspace("Other", "essentials", "2026-01-01").app_api_key)
+    assert other.put("/v1/snippets", {"name": "theirs", "value": "x"}).status == 200
+
+    assert app.get("/v1/snippets").json["snippets"] == []
+    assert app.delete("/v1/snippets/theirs").status == 404
 
 
 # --- preview ----------------------------------------------------------------------------------------

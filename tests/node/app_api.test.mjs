@@ -10,9 +10,7 @@
 // getCustomerRelationships, getCustomerSubscriptionPreferences, getCustomersAttributes, objects,
 // getSegmentUsedBy, subscription topics/channels/centre, the /transactional and /newsletters and
 // /broadcasts families, campaign actions and journey metrics, design studio, assets, collections, ESP
-// suppression, reporting webhooks, sender identities, imports, data index, workspaces, ip addresses,
-// createSnippet/updateSnippet (Customer.io's PUT /v1/snippets with the name in the body; Nudge's is
-// PUT /v1/snippets/{name}).
+// suppression, reporting webhooks, sender identities, imports, data index, workspaces, ip addresses.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -47,7 +45,8 @@ async function eventually(check, { timeoutMs = 30_000, what = 'condition' } = {}
   assert.fail(`${what} not met within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
 }
 
-// A call the client cannot make: creating a campaign or a snippet (see the header).
+// A call the client cannot make: creating a template or a campaign, or Nudge's own snippet form
+// (PUT /v1/snippets/{name}).
 async function appRequest(method, path, body) {
   const answer = await fetch(`${URL_}${path}`, {
     method,
@@ -348,16 +347,32 @@ for (const base of ['/v1', '/v1/api']) {
       await rejectsWith(api.getExport(999_999_999), 404);
     });
 
-    test('getSnippets lists a snippet and deleteSnippet removes it', async () => {
+    test('snippets: createSnippet, updateSnippet, getSnippets, deleteSnippet', async () => {
       const name = `sig_${tag}`;
-      await appRequest('PUT', `/v1/snippets/${name}`, { body: `Best, ${tag}` });
-      const listed = await api.getSnippets();
+      const created = await api.createSnippet({ name, value: `Best, ${tag}` });
+      assert.deepEqual([created.snippet.name, created.snippet.value], [name, `Best, ${tag}`]);
+      assert.equal(typeof created.snippet.updated_at, 'number');
+      await rejectsWith(api.createSnippet({ name, value: 'again' }), 409);
+
+      const updated = await api.updateSnippet({ name, value: `Cheers, ${tag}` });
+      assert.equal(updated.snippet.value, `Cheers, ${tag}`);
+      const listed = (await api.getSnippets()).snippets.filter((s) => s.name === name);
       assert.deepEqual(
-        listed.snippets.filter((s) => s.name === name),
-        [{ name, body: `Best, ${tag}` }],
+        listed.map((s) => [s.name, s.value, s.body]),
+        [[name, `Cheers, ${tag}`, `Cheers, ${tag}`]],
       );
+      await rejectsWith(api.updateSnippet({ name: 'has a space', value: 'x' }), 400);
+
       await api.deleteSnippet(name);
       assert.ok(!(await api.getSnippets()).snippets.some((s) => s.name === name));
+    });
+
+    test('a snippet written in Nudge\'s path form is read by the client', async () => {
+      const name = `legal_${tag}`;
+      await appRequest('PUT', `/v1/snippets/${name}`, { body: `(c) ${tag}` });
+      const [listed] = (await api.getSnippets()).snippets.filter((s) => s.name === name);
+      assert.deepEqual([listed.value, listed.body], [`(c) ${tag}`, `(c) ${tag}`]);
+      await api.deleteSnippet(name);
     });
 
     test('a wrong key is a 401', async () => {

@@ -84,6 +84,7 @@ ROUTES: tuple[Route, ...] = (
         _customers,
         "Export people matching a filter to CSV (in the background)",
         body_limit=BODY_LIMIT,
+        body_schema=requests.CUSTOMERS_SCHEMA,
     ),
     Route(
         "POST",
@@ -91,6 +92,7 @@ ROUTES: tuple[Route, ...] = (
         _deliveries,
         "Export deliveries of a campaign or newsletter to CSV (in the background)",
         body_limit=BODY_LIMIT,
+        body_schema=requests.DELIVERIES_SCHEMA,
     ),
     Route("GET", EXPORT, _get, "An export's state and row count"),
     Route("GET", EXPORT + "/download", _download, "A link to an export's CSV, valid 15 minutes (when done)"),

@@ -8,6 +8,7 @@ is never logged.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import unquote
 
 from nudge import edge, workspaces
@@ -17,6 +18,16 @@ from nudge.tracking.limits import parse_json_object
 
 KEY = "/v1/api_keys/{key_id}"
 _BODY_LIMIT = 10_000
+
+
+CREATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "name"],
+    "properties": {
+        "type": {"enum": list(workspaces.KEY_TYPES)},
+        "name": {"type": "string", "minLength": 1, "maxLength": workspaces.KEY_NAME_MAX},
+    },
+}
 
 
 def _key_id(req: Request) -> str:
@@ -59,6 +70,7 @@ ROUTES: tuple[Route, ...] = (
         _create,
         "Create an App or Track key (admin); its secret is in this answer only",
         body_limit=_BODY_LIMIT,
+        body_schema=CREATE_SCHEMA,
         role=Role.ADMIN,
     ),
     Route(

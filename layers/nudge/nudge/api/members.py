@@ -4,15 +4,25 @@ at their first sign-in)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import unquote
 
 from nudge.console_auth import members
-from nudge.roles import Role
+from nudge.roles import LABELS, Role
 from nudge.routing import Request, Response, Route
 from nudge.tracking.limits import parse_json_object
 
 MEMBER = "/v1/members/{email}"
 _BODY_LIMIT = 10_000
+
+
+_ROLE_SCHEMA: dict[str, Any] = {"enum": list(LABELS)}
+ADD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["email", "role"],
+    "properties": {"email": members.EMAIL_SCHEMA, "role": _ROLE_SCHEMA},
+}
+CHANGE_SCHEMA: dict[str, Any] = {"type": "object", "required": ["role"], "properties": {"role": _ROLE_SCHEMA}}
 
 
 def _email(req: Request) -> str:
@@ -47,8 +57,17 @@ ROUTES: tuple[Route, ...] = (
         _add,
         "Add a member or change their role (admin); a new user's temporary password is in this answer only",
         body_limit=_BODY_LIMIT,
+        body_schema=ADD_SCHEMA,
         role=Role.ADMIN,
     ),
-    Route("PUT", MEMBER, _change, "Change a member's role (admin)", body_limit=_BODY_LIMIT, role=Role.ADMIN),
+    Route(
+        "PUT",
+        MEMBER,
+        _change,
+        "Change a member's role (admin)",
+        body_limit=_BODY_LIMIT,
+        body_schema=CHANGE_SCHEMA,
+        role=Role.ADMIN,
+    ),
     Route("DELETE", MEMBER, _remove, "Remove a member from the workspace (admin)", role=Role.ADMIN),
 )

@@ -68,7 +68,6 @@ APP = ApiSpec(
         "503": ("Storage temporarily unavailable: retry (Retry-After)", "AppErrors"),
     },
     schemas={"AppErrors": ERRORS},
-    untyped_write_bodies=True,
     openapi="3.1.0",
 )
 

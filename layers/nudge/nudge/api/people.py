@@ -180,13 +180,7 @@ ROUTES: tuple[Route, ...] = (
         body_schema={
             "type": "object",
             "required": ["filter"],
-            "properties": {
-                "filter": {
-                    "description": "Customer.io's filter: and / or / not of segment and attribute conditions "
-                    "(the condition language's other kinds are refused)",
-                    "allOf": [conditions.CONDITION_SCHEMA],
-                }
-            },
+            "properties": {"filter": search_filter.SCHEMA},
         },
     ),
     Route(

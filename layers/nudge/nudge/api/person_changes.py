@@ -38,6 +38,25 @@ def _existing(req: Request) -> PersonRef:
     return PersonRef("cio_id", person.cio_id)
 
 
+ATTRIBUTES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["attributes"],
+    "properties": {
+        "attributes": {
+            "type": "object",
+            "minProperties": 1,
+            "description": 'name -> value; null or "" removes one. Identifiers and reserved keys are '
+            "refused: " + ", ".join(sorted(NOT_ATTRIBUTES)) + ", cio_subscription_preferences...",
+            "propertyNames": {
+                "not": {
+                    "anyOf": [{"enum": sorted(NOT_ATTRIBUTES)}, {"pattern": "^cio_subscription_preferences"}]
+                }
+            },
+        }
+    },
+}
+
+
 def _attributes(body: dict[str, Any]) -> dict[str, Any]:
     attributes = body.get("attributes")
     if not isinstance(attributes, dict) or not attributes:
@@ -81,7 +100,14 @@ def _delete(req: Request) -> Response:
 
 CUSTOMER = "/v1/customers/{customer_id}"
 ROUTES: tuple[Route, ...] = (
-    Route("PUT", CUSTOMER + "/attributes", _update_attributes, "Set or remove a person's attributes"),
+    Route(
+        "PUT",
+        CUSTOMER + "/attributes",
+        _update_attributes,
+        "Set or remove a person's attributes",
+        body_limit=MAX_V1_BODY_BYTES,
+        body_schema=ATTRIBUTES_SCHEMA,
+    ),
     Route("POST", CUSTOMER + "/suppress", _suppress, "Delete a person and block their identifiers"),
     Route("POST", CUSTOMER + "/unsuppress", _unsuppress, "Unblock a suppressed identifier"),
     Route("DELETE", CUSTOMER, _delete, "Delete a person and everything stored under them"),

@@ -14,13 +14,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from nudge.console_auth import sessions
+from nudge.console_auth import members, sessions
 from nudge.errors import UnsupportedMediaType
 from nudge.routing import CookieAnswer, Request, Response, Route, SetCookie
 from nudge.tracking.limits import parse_json_object
 
 _BODY_LIMIT = 10_000
 _JSON = "application/json"
+
+
+_PASSWORD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
+SIGN_IN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["email", "password"],
+    "properties": {"email": members.EMAIL_SCHEMA, "password": _PASSWORD_SCHEMA},
+}
+FIRST_PASSWORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["email", "password", "new_password"],
+    "properties": {
+        **SIGN_IN_SCHEMA["properties"],
+        "new_password": {**_PASSWORD_SCHEMA, "description": "differs from the temporary password"},
+    },
+}
 
 
 def _secure(req: Request) -> bool:
@@ -69,6 +85,7 @@ ROUTES: tuple[Route, ...] = (
         "Sign in to the console with email and password; sets the session cookie (403 with the code "
         "new_password_required for a temporary password)",
         body_limit=_BODY_LIMIT,
+        body_schema=SIGN_IN_SCHEMA,
         own_credentials=True,
     ),
     Route(
@@ -77,6 +94,7 @@ ROUTES: tuple[Route, ...] = (
         _set_first_password,
         "A new user's first sign-in: replace the temporary password with their own; sets the session cookie",
         body_limit=_BODY_LIMIT,
+        body_schema=FIRST_PASSWORD_SCHEMA,
         own_credentials=True,
     ),
     Route(

@@ -9,6 +9,7 @@ creates their Cognito user, with a temporary password, when the pool has none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist
@@ -62,6 +63,10 @@ class WorkspaceRole:
 
     def to_api(self) -> dict[str, str]:
         return {"id": self.workspace_id, "name": self.name, "role": self.role.label}
+
+
+# What ``normalize_email`` accepts (it also trims and lower-cases, and wants a dot in the domain).
+EMAIL_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "@", "maxLength": EMAIL_MAX}
 
 
 def normalize_email(value: object, field: str = "email") -> str:

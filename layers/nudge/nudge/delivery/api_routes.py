@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from nudge.delivery import request_shapes as shapes
 from nudge.errors import InvalidRequest, NotFound
 from nudge.roles import Role
 from nudge.routing import Request, Response, Route
@@ -18,6 +19,8 @@ from nudge.tracking.limits import page_limit, parse_json_object
 
 MESSAGES_PAGE_DEFAULT = 50
 MESSAGES_PAGE_MAX = 1000
+# Attachments are sent base64-encoded (4/3 of their size) beside the message's own fields.
+SEND_BODY_LIMIT = shapes.ATTACHMENTS_MAX_BYTES * 2
 
 
 def _body(req: Request, limit: int = 1_000_000) -> dict[str, Any]:
@@ -28,7 +31,7 @@ def _send(channel: str) -> Any:
     def run(req: Request) -> Response:
         from nudge.delivery import transactional
 
-        body = _body(req, limit=transactional.ATTACHMENTS_MAX_BYTES * 2)
+        body = _body(req, limit=SEND_BODY_LIMIT)
         return 200, transactional.send(
             req.workspace_id,
             channel,
@@ -153,15 +156,30 @@ def _delete_layout(req: Request) -> Response:
 def _list_snippets(req: Request) -> Response:
     from nudge.delivery import template_store
 
-    found = template_store.snippets(req.workspace_id)
-    return 200, {"snippets": [{"name": name, "body": body} for name, body in sorted(found.items())]}
+    return 200, {"snippets": template_store.list_snippets(req.workspace_id)}
 
 
 def _put_snippet(req: Request) -> Response:
+    """Nudge's first form: the name in the path."""
     from nudge.delivery import template_store
 
     name = unquote(req.params["name"])
     return 200, {"snippet": template_store.put_snippet(req.workspace_id, name, _body(req))}
+
+
+def _upsert_snippet(create_only: bool) -> Any:
+    """Customer.io's form (``customerio-node``'s createSnippet and updateSnippet): the name in the body."""
+
+    def run(req: Request) -> Response:
+        from nudge.delivery import template_store
+
+        body = _body(req)
+        name = template_store.snippet_name(body.get("name"))
+        return 200, {
+            "snippet": template_store.put_snippet(req.workspace_id, name, body, create_only=create_only)
+        }
+
+    return run
 
 
 def _delete_snippet(req: Request) -> Response:
@@ -228,14 +246,32 @@ def _put_settings(req: Request) -> Response:
 TEMPLATE = "/v1/templates/{template_id}"
 LAYOUT = "/v1/layouts/{layout_id}"
 ROUTES: tuple[Route, ...] = (
-    Route("POST", "/v1/send/email", _send("email"), "Send a transactional email"),
-    Route("POST", "/v1/send/sms", _send("sms"), "Send a transactional SMS"),
-    Route("POST", "/v1/send/push", _send("push"), "Send a transactional push notification"),
-    Route("POST", "/v1/send/in_app", _send("in_app"), "Send a transactional in-app message"),
+    *(
+        Route(
+            "POST",
+            f"/v1/send/{channel}",
+            _send(channel),
+            f"Send a transactional {noun}",
+            body_limit=SEND_BODY_LIMIT,
+            body_schema=shapes.send_schema(channel),
+        )
+        for channel, noun in (
+            ("email", "email"),
+            ("sms", "SMS"),
+            ("push", "push notification"),
+            ("in_app", "in-app message"),
+        )
+    ),
     Route("GET", "/v1/templates", _list_templates, "List templates"),
-    Route("POST", "/v1/templates", _create_template, "Create a template"),
+    Route("POST", "/v1/templates", _create_template, "Create a template", body_schema=shapes.TEMPLATE_SCHEMA),
     Route("GET", TEMPLATE, _get_template, "Get a template"),
-    Route("PUT", TEMPLATE, _update_template, "Replace a template's fields"),
+    Route(
+        "PUT",
+        TEMPLATE,
+        _update_template,
+        "Replace a template's fields",
+        body_schema=shapes.TEMPLATE_UPDATE_SCHEMA,
+    ),
     Route("DELETE", TEMPLATE, _delete_template, "Delete a template"),
     Route(
         "POST",
@@ -243,14 +279,41 @@ ROUTES: tuple[Route, ...] = (
         _preview,
         "Render a template for a person, without sending",
         role=Role.VIEWER,  # renders, stores nothing
+        body_schema=shapes.PREVIEW_SCHEMA,
     ),
     Route("GET", "/v1/layouts", _list_layouts, "List layouts"),
-    Route("POST", "/v1/layouts", _create_layout, "Create a layout ({{ content }} places the message)"),
+    Route(
+        "POST",
+        "/v1/layouts",
+        _create_layout,
+        "Create a layout ({{ content }} places the message)",
+        body_schema=shapes.LAYOUT_SCHEMA,
+    ),
     Route("GET", LAYOUT, _get_layout, "Get a layout"),
-    Route("PUT", LAYOUT, _update_layout, "Replace a layout"),
+    Route("PUT", LAYOUT, _update_layout, "Replace a layout", body_schema=shapes.LAYOUT_SCHEMA),
     Route("DELETE", LAYOUT, _delete_layout, "Delete a layout"),
     Route("GET", "/v1/snippets", _list_snippets, "List snippets"),
-    Route("PUT", "/v1/snippets/{name}", _put_snippet, "Create or replace a snippet"),
+    Route(
+        "PUT",
+        "/v1/snippets",
+        _upsert_snippet(create_only=False),
+        "Create or replace a snippet named in the body (Customer.io's form)",
+        body_schema=shapes.SNIPPET_SCHEMA,
+    ),
+    Route(
+        "POST",
+        "/v1/snippets",
+        _upsert_snippet(create_only=True),
+        "Create a snippet named in the body; 409 when the name is taken",
+        body_schema=shapes.SNIPPET_SCHEMA,
+    ),
+    Route(
+        "PUT",
+        "/v1/snippets/{name}",
+        _put_snippet,
+        "Create or replace a snippet",
+        body_schema=shapes.SNIPPET_CONTENT_SCHEMA,
+    ),
     Route("DELETE", "/v1/snippets/{name}", _delete_snippet, "Delete a snippet"),
     Route(
         "GET", "/v1/customers/{customer_id}/messages", _customer_messages, "A person's messages, newest first"
@@ -275,5 +338,6 @@ ROUTES: tuple[Route, ...] = (
         _put_settings,
         "Change sender, SMTP server, message limit (admin)",
         role=Role.ADMIN,
+        body_schema=shapes.SETTINGS_SCHEMA,
     ),
 )

@@ -16,6 +16,13 @@ from pynamodb.exceptions import DoesNotExist
 
 from nudge import clock
 from nudge.delivery.channels.smtp import SmtpSettings
+from nudge.delivery.request_shapes import (
+    MAX_ADDRESS_LENGTH,
+    MAX_HOST_LENGTH,
+    MAX_MESSAGE_LIMIT,
+    MAX_SECRET_LENGTH,
+    MAX_SENDING_RATE,
+)
 from nudge.delivery.signing import link_secret
 from nudge.errors import InvalidRequest
 from nudge.model.deliveries import DeliverySettings
@@ -23,11 +30,6 @@ from nudge.model.deliveries import DeliverySettings
 SK = "delivery"
 CACHE_SECONDS = 30.0
 DEFAULT_SENDING_RATE = 100  # messages per second a broadcast may start; SES's default quota is 14/s
-MAX_SENDING_RATE = 10_000
-MAX_MESSAGE_LIMIT = 1_000_000  # messages per person per window: beyond it there is no limit to speak of
-MAX_ADDRESS_LENGTH = 320  # "Name <address>": RFC 5321 caps the address itself at 254
-MAX_HOST_LENGTH = 253  # DNS
-MAX_SECRET_LENGTH = 1024  # SMTP username and password
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _cache: dict[str, tuple[float, WorkspaceDelivery]] = {}
 

@@ -13,27 +13,23 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from nudge import clock
 from nudge.delivery import templates
+from nudge.delivery.request_shapes import (
+    FIELDS,
+    LAYOUT_CONTENT,
+    NAME_MAX,
+    SNIPPET_CONTENT,
+    SNIPPET_NAME,
+    SOURCE_MAX,
+    TRIGGER_NAME,
+)
+from nudge.delivery.request_shapes import TEMPLATE_CHANNELS as CHANNELS
 from nudge.errors import Conflict, InvalidRequest, NotFound
+from nudge.model.base import condition_failed
 from nudge.model.deliveries import DeliveriesItem, Layout, Snippet, Template, TemplateCounter
-
-CHANNELS = ("email", "sms", "push", "in_app", "webhook")
-# Per channel: (required fields, optional fields). Every field is template source text except headers.
-FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "email": (("subject", "body"), ("body_plain", "from", "reply_to", "preheader", "layout_id", "headers")),
-    "sms": (("body",), ()),
-    "push": (("message",), ("title", "link", "image_url", "sound")),
-    "in_app": (("body",), ("title",)),
-    "webhook": (("url",), ("body", "method", "headers")),
-}
-_NOT_SOURCE = ("layout_id", "method", "headers")
-_NAME_MAX = 200
-_SOURCE_MAX = 200_000
-_SNIPPET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_TRIGGER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 
 
 def templates_pk(workspace_id: str) -> str:
@@ -78,8 +74,8 @@ def _parse(
     workspace_id: str, body: dict[str, Any], *, channel: str | None = None
 ) -> tuple[str, str, dict, Any]:
     name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > _NAME_MAX:
-        raise InvalidRequest(f"name must be 1 to {_NAME_MAX} characters", field="name")
+    if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
+        raise InvalidRequest(f"name must be 1 to {NAME_MAX} characters", field="name")
     channel = channel or body.get("channel")
     if channel not in CHANNELS:
         raise InvalidRequest(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
@@ -93,7 +89,7 @@ def _parse(
             continue
         fields[key] = _field(workspace_id, key, value)
     trigger = body.get("trigger_name")
-    if trigger is not None and (not isinstance(trigger, str) or not _TRIGGER_NAME.match(trigger)):
+    if trigger is not None and (not isinstance(trigger, str) or not TRIGGER_NAME.match(trigger)):
         raise InvalidRequest(
             "trigger_name must start with a letter and hold only letters, digits, _ . -", field="trigger_name"
         )
@@ -112,8 +108,8 @@ def _field(workspace_id: str, key: str, value: Any) -> Any:
     if key == "layout_id":
         load_layout(workspace_id, str(value))  # must exist
         return str(value)
-    if not isinstance(value, str) or len(value) > _SOURCE_MAX:
-        raise InvalidRequest(f"{key} must be a string of at most {_SOURCE_MAX} characters", field=key)
+    if not isinstance(value, str) or len(value) > SOURCE_MAX:
+        raise InvalidRequest(f"{key} must be a string of at most {SOURCE_MAX} characters", field=key)
     try:
         templates.check(value)
     except templates.TemplateError as exc:
@@ -235,11 +231,11 @@ def update_layout(workspace_id: str, layout_id: str, body: dict[str, Any]) -> di
 
 def _layout_fields(body: dict[str, Any]) -> tuple[str, str]:
     name, source = body.get("name"), body.get("body")
-    if not isinstance(name, str) or not name.strip() or len(name) > _NAME_MAX:
-        raise InvalidRequest(f"name must be 1 to {_NAME_MAX} characters", field="name")
-    if not isinstance(source, str) or len(source) > _SOURCE_MAX:
+    if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
+        raise InvalidRequest(f"name must be 1 to {NAME_MAX} characters", field="name")
+    if not isinstance(source, str) or len(source) > SOURCE_MAX:
         raise InvalidRequest("body must be a string", field="body")
-    if not re.search(r"{{-?\s*content\s*-?}}", source):
+    if not re.search(LAYOUT_CONTENT, source):
         raise InvalidRequest("a layout must place the message with {{ content }}", field="body")
     try:
         templates.check(source)
@@ -278,26 +274,52 @@ def list_layouts(workspace_id: str) -> list[dict[str, Any]]:
     return [_layout_view(item) for item in found if isinstance(item, Layout)]
 
 
-def put_snippet(workspace_id: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    if not _SNIPPET_NAME.match(name):
+def snippet_name(value: Any) -> str:
+    if not isinstance(value, str) or not SNIPPET_NAME.match(value):
         raise InvalidRequest("snippet names are letters, digits and _ (at most 64)", field="name")
-    source = body.get("body")
-    if not isinstance(source, str) or len(source) > _SOURCE_MAX:
-        raise InvalidRequest("body must be a string", field="body")
+    return value
+
+
+def _snippet_source(body: dict[str, Any]) -> str:
+    given = [key for key in SNIPPET_CONTENT if body.get(key) is not None]
+    if not given:
+        raise InvalidRequest("value must be given (the snippet's content)", field="value", reason="required")
+    if len(given) == 2 and body["value"] != body["body"]:
+        raise InvalidRequest("value and body are the same field: give one", field="body")
+    field = given[0]
+    source = body[field]
+    if not isinstance(source, str) or len(source) > SOURCE_MAX:
+        raise InvalidRequest(f"{field} must be a string of at most {SOURCE_MAX} characters", field=field)
     try:
         templates.check(source)
     except templates.TemplateError as exc:
-        raise InvalidRequest(f"body is not a valid template: {exc.reason}", field="body") from exc
+        raise InvalidRequest(f"{field} is not a valid template: {exc.reason}", field=field) from exc
+    return source
+
+
+def snippet_view(name: str, source: str, updated_at: int) -> dict[str, Any]:
+    return {"name": name, "value": source, "body": source, "updated_at": updated_at}
+
+
+def put_snippet(
+    workspace_id: str, name: str, body: dict[str, Any], *, create_only: bool = False
+) -> dict[str, Any]:
+    """Create or replace a snippet; ``create_only``: 409 when the name is taken (Customer.io's POST)."""
     item = Snippet(
         templates_pk(workspace_id),
-        f"s#{name}",
+        f"s#{snippet_name(name)}",
         workspace_id=workspace_id,
         name=name,
-        body=source,
+        body=_snippet_source(body),
         updated_at=clock.now(),
     )
-    item.save()
-    return {"name": name, "body": source, "updated_at": int(item.updated_at)}
+    try:
+        item.save(condition=Snippet.sk.does_not_exist() if create_only else None)
+    except PutError as exc:
+        if not create_only or not condition_failed(exc):
+            raise
+        raise Conflict(f"snippet {name} already exists: PUT /v1/snippets replaces it") from exc
+    return snippet_view(name, item.body, int(item.updated_at))
 
 
 def delete_snippet(workspace_id: str, name: str) -> None:
@@ -307,9 +329,19 @@ def delete_snippet(workspace_id: str, name: str) -> None:
         raise NotFound(f"snippet {name} not found") from exc
 
 
-def snippets(workspace_id: str) -> dict[str, str]:
+def _snippet_items(workspace_id: str) -> list[Snippet]:
     found = Snippet.query(templates_pk(workspace_id), Snippet.sk.startswith("s#"))
-    return {item.name: item.body for item in found if isinstance(item, Snippet)}
+    return [item for item in found if isinstance(item, Snippet)]
+
+
+def snippets(workspace_id: str) -> dict[str, str]:
+    """Name -> content, as templates render them."""
+    return {item.name: item.body for item in _snippet_items(workspace_id)}
+
+
+def list_snippets(workspace_id: str) -> list[dict[str, Any]]:
+    """The snippets as the API answers them, by name (the sort key's order)."""
+    return [snippet_view(item.name, item.body, int(item.updated_at)) for item in _snippet_items(workspace_id)]
 
 
 def content_items(workspace_id: str) -> list[DeliveriesItem]:

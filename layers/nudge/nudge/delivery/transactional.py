@@ -16,23 +16,19 @@ import secrets
 from typing import Any
 
 from nudge.delivery import records, templates
+from nudge.delivery.request_shapes import (
+    ATTACHMENTS_MAX_BYTES,
+    INLINE,
+    INLINE_REQUIRED,
+    MESSAGE_DATA_MAX_BYTES,
+    SEND_FLAGS,
+)
+from nudge.delivery.request_shapes import SEND_CHANNELS as CHANNELS
 from nudge.delivery.template_store import resolve
 from nudge.errors import InvalidRequest
 from nudge.tracking import people
 from nudge.tracking.identifiers import from_map
 from nudge.tracking.limits import MAX_TIMESTAMP
-
-CHANNELS = ("email", "sms", "push", "in_app")
-# Inline fields each channel accepts (Customer.io's names); each is template source.
-INLINE = {
-    "email": ("subject", "body", "body_plain", "from", "reply_to", "preheader"),
-    "sms": ("body",),
-    "push": ("title", "message", "link", "image_url", "sound"),
-    "in_app": ("title", "body"),
-}
-INLINE_REQUIRED = {"email": ("subject", "body"), "sms": ("body",), "push": ("message",), "in_app": ("body",)}
-ATTACHMENTS_MAX_BYTES = 200_000  # decoded; stored as base64 (~270 KB) in one DynamoDB item (400 KB)
-MESSAGE_DATA_MAX_BYTES = 50_000
 
 
 def send(
@@ -66,7 +62,7 @@ def send(
     request: dict[str, Any] = {"content": content, "transactional": True}
     if correlation_id:
         request["correlation_id"] = correlation_id
-    for flag in ("send_to_unsubscribed", "tracked", "disable_message_retention", "queue_draft"):
+    for flag in SEND_FLAGS:
         if flag in body and body[flag] is not None:
             if not isinstance(body[flag], bool):
                 raise InvalidRequest(f"{flag} must be true or false", field=flag)

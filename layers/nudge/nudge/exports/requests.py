@@ -39,6 +39,37 @@ METRICS = (
 )
 
 
+_ATTRIBUTES_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "maxItems": ATTRIBUTES_MAX,
+    "items": {"type": "string", "minLength": 1, "maxLength": ATTRIBUTE_NAME_MAX},
+    "description": "attributes to add as columns",
+}
+_ID_SCHEMA: dict[str, Any] = {"type": ["integer", "string"], "minLength": 1, "maxLength": ID_MAX}
+_TIMESTAMP_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": TIMESTAMP_MAX - 1}
+# POST /v1/exports/customers, as ``customers`` reads it.
+CUSTOMERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["filters"],
+    "properties": {"filters": search_filter.SCHEMA, "attributes": _ATTRIBUTES_SCHEMA},
+}
+# POST /v1/exports/deliveries, as ``deliveries`` reads it.
+DELIVERIES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "newsletter_id": _ID_SCHEMA,
+        "campaign_id": {**_ID_SCHEMA, "description": "or newsletter_id, not both"},
+        "action_id": _ID_SCHEMA,
+        "metric": {"enum": list(METRICS)},
+        "drafts": {"type": "boolean"},
+        "start": {**_TIMESTAMP_SCHEMA, "description": "unix seconds; default: 6 months before end"},
+        "end": {**_TIMESTAMP_SCHEMA, "description": "unix seconds; default: now"},
+        "attributes": _ATTRIBUTES_SCHEMA,
+    },
+    "not": {"required": ["newsletter_id", "campaign_id"]},
+}
+
+
 @dataclass(frozen=True)
 class CustomersExport:
     filters: dict[str, Any]  # Customer.io's filter, as given (``condition`` parses it)

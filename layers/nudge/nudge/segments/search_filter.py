@@ -14,6 +14,13 @@ from nudge.errors import InvalidRequest
 from nudge.segments import conditions
 
 FILTER_KINDS = ("and", "or", "not", "segment", "attribute")
+# The filter in a request body's schema: the condition language's schema documents the kinds; ``parse``
+# refuses those a filter does not take (the condition language's other kinds).
+SCHEMA: dict[str, Any] = {
+    "description": "Customer.io's filter: and / or / not of segment and attribute conditions "
+    "(the condition language's other kinds are refused)",
+    "allOf": [conditions.CONDITION_SCHEMA],
+}
 
 
 def parse(data: Any, field: str = "filter") -> conditions.Condition:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from nudge.errors import InvalidRequest
-from nudge.tracking.limits import check_identifier
+from nudge.tracking.limits import IDENTIFIER_SCHEMA, check_identifier
 
 Kind = Literal["id", "email", "cio_id", "phone"]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -50,6 +50,18 @@ def from_typed(id_type: str, value: Any, field: str = "id") -> PersonRef:
     if id_type == "cio_id" and text.startswith("cio_"):
         text = text[4:]
     return PersonRef(id_type, text)  # type: ignore[arg-type]
+
+
+def identifiers_schema(*, allow_phone: bool = True) -> dict[str, Any]:
+    """What ``from_map`` reads, as JSON Schema: an object with exactly one identifier."""
+    allowed = ("id", "email", "cio_id", "phone") if allow_phone else ("id", "email", "cio_id")
+    return {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": False,
+        "properties": {key: IDENTIFIER_SCHEMA for key in allowed},
+    }
 
 
 def from_map(identifiers: Any, field: str = "identifiers", *, allow_phone: bool = True) -> PersonRef:

@@ -133,6 +133,14 @@ def page_limit(raw: str | None, *, default: int, maximum: int) -> int:
     return int(raw)
 
 
+# What ``check_identifier`` accepts. JSON Schema counts characters, not bytes: at most
+# MAX_IDENTIFIER_BYTES characters is the nearest bound that never refuses a valid identifier. Written
+# without type lists, so OpenAPI 3.0 documents (the Track API's) can hold it too.
+IDENTIFIER_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_BYTES}, {"type": "integer"}]
+}
+
+
 def check_identifier(value: Any, field: str = "id") -> str:
     """An identifier is a non-blank string (numbers are accepted and stringified) of at most 150 bytes."""
     if (

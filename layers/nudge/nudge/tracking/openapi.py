@@ -61,9 +61,6 @@ class ApiSpec:
     errors: Errors  # the answers every operation may give besides its 200
     # Shapes the answers name, each declared once under ``components/schemas`` and referred to.
     schemas: Mapping[str, dict[str, Any]]
-    # A POST or PUT route without a ``body_schema`` still takes a JSON object: documented as one (not
-    # required) when True. The Track table declares a schema for every route that reads a body.
-    untyped_write_bodies: bool = False
     # 3.1 where request bodies are the project's JSON Schemas (draft 2020-12: const, type lists, $defs).
     openapi: str = "3.0.3"
 
@@ -134,12 +131,6 @@ def _operation(spec: ApiSpec, route: Route) -> dict[str, Any]:
             "required": True,
             "description": f"At most {route.body_limit} bytes.",
             "content": {"application/json": {"schema": route.body_schema}},
-        }
-    elif spec.untyped_write_bodies and route.method in ("POST", "PUT"):
-        op["requestBody"] = {
-            "required": False,
-            "description": f"A JSON object (its fields: see the README). At most {route.body_limit} bytes.",
-            "content": {"application/json": {"schema": {"type": "object"}}},
         }
     return op
 

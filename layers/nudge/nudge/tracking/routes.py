@@ -172,11 +172,6 @@ _MERGE_SCHEMA: dict[str, Any] = {
     "required": ["primary", "secondary"],
     "properties": {"primary": {"type": "object"}, "secondary": {"type": "object"}},
 }
-_IDS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["ids"],
-    "properties": {"ids": {"type": "array", "maxItems": 1000, "items": {"type": "string"}}},
-}
 _OP_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "action"],
@@ -207,14 +202,14 @@ ROUTES: tuple[Route, ...] = (
         "/api/v1/segments/{segment_id}/add_customers",
         _segment_membership(add=True),
         "Add people to a manual segment",
-        body_schema=_IDS_SCHEMA,
+        body_schema=segments.IDS_SCHEMA,
     ),
     Route(
         "POST",
         "/api/v1/segments/{segment_id}/remove_customers",
         _segment_membership(add=False),
         "Remove people from a manual segment",
-        body_schema=_IDS_SCHEMA,
+        body_schema=segments.IDS_SCHEMA,
     ),
     Route("GET", "/api/v1/accounts/region", _region, "The workspace's region and Track URL"),
     Route(

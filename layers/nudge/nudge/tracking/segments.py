@@ -9,7 +9,7 @@ from nudge.errors import InvalidRequest
 from nudge.model import IdentifierLookup, Membership, Segment
 from nudge.model.keys import LOOKUP, lookup_pk, member_sk, person_pk, segment_pk
 from nudge.tracking.identifiers import PersonRef, from_typed
-from nudge.tracking.limits import MAX_SEGMENT_IDS
+from nudge.tracking.limits import IDENTIFIER_SCHEMA, MAX_SEGMENT_IDS
 
 _BATCH_GET = 100
 
@@ -30,6 +30,14 @@ def _manual_segment(workspace_id: str, segment_id: str) -> Segment:
     if segment.type != definitions.MANUAL:
         raise InvalidRequest(f"segment {segment_id} is not a manual segment", field="segment_id")
     return segment
+
+
+# add_customers / remove_customers, as ``_parse_ids`` reads them (``?id_type=`` says which identifier).
+IDS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["ids"],
+    "properties": {"ids": {"type": "array", "maxItems": MAX_SEGMENT_IDS, "items": IDENTIFIER_SCHEMA}},
+}
 
 
 def _parse_ids(body: dict[str, Any], id_type: str | None) -> list[PersonRef]:

@@ -1,0 +1,203 @@
+"""What the delivery routes read from a request body, declared once: the field lists and limits their
+parsers (``template_store``, ``transactional``, ``settings``) check, and the JSON Schemas the App API's
+OpenAPI document gives for the same bodies.
+
+Kept apart from the parsers because the route table names these schemas when it is imported, and the
+parsers import jinja2, MIME and SMTP, which a cold start should pay for only when a route renders or
+sends (see ``api_routes``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nudge.tracking.identifiers import identifiers_schema
+from nudge.tracking.limits import MAX_TIMESTAMP
+
+# --- templates, layouts and snippets (``template_store``) ------------------------------------------
+
+TEMPLATE_CHANNELS = ("email", "sms", "push", "in_app", "webhook")
+# Per channel: (required fields, optional fields). Every field is template source text except headers.
+FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "email": (("subject", "body"), ("body_plain", "from", "reply_to", "preheader", "layout_id", "headers")),
+    "sms": (("body",), ()),
+    "push": (("message",), ("title", "link", "image_url", "sound")),
+    "in_app": (("body",), ("title",)),
+    "webhook": (("url",), ("body", "method", "headers")),
+}
+NAME_MAX = 200
+SOURCE_MAX = 200_000
+SNIPPET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+TRIGGER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+LAYOUT_CONTENT = r"{{-?\s*content\s*-?}}"  # where a layout places the message
+
+_NAME_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": NAME_MAX}
+_SOURCE_SCHEMA: dict[str, Any] = {"type": "string", "maxLength": SOURCE_MAX}
+_HEADERS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
+_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "headers": _HEADERS_SCHEMA,
+    "method": {"type": "string", "enum": ["POST", "PUT"]},
+    "layout_id": {"type": "string", "description": "a layout of this workspace"},
+}
+# PUT /v1/templates/{id}: a template's fields. The channel is the stored one (it cannot change), and
+# the fields it requires must be given again: a PUT replaces them all.
+TEMPLATE_UPDATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": _NAME_SCHEMA,
+        "trigger_name": {"type": ["string", "null"], "pattern": TRIGGER_NAME.pattern},
+        **{
+            key: _FIELD_SCHEMAS.get(key, _SOURCE_SCHEMA)
+            for required, optional in FIELDS.values()
+            for key in required + optional
+        },
+    },
+}
+# POST /v1/templates: a name, a channel and that channel's required fields.
+TEMPLATE_SCHEMA: dict[str, Any] = {
+    **TEMPLATE_UPDATE_SCHEMA,
+    "required": ["name", "channel"],
+    "properties": {"channel": {"enum": list(TEMPLATE_CHANNELS)}, **TEMPLATE_UPDATE_SCHEMA["properties"]},
+    "allOf": [
+        {
+            "if": {"properties": {"channel": {"const": channel}}, "required": ["channel"]},
+            "then": {"required": list(required)},
+        }
+        for channel, (required, _) in FIELDS.items()
+    ],
+}
+# POST /v1/templates/{id}/preview: who to render it for, and the data a send would carry.
+PREVIEW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["identifiers"],
+    "properties": {
+        "identifiers": identifiers_schema(allow_phone=False),
+        "message_data": {"type": ["object", "null"]},
+    },
+}
+LAYOUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "body"],
+    "properties": {"name": _NAME_SCHEMA, "body": {**_SOURCE_SCHEMA, "pattern": LAYOUT_CONTENT}},
+}
+
+# A snippet's content is Customer.io's ``value``; Nudge's first form named it ``body``, still accepted and
+# still answered, so clients of either form read what they wrote.
+SNIPPET_CONTENT = ("value", "body")
+# PUT /v1/snippets/{name}: Nudge's first form, the name in the path.
+SNIPPET_CONTENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {key: _SOURCE_SCHEMA for key in SNIPPET_CONTENT},
+    "anyOf": [{"required": [key]} for key in SNIPPET_CONTENT],
+}
+# PUT and POST /v1/snippets: Customer.io's form, the name in the body.
+SNIPPET_SCHEMA: dict[str, Any] = {
+    **SNIPPET_CONTENT_SCHEMA,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": SNIPPET_NAME.pattern},
+        **SNIPPET_CONTENT_SCHEMA["properties"],
+    },
+}
+
+# --- transactional sends (``transactional``) --------------------------------------------------------
+
+SEND_CHANNELS = ("email", "sms", "push", "in_app")
+# Inline fields each channel accepts (Customer.io's names); each is template source.
+INLINE = {
+    "email": ("subject", "body", "body_plain", "from", "reply_to", "preheader"),
+    "sms": ("body",),
+    "push": ("title", "message", "link", "image_url", "sound"),
+    "in_app": ("title", "body"),
+}
+INLINE_REQUIRED = {"email": ("subject", "body"), "sms": ("body",), "push": ("message",), "in_app": ("body",)}
+SEND_FLAGS = ("send_to_unsubscribed", "tracked", "disable_message_retention", "queue_draft")
+ATTACHMENTS_MAX_BYTES = 200_000  # decoded; stored as base64 (~270 KB) in one DynamoDB item (400 KB)
+MESSAGE_DATA_MAX_BYTES = 50_000
+
+
+def send_schema(channel: str) -> dict[str, Any]:
+    """``POST /v1/send/<channel>``: a template (``transactional_message_id``), or the channel's inline
+    fields, which are then required."""
+    inline: dict[str, Any] = {name: {"type": "string"} for name in INLINE[channel]}
+    if channel == "email":
+        inline["_from"] = {"type": "string", "description": "from, as some of Customer.io's clients name it"}
+    return {
+        "type": "object",
+        "required": ["identifiers"],
+        "properties": {
+            "identifiers": identifiers_schema(allow_phone=False),
+            "transactional_message_id": {
+                "type": ["integer", "string"],
+                "description": "a template's id or trigger_name",
+            },
+            **inline,
+            **{flag: {"type": ["boolean", "null"]} for flag in SEND_FLAGS},
+            "to": {"type": ["string", "null"], "minLength": 1},
+            "bcc": {"type": ["string", "array", "null"], "items": {"type": "string"}},
+            "headers": {**_HEADERS_SCHEMA, "type": ["object", "null"]},
+            "custom_data": {"type": ["object", "null"]},
+            "message_data": {
+                "type": ["object", "null"],
+                "description": f"at most {MESSAGE_DATA_MAX_BYTES} bytes as JSON",
+            },
+            "attachments": {
+                "type": ["object", "null"],
+                "additionalProperties": {"type": "string", "contentEncoding": "base64"},
+                "description": f"file name to base64 content, at most {ATTACHMENTS_MAX_BYTES} bytes decoded",
+            },
+            "send_at": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_TIMESTAMP},
+        },
+        "anyOf": [
+            {"required": ["transactional_message_id"]},
+            {"required": list(INLINE_REQUIRED[channel])},
+        ],
+    }
+
+
+# --- delivery settings (``settings``) ---------------------------------------------------------------
+
+MAX_SENDING_RATE = 10_000
+MAX_MESSAGE_LIMIT = 1_000_000  # messages per person per window: beyond it there is no limit to speak of
+MAX_ADDRESS_LENGTH = 320  # "Name <address>": RFC 5321 caps the address itself at 254
+MAX_HOST_LENGTH = 253  # DNS
+MAX_SECRET_LENGTH = 1024  # SMTP username and password
+
+
+def _whole(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+_ADDRESS_SCHEMA: dict[str, Any] = {
+    "type": ["string", "null"],
+    "maxLength": MAX_ADDRESS_LENGTH,
+    "description": "a@b.c or Name <a@b.c>; null clears it",
+}
+_SECRET_SCHEMA: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_SECRET_LENGTH}
+# PUT /v1/settings/delivery: each field present is applied, null clears it.
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "from": _ADDRESS_SCHEMA,
+        "reply_to": _ADDRESS_SCHEMA,
+        "smtp": {
+            "type": ["object", "null"],
+            "required": ["host"],
+            "properties": {
+                "host": {"type": "string", "minLength": 1, "maxLength": MAX_HOST_LENGTH},
+                "port": _whole(1, 65535),
+                "security": {"enum": ["starttls", "tls", "none"]},
+                "username": _SECRET_SCHEMA,
+                "password": {**_SECRET_SCHEMA, "description": "kept when left out"},
+            },
+        },
+        "message_limit": {
+            "type": ["object", "null"],
+            "required": ["count", "days"],
+            "properties": {"count": _whole(1, MAX_MESSAGE_LIMIT), "days": _whole(1, 365)},
+        },
+        "sending_rate": {**_whole(1, MAX_SENDING_RATE), "type": ["integer", "null"]},
+        "rotate_webhook_signing_key": {"type": "boolean"},
+    },
+}
