@@ -252,6 +252,7 @@ def test_a_filter_over_everyone(ws, track, fake):
     assert status_of(ws, api["id"], trigger_id)["recipients"] == 1
 
 
+@pytest.mark.direct_moto  # hundreds of people paged: volume, not the AWS wire
 def test_pages_of_a_hundred_each_counted_once(ws, fake):
     api = campaign(ws)
     ids = [f"p{n:03d}" for n in range(250)]
@@ -380,6 +381,7 @@ class MachineWorkflows(FakeWorkflows):
         return True
 
 
+@pytest.mark.direct_moto  # hundreds of people paged: volume, not the AWS wire
 def test_the_broadcast_machine_runs_the_pages_on_moto(ws, account):
     from nudge.campaigns import workflows
 
