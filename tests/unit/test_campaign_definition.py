@@ -20,6 +20,7 @@ from nudge.campaigns.definition import (
     trigger_keys,
     validate,
 )
+from tests.support.schemas import validator
 
 TEMPLATES = {"1": "email", "2": "sms"}
 SEGMENTS = {"10": "manual", "20": "dynamic"}
@@ -701,7 +702,7 @@ def test_the_first_problem_in_document_order_is_reported():
 
 # --- the JSON Schema ----------------------------------------------------------------------------------
 
-VALIDATOR = jsonschema.Draft202012Validator(schema())
+VALIDATOR = validator(schema())
 # Rules JSON Schema cannot express: it accepts what breaks only these.
 BEYOND_SCHEMA = {
     "dangling_edge",

@@ -8,9 +8,10 @@ import jsonschema
 import pytest
 
 from nudge.segments.conditions import CONDITION_SCHEMA, ConditionError, parse
+from tests.support.schemas import validator
 from tests.unit.test_segment_conditions_parse import INVALID, PARSE_ONLY, VALID
 
-VALIDATOR = jsonschema.Draft202012Validator(CONDITION_SCHEMA)
+VALIDATOR = validator(CONDITION_SCHEMA)
 
 
 def parses(data):
