@@ -11,6 +11,7 @@ import os
 import random
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ from nudge.campaigns import store
 from nudge.exports import queue as exports_queue
 from nudge.local.apigw import LocalContext, http_api_event, http_response
 from tests.support.aws import mocked_account
+from tests.support.console import user_pool
 from tests.support.hostile import SEED, Generator, HostileRequest, endpoints, good_credentials
 from tests.support.track import AppClient, TrackClient
 
@@ -41,13 +43,15 @@ def _deploy(ws: str, campaign_id: str, version: int, definition: dict[str, Any])
 @pytest.fixture(scope="module")
 def world() -> Iterator[dict[str, Any]]:
     """One workspace with one of each thing a path can name, so that some requests reach real data."""
-    with pytest.MonkeyPatch.context() as patch, mocked_account():
+    with pytest.MonkeyPatch.context() as patch, mocked_account(), ExitStack() as stack:
         patch.setattr(store, "_deploy", _deploy)
         patch.setattr(store, "_enter_current_members", lambda ws, campaign_id: None)
         # Exports as the stack configures them: a queue to hand them to (the worker does not run here).
         queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="exports")["QueueUrl"]
         exports_queue.install(exports_queue.SqsQueue(queue_url))
         patch.setenv("NUDGE_EXPORTS_BUCKET", "exports")
+        # Console sign-in as the stack configures it (unconfigured, the member routes answer 503 by design).
+        stack.enter_context(user_pool(patch))
         keys = workspaces.create_workspace("Hostile", "essentials", "2026-01-01")
         track, app = TrackClient(keys.site_id, keys.track_api_key), AppClient(keys.app_api_key)
         assert track.put("/api/v1/customers/ann", {"email": "ann@example.com", "plan": "pro"}).status == 200
