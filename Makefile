@@ -23,6 +23,7 @@ lint: $(STAMP)
 # CI runs `make test`: lint, then the real synth with the pinned CLI (cdk-nag inside), then pytest.
 test: lint synth
 	$(BIN)/python -m pytest
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -25,7 +25,13 @@ from collections.abc import Iterator  # noqa: E402  (after the environment above
 
 import pytest  # noqa: E402
 
+from nudge import composition  # noqa: E402
 from nudge.local import direct_dynamodb  # noqa: E402
+
+# As every handler does when imported: tests that call delivery directly (not through a handler) see
+# its outcomes counted by campaigns and metered as in production. tests/unit/test_composition.py checks
+# that the handlers do connect.
+composition.connect()
 
 
 @pytest.fixture(autouse=True)

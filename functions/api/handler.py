@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from nudge import edge, workspaces
+from nudge import composition, edge, workspaces
 from nudge.api.routes import ROUTES
 from nudge.console_auth import sessions
 from nudge.console_auth.users import NewPasswordRequired, UserPoolNotConfigured
@@ -25,6 +25,8 @@ from nudge.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthor
 from nudge.lambda_http import json_response, register
 from nudge.roles import Role
 from nudge.routing import APP_OLDER_BASE, Caller
+
+composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 
 logger = Logger(service="api")
 app = APIGatewayHttpResolver()

@@ -15,9 +15,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nudge import composition
 from nudge.billing import invoicing
 from nudge.billing import telemetry as billing_telemetry
 from nudge.delivery import telemetry
+
+composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 
 logger = Logger()
 metrics = telemetry.metrics()

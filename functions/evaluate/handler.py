@@ -14,14 +14,22 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nudge import batch_reads
+from nudge import batch_reads, composition
 from nudge.activities import log as activity_log
 from nudge.billing import consumer as metering_consumer
+from nudge.campaigns import triggers
 from nudge.evaluation import consumers
 from nudge.evaluation.changes import from_stream_record
+from nudge.segments import evaluation as segment_evaluation
+from nudge.segments import rechecks
 
 logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME: evaluate, or sweep
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+composition.connect()
+# The stream's consumers, in order (see evaluation.consumers): campaign triggers last.
+consumers.subscribe(
+    segment_evaluation.on_change, metering_consumer.on_change, activity_log.on_change, triggers.on_change
+)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -61,9 +69,6 @@ def _failing_also(response: dict[str, Any], sequence_numbers: list[str]) -> dict
 def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """The scheduled entry point (EventBridge, every minute): run the segment re-checks and fire the
     campaign date triggers that came due."""
-    from nudge.campaigns import triggers
-    from nudge.segments import rechecks
-
     ran = rechecks.sweep()
     logger.info("segment re-checks swept", ran=ran)
     fired = triggers.sweep_dates()

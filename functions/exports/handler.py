@@ -15,7 +15,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nudge import composition
 from nudge.exports import queue, worker
+
+composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 
 logger = Logger(service="exports")
 # A batch of one export: its failure is the message's, retried by the queue (not an error of the batch).

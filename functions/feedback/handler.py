@@ -18,7 +18,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nudge import composition
 from nudge.delivery import feedback, ses_events, sns_verify, telemetry
+
+composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 
 logger = Logger(service="feedback")
 metrics = telemetry.metrics()

@@ -14,9 +14,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from nudge import edge
+from nudge import composition, edge
 from nudge.delivery.link_routes import ROUTES, LinkRoute, Page, not_found_page, refused_page
 from nudge.errors import NotFound
+
+composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 
 logger = Logger(service="links")
 app = APIGatewayHttpResolver()

@@ -34,9 +34,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nudge import composition
 from nudge.activities import log as activity_log
 from nudge.delivery import pipeline, scheduled, states, telemetry
 from nudge.delivery.queued import correlation_id, newly_queued
+
+composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

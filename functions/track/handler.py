@@ -15,12 +15,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from nudge import edge, workspaces
+from nudge import composition, edge, workspaces
 from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from nudge.lambda_http import json_response, register
 from nudge.roles import Role
 from nudge.routing import Caller
 from nudge.tracking.routes import ROUTES
+
+composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 
 logger = Logger(service="track")
 app = APIGatewayHttpResolver()

@@ -15,6 +15,7 @@ from nudge import clock
 from nudge.campaigns import compiler, journeys, metrics, steps
 from nudge.delivery import records, template_store
 from nudge.local.stepfunctions import LambdaContext
+from nudge.segments import definitions
 from nudge.tracking import segments
 from tests.support.deliveries import cio_id, delivery
 from tests.support.people import profile
@@ -197,7 +198,7 @@ def test_a_goal_event_before_the_entry_or_after_the_window_does_not_convert(
 
 
 def test_joining_the_goal_segment_converts(ws: str, ann: str) -> None:
-    goal_segment = segments.create_manual_segment(ws, "Paying")
+    goal_segment = definitions.create_manual_segment(ws, "Paying")
     _journey_entered(ws, ann, clock.now())
     event = check_payload(ws, ann, exit="on_goal", goal={"segment_id": goal_segment})
     assert steps.check(event)["exit"] is False
@@ -342,7 +343,7 @@ def test_set_attribute_on_a_deleted_person_changes_nothing(ws: str, ann: str, tr
 
 
 def test_segment_adds_and_removes_the_person(ws: str, ann: str) -> None:
-    manual = segments.create_manual_segment(ws, "Onboarded")
+    manual = definitions.create_manual_segment(ws, "Onboarded")
 
     steps.segment(payload(ws, ann, "segment", operation="add", segment_id=manual))
     steps.segment(payload(ws, ann, "segment", operation="add", segment_id=manual))

@@ -467,9 +467,10 @@ def test_a_send_on_a_cycle_sends_on_every_visit(
 def test_every_block_type_compiles_to_a_machine_moto_accepts_and_runs(
     engine: CampaignEngine, ws: str, ann: str, templates: dict[str, str]
 ) -> None:
+    from nudge.segments import definitions
     from nudge.tracking import segments
 
-    manual = segments.create_manual_segment(ws, "Onboarded")
+    manual = definitions.create_manual_segment(ws, "Onboarded")
     machine = engine.deploy(
         CAMPAIGN,
         1,

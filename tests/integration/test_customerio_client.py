@@ -18,6 +18,7 @@ from customerio import (
 )
 
 from nudge.delivery import states
+from nudge.segments import definitions
 from nudge.tracking import segments
 from tests.support.people import by, devices_of, events_of, profile
 from tests.support.track import LambdaAdapter
@@ -101,7 +102,7 @@ def test_errors_surface_as_client_exceptions(cio):
 
 def test_manual_segment_membership_via_raw_request(cio, ws, keys):
     cio.identify("u1")
-    segment_id = segments.create_manual_segment(ws, "S")
+    segment_id = definitions.create_manual_segment(ws, "S")
     response = cio.send_request(
         "POST", f"{cio.base_url}/segments/{segment_id}/add_customers", {"ids": ["u1"]}
     )

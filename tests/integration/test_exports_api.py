@@ -19,7 +19,7 @@ from nudge.exports import files, queue, store, worker
 from nudge.local.exports_worker import DeadlineContext, sqs_event
 from nudge.model.deliveries import Delivery
 from nudge.model.exports import Export, export_sk, exports_pk
-from nudge.tracking import segments
+from nudge.segments import definitions
 from tests.integration.test_people_api import refused
 from tests.support.deliveries import cio_id
 from tests.support.track import AppClient
@@ -136,7 +136,7 @@ def test_a_customers_export_starts_pending_and_ends_done_with_the_rows_the_searc
 
 def test_a_segment_filter_with_and_or_not_exports_what_the_search_finds(app, track, ws, sent):
     _people(track, 12)
-    segment_id = segments.create_manual_segment(ws, "Beta")
+    segment_id = definitions.create_manual_segment(ws, "Beta")
     track.post(
         f"/api/v1/segments/{segment_id}/add_customers", {"ids": ["p000", "p001", "p002", "p003", "p006"]}
     )
@@ -228,7 +228,7 @@ def test_failing_an_export_by_its_lease_holder_or_by_whoever_until_it_is_finishe
 
 def test_a_segment_deleted_before_the_export_ran_fails_it_with_the_reason(app, track, ws, sent):
     _people(track, 3)
-    segment_id = segments.create_manual_segment(ws, "Going")
+    segment_id = definitions.create_manual_segment(ws, "Going")
     export = _start(app, {"segment": {"id": segment_id}})
     assert app.delete(f"/v1/segments/{segment_id}").status == 204
 
@@ -407,7 +407,7 @@ def test_another_workspaces_export_is_a_404(app, track, sent):
 
 def test_another_workspaces_segment_or_campaign_is_a_404(app, ws, sent):
     other = workspaces.create_workspace("Other", "essentials")
-    theirs = segments.create_manual_segment(other.workspace_id, "Theirs")
+    theirs = definitions.create_manual_segment(other.workspace_id, "Theirs")
 
     assert app.post("/v1/exports/customers", {"filters": {"segment": {"id": theirs}}}).status == 404
     assert app.post("/v1/exports/deliveries", {"campaign_id": "abc123"}).status == 404

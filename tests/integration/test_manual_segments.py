@@ -2,6 +2,7 @@
 
 from nudge.model import Membership
 from nudge.model.keys import member_sk, segment_pk
+from nudge.segments import definitions
 from nudge.tracking import segments
 from tests.support.people import profile
 
@@ -9,7 +10,7 @@ from tests.support.people import profile
 def test_add_and_remove_by_id(track, ws):
     track.put("/api/v1/customers/u1", {})
     track.put("/api/v1/customers/u2", {})
-    segment_id = segments.create_manual_segment(ws, "Beta testers")
+    segment_id = definitions.create_manual_segment(ws, "Beta testers")
     answer = track.post(f"/api/v1/segments/{segment_id}/add_customers", {"ids": ["u1", "u2", "unknown"]})
     assert (answer.status, answer.json) == (200, {})
     members = {profile(ws, "u1")["cio_id"], profile(ws, "u2")["cio_id"]}
@@ -22,7 +23,7 @@ def test_id_type_email_and_cio_id(track, ws):
     track.put("/api/v1/customers/a@example.com", {})
     track.put("/api/v1/customers/u2", {})
     cio2 = profile(ws, "u2")["cio_id"]
-    segment_id = segments.create_manual_segment(ws, "S")
+    segment_id = definitions.create_manual_segment(ws, "S")
     track.post(f"/api/v1/segments/{segment_id}/add_customers?id_type=email", {"ids": ["A@example.com"]})
     track.post(f"/api/v1/segments/{segment_id}/add_customers?id_type=cio_id", {"ids": [cio2]})
     assert set(segments.members(ws, segment_id)) == {profile(ws, "a@example.com")["cio_id"], cio2}
@@ -30,7 +31,7 @@ def test_id_type_email_and_cio_id(track, ws):
 
 def test_re_adding_keeps_the_original_entered_at(track, ws):
     track.put("/api/v1/customers/u1", {})
-    segment_id = segments.create_manual_segment(ws, "S")
+    segment_id = definitions.create_manual_segment(ws, "S")
     track.post(f"/api/v1/segments/{segment_id}/add_customers", {"ids": ["u1"]})
     cio = profile(ws, "u1")["cio_id"]
     item = Membership.get(segment_pk(ws, segment_id), member_sk(cio))
@@ -40,7 +41,7 @@ def test_re_adding_keeps_the_original_entered_at(track, ws):
 
 
 def test_more_than_1000_ids_is_refused(track, ws):
-    segment_id = segments.create_manual_segment(ws, "S")
+    segment_id = definitions.create_manual_segment(ws, "S")
     answer = track.post(
         f"/api/v1/segments/{segment_id}/add_customers", {"ids": [str(i) for i in range(1001)]}
     )
@@ -55,7 +56,7 @@ def test_unknown_segment_is_404(track):
 
 
 def test_bad_id_type_is_refused(track, ws):
-    segment_id = segments.create_manual_segment(ws, "S")
+    segment_id = definitions.create_manual_segment(ws, "S")
     answer = track.post(f"/api/v1/segments/{segment_id}/add_customers?id_type=phone_number", {"ids": ["1"]})
     assert answer.status == 400
 
@@ -64,5 +65,5 @@ def test_segments_of_another_workspace_are_invisible(track, account):
     from nudge import workspaces
 
     other = workspaces.create_workspace("Other", "essentials")
-    segment_id = segments.create_manual_segment(other.workspace_id, "Theirs")
+    segment_id = definitions.create_manual_segment(other.workspace_id, "Theirs")
     assert track.post(f"/api/v1/segments/{segment_id}/add_customers", {"ids": ["u1"]}).status == 404

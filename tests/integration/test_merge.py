@@ -1,5 +1,6 @@
 """POST /api/v1/merge_customers."""
 
+from nudge.segments import definitions
 from nudge.tracking import segments
 from tests.support.people import by, devices_of, events_of, profile
 
@@ -9,7 +10,7 @@ def test_merge_folds_the_secondary_into_the_primary(track, ws):
     track.put("/api/v1/customers/secondary", {"email": "s@example.com", "plan": "free", "team": "blue"})
     track.post("/api/v1/customers/secondary/events", {"name": "signup", "id": "ev-1"})
     track.put("/api/v1/customers/secondary/devices", {"device": {"id": "tok", "platform": "ios"}})
-    segment_id = segments.create_manual_segment(ws, "VIP")
+    segment_id = definitions.create_manual_segment(ws, "VIP")
     track.post(f"/api/v1/segments/{segment_id}/add_customers", {"ids": ["secondary"]})
 
     answer = track.post(

@@ -16,7 +16,7 @@ from nudge.api.routes import ROUTES
 from nudge.local.gateway import ApiRoute, Gateway
 from nudge.local.routing import api_routes
 from nudge.routing import APP_OLDER_BASE
-from nudge.tracking import segments
+from nudge.segments import definitions
 from tests.support.track import LambdaAdapter
 
 
@@ -49,7 +49,7 @@ def test_a_segment_made_under_the_older_base_is_the_same_segment_under_v1(app):
 
 def test_the_older_base_keeps_workspaces_apart_and_answers_in_the_app_error_shape(app):
     other = workspaces.create_workspace("Other", "essentials", "2026-01-01")
-    theirs = segments.create_manual_segment(other.workspace_id, "Theirs")
+    theirs = definitions.create_manual_segment(other.workspace_id, "Theirs")
 
     hidden = app.get(f"/v1/api/segments/{theirs}")
     unknown = app.get("/v1/api/no_such_thing")

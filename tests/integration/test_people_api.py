@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nudge import workspaces
-from nudge.tracking import segments
+from nudge.segments import definitions
 from tests.support.people import profile
 from tests.support.track import TrackClient
 
@@ -160,7 +160,7 @@ def test_search_answers_customerio_identifiers(app, track, ws):
 
 def test_search_by_segment_given_as_a_number_with_and_or_not(app, track, ws):
     _people(track, 6, created=lambda i: 1_000 + i)
-    segment_id = segments.create_manual_segment(ws, "Beta")
+    segment_id = definitions.create_manual_segment(ws, "Beta")
     track.post(f"/api/v1/segments/{segment_id}/add_customers", {"ids": ["p00", "p02", "p04"]})
     track.put("/api/v1/customers/p02", {"vip": True})
     track.put("/api/v1/customers/p05", {"vip": True})
@@ -178,7 +178,7 @@ def test_search_by_segment_given_as_a_number_with_and_or_not(app, track, ws):
 
 def test_another_workspaces_segment_is_a_404(app, track):
     other = workspaces.create_workspace("Other", "essentials", "2026-01-01")
-    theirs = segments.create_manual_segment(other.workspace_id, "Theirs")
+    theirs = definitions.create_manual_segment(other.workspace_id, "Theirs")
 
     answer = app.post("/v1/customers", {"filter": {"segment": {"id": theirs}}})
 

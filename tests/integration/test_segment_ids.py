@@ -14,7 +14,7 @@ import pytest
 from nudge import workspaces
 from nudge.campaigns import broadcasts
 from nudge.errors import InvalidRequest
-from nudge.tracking import segments as manual
+from nudge.segments import definitions
 from tests.support.track import AppClient
 
 PRO = {"attribute": {"field": "plan", "operator": "eq", "value": "pro"}}
@@ -106,7 +106,7 @@ def test_a_campaign_names_segments_by_number_or_string_alike(app):
 
 def test_a_campaign_naming_another_workspaces_segment_is_refused(app, account):
     other = workspaces.create_workspace("Other", "essentials", "2026-01-01")
-    theirs = int(manual.create_manual_segment(other.workspace_id, "Theirs"))
+    theirs = int(definitions.create_manual_segment(other.workspace_id, "Theirs"))
     definition = _campaign("1", {"pro": theirs, "beta": theirs})
     definition["workflow"]["blocks"]["b3"] = {"type": "exit"}
 
@@ -136,7 +136,7 @@ def test_a_broadcast_filter_and_a_preview_take_either(app, track, pump, as_numbe
 
 def test_a_broadcast_filter_naming_another_workspaces_segment_is_a_400(ws):
     other = workspaces.create_workspace("Other", "essentials", "2026-01-01")
-    theirs = int(manual.create_manual_segment(other.workspace_id, "Theirs"))
+    theirs = int(definitions.create_manual_segment(other.workspace_id, "Theirs"))
 
     with pytest.raises(InvalidRequest) as refused:
         broadcasts.parse_request(ws, {"recipients": {"and": [{"segment": {"id": theirs}}, PRO]}})

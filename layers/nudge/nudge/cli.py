@@ -167,9 +167,9 @@ def _keys_rotate(args: argparse.Namespace) -> None:
 
 
 def _segment_create(args: argparse.Namespace) -> None:
-    from nudge.tracking import segments
+    from nudge.segments import definitions
 
-    segment_id = segments.create_manual_segment(args.workspace, args.name, args.description)
+    segment_id = definitions.create_manual_segment(args.workspace, args.name, args.description)
     print(json.dumps({"segment_id": segment_id}) if args.json else f"Manual segment created: {segment_id}")
 
 

@@ -27,7 +27,9 @@ from pynamodb.transactions import TransactWrite
 
 from nudge import clock
 from nudge.billing import periods
+from nudge.delivery import outcomes, states
 from nudge.model.billing import BillingItem, Identity, Incarnation, MeteredMessage, Usage
+from nudge.workspaces import billing_anchor
 
 SHARDS = 8
 CHANNELS = ("email", "sms", "push", "in_app", "webhook")
@@ -55,8 +57,6 @@ def _shard(key: str) -> int:
 
 def _period_of(workspace_id: str, at: int) -> tuple[str, int]:
     """The period id (start date) containing ``at``, and its start in unix seconds."""
-    from nudge.workspaces import billing_anchor
-
     start = periods.period_start_at(billing_anchor(workspace_id), periods.day_of(at))
     return start.isoformat(), periods.midnight(start)
 
@@ -219,8 +219,14 @@ def _lost_race(exc: TransactWriteError) -> bool:
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
 
 
+def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
+    """A billable message sent (``outcomes``'s subscriber): metered, once however often it is reported."""
+    if outcome.state == states.SENT and outcome.billable:
+        message_sent(outcome.workspace_id, outcome.delivery_id, outcome.channel, own_smtp=outcome.own_smtp)
+
+
 def message_sent(workspace_id: str, delivery_id: str, channel: str, *, own_smtp: bool = False) -> bool:
-    """Meter one delivered message (the delivery pipeline calls this); False if already metered."""
+    """Meter one delivered message (reported by the delivery pipeline); False if already metered."""
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
     at = clock.now()

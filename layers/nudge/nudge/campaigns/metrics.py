@@ -39,6 +39,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 
 from nudge.campaigns import journeys
+from nudge.delivery import outcomes, states
 from nudge.model.base import condition_failed, plain
 from nudge.model.campaigns import CampaignMetrics, Journey
 
@@ -124,6 +125,13 @@ def from_delivery(workspace_id: str, campaign_id: str, block: str | None, metric
     if block:
         increment(workspace_id, campaign_id, block, metric)
     increment(workspace_id, campaign_id, None, metric)
+
+
+def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
+    """A campaign message's delivery metric, the first time its delivery reaches it (``outcomes``'s
+    subscriber). Not ``sent``: the send block counts that when it queues the message."""
+    if outcome.campaign_id and outcome.first and outcome.state != states.SENT:
+        from_delivery(outcome.workspace_id, outcome.campaign_id, outcome.block, outcome.state)
 
 
 def move_waiting(

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
-from nudge.billing import metering
-from nudge.delivery import gates, records, states
+from nudge import clock
+from nudge.delivery import gates, outcomes, records, states
 from nudge.delivery.records import recover_sent
 from nudge.delivery.ses_events import Feedback
 from nudge.errors import InvalidRequest, NotFound
@@ -45,20 +45,14 @@ _SES_KINDS = {
 }
 
 
-def _count_for_campaign(delivery: Delivery, state: str) -> None:
-    """A campaign message's first ``state`` of its kind also counts on its campaign and block."""
-    if not delivery.campaign_id or state in (delivery.metrics.as_dict() if delivery.metrics else {}):
-        return
-    from nudge.campaigns import metrics
-
-    block = records.request_of(delivery).get("campaign", {}).get("block")
-    metrics.from_delivery(delivery.workspace_id, delivery.campaign_id, block, state)
-
-
 def _record(delivery: Delivery, state: str, at: int) -> bool:
-    """Record the metric on the delivery, and on its campaign the first time."""
-    _count_for_campaign(delivery, state)
-    return records.record_metric(delivery, state, at)
+    """Record the metric on the delivery, then report it (``outcomes``: the campaign counts it the first
+    time). False, and nothing reported, when the delivery never went out."""
+    first = state not in (delivery.metrics.as_dict() if delivery.metrics else {})
+    if not records.record_metric(delivery, state, at):
+        return False
+    outcomes.report(outcomes.of(delivery, state, at, first=first))
+    return True
 
 
 def _require(workspace_id: str, delivery_id: str) -> Delivery:
@@ -123,7 +117,7 @@ def from_ses(event: Feedback) -> None:
         return
     if recover_sent(delivery) and delivery.billable:
         # It went out after all (its sender died before recording that): now it counts.
-        metering.message_sent(delivery.workspace_id, delivery.delivery_id, delivery.channel)
+        outcomes.report(outcomes.of(delivery, states.SENT, clock.now(), first=False, own_smtp=False))
     if state == states.BOUNCED and event.permanent:
         for address in event.addresses:
             gates.block(event.workspace_id, address, "bounced", event.delivery_id, event.at)

@@ -1,6 +1,6 @@
 """The send pipeline: render, check every gate, deliver through the channel, record what happened, and
-meter it for billing. One delivery at a time; the send function calls ``process`` for each delivery
-that became ``queued``.
+report it (``outcomes``: billing meters it). One delivery at a time; the send function calls ``process``
+for each delivery that became ``queued``.
 
 At most once, and nothing lost:
 
@@ -19,10 +19,11 @@ At most once, and nothing lost:
    SMS or push is recorded ``failed`` as "send outcome unknown" and never resent; SES feedback, tagged with
    the delivery id, still marks it sent and delivered if it went out. Webhooks are retried by their
    adapter under an ``Idempotency-Key`` instead.
-4. **Record** the outcome under the claim, then meter it. If the process dies between the provider call
-   and that write, the delivery stays ``attempted``: its next sighting records it as failed, outcome
-   unknown, never sends it again. If that sighting came while the sender was still at work (a duplicate
-   record processed concurrently), the sender's own record of the outcome replaces the guess.
+4. **Record** the outcome under the claim, then report it (metering subscribes). If the process dies
+   between the provider call and that write, the delivery stays ``attempted``: its next sighting records
+   it as failed, outcome unknown, never sends it again. If that sighting came while the sender was still
+   at work (a duplicate record processed concurrently), the sender's own record of the outcome replaces
+   the guess.
 
 Retries are capped: a delivery rescheduled ``MAX_RETRIES`` times, or first rescheduled ``MAX_RETRY_AGE``
 ago, is failed ("gave up", with the last error) and ``DeadLettered`` is raised, so its stream record ends
@@ -41,8 +42,7 @@ from aws_lambda_powertools import Logger
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from nudge import clock
-from nudge.billing import metering
-from nudge.delivery import channel_set, compose, gates, records, states, templates
+from nudge.delivery import channel_set, compose, gates, outcomes, records, states, templates
 from nudge.delivery import settings as delivery_settings
 from nudge.delivery.channels import aws_errors
 from nudge.delivery.channels.aws_errors import STORAGE_ERRORS
@@ -149,8 +149,8 @@ def _already_handled(delivery: Delivery) -> Outcome:
     if records.gave_up(delivery):
         # Lambda retrying the record that gave up: it fails again, so it ends in the dead-letter queue.
         raise DeadLettered(Outcome(delivery.delivery_id, delivery.state, delivery.reason))
-    if delivery.state in states.OUT and delivery.billable:
-        _meter(delivery)  # the crash may have come between recording the send and metering it
+    if delivery.state in states.OUT:
+        _report_sent(delivery)  # the crash may have come between recording the send and metering it
     return Outcome(delivery.delivery_id, delivery.state)
 
 
@@ -159,8 +159,7 @@ def _went_out(delivery: Delivery, attempt: str) -> Outcome:
     went out: recorded as sent, then moved on to that metric, and metered."""
     if not records.finish(delivery, attempt, states.SENT, reason=None):
         return Outcome(delivery.delivery_id, "claimed elsewhere")
-    if delivery.billable:
-        _meter(delivery)
+    _report_sent(delivery)
     logger.info("message sent, as its feedback shows", delivery_id=delivery.delivery_id)
     return Outcome(delivery.delivery_id, states.SENT, channel=delivery.channel)
 
@@ -250,8 +249,8 @@ def _send_claimed(delivery: Delivery, attempt: str, ready: _Ready) -> Outcome:
         content_json=retained,
         reason=None,
     )
-    if recorded and delivery.billable:
-        metering.message_sent(ws, delivery.delivery_id, delivery.channel, own_smtp=own_smtp)
+    if recorded:
+        outcomes.report(outcomes.of(delivery, states.SENT, clock.now(), first=True, own_smtp=own_smtp))
     logger.info(
         "message sent", delivery_id=delivery.delivery_id, channel=delivery.channel, source=delivery.source
     )
@@ -303,9 +302,10 @@ def _finish(delivery: Delivery, attempt: str, state: str, reason: str) -> Outcom
     return Outcome(delivery.delivery_id, state, reason, delivery.channel)
 
 
-def _meter(delivery: Delivery) -> None:
-    own_smtp = bool(delivery.provider_id and delivery.provider_id.startswith("smtp:"))
-    metering.message_sent(delivery.workspace_id, delivery.delivery_id, delivery.channel, own_smtp=own_smtp)
+def _report_sent(delivery: Delivery) -> None:
+    """Report again a message recorded as sent: its sender may have died before reporting it, and
+    metering (which counts each delivery once) must not miss it."""
+    outcomes.report(outcomes.of(delivery, states.SENT, clock.now(), first=False))
 
 
 def _person(workspace_id: str, cio_id: str) -> Person | None:

@@ -1,4 +1,7 @@
-"""Who reacts to a change: segment evaluation, usage metering, the activity log and campaign triggers.
+"""Who reacts to a change, in the order subscribed: the evaluate handler (the composition root of the
+stream) subscribes segment evaluation, usage metering, the activity log and campaign triggers. They live
+above this package and import ``Change`` from it, so it cannot import them.
+
 Each consumer must be idempotent, because a redelivered stream record is applied again. Campaign
 triggers run last: they call out to Step Functions, and a record they keep failing on has been
 evaluated, metered and logged already."""
@@ -7,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nudge.activities.log import on_change as log_activities
-from nudge.billing.consumer import on_change as meter_usage
-from nudge.campaigns.triggers import on_change as trigger_campaigns
 from nudge.evaluation.changes import Change
-from nudge.segments.evaluation import on_change as evaluate_segments
 
 Consumer = Callable[[Change], None]
-CONSUMERS: list[Consumer] = [evaluate_segments, meter_usage, log_activities, trigger_campaigns]
+CONSUMERS: list[Consumer] = []
+
+
+def subscribe(*consumers: Consumer) -> None:
+    """Add consumers after those already subscribed (once each: a second subscription is ignored)."""
+    for consume in consumers:
+        if consume not in CONSUMERS:
+            CONSUMERS.append(consume)
 
 
 def apply(change: Change) -> None:

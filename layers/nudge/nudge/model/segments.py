@@ -20,10 +20,16 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
+from nudge.errors import NotFound
 from nudge.model.base import table_meta
+from nudge.model.keys import segments_pk
+
+# A segment's ``type``: filled by hand (add_customers, remove_customers) or by its conditions.
+MANUAL, DYNAMIC = "manual", "dynamic"
 
 
 class MembershipsByPerson(GlobalSecondaryIndex["SegmentsItem"]):
@@ -62,7 +68,7 @@ class SegmentsItem(Model):
 class Segment(SegmentsItem, discriminator="segment"):
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
-    type = UnicodeAttribute()  # "manual" or "dynamic"
+    type = UnicodeAttribute()  # MANUAL or DYNAMIC
     conditions_json = UnicodeAttribute(null=True)  # JSON keeps numbers and nesting exactly as defined
     dependencies: ListAttribute = ListAttribute(default=list)  # of dependency keys
     state = UnicodeAttribute(default="finished")  # "building" while a backfill runs
@@ -86,3 +92,12 @@ class Dependents(SegmentsItem, discriminator="dependents"):
 class Recheck(SegmentsItem, discriminator="recheck"):
     cio_id = UnicodeAttribute()
     due_at = NumberAttribute()
+
+
+def load_segment(workspace_id: str, segment_id: str) -> Segment:
+    """One segment's definition, read consistently (``segments.definitions.load``, and the Track API's
+    manual segments, which must not need the condition language to find one)."""
+    try:
+        return Segment.get(segments_pk(workspace_id), str(segment_id), consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound(f"segment {segment_id} not found") from exc

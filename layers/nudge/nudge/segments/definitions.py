@@ -13,12 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from nudge import clock
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Membership, Segment
 from nudge.model.keys import segment_pk, segments_pk
+from nudge.model.segments import DYNAMIC, MANUAL, load_segment
 from nudge.segments import dependents
 from nudge.segments.condition_eval import FieldsOnly
 from nudge.segments.conditions import (
@@ -31,7 +30,6 @@ from nudge.segments.conditions import (
     to_json,
 )
 
-MANUAL, DYNAMIC = "manual", "dynamic"
 BUILDING, FINISHED = "building", "finished"
 _NAME_MAX = 255
 
@@ -87,10 +85,7 @@ def condition_of(segment: Segment) -> Condition | None:
 
 
 def load(workspace_id: str, segment_id: str) -> Segment:
-    try:
-        return Segment.get(segments_pk(workspace_id), str(segment_id), consistent_read=True)
-    except DoesNotExist as exc:
-        raise NotFound(f"segment {segment_id} not found") from exc
+    return load_segment(workspace_id, segment_id)
 
 
 def load_many(workspace_id: str, segment_ids: Iterable[str]) -> list[Segment]:
@@ -201,6 +196,11 @@ def create(workspace_id: str, name: Any, description: Any = "", conditions: Any 
     dependents.add(workspace_id, segment_id, keys)
     segment.save(condition=Segment.pk.does_not_exist())
     return view(segment)
+
+
+def create_manual_segment(workspace_id: str, name: str, description: str = "") -> str:
+    """A manual segment, filled through ``add_customers``: its id."""
+    return create(workspace_id, name, description).id
 
 
 def update(

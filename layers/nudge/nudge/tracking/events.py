@@ -1,4 +1,4 @@
-"""Events: per person, anonymous, and the merge of anonymous events into a person on identify.
+"""Events: per person, and anonymous (merged into a person on identify: ``anonymous``).
 
 An event with an ``id`` is stored under that id, so sending it twice stores one event: the second
 conditional put fails and is answered as a success.
@@ -10,19 +10,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import PutError
 
 from nudge import clock, ids
 from nudge.errors import InvalidRequest
-from nudge.model import EventItem, IdentifierLookup
+from nudge.model import EventItem
 from nudge.model.activities import activity_shard
 from nudge.model.base import condition_failed, plain
-from nudge.model.keys import LOOKUP, anonymous_pk, event_time_key, lookup_pk, person_pk
+from nudge.model.keys import anonymous_pk, event_time_key, person_pk
 from nudge.tracking import people
+from nudge.tracking.anonymous import ANONYMOUS_LOOKBACK_SECONDS, merged_into
+from nudge.tracking.anonymous import merge_anonymous as merge_anonymous  # callers merge through events too
 from nudge.tracking.identifiers import PersonRef
 from nudge.tracking.limits import check_event_data, check_event_name, check_identifier, check_timestamp
 
-ANONYMOUS_LOOKBACK_SECONDS = 30 * 24 * 3600
 EVENT_TYPES = ("event", "page", "screen")
 
 
@@ -64,19 +65,12 @@ def track_anonymous(workspace_id: str, anonymous_id: str | None, req: EventReque
         event_id = req.event_id or ids.ulid()
         return _store(workspace_id, f"{workspace_id}#e#{event_id}", req, expires=True)
     anonymous_id = check_identifier(anonymous_id, "anonymous_id")
-    cio = _merged_into(workspace_id, anonymous_id)
+    cio = merged_into(workspace_id, anonymous_id)
     if cio is not None:
         return _store(workspace_id, person_pk(workspace_id, cio), req, cio_id=cio)
     return _store(
         workspace_id, anonymous_pk(workspace_id, anonymous_id), req, anonymous_id=anonymous_id, expires=True
     )
-
-
-def _merged_into(workspace_id: str, anonymous_id: str) -> str | None:
-    try:
-        return IdentifierLookup.get(lookup_pk(workspace_id, "anonymous", anonymous_id), LOOKUP).cio_id
-    except DoesNotExist:
-        return None
 
 
 def _store(
@@ -115,53 +109,6 @@ def _store(
             return False  # the same event id again: already stored
         raise
     return True
-
-
-def merge_anonymous(workspace_id: str, cio_id: str, anonymous_id: str) -> int:
-    """Move the anonymous id's events (within the 30-day look-back) to the person. Returns the count.
-
-    The link is written first, so events arriving during the merge go straight to the person; the copy
-    is keyed by event id, so a retried merge never duplicates.
-    """
-    link = IdentifierLookup(
-        lookup_pk(workspace_id, "anonymous", anonymous_id), LOOKUP, workspace_id=workspace_id, cio_id=cio_id
-    )
-    owner = _merged_into(workspace_id, anonymous_id)
-    if owner is not None and owner != cio_id:
-        return 0  # an anonymous id belongs to the first person it was merged into
-    if owner is None:
-        link.save()
-    source = anonymous_pk(workspace_id, anonymous_id)
-    since = event_time_key(max(clock.now() - ANONYMOUS_LOOKBACK_SECONDS, 0), "")
-    moved = list(EventItem.by_time.query(source, EventItem.ts_key >= since))
-    target = person_pk(workspace_id, cio_id)
-    with EventItem.batch_write() as batch:
-        for event in moved:
-            copy = EventItem(
-                target,
-                event.sk,
-                **{
-                    name: getattr(event, name)
-                    for name in (
-                        "ts_key",
-                        "workspace_id",
-                        "event_id",
-                        "name",
-                        "type",
-                        "data",
-                        "timestamp",
-                        "received_at",
-                    )
-                },
-            )
-            copy.cio_id = cio_id
-            copy.anonymous_id = anonymous_id
-            copy.activity_shard = activity_shard(workspace_id, event.event_id)
-            batch.save(copy)
-    with EventItem.batch_write() as batch:
-        for event in EventItem.query(source, attributes_to_get=["pk", "sk"]):
-            batch.delete(event)
-    return len(moved)
 
 
 def list_events(workspace_id: str, cio_id: str, limit: int = 100) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from nudge.model import Device, EventItem, IdentifierLookup, Membership, Person,
 from nudge.model.base import plain
 from nudge.model.keys import LOOKUP, device_sk, lookup_pk, member_sk, relationship_sk
 from nudge.tracking import people
+from nudge.tracking.anonymous import merge_anonymous
 from nudge.tracking.identifiers import PersonRef, from_map
 
 
@@ -131,6 +132,4 @@ def _take_identifiers(workspace_id: str, secondary: Person, primary_ref: PersonR
     if len(body) > 1:
         people.identify(workspace_id, ref, body)
     for anonymous_id in secondary.anonymous_ids or []:
-        from nudge.tracking.events import merge_anonymous
-
         merge_anonymous(workspace_id, primary.cio_id, anonymous_id)

@@ -11,7 +11,6 @@ from nudge.errors import InvalidRequest, NotFound
 from nudge.model import ObjectLookup, Relationship, TrackedObject
 from nudge.model.base import plain
 from nudge.model.keys import LOOKUP, object_key, object_lookup_pk, object_pk, person_pk, relationship_sk
-from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef, from_map
 from nudge.tracking.limits import MAX_OBJECT_ATTRIBUTES_BYTES, byte_len
 from nudge.tracking.object_refs import (
@@ -22,7 +21,7 @@ from nudge.tracking.object_refs import (
 )
 
 
-def _resolve(workspace_id: str, ref: ObjectRef | str) -> ObjectRef | None:
+def resolve(workspace_id: str, ref: ObjectRef | str) -> ObjectRef | None:
     if isinstance(ref, ObjectRef):
         return ref
     try:
@@ -37,7 +36,7 @@ def identify_object(
 ) -> ObjectRef:
     """Create or update an object. An attribute set to null or "" is removed."""
     changes = check_object_attributes(attributes)
-    resolved = _resolve(workspace_id, ref)
+    resolved = resolve(workspace_id, ref)
     if resolved is None:
         raise NotFound(f"object {ref} not found")
     now = clock.now()
@@ -90,9 +89,9 @@ def _new_object(workspace_id: str, ref: ObjectRef, anonymous: bool, now: int) ->
     )
 
 
-def _ensure_object(workspace_id: str, ref: ObjectRef | str) -> ObjectRef:
+def ensure_object(workspace_id: str, ref: ObjectRef | str) -> ObjectRef:
     """Relating to an object that does not exist yet creates it, as Customer.io does."""
-    resolved = _resolve(workspace_id, ref)
+    resolved = resolve(workspace_id, ref)
     if resolved is None:
         raise NotFound(f"object {ref} not found")
     key = object_pk(workspace_id, resolved.object_type_id, resolved.object_id)
@@ -106,7 +105,7 @@ def _ensure_object(workspace_id: str, ref: ObjectRef | str) -> ObjectRef:
 
 
 def delete_object(workspace_id: str, ref: ObjectRef | str) -> None:
-    resolved = _resolve(workspace_id, ref)
+    resolved = resolve(workspace_id, ref)
     if resolved is None:
         return
     key = object_pk(workspace_id, resolved.object_type_id, resolved.object_id)
@@ -145,9 +144,9 @@ def link_person(workspace_id: str, cio_id: str, links: ObjectLinks) -> None:
     """Relate one person to objects (creating objects that do not exist yet), or unrelate them."""
     for ref, attributes in links.entries:
         if links.add:
-            relate(workspace_id, cio_id, _ensure_object(workspace_id, ref), attributes)
+            relate(workspace_id, cio_id, ensure_object(workspace_id, ref), attributes)
         else:
-            found = _resolve(workspace_id, ref)
+            found = resolve(workspace_id, ref)
             if found is not None:
                 unrelate(workspace_id, cio_id, found)
 
@@ -164,22 +163,6 @@ def parse_people_links(relationships: Any, field: str = "cio_relationships") -> 
         )
         for i, r in enumerate(relationship_list(relationships, field))
     ]
-
-
-def link_object(workspace_id: str, ref: ObjectRef | str, targets: PeopleLinks, *, add: bool) -> None:
-    """Relate one object to people (creating the object, and people, that do not exist yet)."""
-    resolved = _ensure_object(workspace_id, ref) if add else _resolve(workspace_id, ref)
-    if resolved is None:
-        return
-    for person_ref, attributes in targets:
-        if add:
-            cio = people.find_or_create(workspace_id, person_ref)
-            if cio is not None:
-                relate(workspace_id, cio, resolved, attributes)
-        else:
-            cio = people.resolve_cio_id(workspace_id, person_ref)
-            if cio is not None:
-                unrelate(workspace_id, cio, resolved)
 
 
 def get_object(workspace_id: str, ref: ObjectRef) -> dict[str, Any] | None:

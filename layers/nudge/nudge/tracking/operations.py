@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from nudge.delivery.track_routes import apply_metric
 from nudge.errors import InvalidRequest
 from nudge.tracking import devices, events, merge, objects, people
 from nudge.tracking.identifiers import PersonRef, from_map
@@ -15,8 +16,6 @@ from nudge.tracking.object_refs import ObjectLinks, ObjectRef, object_ref
 
 def _delivery_event(workspace_id: str, op: dict[str, Any]) -> None:
     """``{type: delivery, action: event, identifiers: {id: <delivery id>}, name: <metric>}``."""
-    from nudge.delivery.track_routes import apply_metric
-
     identifiers = op.get("identifiers")
     delivery_id = identifiers.get("id") if isinstance(identifiers, dict) else None
     if not isinstance(delivery_id, str) or not delivery_id:
@@ -135,7 +134,7 @@ def _object_identify(anonymous: bool) -> Callable[[str, dict[str, Any]], None]:
         links = objects.parse_people_links(op["cio_relationships"]) if op.get("cio_relationships") else []
         resolved = objects.identify_object(ws, ref, op.get("attributes"), anonymous=anonymous)
         if links:
-            objects.link_object(ws, resolved, links, add=True)
+            people.link_object(ws, resolved, links, add=True)
 
     return run
 
@@ -143,7 +142,7 @@ def _object_identify(anonymous: bool) -> Callable[[str, dict[str, Any]], None]:
 def _object_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
     def run(ws: str, op: dict[str, Any]) -> None:
         ref = object_ref(op.get("identifiers"))
-        objects.link_object(ws, ref, objects.parse_people_links(op.get("cio_relationships")), add=add)
+        people.link_object(ws, ref, objects.parse_people_links(op.get("cio_relationships")), add=add)
 
     return run
 

@@ -24,9 +24,11 @@ from nudge.model import Device, EventItem, IdentifierLookup, Membership, Person,
 from nudge.model.base import condition_failed, plain
 from nudge.model.keys import LOOKUP, PROFILE, lookup_pk, person_pk, profile_shard, suppression_pk
 from nudge.model.people import PROFILE_SHARDS
+from nudge.tracking import objects
+from nudge.tracking.anonymous import merge_anonymous
 from nudge.tracking.identifiers import PersonRef, looks_like_email
 from nudge.tracking.limits import check_attributes, check_identifier, check_timestamp
-from nudge.tracking.object_refs import ObjectLinks
+from nudge.tracking.object_refs import ObjectLinks, ObjectRef
 
 MAX_ATTEMPTS = 5
 _SUPPRESSION = "suppression"  # a suppression item's sort key
@@ -352,15 +354,10 @@ class _LostRace(Exception):
 
 
 def _after_write(workspace_id: str, person: Person, req: IdentifyRequest) -> None:
-    # Imported here: events and objects import this module.
     if req.anonymous_id:
-        from nudge.tracking.events import merge_anonymous
-
         merge_anonymous(workspace_id, person.cio_id, req.anonymous_id)
     if req.relationships is not None:
-        from nudge.tracking.objects import link_person
-
-        link_person(workspace_id, person.cio_id, req.relationships)
+        objects.link_person(workspace_id, person.cio_id, req.relationships)
 
 
 def _merge_attributes(person: Person, req: IdentifyRequest, now: int) -> None:
@@ -552,3 +549,19 @@ def delete_person(workspace_id: str, person: Person) -> None:
             tx.delete(IdentifierLookup(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP))
         for anonymous_id in person.anonymous_ids or []:
             tx.delete(IdentifierLookup(lookup_pk(workspace_id, "anonymous", anonymous_id), LOOKUP))
+
+
+def link_object(workspace_id: str, ref: ObjectRef | str, targets: objects.PeopleLinks, *, add: bool) -> None:
+    """Relate one object to people (creating the object, and people, that do not exist yet)."""
+    resolved = objects.ensure_object(workspace_id, ref) if add else objects.resolve(workspace_id, ref)
+    if resolved is None:
+        return
+    for person_ref, attributes in targets:
+        if add:
+            cio = find_or_create(workspace_id, person_ref)
+            if cio is not None:
+                objects.relate(workspace_id, cio, resolved, attributes)
+        else:
+            cio = resolve_cio_id(workspace_id, person_ref)
+            if cio is not None:
+                objects.unrelate(workspace_id, cio, resolved)

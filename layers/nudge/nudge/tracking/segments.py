@@ -8,26 +8,16 @@ from nudge import clock
 from nudge.errors import InvalidRequest
 from nudge.model import IdentifierLookup, Membership, Segment
 from nudge.model.keys import LOOKUP, lookup_pk, member_sk, person_pk, segment_pk
+from nudge.model.segments import MANUAL, load_segment
 from nudge.tracking.identifiers import PersonRef, from_typed
 from nudge.tracking.limits import IDENTIFIER_SCHEMA, MAX_SEGMENT_IDS
 
 _BATCH_GET = 100
 
 
-def create_manual_segment(workspace_id: str, name: str, description: str = "") -> str:
-    """A manual segment, filled through ``add_customers``."""
-    from nudge.segments import definitions
-
-    return definitions.create(workspace_id, name, description).id
-
-
 def _manual_segment(workspace_id: str, segment_id: str) -> Segment:
-    # Imported here: only the two manual-segment routes of the Track API need the condition language,
-    # and every other Track request would pay for loading it on a cold start.
-    from nudge.segments import definitions
-
-    segment = definitions.load(workspace_id, segment_id)
-    if segment.type != definitions.MANUAL:
+    segment = load_segment(workspace_id, segment_id)
+    if segment.type != MANUAL:
         raise InvalidRequest(f"segment {segment_id} is not a manual segment", field="segment_id")
     return segment
 

@@ -1,0 +1,119 @@
+"""Delivery reports outcomes through a port (``nudge.delivery.outcomes``) that campaigns and billing
+subscribe to: every handler connects the subscribers, and each subscriber acts on what it should."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nudge.billing import metering
+from nudge.campaigns import metrics
+from nudge.delivery import outcomes, states
+
+ROOT = Path(__file__).resolve().parents[2]
+HANDLERS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/handler.py"))
+
+
+@pytest.mark.parametrize("function", HANDLERS)
+def test_every_handler_connects_the_outcome_subscribers(function: str) -> None:
+    # A fresh process: this one's conftest connected them already.
+    probe = (
+        f"import functions.{function}.handler\n"
+        "from nudge.billing import metering\n"
+        "from nudge.campaigns import metrics\n"
+        "from nudge.delivery import outcomes\n"
+        "assert outcomes.subscribers() == (metrics.on_delivery_outcome, metering.on_delivery_outcome), "
+        "outcomes.subscribers()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_evaluate_handler_subscribes_the_change_consumers_in_order() -> None:
+    from functions.evaluate import handler  # noqa: F401 - imported for its subscriptions
+    from nudge.activities import log
+    from nudge.billing import consumer
+    from nudge.campaigns import triggers
+    from nudge.evaluation import consumers
+    from nudge.segments import evaluation
+
+    assert consumers.CONSUMERS[:4] == [
+        evaluation.on_change,
+        consumer.on_change,
+        log.on_change,
+        triggers.on_change,
+    ]
+
+
+def _outcome(
+    state: str, *, first: bool = True, campaign: str | None = "c1", billable: bool = True
+) -> outcomes.Outcome:
+    return outcomes.Outcome(
+        workspace_id="ws",
+        delivery_id="d1",
+        channel="email",
+        state=state,
+        at=1,
+        first=first,
+        billable=billable,
+        own_smtp=False,
+        campaign_id=campaign,
+        block="b1" if campaign else None,
+    )
+
+
+def test_campaigns_count_a_campaign_message_first_metric_but_not_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    counted: list[tuple[str, str | None, str]] = []
+    monkeypatch.setattr(
+        metrics, "from_delivery", lambda ws, c, block, metric: counted.append((c, block, metric))
+    )
+    metrics.on_delivery_outcome(_outcome(states.OPENED))
+    metrics.on_delivery_outcome(_outcome(states.OPENED, first=False))  # opened again
+    metrics.on_delivery_outcome(_outcome(states.CLICKED, campaign=None))  # a transactional message
+    metrics.on_delivery_outcome(_outcome(states.SENT))  # counted by the send block when queued
+    assert counted == [("c1", "b1", states.OPENED)]
+
+
+def test_billing_meters_each_billable_send_whether_first_or_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    metered: list[tuple[str, str, bool]] = []
+
+    def message_sent(ws: str, delivery_id: str, channel: str, *, own_smtp: bool = False) -> bool:
+        metered.append((delivery_id, channel, own_smtp))
+        return True
+
+    monkeypatch.setattr(metering, "message_sent", message_sent)
+    metering.on_delivery_outcome(_outcome(states.SENT))
+    metering.on_delivery_outcome(_outcome(states.SENT, first=False))  # a recovery: metering is idempotent
+    metering.on_delivery_outcome(_outcome(states.SENT, billable=False))  # system mail
+    metering.on_delivery_outcome(_outcome(states.DELIVERED))
+    assert metered == [("d1", "email", False), ("d1", "email", False)]
+
+
+def test_a_subscriber_is_subscribed_once_and_its_errors_reach_the_reporter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(outcomes, "_subscribers", [])
+    seen: list[str] = []
+
+    def fails(outcome: outcomes.Outcome) -> None:
+        seen.append(outcome.state)
+        raise RuntimeError("down")
+
+    outcomes.subscribe(fails)
+    outcomes.subscribe(fails)
+    with pytest.raises(RuntimeError):
+        outcomes.report(_outcome(states.SENT))
+    assert seen == [states.SENT]
