@@ -11,6 +11,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,infra]"
+	# customerio-cdp-analytics and customerio both own customerio/__init__.py, and the later install wins:
+	# put customerio's back (the cdp package's is empty), whichever order pip installed them in.
+	$(BIN)/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+		"$$(grep -o '"customerio==[^"]*"' pyproject.toml | tr -d '"')"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -20,6 +20,7 @@ from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from nudge.lambda_http import json_response, register
 from nudge.roles import Role
 from nudge.routing import Caller
+from nudge.tracking import pipelines_routes
 from nudge.tracking.routes import ROUTES
 
 composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
@@ -28,10 +29,25 @@ logger = Logger(service="track")
 app = APIGatewayHttpResolver()
 
 
+def _pipelines(event: APIGatewayProxyEventV2) -> bool:
+    """A Pipelines API request: its own key, and Customer.io's Pipelines error shape."""
+    return event.path in pipelines_routes.PATHS
+
+
 def _authenticate(event: APIGatewayProxyEventV2) -> Caller:
-    # A site's Track key may call every Track route: the key is the whole permission.
-    credentials = edge.basic_credentials((event.headers or {}).get("authorization"))
-    return Caller(workspaces.authenticate_track(*credentials), Role.ADMIN)
+    # A site's Track key may call every Track route, a Pipelines key every Pipelines route: the key is the
+    # whole permission, and neither opens the other's routes.
+    header = (event.headers or {}).get("authorization")
+    if _pipelines(event):
+        return Caller(workspaces.authenticate_cdp(edge.pipelines_key(header)), Role.ADMIN)
+    return Caller(workspaces.authenticate_track(*edge.basic_credentials(header)), Role.ADMIN)
+
+
+def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
+    """An error in the shape the route's clients parse: Customer.io's Track API or its Pipelines API."""
+    if _pipelines(app.current_event):
+        return json_response(status, pipelines_routes.error_body(code, message), headers=headers)
+    return json_response(status, {"meta": {"error": message}}, headers=headers)
 
 
 register(app, ROUTES, _authenticate, logger)
@@ -39,9 +55,17 @@ register(app, ROUTES, _authenticate, logger)
 
 @app.exception_handler(Unauthorized)
 def _unauthorized(_: Unauthorized) -> Response:
-    return json_response(
+    if _pipelines(app.current_event):
+        return _error(
+            401,
+            "unauthorized: the Pipelines API key does not match a workspace",
+            "unauthorized",
+            headers={"WWW-Authenticate": 'Basic realm="pipelines"'},
+        )
+    return _error(
         401,
-        {"meta": {"error": "unauthorized: site id and api key do not match a workspace"}},
+        "unauthorized: site id and api key do not match a workspace",
+        "unauthorized",
         headers={"WWW-Authenticate": 'Basic realm="track"'},
     )
 
@@ -49,17 +73,19 @@ def _unauthorized(_: Unauthorized) -> Response:
 @app.exception_handler(InvalidRequest)
 def _invalid(exc: InvalidRequest) -> Response:
     logger.info("request refused", field=exc.field, reason=exc.reason)
+    if _pipelines(app.current_event):
+        return _error(400, str(exc), exc.reason)
     return json_response(400, edge.customerio_error(exc))
 
 
 @app.exception_handler(NotFound)
 def _not_found(exc: NotFound) -> Response:
-    return json_response(404, {"meta": {"error": str(exc)}})
+    return _error(404, str(exc), "not_found")
 
 
 @app.exception_handler(Conflict)
 def _conflict(exc: Conflict) -> Response:
-    return json_response(409, {"meta": {"error": str(exc)}})
+    return _error(409, str(exc), "conflict")
 
 
 @app.exception_handler([ClientError, BotoCoreError, PynamoDBException])
@@ -67,13 +93,11 @@ def _storage_error(exc: Exception) -> Response:
     if edge.refused_by_storage(exc):
         # The data itself cannot be stored: retrying cannot help, so this is the client's 400.
         logger.warning("storage refused the data", error_type=type(exc).__name__)
-        return json_response(400, {"meta": {"error": "request contains data that cannot be stored"}})
+        return _error(400, "request contains data that cannot be stored", "invalid")
     # Throttling or a storage outage: 503 is retried by Customer.io's clients, and every write is
     # idempotent where the client gave an id.
     logger.exception("storage error", error_type=type(exc).__name__)
-    return json_response(
-        503, {"meta": {"error": "temporarily unavailable, retry"}}, headers={"Retry-After": "1"}
-    )
+    return _error(503, "temporarily unavailable, retry", "unavailable", headers={"Retry-After": "1"})
 
 
 @app.not_found

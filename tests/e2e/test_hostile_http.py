@@ -71,6 +71,7 @@ def test_no_hostile_request_over_http_gets_a_5xx_or_a_dropped_connection(local):
     credentials = {
         "track": {"authorization": basic(contract["site_id"], contract["track_api_key"])},
         "app": {"authorization": f"Bearer {contract['app_api_key']}"},
+        "pipelines": {"authorization": f"Bearer {contract['cdp_api_key']}"},
     }
     # The runtime's link secret is its own: every token here is a forgery, which is hostile too.
     generator = Generator(random.Random(seed), _pools(local), credentials, b"not-the-secret", "w")

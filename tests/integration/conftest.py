@@ -12,7 +12,7 @@ from nudge.local.streams import StreamPump
 from nudge.model.tables import streamed_tables
 from tests.support.aws import mocked_account
 from tests.support.channels import FakeChannels, fake_channels
-from tests.support.track import AppClient, TrackClient
+from tests.support.track import AppClient, PipelinesClient, TrackClient
 
 
 @pytest.fixture
@@ -74,3 +74,8 @@ def deliver(channels: FakeChannels, ws: str) -> Callable[[str], Outcome]:
     from nudge.delivery import pipeline
 
     return lambda delivery_id: pipeline.process(ws, delivery_id)
+
+
+@pytest.fixture
+def pipelines(keys: workspaces.IssuedKeys) -> PipelinesClient:
+    return PipelinesClient(keys.cdp_api_key)

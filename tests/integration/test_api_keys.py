@@ -23,12 +23,12 @@ def _create(app, key_type, name="ci"):
     return answer.json["api_key"]
 
 
-def test_a_new_workspace_lists_its_two_keys_without_secrets(app):
+def test_a_new_workspace_lists_its_three_keys_without_secrets(app):
     answer = app.get("/v1/api_keys")
 
     assert answer.status == 200, answer.json
     keys = answer.json["api_keys"]
-    assert sorted(k["type"] for k in keys) == ["app", "track"]
+    assert sorted(k["type"] for k in keys) == ["app", "cdp", "track"]
     assert all("secret" not in k for k in keys)
 
 

@@ -49,7 +49,7 @@ def test_workspace_create_json_matches_the_contract_names(account, capsys):
     code, out, _ = run(capsys, "workspace", "create", "--name", "Acme", "--plan", "premium", "--json")
     data = json.loads(out)
     assert code == 0
-    assert set(data) == {"workspace_id", "site_id", "track_api_key", "app_api_key"}
+    assert set(data) == {"workspace_id", "site_id", "track_api_key", "app_api_key", "cdp_api_key"}
     assert TrackClient(data["site_id"], data["track_api_key"]).put("/api/v1/customers/u1", {}).status == 200
     assert workspaces.authenticate_app(data["app_api_key"]) == data["workspace_id"]
 

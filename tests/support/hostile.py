@@ -29,6 +29,7 @@ class Endpoint:
     method: str
     path: str  # template: /v1/segments/{segment_id}
     body_schema: dict[str, Any] | None = None
+    credentials: str = ""  # whose good credentials it is sent with: the api's, unless it takes its own
 
     @property
     def params(self) -> list[str]:
@@ -56,10 +57,17 @@ def endpoints() -> list[Endpoint]:
     """Every route of every HTTP table: the Track API, the App API and the tracking links."""
     from nudge.api.routes import ROUTES as APP_ROUTES
     from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
+    from nudge.tracking.pipelines_routes import PATHS as PIPELINES_PATHS
     from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 
     return [
-        *(Endpoint("track", r.method, r.path, r.body_schema) for r in TRACK_ROUTES),
+        *(
+            # The Pipelines API's routes are on the Track function, with a key of their own.
+            Endpoint(
+                "track", r.method, r.path, r.body_schema, "pipelines" if r.path in PIPELINES_PATHS else ""
+            )
+            for r in TRACK_ROUTES
+        ),
         *(Endpoint("app", r.method, r.path, r.body_schema) for r in APP_ROUTES),
         *(Endpoint("links", r.method, r.path) for r in LINK_ROUTES),
     ]
@@ -165,6 +173,30 @@ def examples(pools: dict[str, list[str]]) -> dict[tuple[str, str], Any]:
         ("POST", "/api/v1/metrics"): {"delivery_id": delivery, "metric": "opened"},
         ("POST", "/api/v1/push/events"): {"delivery_id": delivery, "event": "opened"},
         ("POST", "/push/events"): {"delivery_id": delivery, "event": "delivered"},
+        **pipelines_examples(),
+    }
+
+
+def pipelines_examples() -> dict[tuple[str, str], Any]:
+    """A valid call for each Pipelines route, and a batch of them all."""
+    common = {
+        "userId": "ann",
+        "messageId": "m-1",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "context": {"ip": "::1"},
+    }
+    calls = {
+        "identify": {**common, "traits": {"email": "ann@example.com", "createdAt": "2025-01-01T00:00:00Z"}},
+        "track": {**common, "event": "purchase", "properties": {"price": 5}},
+        "page": {**common, "name": "Home", "properties": {"url": "https://shop.example/"}},
+        "screen": {**common, "name": "Home"},
+        "group": {**common, "groupId": "acme", "traits": {"objectTypeId": "1", "name": "Acme"}},
+        "alias": {**common, "previousId": "visitor-1"},
+    }
+    batch = [{**call, "type": kind} for kind, call in calls.items()]
+    return {
+        **{("POST", f"/v1/{kind}"): call for kind, call in calls.items()},
+        ("POST", "/v1/batch"): {"batch": batch, "sentAt": "2026-01-01T00:00:01Z"},
     }
 
 
@@ -203,7 +235,7 @@ class Generator:
             path = path.replace("{" + name + "}", self._path_value(endpoint, name), 1)
         query = self._query()
         url = path + ("?" + query if query else "")
-        headers = dict(self.credentials.get(endpoint.api, {}))
+        headers = dict(self.credentials.get(endpoint.credentials or endpoint.api, {}))
         note = "shaped"
         if rng.random() < 0.08:
             headers["authorization"] = rng.choice(_HOSTILE_AUTH)
@@ -497,4 +529,5 @@ def good_credentials(keys: workspaces.IssuedKeys) -> dict[str, dict[str, str]]:
     return {
         "track": {"authorization": basic(keys.site_id, keys.track_api_key)},
         "app": {"authorization": f"Bearer {keys.app_api_key}"},
+        "pipelines": {"authorization": basic(keys.cdp_api_key, "")},
     }

@@ -149,3 +149,29 @@ class AppClient:
 
     def delete(self, path: str, **kw: Any) -> Answer:
         return self.request("DELETE", path, **kw)
+
+
+@dataclass
+class PipelinesClient:
+    """The Pipelines API's routes on the Track handler, with a workspace's Pipelines key (Basic: the key as
+    the user and no password, as Customer.io documents it; ``bearer=True`` sends it as a Bearer token)."""
+
+    api_key: str
+    bearer: bool = False
+
+    def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: str | None = None,
+    ) -> Answer:
+        sent = {"content-type": "application/json", **(headers or {})}
+        default = f"Bearer {self.api_key}" if self.bearer else basic(self.api_key, "")
+        credentials = default if auth is None else auth
+        if credentials:
+            sent["authorization"] = credentials
+        payload = raw if raw is not None else json.dumps({} if body is None else body)
+        return invoke("POST", path, headers=sent, body=payload)

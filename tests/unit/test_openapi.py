@@ -153,9 +153,20 @@ def test_the_served_document_holds_both_apis_with_their_own_credentials():
         _operations(served).keys()
         == _operations(openapi.build()).keys() | _operations(app_openapi.build()).keys()
     )
-    assert set(served["components"]["securitySchemes"]) == {"basic", "bearer"}
+    assert set(served["components"]["securitySchemes"]) == {
+        "basic",
+        "bearer",
+        "pipelinesBasic",
+        "pipelinesBearer",
+    }
     assert served["paths"]["/api/v1/customers/{identifier}"]["put"]["security"] == [{"basic": []}]
     assert served["paths"]["/v1/segments"]["get"]["security"] == [{"bearer": []}]
+    # The Pipelines API, on the Track API's host: its own key (either way it is sent) and error shape.
+    batch = served["paths"]["/v1/batch"]["post"]
+    assert batch["security"] == [{"pipelinesBasic": []}, {"pipelinesBearer": []}]
+    assert batch["responses"]["401"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PipelinesError"
+    }
 
 
 def test_a_merge_refuses_a_path_both_documents_declare():

@@ -135,6 +135,7 @@ def _print_keys(keys: object, as_json: bool, title: str) -> None:
         ("site id", "site_id"),
         ("track api key", "track_api_key"),
         ("app api key", "app_api_key"),
+        ("pipelines key", "cdp_api_key"),
     ):
         print(f"  {label:<14} {data[name]}")
     print("The keys are shown only this once and stored hashed: keep them somewhere safe now.")
@@ -163,7 +164,7 @@ def _keys_rotate(args: argparse.Namespace) -> None:
     from nudge import workspaces
 
     keys = workspaces.rotate_keys(args.workspace)
-    _print_keys(keys, args.json, "Keys rotated: the previous Track and App keys no longer work.")
+    _print_keys(keys, args.json, "Keys rotated: the previous Track, App and Pipelines keys no longer work.")
 
 
 def _segment_create(args: argparse.Namespace) -> None:

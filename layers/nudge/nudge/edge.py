@@ -45,6 +45,18 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
+def pipelines_key(header: str | None) -> str:
+    """A Pipelines API key: the user of HTTP Basic auth with an empty password (Customer.io's documented
+    form, and what its Node client sends), or a Bearer token (what its Python client sends for keys shaped
+    ``sk_us_...``). A Basic password is refused: a key sent there is a mistake, not a second credential."""
+    if header and header.strip().lower().startswith("bearer"):
+        return bearer_token(header)
+    key, password = basic_credentials(header)
+    if password:
+        raise Unauthorized()
+    return key
+
+
 def customerio_error(exc: InvalidRequest) -> dict[str, object]:
     """Customer.io's error shape: ``meta.error`` for one problem, ``meta.errors`` for several."""
     if len(exc.messages) == 1:

@@ -4,8 +4,9 @@ Keys are random, shown once, and stored only as SHA-256 hashes. A slow hash is u
 keys carry 160+ bits of entropy; what matters is that a leaked table does not leak usable keys, and that
 comparisons run in constant time.
 
-A workspace holds any number of App and Track keys, as Customer.io's do, each named and listed through a
-``KeyRecord`` (no secret in it). A Track key is a Basic auth pair: its own site id and a secret. Rotating a
+A workspace holds any number of App, Track and Pipelines (``cdp``) keys, as Customer.io's do, each named and
+listed through a ``KeyRecord`` (no secret in it). A Track key is a Basic auth pair: its own site id and a
+secret. App and Pipelines keys are a secret alone, found by its hash. Rotating a
 key replaces its secret at once, as creating and deleting keys do in Customer.io (whose documents describe
 no grace period): a rotation without downtime is a second key, the integration moved, the first revoked.
 """
@@ -16,9 +17,11 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -26,12 +29,12 @@ from pynamodb.transactions import TransactWrite
 
 from nudge import clock
 from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
-from nudge.model import AppCredential, KeyRecord, TrackCredential, Workspace
+from nudge.model import AppCredential, CdpCredential, KeyRecord, TrackCredential, Workspace
 from nudge.model.base import transaction_lost_race
 from nudge.model.keys import WORKSPACE_SK, workspace_pk
 
 PLANS = ("essentials", "premium", "enterprise")
-KEY_TYPES = ("app", "track")
+KEY_TYPES = ("app", "track", "cdp")
 _NAME_MAX = 200
 KEY_NAME_MAX = 200
 KEYS_MAX = 100  # keys of each type a workspace may hold: a listing stays one small Query
@@ -56,6 +59,7 @@ class IssuedKeys:
     site_id: str
     track_api_key: str
     app_api_key: str
+    cdp_api_key: str  # the Pipelines API's key
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class ApiKey:
     """A key as listed. ``secret`` is set only in the answer that issued it (creation or rotation)."""
 
     key_id: str
-    key_type: str  # "app" or "track"
+    key_type: str  # "app", "track" or "cdp"
     name: str
     created_at: int
     rotated_at: int | None
@@ -97,6 +101,25 @@ def _app_pk(key_hash: str) -> str:
     return f"appkey#{key_hash}"
 
 
+def _cdp_pk(key_hash: str) -> str:
+    return f"cdpkey#{key_hash}"
+
+
+# The kinds of key that are a secret alone, found by its hash: their credential's model and key.
+_HashedCredential = type[AppCredential] | type[CdpCredential]
+_HASHED: dict[str, tuple[_HashedCredential, Callable[[str], str]]] = {
+    "app": (AppCredential, _app_pk),
+    "cdp": (CdpCredential, _cdp_pk),
+}
+
+
+def _hashed_credential(key_type: str, key_hash: str, workspace_id: str | None = None, now: int = 0) -> Any:
+    model, pk = _HASHED[key_type]
+    if workspace_id is None:
+        return model(pk(key_hash), key_type)  # to delete: the key alone
+    return model(pk(key_hash), key_type, workspace_id=workspace_id, created_at=now)
+
+
 def _key_sk(key_id: str) -> str:
     return f"key#{key_id}"
 
@@ -109,12 +132,24 @@ def _new_app_secret() -> str:
     return "nudge_app_" + secrets.token_urlsafe(32)
 
 
-def _app_record(workspace_id: str, key_id: str, name: str, key_hash: str, now: int) -> KeyRecord:
+def _new_cdp_secret() -> str:
+    # Shaped like Customer.io's newer keys (``sk_us_...``): its Python Pipelines client sends such a key as
+    # a Bearer token, others as a Basic auth user; both are accepted. Hex: nothing a Basic user cannot hold.
+    return "sk_us_nudge_" + secrets.token_hex(24)
+
+
+def _new_hashed_secret(key_type: str) -> str:
+    return _new_app_secret() if key_type == "app" else _new_cdp_secret()
+
+
+def _app_record(
+    workspace_id: str, key_id: str, name: str, key_hash: str, now: int, key_type: str = "app"
+) -> KeyRecord:
     return KeyRecord(
         workspace_pk(workspace_id),
         _key_sk(key_id),
         workspace_id=workspace_id,
-        key_type="app",
+        key_type=key_type,
         key_id=key_id,
         name=name,
         key_hash=key_hash,
@@ -157,6 +192,7 @@ def create_workspace(name: str, plan: str, billing_start: str | None = None) -> 
     site_id = secrets.token_hex(10)
     track_key = _new_track_secret()
     app_key = _new_app_secret()
+    cdp_key = _new_cdp_secret()
     now = clock.now()
     workspace = Workspace(
         workspace_pk(workspace_id),
@@ -173,14 +209,19 @@ def create_workspace(name: str, plan: str, billing_start: str | None = None) -> 
         _site_pk(site_id), "track", workspace_id=workspace_id, key_hash=hash_key(track_key), created_at=now
     )
     app = AppCredential(_app_pk(hash_key(app_key)), "app", workspace_id=workspace_id, created_at=now)
+    cdp = _hashed_credential("cdp", hash_key(cdp_key), workspace_id, now)
     records = (
         _track_record(workspace_id, secrets.token_hex(8), DEFAULT_KEY_NAME, site_id, now),
         _app_record(workspace_id, secrets.token_hex(8), DEFAULT_KEY_NAME, hash_key(app_key), now),
+        _app_record(workspace_id, secrets.token_hex(8), DEFAULT_KEY_NAME, hash_key(cdp_key), now, "cdp"),
     )
     with TransactWrite(connection=_connection()) as tx:
-        for item in (workspace, track, app, *records):
+        for item in (workspace, track, app, cdp, *records):
             tx.save(item, condition=type(item).pk.does_not_exist())
-    return IssuedKeys(workspace_id, site_id, track_key, app_key)
+    from nudge.delivery import settings as delivery_settings  # only here: the edge functions import this
+
+    delivery_settings.start_new_workspace(workspace_id)  # new workspaces write Liquid
+    return IssuedKeys(workspace_id, site_id, track_key, app_key, cdp_key)
 
 
 def list_workspaces() -> list[WorkspaceInfo]:
@@ -242,8 +283,9 @@ def billing_anchor(workspace_id: str) -> date:
 
 
 def rotate_keys(workspace_id: str) -> IssuedKeys:
-    """New secrets for the workspace's oldest Track key and oldest App key (the ones it was created with,
-    unless revoked since; one of a type is created when none is left); the old secrets stop working at
+    """New secrets for the workspace's oldest Track, App and Pipelines keys (the ones it was created with,
+    unless revoked since; one of a type is created when none is left, as for a workspace created before
+    Pipelines keys existed); the old secrets stop working at
     once. The operator's command: the App API rotates one key at a time (``rotate_key``)."""
     load(workspace_id)
     keys = list_keys(workspace_id)
@@ -255,9 +297,9 @@ def rotate_keys(workspace_id: str) -> IssuedKeys:
             if oldest is None
             else rotate_key(workspace_id, oldest.key_id)
         )
-    track, app = issued["track"], issued["app"]
-    assert track.site_id and track.secret and app.secret  # issued keys always carry them
-    return IssuedKeys(workspace_id, track.site_id, track.secret, app.secret)
+    track, app, cdp = issued["track"], issued["app"], issued["cdp"]
+    assert track.site_id and track.secret and app.secret and cdp.secret  # issued keys always carry them
+    return IssuedKeys(workspace_id, track.site_id, track.secret, app.secret, cdp.secret)
 
 
 # --- API keys, one at a time (the App API's /v1/api_keys) -------------------------------------------
@@ -325,7 +367,7 @@ def _key_name(name: object) -> str:
 
 
 def list_keys(workspace_id: str) -> list[ApiKey]:
-    """The workspace's App and Track keys, oldest first, without their secrets."""
+    """The workspace's App, Track and Pipelines keys, oldest first, without their secrets."""
     return [_view(r) for r in _records(workspace_id)]
 
 
@@ -339,11 +381,11 @@ def create_key(workspace_id: str, key_type: object, name: object) -> ApiKey:
         raise InvalidRequest(f"a workspace holds at most {KEYS_MAX} {key_type} keys", field="type")
     key_id = secrets.token_hex(8)
     now = clock.now()
-    if key_type == "app":
-        secret = _new_app_secret()
-        record = _app_record(workspace_id, key_id, clean_name, hash_key(secret), now)
-        credential: AppCredential | TrackCredential = AppCredential(
-            _app_pk(hash_key(secret)), "app", workspace_id=workspace_id, created_at=now
+    if key_type in _HASHED:
+        secret = _new_hashed_secret(key_type)
+        record = _app_record(workspace_id, key_id, clean_name, hash_key(secret), now, key_type)
+        credential: AppCredential | CdpCredential | TrackCredential = _hashed_credential(
+            key_type, hash_key(secret), workspace_id, now
         )
     else:
         secret = _new_track_secret()
@@ -364,15 +406,14 @@ def rotate_key(workspace_id: str, key_id: str) -> ApiKey:
     now = clock.now()
     try:
         with TransactWrite(connection=_connection()) as tx:
-            if record.key_type == "app":
-                secret = _new_app_secret()
-                assert record.key_hash is not None  # app records always name their credential
-                tx.delete(AppCredential(_app_pk(record.key_hash), "app"), condition=AppCredential.pk.exists())
+            if record.key_type in _HASHED:
+                secret = _new_hashed_secret(record.key_type)
+                assert record.key_hash is not None  # app and cdp records always name their credential
+                model = _HASHED[record.key_type][0]
+                tx.delete(_hashed_credential(record.key_type, record.key_hash), condition=model.pk.exists())
                 tx.save(
-                    AppCredential(
-                        _app_pk(hash_key(secret)), "app", workspace_id=workspace_id, created_at=now
-                    ),
-                    condition=AppCredential.pk.does_not_exist(),
+                    _hashed_credential(record.key_type, hash_key(secret), workspace_id, now),
+                    condition=model.pk.does_not_exist(),
                 )
                 # A concurrent rotation or revocation changed the record: this one fails whole.
                 tx.update(
@@ -401,7 +442,7 @@ def rotate_key(workspace_id: str, key_id: str) -> ApiKey:
             raise  # DynamoDB unavailable: the edge answers 503
         raise Conflict(f"api key {key_id} changed while it was being rotated; retry") from exc
     record.rotated_at = now
-    if record.key_type == "app":
+    if record.key_type in _HASHED:
         record.key_hash = hash_key(secret)
     return _view(record, secret)
 
@@ -419,9 +460,9 @@ def revoke_key(workspace_id: str, key_id: str, *, in_use: str | None) -> None:
         raise Conflict(f"api key {key_id} authenticates this request: revoke it with another app key")
     try:
         with TransactWrite(connection=_connection()) as tx:
-            if record.key_type == "app":
+            if record.key_type in _HASHED:
                 assert record.key_hash is not None
-                tx.delete(AppCredential(_app_pk(record.key_hash), "app"))
+                tx.delete(_hashed_credential(record.key_type, record.key_hash))
                 tx.delete(record, condition=KeyRecord.key_hash == record.key_hash)
             else:
                 assert record.site_id is not None
@@ -458,6 +499,20 @@ def authenticate_app(api_key: str) -> str:
     # The lookup matched on the hash already; the constant-time compare keeps it that way if the
     # storage layer ever matched loosely.
     if not hmac.compare_digest(cred.pk, _app_pk(digest)):
+        raise Unauthorized()
+    return cred.workspace_id
+
+
+def authenticate_cdp(api_key: str) -> str:
+    """Return the workspace id for a Pipelines API key, or raise ``Unauthorized``."""
+    if not api_key or len(api_key) > 200:
+        raise Unauthorized()
+    digest = hash_key(api_key)
+    try:
+        cred = CdpCredential.get(_cdp_pk(digest), "cdp")
+    except DoesNotExist as exc:
+        raise Unauthorized() from exc
+    if not hmac.compare_digest(cred.pk, _cdp_pk(digest)):
         raise Unauthorized()
     return cred.workspace_id
 

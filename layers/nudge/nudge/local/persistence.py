@@ -89,7 +89,7 @@ class RunningExecution:
 class Snapshot:
     saved_at: float  # wall clock
     local_now: float  # the local clock at the same moment
-    workspace: dict[str, str]  # workspace_id, site_id, track_api_key, app_api_key
+    workspace: dict[str, str]  # workspace_id, site_id, track_api_key, app_api_key, cdp_api_key
     link_secret: str
     tables: dict[str, Table]  # table name -> moto's table
     machines: dict[str, dict[str, Any]]  # state machine name -> its ASL as deployed (before scaling)

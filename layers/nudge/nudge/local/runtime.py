@@ -116,9 +116,17 @@ class LocalRuntime:
                 "site_id": keys.site_id,
                 "track_api_key": keys.track_api_key,
                 "app_api_key": keys.app_api_key,
+                "cdp_api_key": keys.cdp_api_key,
             }
         else:
             self.workspace = dict(snapshot.workspace)  # the keys stored hashed; the snapshot has them
+            if "cdp_api_key" not in self.workspace:
+                # State saved before Pipelines keys existed: the workspace gets one now, kept from here on.
+                issued = workspaces.create_key(
+                    self.workspace["workspace_id"], "cdp", workspaces.DEFAULT_KEY_NAME
+                )
+                assert issued.secret is not None
+                self.workspace["cdp_api_key"] = issued.secret
         self._console_user()
         # The outbox is kept with the state: it reads back the messages of earlier runs.
         self.outbox = Outbox(self.state_dir / "outbox")
@@ -174,6 +182,7 @@ class LocalRuntime:
             "site_id": self.workspace["site_id"],
             "track_api_key": self.workspace["track_api_key"],
             "app_api_key": self.workspace["app_api_key"],
+            "cdp_api_key": self.workspace["cdp_api_key"],
             "workspace_id": self.workspace["workspace_id"],
             "aws_endpoint_url": self.aws.endpoint_url,
             "aws_region": REGION,
@@ -420,6 +429,7 @@ class LocalRuntime:
             f"  site id         {c['site_id']}",
             f"  track api key   {c['track_api_key']}",
             f"  app api key     {c['app_api_key']}",
+            f"  pipelines key   {c['cdp_api_key']}  (the Pipelines API: POST /v1/batch, /v1/identify, ...)",
             f"  workspace id    {c['workspace_id']}",
             f"  AWS endpoint    {c['aws_endpoint_url']} ({c['aws_region']})",
             f"  outbox          {c['track_url']}/_local/outbox.html  ({self.state_dir / 'outbox'})",

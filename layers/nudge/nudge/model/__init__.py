@@ -11,6 +11,7 @@ from nudge.model.segments import Dependents, Membership, Recheck, Segment, Segme
 from nudge.model.tables import TABLE_MODELS, create_tables
 from nudge.model.workspaces import (
     AppCredential,
+    CdpCredential,
     KeyRecord,
     TrackCredential,
     Workspace,
@@ -20,6 +21,7 @@ from nudge.model.workspaces import (
 __all__ = [
     "TABLE_MODELS",
     "AppCredential",
+    "CdpCredential",
     "ConsoleItem",
     "ConsoleSession",
     "Dependents",

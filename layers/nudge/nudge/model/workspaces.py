@@ -51,15 +51,22 @@ class AppCredential(WorkspacesItem, discriminator="app_credential"):
     created_at = NumberAttribute()
 
 
-class KeyRecord(WorkspacesItem, discriminator="key_record"):
-    """pk ``ws#<workspace_id>``, sk ``key#<key_id>``: one per App or Track key, so a workspace lists its own
-    keys with one Query. It names the credential item (an app key's hash, a track key's site id) but holds
-    no secret; the credential items stay the only thing authentication reads."""
+class CdpCredential(WorkspacesItem, discriminator="cdp_credential"):
+    """pk ``cdpkey#<sha256>``, sk ``cdp``: a Pipelines API key, found by its hash as an app key is (it is
+    sent alone, as a Basic auth user with no password or as a Bearer token)."""
 
-    key_type = UnicodeAttribute()  # "app" or "track"
+    created_at = NumberAttribute()
+
+
+class KeyRecord(WorkspacesItem, discriminator="key_record"):
+    """pk ``ws#<workspace_id>``, sk ``key#<key_id>``: one per App, Track or Pipelines key, so a workspace
+    lists its own keys with one Query. It names the credential item (an app or Pipelines key's hash, a track
+    key's site id) but holds no secret; the credential items stay the only thing authentication reads."""
+
+    key_type = UnicodeAttribute()  # "app", "track" or "cdp" (Pipelines)
     key_id = UnicodeAttribute()
     name = UnicodeAttribute()
-    key_hash = UnicodeAttribute(null=True)  # app keys: the current secret's hash (its credential's pk)
+    key_hash = UnicodeAttribute(null=True)  # app and cdp keys: the current secret's hash (credential's pk)
     site_id = UnicodeAttribute(null=True)  # track keys: the site id of the Basic auth pair
     created_at = NumberAttribute()
     rotated_at = NumberAttribute(null=True)

@@ -34,7 +34,13 @@ def looks_like_email(value: str) -> bool:
 
 def from_path(raw: str) -> PersonRef:
     """A percent-encoded path identifier: ``cio_<x>``, an email, or else an id."""
-    text = check_identifier(unquote(raw), "id")
+    return from_identifier(unquote(raw), "id")
+
+
+def from_identifier(value: Any, field: str) -> PersonRef:
+    """An identifier read as a path's is: ``cio_<x>``, an email, or else an id (the Pipelines API's
+    ``userId`` lands as the same value in a Track API path would)."""
+    text = check_identifier(value, field)
     if text.startswith("cio_") and len(text) > 4:
         return PersonRef("cio_id", text[4:])
     if looks_like_email(text):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nudge.routing import Route
+from nudge.tracking.pipelines_routes import ROUTES as PIPELINES_ROUTES
 from nudge.tracking.routes import ROUTES
 
 _ERROR = {
@@ -71,7 +72,8 @@ class ApiSpec:
 
 TRACK = ApiSpec(
     title="Nudge Track API",
-    description="Customer.io-compatible ingestion: people, events, devices, objects.",
+    description="Customer.io-compatible ingestion: people, events, devices, objects; and Customer.io's "
+    "Pipelines API (Segment's spec) under /v1/, with its own key.",
     routes=ROUTES,
     security_scheme={"type": "http", "scheme": "basic", "description": "site_id:track_api_key"},
     errors={
@@ -178,8 +180,66 @@ def merged(title: str, documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# The Pipelines API shares the Track API's host and document, with its own key and error shape.
+_PIPELINES_ERROR = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "strict mode: each refused call",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "code": {"type": "string"},
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_PIPELINES_SCHEMES = {
+    "pipelinesBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "the workspace's Pipelines key as the user, an empty password",
+    },
+    "pipelinesBearer": {"type": "http", "scheme": "bearer", "description": "the workspace's Pipelines key"},
+}
+
+
+def _pipelines_operation(op: dict[str, Any], route: Route) -> None:
+    op["security"] = [{name: []} for name in _PIPELINES_SCHEMES]
+    ok = {"type": "object", "properties": {"success": {"type": "boolean"}}}
+    op["responses"] = {
+        "200": {"description": "Accepted", "content": {"application/json": {"schema": ok}}},
+        **{status: _answer(text, "PipelinesError") for status, text in route.responses.items()},
+        "503": _answer("Storage temporarily unavailable: retry (Retry-After)", "PipelinesError"),
+    }
+    op.setdefault("parameters", []).append(
+        {
+            "name": "X-Strict-Mode",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "enum": ["1"]},
+            "description": "1: refused calls answer 400; otherwise they are dropped (and logged) with a 200",
+        }
+    )
+    op["requestBody"]["content"]["application/json"]["schema"] = route.body_schema
+    op["requestBody"]["description"] += " May be gzip (Content-Encoding: gzip); the limit is inflated."
+
+
 def build() -> dict[str, Any]:
-    return document(TRACK)
+    doc = document(TRACK)
+    doc["components"]["securitySchemes"].update(_PIPELINES_SCHEMES)
+    doc["components"]["schemas"]["PipelinesError"] = _PIPELINES_ERROR
+    for route in PIPELINES_ROUTES:
+        _pipelines_operation(doc["paths"][route.path][route.method.lower()], route)
+    return doc
 
 
 def render(doc: dict[str, Any] | None = None) -> str:

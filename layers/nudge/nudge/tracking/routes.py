@@ -12,6 +12,7 @@ from nudge.routing import Request, Response, Route
 from nudge.tracking import devices, events, merge, operations, people, segments
 from nudge.tracking.identifiers import from_path
 from nudge.tracking.limits import MAX_V1_BODY_BYTES, MAX_V2_BATCH_BYTES, MAX_V2_OP_BYTES, parse_json_object
+from nudge.tracking.pipelines_routes import ROUTES as PIPELINES_ROUTES
 
 OK: dict[str, Any] = {}
 
@@ -234,4 +235,6 @@ ROUTES: tuple[Route, ...] = (
         responses={"207": "Some operations failed: errors[] names each by batch_index"},
     ),
     *DELIVERY_ROUTES,
+    # Customer.io's Pipelines API (Segment's spec), on the same host: its own key (functions/track).
+    *PIPELINES_ROUTES,
 )
