@@ -218,9 +218,6 @@ def create_workspace(name: str, plan: str, billing_start: str | None = None) -> 
     with TransactWrite(connection=_connection()) as tx:
         for item in (workspace, track, app, cdp, *records):
             tx.save(item, condition=type(item).pk.does_not_exist())
-    from nudge.delivery import settings as delivery_settings  # only here: the edge functions import this
-
-    delivery_settings.start_new_workspace(workspace_id)  # new workspaces write Liquid
     return IssuedKeys(workspace_id, site_id, track_key, app_key, cdp_key)
 
 
