@@ -12,7 +12,14 @@ from nudge.delivery import states
 from tests.support.deliveries import campaign, delivery, usage
 from tests.support.track import AppClient
 
-RECEIPT = {"name": "Receipt", "channel": "email", "subject": "Receipt", "body": "<p>Thanks</p>"}
+# Jinja, said outright: these tests are about the Jinja sandbox, and a new workspace writes Liquid.
+RECEIPT = {
+    "name": "Receipt",
+    "channel": "email",
+    "subject": "Receipt",
+    "body": "<p>Thanks</p>",
+    "language": "jinja",
+}
 
 
 def _pointer(answer) -> str:

@@ -143,8 +143,10 @@ def _print_keys(keys: object, as_json: bool, title: str) -> None:
 
 def _workspace_create(args: argparse.Namespace) -> None:
     from nudge import workspaces
+    from nudge.delivery import settings as delivery_settings
 
     keys = workspaces.create_workspace(args.name, args.plan, args.billing_start)
+    delivery_settings.start_new_workspace(keys.workspace_id)  # a new workspace writes Liquid
     _print_keys(keys, args.json, "Workspace created.")
 
 

@@ -101,7 +101,7 @@ def _preview(req: Request) -> Response:
         {"message_data": message_data, "tracked": False},
         person,
         template,
-        template_store.load_layout(req.workspace_id, layout_id)["body"] if layout_id else None,
+        template_store.layout_source(req.workspace_id, layout_id) if layout_id else None,
         template_store.snippets(req.workspace_id),
         delivery_settings.load(req.workspace_id),
     )

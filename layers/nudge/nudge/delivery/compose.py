@@ -1,9 +1,10 @@
 """Render a delivery into the message its channel sends: the first step of the pipeline.
 
-The template's fields and the request's inline fields (inline wins) are jinja2 sources rendered in the
-sandbox with ``customer``, ``event``, ``trigger`` (a transactional request's ``message_data``),
-``campaign`` and ``message``, plus ``unsubscribe_url`` and ``view_in_browser_url``. Email HTML then gets
-tracked links and an open pixel unless the message is untracked.
+The template's fields and the request's inline fields (inline wins) are sources rendered in the sandbox,
+each in its own language (the template's, or the one the inline content was checked in), with
+``customer``, ``event``, ``trigger`` (a transactional request's ``message_data``), ``campaign`` and
+``message``, plus ``unsubscribe_url`` and ``view_in_browser_url``. Email HTML then gets tracked links and
+an open pixel unless the message is untracked.
 """
 
 from __future__ import annotations
@@ -61,15 +62,32 @@ class Job:
     request: dict[str, Any]
     person: Person
     template: StoredTemplate | None
-    layout: str | None
-    snippets: Mapping[str, str]
+    layout: str | templates.Source | None
+    snippets: Mapping[str, str | templates.Source]
     settings: WorkspaceDelivery
+
+
+class _Fields(dict[str, Any]):
+    """A message's fields, each knowing the language its source is written in."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(job.template.fields if job.template else {})
+        template_language = job.template.language if job.template else templates.JINJA
+        self.languages = dict.fromkeys(self, template_language)
+        # Requests queued before languages existed (and system messages) carry none: Jinja.
+        inline_language = str(job.request.get("language") or templates.JINJA)
+        for key, value in job.request.get("content", {}).items():
+            if value is not None:
+                self[key] = value
+                self.languages[key] = inline_language
+
+    def language(self, name: str) -> str:
+        return self.languages.get(name, templates.JINJA)
 
 
 def compose(job: Job) -> Composed:
     """Raises ``templates.TemplateError`` when any field fails to render."""
-    fields = dict(job.template.fields if job.template else {})
-    fields.update({k: v for k, v in job.request.get("content", {}).items() if v is not None})
+    fields = _Fields(job)
     context = _context(job)
     return _COMPOSERS[job.channel](job, fields, context)
 
@@ -100,16 +118,22 @@ def _context(job: Job) -> dict[str, Any]:
     }
 
 
-def _text(fields: dict[str, Any], name: str, context: dict[str, Any]) -> str | None:
+def _text(fields: _Fields, name: str, context: dict[str, Any]) -> str | None:
     source = fields.get(name)
-    return None if source is None else templates.render_text(str(source), context).strip()
+    return (
+        None if source is None else templates.render_text(str(source), context, fields.language(name)).strip()
+    )
 
 
-def _email(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Composed:
+def _email(job: Job, fields: _Fields, context: dict[str, Any]) -> Composed:
     to = job.request.get("to") or job.person.email or plain(job.person.attributes).get("email")
     subject = _text(fields, "subject", context) or ""
     body = templates.render_html(
-        str(fields.get("body", "")), context, layout=job.layout, snippets=job.snippets
+        str(fields.get("body", "")),
+        context,
+        layout=job.layout,
+        snippets=job.snippets,
+        language=fields.language("body"),
     )
     preheader = _text(fields, "preheader", context)
     if preheader:
@@ -148,7 +172,8 @@ def _email(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Compose
     message = Email(
         workspace_id=job.workspace_id,
         delivery_id=job.delivery_id,
-        sender=templates.render_text(str(sender), context).strip(),
+        # A sender from the settings or the environment is plain text, the same in either language.
+        sender=templates.render_text(str(sender), context, fields.language("from")).strip(),
         to=str(to),
         subject=subject,
         text=text,
@@ -166,7 +191,7 @@ def _email(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Compose
     )
 
 
-def _sms(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Composed:
+def _sms(job: Job, fields: _Fields, context: dict[str, Any]) -> Composed:
     phone = job.request.get("to") or job.person.phone or plain(job.person.attributes).get("phone")
     body = _text(fields, "body", context) or ""
     if not phone:
@@ -174,7 +199,7 @@ def _sms(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Composed:
     return Composed(Sms(job.workspace_id, job.delivery_id, str(phone), body), str(phone), [], {"text": body})
 
 
-def _push(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Composed:
+def _push(job: Job, fields: _Fields, context: dict[str, Any]) -> Composed:
     devices = tuple(
         DeviceToken(d.device_id, d.platform)
         for d in Device.query(person_pk(job.workspace_id, job.person.cio_id), Device.sk.startswith("device#"))
@@ -199,16 +224,16 @@ def _push(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Composed
     return Composed(message, devices, [], {"title": title, "text": body})
 
 
-def _in_app(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Composed:
+def _in_app(job: Job, fields: _Fields, context: dict[str, Any]) -> Composed:
     payload = {"title": _text(fields, "title", context) or "", "body": _text(fields, "body", context) or ""}
     message = InApp(job.workspace_id, job.delivery_id, job.person.cio_id, payload)
     return Composed(message, job.person.cio_id, [], dict(payload))
 
 
-def _webhook(job: Job, fields: dict[str, Any], context: dict[str, Any]) -> Composed:
+def _webhook(job: Job, fields: _Fields, context: dict[str, Any]) -> Composed:
     url = _text(fields, "url", context)
     if fields.get("body") is not None:
-        body = templates.render_text(str(fields["body"]), context)
+        body = templates.render_text(str(fields["body"]), context, fields.language("body"))
         try:
             json.loads(body)
         except ValueError as exc:

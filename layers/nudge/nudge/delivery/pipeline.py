@@ -57,7 +57,7 @@ from nudge.delivery.messages import (
     TransientSendError,
     Webhook,
 )
-from nudge.delivery.template_store import StoredTemplate, load, load_layout, snippets
+from nudge.delivery.template_store import StoredTemplate, layout_source, load, snippets
 from nudge.errors import NotFound
 from nudge.model.deliveries import Delivery
 from nudge.model.keys import PROFILE, person_pk
@@ -358,7 +358,7 @@ def _job(
         template.fields.get("layout_id") if template else None
     )
     if layout_id:
-        layout = _cached(ws, "layout", str(layout_id), lambda: load_layout(ws, str(layout_id))["body"])
+        layout = _cached(ws, "layout", str(layout_id), lambda: layout_source(ws, str(layout_id)))
     found_snippets = _cached(ws, "snippets", "", lambda: snippets(ws)) if delivery.channel == "email" else {}
     return compose.Job(
         ws,

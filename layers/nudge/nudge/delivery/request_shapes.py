@@ -18,6 +18,10 @@ from nudge.tracking.limits import MAX_TIMESTAMP
 # --- templates, layouts and snippets (``template_store``) ------------------------------------------
 
 TEMPLATE_CHANNELS = ("email", "sms", "push", "in_app", "webhook")
+# Template languages. Content saved before languages existed has none and is Jinja; a new workspace's
+# default is Liquid (Customer.io's), an older one's Jinja (delivery settings' ``template_language``).
+LIQUID, JINJA = "liquid", "jinja"
+TEMPLATE_LANGUAGES = (LIQUID, JINJA)
 # Per channel: (required fields, optional fields). Every field is template source text except headers.
 FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "email": (("subject", "body"), ("body_plain", "from", "reply_to", "preheader", "layout_id", "headers")),
@@ -35,6 +39,11 @@ LAYOUT_CONTENT = r"{{-?\s*content\s*-?}}"  # where a layout places the message
 _NAME_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": NAME_MAX}
 _SOURCE_SCHEMA: dict[str, Any] = {"type": "string", "maxLength": SOURCE_MAX}
 _HEADERS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
+LANGUAGE_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "enum": list(TEMPLATE_LANGUAGES),
+    "description": "the template language: the workspace's default when created, the stored one on update",
+}
 _FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "headers": _HEADERS_SCHEMA,
     "method": {"type": "string", "enum": ["POST", "PUT"]},
@@ -47,6 +56,7 @@ TEMPLATE_UPDATE_SCHEMA: dict[str, Any] = {
     "properties": {
         "name": _NAME_SCHEMA,
         "trigger_name": {"type": ["string", "null"], "pattern": TRIGGER_NAME.pattern},
+        "language": LANGUAGE_SCHEMA,
         **{
             key: _FIELD_SCHEMAS.get(key, _SOURCE_SCHEMA)
             for required, optional in FIELDS.values()
@@ -79,7 +89,11 @@ PREVIEW_SCHEMA: dict[str, Any] = {
 LAYOUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["name", "body"],
-    "properties": {"name": _NAME_SCHEMA, "body": {**_SOURCE_SCHEMA, "pattern": LAYOUT_CONTENT}},
+    "properties": {
+        "name": _NAME_SCHEMA,
+        "body": {**_SOURCE_SCHEMA, "pattern": LAYOUT_CONTENT},
+        "language": LANGUAGE_SCHEMA,
+    },
 }
 
 # A snippet's content is Customer.io's ``value``; Nudge's first form named it ``body``, still accepted and
@@ -88,7 +102,7 @@ SNIPPET_CONTENT = ("value", "body")
 # PUT /v1/snippets/{name}: Nudge's first form, the name in the path.
 SNIPPET_CONTENT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {key: _SOURCE_SCHEMA for key in SNIPPET_CONTENT},
+    "properties": {**{key: _SOURCE_SCHEMA for key in SNIPPET_CONTENT}, "language": LANGUAGE_SCHEMA},
     "anyOf": [{"required": [key]} for key in SNIPPET_CONTENT],
 }
 # PUT and POST /v1/snippets: Customer.io's form, the name in the body.
@@ -199,5 +213,11 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         },
         "sending_rate": {**_whole(1, MAX_SENDING_RATE), "type": ["integer", "null"]},
         "rotate_webhook_signing_key": {"type": "boolean"},
+        "template_language": {
+            "type": "string",
+            "enum": list(TEMPLATE_LANGUAGES),
+            "description": "what new templates, layouts, snippets and inline transactional content are "
+            "written in when they do not say",
+        },
     },
 }

@@ -17,11 +17,14 @@ from pynamodb.exceptions import DoesNotExist
 from nudge import clock
 from nudge.delivery.channels.smtp import SmtpSettings
 from nudge.delivery.request_shapes import (
+    JINJA,
+    LIQUID,
     MAX_ADDRESS_LENGTH,
     MAX_HOST_LENGTH,
     MAX_MESSAGE_LIMIT,
     MAX_SECRET_LENGTH,
     MAX_SENDING_RATE,
+    TEMPLATE_LANGUAGES,
 )
 from nudge.delivery.signing import link_secret
 from nudge.errors import InvalidRequest
@@ -51,6 +54,7 @@ class WorkspaceDelivery:
     limit: MessageLimit | None
     webhook_signing_key: str
     sending_rate: int = DEFAULT_SENDING_RATE
+    template_language: str = JINJA  # what content is written in when it does not say
 
     def to_api(self, *, with_secrets: bool = True) -> dict[str, Any]:
         """The settings as the App API answers them; ``with_secrets`` False (a console user below admin)
@@ -74,6 +78,7 @@ class WorkspaceDelivery:
             else {"count": self.limit.count, "days": self.limit.days},
             "webhook_signing_key": self.webhook_signing_key if with_secrets else None,
             "sending_rate": self.sending_rate,
+            "template_language": self.template_language,
         }
 
 
@@ -99,6 +104,15 @@ def _default(workspace_id: str) -> DeliverySettings:
     return DeliverySettings(_pk(workspace_id), SK, workspace_id=workspace_id, updated_at=clock.now())
 
 
+def start_new_workspace(workspace_id: str) -> None:
+    """A new workspace writes Liquid, Customer.io's language, unless it chooses otherwise; a workspace
+    without this item predates languages, so its content (and what it adds later) stays Jinja."""
+    item = _default(workspace_id)
+    item.template_language = LIQUID
+    item.save()
+    _cache.pop(workspace_id, None)
+
+
 def webhook_signing_key(workspace_id: str, version: int) -> str:
     """Derived from the deployment's link secret, so no per-workspace secret is stored; rotating bumps
     ``version``, which yields an unrelated key."""
@@ -116,7 +130,8 @@ def _from_item(item: DeliverySettings) -> WorkspaceDelivery:
         limit = MessageLimit(int(item.message_limit), int(item.message_limit_days))
     key = webhook_signing_key(item.workspace_id, int(item.webhook_key_version or 0))
     rate = int(item.sending_rate) if item.sending_rate else DEFAULT_SENDING_RATE
-    return WorkspaceDelivery(item.from_address, item.reply_to, smtp, limit, key, rate)
+    language = item.template_language or JINJA
+    return WorkspaceDelivery(item.from_address, item.reply_to, smtp, limit, key, rate, language)
 
 
 def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
@@ -150,6 +165,12 @@ def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
                 f"sending_rate must be 1 to {MAX_SENDING_RATE} messages per second", field="sending_rate"
             )
         item.sending_rate = rate
+    if "template_language" in body:
+        if body["template_language"] not in TEMPLATE_LANGUAGES:
+            raise InvalidRequest(
+                f"template_language must be one of {', '.join(TEMPLATE_LANGUAGES)}", field="template_language"
+            )
+        item.template_language = body["template_language"]
     if body.get("rotate_webhook_signing_key") is True:
         item.webhook_key_version = int(item.webhook_key_version or 0) + 1
     if item.from_address and not item.smtp_json:

@@ -1,8 +1,11 @@
 """Templates, layouts and snippets: a workspace's message content, stored with the deliveries.
 
-A template is one channel's fields, each a jinja2 source checked when saved, so a syntax error is the
-author's 400 and not a failed send later. Templates are numbered (Customer.io's transactional ids are
-numbers) and may carry a ``trigger_name`` that ``transactional_message_id`` can use instead.
+A template is one channel's fields, each a Liquid or Jinja source (the template's ``language``) checked
+when saved, so a syntax error, or a tag or filter the language does not have, is the author's 400 and
+not a failed send later. Content that does not say its language is written in the workspace's default
+(``settings.template_language``); content stored before languages existed has none and is Jinja.
+Templates are numbered (Customer.io's transactional ids are numbers) and may carry a ``trigger_name``
+that ``transactional_message_id`` can use instead.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from nudge import clock
 from nudge.delivery import templates
 from nudge.delivery.request_shapes import (
     FIELDS,
+    JINJA,
     LAYOUT_CONTENT,
     NAME_MAX,
     SNIPPET_CONTENT,
     SNIPPET_NAME,
     SOURCE_MAX,
+    TEMPLATE_LANGUAGES,
     TRIGGER_NAME,
 )
 from nudge.delivery.request_shapes import TEMPLATE_CHANNELS as CHANNELS
@@ -45,6 +50,7 @@ class StoredTemplate:
     trigger_name: str | None
     created_at: int
     updated_at: int
+    language: str = JINJA
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -52,6 +58,7 @@ class StoredTemplate:
             "name": self.name,
             "channel": self.channel,
             "trigger_name": self.trigger_name,
+            "language": self.language,
             **self.fields,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -67,12 +74,34 @@ def _view(item: Template) -> StoredTemplate:
         item.trigger_name,
         int(item.created_at),
         int(item.updated_at),
+        item.language or JINJA,
     )
 
 
+def _language(workspace_id: str, body: dict[str, Any], stored: str | None = None) -> str:
+    """The language a body asks for; else the stored one (an update), else the workspace's default."""
+    language = body.get("language")
+    if language is None:
+        if stored is not None:
+            return stored
+        from nudge.delivery import settings  # MIME and SMTP come with it: only when content is saved
+
+        return settings.load(workspace_id).template_language
+    if language not in TEMPLATE_LANGUAGES:
+        raise InvalidRequest(f"language must be one of {', '.join(TEMPLATE_LANGUAGES)}", field="language")
+    return str(language)
+
+
+def _check(key: str, source: str, language: str) -> None:
+    try:
+        templates.check(source, language)
+    except templates.TemplateError as exc:
+        raise InvalidRequest(f"{key} is not a valid template: {exc.reason}", field=key) from exc
+
+
 def _parse(
-    workspace_id: str, body: dict[str, Any], *, channel: str | None = None
-) -> tuple[str, str, dict, Any]:
+    workspace_id: str, body: dict[str, Any], *, channel: str | None = None, language: str | None = None
+) -> tuple[str, str, dict, Any, str]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
         raise InvalidRequest(f"name must be 1 to {NAME_MAX} characters", field="name")
@@ -80,6 +109,7 @@ def _parse(
     if channel not in CHANNELS:
         raise InvalidRequest(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
     required, optional = FIELDS[channel]
+    language = _language(workspace_id, body, language)
     fields: dict[str, Any] = {}
     for key in required + optional:
         value = body.get(key)
@@ -87,16 +117,16 @@ def _parse(
             if key in required:
                 raise InvalidRequest(f"{key} is required for a {channel} template", field=key)
             continue
-        fields[key] = _field(workspace_id, key, value)
+        fields[key] = _field(workspace_id, key, value, language)
     trigger = body.get("trigger_name")
     if trigger is not None and (not isinstance(trigger, str) or not TRIGGER_NAME.match(trigger)):
         raise InvalidRequest(
             "trigger_name must start with a letter and hold only letters, digits, _ . -", field="trigger_name"
         )
-    return name.strip(), channel, fields, trigger
+    return name.strip(), channel, fields, trigger, language
 
 
-def _field(workspace_id: str, key: str, value: Any) -> Any:
+def _field(workspace_id: str, key: str, value: Any, language: str) -> Any:
     if key == "headers":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise InvalidRequest("headers must be an object of strings", field="headers")
@@ -110,10 +140,7 @@ def _field(workspace_id: str, key: str, value: Any) -> Any:
         return str(value)
     if not isinstance(value, str) or len(value) > SOURCE_MAX:
         raise InvalidRequest(f"{key} must be a string of at most {SOURCE_MAX} characters", field=key)
-    try:
-        templates.check(value)
-    except templates.TemplateError as exc:
-        raise InvalidRequest(f"{key} is not a valid template: {exc.reason}", field=key) from exc
+    _check(key, value, language)
     return value
 
 
@@ -124,7 +151,7 @@ def _next_id(workspace_id: str) -> str:
 
 
 def create(workspace_id: str, body: dict[str, Any]) -> StoredTemplate:
-    name, channel, fields, trigger = _parse(workspace_id, body)
+    name, channel, fields, trigger, language = _parse(workspace_id, body)
     if trigger is not None and find_by_trigger(workspace_id, trigger) is not None:
         raise Conflict(f"trigger_name {trigger} is already used by another template")
     now = clock.now()
@@ -138,6 +165,7 @@ def create(workspace_id: str, body: dict[str, Any]) -> StoredTemplate:
         channel=channel,
         body_json=json.dumps(fields),
         trigger_name=trigger,
+        language=language,
         created_at=now,
         updated_at=now,
     )
@@ -148,12 +176,18 @@ def create(workspace_id: str, body: dict[str, Any]) -> StoredTemplate:
 def update(workspace_id: str, template_id: str, body: dict[str, Any]) -> StoredTemplate:
     """Replace a template's fields; its channel cannot change."""
     existing = _load_item(workspace_id, template_id)
-    name, _, fields, trigger = _parse(workspace_id, {"name": existing.name, **body}, channel=existing.channel)
+    name, _, fields, trigger, language = _parse(
+        workspace_id,
+        {"name": existing.name, **body},
+        channel=existing.channel,
+        language=existing.language or JINJA,
+    )
     if trigger is not None and trigger != existing.trigger_name:
         other = find_by_trigger(workspace_id, trigger)
         if other is not None and other.id != template_id:
             raise Conflict(f"trigger_name {trigger} is already used by another template")
     existing.name, existing.body_json, existing.trigger_name = name, json.dumps(fields), trigger
+    existing.language = language
     existing.updated_at = clock.now()
     existing.save()
     return _view(existing)
@@ -204,7 +238,7 @@ def resolve(workspace_id: str, reference: Any) -> StoredTemplate:
 
 
 def create_layout(workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    name, source = _layout_fields(body)
+    name, source, language = _layout_fields(workspace_id, body)
     now = clock.now()
     layout_id = secrets.token_hex(6)
     item = Layout(
@@ -214,6 +248,7 @@ def create_layout(workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
         layout_id=layout_id,
         name=name,
         body=source,
+        language=language,
         created_at=now,
         updated_at=now,
     )
@@ -223,13 +258,15 @@ def create_layout(workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def update_layout(workspace_id: str, layout_id: str, body: dict[str, Any]) -> dict[str, Any]:
     item = _layout_item(workspace_id, layout_id)
-    item.name, item.body = _layout_fields(body)
+    item.name, item.body, item.language = _layout_fields(workspace_id, body, item.language or JINJA)
     item.updated_at = clock.now()
     item.save()
     return _layout_view(item)
 
 
-def _layout_fields(body: dict[str, Any]) -> tuple[str, str]:
+def _layout_fields(
+    workspace_id: str, body: dict[str, Any], stored: str | None = None
+) -> tuple[str, str, str]:
     name, source = body.get("name"), body.get("body")
     if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
         raise InvalidRequest(f"name must be 1 to {NAME_MAX} characters", field="name")
@@ -237,11 +274,9 @@ def _layout_fields(body: dict[str, Any]) -> tuple[str, str]:
         raise InvalidRequest("body must be a string", field="body")
     if not re.search(LAYOUT_CONTENT, source):
         raise InvalidRequest("a layout must place the message with {{ content }}", field="body")
-    try:
-        templates.check(source)
-    except templates.TemplateError as exc:
-        raise InvalidRequest(f"body is not a valid template: {exc.reason}", field="body") from exc
-    return name.strip(), source
+    language = _language(workspace_id, body, stored)
+    _check("body", source, language)
+    return name.strip(), source, language
 
 
 def _layout_item(workspace_id: str, layout_id: str) -> Layout:
@@ -256,6 +291,7 @@ def _layout_view(item: Layout) -> dict[str, Any]:
         "id": item.layout_id,
         "name": item.name,
         "body": item.body,
+        "language": item.language or JINJA,
         "created_at": int(item.created_at),
         "updated_at": int(item.updated_at),
     }
@@ -263,6 +299,12 @@ def _layout_view(item: Layout) -> dict[str, Any]:
 
 def load_layout(workspace_id: str, layout_id: str) -> dict[str, Any]:
     return _layout_view(_layout_item(workspace_id, layout_id))
+
+
+def layout_source(workspace_id: str, layout_id: str) -> templates.Source:
+    """A layout as rendering needs it: its text and language."""
+    item = _layout_item(workspace_id, layout_id)
+    return templates.Source(item.body, item.language or JINJA)
 
 
 def delete_layout(workspace_id: str, layout_id: str) -> None:
@@ -280,7 +322,7 @@ def snippet_name(value: Any) -> str:
     return value
 
 
-def _snippet_source(body: dict[str, Any]) -> str:
+def _snippet_source(workspace_id: str, body: dict[str, Any], stored: str | None) -> tuple[str, str]:
     given = [key for key in SNIPPET_CONTENT if body.get(key) is not None]
     if not given:
         raise InvalidRequest("value must be given (the snippet's content)", field="value", reason="required")
@@ -290,27 +332,40 @@ def _snippet_source(body: dict[str, Any]) -> str:
     source = body[field]
     if not isinstance(source, str) or len(source) > SOURCE_MAX:
         raise InvalidRequest(f"{field} must be a string of at most {SOURCE_MAX} characters", field=field)
-    try:
-        templates.check(source)
-    except templates.TemplateError as exc:
-        raise InvalidRequest(f"{field} is not a valid template: {exc.reason}", field=field) from exc
-    return source
+    language = _language(workspace_id, body, stored)
+    _check(field, source, language)
+    return source, language
 
 
-def snippet_view(name: str, source: str, updated_at: int) -> dict[str, Any]:
-    return {"name": name, "value": source, "body": source, "updated_at": updated_at}
+def snippet_view(name: str, source: str, updated_at: int, language: str | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": source,
+        "body": source,
+        "language": language or JINJA,
+        "updated_at": updated_at,
+    }
 
 
 def put_snippet(
     workspace_id: str, name: str, body: dict[str, Any], *, create_only: bool = False
 ) -> dict[str, Any]:
-    """Create or replace a snippet; ``create_only``: 409 when the name is taken (Customer.io's POST)."""
+    """Create or replace a snippet; ``create_only``: 409 when the name is taken (Customer.io's POST).
+    A replacement without a ``language`` keeps the stored one."""
+    stored = None
+    if body.get("language") is None and not create_only:
+        try:
+            stored = Snippet.get(templates_pk(workspace_id), f"s#{snippet_name(name)}").language or JINJA
+        except DoesNotExist:
+            stored = None
+    source, language = _snippet_source(workspace_id, body, stored)
     item = Snippet(
         templates_pk(workspace_id),
         f"s#{snippet_name(name)}",
         workspace_id=workspace_id,
         name=name,
-        body=_snippet_source(body),
+        body=source,
+        language=language,
         updated_at=clock.now(),
     )
     try:
@@ -319,7 +374,7 @@ def put_snippet(
         if not create_only or not condition_failed(exc):
             raise
         raise Conflict(f"snippet {name} already exists: PUT /v1/snippets replaces it") from exc
-    return snippet_view(name, item.body, int(item.updated_at))
+    return snippet_view(name, item.body, int(item.updated_at), item.language)
 
 
 def delete_snippet(workspace_id: str, name: str) -> None:
@@ -334,14 +389,20 @@ def _snippet_items(workspace_id: str) -> list[Snippet]:
     return [item for item in found if isinstance(item, Snippet)]
 
 
-def snippets(workspace_id: str) -> dict[str, str]:
-    """Name -> content, as templates render them."""
-    return {item.name: item.body for item in _snippet_items(workspace_id)}
+def snippets(workspace_id: str) -> dict[str, templates.Source]:
+    """Name -> content and its language, as templates render them."""
+    return {
+        item.name: templates.Source(item.body, item.language or JINJA)
+        for item in _snippet_items(workspace_id)
+    }
 
 
 def list_snippets(workspace_id: str) -> list[dict[str, Any]]:
     """The snippets as the API answers them, by name (the sort key's order)."""
-    return [snippet_view(item.name, item.body, int(item.updated_at)) for item in _snippet_items(workspace_id)]
+    return [
+        snippet_view(item.name, item.body, int(item.updated_at), item.language)
+        for item in _snippet_items(workspace_id)
+    ]
 
 
 def content_items(workspace_id: str) -> list[DeliveriesItem]:

@@ -1,4 +1,8 @@
-"""Message templates: subjects, bodies, SMS and push text rendered with Jinja in a sandbox.
+"""Message templates: subjects, bodies, SMS and push text rendered with Liquid or Jinja in a sandbox.
+
+Every source has a language (``LIQUID`` or ``JINJA``): Liquid is Customer.io's and new workspaces'
+default, rendered by ``liquid_templates``; content stored before languages existed is Jinja, and renders
+exactly as it always did. The rest of this module is the Jinja side.
 
 Templates are written by workspace users, so they are untrusted code that runs inside our Lambdas. They
 run in Jinja's immutable sandbox (no private attributes, no mutating built-in containers, a sandboxed
@@ -19,6 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, NoReturn
 
@@ -26,6 +31,9 @@ from jinja2 import ChainableUndefined, Template, TemplateSyntaxError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
+
+from nudge.delivery import liquid_templates
+from nudge.delivery.request_shapes import JINJA, LIQUID
 
 MAX_OUTPUT = 1_000_000  # characters in any one rendered template
 MAX_REPEAT = 100_000  # items or characters a `*` repetition may produce
@@ -160,8 +168,39 @@ def _run(template: Template, context: Mapping[str, Any]) -> str:
     return "".join(chunks)
 
 
-def _render(source: str, context: Mapping[str, Any], *, html: bool, what: str | None = None) -> str:
+@dataclass(frozen=True)
+class Source:
+    """A layout's or snippet's text and the language it is written in."""
+
+    text: str
+    language: str = JINJA
+
+
+def _source(value: str | Source) -> Source:
+    return value if isinstance(value, Source) else Source(value)
+
+
+def _liquid(source: str, html: bool) -> Any:
     try:
+        return liquid_templates.compile_template(source, html, MAX_OUTPUT)
+    except liquid_templates.LiquidTemplateError as exc:
+        raise TemplateError(exc.reason) from exc
+
+
+def _render(
+    source: str,
+    context: Mapping[str, Any],
+    *,
+    html: bool,
+    what: str | None = None,
+    language: str = JINJA,
+) -> str:
+    try:
+        if language == LIQUID:
+            try:
+                return liquid_templates.render(_liquid(source, html), context)
+            except liquid_templates.LiquidTemplateError as exc:
+                raise TemplateError(exc.reason) from exc
         return _run(_compile(source, html), context)
     except TemplateError as exc:
         if what is None:
@@ -169,27 +208,33 @@ def _render(source: str, context: Mapping[str, Any], *, html: bool, what: str | 
         raise TemplateError(f"{what}: {exc.reason}") from exc
 
 
-def check(source: str) -> None:
+def check(source: str, language: str = JINJA) -> None:
     """Compile only, to refuse a broken template when it is saved."""
-    _compile(source, True)
+    if language == LIQUID:
+        _liquid(source, True)
+    else:
+        _compile(source, True)
 
 
-def render_text(source: str, context: Mapping[str, Any]) -> str:
+def render_text(source: str, context: Mapping[str, Any], language: str = JINJA) -> str:
     """Render without escaping: subjects, SMS, push text and plain-text bodies."""
-    return _render(source, context, html=False)
+    return _render(source, context, html=False, language=language)
 
 
 class _Snippets(Mapping[str, Markup]):
     """Snippets rendered on first use, so a workspace's unused (or broken) snippets cost nothing."""
 
-    def __init__(self, sources: Mapping[str, str], context: Mapping[str, Any]) -> None:
+    def __init__(self, sources: Mapping[str, str | Source], context: Mapping[str, Any]) -> None:
         self._sources = sources
         self._context = context
         self._rendered: dict[str, Markup] = {}
 
     def __getitem__(self, name: str) -> Markup:
         if name not in self._rendered:
-            html = _render(self._sources[name], self._context, html=True, what=f"snippet {name!r}")
+            source = _source(self._sources[name])
+            html = _render(
+                source.text, self._context, html=True, what=f"snippet {name!r}", language=source.language
+            )
             self._rendered[name] = Markup(html)  # noqa: S704 (autoescaped output: safe to embed as is)
         return self._rendered[name]
 
@@ -204,19 +249,24 @@ def render_html(
     source: str,
     context: Mapping[str, Any],
     *,
-    layout: str | None = None,
-    snippets: Mapping[str, str] | None = None,
+    layout: str | Source | None = None,
+    snippets: Mapping[str, str | Source] | None = None,
+    language: str = JINJA,
 ) -> str:
     """Render an HTML body with autoescaping, then the layout around it (``{{ content }}``).
 
-    Snippets see the same context but not each other, so they cannot recurse or depend on an order.
+    Snippets see the same context but not each other, so they cannot recurse or depend on an order. The
+    body, the layout and each snippet are rendered in their own languages.
     """
     context = {**context, "snippets": _Snippets(snippets or {}, context)}
-    body = _render(source, context, html=True)
+    body = _render(source, context, html=True, language=language)
     if layout is None:
         return body
+    frame = _source(layout)
     content = Markup(body)  # noqa: S704 (autoescaped output: safe to embed as is)
-    return _render(layout, {**context, "content": content}, html=True, what="layout")
+    return _render(
+        frame.text, {**context, "content": content}, html=True, what="layout", language=frame.language
+    )
 
 
 _SKIP = {"script", "style", "head", "title", "template"}

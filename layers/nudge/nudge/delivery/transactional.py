@@ -52,14 +52,19 @@ def send(
                 field="transactional_message_id",
             )
         template_id = template.id
-    content = _inline(channel, body, required=template_id is None)
-    sender = content.get("from")
-    if sender and "{" not in sender:
-        from nudge.delivery import settings
+    from nudge.delivery import settings
 
-        if settings.load(workspace_id).smtp is None:
-            settings.check_sender_domain(sender, "from")
+    workspace_settings = settings.load(workspace_id)
+    # Inline content is written in the workspace's default language, recorded with the request so that
+    # a queued message renders as it was checked even if the default changes meanwhile.
+    language = workspace_settings.template_language
+    content = _inline(channel, body, required=template_id is None, language=language)
+    sender = content.get("from")
+    if sender and "{" not in sender and workspace_settings.smtp is None:
+        settings.check_sender_domain(sender, "from")
     request: dict[str, Any] = {"content": content, "transactional": True}
+    if content:
+        request["language"] = language
     if correlation_id:
         request["correlation_id"] = correlation_id
     for flag in SEND_FLAGS:
@@ -111,7 +116,7 @@ def _new_id() -> str:
     return secrets.token_hex(16)
 
 
-def _inline(channel: str, body: dict[str, Any], *, required: bool) -> dict[str, Any]:
+def _inline(channel: str, body: dict[str, Any], *, required: bool, language: str) -> dict[str, Any]:
     content: dict[str, Any] = {}
     for name in INLINE[channel]:
         key = "_from" if name == "from" and "_from" in body else name
@@ -121,7 +126,7 @@ def _inline(channel: str, body: dict[str, Any], *, required: bool) -> dict[str, 
         if not isinstance(value, str):
             raise InvalidRequest(f"{name} must be a string", field=name)
         try:
-            templates.check(value)
+            templates.check(value, language)
         except templates.TemplateError as exc:
             raise InvalidRequest(f"{name} is not a valid template: {exc.reason}", field=name) from exc
         content[name] = value

@@ -111,6 +111,9 @@ class LocalRuntime:
 
         if snapshot is None:
             keys = workspaces.create_workspace("Local workspace", "essentials")
+            from nudge.delivery import settings as delivery_settings
+
+            delivery_settings.start_new_workspace(keys.workspace_id)  # a new workspace writes Liquid
             self.workspace = {
                 "workspace_id": keys.workspace_id,
                 "site_id": keys.site_id,

@@ -165,6 +165,7 @@ class Template(DeliveriesItem, discriminator="template"):
     channel = UnicodeAttribute()
     body_json = UnicodeAttribute()  # the channel's fields (subject, body, body_plain, layout_id, ...)
     trigger_name = UnicodeAttribute(null=True)  # transactional_message_id may name it instead of its id
+    language = UnicodeAttribute(null=True)  # liquid | jinja; none: saved before languages existed, Jinja
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
 
@@ -173,6 +174,7 @@ class Layout(DeliveriesItem, discriminator="layout"):
     layout_id = UnicodeAttribute()
     name = UnicodeAttribute()
     body = UnicodeAttribute()
+    language = UnicodeAttribute(null=True)  # liquid | jinja; none: saved before languages existed, Jinja
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
 
@@ -180,6 +182,7 @@ class Layout(DeliveriesItem, discriminator="layout"):
 class Snippet(DeliveriesItem, discriminator="snippet"):
     name = UnicodeAttribute()
     body = UnicodeAttribute()
+    language = UnicodeAttribute(null=True)  # liquid | jinja; none: saved before languages existed, Jinja
     updated_at = NumberAttribute()
 
 
@@ -195,6 +198,9 @@ class DeliverySettings(DeliveriesItem, discriminator="settings"):
     message_limit_days = NumberAttribute(null=True)  # ... per this many days
     webhook_key_version = NumberAttribute(default=0)  # bumped to rotate the derived webhook signing key
     sending_rate = NumberAttribute(null=True)  # broadcasts start at most this many journeys per second
+    # What content is written in when it does not say: "liquid" from a workspace's creation on; none for
+    # workspaces created before languages existed, whose content is Jinja.
+    template_language = UnicodeAttribute(null=True)
     updated_at = NumberAttribute()
 
 
