@@ -1,7 +1,8 @@
-"""Customer.io's official Node client (customerio-node 5), unmodified, against ``nudge local``.
+"""Customer.io's official Node clients, unmodified, against ``nudge local``: customerio-node 5 (the Track and
+App APIs) and @customerio/cdp-analytics-node (the Pipelines API).
 
-The calls and their checks are in ``tests/node/app_api.test.mjs`` (node's own test runner); this module
-gives them the session's runtime and fails with node's report. ``npm ci`` installs the pinned client from
+The calls and their checks are in ``tests/node/*.test.mjs`` (node's own test runner); this module
+gives them the session's runtime and fails with node's report. ``npm ci`` installs the pinned clients from
 the committed lock file the first time (a clean clone, CI), so ``make test`` needs nothing installed by
 hand beyond Node itself.
 """
@@ -19,8 +20,11 @@ INSTALL_SECONDS = 300
 RUN_SECONDS = 600
 
 
+CLIENTS = ("customerio-node", "@customerio/cdp-analytics-node")
+
+
 def _installed() -> None:
-    if (NODE_TESTS / "node_modules" / "customerio-node").is_dir():
+    if all((NODE_TESTS / "node_modules" / client).is_dir() for client in CLIENTS):
         return
     npm = shutil.which("npm")
     assert npm, "npm is not on PATH: the Node client tests need Node 20+ (as make synth does)"
@@ -45,6 +49,7 @@ def test_customerio_node_api_client_against_the_local_runtime(local):
         "NUDGE_SITE_ID": local.contract["site_id"],
         "NUDGE_TRACK_API_KEY": local.contract["track_api_key"],
         "NUDGE_APP_API_KEY": local.contract["app_api_key"],
+        "NUDGE_CDP_API_KEY": local.contract["cdp_api_key"],
     }
     done = subprocess.run(
         [node, "--test", "--test-reporter=spec"],
