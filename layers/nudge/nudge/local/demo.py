@@ -23,7 +23,9 @@ def _template(workspace_id: str, name: str, subject: str, body: str) -> str:
     from nudge.delivery import template_store
 
     return template_store.create(
-        workspace_id, {"name": name, "channel": "email", "subject": subject, "body": body}
+        # Liquid, said outright: a local state from before languages has a Jinja default.
+        workspace_id,
+        {"name": name, "channel": "email", "subject": subject, "body": body, "language": "liquid"},
     ).id
 
 
@@ -41,7 +43,7 @@ def seed(workspace_id: str) -> dict[str, str]:
     welcome = _template(
         workspace_id,
         "Demo: welcome",
-        "Welcome to Acme, {{ customer.first_name | default('friend') }}!",
+        "Welcome to Acme, {{ customer.first_name | default: 'friend' }}!",
         '<h1>Welcome aboard</h1><p>Start with <a href="https://acme.example/start">our guide</a>.</p>'
         '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
     )
