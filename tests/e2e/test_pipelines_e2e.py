@@ -5,13 +5,21 @@ tests/node/pipelines.test.mjs, through tests/e2e/test_node_client.py.)"""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from customerio import analytics
 from customerio.analytics.request import APIError
+
+from tests.support.local_runtime import Runtime, start
 
 
 def _attributes(local: Any, person: str) -> dict[str, Any] | None:
@@ -87,3 +95,53 @@ def test_strict_mode_over_http(local):
 
     assert (permissive.status_code, permissive.json()) == (200, {"success": True})
     assert strict.status_code == 400 and strict.json()["errors"][0]["field"] == "name"
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+README_EXAMPLE = re.compile(
+    r"^<!-- README example \(python\): pipelines[^\n]*-->\n```python\n(.*?)^```\n\n```sh\n(.*?)^```$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """A runtime of its own: the README's example names people ("ann") that other tests use too."""
+    runtime = start(tmp_path_factory.mktemp("pipelines-readme"), "--no-demo")
+    yield runtime
+    runtime.stop()
+
+
+def test_the_readmes_pipelines_examples_run_as_written(fresh):
+    local = fresh
+    python_example, curl_example = README_EXAMPLE.search(README.read_text()).groups()
+    env = {**os.environ, "NUDGE_URL": local.url, "NUDGE_CDP_API_KEY": local.contract["cdp_api_key"]}
+    ran = subprocess.run(
+        [sys.executable, "-c", python_example],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    env |= {"URL": local.url, "CDP_API_KEY": local.contract["cdp_api_key"]}
+    curl = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", curl_example.replace("curl ", "curl --fail-with-body -sS ", 1)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert curl.returncode == 0 and '"success":true' in curl.stdout, curl.stdout + curl.stderr
+
+    ann = _attributes(local, "ann")
+    assert ann["plan"] == "pro" and ann["email"] == "ann@example.com"
+    local.wait_until(
+        lambda: (
+            {"order_placed", "purchase", "https://shop.example/pricing"}
+            <= {a["name"] for a in _activities(local, "ann")}
+        ),
+        timeout=30,
+    )
