@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def run(runtime: Runtime, name: str) -> str:
 
 
 def test_the_readme_marks_its_examples():
-    assert set(examples()) == {"segments", "campaigns"}
+    assert set(examples()) == {"segments", "campaigns", "liquid"}
 
 
 def test_the_segment_example(runtime):
@@ -71,6 +72,22 @@ def test_the_segment_example(runtime):
     assert (churned["type"], pros["type"]) == ("manual", "dynamic")
     assert pros["conditions"]["and"][2] == {"not": {"segment": {"id": str(churned["id"]), "operator": "in"}}}
     assert '"identifiers"' in printed  # the membership page it ends with
+
+
+def test_the_liquid_example(runtime):
+    # Before the campaign example: its send would leave the workspace's (then no) snippets in the send
+    # function's 30-second content cache, and this example's snippet would render empty.
+    run(runtime, "liquid")
+
+    def receipt():
+        outbox = runtime.get("/_local/outbox").json()
+        return next((m for m in outbox if m["recipient"] == "bea@example.com"), None)
+
+    message = runtime.wait_until(receipt, timeout=15)
+    assert message["subject"] == "Bea, order A-77 is confirmed"
+    html = unescape(message["html"])
+    assert html.startswith("<html><body><ul><li>3 x SOCKS: $36.75</li><li>1 x HAT: $20</li></ul>")
+    assert "<p>Total: $56.75</p><p>Questions? Just reply, bea.</p>" in html  # the layout's snippet
 
 
 def test_the_campaign_example(runtime):
