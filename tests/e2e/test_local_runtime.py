@@ -23,6 +23,7 @@ def test_contract_file_has_every_promised_key(local):
         "site_id",
         "track_api_key",
         "app_api_key",
+        "cdp_api_key",
         "workspace_id",
         "aws_endpoint_url",
         "aws_region",
@@ -36,7 +37,15 @@ def test_contract_file_has_every_promised_key(local):
 
 
 def test_the_banner_shows_the_contract_and_a_curl_example_that_works(local):
-    for key in ("track_url", "site_id", "track_api_key", "app_api_key", "workspace_id", "aws_endpoint_url"):
+    for key in (
+        "track_url",
+        "site_id",
+        "track_api_key",
+        "app_api_key",
+        "cdp_api_key",
+        "workspace_id",
+        "aws_endpoint_url",
+    ):
         assert str(local.contract[key]) in local.banner
     assert "Its state is kept in the state directory" in local.banner
     assert "time scale      60x" in local.banner
