@@ -71,3 +71,17 @@ def test_a_transaction_cancelled_for_invalid_data_is_refused_data():
         "TransactionCanceledException", CancellationReasons=[{"Code": "TransactionConflict"}]
     )
     assert not edge.refused_by_storage(conflict)
+
+
+def test_a_pipelines_key_is_a_basic_user_with_no_password_or_a_bearer_token():
+    assert edge.pipelines_key("Basic " + base64.b64encode(b"sk_us_k:").decode()) == "sk_us_k"
+    assert edge.pipelines_key("bearer  sk_us_k ") == "sk_us_k"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Bearer", "Basic " + base64.b64encode(b"sk_us_k:secret").decode(), "Token sk_us_k"],
+)
+def test_a_pipelines_key_sent_any_other_way_is_unauthorized(header):
+    with pytest.raises(Unauthorized):
+        edge.pipelines_key(header)
