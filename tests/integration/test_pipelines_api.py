@@ -10,10 +10,12 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import ClientError
 from customerio import analytics
 from customerio.analytics import request as analytics_request
 
 from nudge import clock, workspaces
+from nudge.tracking import events as tracking_events
 from nudge.tracking import pipelines_routes
 from nudge.tracking.object_refs import ObjectRef
 from nudge.tracking.objects import get_object
@@ -385,3 +387,23 @@ def test_the_official_python_client_in_async_mode(keys, ws, official):
 
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def test_a_storage_outage_during_one_call_is_a_503_after_the_rest_are_applied(pipelines, ws, monkeypatch):
+    real = tracking_events.track
+
+    def throttled(workspace_id, ref, event):
+        if event.name == "unlucky":
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem")
+        return real(workspace_id, ref, event)
+
+    monkeypatch.setattr(tracking_events, "track", throttled)
+    batch = [
+        {"type": "track", "userId": "ann", "event": "unlucky"},
+        {"type": "track", "userId": "ann", "event": "purchase"},
+    ]
+    answer = pipelines.post("/v1/batch", {"batch": batch})
+
+    assert answer.status == 503 and answer.headers["Retry-After"] == "1"
+    assert answer.json["code"] == "unavailable"  # the shape the SDKs parse; they send the batch again
+    assert [e["name"] for e in events_of(ws, "ann")] == ["purchase"]
