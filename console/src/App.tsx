@@ -6,13 +6,14 @@ import { SignIn } from "./pages/SignIn";
 import { useSession } from "./session";
 
 // Each screen is its own chunk: the first screen loads the shell and Overview only; the campaign builder
-// (with @xyflow/react) arrives with the next slice as a lazy route of its own.
+// (with @xyflow/react) is a chunk of its own, loaded when a campaign is opened.
 const Overview = lazy(() => import("./pages/Overview"));
 const People = lazy(() => import("./pages/People"));
 const Person = lazy(() => import("./pages/Person"));
 const Segments = lazy(() => import("./pages/Segments"));
 const SegmentEditor = lazy(() => import("./pages/SegmentEditor"));
 const Campaigns = lazy(() => import("./pages/Campaigns"));
+const CampaignBuilder = lazy(() => import("./pages/CampaignBuilder"));
 const Messages = lazy(() => import("./pages/Messages"));
 const MessageDetail = lazy(() => import("./pages/MessageDetail"));
 const Billing = lazy(() => import("./pages/Billing"));
@@ -35,6 +36,8 @@ export function App() {
           <Route path="/segments/new" element={<SegmentEditor />} />
           <Route path="/segments/:segmentId" element={<SegmentEditor />} />
           <Route path="/campaigns" element={<Campaigns />} />
+          {/* One route for new and saved: saving a new campaign moves the URL to its id without a remount. */}
+          <Route path="/campaigns/:campaignId" element={<CampaignBuilder />} />
           <Route path="/content" element={<Content />} />
           <Route path="/content/:templateId" element={<Content />} />
           <Route path="/messages" element={<Messages />} />
