@@ -271,12 +271,18 @@ def test_a_template_is_written_and_previewed_for_a_person(page: Any, console: Co
     expect(frame.get_by_text("Hello Tia")).to_be_visible()
     screenshot(page, "content")
     [saved] = [t for t in runtime.app("GET", "/v1/templates").json()["templates"] if t["name"] == "Hello"]
-    assert saved["subject"] == "Hi {{ customer.first_name }}"
+    assert saved["subject"] == "Hi {{ customer.first_name }}" and saved["language"] == "liquid"
 
     page.get_by_label("Body (HTML and Liquid)").fill("<p>{% if %}</p>")
     page.get_by_role("button", name="Save template").click()
     expect(page.get_by_label("Body (HTML and Liquid)")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_text(re.compile("body is not a valid template"))).to_be_visible()
+
+    # The language is the author's choice: the same template in Jinja, with a Jinja filter.
+    page.get_by_label("Language").select_option("jinja")
+    page.get_by_label("Body (HTML and Jinja)").fill("<p>Hello {{ customer.first_name|upper }}</p>")
+    page.get_by_role("button", name="Save template").click()
+    expect(frame.get_by_text("Hello TIA")).to_be_visible()
 
 
 def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -> None:

@@ -14,6 +14,7 @@ interface Template {
   channel: string;
   subject?: string;
   body?: string;
+  language?: string; // "liquid" | "jinja"; a template saved before languages existed reads "jinja"
   updated_at: number;
 }
 
@@ -29,6 +30,11 @@ interface Preview {
 
 // The channels whose templates are text bodies this editor handles (webhooks have a URL, edited by the API).
 const CHANNELS = ["email", "sms", "push", "in_app"];
+// Template languages; a new template is Liquid (Customer.io's), said outright so the choice is visible.
+const LANGUAGES = [
+  { value: "liquid", label: "Liquid" },
+  { value: "jinja", label: "Jinja" },
+];
 
 function TemplateList() {
   const { can } = useSession();
@@ -146,16 +152,17 @@ function Editor({ template }: { template: Template | null }) {
   const [channel, setChannel] = useState(template?.channel ?? "email");
   const [subject, setSubject] = useState(template?.subject ?? "");
   const [body, setBody] = useState(template?.body ?? "");
+  const [language, setLanguage] = useState(template?.language ?? "liquid");
   const [error, setError] = useState<ApiError>();
   const [saved, setSaved] = useState(0);
   const [busy, setBusy] = useState(false);
   const [base, setBase] = useState(template); // the version last saved, which previews render
-  const dirty = !!base && (name !== base.name || subject !== (base.subject ?? "") || body !== (base.body ?? ""));
+  const dirty = !!base && (name !== base.name || subject !== (base.subject ?? "") || body !== (base.body ?? "") || language !== (base.language ?? "jinja"));
 
   async function save() {
     setBusy(true);
     setError(undefined);
-    const fields = { name, body, ...(channel === "email" ? { subject } : {}) };
+    const fields = { name, body, language, ...(channel === "email" ? { subject } : {}) };
     try {
       if (template) {
         const answer = await api.put<{ template: Template }>(`/v1/templates/${template.id}`, fields);
@@ -183,10 +190,15 @@ function Editor({ template }: { template: Template | null }) {
         <Stack>
           <TextInput label="Name" required value={name} readOnly={readOnly} onChange={(e) => setName(e.currentTarget.value)} error={error?.field("name")} />
           {!template && <NativeSelect label="Channel" value={channel} onChange={(e) => setChannel(e.currentTarget.value)} data={CHANNELS} error={error?.field("channel")} />}
+          <NativeSelect label="Language" value={language} disabled={readOnly} onChange={(e) => setLanguage(e.currentTarget.value)} data={LANGUAGES} error={error?.field("language")} />
           {channel === "email" && <TextInput label="Subject" value={subject} readOnly={readOnly} onChange={(e) => setSubject(e.currentTarget.value)} error={error?.field("subject")} />}
           <Textarea
-            label={channel === "email" ? "Body (HTML and Liquid)" : "Body (Liquid)"}
-            description="{{ customer.first_name }}, {{ event.total }}, {% if %}…{% endif %}, {{ unsubscribe_url }}"
+            label={`Body (${channel === "email" ? "HTML and " : ""}${language === "jinja" ? "Jinja" : "Liquid"})`}
+            description={
+              language === "jinja"
+                ? "{{ customer.first_name|default('there') }}, {{ event.total }}, {% if %}…{% endif %}, {{ unsubscribe_url }}"
+                : '{{ customer.first_name | default: "there" }}, {{ event.total }}, {% if %}…{% endif %}, {{ unsubscribe_url }}'
+            }
             value={body}
             readOnly={readOnly}
             onChange={(e) => setBody(e.currentTarget.value)}
@@ -197,7 +209,7 @@ function Editor({ template }: { template: Template | null }) {
             maxRows={24}
             styles={{ input: { fontFamily: "var(--mantine-font-family-monospace)", fontSize: 13 } }}
           />
-          {error && !error.field("name") && !error.field("channel") && !error.field("subject") && !bodyError && (
+          {error && !error.field("name") && !error.field("channel") && !error.field("language") && !error.field("subject") && !bodyError && (
             <Alert color="red" role="alert">
               {error.message}
             </Alert>
