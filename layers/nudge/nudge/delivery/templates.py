@@ -32,7 +32,6 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
-from nudge.delivery import liquid_templates
 from nudge.delivery.request_shapes import JINJA, LIQUID
 
 MAX_OUTPUT = 1_000_000  # characters in any one rendered template
@@ -181,8 +180,21 @@ def _source(value: str | Source) -> Source:
 
 
 def _liquid(source: str, html: bool) -> Any:
+    # Imported on first use: python-liquid brings Babel and dateutil (about 0.25 s of a cold start),
+    # which a function that renders only Jinja never needs.
+    from nudge.delivery import liquid_templates
+
     try:
         return liquid_templates.compile_template(source, html, MAX_OUTPUT)
+    except liquid_templates.LiquidTemplateError as exc:
+        raise TemplateError(exc.reason) from exc
+
+
+def _render_liquid(source: str, context: Mapping[str, Any], html: bool) -> str:
+    from nudge.delivery import liquid_templates
+
+    try:
+        return liquid_templates.render(_liquid(source, html), context)
     except liquid_templates.LiquidTemplateError as exc:
         raise TemplateError(exc.reason) from exc
 
@@ -197,10 +209,7 @@ def _render(
 ) -> str:
     try:
         if language == LIQUID:
-            try:
-                return liquid_templates.render(_liquid(source, html), context)
-            except liquid_templates.LiquidTemplateError as exc:
-                raise TemplateError(exc.reason) from exc
+            return _render_liquid(source, context, html)
         return _run(_compile(source, html), context)
     except TemplateError as exc:
         if what is None:
