@@ -59,7 +59,12 @@ def test_build_a_campaign_on_the_canvas_activate_it_and_see_its_messages(page: A
     canvas = page.get_by_role("region", name="Campaign canvas")
     for block in ("b1", "b2", "b3", "b4", "b5"):
         expect(canvas.get_by_test_id(f"node-{block}")).to_be_visible()
-    expect(canvas.get_by_text("yes", exact=True)).to_have_count(2)  # the handle's label and the edge's
+    expect(canvas.get_by_text("yes", exact=True)).to_be_visible()  # on the branch's handle
+    expect(canvas.locator(".react-flow__edge")).to_have_count(5)
+    # With the keyboard: a node on the canvas takes focus, and Enter opens it in the panel.
+    canvas.get_by_role("group", name="Block b2: Delay").focus()
+    page.keyboard.press("Enter")
+    expect(panel.get_by_role("heading", name="Delay (b2)")).to_be_visible()
 
     page.get_by_role("button", name="Activate").click()
     expect(page.get_by_test_id("campaign-state")).to_have_text("active")
@@ -81,17 +86,18 @@ def test_build_a_campaign_on_the_canvas_activate_it_and_see_its_messages(page: A
     runtime.wait_until(
         lambda: len(runtime.app("GET", "/v1/customers/bea/messages").json()["messages"]) == 2, timeout=60
     )
-    # Once active, each block shows its counts on the canvas (the page reads them every 10 s).
-    page.reload()
-    expect(canvas.get_by_test_id("node-b4")).to_contain_text("sent 1")
-    expect(canvas.get_by_test_id("node-trigger")).to_contain_text("entered 1")
-    screenshot(page, "campaign-builder")
-
     page.get_by_role("link", name="Messages").click()
     page.get_by_label("Campaign").select_option(label="Builder onboarding")
     expect(page.get_by_role("link", name="bea@example.com")).to_have_count(2)
+
+    # The list counts her entry; once active, each block shows its counts on the canvas.
     page.get_by_role("link", name="Campaigns").click()
     expect(page.get_by_test_id(f"entered-{campaign['id']}")).to_have_text("1")
+    page.get_by_role("link", name="Builder onboarding").click()
+    expect(canvas.get_by_test_id("node-b4")).to_contain_text("sent 1")
+    expect(canvas.get_by_test_id("node-b5")).to_contain_text("sent 0")
+    expect(canvas.get_by_test_id("node-trigger")).to_contain_text("entered 1")
+    screenshot(page, "campaign-builder")
 
 
 def test_a_refused_block_is_shown_on_its_node(page: Any, console: Console) -> None:

@@ -197,7 +197,8 @@ function definitionOf(campaign: Campaign | null): Definition {
 }
 
 export function Builder({ campaign, templates, segments, canEdit, onSaved }: { campaign: Campaign | null; templates: Template[]; segments: Segment[]; canEdit: boolean; onSaved(c: Campaign): void }) {
-  const phone = useMediaQuery("(max-width: 48em)");
+  // Read at the first render (not in an effect): the canvas fits its view to the height it starts with.
+  const phone = useMediaQuery("(max-width: 48em)", window.matchMedia("(max-width: 48em)").matches, { getInitialValueInEffect: false });
   const state = campaign?.state ?? "draft";
   const readOnly = !canEdit || state === "active" || state === "archived";
   const [definition, setDefinition] = useState<Definition>(() => definitionOf(campaign));
@@ -229,25 +230,28 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
 
   const nodes: CanvasNodeType[] = flow.nodes.map((n) => {
     const counts = n.type === "trigger" ? metrics.data?.campaign : metrics.data?.blocks[n.id];
+    // The counts that mean something for the node: entered on the trigger, sent on a send; others once non-zero.
+    const always = n.type === "trigger" ? "entered" : n.data.block?.type === "send" ? "sent" : "";
     const shown = n.type === "trigger" ? ["entered", "in_progress", "converted", "failed"] : ["sent", "waiting", "opened", "clicked", "bounced", "skipped"];
     return {
       id: n.id,
       type: "step",
       position: n.position,
       selected: n.id === selected,
-      ariaLabel: n.type === "trigger" ? `Trigger: ${describeTrigger(n.data.trigger!)}` : `Block ${n.id}: ${BLOCK_LABELS[n.data.block!.type]}`,
+      ariaLabel: n.type === "trigger" ? `Trigger: ${TRIGGER_LABELS[n.data.trigger!.type]}, ${describeTrigger(n.data.trigger!)}` : `Block ${n.id}: ${BLOCK_LABELS[n.data.block!.type]}`,
       deletable: !readOnly && n.type === "block",
       data: {
         kind: n.type,
-        title: n.type === "trigger" ? `Trigger · ${TRIGGER_LABELS[n.data.trigger!.type]}` : BLOCK_LABELS[n.data.block!.type],
+        title: n.type === "trigger" ? "Trigger" : BLOCK_LABELS[n.data.block!.type],
         summary: n.type === "trigger" ? describeTrigger(n.data.trigger!) : describeBlock(n.data.block!, templateName),
         outputs: n.type === "trigger" ? [{ handle: "start", label: "" }] : outputs(n.data.block!),
         errors: byNode.get(n.id) ?? [],
-        metrics: counts ? (shown.map((m) => [m, counts[m] ?? 0]).filter(([m, c]) => c || (m === "entered" || m === "sent")) as [string, number][]) : undefined,
+        metrics: metrics.data ? (shown.map((m) => [m, counts?.[m] ?? 0]).filter(([m, c]) => c || m === always) as [string, number][]) : undefined,
       },
     };
   });
-  const edges: Edge[] = flow.edges.map((e) => ({ ...e, deletable: !readOnly, labelBgPadding: [4, 2] }));
+  // Outputs are labelled on their handles (yes / no, 50%), so edges carry no label of their own.
+  const edges: Edge[] = flow.edges.map(({ label: _label, ...e }) => ({ ...e, deletable: !readOnly }));
 
   function onNodesChange(changes: NodeChange<CanvasNodeType>[]) {
     let next = flow;
@@ -389,7 +393,7 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
         </Text>
       )}
       <SimpleGrid cols={{ base: 1, md: 3 }}>
-        <Paper withBorder style={{ gridColumn: phone ? undefined : "span 2", height: phone ? 380 : 620 }} aria-label="Campaign canvas" role="region">
+        <Paper withBorder style={{ gridColumn: phone ? undefined : "span 2", height: phone ? 400 : 560 }} aria-label="Campaign canvas" role="region">
           <ReactFlow
             nodes={nodes}
             edges={edges}
