@@ -87,12 +87,14 @@ def test_build_a_campaign_on_the_canvas_activate_it_and_see_its_messages(page: A
         lambda: len(runtime.app("GET", "/v1/customers/bea/messages").json()["messages"]) == 2, timeout=60
     )
     page.get_by_role("link", name="Messages").click()
-    page.get_by_label("Campaign").select_option(label="Builder onboarding")
+    expect(page.get_by_role("heading", name="Messages")).to_be_visible()
+    page.get_by_label("Campaign", exact=True).select_option(label="Builder onboarding")
     expect(page.get_by_role("link", name="bea@example.com")).to_have_count(2)
 
     # The list counts her entry; once active, each block shows its counts on the canvas.
     page.get_by_role("link", name="Campaigns").click()
     expect(page.get_by_test_id(f"entered-{campaign['id']}")).to_have_text("1")
+    screenshot(page, "campaigns")
     page.get_by_role("link", name="Builder onboarding").click()
     expect(canvas.get_by_test_id("node-b4")).to_contain_text("sent 1")
     expect(canvas.get_by_test_id("node-b5")).to_contain_text("sent 0")

@@ -188,6 +188,7 @@ function BlockFields({ id, block, onChange, templates, segments, error, err, rea
             Wait until
           </Text>
           <ConditionEditor value={block.condition as Condition} onChange={(condition) => set({ condition })} path={`${here}/condition`} error={error} segments={segments} readOnly={readOnly} />
+          <Duration label="Check every" seconds={Number(block.poll_seconds ?? 3600)} onChange={(poll_seconds) => set({ poll_seconds })} error={err("poll_seconds")} readOnly={readOnly} />
           <Switch label="Give up after a while" checked={block.max_seconds !== null && block.max_seconds !== undefined} disabled={readOnly} onChange={(e) => set({ max_seconds: e.currentTarget.checked ? 604800 : null })} />
           {block.max_seconds !== null && block.max_seconds !== undefined && (
             <>

@@ -418,8 +418,10 @@ export function describeBlock(block: Block, templateName?: (id: string) => strin
     }
     case "branch":
       return "yes / no on a condition";
-    case "multi_split":
-      return `${(block.branches as unknown[] | undefined)?.length ?? 0} branches + otherwise`;
+    case "multi_split": {
+      const count = (block.branches as unknown[] | undefined)?.length ?? 0;
+      return `${count} ${count === 1 ? "branch" : "branches"} + otherwise`;
+    }
     case "random_split":
       return ((block.branches as { percent?: number }[] | undefined) ?? []).map((b) => `${b.percent ?? 0}%`).join(" / ");
     case "set_attribute":
