@@ -1,7 +1,7 @@
 import "@xyflow/react/dist/style.css";
 import { Accordion, Alert, Anchor, Badge, Button, Group, Modal, NativeSelect, Paper, SimpleGrid, Stack, Switch, Text, TextInput, Title } from "@mantine/core";
 import { useMediaQuery } from "@mantine/hooks";
-import { Background, Controls, ReactFlow, type Edge, type NodeChange, type EdgeChange, type Connection } from "@xyflow/react";
+import { Background, Controls, ReactFlow, useReactFlow, type Edge, type NodeChange, type EdgeChange, type Connection } from "@xyflow/react";
 import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router";
 import { ApiError, api, seg } from "../api/client";
@@ -36,6 +36,15 @@ interface Metrics {
   campaign: Record<string, number>;
   blocks: Record<string, Record<string, number>>;
   not_entered: Record<string, number>;
+}
+
+/** Fits the view again when blocks are added or removed: a new block is never off screen. */
+function FitOnGrowth({ count }: { count: number }) {
+  const { fitView } = useReactFlow();
+  useEffect(() => {
+    void fitView({ padding: 0.2, maxZoom: 1, duration: 200 });
+  }, [count, fitView]);
+  return null;
 }
 
 const NEW_CAMPAIGN: Definition = { name: "", trigger: { type: "event", name: "" }, workflow: { start: "", blocks: {} } };
@@ -339,7 +348,7 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
               setDefinition({ ...definition, name: e.currentTarget.value });
               setDirty(true);
             }}
-            error={error?.field("campaign/name")}
+            error={error?.field("campaign/name")?.replace(/^campaign\.name: /, "")}
             w={280}
           />
           <Badge color={STATE_COLORS[state] ?? "gray"} variant="light" mb={8} data-testid="campaign-state">
@@ -387,7 +396,7 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
           {unplaced ?? general.join("; ")}
         </Alert>
       )}
-      {byNode.size > 0 && !unplaced && (
+      {[...byNode.keys()].some((k) => k !== null) && (
         <Text size="sm" c="red" role="status">
           {[...byNode.keys()].filter((k) => k !== null).length} block(s) need attention: they are outlined in red.
         </Text>
@@ -410,6 +419,7 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
           >
             <Background />
             <Controls showInteractive={false} />
+            <FitOnGrowth count={flow.nodes.length} />
           </ReactFlow>
         </Paper>
         <Paper withBorder p="sm">

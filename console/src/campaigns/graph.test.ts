@@ -217,11 +217,14 @@ describe("API errors on nodes", () => {
 
   it("groups messages by node", () => {
     const grouped = errorsByNode({
-      "campaign/workflow/blocks/b1/template_id": "unknown template 9",
+      "campaign/workflow/blocks/b1/template_id": "campaign.workflow.blocks.b1.template_id: unknown template 9",
       "campaign/workflow/blocks/b1/channel": "not the template's channel",
-      "campaign/name": "required",
+      "campaign/trigger/name": "campaign.trigger.name: must not be empty",
+      "campaign/name": "campaign.name: required",
     });
-    expect(grouped.get("b1")).toEqual(["unknown template 9", "not the template's channel"]);
-    expect(grouped.get(null)).toEqual(["required"]);
+    // On its node, a message loses the part of its path that names the node.
+    expect(grouped.get("b1")).toEqual(["template_id: unknown template 9", "not the template's channel"]);
+    expect(grouped.get(TRIGGER_ID)).toEqual(["trigger.name: must not be empty"]);
+    expect(grouped.get(null)).toEqual(["campaign.name: required"]);
   });
 });

@@ -389,12 +389,18 @@ export function nodeOfPointer(pointer: string): string | null {
   return null;
 }
 
-/** The API's field errors grouped by the node they concern (the rest under null). */
+/**
+ * The API's field errors grouped by the node they concern (the rest under null). A message names its
+ * whole path ("campaign.workflow.blocks.b1.template_id: unknown template 9"): on its node, the part
+ * naming the node goes ("template_id: unknown template 9").
+ */
 export function errorsByNode(fields: Record<string, string>): Map<string | null, string[]> {
   const found = new Map<string | null, string[]>();
   for (const [pointer, message] of Object.entries(fields)) {
     const node = nodeOfPointer(pointer);
-    found.set(node, [...(found.get(node) ?? []), message]);
+    const prefix = node === null ? "" : node === TRIGGER_ID ? "campaign." : `campaign.workflow.blocks.${node}.`;
+    const shown = prefix && message.startsWith(prefix) ? message.slice(prefix.length) : message;
+    found.set(node, [...(found.get(node) ?? []), shown]);
   }
   return found;
 }
