@@ -24,6 +24,7 @@ from nudge.model.keys import PROFILE, member_sk, person_pk, segment_pk
 from nudge.routing import Request, Response, Route
 from nudge.segments import definitions
 from nudge.segments.conditions import CONDITION_SCHEMA
+from nudge.subscriptions.api_routes import ROUTES as SUBSCRIPTION_ROUTES
 from nudge.tracking import devices, people
 from nudge.tracking import segments as manual
 from nudge.tracking.identifiers import PersonRef, from_typed
@@ -271,6 +272,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/billing/invoices", _billing_invoices, "Billing history"),
     Route("GET", "/v1/billing/invoices/{invoice_id}", _billing_invoice, "One invoice, line by line"),
     *DELIVERY_ROUTES,
+    *SUBSCRIPTION_ROUTES,
     *CAMPAIGN_ROUTES,
     *BROADCAST_ROUTES,
     *KEY_ROUTES,
