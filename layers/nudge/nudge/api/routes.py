@@ -15,6 +15,7 @@ from nudge.api.people import ROUTES as PEOPLE_ROUTES
 from nudge.api.person_changes import ROUTES as PERSON_CHANGE_ROUTES
 from nudge.api.segment_preview import ROUTES as PREVIEW_ROUTES
 from nudge.api.sessions import ROUTES as SESSION_ROUTES
+from nudge.api.template_tests import ROUTES as TEMPLATE_TEST_ROUTES
 from nudge.campaigns.api_routes import BROADCAST_ROUTES
 from nudge.campaigns.api_routes import ROUTES as CAMPAIGN_ROUTES
 from nudge.delivery.api_routes import ROUTES as DELIVERY_ROUTES
@@ -272,6 +273,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/billing/invoices", _billing_invoices, "Billing history"),
     Route("GET", "/v1/billing/invoices/{invoice_id}", _billing_invoice, "One invoice, line by line"),
     *DELIVERY_ROUTES,
+    *TEMPLATE_TEST_ROUTES,
     *SUBSCRIPTION_ROUTES,
     *CAMPAIGN_ROUTES,
     *BROADCAST_ROUTES,

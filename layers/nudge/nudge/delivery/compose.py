@@ -21,6 +21,7 @@ from typing import Any
 
 from nudge.delivery import links, templates
 from nudge.delivery.messages import Attachment, DeviceToken, Email, Push, Sms, Webhook
+from nudge.delivery.records import ADDRESSED_SOURCES
 from nudge.delivery.settings import WorkspaceDelivery
 from nudge.delivery.signing import link_secret
 from nudge.delivery.template_store import StoredTemplate
@@ -157,7 +158,7 @@ def _email(job: Job, fields: _Fields, context: dict[str, Any]) -> Composed:
     # The copy kept for "view in browser" has no open pixel: viewing it is not an open of the email.
     retained_html = track(False)[0] if tracked else html
     headers = {str(k): str(v) for k, v in (fields.get("headers") or {}).items()}
-    if job.source != "system":
+    if job.source not in ADDRESSED_SOURCES:
         # RFC 8058 one-click unsubscribe: mailbox providers POST to the signed link.
         headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

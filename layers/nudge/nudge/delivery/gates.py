@@ -22,6 +22,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from nudge.delivery.records import ADDRESSED_SOURCES
 from nudge.delivery.settings import MessageLimit
 from nudge.model.base import condition_failed, plain
 from nudge.model.deliveries import BlockedAddress, LimitCounter
@@ -82,7 +83,7 @@ def limited(channel: str, source: str) -> bool:
 
 
 def _subscription(channel: str, source: str, request: dict[str, Any], person: Person) -> Blocked | None:
-    if channel not in SUBSCRIPTION_CHANNELS or source == "system":
+    if channel not in SUBSCRIPTION_CHANNELS or source in ADDRESSED_SOURCES:
         return None
     default = source == "transactional"
     if request.get("send_to_unsubscribed", default) is True:

@@ -168,11 +168,7 @@ def _prepare(delivery: Delivery) -> _Ready | _Decided:
     """Everything before the claim: reads, rendering and the gates that only read."""
     ws = delivery.workspace_id
     request = records.request_of(delivery)
-    person = (
-        _recipient_of_system_mail(delivery, request)
-        if delivery.source == "system"
-        else _person(ws, delivery.cio_id)
-    )
+    person = _person_of(delivery, request)
     if person is None:
         return _Decided(states.UNDELIVERABLE, "the person no longer exists")
     settings = delivery_settings.load(ws)
@@ -313,6 +309,18 @@ def _person(workspace_id: str, cio_id: str) -> Person | None:
         return Person.get(person_pk(workspace_id, cio_id), PROFILE)
     except DoesNotExist:
         return None
+
+
+def _person_of(delivery: Delivery, request: dict) -> Person | None:
+    """Whose data the message renders: its person's; for a test, the person it was asked for (if any,
+    and still there); for Nudge's own mail, no one's."""
+    if delivery.source == "system":
+        return _recipient_of_system_mail(delivery, request)
+    if delivery.source == "test":
+        render_as = request.get("render_as")
+        found = _person(delivery.workspace_id, str(render_as)) if render_as else None
+        return found or _recipient_of_system_mail(delivery, request)
+    return _person(delivery.workspace_id, delivery.cio_id)
 
 
 def _recipient_of_system_mail(delivery: Delivery, request: dict) -> Person:

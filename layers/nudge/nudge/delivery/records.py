@@ -28,6 +28,9 @@ OUTCOME_UNKNOWN = "send outcome unknown"
 GAVE_UP = "gave up"
 DUE_SHARDS = 4
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # SES tag values allow no more
+# Mail to an address rather than to a person (Nudge's own invoices, a user's test of a template): no
+# subscription gate, no unsubscribe header, since there is no person's consent to read or offer.
+ADDRESSED_SOURCES = frozenset({"system", "test"})
 
 
 def delivery_pk(workspace_id: str, delivery_id: str) -> str:
@@ -54,7 +57,7 @@ class NewDelivery:
     delivery_id: str
     cio_id: str
     channel: str
-    source: str  # transactional | campaign | system
+    source: str  # transactional | campaign | system | test
     request: dict[str, Any]
     template_id: str | None = None
     campaign_id: str | None = None

@@ -86,6 +86,15 @@ PREVIEW_SCHEMA: dict[str, Any] = {
         "message_data": {"type": ["object", "null"]},
     },
 }
+# POST /v1/templates/{id}/test: whom to render it for (optional), the data, and (an API key's) recipient.
+TEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "identifiers": {"oneOf": [identifiers_schema(allow_phone=False), {"type": "null"}]},
+        "message_data": {"type": ["object", "null"]},
+        "to": {"type": ["string", "null"], "format": "email"},
+    },
+}
 LAYOUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["name", "body"],

@@ -85,7 +85,7 @@ def send(
             raise InvalidRequest("custom_data must be an object", field="custom_data")
         request["content"]["custom_data"] = body["custom_data"]
     if body.get("message_data") is not None:
-        request["message_data"] = _message_data(body["message_data"])
+        request["message_data"] = message_data_of(body["message_data"])
     if body.get("attachments") is not None:
         request["attachments"] = _attachments(body["attachments"])
     send_at = _send_at(body.get("send_at"))
@@ -152,7 +152,8 @@ def _headers(value: Any) -> dict[str, str]:
     return value
 
 
-def _message_data(value: Any) -> dict[str, Any]:
+def message_data_of(value: Any) -> dict[str, Any]:
+    """``message_data`` as a send keeps it: an object of bounded size, or a 400 at the field."""
     import json
 
     if not isinstance(value, dict):
