@@ -13,6 +13,8 @@ Modules (one concern each):
 - ``executions``: starting executions (names derived from campaign, person and trigger, so duplicates
   are impossible), the frequency rules, journeys, and the Step Functions port.
 - ``broadcasts``: API-triggered and one-time broadcasts to a segment.
+- ``direct_sends``: a page of a one-send campaign's broadcast queued as deliveries, no execution per
+  person; ``messages``: the message a send block queues (shared with the send step, so ids agree).
 - ``metrics``: entered, in progress, waiting, exited, converted, and per block sent, bounced, opened.
 
 The definition (``POST /v1/campaigns`` body ``{"campaign": {...}}``)::

@@ -45,7 +45,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from nudge import clock
-from nudge.campaigns import executions, triggers, workflows
+from nudge.campaigns import direct_sends, executions, triggers, workflows
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Membership, Person
 from nudge.model.base import plain
@@ -74,6 +74,9 @@ MAX_SCHEDULED_WAIT_SECONDS = 3600  # a scheduled send re-reads send_at (it may h
 SK, REQUEST_SK = "broadcast", "request"
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 API_KINDS = ("ids", "emails", "per_user_data", "segment", "filter")
+# Broadcasts proper (not a segment entry campaign's current members, whose entries follow the frequency
+# rules on journeys): a one-send campaign's page queues their messages without executions.
+DIRECT_KINDS = API_KINDS
 
 
 def broadcast_pk(workspace_id: str, campaign_id: str, trigger_id: str) -> str:
@@ -342,12 +345,17 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
         # where it got to, counting nothing twice.
         return _result(request.cursor, 0, done=request.cursor is None and status.status == DONE)
     found = _RESOLVERS[spec["kind"]](workspace_id, campaign, trigger_id, spec, cursor, now)
-    entries = [
-        executions.enter(
-            workspace_id, campaign, cio_id, trigger, entry_id, now, person=found.people.get(cio_id)
-        )
-        for cio_id, trigger, entry_id in found.entries
-    ]
+    one_send = direct_sends.single_send(campaign) if spec["kind"] in DIRECT_KINDS else None
+    if one_send is not None:
+        # No execution per person: the page queues the messages itself (direct_sends says why).
+        entries = direct_sends.queue_page(workspace_id, campaign, one_send, found.entries, found.people, now)
+    else:
+        entries = [
+            executions.enter(
+                workspace_id, campaign, cio_id, trigger, entry_id, now, person=found.people.get(cio_id)
+            )
+            for cio_id, trigger, entry_id in found.entries
+        ]
     started = sum(entry.started for entry in entries)
     found.skipped = Counter(entry.skipped for entry in entries if entry.skipped is not None)
     if not _commit(status, request, cursor, found, started, now):

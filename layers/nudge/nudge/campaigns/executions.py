@@ -199,7 +199,7 @@ def enter(
     pk = journey_pk(workspace_id, campaign_id, cio_id)
     for _ in range(CLAIM_ATTEMPTS):
         journey, claim = _read(pk)
-        history = _history(journey, claim)
+        history = history_of(journey, claim)
         own = history.claimed == name  # this trigger's own claim, left by a crash before the start
         reason = None if own else refusal(frequency, trigger_type, history, at)
         if reason is not None:
@@ -267,7 +267,7 @@ def _read(pk: str) -> tuple[Journey | None, Journey | None]:
     return journey, claim
 
 
-def _history(journey: Journey | None, claim: Journey | None) -> History:
+def history_of(journey: Journey | None, claim: Journey | None) -> History:
     def number(value: Any) -> int | None:
         return None if value is None else int(value)
 

@@ -90,19 +90,30 @@ def increment(
     """Add ``by`` to ``metric`` on the block's counters (the campaign's when ``block`` is None).
 
     ``shard_key`` (a cio_id) picks the shard; without one the shard is random."""
-    pk = metrics_pk(workspace_id, campaign_id, shard_of(shard_key))
+    add_counts(workspace_id, campaign_id, block, {metric: by}, shard_of(shard_key))
+
+
+def add_counts(
+    workspace_id: str, campaign_id: str, block: str | None, counts: dict[str, int], shard: int
+) -> None:
+    """Add each of ``counts`` to the block's (or the campaign's) counters of one shard, in one write: a
+    page of one-send journeys (``direct_sends``) counts its people's entries and sends this way."""
+    counts = {metric: by for metric, by in counts.items() if by}
+    if not counts:
+        return
+    pk = metrics_pk(workspace_id, campaign_id, shard)
     item = CampaignMetrics(pk, block or CAMPAIGN, workspace_id=workspace_id)
-    add = CampaignMetrics.counts[metric].add(by)
+    adds = [CampaignMetrics.counts[metric].add(by) for metric, by in counts.items()]
     for _ in range(2):
         try:
             # The nested path needs the map to exist: true for every write but a shard's first.
-            item.update(actions=[add], condition=CampaignMetrics.counts.exists())
+            item.update(actions=adds, condition=CampaignMetrics.counts.exists())
             return
         except UpdateError as exc:
             if not condition_failed(exc):
                 raise
         try:
-            CampaignMetrics(pk, block or CAMPAIGN, workspace_id=workspace_id, counts={metric: by}).save(
+            CampaignMetrics(pk, block or CAMPAIGN, workspace_id=workspace_id, counts=dict(counts)).save(
                 condition=CampaignMetrics.pk.does_not_exist()
             )
             return
@@ -110,7 +121,7 @@ def increment(
             if not condition_failed(exc):
                 raise
             # Another writer created the item between our two calls: the update now works.
-    item.update(actions=[add], condition=CampaignMetrics.counts.exists())
+    item.update(actions=adds, condition=CampaignMetrics.counts.exists())
 
 
 def count_not_entered(workspace_id: str, campaign_id: str, reason: str, *, shard_key: str) -> None:

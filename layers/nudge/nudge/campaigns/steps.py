@@ -39,6 +39,7 @@ from aws_lambda_powertools import Logger
 
 from nudge import clock
 from nudge.campaigns import journeys, metrics
+from nudge.campaigns.messages import campaign_delivery
 from nudge.delivery import records
 from nudge.delivery.channels import aws_errors
 from nudge.errors import NudgeError
@@ -180,32 +181,18 @@ def send(event: dict[str, Any]) -> dict[str, Any]:
         step.wait(event, NEXT)  # no message, but the journey goes on all the same
         return {"queued": False, "skipped": "unmatched"}
     block = str(step.block)
-    cause = [step.workspace_id, step.campaign_id, step.execution, block]
-    if event.get("visit"):
-        cause.append(str(event["visit"]))  # a block on a cycle: each visit is its own message
-    delivery_id = records.stable_id(*cause)
-    campaign: dict[str, Any] = {"id": step.campaign_id, "block": block}
-    if event.get("campaign_name"):
-        campaign["name"] = event["campaign_name"]
-    request: dict[str, Any] = {"campaign": campaign}
-    data = step.trigger.get("data")
-    if isinstance(data, dict):
-        # Templates read an event's data as {{ event.x }} and an API trigger's as {{ trigger.x }}.
-        request["message_data" if step.trigger.get("type") in ("api", "broadcast") else "event"] = data
-    if event.get("topic"):
-        request["topic"] = event["topic"]
-    _, created = records.queue(
+    new = campaign_delivery(
         step.workspace_id,
-        records.NewDelivery(
-            delivery_id=delivery_id,
-            cio_id=step.cio_id,
-            channel=str(event["channel"]),
-            source="campaign",
-            request=request,
-            template_id=event.get("template_id"),
-            campaign_id=step.campaign_id,
-        ),
+        step.campaign_id,
+        step.cio_id,
+        step.execution,
+        block,
+        step.trigger,
+        event,
+        visit=str(event["visit"]) if event.get("visit") else None,
     )
+    delivery_id = new.delivery_id
+    _, created = records.queue(step.workspace_id, new)
     if created:
         step.count(metrics.SENT, block=block)
         step.count(metrics.SENT)

@@ -1,0 +1,48 @@
+"""The message a campaign's send block queues for one journey, shared by the send step (one execution per
+person) and ``direct_sends`` (a page of one-send journeys without executions), so both give the same
+journey's message the same delivery id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nudge.delivery import records
+
+
+def campaign_delivery(
+    workspace_id: str,
+    campaign_id: str,
+    cio_id: str,
+    execution: str,
+    block: str,
+    trigger: dict[str, Any],
+    params: dict[str, Any],
+    *,
+    visit: str | None = None,
+) -> records.NewDelivery:
+    """The message a send block queues for one journey: its id derived from campaign, execution and block
+    (a visit of a block on a cycle is its own message), so the same journey's send is one delivery
+    whoever queues it (this step, run again, or ``direct_sends`` for a page of one-send journeys).
+    ``params``: the block's ``channel``, ``template_id``, ``topic`` and the ``campaign_name``."""
+    cause = [workspace_id, campaign_id, execution, block]
+    if visit:
+        cause.append(visit)
+    campaign: dict[str, Any] = {"id": campaign_id, "block": block}
+    if params.get("campaign_name"):
+        campaign["name"] = params["campaign_name"]
+    request: dict[str, Any] = {"campaign": campaign}
+    data = trigger.get("data")
+    if isinstance(data, dict):
+        # Templates read an event's data as {{ event.x }} and an API trigger's as {{ trigger.x }}.
+        request["message_data" if trigger.get("type") in ("api", "broadcast") else "event"] = data
+    if params.get("topic"):
+        request["topic"] = params["topic"]
+    return records.NewDelivery(
+        delivery_id=records.stable_id(*cause),
+        cio_id=cio_id,
+        channel=str(params["channel"]),
+        source="campaign",
+        request=request,
+        template_id=params.get("template_id"),
+        campaign_id=campaign_id,
+    )
