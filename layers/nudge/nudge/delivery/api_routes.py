@@ -114,6 +114,12 @@ def _preview(req: Request) -> Response:
     }
 
 
+def _preview_draft(req: Request) -> Response:
+    from nudge.delivery import draft_preview
+
+    return 200, {"preview": draft_preview.preview(req.workspace_id, _body(req))}
+
+
 def _shown(address: Any) -> Any:
     return address if isinstance(address, str) or address is None else len(address)
 
@@ -280,6 +286,14 @@ ROUTES: tuple[Route, ...] = (
         "Render a template for a person, without sending",
         role=Role.VIEWER,  # renders, stores nothing
         body_schema=shapes.PREVIEW_SCHEMA,
+    ),
+    Route(
+        "POST",
+        "/v1/templates/preview",
+        _preview_draft,
+        "Render content not saved yet (a template, and a layout or snippet draft) for a person",
+        role=Role.VIEWER,  # renders, stores nothing
+        body_schema=shapes.DRAFT_PREVIEW_SCHEMA,
     ),
     Route("GET", "/v1/layouts", _list_layouts, "List layouts"),
     Route(

@@ -86,6 +86,41 @@ PREVIEW_SCHEMA: dict[str, Any] = {
         "message_data": {"type": ["object", "null"]},
     },
 }
+# POST /v1/templates/preview: content not saved yet (the console's live preview), rendered for a person;
+# a draft layout and a draft snippet may stand in for the stored ones.
+DRAFT_PREVIEW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["template", "identifiers"],
+    "properties": {
+        "template": {
+            **TEMPLATE_UPDATE_SCHEMA,
+            "required": ["channel"],
+            "properties": {
+                "channel": {"enum": list(TEMPLATE_CHANNELS)},
+                **TEMPLATE_UPDATE_SCHEMA["properties"],
+            },
+        },
+        "layout": {
+            "type": ["object", "null"],
+            "required": ["body"],
+            "properties": {
+                "body": {**_SOURCE_SCHEMA, "pattern": LAYOUT_CONTENT},
+                "language": LANGUAGE_SCHEMA,
+            },
+        },
+        "snippet": {
+            "type": ["object", "null"],
+            "required": ["name", "value"],
+            "properties": {
+                "name": {"type": "string", "pattern": SNIPPET_NAME.pattern},
+                "value": _SOURCE_SCHEMA,
+                "language": LANGUAGE_SCHEMA,
+            },
+        },
+        "identifiers": identifiers_schema(allow_phone=False),
+        "message_data": {"type": ["object", "null"]},
+    },
+}
 # POST /v1/templates/{id}/test: whom to render it for (optional), the data, and (an API key's) recipient.
 TEST_SCHEMA: dict[str, Any] = {
     "type": "object",

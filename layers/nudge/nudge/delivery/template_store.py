@@ -144,6 +144,13 @@ def _field(workspace_id: str, key: str, value: Any, language: str) -> Any:
     return value
 
 
+def draft(workspace_id: str, body: dict[str, Any]) -> StoredTemplate:
+    """A template's fields checked as saving them would, without saving (a preview of unsaved content).
+    Its name may be left out; its language defaults as a new template's."""
+    name, channel, fields, _, language = _parse(workspace_id, {**body, "name": body.get("name") or "draft"})
+    return StoredTemplate("0", name, channel, fields, None, 0, 0, language)
+
+
 def _next_id(workspace_id: str) -> str:
     counter = TemplateCounter(templates_pk(workspace_id), "counter", workspace_id=workspace_id)
     counter.update(actions=[TemplateCounter.value.add(1)])
@@ -279,6 +286,12 @@ def _layout_fields(
     return name.strip(), source, language
 
 
+def layout_draft(workspace_id: str, body: dict[str, Any]) -> templates.Source:
+    """A layout's body checked as saving it would, without saving."""
+    _, source, language = _layout_fields(workspace_id, {**body, "name": body.get("name") or "draft"})
+    return templates.Source(source, language)
+
+
 def _layout_item(workspace_id: str, layout_id: str) -> Layout:
     try:
         return Layout.get(templates_pk(workspace_id), f"l#{layout_id}")
@@ -335,6 +348,13 @@ def _snippet_source(workspace_id: str, body: dict[str, Any], stored: str | None)
     language = _language(workspace_id, body, stored)
     _check(field, source, language)
     return source, language
+
+
+def snippet_draft(workspace_id: str, body: dict[str, Any]) -> tuple[str, templates.Source]:
+    """A snippet's name and content checked as saving it would, without saving."""
+    name = snippet_name(body.get("name"))
+    source, language = _snippet_source(workspace_id, body, None)
+    return name, templates.Source(source, language)
 
 
 def snippet_view(name: str, source: str, updated_at: int, language: str | None = None) -> dict[str, Any]:
