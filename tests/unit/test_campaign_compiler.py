@@ -152,7 +152,7 @@ def test_enter_is_first_and_a_path_ends_in_end_then_succeed() -> None:
 
 
 def test_send_embeds_what_the_step_needs_from_this_version() -> None:
-    s = states(compiled({"b1": SEND}, filters=PRO, topic="news", name="Welcome"))
+    s = states(compiled({"b1": {**SEND, "topic_id": 4}}, filters=PRO, name="Welcome"))
 
     payload = s["block.b1"]["Parameters"]["Payload"]
     assert payload == {
@@ -163,7 +163,7 @@ def test_send_embeds_what_the_step_needs_from_this_version() -> None:
         "channel": "email",
         "template_id": "1",
         "campaign_name": "Welcome",
-        "topic": "news",
+        "topic": "topic_4",  # as a profile's preferences name the block's subscription topic
         "filters": PRO,
     }
 

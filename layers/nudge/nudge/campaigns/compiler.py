@@ -176,7 +176,8 @@ class _Compiler:
             "channel": block.get("channel"),
             "template_id": block.get("template_id"),
             "campaign_name": self.definition.get("name"),
-            "topic": block.get("topic") or self.settings.get("topic"),
+            # The request's topic, as profiles name it (topic_4): the send gate checks the person's choice.
+            "topic": f"topic_{block['topic_id']}" if block.get("topic_id") else None,
             "filters": self.definition.get("filters"),
         }
         task = self._task(

@@ -55,6 +55,7 @@ YEAR_SECONDS = 31_536_000
 NAME_MAX = 255
 BLOCK_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # no dots: block ids are path parts and ASL state names
 CHANNELS = ("email", "sms", "push", "in_app", "webhook")
+TOPIC_CHANNELS = ("email", "sms", "push")  # the channels people unsubscribe from, by topic too
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TRIGGER_TYPES = (
     "event",
@@ -110,6 +111,7 @@ Rule: TypeAlias = (
         "unreachable",
         "cycle_without_delay",
         "unknown_template",
+        "unknown_topic",
         "channel_mismatch",
         "unknown_segment",
         "not_manual_segment",
@@ -139,17 +141,33 @@ class DefinitionError(ValueError):
 
 TemplateChannel: TypeAlias = Callable[[str], str | None]  # template id -> its channel, None when missing
 SegmentKind: TypeAlias = Callable[[str], str | None]  # segment id -> "manual" | "dynamic", None if missing
+TopicExists: TypeAlias = Callable[[int], bool]  # subscription topic id -> whether the workspace has it
 
 
 # --- the entry points ---------------------------------------------------------------------------------
 
 
-def validate(raw: Any, *, template_channel: TemplateChannel, segment_kind: SegmentKind) -> dict[str, Any]:
-    """The normalized definition, or DefinitionError naming the first problem."""
+def validate(
+    raw: Any,
+    *,
+    template_channel: TemplateChannel,
+    segment_kind: SegmentKind,
+    topic_exists: TopicExists | None = None,
+) -> dict[str, Any]:
+    """The normalized definition, or DefinitionError naming the first problem. ``topic_exists`` checks the
+    send blocks' subscription topics (none given: not checked)."""
     reader = _Reader()
     definition = reader.definition(raw)
     _check_graph(definition["workflow"])
     _check_references(definition, reader.conditions, template_channel, segment_kind)
+    if topic_exists is not None:
+        for block_id, block in definition["workflow"]["blocks"].items():
+            if "topic_id" in block and not topic_exists(block["topic_id"]):
+                raise DefinitionError(
+                    f"workflow.blocks.{block_id}.topic_id",
+                    "unknown_topic",
+                    f"unknown subscription topic {block['topic_id']}",
+                )
     return definition
 
 
@@ -250,6 +268,15 @@ def _identifier(value: Any, path: str) -> str:
         return identifier(value, path)
     except ConditionError as exc:
         raise DefinitionError(exc.path, exc.rule, exc.message) from exc
+
+
+def _topic_id(value: Any, path: str) -> int:
+    """A subscription topic as Customer.io names it: its number (4) or identifier ("topic_4")."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    match = re.fullmatch(r"(?:topic_)?([1-9][0-9]{0,8})", text)
+    if match is None:
+        raise DefinitionError(path, "invalid_value", "must be a topic's id (4) or identifier (topic_4)")
+    return int(match.group(1))
 
 
 def _integer(value: Any, path: str, minimum: int, maximum: int | None = None) -> int:
@@ -414,12 +441,18 @@ class _Reader:
         return readers[kind](value, path)
 
     def _send(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("type", "channel", "template_id"), ("next",))
-        block = {
+        obj = _object(value, path, ("type", "channel", "template_id"), ("topic_id", "next"))
+        block: dict[str, Any] = {
             "type": "send",
             "channel": _choice(obj["channel"], _at(path, "channel"), CHANNELS),
             "template_id": _identifier(obj["template_id"], _at(path, "template_id")),
         }
+        if obj.get("topic_id") is not None:
+            if block["channel"] not in TOPIC_CHANNELS:
+                raise DefinitionError(
+                    _at(path, "topic_id"), "invalid_value", f"applies to {_listing(TOPIC_CHANNELS)} only"
+                )
+            block["topic_id"] = _topic_id(obj["topic_id"], _at(path, "topic_id"))
         return _with_next(block, obj, path)
 
     def _delay(self, value: dict[str, Any], path: str) -> dict[str, Any]:

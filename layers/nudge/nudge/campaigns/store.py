@@ -36,10 +36,18 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from nudge import clock
-from nudge.campaigns.definition import DefinitionError, SegmentKind, TemplateChannel, trigger_keys, validate
+from nudge.campaigns.definition import (
+    DefinitionError,
+    SegmentKind,
+    TemplateChannel,
+    TopicExists,
+    trigger_keys,
+    validate,
+)
 from nudge.errors import Conflict, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import Campaign, CampaignsItem, TriggerIndex
+from nudge.subscriptions import topics
 
 DRAFT, ACTIVE, PAUSED, ARCHIVED = "draft", "active", "paused", "archived"
 # What an API client may send back from a read: ignored, never an unknown key.
@@ -334,7 +342,10 @@ def _editable(body: Any) -> Any:
 
 def _validated(workspace_id: str, raw: Any) -> dict[str, Any]:
     definition = validate(
-        raw, template_channel=_template_channels(workspace_id), segment_kind=_segment_kinds(workspace_id)
+        raw,
+        template_channel=_template_channels(workspace_id),
+        segment_kind=_segment_kinds(workspace_id),
+        topic_exists=_topic_exists(workspace_id),
     )
     if len(_dump(definition).encode()) > MAX_DEFINITION_BYTES:
         raise DefinitionError(
@@ -353,6 +364,13 @@ def _template_channels(workspace_id: str) -> TemplateChannel:
             return None
 
     return channel
+
+
+def _topic_exists(workspace_id: str) -> TopicExists:
+    def exists(topic_id: int) -> bool:
+        return topics.find(topics.list_topics(workspace_id), topic_id) is not None
+
+    return exists
 
 
 def _segment_kinds(workspace_id: str) -> SegmentKind:

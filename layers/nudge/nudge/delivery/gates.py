@@ -1,8 +1,10 @@
 """The gates every message passes, in order, before it may go out. The first that blocks is recorded
 on the delivery (state ``undeliverable``, with the gate's reason):
 
-1. the person unsubscribed (email, SMS and push), or opted out of the message's topic. Transactional
-   messages still go to unsubscribed people unless the request says ``send_to_unsubscribed: false``;
+1. the person unsubscribed (email, SMS and push), or is not subscribed to the message's topic (the one
+   its campaign block or template names): they opted out of it, or it is opt-in and they never opted in.
+   Transactional messages still go unless their template or the request says ``send_to_unsubscribed:
+   false``;
 2. the address is suppressed after a hard bounce or a complaint;
 3. there is no address for the channel;
 4. the workspace's limit of N messages per person per period (transactional, in-app and system messages
@@ -23,18 +25,21 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from nudge.delivery.records import ADDRESSED_SOURCES
+from nudge.delivery.request_shapes import SUBSCRIPTION_CHANNELS
 from nudge.delivery.settings import MessageLimit
-from nudge.model.base import condition_failed, plain
+from nudge.delivery.template_store import StoredTemplate
+from nudge.model.base import condition_failed
 from nudge.model.deliveries import BlockedAddress, LimitCounter
 from nudge.model.people import Person
+from nudge.subscriptions import preferences, topics
 
-SUBSCRIPTION_CHANNELS = frozenset({"email", "sms", "push"})
 LIMITED_SOURCES = frozenset({"campaign"})
 
 
 @dataclass(frozen=True)
 class Blocked:
-    gate: str  # unsubscribed | topic_opt_out | suppressed_address | message_limit | no_address
+    gate: str  # unsubscribed | topic_opt_out | topic_not_opted_in | suppressed_address | message_limit
+    #            | no_address
     reason: str
 
 
@@ -50,9 +55,11 @@ def check(
     request: dict[str, Any],
     person: Person,
     address: Any,
+    template: StoredTemplate | None = None,
 ) -> Blocked | None:
-    """The gates that only read: subscription, suppression, an address."""
-    blocked = _subscription(channel, source, request, person)
+    """The gates that only read: subscription, suppression, an address. ``template`` names the message's
+    topic when the request does not, and whether a transactional message goes to unsubscribed people."""
+    blocked = _subscription(workspace_id, channel, source, request, person, template)
     if blocked:
         return blocked
     if isinstance(address, str) and channel in ("email", "sms") and is_blocked(workspace_id, address):
@@ -82,18 +89,39 @@ def limited(channel: str, source: str) -> bool:
     return source in LIMITED_SOURCES and channel != "in_app"
 
 
-def _subscription(channel: str, source: str, request: dict[str, Any], person: Person) -> Blocked | None:
+def _subscription(
+    workspace_id: str,
+    channel: str,
+    source: str,
+    request: dict[str, Any],
+    person: Person,
+    template: StoredTemplate | None,
+) -> Blocked | None:
     if channel not in SUBSCRIPTION_CHANNELS or source in ADDRESSED_SOURCES:
         return None
-    default = source == "transactional"
+    fields = template.fields if template is not None else {}
+    # Transactional messages go to unsubscribed people unless their template or the request says not to.
+    default = source == "transactional" and fields.get("send_to_unsubscribed") is not False
     if request.get("send_to_unsubscribed", default) is True:
         return None
     if person.unsubscribed:
         return Blocked("unsubscribed", "the person is unsubscribed")
-    topic = request.get("topic")
-    if topic and plain(person.subscription_preferences).get(f"topics.{topic}") is False:
-        return Blocked("topic_opt_out", f"the person opted out of {topic}")
-    return None
+    topic = request.get("topic") or (
+        topics.identifier(int(fields["topic_id"])) if fields.get("topic_id") is not None else None
+    )
+    return _topic(workspace_id, str(topic), person) if topic else None
+
+
+def _topic(workspace_id: str, topic: str, person: Person) -> Blocked | None:
+    """The person's choice for the message's topic, else the topic's default (read from the workspace's
+    topics, cached briefly: only for messages that name one)."""
+    chosen = preferences.choices(person)
+    if topic in chosen:
+        return None if chosen[topic] else Blocked("topic_opt_out", f"the person opted out of {topic}")
+    known = next((t for t in topics.cached(workspace_id) if t.identifier == topic), None)
+    if preferences.subscribed(chosen, topic, known):
+        return None
+    return Blocked("topic_not_opted_in", f"{topic} is opt-in and the person has not opted in")
 
 
 def is_blocked(workspace_id: str, address: str) -> bool:

@@ -186,6 +186,7 @@ def _prepare(delivery: Delivery) -> _Ready | _Decided:
         request=request,
         person=person,
         address=composed.address,
+        template=job.template,
     )
     if blocked is not None:
         return _Decided(states.UNDELIVERABLE, f"{blocked.gate}: {blocked.reason}")

@@ -30,6 +30,8 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "in_app": (("body",), ("title",)),
     "webhook": (("url",), ("body", "method", "headers")),
 }
+# The channels whose messages people unsubscribe from, globally or by subscription topic.
+SUBSCRIPTION_CHANNELS = frozenset({"email", "sms", "push"})
 NAME_MAX = 200
 SOURCE_MAX = 200_000
 SNIPPET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -57,6 +59,15 @@ TEMPLATE_UPDATE_SCHEMA: dict[str, Any] = {
         "name": _NAME_SCHEMA,
         "trigger_name": {"type": ["string", "null"], "pattern": TRIGGER_NAME.pattern},
         "language": LANGUAGE_SCHEMA,
+        "topic_id": {
+            "type": ["integer", "string", "null"],
+            "description": "the subscription topic its messages belong to (4 or topic_4): email, sms, push",
+        },
+        "send_to_unsubscribed": {
+            "type": ["boolean", "null"],
+            "description": "sent as a transactional message: still to people who unsubscribed (default "
+            "true); false honours their global and topic choices",
+        },
         **{
             key: _FIELD_SCHEMAS.get(key, _SOURCE_SCHEMA)
             for required, optional in FIELDS.values()

@@ -28,6 +28,7 @@ from nudge.delivery.request_shapes import (
     SNIPPET_CONTENT,
     SNIPPET_NAME,
     SOURCE_MAX,
+    SUBSCRIPTION_CHANNELS,
     TEMPLATE_LANGUAGES,
     TRIGGER_NAME,
 )
@@ -35,6 +36,7 @@ from nudge.delivery.request_shapes import TEMPLATE_CHANNELS as CHANNELS
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.deliveries import DeliveriesItem, Layout, Snippet, Template, TemplateCounter
+from nudge.subscriptions import topics
 
 
 def templates_pk(workspace_id: str) -> str:
@@ -118,12 +120,30 @@ def _parse(
                 raise InvalidRequest(f"{key} is required for a {channel} template", field=key)
             continue
         fields[key] = _field(workspace_id, key, value, language)
+    fields.update(_subscription(workspace_id, channel, body))
     trigger = body.get("trigger_name")
     if trigger is not None and (not isinstance(trigger, str) or not TRIGGER_NAME.match(trigger)):
         raise InvalidRequest(
             "trigger_name must start with a letter and hold only letters, digits, _ . -", field="trigger_name"
         )
     return name.strip(), channel, fields, trigger, language
+
+
+def _subscription(workspace_id: str, channel: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The template's subscription topic (stored as its number) and, for transactional sends, whether it
+    still goes to people who unsubscribed (Customer.io's default: it does)."""
+    fields: dict[str, Any] = {}
+    if body.get("topic_id") is not None:
+        if channel not in SUBSCRIPTION_CHANNELS:
+            raise InvalidRequest(
+                f"topic_id applies to {', '.join(sorted(SUBSCRIPTION_CHANNELS))} templates", field="topic_id"
+            )
+        fields["topic_id"] = topics.parse_id(topics.require(workspace_id, body["topic_id"]))
+    if body.get("send_to_unsubscribed") is not None:
+        if not isinstance(body["send_to_unsubscribed"], bool):
+            raise InvalidRequest("send_to_unsubscribed must be true or false", field="send_to_unsubscribed")
+        fields["send_to_unsubscribed"] = body["send_to_unsubscribed"]
+    return fields
 
 
 def _field(workspace_id: str, key: str, value: Any, language: str) -> Any:
