@@ -23,11 +23,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # CI runs `make test`: lint, then the real synth with the pinned CLI (cdk-nag inside), then pytest.
 test: lint synth
 	$(BIN)/python -m pytest
-	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

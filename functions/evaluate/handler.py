@@ -20,15 +20,22 @@ from nudge.billing import consumer as metering_consumer
 from nudge.campaigns import triggers
 from nudge.evaluation import consumers
 from nudge.evaluation.changes import from_stream_record
+from nudge.reporting import subscriber as reporting_webhooks
+from nudge.segments import backfill
 from nudge.segments import evaluation as segment_evaluation
-from nudge.segments import rechecks
 
 logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME: evaluate, or sweep
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 composition.connect()
-# The stream's consumers, in order (see evaluation.consumers): campaign triggers last.
+# The stream's consumers, in order (see evaluation.consumers): campaign triggers last but for the
+# reporting webhooks' subscription events, which only queue.
 consumers.subscribe(
-    segment_evaluation.on_change, metering_consumer.on_change, activity_log.on_change, triggers.on_change
+    segment_evaluation.on_change,
+    backfill.on_change,
+    metering_consumer.on_change,
+    activity_log.on_change,
+    triggers.on_change,
+    reporting_webhooks.on_change,
 )
 
 
@@ -69,7 +76,7 @@ def _failing_also(response: dict[str, Any], sequence_numbers: list[str]) -> dict
 def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """The scheduled entry point (EventBridge, every minute): run the segment re-checks and fire the
     campaign date triggers that came due."""
-    ran = rechecks.sweep()
+    ran = segment_evaluation.sweep_rechecks()
     logger.info("segment re-checks swept", ran=ran)
     fired = triggers.sweep_dates()
     logger.info("campaign date triggers swept", fired=fired)

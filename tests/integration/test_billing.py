@@ -11,6 +11,7 @@ import pytest
 
 from nudge import clock, workspaces
 from nudge.billing import catalog, credits, invoicing, metering
+from nudge.billing import details as billing_details
 from nudge.errors import InvalidRequest
 from tests.support.track import TrackClient
 
@@ -163,11 +164,11 @@ def test_message_overage_and_own_smtp(account, at, tmp_path, monkeypatch):
 
 def test_tax_and_exemption(account, at):
     taxed = workspaces.create_workspace("Taxed", "essentials", "2026-09-01")
-    workspaces.update_billing_details(
+    billing_details.update_billing_details(
         taxed.workspace_id, tax_location="US-CA", invoice_contact="bills@acme.test"
     )
     exempt = workspaces.create_workspace("Exempt", "essentials", "2026-09-01")
-    workspaces.update_billing_details(exempt.workspace_id, tax_location="US-CA", tax_exempt=True)
+    billing_details.update_billing_details(exempt.workspace_id, tax_location="US-CA", tax_exempt=True)
     invoicing.run(date(2026, 10, 1))
     [_, closing] = invoicing.invoices(taxed.workspace_id)
     assert closing["subtotal_cents"] == 100_00
@@ -181,7 +182,7 @@ def test_tax_and_exemption(account, at):
     [_, untaxed] = invoicing.invoices(exempt.workspace_id)
     assert untaxed["tax"]["amount_cents"] == 0 and untaxed["total_cents"] == 100_00
     with pytest.raises(InvalidRequest, match="tax location must be one of"):
-        workspaces.update_billing_details(taxed.workspace_id, tax_location="Atlantis")
+        billing_details.update_billing_details(taxed.workspace_id, tax_location="Atlantis")
 
 
 def test_annual_plans_pay_the_base_yearly_and_usage_monthly(account, at):

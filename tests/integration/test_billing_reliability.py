@@ -18,6 +18,7 @@ from botocore.client import BaseClient
 
 from nudge import clock, workspaces
 from nudge.billing import catalog, credits, invoicing, metering
+from nudge.billing import details as billing_details
 from nudge.billing.invoice_email import SYSTEM_PERSON
 from nudge.delivery import records
 from nudge.model import Workspace
@@ -106,10 +107,10 @@ def prepare(now: dict[str, int]) -> None:
     October; Newco, starting on 2026-10-20, never billed. Both have an invoice contact."""
     now["t"] = SEP_15
     acme = workspaces.create_workspace("Acme", "essentials", "2026-09-01").workspace_id
-    workspaces.update_billing_details(acme, invoice_contact="bills@acme.example")
+    billing_details.update_billing_details(acme, invoice_contact="bills@acme.example")
     invoicing.run(FIRST_RUN).raise_if_incomplete()
     newco = workspaces.create_workspace("Newco", "essentials", "2026-10-20").workspace_id
-    workspaces.update_billing_details(newco, invoice_contact="bills@newco.example")
+    billing_details.update_billing_details(newco, invoice_contact="bills@newco.example")
     now["t"] = OCT_15
     september = f"inv_{acme}_2026-09-01"
     credits.add_credit(acme, september, 10_00, "outage on Sep 20")

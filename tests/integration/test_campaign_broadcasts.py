@@ -18,7 +18,16 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 
 from nudge import clock
-from nudge.campaigns import broadcast_machine, broadcasts, executions, journeys, metrics, store, triggers
+from nudge.campaigns import (
+    broadcast_machine,
+    broadcasts,
+    executions,
+    journeys,
+    lifecycle,
+    metrics,
+    store,
+    triggers,
+)
 from nudge.campaigns.api_routes import BROADCAST_BODY_LIMIT, BROADCAST_ROUTES
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.routing import Request
@@ -39,7 +48,7 @@ def fake(account: None) -> Iterator[FakeWorkflows]:
 
 def campaign(ws: str, trigger: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     body = {"name": "B", "trigger": trigger or {"type": "api"}, "workflow": EXIT_ONLY, **extra}
-    return store.activate(ws, store.create(ws, body)["id"])
+    return lifecycle.activate(ws, store.create(ws, body)["id"])
 
 
 def call(method: str, path: str, ws: str, body: Any = None, **params: str) -> tuple[int, Any]:

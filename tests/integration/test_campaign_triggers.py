@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 
 from nudge import clock
-from nudge.campaigns import executions, journeys, metrics, steps, store, triggers
+from nudge.campaigns import executions, journeys, lifecycle, metrics, steps, store, triggers
 from nudge.local.apigw import LocalContext
 from nudge.local.streams import StreamPump
 from nudge.model.tables import streamed_tables
@@ -85,7 +85,7 @@ def stream(account: None, fake: FakeWorkflows) -> Iterator[Stream]:
 
 def campaign(ws: str, trigger: dict[str, Any], **extra: Any) -> dict[str, Any]:
     created = store.create(ws, {"name": "C", "trigger": trigger, "workflow": EXIT_ONLY, **extra})
-    return store.activate(ws, created["id"])
+    return lifecycle.activate(ws, created["id"])
 
 
 def cio(ws: str, identifier: str) -> str:

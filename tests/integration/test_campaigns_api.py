@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from nudge import workspaces
-from nudge.campaigns import store
+from nudge.campaigns import lifecycle, store
 from nudge.model.campaigns import TriggerIndex
 from tests.support.track import AppClient
 
@@ -43,7 +43,7 @@ def deploys(monkeypatch) -> FakeDeploy:
 @pytest.fixture
 def entered(monkeypatch) -> list[tuple[str, str]]:
     calls: list[tuple[str, str]] = []
-    monkeypatch.setattr(store, "_enter_current_members", lambda ws, cid: calls.append((ws, cid)))
+    monkeypatch.setattr(lifecycle, "_enter_current_members", lambda ws, cid: calls.append((ws, cid)))
     return calls
 
 
@@ -501,7 +501,7 @@ def test_the_real_deploy_compiles_and_hands_the_asl_to_the_workflows_port(ws, te
     monkeypatch.setattr(workflows, "get", lambda: Port())
     created = store.create(ws, welcome(template_id))
 
-    activated = store.activate(ws, created["id"])
+    activated = lifecycle.activate(ws, created["id"])
 
     assert (activated["state_machine_arn"], activated["version_arn"]) == ("arn:machine", "arn:machine:1")
     assert [(w, c) for w, c, _ in deployed] == [(ws, created["id"])]

@@ -21,7 +21,7 @@ from functions.api import handler as api_handler
 from functions.links import handler as links_handler
 from functions.track import handler as track_handler
 from nudge import workspaces
-from nudge.campaigns import store
+from nudge.campaigns import lifecycle, store
 from nudge.exports import queue as exports_queue
 from nudge.local.apigw import LocalContext, http_api_event, http_response
 from tests.support.aws import mocked_account
@@ -29,7 +29,7 @@ from tests.support.console import user_pool
 from tests.support.hostile import SEED, Generator, HostileRequest, endpoints, good_credentials
 from tests.support.track import AppClient, TrackClient
 
-PER_ENDPOINT = 40  # about 3,000 requests over the 75 routes
+PER_ENDPOINT = 40  # per route: a few thousand requests over all the route tables
 HANDLERS = {"track": track_handler.handler, "app": api_handler.handler, "links": links_handler.handler}
 
 
@@ -45,7 +45,7 @@ def world() -> Iterator[dict[str, Any]]:
     """One workspace with one of each thing a path can name, so that some requests reach real data."""
     with pytest.MonkeyPatch.context() as patch, mocked_account(), ExitStack() as stack:
         patch.setattr(store, "_deploy", _deploy)
-        patch.setattr(store, "_enter_current_members", lambda ws, campaign_id: None)
+        patch.setattr(lifecycle, "_enter_current_members", lambda ws, campaign_id: None)
         # Exports as the stack configures them: a queue to hand them to (the worker does not run here).
         queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="exports")["QueueUrl"]
         exports_queue.install(exports_queue.SqsQueue(queue_url))

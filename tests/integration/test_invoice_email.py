@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from nudge import clock, workspaces
+from nudge import clock
+from nudge.billing import details as billing_details
 from nudge.billing import invoicing
 from nudge.billing.invoice_email import SYSTEM_PERSON
 from nudge.delivery import gates, records, states
@@ -31,7 +32,7 @@ def billed(ws, channels):
     """The workspace's first period billed after its contact was set: its opening invoice was issued
     before (by the run that opened the period), without a contact to email."""
     assert invoicing.run(date(2026, 1, 1)).issued == [f"inv_{ws}_2026-01-01-opening"]
-    workspaces.update_billing_details(ws, invoice_contact=CONTACT)
+    billing_details.update_billing_details(ws, invoice_contact=CONTACT)
     issued = invoicing.run(FIRST_PERIOD_ENDED).issued
     assert issued == [f"inv_{ws}_2026-01-01"]
     return issued[0]
@@ -94,7 +95,7 @@ def test_a_bounced_contact_address_is_not_emailed(ws, billed, deliver, channels)
 
 
 def test_every_invoice_gets_its_own_email(ws, channels):
-    workspaces.update_billing_details(ws, invoice_contact=CONTACT)
+    billing_details.update_billing_details(ws, invoice_contact=CONTACT)
 
     issued = invoicing.run(FIRST_PERIOD_ENDED).issued
 

@@ -4,7 +4,7 @@ evaluate handler (fed by the local runtime's stream pump), backfill, time re-che
 import pytest
 
 from nudge import clock
-from nudge.segments import rechecks
+from nudge.segments import evaluation
 from tests.support.people import profile
 
 PRO = {"attribute": {"field": "plan", "operator": "eq", "value": "pro"}}
@@ -118,10 +118,10 @@ def test_leaving_a_time_window_with_no_new_data(app, track, pump, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: start)
     recent = recently_logged_in(app, track, pump, start)
     assert members(app, recent) == ["ann"]
-    assert rechecks.sweep(now=start + 9 * 60) == 0  # nothing due yet
+    assert evaluation.sweep_rechecks(now=start + 9 * 60) == 0  # nothing due yet
     later = start + 10 * 60 + 1
     monkeypatch.setattr(clock, "now", lambda: later)
-    assert rechecks.sweep(now=later) == 1
+    assert evaluation.sweep_rechecks(now=later) == 1
     assert pump.wait_idle()
     assert members(app, recent) == []
 
@@ -273,13 +273,13 @@ def test_a_recheck_due_during_a_sweep_outage_longer_than_a_day_still_runs(app, t
     start = clock.now()
     monkeypatch.setattr(clock, "now", lambda: start)
     recent = recently_logged_in(app, track, pump, start)
-    assert rechecks.sweep(now=start) == 0  # the sweep ran once: its bookmark is this minute
+    assert evaluation.sweep_rechecks(now=start) == 0  # the sweep ran once: its bookmark is this minute
     # Then no sweep for 30 hours; the re-check came due 10 minutes into the outage.
     later = start + 30 * 3600
     monkeypatch.setattr(clock, "now", lambda: later)
     ran = 0
     for _ in range(6):  # each run catches up a bounded number of minutes
-        ran += rechecks.sweep(now=later)
+        ran += evaluation.sweep_rechecks(now=later)
     assert ran == 1
     assert pump.wait_idle()
     assert members(app, recent) == []

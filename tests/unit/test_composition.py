@@ -46,10 +46,11 @@ def test_the_evaluate_handler_subscribes_the_change_consumers_in_order() -> None
     from nudge.billing import consumer
     from nudge.campaigns import triggers
     from nudge.evaluation import consumers
-    from nudge.segments import evaluation
+    from nudge.segments import backfill, evaluation
 
-    assert consumers.CONSUMERS[:4] == [
+    assert consumers.CONSUMERS[:5] == [
         evaluation.on_change,
+        backfill.on_change,
         consumer.on_change,
         log.on_change,
         triggers.on_change,

@@ -177,9 +177,9 @@ def _segment_create(args: argparse.Namespace) -> None:
 
 
 def _workspace_update(args: argparse.Namespace) -> None:
-    from nudge import workspaces
+    from nudge.billing import details as billing_details
 
-    workspaces.update_billing_details(
+    billing_details.update_billing_details(
         args.workspace,
         invoice_contact=args.invoice_contact,
         tax_location=args.tax_location,

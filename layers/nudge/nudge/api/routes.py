@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from nudge import clock, workspaces
 from nudge.api.activities import ROUTES as ACTIVITY_ROUTES
 from nudge.api.exports import ROUTES as EXPORT_ROUTES
 from nudge.api.keys import ROUTES as KEY_ROUTES
@@ -16,12 +17,14 @@ from nudge.api.person_changes import ROUTES as PERSON_CHANGE_ROUTES
 from nudge.api.segment_preview import ROUTES as PREVIEW_ROUTES
 from nudge.api.sessions import ROUTES as SESSION_ROUTES
 from nudge.api.template_tests import ROUTES as TEMPLATE_TEST_ROUTES
+from nudge.billing import invoicing, periods
 from nudge.campaigns.api_routes import BROADCAST_ROUTES
 from nudge.campaigns.api_routes import ROUTES as CAMPAIGN_ROUTES
 from nudge.delivery.api_routes import ROUTES as DELIVERY_ROUTES
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model import Membership, Person
 from nudge.model.keys import PROFILE, member_sk, person_pk, segment_pk
+from nudge.reporting.api_routes import ROUTES as REPORTING_WEBHOOK_ROUTES
 from nudge.routing import Request, Response, Route
 from nudge.segments import definitions
 from nudge.segments.conditions import CONDITION_SCHEMA
@@ -180,9 +183,6 @@ def _manual_membership(add: bool) -> Any:
 
 
 def _billing_usage(req: Request) -> Response:
-    from nudge import clock, workspaces
-    from nudge.billing import invoicing, periods
-
     workspace = workspaces.load(req.workspace_id)
     period = invoicing.current_period(workspace)
     estimate = invoicing.draft(workspace, period, issued_on=periods.day_of(clock.now()))
@@ -196,16 +196,12 @@ def _billing_usage(req: Request) -> Response:
 
 
 def _billing_invoices(req: Request) -> Response:
-    from nudge.billing import invoicing
-
     found = invoicing.invoices(req.workspace_id)
     summary = ("id", "period", "issued_on", "plan", "total_cents", "currency")
     return 200, {"invoices": [{key: i[key] for key in summary} for i in found]}
 
 
 def _billing_invoice(req: Request) -> Response:
-    from nudge.billing import invoicing
-
     found = invoicing.invoice(req.workspace_id, unquote(req.params["invoice_id"]))
     if found is None:
         raise NotFound(f"invoice {req.params['invoice_id']} not found")
@@ -273,8 +269,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/billing/invoices", _billing_invoices, "Billing history"),
     Route("GET", "/v1/billing/invoices/{invoice_id}", _billing_invoice, "One invoice, line by line"),
     *DELIVERY_ROUTES,
-    *TEMPLATE_TEST_ROUTES,
     *SUBSCRIPTION_ROUTES,
+    *TEMPLATE_TEST_ROUTES,
     *CAMPAIGN_ROUTES,
     *BROADCAST_ROUTES,
     *KEY_ROUTES,
@@ -282,4 +278,5 @@ ROUTES: tuple[Route, ...] = (
     *SESSION_ROUTES,
     *MEMBER_ROUTES,
     *OVERVIEW_ROUTES,
+    *REPORTING_WEBHOOK_ROUTES,
 )

@@ -21,6 +21,7 @@ from typing import Any
 
 from nudge import clock, workspaces
 from nudge.api.people import _index
+from nudge.billing import invoicing, metering, periods
 from nudge.errors import InvalidRequest
 from nudge.model.people import PROFILE_SHARDS
 from nudge.roles import Role
@@ -42,8 +43,6 @@ def _population(workspace_id: str) -> int:
     """The workspace's live people by billing's metered counters: the open period's opening count plus
     what was created and deleted in it and in every period since (billing runs daily, so normally one or
     two; at most ``POPULATION_PERIODS`` are read, 8 counter reads in one batch each)."""
-    from nudge.billing import invoicing, metering, periods
-
     workspace = workspaces.load(workspace_id)
     period = invoicing.current_period(workspace)
     anchor = date.fromisoformat(workspace.billing_start)

@@ -38,6 +38,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, Trans
 from pynamodb.transactions import TransactWrite
 
 from nudge.billing import catalog, metering, periods
+from nudge.billing.invoice_email import queue_invoice_email
 from nudge.errors import NudgeError
 from nudge.model import Workspace
 from nudge.model.base import condition_failed
@@ -379,8 +380,6 @@ def _stored(invoice: Draft) -> dict[str, Any] | None:
 
 def _email(workspace_id: str, contact: str | None, invoice: dict[str, Any]) -> None:
     if contact:
-        from nudge.billing.invoice_email import queue_invoice_email
-
         queue_invoice_email(workspace_id, contact, invoice)
 
 

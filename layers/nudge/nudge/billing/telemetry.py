@@ -7,19 +7,14 @@ case, not this one's)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.metrics import Metrics
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 WORKSPACES_NOT_BILLED = "WorkspacesNotBilled"
 
 
 def report_not_billed(metrics: Metrics, count: int) -> None:
     """Add the count to ``metrics``, for ``@metrics.log_metrics`` to flush as the invocation ends."""
-    from aws_lambda_powertools.metrics import MetricUnit
-    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
     if is_metrics_disabled():
         # POWERTOOLS_METRICS_DISABLED (the local runtime): Powertools would keep it, never flushed.
         return

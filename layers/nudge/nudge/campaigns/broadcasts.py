@@ -46,12 +46,15 @@ from pynamodb.transactions import TransactWrite
 
 from nudge import clock
 from nudge.campaigns import direct_sends, executions, triggers, workflows
+from nudge.delivery import settings as delivery_settings
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Membership, Person
 from nudge.model.base import plain
 from nudge.model.campaigns import Broadcast, BroadcastRequest, CampaignsItem
 from nudge.model.keys import member_sk, segment_pk
 from nudge.model.people import PROFILE_SHARDS
+from nudge.segments import definitions
+from nudge.segments.condition_eval import evaluate
 from nudge.segments.conditions import (
     ConditionError,
     SegmentCondition,
@@ -61,6 +64,7 @@ from nudge.segments.conditions import (
     to_json,
 )
 from nudge.segments.context import StoredPerson
+from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef, looks_like_email
 from nudge.tracking.limits import byte_len, check_identifier
 
@@ -283,8 +287,6 @@ def _recipients(workspace_id: str, value: Any) -> dict[str, Any]:
 
 
 def _known_segment(workspace_id: str, segment_id: str) -> None:
-    from nudge.segments import definitions
-
     try:
         definitions.load(workspace_id, segment_id)
     except NotFound as exc:
@@ -361,7 +363,6 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
     if not _commit(status, request, cursor, found, started, now):
         fresh = _load(workspace_id, campaign_id, trigger_id)[1]
         return _result(fresh.cursor, 0)
-    from nudge.delivery import settings as delivery_settings
 
     pause = max(1, math.ceil(started / delivery_settings.load(workspace_id).sending_rate))
     return _result(found.cursor, started, done=found.cursor is None, pause=pause)
@@ -449,8 +450,6 @@ def _listed(
     now: int,
 ) -> _Page:
     """``ids``, ``emails``, ``per_user_data``: the next ``PAGE`` entries of the list."""
-    from nudge.tracking import people
-
     start = int(cursor or 0)
     values = spec["values"][start : start + PAGE]
     found = _Page(
@@ -539,8 +538,6 @@ def _filtered(
     now: int,
 ) -> _Page:
     """Everyone in the workspace matching the request's filter."""
-    from nudge.segments.condition_eval import evaluate
-
     condition = parse(spec["condition"])
     profiles, after = _profiles(workspace_id, cursor)
     found = _Page(cursor=after)

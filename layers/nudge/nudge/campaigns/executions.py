@@ -61,6 +61,7 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from nudge.campaigns import metrics, workflows
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import Journey
+from nudge.segments.condition_eval import evaluate
 from nudge.segments.conditions import Condition, ConditionError, parse
 from nudge.segments.context import StoredPerson
 
@@ -246,7 +247,6 @@ def matches_filters(filters: Any, person: StoredPerson) -> bool:
         # failing every stream record that reaches it.
         log.error("campaign filters do not parse", exc_info=True)
         return False
-    from nudge.segments.condition_eval import evaluate
 
     return evaluate(condition, person).matched
 

@@ -42,9 +42,12 @@ from nudge.campaigns import journeys, metrics
 from nudge.campaigns.messages import campaign_delivery
 from nudge.delivery import records
 from nudge.delivery.channels import aws_errors
-from nudge.errors import NudgeError
+from nudge.errors import NotFound, NudgeError
 from nudge.segments.conditions import evaluate, parse
 from nudge.segments.context import StoredPerson
+from nudge.tracking import segments
+from nudge.tracking.identifiers import PersonRef
+from nudge.tracking.people import identify
 
 logger = Logger(child=True)
 
@@ -363,10 +366,6 @@ def seconds_until_open(
 def set_attribute(event: dict[str, Any]) -> dict[str, Any]:
     """Identify the person with ``{attribute: value}``, as the Track API would, so segments and triggers
     see the change like any other."""
-    from nudge.errors import NotFound
-    from nudge.tracking.identifiers import PersonRef
-    from nudge.tracking.people import identify
-
     step = Step.of(event)
     value = json.loads(event["value_json"])
     try:
@@ -380,8 +379,6 @@ def set_attribute(event: dict[str, Any]) -> dict[str, Any]:
 
 def segment(event: dict[str, Any]) -> dict[str, Any]:
     """Add the person to, or remove them from, a manual segment (``operation``)."""
-    from nudge.tracking import segments
-
     step = Step.of(event)
     body = {"ids": [step.cio_id]}
     segment_id = str(event["segment_id"])
@@ -397,6 +394,9 @@ def segment(event: dict[str, Any]) -> dict[str, Any]:
 
 def _broadcast_page(event: dict[str, Any]) -> dict[str, Any]:
     """One page of a broadcast's fan-out (the broadcast state machine's Task)."""
+    # Imported here, the one import inside a function that pays: broadcasts (with delivery settings, the
+    # segment definitions and the store) adds about 100 ms, a third, to every campaigns function cold
+    # start, and only the broadcast machine's Task uses it (bench/README.md, "Import structure").
     from nudge.campaigns.broadcasts import page_step
 
     return page_step(event)

@@ -44,7 +44,8 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from nudge import batch_reads, clock, sweep_window
-from nudge.campaigns import executions
+from nudge.campaigns import executions, store
+from nudge.errors import NotFound
 from nudge.evaluation.changes import Change
 from nudge.model import EventItem, Membership, Person
 from nudge.model.base import condition_failed, plain
@@ -69,16 +70,12 @@ _STATE_PK, _STATE_SK = "_system#date-sweep", "state"
 
 def listened_keys(workspace_id: str) -> frozenset[str]:
     """Every key an active campaign listens to: ``store.listened_keys`` (one query)."""
-    from nudge.campaigns import store
-
     # Once per stream batch: every profile record of a batch asks it (see nudge.batch_reads).
     return batch_reads.cached(("listened_keys", workspace_id), lambda: store.listened_keys(workspace_id))
 
 
 def active_for(workspace_id: str, key: str) -> list[dict[str, Any]]:
     """Active campaigns listening to ``key``: ``store.active_for``."""
-    from nudge.campaigns import store
-
     found = batch_reads.cached(
         ("active_for", workspace_id, key), lambda: tuple(store.active_for(workspace_id, key))
     )
@@ -87,9 +84,6 @@ def active_for(workspace_id: str, key: str) -> list[dict[str, Any]]:
 
 def load_campaign(workspace_id: str, campaign_id: str) -> dict[str, Any] | None:
     """One campaign as ``active_for`` describes it (with ``state``), None when gone: ``store.get``."""
-    from nudge.campaigns import store
-    from nudge.errors import NotFound
-
     try:
         found = store.get(workspace_id, campaign_id)
     except NotFound:

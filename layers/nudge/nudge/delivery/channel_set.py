@@ -7,7 +7,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nudge.delivery.channels.smtp import SmtpSettings
+from nudge.delivery.channels.pinpoint_push import PinpointPush
+from nudge.delivery.channels.ses import SesEmail
+from nudge.delivery.channels.smtp import SmtpEmail, SmtpSettings
+from nudge.delivery.channels.sns_sms import SnsSms
+from nudge.delivery.channels.webhook import HttpWebhook
 from nudge.delivery.messages import EmailPort, PushPort, SmsPort, WebhookPort
 
 
@@ -36,12 +40,6 @@ def get() -> Channels:
 
 
 def _from_environment() -> Channels:
-    from nudge.delivery.channels.pinpoint_push import PinpointPush
-    from nudge.delivery.channels.ses import SesEmail
-    from nudge.delivery.channels.smtp import SmtpEmail
-    from nudge.delivery.channels.sns_sms import SnsSms
-    from nudge.delivery.channels.webhook import HttpWebhook
-
     application = os.environ.get("NUDGE_PINPOINT_APPLICATION_ID")
     return Channels(
         email=SesEmail(configuration_set=os.environ.get("NUDGE_SES_CONFIGURATION_SET") or None),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import PutError
 
 from nudge import clock
+from nudge.delivery import feedback
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.deliveries import InboxMessage
@@ -68,6 +69,4 @@ def mark(workspace_id: str, cio_id: str, delivery_id: str, action: str) -> None:
     else:
         raise NotFound(f"in-app message {delivery_id} not found")
     if action == "opened":
-        from nudge.delivery import feedback
-
         feedback.client_metric(workspace_id, delivery_id, "opened", clock.now())

@@ -6,6 +6,7 @@ late metric can never move a delivery backwards or send it twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -43,8 +44,6 @@ def person_key(workspace_id: str, cio_id: str) -> str:
 
 def stable_id(*cause: str) -> str:
     """A delivery id derived from what caused the message, so a repeated cause is the same delivery."""
-    import hashlib
-
     return hashlib.sha256("\x1f".join(cause).encode()).hexdigest()[:32]
 
 

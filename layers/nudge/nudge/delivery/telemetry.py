@@ -23,12 +23,12 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
+
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from nudge.delivery import states
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.metrics import Metrics
 
 NAMESPACE = "Nudge"
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
@@ -89,9 +89,6 @@ class MetricCounts:
         gives each dimension one value. Each channel's document but the last is flushed here; the last is
         left for ``@metrics.log_metrics`` to flush as the invocation ends, so call this from inside a
         handler it decorates (both handlers do, in a ``finally``)."""
-        from aws_lambda_powertools.metrics import MetricUnit
-        from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
         counts, self.counts = self.counts, Counter()
         if is_metrics_disabled():
             # POWERTOOLS_METRICS_DISABLED (the local runtime): Powertools would keep them, never flushed.
@@ -109,6 +106,4 @@ def metrics() -> Metrics:
     """Powertools Metrics for ``Telemetry``: the ``Nudge`` namespace (``POWERTOOLS_METRICS_NAMESPACE``,
     which the stack sets), and no ``service`` dimension, so a metric is named by its channel alone and
     the dashboard does not depend on which function emitted it."""
-    from aws_lambda_powertools.metrics import Metrics
-
     return Metrics(namespace=os.environ.get(NAMESPACE_ENV) or NAMESPACE, service="")

@@ -31,7 +31,7 @@ def _template(workspace_id: str, name: str, subject: str, body: str) -> str:
 
 def seed(workspace_id: str) -> dict[str, str]:
     """Create the demo's segment, templates and campaigns (active) in ``workspace_id``; their ids."""
-    from nudge.campaigns import store
+    from nudge.campaigns import lifecycle, store
     from nudge.segments import definitions
 
     segment = definitions.create(
@@ -100,7 +100,7 @@ def seed(workspace_id: str) -> dict[str, str]:
         },
     )
     for campaign in (welcome_campaign, order_campaign):
-        store.activate(workspace_id, campaign["id"])
+        lifecycle.activate(workspace_id, campaign["id"])
     return {
         "segment": segment.id,
         "welcome_campaign": welcome_campaign["id"],

@@ -15,12 +15,21 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
+from nudge.evaluation.changes import Change
 from nudge.model import Person, Segment
 from nudge.model.base import condition_failed
 from nudge.model.people import PROFILE_SHARDS
 from nudge.segments.context import StoredPerson
+from nudge.segments.evaluation import apply
 
 PAGE_SIZE = 100
+
+
+def on_change(change: Change) -> None:
+    """The evaluate function's consumer: a segment definition created or changed (re)starts or moves
+    its backfill; other changes are not the backfill's."""
+    if isinstance(change.item, Segment) and isinstance(change.new, Segment):
+        on_definition_change(change.old if isinstance(change.old, Segment) else None, change.new)
 
 
 def on_definition_change(old: Segment | None, new: Segment) -> None:
@@ -39,8 +48,6 @@ def on_definition_change(old: Segment | None, new: Segment) -> None:
 
 def step(segment: Segment) -> bool:
     """Evaluate one page; True when the backfill finished with it."""
-    from nudge.segments.evaluation import apply
-
     workspace_id = segment.workspace_id
     shard = int(segment.backfill_shard or 0)
     start = json.loads(segment.backfill_cursor) if segment.backfill_cursor else None

@@ -1,4 +1,4 @@
-"""Stream-driven segment evaluation.
+"""Stream-driven segment evaluation, and the re-checks' sweep.
 
 A change names the dependency keys it touched (attributes that changed, an event's name, devices, an
 object type, a segment whose membership moved). Only the dynamic segments indexed under those keys are
@@ -28,7 +28,7 @@ from nudge.model import (
 )
 from nudge.model.base import condition_failed, plain
 from nudge.model.keys import member_sk, person_pk, segment_pk
-from nudge.segments import backfill, dependents, rechecks
+from nudge.segments import dependents, rechecks
 from nudge.segments.conditions import evaluate
 from nudge.segments.context import StoredPerson
 from nudge.segments.definitions import DYNAMIC, condition_of, load_many
@@ -56,8 +56,7 @@ def on_change(change: Change) -> None:
                 reevaluate(change.workspace_id, rel.cio_id, {f"object:{item.object_type_id}"})
     elif isinstance(item, Membership):
         reevaluate(change.workspace_id, item.cio_id, {f"segment:{item.segment_id}"})
-    elif isinstance(item, Segment) and isinstance(change.new, Segment):
-        backfill.on_definition_change(change.old if isinstance(change.old, Segment) else None, change.new)
+    # A definition's change is the backfill's (``backfill.on_change``, subscribed beside this one).
 
 
 def _person_changed(change: Change) -> None:
@@ -114,6 +113,20 @@ def apply(context: StoredPerson, segment: Segment) -> tuple[str, bool]:
     if outcome.recheck_at is not None:
         rechecks.schedule(context.workspace_id, context.cio_id, segment_id, outcome.recheck_at)
     return segment_id, outcome.matched
+
+
+def sweep_rechecks(now: int | None = None) -> int:
+    """Re-evaluate every re-check due up to ``now`` (the evaluate function's minutely sweep); returns how
+    many ran."""
+    ran = 0
+    for due in rechecks.take_due(now):
+        context = StoredPerson.load(due.workspace_id, due.cio_id)
+        segments = load_many(due.workspace_id, [due.segment_id])
+        if context is None or not segments:
+            continue
+        apply(context, segments[0])  # may schedule the following re-check
+        ran += 1
+    return ran
 
 
 def set_membership(workspace_id: str, segment_id: str, cio_id: str, member: bool) -> bool:

@@ -10,6 +10,7 @@ after an outage it catches up however long it was down (``nudge.sweep_window``),
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
@@ -66,25 +67,16 @@ def _due_between(minutes: range, now: int) -> list[Due]:
     return found
 
 
-def sweep(now: int | None = None) -> int:
-    """Re-evaluate everything due up to ``now``; returns how many re-checks ran."""
-    from nudge.segments.context import StoredPerson
-    from nudge.segments.definitions import load_many
-    from nudge.segments.evaluation import apply
-
+def take_due(now: int | None = None) -> Iterator[Due]:
+    """Every re-check due up to ``now`` (default: now) since the last sweep, each consumed as it is
+    yielded; once the last is taken, the sweep's bookmark moves on (not when the caller fails midway, so
+    the next sweep takes the rest again). ``segments.evaluation.sweep_rechecks`` re-evaluates them."""
     now = clock.now() if now is None else now
     window = sweep_window.window(_last_swept_minute(), now)
-    ran = 0
     for due in _due_between(window.minutes, now):
-        context = StoredPerson.load(due.workspace_id, due.cio_id)
-        segments = load_many(due.workspace_id, [due.segment_id])
         _consume(due)
-        if context is None or not segments:
-            continue
-        apply(context, segments[0])  # may schedule the following re-check
-        ran += 1
+        yield due  # re-evaluated after its consumption, so the next re-check it schedules stands
     _save_last_swept_minute(window.bookmark())
-    return ran
 
 
 def _consume(due: Due) -> None:
