@@ -99,6 +99,8 @@ def test_build_a_campaign_on_the_canvas_activate_it_and_see_its_messages(page: A
     expect(canvas.get_by_test_id("node-b4")).to_contain_text("sent 1")
     expect(canvas.get_by_test_id("node-b5")).to_contain_text("sent 0")
     expect(canvas.get_by_test_id("node-trigger")).to_contain_text("entered 1")
+    panel.get_by_label("Selected block").select_option("b3")  # the branch's condition in the panel
+    expect(panel.get_by_label("Attribute name")).to_have_value("plan")
     screenshot(page, "campaign-builder")
 
 

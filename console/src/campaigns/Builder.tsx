@@ -2,7 +2,7 @@ import "@xyflow/react/dist/style.css";
 import { Accordion, Alert, Anchor, Badge, Button, Group, Modal, NativeSelect, Paper, SimpleGrid, Stack, Switch, Text, TextInput, Title } from "@mantine/core";
 import { useMediaQuery } from "@mantine/hooks";
 import { Background, Controls, ReactFlow, useReactFlow, type Edge, type NodeChange, type EdgeChange, type Connection } from "@xyflow/react";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "react-router";
 import { ApiError, api, seg } from "../api/client";
 import type { Campaign, Segment } from "../api/types";
@@ -41,7 +41,11 @@ interface Metrics {
 /** Fits the view again when blocks are added or removed: a new block is never off screen. */
 function FitOnGrowth({ count }: { count: number }) {
   const { fitView } = useReactFlow();
+  const first = useRef(count);
   useEffect(() => {
+    // The first view is ReactFlow's own fitView, once the nodes are measured; this only follows changes.
+    if (count === first.current) return;
+    first.current = -1;
     void fitView({ padding: 0.2, maxZoom: 1, duration: 200 });
   }, [count, fitView]);
   return null;

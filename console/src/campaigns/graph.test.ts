@@ -9,6 +9,8 @@ import {
   addAfter,
   blankBlock,
   connect,
+  describeBlock,
+  describeCondition,
   errorsByNode,
   fromFlow,
   layout,
@@ -226,5 +228,18 @@ describe("API errors on nodes", () => {
     expect(grouped.get("b1")).toEqual(["template_id: unknown template 9", "not the template's channel"]);
     expect(grouped.get(TRIGGER_ID)).toEqual(["trigger.name: must not be empty"]);
     expect(grouped.get(null)).toEqual(["campaign.name: required"]);
+  });
+});
+
+describe("node summaries", () => {
+  it("say what a block does in a few words", () => {
+    expect(describeCondition(condition)).toBe("plan is pro");
+    expect(describeCondition({ attribute: { field: "email", operator: "exists" } })).toBe("email exists");
+    expect(describeCondition({ not: { event: { name: "purchased" } } })).toBe("not (did purchased)");
+    expect(describeCondition({ or: [condition, condition] })).toBe("any of 2 conditions");
+    expect(describeBlock({ type: "branch", condition })).toBe("yes if plan is pro");
+    expect(describeBlock({ type: "delay", seconds: 7200 })).toBe("wait 2 hours");
+    expect(describeBlock({ type: "send", channel: "in_app", template_id: "4" }, (id) => (id === "4" ? "Tip" : undefined))).toBe("in-app: Tip");
+    expect(describeBlock({ type: "multi_split", branches: [{ condition }] })).toBe("1 branch + otherwise");
   });
 });

@@ -8,6 +8,8 @@
 // positions are never stored in it: they are derived by `layout` (a layered top-down layout), and a
 // block dragged on the canvas keeps its place only until the page is left.
 
+import { ATTRIBUTE_OPERATORS } from "../segments/conditions";
+
 export type Json = unknown;
 export type Condition = Record<string, unknown>;
 export type Block = { type: BlockType } & Record<string, unknown>;
@@ -416,14 +418,14 @@ export function describeBlock(block: Block, templateName?: (id: string) => strin
     case "delay":
       return `wait ${duration(Number(block.seconds ?? 0))}`;
     case "wait_until":
-      return block.max_seconds ? `at most ${duration(Number(block.max_seconds))}` : "until the condition holds";
+      return `${describeCondition(block.condition)}${block.max_seconds ? `, at most ${duration(Number(block.max_seconds))}` : ""}`;
     case "time_window": {
       const hours = (block.hours as number[] | undefined) ?? [0, 24];
       const days = (block.days as string[] | undefined) ?? [...DAYS];
       return `${hours[0]}:00–${hours[1]}:00, ${days.join(" ")}`;
     }
     case "branch":
-      return "yes / no on a condition";
+      return `yes if ${describeCondition(block.condition)}`;
     case "multi_split": {
       const count = (block.branches as unknown[] | undefined)?.length ?? 0;
       return `${count} ${count === 1 ? "branch" : "branches"} + otherwise`;
@@ -436,6 +438,31 @@ export function describeBlock(block: Block, templateName?: (id: string) => strin
       return `${block.action === "remove" ? "remove from" : "add to"} segment ${String(block.segment_id || "…")}`;
     case "exit":
       return "the journey ends";
+  }
+}
+
+/** A condition in a few words: "plan is pro", "did purchased", "in segment 3", "all of 2 conditions". */
+export function describeCondition(condition: unknown): string {
+  if (!condition || typeof condition !== "object") return "…";
+  const [key, value] = Object.entries(condition as Record<string, unknown>)[0] ?? ["", null];
+  const inner = (value ?? {}) as Record<string, unknown>;
+  switch (key) {
+    case "attribute": {
+      const op = ATTRIBUTE_OPERATORS.find((o) => o.value === inner.operator);
+      const shown = op?.takes === "none" || inner.value === undefined ? "" : ` ${typeof inner.value === "object" ? JSON.stringify(inner.value) : String(inner.value)}`;
+      return `${String(inner.field || "…")} ${op?.label ?? String(inner.operator)}${shown}`;
+    }
+    case "event":
+      return `${inner.performed === false ? "did not do" : "did"} ${String(inner.name || "…")}`;
+    case "segment":
+      return `${inner.operator === "not_in" ? "not in" : "in"} segment ${String(inner.id || "…")}`;
+    case "and":
+    case "or":
+      return `${key === "and" ? "all" : "any"} of ${Array.isArray(value) ? value.length : 0} conditions`;
+    case "not":
+      return `not (${describeCondition(value)})`;
+    default:
+      return `a ${key} condition`;
   }
 }
 
