@@ -1,4 +1,5 @@
-"""Links Lambda: the public tracking links in messages (open pixel, click, unsubscribe, view in browser).
+"""Links Lambda: the public links in messages (open pixel, click, unsubscribe, view in browser, and the
+subscription centre).
 
 Unauthenticated by design; every path carries a signed token (see ``nudge.delivery.link_routes``).
 """
@@ -15,8 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from nudge import composition, edge
-from nudge.delivery.link_routes import ROUTES, LinkRoute, Page, not_found_page, refused_page
-from nudge.errors import NotFound
+from nudge.delivery.link_routes import ROUTES, LinkRequest, LinkRoute, Page, not_found_page, refused_page
+from nudge.errors import InvalidRequest, NotFound
+from nudge.lambda_http import raw_body
 
 composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 
@@ -32,7 +34,8 @@ def _register(route: LinkRoute) -> None:
     def endpoint(token: str) -> Response:
         # Never log the token: it is a bearer credential for this delivery's links.
         logger.append_keys(route=f"{route.method} {route.path}")
-        return _respond(route.operation(token))
+        body = raw_body(app.current_event) if route.reads_body else None
+        return _respond(route.operation(LinkRequest(token, body)))
 
     endpoint.__name__ = f"{route.method.lower()}_{route.path}"
     app.route(route.path.replace("{token}", "<token>"), method=route.method)(endpoint)
@@ -45,6 +48,11 @@ for _route in ROUTES:
 @app.exception_handler(NotFound)
 def _not_found(exc: NotFound) -> Response:
     return _respond(not_found_page(str(exc)))
+
+
+@app.exception_handler(InvalidRequest)
+def _refused(exc: InvalidRequest) -> Response:
+    return _respond(refused_page(str(exc)))
 
 
 @app.exception_handler([ClientError, BotoCoreError, PynamoDBException])

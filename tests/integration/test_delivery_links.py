@@ -204,9 +204,13 @@ def test_getting_the_unsubscribe_link_only_asks(ws, send_email):
 
     answer = _get(url)
 
-    assert answer.status == 200
-    assert answer.headers["Content-Type"].startswith("text/html")
-    assert b'<form method="post"' in answer.raw
+    # On to the reader's subscription centre, which asks before it changes anything.
+    assert answer.status == 303
+    assert answer.headers["Location"].startswith("/t/s/")
+    centre = _get(_base(url) + answer.headers["Location"])
+    assert centre.status == 200
+    assert centre.headers["Content-Type"].startswith("text/html")
+    assert b'<form method="post"' in centre.raw
     assert unsubscribed(ws, "ann") is False
     assert delivery(ws, delivery_id).state == states.SENT
 

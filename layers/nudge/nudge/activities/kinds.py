@@ -3,7 +3,9 @@
 Customer.io names a message's activities ``<metric>_<channel>`` (``sent_email``, ``opened_push``,
 ``delivered_twilio``, ...) with its own channel names, and has ``event``, ``page``, ``screen`` and
 ``attribute_change``. It has no activity for segment membership; Nudge's are ``entered_segment`` and
-``exited_segment`` (named as its message activities are: what happened, then to what).
+``exited_segment`` (named as its message activities are: what happened, then to what). A person's
+subscription changes are named as its reporting webhooks name them (``customer_subscribed``,
+``customer_unsubscribed``, ``cio_subscription_preferences_changed``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ EVENT_TYPES = ("event", "page", "screen")  # read from the events table, not rec
 ATTRIBUTE_CHANGE = "attribute_change"
 ENTERED_SEGMENT = "entered_segment"
 EXITED_SEGMENT = "exited_segment"
+CUSTOMER_SUBSCRIBED = "customer_subscribed"
+CUSTOMER_UNSUBSCRIBED = "customer_unsubscribed"
+PREFERENCES_CHANGED = "cio_subscription_preferences_changed"
+SUBSCRIPTION_TYPES = (CUSTOMER_SUBSCRIBED, CUSTOMER_UNSUBSCRIBED, PREFERENCES_CHANGED)
 
 # Nudge's channel -> Customer.io's name for it (the ``delivery_type`` and the suffix of a message type).
 CHANNEL_NAMES = {"email": "email", "sms": "twilio", "push": "push", "in_app": "in_app", "webhook": "webhook"}
@@ -24,7 +30,7 @@ MESSAGE_METRICS = tuple(
 MESSAGE_TYPES = tuple(
     f"{metric}_{channel}" for metric in MESSAGE_METRICS for channel in CHANNEL_NAMES.values()
 )
-LOGGED_TYPES = (ATTRIBUTE_CHANGE, ENTERED_SEGMENT, EXITED_SEGMENT, *MESSAGE_TYPES)
+LOGGED_TYPES = (ATTRIBUTE_CHANGE, ENTERED_SEGMENT, EXITED_SEGMENT, *SUBSCRIPTION_TYPES, *MESSAGE_TYPES)
 ALL_TYPES = frozenset((*EVENT_TYPES, *LOGGED_TYPES))
 
 
@@ -37,7 +43,7 @@ def message_type(metric: str, channel: str) -> str | None:
 
 def describe_allowed() -> str:
     """The allowed ``type`` values, for a 400's detail (the message types as a pattern, not 75 names)."""
-    named = (*EVENT_TYPES, ATTRIBUTE_CHANGE, ENTERED_SEGMENT, EXITED_SEGMENT)
+    named = (*EVENT_TYPES, ATTRIBUTE_CHANGE, ENTERED_SEGMENT, EXITED_SEGMENT, *SUBSCRIPTION_TYPES)
     return (
         f"type must be one of {', '.join(named)}, "
         f"or <metric>_<channel> with metric one of {', '.join(MESSAGE_METRICS)} "

@@ -1,14 +1,14 @@
 """Recording activities where their changes are already seen: the stream consumers.
 
-The evaluate function records attribute changes (a profile's MODIFY) and segment entries and exits (a
-membership's INSERT and REMOVE); the send function records each metric a message reaches (a delivery
-whose ``metrics`` gained a name). Nothing is read to do it: an activity is built from the stream
-record's images alone. Inside ``batch()`` (each handler opens one around its stream batch) the batch's
-activities are written together at its end, 25 to a BatchWriteItem; a chunk that cannot be written is
-reported by its records' sequence numbers, and the handler reports those records as batch item
-failures, so the stream delivers them again. An activity's key comes from what caused it, so writing it
-again replaces it rather than adding a second. A person's deletion drops what the batch still holds of
-theirs, so nothing recorded before it is written after it.
+The evaluate function records attribute and subscription changes (a profile's MODIFY) and segment
+entries and exits (a membership's INSERT and REMOVE); the send function records each metric a message
+reaches (a delivery whose ``metrics`` gained a name). Nothing is read to do it: an activity is built
+from the stream record's images alone. Inside ``batch()`` (each handler opens one around its stream
+batch) the batch's activities are written together at its end, 25 to a BatchWriteItem; a chunk that
+cannot be written is reported by its records' sequence numbers, and the handler reports those records as
+batch item failures, so the stream delivers them again. An activity's key comes from what caused it, so
+writing it again replaces it rather than adding a second. A person's deletion drops what the batch still
+holds of theirs, so nothing recorded before it is written after it.
 """
 
 from __future__ import annotations
@@ -138,7 +138,9 @@ def on_change(change: Change) -> None:
         forget(change.workspace_id, item.cio_id)
     elif isinstance(item, Person) and isinstance(change.old, Person) and isinstance(change.new, Person):
         # A profile's creation is not a change of its attributes.
-        _record(_attribute_changes(change.workspace_id, change.old, change.new), change.sequence_number)
+        found = _attribute_changes(change.workspace_id, change.old, change.new)
+        found += _subscription_changes(change.workspace_id, change.old, change.new)
+        _record(found, change.sequence_number)
     elif isinstance(item, Membership) and change.event_name in ("INSERT", "REMOVE"):
         _record(
             [_membership(change.workspace_id, item, entered=change.event_name == "INSERT")],
@@ -237,6 +239,38 @@ def _attribute_changes(workspace_id: str, old: Person, new: Person) -> list[Acti
         for name in sorted(before.keys() | after.keys())
         if before.get(name) != after.get(name)
     ]
+
+
+def _subscription_changes(workspace_id: str, old: Person, new: Person) -> list[ActivityItem]:
+    """``customer_unsubscribed`` / ``customer_subscribed`` when the global flag flips, and
+    ``cio_subscription_preferences_changed`` with the topics whose choice changed (``{"topics":
+    {"topic_4": false}}``), as Customer.io reports them: whatever wrote them (identify, the subscription
+    centre, an unsubscribe link, a complaint)."""
+    version = f"{new.version}@{int(new.updated_at)}"
+    found = []
+    if bool(old.unsubscribed) != bool(new.unsubscribed):
+        kind = kinds.CUSTOMER_UNSUBSCRIBED if new.unsubscribed else kinds.CUSTOMER_SUBSCRIBED
+        activity_id = f"u{_digest(version, kind)}"
+        found.append(_item(workspace_id, new.cio_id, activity_id, kind, int(new.updated_at), name=None))
+    before, after = plain(old.subscription_preferences), plain(new.subscription_preferences)
+    changed = {
+        key.removeprefix("topics."): after.get(key)
+        for key in sorted(before.keys() | after.keys())
+        if before.get(key) != after.get(key)
+    }
+    if changed:
+        found.append(
+            _item(
+                workspace_id,
+                new.cio_id,
+                f"p{_digest(version, kinds.PREFERENCES_CHANGED)}",
+                kinds.PREFERENCES_CHANGED,
+                int(new.updated_at),
+                name=None,
+                data={"topics": changed},
+            )
+        )
+    return found
 
 
 def _attributes(person: Person) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 The template's fields and the request's inline fields (inline wins) are sources rendered in the sandbox,
 each in its own language (the template's, or the one the inline content was checked in), with
 ``customer``, ``event``, ``trigger`` (a transactional request's ``message_data``), ``campaign`` and
-``message``, plus ``unsubscribe_url`` and ``view_in_browser_url``. Email HTML then gets tracked links and
-an open pixel unless the message is untracked.
+``message``, plus ``unsubscribe_url``, ``view_in_browser_url`` and ``subscription_center_url``. Email
+HTML then gets tracked links and an open pixel unless the message is untracked.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nudge.delivery import links, templates
+from nudge.delivery import links, subscription_centre, templates
 from nudge.delivery.messages import Attachment, DeviceToken, Email, Push, Sms, Webhook
 from nudge.delivery.records import ADDRESSED_SOURCES
 from nudge.delivery.settings import WorkspaceDelivery
@@ -116,6 +116,10 @@ def _context(job: Job) -> dict[str, Any]:
         "message": {"id": job.delivery_id, "channel": job.channel},
         "unsubscribe_url": links.link_url(base, secret, links.UNSUBSCRIBE, job.workspace_id, job.delivery_id),
         "view_in_browser_url": links.link_url(base, secret, links.VIEW, job.workspace_id, job.delivery_id),
+        # The reader's subscription centre: every topic, unsubscribe from all, resubscribe.
+        "subscription_center_url": subscription_centre.url(
+            base, secret, job.workspace_id, person.cio_id, job.delivery_id
+        ),
     }
 
 
