@@ -21,6 +21,7 @@ def main() -> int:
         cold_start,
         local_latency,
         local_speed,
+        message_costs,
         report,
         segment_eval,
         send_throughput,
@@ -78,6 +79,12 @@ def main() -> int:
     )
     flow = campaign_flow.measure()
 
+    print(
+        "message costs: a one-send campaign before and after, a journey, every service counted ...",
+        flush=True,
+    )
+    costs_per_message = message_costs.measure()
+
     verdicts = []
     for name in (track_costs.EVENT_EXISTING, track_costs.IDENTIFY_EXISTING):
         wru = costs[name].write_units
@@ -96,6 +103,7 @@ def main() -> int:
     verdicts += [report.Verdict(check.passed, check.text) for check in billing_run.checks(runs)]
     speed_checks = local_speed.checks(speed, latency.median, flow.median)
     verdicts += [report.Verdict(passed, text) for passed, text in speed_checks]
+    verdicts += [report.Verdict(passed, text) for passed, text in message_costs.checks(costs_per_message)]
     new_person = costs[track_costs.IDENTIFY_NEW]
     note = (
         f"for reference, identify of a new person: {new_person.write_units:g} WRU, "
@@ -119,6 +127,8 @@ def main() -> int:
         *send_throughput.section(sends),
         "",
         *campaign_flow.section(flow),
+        "",
+        *message_costs.section(costs_per_message),
         "",
         *local_speed.section(speed, latency.median, flow.median),
         "",
