@@ -38,8 +38,8 @@ export function App() {
           <Route path="/campaigns" element={<Campaigns />} />
           {/* One route for new and saved: saving a new campaign moves the URL to its id without a remount. */}
           <Route path="/campaigns/:campaignId" element={<CampaignBuilder />} />
-          <Route path="/content" element={<Content />} />
-          <Route path="/content/:templateId" element={<Content />} />
+          {/* Templates, layouts and snippets: Content routes within itself. */}
+          <Route path="/content/*" element={<Content />} />
           <Route path="/messages" element={<Messages />} />
           <Route path="/messages/:messageId" element={<MessageDetail />} />
           <Route path="/billing" element={<Billing />} />

@@ -16,7 +16,7 @@ const NAVIGATION = [
 ];
 
 /** Whether this console is served by `nudge local`, whose outbox page then belongs in the navigation. */
-function useLocalRuntime(): boolean {
+export function useLocalRuntime(): boolean {
   const [local, setLocal] = useState(false);
   useEffect(() => {
     fetch("/_local/health", { credentials: "same-origin" })

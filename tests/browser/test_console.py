@@ -269,7 +269,6 @@ def test_a_template_is_written_and_previewed_for_a_person(page: Any, console: Co
     expect(page.get_by_text("Subject: Hi Tia")).to_be_visible()
     frame = page.frame_locator("iframe[title='Template preview']")
     expect(frame.get_by_text("Hello Tia")).to_be_visible()
-    screenshot(page, "content")
     [saved] = [t for t in runtime.app("GET", "/v1/templates").json()["templates"] if t["name"] == "Hello"]
     assert saved["subject"] == "Hi {{ customer.first_name }}" and saved["language"] == "liquid"
 
@@ -283,6 +282,82 @@ def test_a_template_is_written_and_previewed_for_a_person(page: Any, console: Co
     page.get_by_label("Body (HTML and Jinja)").fill("<p>Hello {{ customer.first_name|upper }}</p>")
     page.get_by_role("button", name="Save template").click()
     expect(frame.get_by_text("Hello TIA")).to_be_visible()
+
+
+def test_a_layout_a_snippet_and_a_template_using_both_previewed_and_sent_as_a_test(
+    page: Any, console: Console
+) -> None:
+    runtime = console.runtime
+    assert runtime.track("PUT", "/api/v1/customers/lea", {"email": "lea@example.com", "first_name": "Lea"}).ok
+    sign_in(page, console, console.author)
+    page.get_by_role("link", name="Content").click()
+
+    page.get_by_role("tab", name="Snippets").click()
+    page.get_by_role("link", name="New snippet").click()
+    page.get_by_role("textbox", name="Name", exact=True).fill("sign_off")
+    page.get_by_label("Snippet (HTML and Liquid)").fill("<p>See you, {{ customer.first_name }}</p>")
+    page.get_by_label("Preview for person (id)").fill("lea")
+    expect(page.frame_locator("iframe[title='Template preview']").get_by_text("See you, Lea")).to_be_visible()
+    page.get_by_role("button", name="Create snippet").click()
+    expect(page.get_by_role("heading", name="sign_off")).to_be_visible()
+
+    page.get_by_role("link", name="← Snippets").click()
+    expect(page.get_by_role("link", name="sign_off")).to_be_visible()
+    screenshot(page, "content-snippets")
+    page.get_by_role("tab", name="Layouts").click()
+    page.get_by_role("link", name="New layout").click()
+    page.get_by_role("textbox", name="Name", exact=True).fill("Brand")
+    page.get_by_label("Layout (HTML and Liquid)").fill(
+        "<div style='border-top: 4px solid #4c6ef5; padding: 8px'>{{ content }}{{ snippets.sign_off }}</div>"
+    )
+    page.get_by_role("button", name="Create layout").click()
+    expect(page.get_by_role("heading", name="Brand")).to_be_visible()
+    page.get_by_label("Preview for person (id)").fill("lea")
+    expect(
+        page.frame_locator("iframe[title='Template preview']").get_by_text("your message goes here")
+    ).to_be_visible()
+    screenshot(page, "content-layout")
+
+    # A template in the layout, previewed live (before saving) with the layout and the snippet.
+    page.get_by_role("link", name="← Layouts").click()
+    page.get_by_role("tab", name="Templates").click()
+    page.get_by_role("link", name="New template").click()
+    page.get_by_role("textbox", name="Name", exact=True).fill("Welcome")
+    page.get_by_label("Subject").fill("Welcome {{ customer.first_name }}")
+    page.get_by_label("Layout", exact=True).select_option(label="Brand")
+    body = page.get_by_label("Body (HTML and Liquid)")
+    body.fill("<p>Hello {{ customer.first_name }}, {{ snippets.nope }}</p>")
+    page.get_by_label("Preview for person (id)").fill("lea")
+    # A snippet that does not exist is refused at the body, by the server's preview.
+    expect(body).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("there is no snippet named nope")).to_be_visible()
+    body.fill("<p>Hello {{ customer.first_name }}</p>")
+    frame = page.frame_locator("iframe[title='Template preview']")
+    expect(frame.get_by_text("Hello Lea")).to_be_visible()
+    expect(frame.get_by_text("See you, Lea")).to_be_visible()
+    expect(page.get_by_text("Subject: Welcome Lea")).to_be_visible()
+    page.get_by_role("button", name="Create template").click()
+    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+    [saved] = [t for t in runtime.app("GET", "/v1/templates").json()["templates"] if t["name"] == "Welcome"]
+    [layout] = [x for x in runtime.app("GET", "/v1/layouts").json()["layouts"] if x["name"] == "Brand"]
+    assert saved["layout_id"] == layout["id"]
+
+    # A test to the signed-in author, rendered for Lea, through the real pipeline into the local outbox.
+    page.get_by_label("Preview for person (id)").fill("lea")
+    expect(frame.get_by_text("Hello Lea")).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "content")
+    page.get_by_role("button", name="Send a test to me").click()
+    expect(page.get_by_role("status").filter(has_text="on its way to author@example.com")).to_be_visible()
+    [sent] = runtime.wait_until(
+        lambda: [m for m in runtime.get("/_local/outbox").json() if m.get("subject") == "Welcome Lea"]
+    )
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name=re.compile("Open the local outbox")).click()
+    expect(opened.value.get_by_text("Welcome Lea").first).to_be_visible()
+    assert "author@example.com" in json.dumps(sent)
+    [message] = [m for m in runtime.app("GET", "/v1/messages").json()["messages"] if m["type"] == "test"]
+    assert message["recipient"] == "author@example.com" and message["template_id"] == str(saved["id"])
 
 
 def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -> None:

@@ -1,250 +1,208 @@
-import { Alert, Anchor, Badge, Button, Card, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Textarea, Title } from "@mantine/core";
-import { useDebouncedValue } from "@mantine/hooks";
-import { useState } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { Anchor, Badge, Button, Group, Stack, Table, Tabs, Text, Title } from "@mantine/core";
+import type { ReactNode } from "react";
+import { Link, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
 import { ApiError, api, seg } from "../api/client";
 import { Empty, Failed, Loadable, Loading } from "../components/States";
 import { when } from "../components/format";
 import { useApi } from "../components/useApi";
+import { LayoutEditor } from "../content/LayoutEditor";
+import { SnippetEditor } from "../content/SnippetEditor";
+import { TemplateEditor } from "../content/TemplateEditor";
+import type { Layout, Snippet, Template } from "../content/types";
 import { useSession } from "../session";
 
-interface Template {
-  id: number;
-  name: string;
-  channel: string;
-  subject?: string;
-  body?: string;
-  language?: string; // "liquid" | "jinja"; a template saved before languages existed reads "jinja"
-  updated_at: number;
-}
-
-interface Preview {
-  channel: string;
-  to: string | null;
-  subject?: string;
-  html?: string;
-  text?: string;
-  body?: string;
-  [key: string]: unknown;
-}
-
-// The channels whose templates are text bodies this editor handles (webhooks have a URL, edited by the API).
-const CHANNELS = ["email", "sms", "push", "in_app"];
-// Template languages; a new template is Liquid (Customer.io's), said outright so the choice is visible.
-const LANGUAGES = [
-  { value: "liquid", label: "Liquid" },
-  { value: "jinja", label: "Jinja" },
+// Content: templates, layouts and snippets, each listed under its tab and edited on a page of its own
+// (/content/:id, /content/layouts/:id, /content/snippets/:name; "new" for a new one).
+const TABS = [
+  { value: "templates", label: "Templates", path: "/content", blurb: "Messages for campaigns and transactional sends, per channel." },
+  { value: "layouts", label: "Layouts", path: "/content/layouts", blurb: "The HTML around an email; {{ content }} places the message." },
+  { value: "snippets", label: "Snippets", path: "/content/snippets", blurb: "Shared pieces of content: {{ snippets.name }} in a template or layout." },
 ];
 
-function TemplateList() {
-  const { can } = useSession();
-  const state = useApi((signal) => api.get<{ templates: Template[] }>("/v1/templates", { signal }), []);
+function ContentTabs({ current, action, children }: { current: string; action: ReactNode; children: ReactNode }) {
+  const navigate = useNavigate();
+  const tab = TABS.find((t) => t.value === current)!;
   return (
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Content</Title>
-        {can("edit") && (
-          <Button component={Link} to="/content/new">
-            New template
-          </Button>
-        )}
+        {action}
       </Group>
+      <Tabs value={current} onChange={(value) => navigate(TABS.find((t) => t.value === value)!.path)}>
+        <Tabs.List>
+          {TABS.map((t) => (
+            <Tabs.Tab key={t.value} value={t.value}>
+              {t.label}
+            </Tabs.Tab>
+          ))}
+        </Tabs.List>
+      </Tabs>
       <Text c="dimmed" size="sm">
-        Templates for campaigns and transactional messages. Layouts and snippets are managed through the App API for now.
+        {tab.blurb}
       </Text>
+      {children}
+    </Stack>
+  );
+}
+
+function NewButton({ to, label }: { to: string; label: string }) {
+  const { can } = useSession();
+  return can("edit") ? (
+    <Button component={Link} to={to}>
+      {label}
+    </Button>
+  ) : null;
+}
+
+function ListTable({ head, rows }: { head: string[]; rows: ReactNode[][] }) {
+  return (
+    <Table striped highlightOnHover>
+      <Table.Thead>
+        <Table.Tr>
+          {head.map((h) => (
+            <Table.Th key={h}>{h}</Table.Th>
+          ))}
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {rows.map((cells, i) => (
+          <Table.Tr key={i}>
+            {cells.map((cell, j) => (
+              <Table.Td key={j}>{cell}</Table.Td>
+            ))}
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
+function TemplateList() {
+  const state = useApi((signal) => api.get<{ templates: Template[] }>("/v1/templates", { signal }), []);
+  return (
+    <ContentTabs current="templates" action={<NewButton to="/content/new" label="New template" />}>
       <Loadable state={state} label="Loading templates">
         {(data) =>
           data.templates.length === 0 ? (
             <Empty title="No templates yet" />
           ) : (
-            <Table striped highlightOnHover>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Channel</Table.Th>
-                  <Table.Th>Updated</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {data.templates.map((t) => (
-                  <Table.Tr key={t.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/content/${t.id}`}>
-                        {t.name}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>
-                      <Badge variant="light">{t.channel}</Badge>
-                    </Table.Td>
-                    <Table.Td>{when(t.updated_at)}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <ListTable
+              head={["Name", "Channel", "Language", "Updated"]}
+              rows={data.templates.map((t) => [
+                <Anchor component={Link} to={`/content/${t.id}`}>
+                  {t.name}
+                </Anchor>,
+                <Badge variant="light">{t.channel}</Badge>,
+                t.language ?? "jinja",
+                when(t.updated_at),
+              ])}
+            />
           )
         }
       </Loadable>
-    </Stack>
+    </ContentTabs>
   );
 }
 
-function PreviewPane({ templateId, dirty, version }: { templateId: number | null; dirty: boolean; version: number }) {
-  const [person, setPerson] = useState("");
-  const [debounced] = useDebouncedValue(person.trim(), 400);
-  const state = useApi(
-    (signal) =>
-      templateId !== null && debounced
-        ? api.post<{ preview: Preview }>(`/v1/templates/${templateId}/preview`, { identifiers: { id: debounced } }, { signal })
-        : Promise.resolve(null),
-    [templateId, debounced, version], // each save renders again
-  );
+function LayoutList() {
+  const state = useApi((signal) => api.get<{ layouts: Layout[] }>("/v1/layouts", { signal }), []);
   return (
-    <Card withBorder>
-      <Title order={4} mb="xs">
-        Preview
-      </Title>
-      {templateId === null ? (
-        <Text c="dimmed" size="sm">
-          Save the template to preview it for a person.
-        </Text>
-      ) : (
-        <Stack gap="xs">
-          <TextInput label="Preview for person (id)" placeholder="ann" value={person} onChange={(e) => setPerson(e.currentTarget.value)} error={state.error?.field("identifiers") ?? (state.error?.status === 404 ? "No person has this id." : undefined)} />
-          {dirty && (
-            <Text size="xs" c="dimmed">
-              The preview shows the saved version: save to see your changes.
-            </Text>
-          )}
-          {state.error && state.error.status !== 404 && !state.error.field("identifiers") && (
-            <Alert color="red" role="alert">
-              {state.error.message}
-            </Alert>
-          )}
-          {state.data?.preview && (
-            <>
-              <Text size="sm">To: {state.data.preview.to ?? "—"}</Text>
-              {state.data.preview.subject && (
-                <Text size="sm">
-                  <b>Subject:</b> {state.data.preview.subject}
-                </Text>
-              )}
-              {state.data.preview.html ? (
-                // Rendered by the server; shown with no permissions at all (no scripts, no same-origin access).
-                <iframe title="Template preview" sandbox="" srcDoc={state.data.preview.html} style={{ width: "100%", minHeight: 320, border: "1px solid var(--mantine-color-gray-3)", borderRadius: 4, background: "white" }} />
-              ) : (
-                <Text ff="monospace" size="sm" style={{ whiteSpace: "pre-wrap" }}>
-                  {String(state.data.preview.text ?? state.data.preview.body ?? "")}
-                </Text>
-              )}
-            </>
-          )}
-        </Stack>
-      )}
-    </Card>
+    <ContentTabs current="layouts" action={<NewButton to="/content/layouts/new" label="New layout" />}>
+      <Loadable state={state} label="Loading layouts">
+        {(data) =>
+          data.layouts.length === 0 ? (
+            <Empty title="No layouts yet">An email without a layout is sent as its template writes it.</Empty>
+          ) : (
+            <ListTable
+              head={["Name", "Language", "Updated"]}
+              rows={[...data.layouts]
+                .sort((a, b) => a.name.localeCompare(b.name))
+                .map((l) => [
+                  <Anchor component={Link} to={`/content/layouts/${seg(l.id)}`}>
+                    {l.name}
+                  </Anchor>,
+                  l.language,
+                  when(l.updated_at),
+                ])}
+            />
+          )
+        }
+      </Loadable>
+    </ContentTabs>
   );
 }
 
-function Editor({ template }: { template: Template | null }) {
-  const { can } = useSession();
-  const navigate = useNavigate();
-  const readOnly = !can("edit");
-  const [name, setName] = useState(template?.name ?? "");
-  const [channel, setChannel] = useState(template?.channel ?? "email");
-  const [subject, setSubject] = useState(template?.subject ?? "");
-  const [body, setBody] = useState(template?.body ?? "");
-  const [language, setLanguage] = useState(template?.language ?? "liquid");
-  const [error, setError] = useState<ApiError>();
-  const [saved, setSaved] = useState(0);
-  const [busy, setBusy] = useState(false);
-  const [base, setBase] = useState(template); // the version last saved, which previews render
-  const dirty = !!base && (name !== base.name || subject !== (base.subject ?? "") || body !== (base.body ?? "") || language !== (base.language ?? "jinja"));
-
-  async function save() {
-    setBusy(true);
-    setError(undefined);
-    const fields = { name, body, language, ...(channel === "email" ? { subject } : {}) };
-    try {
-      if (template) {
-        const answer = await api.put<{ template: Template }>(`/v1/templates/${template.id}`, fields);
-        setBase(answer.template);
-        setSaved((n) => n + 1);
-      } else {
-        const answer = await api.post<{ template: Template }>("/v1/templates", { ...fields, channel });
-        navigate(`/content/${answer.template.id}`, { replace: true });
-      }
-    } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, String(e), {}));
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  const bodyError = error?.field("body") ?? error?.field("template");
+function SnippetList() {
+  const state = useApi((signal) => api.get<{ snippets: Snippet[] }>("/v1/snippets", { signal }), []);
   return (
-    <Stack>
-      <Anchor component={Link} to="/content" size="sm">
-        ← Content
-      </Anchor>
-      <Title order={2}>{template ? template.name : "New template"}</Title>
-      <SimpleGrid cols={{ base: 1, md: 2 }}>
-        <Stack>
-          <TextInput label="Name" required value={name} readOnly={readOnly} onChange={(e) => setName(e.currentTarget.value)} error={error?.field("name")} />
-          {!template && <NativeSelect label="Channel" value={channel} onChange={(e) => setChannel(e.currentTarget.value)} data={CHANNELS} error={error?.field("channel")} />}
-          <NativeSelect label="Language" value={language} disabled={readOnly} onChange={(e) => setLanguage(e.currentTarget.value)} data={LANGUAGES} error={error?.field("language")} />
-          {channel === "email" && <TextInput label="Subject" value={subject} readOnly={readOnly} onChange={(e) => setSubject(e.currentTarget.value)} error={error?.field("subject")} />}
-          <Textarea
-            label={`Body (${channel === "email" ? "HTML and " : ""}${language === "jinja" ? "Jinja" : "Liquid"})`}
-            description={
-              language === "jinja"
-                ? "{{ customer.first_name|default('there') }}, {{ event.total }}, {% if %}…{% endif %}, {{ unsubscribe_url }}"
-                : '{{ customer.first_name | default: "there" }}, {{ event.total }}, {% if %}…{% endif %}, {{ unsubscribe_url }}'
-            }
-            value={body}
-            readOnly={readOnly}
-            onChange={(e) => setBody(e.currentTarget.value)}
-            error={bodyError}
-            aria-invalid={bodyError ? true : undefined} // the autosizing textarea does not set it itself
-            autosize
-            minRows={10}
-            maxRows={24}
-            styles={{ input: { fontFamily: "var(--mantine-font-family-monospace)", fontSize: 13 } }}
-          />
-          {error && !error.field("name") && !error.field("channel") && !error.field("language") && !error.field("subject") && !bodyError && (
-            <Alert color="red" role="alert">
-              {error.message}
-            </Alert>
-          )}
-          {saved > 0 && !dirty && !error && (
-            <Text size="sm" c="green" role="status">
-              Saved.
-            </Text>
-          )}
-          {!readOnly && (
-            <Button onClick={() => void save()} loading={busy} w="fit-content">
-              {template ? "Save template" : "Create template"}
-            </Button>
-          )}
-        </Stack>
-        <PreviewPane templateId={template?.id ?? null} dirty={dirty} version={saved} />
-      </SimpleGrid>
-    </Stack>
+    <ContentTabs current="snippets" action={<NewButton to="/content/snippets/new" label="New snippet" />}>
+      <Loadable state={state} label="Loading snippets">
+        {(data) =>
+          data.snippets.length === 0 ? (
+            <Empty title="No snippets yet" />
+          ) : (
+            <ListTable
+              head={["Name", "Used as", "Language", "Updated"]}
+              rows={data.snippets.map((s) => [
+                <Anchor component={Link} to={`/content/snippets/${seg(s.name)}`}>
+                  {s.name}
+                </Anchor>,
+                <Text ff="monospace" size="sm">{`{{ snippets.${s.name} }}`}</Text>,
+                s.language,
+                when(s.updated_at),
+              ])}
+            />
+          )
+        }
+      </Loadable>
+    </ContentTabs>
+  );
+}
+
+/** Loads one item (or none, for "new") and opens its editor, keyed by what the server stored: after a new
+ * item is saved the path changes before it arrives, and the form must start again from the stored one. */
+function Loaded<T>({ id, path, pick, label, render }: { id: string; path: string; pick(answer: unknown): T | undefined; label: string; render(item: T | null): ReactNode }) {
+  const state = useApi((signal) => (id === "new" ? Promise.resolve(null) : api.get<unknown>(path, { signal })), [id, path]);
+  if (state.error) return <Failed error={state.error} retry={state.reload} />;
+  if (state.data === undefined) return <Loading label={`Loading the ${label}`} />;
+  const item = state.data === null ? null : (pick(state.data) ?? null);
+  return <div key={id === "new" ? "new" : id}>{render(item)}</div>;
+}
+
+function TemplatePage() {
+  const { templateId = "new" } = useParams();
+  return <Loaded id={templateId} path={`/v1/templates/${seg(templateId)}`} label="template" pick={(a) => (a as { template: Template }).template} render={(t) => <TemplateEditor key={t?.id ?? "new"} template={t} />} />;
+}
+
+function LayoutPage() {
+  const { layoutId = "new" } = useParams();
+  return <Loaded id={layoutId} path={`/v1/layouts/${seg(layoutId)}`} label="layout" pick={(a) => (a as { layout: Layout }).layout} render={(l) => <LayoutEditor key={l?.id ?? "new"} layout={l} />} />;
+}
+
+function SnippetPage() {
+  const { name = "new" } = useParams();
+  // Snippets have no route of their own to read one: the list holds them all (a workspace has few).
+  return (
+    <Loaded
+      id={name}
+      path="/v1/snippets"
+      label="snippet"
+      pick={(a) => (a as { snippets: Snippet[] }).snippets.find((s) => s.name === name)}
+      render={(s) => (s === null && name !== "new" ? <Failed error={new ApiError(404, `No snippet is named ${name}.`, {})} /> : <SnippetEditor key={s?.name ?? "new"} snippet={s} />)}
+    />
   );
 }
 
 export default function Content() {
-  const { templateId } = useParams();
-  if (!templateId) return <TemplateList />;
-  return <TemplateEditor templateId={templateId} />;
-}
-
-function TemplateEditor({ templateId }: { templateId: string }) {
-  const state = useApi(
-    (signal) => (templateId === "new" ? Promise.resolve(null) : api.get<{ template: Template }>(`/v1/templates/${seg(templateId)}`, { signal })),
-    [templateId],
+  useLocation(); // re-render on navigation between the tabs
+  return (
+    <Routes>
+      <Route index element={<TemplateList />} />
+      <Route path="layouts" element={<LayoutList />} />
+      <Route path="layouts/:layoutId" element={<LayoutPage />} />
+      <Route path="snippets" element={<SnippetList />} />
+      <Route path="snippets/:name" element={<SnippetPage />} />
+      <Route path=":templateId" element={<TemplatePage />} />
+    </Routes>
   );
-  if (state.error) return <Failed error={state.error} retry={state.reload} />;
-  if (state.data === undefined) return <Loading label="Loading the template" />;
-  // Keyed by the template loaded, not the path: after "new" is saved the path changes before its template
-  // arrives, and the form must start again from what the server stored.
-  return <Editor key={state.data?.template.id ?? "new"} template={state.data?.template ?? null} />;
 }
