@@ -126,7 +126,7 @@ class _Frame:
     calls_at_start: int
     ses_at_start: int
     starts_at_start: int
-    nested: tuple[int, int, int] = (0, 0, 0)
+    nested: tuple[int, ...] = (0, 0, 0)
 
 
 def _label(operation: str, request: dict[str, Any]) -> str:
@@ -196,7 +196,7 @@ class Counters:
                 own = [t - n for t, n in zip(totals, frame.nested, strict=True)]
                 if self._stack:
                     parent = self._stack[-1]
-                    parent.nested = tuple(a + b for a, b in zip(parent.nested, totals, strict=True))  # type: ignore[assignment]
+                    parent.nested = tuple(a + b for a, b in zip(parent.nested, totals, strict=True))
                 self.invocations[function] += 1
                 self.billed_ms += (
                     LATENCY_MS["base"]
@@ -246,7 +246,7 @@ class _Streams:
                 for n, (arn, iterator) in enumerate(shards):
                     answer = self.client.get_records(ShardIterator=iterator, Limit=1000)
                     shards[n] = (arn, answer["NextShardIterator"])
-                    records = [lambda_record(r, arn, "us-east-1") for r in answer["Records"]]
+                    records = [lambda_record(dict(r), arn, "us-east-1") for r in answer["Records"]]
                     if consumer == "send":
                         records = [r for r in records if _is_delivery(r)]  # the mapping's filter
                     for start in range(0, len(records), BATCH):
@@ -508,7 +508,7 @@ def _broadcast(w: dict[str, Any], name: str, *, direct: bool) -> Usage:
     switch = direct_sends.single_send if direct else (lambda campaign: None)
     usage = Usage(name, PEOPLE, api_requests=1)
     real_single_send = direct_sends.single_send
-    direct_sends.single_send = switch  # type: ignore[assignment]
+    direct_sends.single_send = switch
     try:
         with w["meter"].counting() as calls, _stdout(w["out"]):
             _ok(
@@ -528,7 +528,7 @@ def _broadcast(w: dict[str, Any], name: str, *, direct: bool) -> Usage:
             with _stdout(w["out"]):
                 w["streams"].drain(w["handlers"])
     finally:
-        direct_sends.single_send = real_single_send  # type: ignore[assignment]
+        direct_sends.single_send = real_single_send
     return _finish(w, usage, [*calls, *feedback_calls], port, emails_before)
 
 
