@@ -13,9 +13,16 @@ from nudge import clock
 from nudge.model import Device, EventItem, Membership, Person, Relationship, TrackedObject
 from nudge.model.base import plain
 from nudge.model.keys import event_time_key, member_sk, object_pk, person_pk, segment_pk
+from nudge.subscriptions import preferences, topics
 from nudge.tracking.people import to_view
 
 _PAGE = 100
+
+
+def _topic_states(workspace_id: str, person: Person) -> dict[str, bool]:
+    chosen = preferences.choices(person)
+    known = topics.cached(workspace_id)
+    return {**chosen, **{t.identifier: preferences.subscribed(chosen, t.identifier, t) for t in known}}
 
 
 class StoredPerson:
@@ -25,7 +32,15 @@ class StoredPerson:
         self.cio_id = person.cio_id
         self.now = clock.now() if now is None else now
         view = to_view(person)
-        self.attributes: dict[str, Any] = {**view["attributes"], "created_at": view["created_at"]}
+        self.attributes: dict[str, Any] = {
+            **view["attributes"],
+            "created_at": view["created_at"],
+            # Customer.io's names for a person's subscription state, so attribute conditions read it:
+            # ``unsubscribed``, and ``cio_subscription_preferences.topics.topic_<id>`` (their choice, else
+            # the topic's default).
+            "unsubscribed": view["unsubscribed"],
+            preferences.PREFERENCES: {"topics": _topic_states(workspace_id, person)},
+        }
         self._memberships: dict[str, bool] = {}
 
     @classmethod

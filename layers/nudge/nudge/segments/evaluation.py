@@ -34,8 +34,15 @@ from nudge.segments.context import StoredPerson
 from nudge.segments.definitions import DYNAMIC, condition_of, load_many
 
 log = logging.getLogger(__name__)
-_IDENTITY_FIELDS = ("person_id", "email", "created_at")
-_FIELD_NAMES = {"person_id": "id", "email": "email", "created_at": "created_at"}
+# Profile fields outside ``attributes`` that conditions read by these names (``segments.context``).
+_IDENTITY_FIELDS = ("person_id", "email", "created_at", "unsubscribed", "subscription_preferences")
+_FIELD_NAMES = {
+    "person_id": "id",
+    "email": "email",
+    "created_at": "created_at",
+    "unsubscribed": "unsubscribed",
+    "subscription_preferences": "cio_subscription_preferences",
+}
 
 
 def on_change(change: Change) -> None:
@@ -76,9 +83,14 @@ def _changed_attributes(old: Person | None, new: Person) -> set[str]:
     after = plain(new.attributes)
     changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     for field in _IDENTITY_FIELDS:
-        if old is None or getattr(old, field) != getattr(new, field):
+        if old is None or _field(old, field) != _field(new, field):
             changed.add(_FIELD_NAMES[field])
     return changed
+
+
+def _field(person: Person, field: str) -> object:
+    value = getattr(person, field)
+    return plain(value) if field == "subscription_preferences" else value  # a map: compare its contents
 
 
 def reevaluate(

@@ -1,0 +1,53 @@
+"""Segments built on subscription state: attribute conditions on ``unsubscribed`` and on
+``cio_subscription_preferences.topics.topic_<id>`` (the person's choice, else the topic's default), kept
+up to date by the profile stream as choices change. Real evaluate handler fed by the stream pump."""
+
+from __future__ import annotations
+
+from tests.integration.test_segments import create, members
+
+
+def _topic(field: str, value: bool) -> dict:
+    return {
+        "attribute": {
+            "field": f"cio_subscription_preferences.topics.{field}",
+            "operator": "eq",
+            "value": value,
+        }
+    }
+
+
+def test_a_segment_of_people_subscribed_to_a_topic_follows_their_choices(app, track, pump):
+    app.post("/v1/subscription_topics", {"name": "News"})  # topic_1, opt-out
+    app.post("/v1/subscription_topics", {"name": "Offers", "subscribed_by_default": False})  # topic_2
+    news, offers = (
+        create(app, "News readers", _topic("topic_1", True)),
+        create(app, "Offer takers", _topic("topic_2", True)),
+    )
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    track.put("/api/v1/customers/bob", {"cio_subscription_preferences": {"topics": {"topic_2": True}}})
+    assert pump.wait_idle()
+    # Opt-out News holds everybody who never left it; opt-in Offers only those who chose it.
+    assert members(app, news) == ["ann", "bob"]
+    assert members(app, offers) == ["bob"]
+
+    track.put("/api/v1/customers/ann", {"cio_subscription_preferences.topics.topic_1": False})
+    track.put("/api/v1/customers/ann", {"cio_subscription_preferences": {"topics": {"topic_2": True}}})
+    assert pump.wait_idle()
+
+    assert members(app, news) == ["bob"]
+    assert members(app, offers) == ["ann", "bob"]
+
+
+def test_a_segment_of_unsubscribed_people(app, track, pump):
+    gone = create(
+        app, "Unsubscribed", {"attribute": {"field": "unsubscribed", "operator": "eq", "value": True}}
+    )
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    assert pump.wait_idle()
+    assert members(app, gone) == []
+
+    track.put("/api/v1/customers/ann", {"unsubscribed": True})
+    assert pump.wait_idle()
+
+    assert members(app, gone) == ["ann"]
