@@ -136,6 +136,62 @@ def test_build_a_segment_and_its_count_is_the_apis(page: Any, console: Console) 
     screenshot(page, "segments")
 
 
+def test_a_segment_of_people_related_to_an_object_counts_what_the_api_counts(
+    page: Any, console: Console
+) -> None:
+    runtime = console.runtime
+    people = [{"type": "person", "action": "identify", "identifiers": {"id": f"o{n}"}} for n in (1, 2, 3)]
+    company = {
+        "type": "object",
+        "action": "identify",
+        "identifiers": {"object_type_id": "1", "object_id": "acme"},
+        "attributes": {"tier": "enterprise"},
+        "cio_relationships": [
+            {"identifiers": {"id": "o1"}, "relationship_attributes": {"role": "admin"}},
+            {"identifiers": {"id": "o2"}, "relationship_attributes": {"role": "member"}},
+        ],
+    }
+    assert runtime.track("POST", "/api/v2/batch", {"batch": [*people, company]}).ok
+    condition = {
+        "and": [
+            {
+                "object": {
+                    "object_type_id": "1",
+                    "filters": {"attribute": {"field": "tier", "operator": "eq", "value": "enterprise"}},
+                    "relationship": {"attribute": {"field": "role", "operator": "eq", "value": "admin"}},
+                }
+            }
+        ]
+    }
+    runtime.wait_until(
+        lambda: runtime.app("POST", "/v1/segments/preview", {"conditions": condition}).json()["count"] == 1
+    )
+    sign_in(page, console, console.admin)
+
+    page.goto(console.url + "segments/new")
+    page.get_by_role("textbox", name="Name", exact=True).fill("Enterprise admins")
+    page.get_by_role("button", name="+ Add condition").click()
+    page.get_by_role("menuitem", name="Object").click()
+    page.get_by_role("button", name="Remove attribute condition").click()  # the group's starting condition
+    page.get_by_label("Related to an object of type (id)").fill("1")
+    page.get_by_role("button", name="+ Filter on the object's attributes").click()
+    page.get_by_label("Attribute name").fill("tier")
+    page.get_by_label("Value").fill("enterprise")
+    page.get_by_role("button", name="+ Filter on the relationship's attributes").click()
+    page.get_by_label("Attribute name").nth(1).fill("role")
+    page.get_by_label("Value").nth(1).fill("admin")
+
+    preview = runtime.app("POST", "/v1/segments/preview", {"conditions": condition}).json()
+    expect(page.get_by_test_id("preview-count")).to_have_text(str(preview["count"]))
+    screenshot(page, "segment-builder-object")
+    page.get_by_role("button", name="Create segment").click()
+    expect(page.get_by_role("link", name="Enterprise admins")).to_be_visible()
+    [saved] = [
+        s for s in runtime.app("GET", "/v1/segments").json()["segments"] if s["name"] == "Enterprise admins"
+    ]
+    assert saved["conditions"] == condition
+
+
 def test_a_refused_condition_is_shown_at_its_field(page: Any, console: Console) -> None:
     sign_in(page, console, console.admin)
     page.goto(console.url + "segments/new")

@@ -11,7 +11,7 @@ import { ConditionEditor } from "../segments/ConditionEditor";
 import { blank, complete, type Condition } from "../segments/conditions";
 import { useSession } from "../session";
 
-function Preview({ conditions }: { conditions: Condition | null }) {
+function Preview({ conditions, onError }: { conditions: Condition | null; onError(error: ApiError | undefined): void }) {
   const [debounced] = useDebouncedValue(conditions, 400);
   const ready = debounced !== null && complete(debounced);
   const state = useApi(
@@ -21,6 +21,8 @@ function Preview({ conditions }: { conditions: Condition | null }) {
         : Promise.resolve(null),
     [JSON.stringify(debounced), ready],
   );
+  // A refused condition is shown at its field in the builder, as a refused save is.
+  useEffect(() => onError(ready ? state.error : undefined), [ready, state.error, onError]);
   return (
     <Card withBorder aria-live="polite">
       <Title order={4}>Who matches</Title>
@@ -71,6 +73,7 @@ function Editor({ segment, segments }: { segment: Segment | null; segments: Segm
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [previewError, setPreviewError] = useState<ApiError>();
 
   async function save() {
     setBusy(true);
@@ -131,7 +134,7 @@ function Editor({ segment, segments }: { segment: Segment | null; segments: Segm
               A manual segment holds the people added to it (from a person's profile, or `POST /v1/segments/{"{id}"}/add_customers`).
             </Text>
           ) : (
-            <ConditionEditor value={conditions} onChange={setConditions} path="conditions" error={scoped} segments={segments.filter((s) => s.id !== segment?.id)} readOnly={readOnly} />
+            <ConditionEditor value={conditions} onChange={setConditions} path="conditions" error={scoped ?? previewError} segments={segments.filter((s) => s.id !== segment?.id)} readOnly={readOnly} />
           )}
           {unplaced && (
             <Alert color="red" role="alert">
@@ -158,7 +161,7 @@ function Editor({ segment, segments }: { segment: Segment | null; segments: Segm
             </Group>
           )}
         </Stack>
-        {!manual && <Preview conditions={conditions} />}
+        {!manual && <Preview conditions={conditions} onError={setPreviewError} />}
       </SimpleGrid>
       <Modal opened={confirmDelete} onClose={() => setConfirmDelete(false)} title="Delete this segment?">
         <Stack>

@@ -1,7 +1,7 @@
 import { ActionIcon, Button, Group, Menu, NativeSelect, NumberInput, Paper, Stack, Switch, Text, TextInput } from "@mantine/core";
 import type { ApiError } from "../api/client";
 import type { Segment } from "../api/types";
-import { ATTRIBUTE_OPERATORS, blank, keyOf, type Condition, type Kind } from "./conditions";
+import { ATTRIBUTE_OPERATORS, EVENT_TYPES, blank, fromDateTimeInput, keyOf, timeframeOf, toDateTimeInput, withKey, withOperator, type AttributeBody, type Condition, type Kind } from "./conditions";
 
 interface Props {
   value: Condition;
@@ -27,16 +27,11 @@ function Remove({ onRemove, readOnly, label }: { onRemove?: () => void; readOnly
 }
 
 function AttributeEditor({ value, onChange, onRemove, path, error, readOnly, noun = "Attribute" }: Props & { noun?: string }) {
-  const a = value.attribute as { field: string; operator: string; value?: unknown };
+  const a = value.attribute as AttributeBody & { field: string };
   const here = `${path}/attribute`;
   const op = ATTRIBUTE_OPERATORS.find((o) => o.value === a.operator) ?? ATTRIBUTE_OPERATORS[0]!;
-  const set = (patch: Record<string, unknown>) => {
-    const next: Record<string, unknown> = { ...a, ...patch };
-    const takes = (ATTRIBUTE_OPERATORS.find((o) => o.value === next.operator) ?? op).takes;
-    if (takes === "none") delete next.value;
-    else if ("operator" in patch && patch.operator !== a.operator) {
-      next.value = takes === "relative" ? { amount: 7, unit: "days", direction: "ago" } : takes === "list" ? [] : takes === "number" ? 0 : "";
-    }
+  const set = (patch: Partial<AttributeBody>) => {
+    const next = patch.operator !== undefined ? withOperator(a, patch.operator) : { ...a, ...patch };
     onChange({ attribute: next });
   };
   const relative = (a.value ?? {}) as { amount?: number; unit?: string; direction?: string };
@@ -104,7 +99,8 @@ function EventEditor(props: Props) {
     name: string;
     performed?: boolean;
     count?: { operator: string; value: number };
-    timeframe?: { type: string; amount?: number; unit?: string };
+    type?: string;
+    timeframe?: { type: string; amount?: number; unit?: string; start?: number; end?: number };
     filters?: Condition;
   };
   const here = `${path}/event`;
@@ -124,7 +120,8 @@ function EventEditor(props: Props) {
             { value: "no", label: "did not perform" },
           ]}
         />
-        <TextInput label="Event name" placeholder="purchase" value={e.name} readOnly={readOnly} onChange={(ev) => set({ name: ev.currentTarget.value })} error={error?.field(`${here}/name`)} w={160} />
+        <NativeSelect label="Kind" value={e.type ?? ""} disabled={readOnly} onChange={(ev) => onChange({ event: withKey(e, "type", ev.currentTarget.value || undefined) })} data={EVENT_TYPES} error={error?.field(`${here}/type`)} />
+        <TextInput label={e.type === "page" ? "Page URL" : "Event name"} placeholder={e.type === "page" ? "https://example.com/pricing" : "purchase"} value={e.name} readOnly={readOnly} onChange={(ev) => set({ name: ev.currentTarget.value })} error={error?.field(`${here}/name`)} w={160} />
         <NativeSelect
           label="How often"
           value={count.operator}
@@ -141,14 +138,39 @@ function EventEditor(props: Props) {
           label="When"
           value={timeframe.type}
           disabled={readOnly}
-          onChange={(ev) =>
-            set({ timeframe: ev.currentTarget.value === "within" ? { type: "within", amount: 30, unit: "days" } : { type: "ever" } })
-          }
+          onChange={(ev) => set({ timeframe: timeframeOf(ev.currentTarget.value) })}
           data={[
             { value: "ever", label: "ever" },
             { value: "within", label: "within the last" },
+            { value: "between", label: "between two dates" },
           ]}
         />
+        {timeframe.type === "between" && (
+          <>
+            <TextInput
+              type="datetime-local"
+              label="From (your time)"
+              value={toDateTimeInput(timeframe.start ?? 0)}
+              readOnly={readOnly}
+              onChange={(ev) => {
+                const start = fromDateTimeInput(ev.currentTarget.value);
+                if (start !== null) set({ timeframe: { ...timeframe, start } });
+              }}
+              error={error?.field(`${here}/timeframe/start`)}
+            />
+            <TextInput
+              type="datetime-local"
+              label="Until (your time)"
+              value={toDateTimeInput(timeframe.end ?? 0)}
+              readOnly={readOnly}
+              onChange={(ev) => {
+                const end = fromDateTimeInput(ev.currentTarget.value);
+                if (end !== null) set({ timeframe: { ...timeframe, end } });
+              }}
+              error={error?.field(`${here}/timeframe/end`) ?? error?.field(`${here}/timeframe`)}
+            />
+          </>
+        )}
         {timeframe.type === "within" && (
           <>
             <NumberInput label="Amount" min={1} value={timeframe.amount ?? 30} readOnly={readOnly} onChange={(v) => set({ timeframe: { ...timeframe, amount: Number(v) || 1 } })} error={error?.field(`${here}/timeframe`)} w={90} />
@@ -187,6 +209,53 @@ function EventEditor(props: Props) {
   );
 }
 
+/** An optional nested filter (an event's data, an object's attributes, its relationship's): shown when
+ * set, with a button to add it and one to drop it. */
+function NestedFilter(props: Props & { label: string; add: string; filter: Condition | undefined; set(filter: Condition | undefined): void; at: string }) {
+  const { label, add, filter, set, at, readOnly } = props;
+  if (!filter)
+    return readOnly ? null : (
+      <Button size="compact-xs" variant="subtle" w="fit-content" onClick={() => set(blank("attribute"))}>
+        {add}
+      </Button>
+    );
+  return (
+    <Paper withBorder p="xs" ml="md">
+      <Text size="xs" c="dimmed" mb={4}>
+        {label}
+      </Text>
+      <ConditionEditor {...props} value={filter} onChange={set} onRemove={() => set(undefined)} path={at} attributesOnly depth={(props.depth ?? 0) + 1} />
+    </Paper>
+  );
+}
+
+function ObjectEditor(props: Props) {
+  const { value, onChange, onRemove, path, error, readOnly } = props;
+  const o = value.object as { object_type_id: string; filters?: Condition; relationship?: Condition };
+  const here = `${path}/object`;
+  return (
+    <Paper withBorder p="xs">
+      <Stack gap="xs">
+        <Group align="flex-start" gap="xs">
+          <TextInput
+            label="Related to an object of type (id)"
+            description="The object_type_id objects are tracked with (1 for the first type)"
+            placeholder="1"
+            value={String(o.object_type_id ?? "")}
+            readOnly={readOnly}
+            onChange={(ev) => onChange({ object: { ...o, object_type_id: ev.currentTarget.value } })}
+            error={error?.field(`${here}/object_type_id`)}
+            w={260}
+          />
+          <Remove onRemove={onRemove} readOnly={readOnly} label="Remove object condition" />
+        </Group>
+        <NestedFilter {...props} label="Where the object's attributes match" add="+ Filter on the object's attributes" filter={o.filters} set={(f) => onChange({ object: withKey(o, "filters", f) })} at={`${here}/filters`} />
+        <NestedFilter {...props} label="Where the relationship's attributes match" add="+ Filter on the relationship's attributes" filter={o.relationship} set={(f) => onChange({ object: withKey(o, "relationship", f) })} at={`${here}/relationship`} />
+      </Stack>
+    </Paper>
+  );
+}
+
 function SegmentRef({ value, onChange, onRemove, path, error, readOnly, segments }: Props) {
   const s = value.segment as { id: string; operator: string };
   const here = `${path}/segment`;
@@ -221,7 +290,7 @@ function GroupEditor(props: Props & { negated: boolean; onNegate(negated: boolea
   const join = keyOf(value) === "or" ? "or" : "and";
   const children = (value[join] as Condition[]) ?? [];
   const setChildren = (next: Condition[]) => onChange({ [join]: next });
-  const kinds: Kind[] = attributesOnly ? ["attribute", "group"] : ["attribute", "event", "segment", "device", "group"];
+  const kinds: Kind[] = attributesOnly ? ["attribute", "group"] : ["attribute", "event", "segment", "device", "object", "group"];
   return (
     <Paper withBorder p="sm" bg={depth % 2 ? "gray.0" : undefined}>
       <Stack gap="sm">
@@ -322,7 +391,8 @@ export function ConditionEditor(props: Props) {
       </Paper>
     );
   }
-  // Kinds the builder does not edit yet (object conditions): shown as JSON, kept as they are.
+  if (key === "object") return <ObjectEditor {...props} />;
+  // Kinds the builder does not edit (none today; message activity when it arrives): shown as JSON, kept.
   return (
     <Group gap="xs">
       <Text size="sm" ff="monospace" style={{ wordBreak: "break-all" }}>
