@@ -13,7 +13,18 @@ from infra.build import DependencyLayerError, build_assets
 from infra.config import BUILD_DIR, DeployConfig
 from infra.stack import NudgeStack
 
-FUNCTIONS = ("track", "api", "evaluate", "billing", "send", "links", "feedback", "campaigns", "exports")
+FUNCTIONS = (
+    "track",
+    "api",
+    "evaluate",
+    "billing",
+    "send",
+    "links",
+    "feedback",
+    "campaigns",
+    "exports",
+    "reporting",
+)
 
 
 def create_app(

@@ -53,6 +53,7 @@ SIZED_FUNCTIONS = (
     "feedback",
     "campaigns",
     "exports",
+    "reporting",
 )
 
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -117,6 +118,9 @@ class DeployConfig:
     # rest over when about a minute is left), with memory for a 5 MB part and the rows it is read from.
     exports_memory_mb: int = 1024
     exports_timeout_seconds: int = 900
+    # The reporting webhooks' worker: a batch of up to 10 events, each POST waiting at most 4 seconds.
+    reporting_memory_mb: int = 256
+    reporting_timeout_seconds: int = 60
     # The domain mail is sent from: a verified SES domain identity in the deployment's account and region
     # (verified outside this app: DNS records). The send function may send from it, and only from it.
     sender_domain: str = "example.com"

@@ -25,6 +25,7 @@ from infra.components.function import ServiceFunction
 from infra.components.http_api import ApiBackend, HttpApi
 from infra.components.layers import SharedLayers
 from infra.components.monitoring import Monitoring
+from infra.components.reporting import ReportingWebhooks
 from infra.components.schedule import Daily, EveryMinute
 from infra.components.streams import StreamConsumer
 from infra.components.tables import DataTables
@@ -58,7 +59,8 @@ API_WRITES = frozenset({"people", "segments", "billing", "deliveries", "campaign
 # usage metering (counters, identities, once-only markers) to billing, campaign entries to campaigns
 # (the trigger index and campaigns read; journey claims and date triggers written), and attribute
 # changes and segment entries and exits to the activity log.
-EVALUATION_READS = frozenset({"workspaces", "people", "events", "objects"})
+# It also reads the workspace's reporting webhooks (deliveries) to queue subscription changes for them.
+EVALUATION_READS = frozenset({"workspaces", "people", "events", "objects", "deliveries"})
 EVALUATION_WRITES = frozenset({"segments", "billing", "campaigns", "activities"})
 # The sweep runs the evaluate function's code but only the segment re-checks, which never meter usage,
 # and the campaign date triggers: evaluation's segment access (memberships, re-checks, the sweep's
@@ -91,6 +93,10 @@ RELEASE_WRITES = frozenset({"deliveries"})
 # deliveries for a deliveries export, all read; its exports' records and progress written.
 EXPORTS_READS = frozenset({"people", "segments", "deliveries"})
 EXPORTS_WRITES = frozenset({"exports"})
+# The reporting webhooks' worker: a webhook and the delivery an event is about (deliveries), and the
+# person's identifiers (people), all read; it writes nothing.
+REPORTING_READS = frozenset({"deliveries", "people"})
+REPORTING_WRITES: frozenset[str] = frozenset()
 # The public links: record opens, clicks and unsubscribes on deliveries, and unsubscribe the person
 # through identify (profile and identifier look-ups, in people). Nothing of the workspace is read.
 LINKS_READS: frozenset[str] = frozenset()
@@ -337,6 +343,26 @@ class NudgeStack(Stack):
         self.feedback_subscription = FeedbackSubscription(
             self, "FeedbackSubscription", topic=self.email_events.topic, function=self.feedback.function
         )
+
+        # Reporting webhooks: where outcomes and subscription changes happen, events are queued for the
+        # worker, which signs them with a key derived from the link secret.
+        self.reporting_worker = self._service(
+            "Reporting",
+            code_dir=assets.functions["reporting"],
+            reads=REPORTING_READS,
+            writes=REPORTING_WRITES,
+            sized_as="reporting",
+            environment={"NUDGE_LINK_SECRET_ARN": self.link_secret.arn},
+        )
+        self.link_secret.grant_read(self.reporting_worker.function)
+        self.reporting = ReportingWebhooks(
+            self,
+            "ReportingWebhooks",
+            worker=self.reporting_worker.function,
+            timeout=Duration.seconds(config.reporting_timeout_seconds),
+        )
+        for service in (self.send, self.links, self.feedback, self.track, self.evaluate):
+            self.reporting.grant_enqueue(service.function)
 
         # After everything it watches: it alarms on every function and dead-letter queue the stack has
         # made by now. A state machine the stack defines is added with monitoring.add_state_machine.

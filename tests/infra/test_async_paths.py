@@ -36,8 +36,8 @@ EVERY_MINUTE = sorted(service for service, schedule in SCHEDULES.items() if sche
 # Functions SNS invokes, and the topics it invokes them from: SES events into the feedback function.
 SUBSCRIBED = ("feedback",)
 # Functions fed by an SQS queue of their own, whose redrive policy is their dead-letter destination
-# (test_exports checks the exports queue itself).
-QUEUE_FED = ("exports",)
+# (test_exports and test_reporting check their queues themselves).
+QUEUE_FED = ("exports", "reporting")
 
 
 def stream_mappings(synth: Synthesized) -> dict[str, dict[str, Any]]:

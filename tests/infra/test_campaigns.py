@@ -45,6 +45,7 @@ SERVICES = (
     "feedback",
     "campaigns",
     "exports",
+    "reporting",
 )
 CAMPAIGNS_TABLE_WRITERS = ("api", "evaluate", "sweep", "campaigns")
 METRICS_COUNTERS = ("track", "links", "feedback")

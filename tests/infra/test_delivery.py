@@ -18,8 +18,9 @@ pytestmark = pytest.mark.infra
 # click, which would make SES track messages a second time beside Nudge's own signed links.
 EMAIL_EVENTS = {"send", "delivery", "bounce", "complaint", "reject", "deliveryDelay", "renderingFailure"}
 SES_SEND = {"ses:SendEmail", "ses:SendRawEmail"}
-# The functions that sign or verify links (or derive webhook signing keys from the link secret).
-READS_LINK_SECRET = {"send", "api", "links"}
+# The functions that sign or verify links (or derive webhook signing keys from the link secret: the
+# reporting worker signs each event with its webhook's derived key).
+READS_LINK_SECRET = {"send", "api", "links", "reporting"}
 # The functions that render messages, and so build links and pick the default sender.
 RENDERS = {"send", "api"}
 

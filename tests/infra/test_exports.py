@@ -17,14 +17,19 @@ pytestmark = pytest.mark.infra
 
 
 def bucket(synth: Synthesized) -> tuple[str, dict[str, Any]]:
-    return synth.one_of_type("AWS::S3::Bucket")
+    (found,) = [(k, r) for k, r in synth.of_type("AWS::S3::Bucket").items() if k.startswith("ExportFiles")]
+    return found
 
 
 def work_queue(synth: Synthesized) -> tuple[str, dict[str, Any]]:
-    (found,) = [
-        (i, q) for i, q in synth.of_type("AWS::SQS::Queue").items() if "RedrivePolicy" in q["Properties"]
+    """The queue feeding the exports worker (the one queue its event source mapping reads)."""
+    worker_id = synth.function("exports")[0]
+    (queue_id,) = [
+        m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": worker_id}
     ]
-    return found
+    return queue_id, synth.resources[queue_id]
 
 
 def s3_statements(synth: Synthesized, service: str) -> list[dict[str, Any]]:

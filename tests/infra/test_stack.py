@@ -40,6 +40,7 @@ FUNCTIONS = {
     "feedback": ("feedback", "handler.handler"),
     "campaigns": ("campaigns", "handler.handler"),
     "exports": ("exports", "handler.handler"),
+    "reporting": ("reporting", "handler.handler"),
 }
 # The context keys that size each function (<prefix>_memory_mb, <prefix>_timeout_seconds), where the
 # prefix is not the service name.
@@ -66,7 +67,9 @@ SIZED_AS = {"releasescheduled": "release"}
 # delivery metrics on its campaign: they write the campaigns table's counters, and only those items, which
 # test_campaigns checks. The App API creates exports; the exports worker reads people, memberships and
 # deliveries and writes only its exports' records. The App API keeps the console's members and sessions
-# in their own table: workspaces are the operator's alone.)
+# in their own table: workspaces are the operator's alone. Evaluation reads a workspace's reporting
+# webhooks (deliveries) to queue subscription changes for them; the reporting worker reads webhooks,
+# deliveries and people's identifiers, and writes nothing.)
 ACCESS = {
     "track": ({"workspaces"}, {"people", "events", "objects", "segments", "deliveries", "campaigns"}),
     "api": (
@@ -74,7 +77,7 @@ ACCESS = {
         {"people", "segments", "billing", "deliveries", "campaigns", "exports", "console"},
     ),
     "evaluate": (
-        {"workspaces", "people", "events", "objects"},
+        {"workspaces", "people", "events", "objects", "deliveries"},
         {"segments", "billing", "campaigns", "activities"},
     ),
     "sweep": ({"people", "events", "objects"}, {"segments", "campaigns"}),
@@ -85,6 +88,7 @@ ACCESS = {
     "feedback": ({"workspaces"}, {"deliveries", "people", "billing", "campaigns"}),
     "campaigns": ({"events", "objects"}, {"campaigns", "people", "deliveries", "segments"}),
     "exports": ({"people", "segments", "deliveries"}, {"exports"}),
+    "reporting": ({"deliveries", "people"}, set()),
 }
 # Functions that read table streams, which grants dynamodb:ListStreams (it takes no resource).
 STREAM_CONSUMERS = ("evaluate", "send")

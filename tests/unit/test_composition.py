@@ -26,8 +26,9 @@ def test_every_handler_connects_the_outcome_subscribers(function: str) -> None:
         "from nudge.billing import metering\n"
         "from nudge.campaigns import metrics\n"
         "from nudge.delivery import outcomes\n"
-        "assert outcomes.subscribers() == (metrics.on_delivery_outcome, metering.on_delivery_outcome), "
-        "outcomes.subscribers()\n"
+        "from nudge.reporting import subscriber\n"
+        "assert outcomes.subscribers() == (metrics.on_delivery_outcome, metering.on_delivery_outcome, "
+        "subscriber.on_delivery_outcome), outcomes.subscribers()\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],

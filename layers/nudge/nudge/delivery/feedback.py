@@ -45,13 +45,13 @@ _SES_KINDS = {
 }
 
 
-def _record(delivery: Delivery, state: str, at: int) -> bool:
+def _record(delivery: Delivery, state: str, at: int, link: int | None = None) -> bool:
     """Record the metric on the delivery, then report it (``outcomes``: the campaign counts it the first
     time). False, and nothing reported, when the delivery never went out."""
     first = state not in (delivery.metrics.as_dict() if delivery.metrics else {})
     if not records.record_metric(delivery, state, at):
         return False
-    outcomes.report(outcomes.of(delivery, state, at, first=first))
+    outcomes.report(outcomes.of(delivery, state, at, first=first, link=link))
     return True
 
 
@@ -89,7 +89,7 @@ def clicked(workspace_id: str, delivery_id: str, index: int, at: int) -> str:
     found = list(delivery.links or [])
     if not 0 <= index < len(found):
         raise NotFound("link not found")
-    _record(delivery, states.CLICKED, at)
+    _record(delivery, states.CLICKED, at, link=index)
     return str(found[index])
 
 

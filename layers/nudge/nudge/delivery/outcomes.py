@@ -3,8 +3,9 @@
 Delivery sits below campaigns and billing, so it cannot call them; it reports here instead, and they
 subscribe. The subscribers are connected once per process by ``nudge.composition.connect`` (every
 handler calls it at import): campaign counters (``campaigns.metrics.on_delivery_outcome``) and usage
-metering (``billing.metering.on_delivery_outcome``). A new subscriber (reporting webhooks, say) is a
-function taking an ``Outcome``, subscribed there.
+metering (``billing.metering.on_delivery_outcome``), then reporting webhooks
+(``reporting.subscriber.on_delivery_outcome``, which only queues). A new subscriber is a function taking
+an ``Outcome``, subscribed there.
 
 Reported:
 - ``sent`` by the send pipeline when it records a message as sent (``first``), and again, not ``first``,
@@ -41,6 +42,8 @@ class Outcome:
     own_smtp: bool  # sent through the workspace's own SMTP server (metered apart)
     campaign_id: str | None  # the campaign that sent it, if any
     block: str | None  # the campaign's send block, if any
+    cio_id: str = ""  # the person it went to (reporting webhooks name them)
+    link: int | None = None  # ``clicked``: the link's index in the message, when a tracked link was followed
 
 
 Subscriber = Callable[[Outcome], None]
@@ -62,9 +65,17 @@ def report(outcome: Outcome) -> None:
         subscriber(outcome)
 
 
-def of(delivery: Delivery, state: str, at: int, *, first: bool, own_smtp: bool | None = None) -> Outcome:
+def of(
+    delivery: Delivery,
+    state: str,
+    at: int,
+    *,
+    first: bool,
+    own_smtp: bool | None = None,
+    link: int | None = None,
+) -> Outcome:
     """The outcome ``state`` of a stored delivery. ``own_smtp`` when the caller knows it (the send that
-    just went out); otherwise read from the provider id the send recorded."""
+    just went out); otherwise read from the provider id the send recorded. ``link``: a click's link."""
     block = records.request_of(delivery).get("campaign", {}).get("block") if delivery.campaign_id else None
     if own_smtp is None:
         own_smtp = bool(delivery.provider_id and delivery.provider_id.startswith("smtp:"))
@@ -79,4 +90,6 @@ def of(delivery: Delivery, state: str, at: int, *, first: bool, own_smtp: bool |
         own_smtp=own_smtp,
         campaign_id=delivery.campaign_id or None,
         block=block,
+        cio_id=delivery.cio_id,
+        link=link,
     )

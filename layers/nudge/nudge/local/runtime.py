@@ -144,6 +144,7 @@ class LocalRuntime:
         self.progress = persistence.StreamProgress()
         self.pumps = self._start_pumps(streams)
         self.exports = self._start_exports()
+        self.reporting = self._start_reporting()
         self.stepfunctions = self._start_stepfunctions()
         if snapshot is not None:
             self._resume(snapshot)
@@ -352,6 +353,16 @@ class LocalRuntime:
         self._closers.append(worker.stop)
         return worker
 
+    def _start_reporting(self) -> Any:
+        """The reporting webhooks' worker behind its queue, as the stack's queue feeds the reporting
+        function; loopback endpoints allowed."""
+        from nudge.local import reporting_worker
+        from nudge.local.routing import load_handler
+
+        worker = reporting_worker.start(load_handler("reporting"), self.options.time_scale)
+        self._closers.append(worker.stop)
+        return worker
+
     def _schedule_what_eventbridge_fires(self) -> None:
         """The stack's EventBridge schedules, on the local clock."""
         from nudge.local.routing import load_handler
@@ -412,6 +423,7 @@ class LocalRuntime:
         return {
             "streams": {name: pump.status() for name, pump in self.pumps.items()},
             "exports": self.exports.status(),
+            "reporting_webhooks": self.reporting.status(),
             "schedules": self.scheduler.status(),
             "outbox": len(self.outbox.messages()),
             "time_scale": self.options.time_scale,

@@ -206,3 +206,20 @@ class DeliverySettings(DeliveriesItem, discriminator="settings"):
 
 class TemplateCounter(DeliveriesItem, discriminator="counter"):
     value = NumberAttribute(default=0)
+
+
+class ReportingWebhookItem(DeliveriesItem, discriminator="reporting_webhook"):
+    """``<ws>#reporting_webhooks`` / ``w#<id:010d>``: where a workspace's message events are POSTed
+    (``nudge.reporting``). The partition also holds the counter numbering them (a ``TemplateCounter`` at
+    ``counter``). No key is stored: the signing key is derived from the link secret and ``key_salt``."""
+
+    webhook_id = NumberAttribute()
+    name = UnicodeAttribute()
+    endpoint = UnicodeAttribute()
+    events: ListAttribute = ListAttribute(default=list)  # of Customer.io event names (email_sent, ...)
+    disabled = BooleanAttribute(default=False)
+    full_resolution = BooleanAttribute(default=False)
+    with_content = BooleanAttribute(default=False)
+    key_salt = UnicodeAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()

@@ -208,6 +208,12 @@ def _opener(allow_private: bool) -> urllib.request.OpenerDirector:
     return opener
 
 
+def guarded_opener(allow_private: bool) -> urllib.request.OpenerDirector:
+    """The opener this channel sends with, for other outbound requests to URLs a workspace chose (reporting
+    webhooks): the same SSRF guard, no proxy, no redirects."""
+    return _opener(allow_private)
+
+
 class _RetryableStatus(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"HTTP {status}")

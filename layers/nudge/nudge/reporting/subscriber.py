@@ -1,0 +1,86 @@
+"""Events for the reporting webhooks, queued where they happen: delivery outcomes (``delivery.outcomes``,
+subscribed by ``nudge.composition``) and a person's ``unsubscribed`` attribute changing (a stream change
+consumer, subscribed by the evaluate handler).
+
+Both run inside their reporter's call, so they only queue: one message per subscribed webhook, no HTTP.
+A workspace without webhooks costs the cached read of its list (``store.active``) and nothing more. A
+metric is queued the first time its delivery reaches it (``Outcome.first``: a retried report queues
+nothing again); opens and clicks every time for a webhook with ``full_resolution``.
+"""
+
+from __future__ import annotations
+
+from nudge import ids
+from nudge.delivery import outcomes
+from nudge.evaluation.changes import Change
+from nudge.model.people import Person
+from nudge.reporting import events, store
+from nudge.reporting import queue as reporting_queue
+from nudge.reporting.queue import QueuedEvent
+
+
+def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
+    if outcome.state not in events.REPORTED_METRICS or not outcome.cio_id:
+        return
+    event = events.name(outcome.channel, outcome.state)
+    repeat = not outcome.first
+    if repeat and outcome.state not in events.REPEATABLE:
+        return
+    webhooks = [
+        webhook
+        for webhook in store.active(outcome.workspace_id)
+        if webhook.wants(event) and (not repeat or webhook.full_resolution)
+    ]
+    if not webhooks:
+        return
+    event_id = ids.ulid(outcome.at * 1000)
+    reporting_queue.get().send(
+        [
+            QueuedEvent(
+                workspace_id=outcome.workspace_id,
+                webhook_id=webhook.webhook_id,
+                event_id=event_id,
+                object_type=outcome.channel,
+                metric=outcome.state,
+                timestamp=outcome.at,
+                cio_id=outcome.cio_id,
+                delivery_id=outcome.delivery_id,
+                link=outcome.link,
+            ).to_json()
+            for webhook in webhooks
+        ]
+    )
+
+
+def on_change(change: Change) -> None:
+    """``customer_subscribed`` / ``customer_unsubscribed`` when a profile's ``unsubscribed`` flips (or a
+    new profile starts out unsubscribed), whatever changed it: the Track API, an unsubscribe link, a
+    complaint. A redelivered stream record queues the event again, with a new ``event_id``."""
+    old, new = change.old, change.new
+    if change.table != "people" or not isinstance(new, Person):
+        return
+    before = bool(old.unsubscribed) if isinstance(old, Person) else False
+    after = bool(new.unsubscribed)
+    if before == after:
+        return
+    metric = events.UNSUBSCRIBED if after else events.SUBSCRIBED
+    event = events.name(events.CUSTOMER, metric)
+    webhooks = [webhook for webhook in store.active(change.workspace_id) if webhook.wants(event)]
+    if not webhooks:
+        return
+    at = int(new.updated_at)
+    event_id = ids.ulid(at * 1000)
+    reporting_queue.get().send(
+        [
+            QueuedEvent(
+                workspace_id=change.workspace_id,
+                webhook_id=webhook.webhook_id,
+                event_id=event_id,
+                object_type=events.CUSTOMER,
+                metric=metric,
+                timestamp=at,
+                cio_id=str(new.cio_id),
+            ).to_json()
+            for webhook in webhooks
+        ]
+    )
