@@ -33,6 +33,67 @@ interface Activity {
 }
 
 const BY_CIO = { id_type: "cio_id" };
+
+interface TopicState {
+  id: number;
+  identifier: string;
+  name: string;
+  subscribed: boolean;
+  chosen: boolean;
+}
+
+/** The person's subscription state: the global flag and each topic (their choice, else its default). */
+function Subscriptions({ cio }: { cio: string }) {
+  const state = useApi(
+    (signal) =>
+      api.get<{ customer: { unsubscribed: boolean; topics: TopicState[] } }>(`/v1/customers/${seg(cio)}/subscription_preferences`, {
+        signal,
+        query: BY_CIO,
+      }),
+    [cio],
+  );
+  return (
+    <Card withBorder>
+      <Title order={4} mb="xs">
+        Subscriptions
+      </Title>
+      <Loadable state={state} label="Loading subscriptions">
+        {(data) => (
+          <Stack gap="xs">
+            <Text size="sm">{data.customer.unsubscribed ? "Unsubscribed from all messages." : "Subscribed (not unsubscribed from all)."}</Text>
+            {data.customer.topics.length === 0 ? (
+              <Text c="dimmed" size="sm">
+                The workspace has no subscription topics.
+              </Text>
+            ) : (
+              <Table>
+                <Table.Tbody>
+                  {data.customer.topics.map((t) => (
+                    <Table.Tr key={t.id}>
+                      <Table.Th scope="row">
+                        {t.name} <code>{t.identifier}</code>
+                      </Table.Th>
+                      <Table.Td>
+                        <Badge variant="light" color={t.subscribed ? "green" : "gray"}>
+                          {t.subscribed ? "subscribed" : "not subscribed"}
+                        </Badge>
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="xs" c="dimmed">
+                          {t.chosen ? "their choice" : "the topic's default"}
+                        </Text>
+                      </Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            )}
+          </Stack>
+        )}
+      </Loadable>
+    </Card>
+  );
+}
 // Identity fields are changed through the Track API (they decide who the person is), not here.
 const RESERVED = new Set(["id", "email", "cio_id", "created_at"]);
 
@@ -301,6 +362,7 @@ export default function Person() {
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Stack>
           <Attributes customer={customer} reload={person.reload} />
+          <Subscriptions cio={customer.identifiers.cio_id} />
           <Card withBorder>
             <Title order={4} mb="xs">
               Devices

@@ -6,6 +6,7 @@ import { Empty, Loadable } from "../components/States";
 import { when } from "../components/format";
 import { useApi } from "../components/useApi";
 import { useSession } from "../session";
+import SubscriptionTopics from "./SubscriptionTopics";
 
 interface Delivery {
   from: string | null;
@@ -343,10 +344,11 @@ export default function Settings() {
   return (
     <Stack>
       <Title order={2}>Settings</Title>
-      {!admin && <Text c="dimmed">Only admins change settings, keys and members.</Text>}
+      {!admin && <Text c="dimmed">Only admins change settings, keys and members; authors manage subscription topics.</Text>}
       <Tabs defaultValue="delivery" keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="delivery">Delivery</Tabs.Tab>
+          <Tabs.Tab value="subscriptions">Subscriptions</Tabs.Tab>
           {admin && <Tabs.Tab value="keys">API keys</Tabs.Tab>}
           {admin && <Tabs.Tab value="members">Members</Tabs.Tab>}
         </Tabs.List>
@@ -355,6 +357,9 @@ export default function Settings() {
             <Loadable state={delivery} label="Loading delivery settings">
               {(data) => <DeliveryForm current={data.delivery} readOnly={!admin} />}
             </Loadable>
+          </Tabs.Panel>
+          <Tabs.Panel value="subscriptions">
+            <SubscriptionTopics />
           </Tabs.Panel>
           {admin && (
             <Tabs.Panel value="keys">
