@@ -61,7 +61,7 @@ def run(runtime: Runtime, name: str) -> str:
 
 
 def test_the_readme_marks_its_examples():
-    assert set(examples()) == {"segments", "campaigns", "liquid"}
+    assert set(examples()) == {"segments", "campaigns", "liquid", "reporting_webhooks"}
 
 
 def test_the_segment_example(runtime):
@@ -88,6 +88,15 @@ def test_the_liquid_example(runtime):
     html = unescape(message["html"])
     assert html.startswith("<html><body><ul><li>3 x SOCKS: $36.75</li><li>1 x HAT: $20</li></ul>")
     assert "<p>Total: $56.75</p><p>Questions? Just reply, bea.</p>" in html  # the layout's snippet
+
+
+def test_the_reporting_webhooks_example(runtime):
+    printed = run(runtime, "reporting_webhooks")
+
+    [webhook] = runtime.app("GET", "/v1/reporting_webhooks").json()["reporting_webhooks"]
+    assert webhook["name"] == "warehouse" and webhook["disabled"] is True
+    assert webhook["events"][:1] == ["customer_unsubscribed"] and "email_bounced" in webhook["events"]
+    assert '"reporting_webhooks":[' in printed and "signing_key" not in printed  # shown by the create only
 
 
 def test_the_campaign_example(runtime):
