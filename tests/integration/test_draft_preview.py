@@ -101,3 +101,16 @@ def test_an_unknown_person_is_404(app):
     )
 
     assert answer.status == 404
+
+
+def test_a_person_without_an_address_still_sees_what_a_send_would_say(app, track):
+    assert track.put("/api/v1/customers/noah", {"first_name": "Noah"}).status == 200
+
+    answer = app.post(
+        "/v1/templates/preview",
+        {"template": {**EMAIL, "body": "<p>Hi {{ customer.first_name }}</p>"}, "identifiers": {"id": "noah"}},
+    )
+
+    assert answer.status == 200, answer.raw
+    assert answer.json["preview"]["to"] is None
+    assert answer.json["preview"]["html"] == "<p>Hi Noah</p>"

@@ -132,3 +132,14 @@ def test_a_viewer_cannot_send_a_test(pool, ws, receipt):
     )
 
     assert viewer.post(f"/v1/templates/{receipt}/test", {}).status == 403
+
+
+def test_the_workspace_s_activities_still_list_after_a_test(author, receipt, app, deliver):
+    answer = author.post(f"/v1/templates/{receipt}/test", {"identifiers": {"id": "ann"}})
+    deliver(answer.json["delivery_id"])
+
+    listed = app.get("/v1/activities")
+
+    assert listed.status == 200, listed.raw
+    own = app.get("/v1/customers/ann/activities")
+    assert own.status == 200 and not [a for a in own.json["activities"] if a.get("delivery_id")]

@@ -20,6 +20,9 @@ from nudge.errors import InvalidRequest, NotFound
 from nudge.tracking import people
 from nudge.tracking.identifiers import from_map
 
+# Channels whose address a request may give (``to``): a person without one is previewed at this one.
+CHANNELS_TAKING_TO = ("email", "sms")
+NO_ADDRESS = "no-address@example.invalid"
 # {{ snippets.name }} and {{ snippets['name'] }} / {{ snippets["name"] }}, in either language.
 _SNIPPET_REFERENCE = re.compile(r"""snippets\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])""")
 
@@ -98,24 +101,34 @@ def preview(workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
     message_data = body.get("message_data") or {}
     if not isinstance(message_data, dict):
         raise InvalidRequest("message_data must be an object", field="message_data")
-    job = compose.Job(
-        workspace_id,
-        "preview",
-        template.channel,
-        "transactional",
-        {"message_data": message_data, "tracked": False},
-        person,
-        template,
-        layout,
-        snippets,
-        delivery_settings.load(workspace_id),
-    )
-    try:
-        composed = compose.compose(job)
-    except templates.TemplateError as exc:
-        raise InvalidRequest(
-            f"the template does not render: {exc.reason}", field=_render_field(exc.reason, draft_snippet)
-        ) from exc
+    settings = delivery_settings.load(workspace_id)
+
+    def rendered(request: dict[str, Any]) -> compose.Composed:
+        job = compose.Job(
+            workspace_id,
+            "preview",
+            template.channel,
+            "transactional",
+            request,
+            person,
+            template,
+            layout,
+            snippets,
+            settings,
+        )
+        try:
+            return compose.compose(job)
+        except templates.TemplateError as exc:
+            raise InvalidRequest(
+                f"the template does not render: {exc.reason}", field=_render_field(exc.reason, draft_snippet)
+            ) from exc
+
+    request = {"message_data": message_data, "tracked": False}
+    composed = rendered(request)
     address = composed.address
+    if composed.message is None and template.channel in CHANNELS_TAKING_TO:
+        # The person has no address for the channel, so no send would go out; the author still sees what
+        # it would say (``to`` stays null).
+        composed = rendered({**request, "to": NO_ADDRESS})
     shown = address if isinstance(address, str) or address is None else len(address)
     return {"channel": template.channel, "to": shown, **composed.retained}
