@@ -210,3 +210,26 @@ def test_each_change_is_an_activity(app, ws, centre, pump):
     assert delivery(ws, subscription_centre.read(centre.rsplit("/", 1)[1]).delivery_id or "").state == (
         states.UNSUBSCRIBED
     )
+
+
+def test_a_centre_link_is_minted_for_a_person_as_customerios_api_does(app, ws, track, topics):
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+
+    answer = app.get("/v1/subscription_center/ann@example.com/token?id_type=email")
+
+    assert answer.status == 200, answer.raw
+    token, url = answer.json["token"], answer.json["url"]
+    assert url.endswith(f"/t/s/{token}")
+    assert subscription_centre.read(token) == subscription_centre.Target(ws, cio_id(ws, "ann"), None)
+    page = _get(urlsplit(url).path)
+    assert page.status == 200
+    # Unsubscribing from a link that came in no message still unsubscribes the person.
+    _post(urlsplit(url).path, {"form_token": _form_token(page), "action": "unsubscribe_all"})
+    assert profile(ws, "ann")["unsubscribed"] is True
+
+
+def test_a_centre_link_for_nobody_is_a_400_naming_the_customer(app, track):
+    answer = app.get("/v1/subscription_center/bob/token")
+
+    assert answer.status == 400
+    assert answer.json["errors"][0]["source"]["pointer"] == "/customer_id"

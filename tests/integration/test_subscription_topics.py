@@ -167,3 +167,11 @@ def test_another_workspaces_person_is_not_found(app, track, account):
     TrackClient(keys.site_id, keys.track_api_key).put("/api/v1/customers/bob", {})
 
     assert _error(app.get("/v1/customers/bob/subscription_preferences"), 404)
+
+
+def test_minting_a_centre_link_takes_an_author(pool, ws, track):
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    viewer, author = _console(ws, "viewer"), _console(ws, "author")
+
+    assert _error(viewer.get("/v1/subscription_center/ann/token"), 403)
+    assert author.get("/v1/subscription_center/ann/token").status == 200

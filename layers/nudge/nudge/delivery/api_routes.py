@@ -236,6 +236,13 @@ def _archived_message(req: Request) -> Response:
     }
 
 
+def _centre_link(req: Request) -> Response:
+    from nudge.delivery import subscription_centre
+
+    ref = from_typed(req.query.get("id_type", "id"), unquote(req.params["customer_id"]), "customer_id")
+    return 200, subscription_centre.for_person(req.workspace_id, ref)
+
+
 def _get_settings(req: Request) -> Response:
     from nudge.delivery import settings as delivery_settings
 
@@ -344,6 +351,13 @@ ROUTES: tuple[Route, ...] = (
         "/v1/messages/{delivery_id}/archived_message",
         _archived_message,
         "A message's content as it was sent, where retained",
+    ),
+    Route(
+        "GET",
+        "/v1/subscription_center/{customer_id}/token",
+        _centre_link,
+        "A signed link to a person's subscription centre ({token, url}), to hand out outside a message",
+        role=Role.AUTHOR,  # the link changes the person's subscriptions: more than a read
     ),
     Route("GET", "/v1/settings/delivery", _get_settings, "The workspace's delivery settings"),
     Route(

@@ -28,7 +28,6 @@ from nudge.delivery.template_store import StoredTemplate
 from nudge.model.base import plain
 from nudge.model.keys import person_pk
 from nudge.model.people import Device, Person
-from nudge.settings import get_settings
 
 DEFAULT_FROM = "nudge@localhost"
 
@@ -93,10 +92,6 @@ def compose(job: Job) -> Composed:
     return _COMPOSERS[job.channel](job, fields, context)
 
 
-def _base_url() -> str:
-    return os.environ.get("NUDGE_LINKS_URL") or get_settings().track_url
-
-
 def _context(job: Job) -> dict[str, Any]:
     person = job.person
     customer = plain(person.attributes)
@@ -107,7 +102,7 @@ def _context(job: Job) -> dict[str, Any]:
         customer["email"] = person.email
     if person.phone:
         customer["phone"] = person.phone
-    base, secret = _base_url(), link_secret()
+    base, secret = links.base_url(), link_secret()
     return {
         "customer": customer,
         "event": job.request.get("event") or {},
@@ -150,7 +145,7 @@ def _email(job: Job, fields: _Fields, context: dict[str, Any]) -> Composed:
     def track(opens: bool) -> tuple[str, list[str]]:
         return links.track_html(
             body,
-            base_url=_base_url(),
+            base_url=links.base_url(),
             secret=link_secret(),
             workspace_id=job.workspace_id,
             delivery_id=job.delivery_id,

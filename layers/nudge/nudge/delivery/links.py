@@ -16,10 +16,13 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import re
 from collections.abc import Mapping
 from html import unescape
 from typing import Any
+
+from nudge.settings import get_settings
 
 OPEN, CLICK, UNSUBSCRIBE, VIEW = "o", "c", "u", "v"
 
@@ -75,6 +78,11 @@ def redirectable(url: str) -> bool:
     """True when ``url`` may be sent as a click's ``Location``: an absolute http(s) URL with no control
     character. A link target can come from data (a template renders a person's attribute into ``href``)."""
     return bool(re.match(r"https?://", url, re.IGNORECASE)) and not _CONTROL_CHARACTER.search(url)
+
+
+def base_url() -> str:
+    """Where the links in messages point: the links function's URL (the API's, or its custom domain)."""
+    return os.environ.get("NUDGE_LINKS_URL") or get_settings().track_url
 
 
 def link_url(

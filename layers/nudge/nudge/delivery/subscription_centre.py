@@ -55,6 +55,17 @@ def url(base_url: str, secret: bytes, workspace_id: str, cio_id: str, delivery_i
     return f"{base_url.rstrip('/')}/t/{CENTRE}/{token(secret, workspace_id, cio_id, delivery_id)}"
 
 
+def for_person(workspace_id: str, ref: PersonRef) -> dict[str, str]:
+    """Customer.io's ``GET /v1/subscription_center/{customer_id}/token``: a centre link for a person, to
+    hand out outside a message (an account page, a custom email). It names no message and, like every
+    centre link, never expires (Customer.io's expire after 24 hours)."""
+    person = people.load(workspace_id, ref)
+    if person is None:
+        raise InvalidRequest(f"customer_id: no person {ref.value}", field="customer_id")
+    made = token(link_secret(), workspace_id, person.cio_id, None)
+    return {"token": made, "url": f"{links.base_url().rstrip('/')}/t/{CENTRE}/{made}"}
+
+
 def read(value: str) -> Target:
     """The person a centre token names; ``NotFound`` (a 404 page) for anything we did not sign."""
     try:
