@@ -1,6 +1,6 @@
 import { Anchor, Badge, Button, Group, Stack, Table, Tabs, Text, Title } from "@mantine/core";
 import type { ReactNode } from "react";
-import { Link, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
+import { Link, Route, Routes, useNavigate, useParams } from "react-router";
 import { ApiError, api, seg } from "../api/client";
 import { Empty, Failed, Loadable, Loading } from "../components/States";
 import { when } from "../components/format";
@@ -194,7 +194,6 @@ function SnippetPage() {
 }
 
 export default function Content() {
-  useLocation(); // re-render on navigation between the tabs
   return (
     <Routes>
       <Route index element={<TemplateList />} />
