@@ -110,3 +110,27 @@ def test_bad_input_names_the_field(app, body, query, field):
     assert answer.status == 400, answer.json
     [error] = answer.json["errors"]
     assert error["source"]["pointer"].startswith("/" + field), error
+
+
+def test_page_views_between_two_dates_are_counted(app, track):
+    """What the console's builder writes for an event's kind and a between-two-dates timeframe."""
+    for who, at in (("ann", 1_700_000_000), ("bob", 1_700_100_000), ("cy", 1_700_000_000)):
+        track.put(f"/api/v1/customers/{who}", {"email": f"{who}@example.com"})
+        kind = "page" if who != "cy" else "event"
+        track.post(
+            f"/api/v1/customers/{who}/events",
+            {"name": "https://acme.test/pricing", "type": kind, "timestamp": at},
+        )
+    condition = {
+        "event": {
+            "name": "https://acme.test/pricing",
+            "type": "page",
+            "count": {"operator": "at_least", "value": 1},
+            "timeframe": {"type": "between", "start": 1_699_999_000, "end": 1_700_050_000},
+        }
+    }
+
+    answer = app.post("/v1/segments/preview", {"conditions": condition})
+
+    assert answer.status == 200, answer.json
+    assert [s["id"] for s in answer.json["sample"]] == ["ann"]
