@@ -3,7 +3,8 @@
 
 - "Welcome series": people entering the segment "Demo: signed up" (anyone with ``signed_up_at``) get a
   welcome email, then after a 5-minute delay a tips email if their plan is pro, an upgrade email if
-  not. ``make run`` runs at 60x, so the delay passes in 5 seconds.
+  not. ``make run`` runs at 60x, so the delay passes in 5 seconds. The tips email belongs to the
+  subscription topic "Product tips" (opt-out), and links the reader's subscription centre.
 - "Order confirmation": every ``order_placed`` event sends a receipt built from the event's data.
 """
 
@@ -33,6 +34,7 @@ def seed(workspace_id: str) -> dict[str, str]:
     """Create the demo's segment, templates and campaigns (active) in ``workspace_id``; their ids."""
     from nudge.campaigns import lifecycle, store
     from nudge.segments import definitions
+    from nudge.subscriptions import topics
 
     segment = definitions.create(
         workspace_id,
@@ -47,11 +49,15 @@ def seed(workspace_id: str) -> dict[str, str]:
         '<h1>Welcome aboard</h1><p>Start with <a href="https://acme.example/start">our guide</a>.</p>'
         '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
     )
+    product_tips = topics.create(
+        workspace_id, {"name": "Product tips", "description": "How to get more out of Acme, now and then"}
+    )
     tips = _template(
         workspace_id,
         "Demo: pro tips",
         "Three things pro users love",
-        "<p>Hi {{ customer.first_name }}, here are three tips for your pro plan.</p>",
+        "<p>Hi {{ customer.first_name }}, here are three tips for your pro plan.</p>"
+        '<p><a href="{{ subscription_center_url }}">Choose what you hear about</a></p>',
     )
     upgrade = _template(
         workspace_id,
@@ -81,7 +87,12 @@ def seed(workspace_id: str) -> dict[str, str]:
                         "true": "tips",
                         "false": "upgrade",
                     },
-                    "tips": {"type": "send", "channel": "email", "template_id": tips},
+                    "tips": {
+                        "type": "send",
+                        "channel": "email",
+                        "template_id": tips,
+                        "topic_id": product_tips.id,
+                    },
                     "upgrade": {"type": "send", "channel": "email", "template_id": upgrade},
                 },
             },
