@@ -162,10 +162,15 @@ function SnippetList() {
 /** Loads one item (or none, for "new") and opens its editor, keyed by what the server stored: after a new
  * item is saved the path changes before it arrives, and the form must start again from the stored one. */
 function Loaded<T>({ id, path, pick, label, render }: { id: string; path: string; pick(answer: unknown): T | undefined; label: string; render(item: T | null): ReactNode }) {
-  const state = useApi((signal) => (id === "new" ? Promise.resolve(null) : api.get<unknown>(path, { signal })), [id, path]);
+  // Each answer says which item it is: until the one asked for arrives, the previous item's (kept by useApi
+  // while the next loads) is not shown under the new path.
+  const state = useApi(
+    (signal) => (id === "new" ? Promise.resolve({ id, answer: null }) : api.get<unknown>(path, { signal }).then((answer) => ({ id, answer }))),
+    [id, path],
+  );
   if (state.error) return <Failed error={state.error} retry={state.reload} />;
-  if (state.data === undefined) return <Loading label={`Loading the ${label}`} />;
-  const item = state.data === null ? null : (pick(state.data) ?? null);
+  if (state.data === undefined || state.data.id !== id) return <Loading label={`Loading the ${label}`} />;
+  const item = state.data.answer === null ? null : (pick(state.data.answer) ?? null);
   return <div key={id === "new" ? "new" : id}>{render(item)}</div>;
 }
 
