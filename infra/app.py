@@ -11,6 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.build import DependencyLayerError, build_assets
 from infra.config import BUILD_DIR, DeployConfig
+from infra.console_build import ConsoleBuildError
 from infra.stack import NudgeStack
 
 FUNCTIONS = (
@@ -56,7 +57,7 @@ def create_app(
 def main() -> None:
     try:
         app, _ = create_app()
-    except DependencyLayerError as exc:
+    except (DependencyLayerError, ConsoleBuildError) as exc:
         sys.exit(f"nudge infra: {exc}")
     app.synth()
 

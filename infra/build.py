@@ -6,6 +6,9 @@ Layout under the build folder (``build/``, gitignored):
 - ``layers/nudge/python/nudge/``: the domain package, minus the operator and developer tools.
 - ``layers/deps/python/``: third-party wheels for the Lambda platform, rebuilt only when the
   requirement list changes (recorded in ``layers/deps.stamp.json``).
+
+The web console is built in its own folder, ``console/dist`` (``infra/console_build.py``: npm, when a
+source is newer than the build).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from infra.config import (
     PYPROJECT,
     RUNTIME_PROVIDED_DISTRIBUTIONS,
 )
+from infra.console_build import build_console
 
 _NEVER_SHIPPED = ("__pycache__", "*.pyc", "*.pyo")
 _DISTRIBUTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
@@ -45,6 +49,7 @@ class BuiltAssets:
     functions: dict[str, Path]
     domain_layer: Path
     dependencies_layer: Path
+    console: Path  # the web console's build (index.html and assets/)
 
 
 def build_assets(
@@ -64,7 +69,7 @@ def build_assets(
         dependencies_layer = build_dependencies_layer(build_dir, lambda_requirements())
     else:
         dependencies_layer = placeholder_dependencies_layer(build_dir)
-    return BuiltAssets(built_functions, domain_layer, dependencies_layer)
+    return BuiltAssets(built_functions, domain_layer, dependencies_layer, build_console())
 
 
 def copy_function(name: str, build_dir: Path) -> Path:

@@ -61,6 +61,8 @@ _SENDER_ID = re.compile(r"[A-Za-z0-9-]{1,11}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # An ACM certificate: arn:<partition>:acm:<region>:<account>:certificate/<id>.
 _CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:certificate/[A-Za-z0-9-]+")
+# CloudFront takes ACM certificates from us-east-1 only, whatever the stack's region.
+_CLOUDFRONT_CERTIFICATE_ARN = re.compile(r"arn:aws:acm:us-east-1:\d{12}:certificate/[A-Za-z0-9-]+")
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no", ""})
 
 
@@ -150,6 +152,12 @@ class DeployConfig:
     # at the stack's CustomDomainTarget output is made outside this app.
     custom_domain: str = ""
     certificate_arn: str = ""
+    # An optional domain for the web console's CloudFront distribution (e.g. console.example.com), with the
+    # ARN of an ACM certificate for it in us-east-1 (CloudFront takes certificates from there only): both
+    # or neither. Without them the console is at the distribution's *.cloudfront.net name. The DNS record
+    # (a CNAME or alias to the ConsoleDomainTarget output) is made outside this app.
+    console_domain: str = ""
+    console_certificate_arn: str = ""
 
     @classmethod
     def from_context(cls, scope: Construct) -> DeployConfig:
@@ -201,6 +209,7 @@ class DeployConfig:
                 f"got {self.sms_sender_id!r}"
             )
         self._validate_custom_domain()
+        self._validate_console_domain()
 
     def _validate_custom_domain(self) -> None:
         if bool(self.custom_domain) != bool(self.certificate_arn):
@@ -224,6 +233,36 @@ class DeployConfig:
             raise ValueError(
                 "context certificate_arn must be an ACM certificate ARN "
                 f"(arn:aws:acm:<region>:<account>:certificate/<id>), got {self.certificate_arn!r}"
+            )
+
+    def _validate_console_domain(self) -> None:
+        if bool(self.console_domain) != bool(self.console_certificate_arn):
+            given, missing = (
+                ("console_domain", "console_certificate_arn")
+                if self.console_domain
+                else ("console_certificate_arn", "console_domain")
+            )
+            raise ValueError(
+                f"context console_domain and console_certificate_arn go together: {given} is set but "
+                f"{missing} is not (set both, the domain and the ARN of an ACM certificate for it in "
+                "us-east-1, or neither)"
+            )
+        if not self.console_domain:
+            return
+        if not _DOMAIN.fullmatch(self.console_domain):
+            raise ValueError(
+                f"context console_domain must be a lower-case domain name, got {self.console_domain!r}"
+            )
+        if self.console_domain == self.custom_domain:
+            raise ValueError(
+                "context console_domain must differ from custom_domain: the API's regional domain and the "
+                f"console's distribution cannot share the name {self.console_domain!r}"
+            )
+        if not _CLOUDFRONT_CERTIFICATE_ARN.fullmatch(self.console_certificate_arn):
+            raise ValueError(
+                "context console_certificate_arn must be the ARN of an ACM certificate in us-east-1 "
+                "(arn:aws:acm:us-east-1:<account>:certificate/<id>: CloudFront takes no other region's), "
+                f"got {self.console_certificate_arn!r}"
             )
 
     @property

@@ -13,6 +13,7 @@ from constructs import Construct
 from infra.build import BuiltAssets
 from infra.components.campaigns import METRICS_ACTIONS, METRICS_PARTITIONS, CampaignWorkflows
 from infra.components.console_auth import ConsoleAuth
+from infra.components.console_site import ConsoleSite
 from infra.components.delivery import (
     EmailEvents,
     FeedbackSubscription,
@@ -376,6 +377,16 @@ class NudgeStack(Stack):
             email_events=self.email_events,
         )
         self.monitoring.add_state_machine(self.campaign_workflows.broadcast_machine)
+        # After monitoring: its one function is CDK's BucketDeployment handler, which runs during deploys
+        # only (a failure there fails the deploy, which is where it is seen).
+        self.console = ConsoleSite(
+            self,
+            "Console",
+            dist=assets.console,
+            api=self.api.http_api,
+            api_paths=[route.path for route in APP_ROUTES] + [APP_OLDER_BASE.proxy_path],
+            config=config,
+        )
 
         CfnOutput(self, "TrackApiUrl", value=self.api.url, description="Base URL of the Track API")
         CfnOutput(self, "AppApiUrl", value=self.api.url, description="Base URL of the App API (the same API)")
@@ -399,6 +410,19 @@ class NudgeStack(Stack):
                 f"{name.title()}TableName",
                 value=table.table_name,
                 description=f"The {name} table (give it to the nudge CLI as {table_env_var(name)})",
+            )
+        CfnOutput(
+            self,
+            "ConsoleUrl",
+            value=self.console.url,
+            description="The web console (sign in with a user added by nudge user add)",
+        )
+        if config.console_domain:
+            CfnOutput(
+                self,
+                "ConsoleDomainTarget",
+                value=self.console.distribution.distribution_domain_name,
+                description=f"Point {config.console_domain} here (a CNAME, or a Route 53 alias)",
             )
         CfnOutput(
             self,

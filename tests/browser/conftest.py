@@ -2,7 +2,8 @@
 Playwright for Python in Debian's headless Chromium (``executable_path``: browsers are never downloaded).
 
 The console is built first when ``console/dist`` is missing or older than its sources (``npm ci`` when
-``node_modules`` is missing or older than the lock file, then ``npm run build``). Users are added through
+``node_modules`` is missing or older than the lock file, then ``npm run build``), by the same helper the
+deployed stack's synth uses. Users are added through
 the App API's members route with the runtime's App key, as an admin would: one of each role, each
 having chosen their password at a first sign-in.
 """
@@ -22,11 +23,10 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
+from infra import console_build
 from tests.support.local_runtime import Runtime, start
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSOLE = ROOT / "console"
-DIST = CONSOLE / "dist"
 SCREENSHOTS = ROOT / "docs" / "console"
 DESKTOP = {"width": 1280, "height": 800}
 # The runtime shares two cores with the rest of the suite: an answer can take seconds.
@@ -35,28 +35,12 @@ expect.set_options(timeout=WAIT_MS)
 PHONE = {"width": 390, "height": 844}
 
 
-def _newest(paths: list[Path]) -> float:
-    return max(p.stat().st_mtime for p in paths if p.exists())
-
-
-def _sources() -> list[Path]:
-    fixed = ["package.json", "package-lock.json", "index.html", "vite.config.ts", "tsconfig.json"]
-    return [CONSOLE / name for name in fixed] + [p for p in (CONSOLE / "src").rglob("*") if p.is_file()]
-
-
 def build_console() -> Path:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail(
-            "npm is missing: install Node.js 20 (Debian: apt-get install -y nodejs npm)", pytrace=False
-        )
-    modules = CONSOLE / "node_modules"
-    if not modules.exists() or modules.stat().st_mtime < (CONSOLE / "package-lock.json").stat().st_mtime:
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CONSOLE, check=True)
-    index = DIST / "index.html"
-    if not index.exists() or index.stat().st_mtime < _newest(_sources()):
-        subprocess.run([npm, "run", "build"], cwd=CONSOLE, check=True)
-    return DIST
+    """``console/dist``, built by the helper the deployed stack uses (``infra/console_build.py``)."""
+    try:
+        return console_build.build_console()
+    except console_build.ConsoleBuildError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def chromium_path() -> str:

@@ -7,23 +7,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 
-from tests.browser.conftest import CONSOLE
+from infra import console_build
 
 RUN_SECONDS = 300
 
 
 def test_console_unit_tests_pass() -> None:
-    npm = shutil.which("npm")
-    assert npm, "npm is not on PATH: the console's tests need Node.js 20 (as make synth does)"
-    modules = CONSOLE / "node_modules"
-    if not modules.exists() or modules.stat().st_mtime < (CONSOLE / "package-lock.json").stat().st_mtime:
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CONSOLE, check=True)
+    npm = console_build.install_dependencies()
     done = subprocess.run(
         [npm, "test", "--", "--reporter=verbose", "--color=false"],
-        cwd=CONSOLE,
+        cwd=console_build.CONSOLE_DIR,
         capture_output=True,
         text=True,
         timeout=RUN_SECONDS,

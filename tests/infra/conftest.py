@@ -19,6 +19,9 @@ from infra.app import create_app
 from infra.config import REPO_ROOT, DeployConfig, table_env_var
 from nudge.model import TABLE_MODELS
 
+# The logical id CDK gives the stack's one BucketDeployment handler (its construct id without the colons).
+DEPLOY_HANDLER_PREFIX = "CustomCDKBucketDeployment"
+
 
 def cdk_json_context() -> dict[str, Any]:
     return dict(json.loads((REPO_ROOT / "cdk.json").read_text())["context"])
@@ -45,13 +48,38 @@ class Synthesized:
         return next(iter(found.items()))
 
     def functions(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        """Service name (``POWERTOOLS_SERVICE_NAME``) -> the function's logical id and resource."""
+        """Service name (``POWERTOOLS_SERVICE_NAME``) -> the function's logical id and resource: Nudge's
+        own, not the handler CDK adds to deploy the console's files (``deploy_handlers``)."""
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         for name, resource in self.of_type("AWS::Lambda::Function").items():
+            if name in self.deploy_handlers():
+                continue
             service = resource["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
             assert service not in found, f"two functions named {service}"
             found[service] = (name, resource)
         return found
+
+    def deploy_handlers(self) -> dict[str, dict[str, Any]]:
+        """CDK's BucketDeployment handler (one per stack), which uploads the console's build at deploy."""
+        return {
+            name: resource
+            for name, resource in self.of_type("AWS::Lambda::Function").items()
+            if name.startswith(DEPLOY_HANDLER_PREFIX)
+        }
+
+    def deploy_handler_resources(self) -> set[str]:
+        """The deploy handler, its role and the policies attached to it: CDK's, not Nudge's (they are
+        checked in test_console_site)."""
+        roles = {str(r["Properties"]["Role"]["Fn::GetAtt"][0]) for r in self.deploy_handlers().values()}
+        return (
+            set(self.deploy_handlers())
+            | roles
+            | {
+                logical_id
+                for logical_id, policy in self.of_type("AWS::IAM::Policy").items()
+                if roles & {ref["Ref"] for ref in policy["Properties"]["Roles"]}
+            }
+        )
 
     def function(self, service: str) -> tuple[str, dict[str, Any]]:
         return self.functions()[service]

@@ -178,3 +178,51 @@ def test_a_custom_domain_and_its_certificate_go_together(
 
     assert "ACM certificate" in str(raised.value)
     assert "stack's region" in str(raised.value)
+
+
+# The console's domain (a CloudFront distribution: its certificate is in us-east-1 whatever the stack's
+# region)
+
+CONSOLE_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/1a2b3c4d-aaaa-bbbb-cccc-123456789abc"
+
+
+def test_a_console_domain_with_a_us_east_1_certificate_is_taken() -> None:
+    context = {"console_domain": "console.example.com", "console_certificate_arn": CONSOLE_CERTIFICATE}
+
+    config = DeployConfig.from_context(App(context=context))
+
+    assert (config.console_domain, config.console_certificate_arn) == (
+        "console.example.com",
+        CONSOLE_CERTIFICATE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "refusal"),
+    [
+        (
+            {"console_domain": "console.example.com"},
+            "console_domain is set but console_certificate_arn is not",
+        ),
+        ({"console_certificate_arn": CONSOLE_CERTIFICATE}, "go together"),
+        ({"console_domain": "console.example.com", "console_certificate_arn": CERTIFICATE}, "us-east-1"),
+        (
+            {"console_domain": "Console.example.com", "console_certificate_arn": CONSOLE_CERTIFICATE},
+            "lower-case",
+        ),
+        (
+            {
+                "console_domain": "track.example.com",
+                "console_certificate_arn": CONSOLE_CERTIFICATE,
+                "custom_domain": "track.example.com",
+                "certificate_arn": CERTIFICATE,
+            },
+            "must differ from custom_domain",
+        ),
+    ],
+)
+def test_a_console_domain_needs_its_own_name_and_a_us_east_1_certificate(
+    context: dict[str, str], refusal: str
+) -> None:
+    with pytest.raises(ValueError, match=refusal):
+        DeployConfig.from_context(App(context=context))

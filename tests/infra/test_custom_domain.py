@@ -1,5 +1,7 @@
 """The optional custom domain (context ``custom_domain`` and ``certificate_arn``): the domain and its
-mapping, the URLs the functions and the outputs give, and nothing of it without the context. The context's
+mapping, the URLs the functions and the outputs give, and nothing of it without the context; and the
+console's own domain (``console_domain``, ``console_certificate_arn``) on its distribution, synthesized
+together with it. The context's
 validation is in test_config; the generated table names' outputs are here too (what an operator reads
 after a deploy)."""
 
@@ -26,12 +28,20 @@ CUSTOM_URL = f"https://{DOMAIN}"
 RENDERS = {"send", "api"}
 ANSWERS_REGION = {"track"}
 DOMAIN_OUTPUTS = {"CustomDomainTarget", "CustomDomainHostedZoneId"}
+CONSOLE_DOMAIN = "console.example.com"
+CONSOLE_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/1a2b3c4d-aaaa-bbbb-cccc-123456789abc"
 
 
 @pytest.fixture(scope="module")
 def with_domain(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     # Its synth passed cdk-nag: a finding on the domain would have raised here.
-    return synthesize(tmp_path_factory, custom_domain=DOMAIN, certificate_arn=CERTIFICATE)
+    return synthesize(
+        tmp_path_factory,
+        custom_domain=DOMAIN,
+        certificate_arn=CERTIFICATE,
+        console_domain=CONSOLE_DOMAIN,
+        console_certificate_arn=CONSOLE_CERTIFICATE,
+    )
 
 
 def outputs(synth: Synthesized) -> dict[str, Any]:
@@ -133,7 +143,9 @@ def test_the_rest_of_the_stack_is_the_same(synthesized: Synthesized, with_domain
         "AWS::ApiGatewayV2::DomainName",
         "AWS::ApiGatewayV2::ApiMapping",
     }
-    assert outputs(with_domain).keys() - outputs(synthesized).keys() == DOMAIN_OUTPUTS
+    assert outputs(with_domain).keys() - outputs(synthesized).keys() == DOMAIN_OUTPUTS | {
+        "ConsoleDomainTarget"
+    }
 
 
 def test_the_template_with_a_custom_domain_passes_cfn_lint(with_domain: Synthesized) -> None:
@@ -173,3 +185,27 @@ def test_the_table_outputs_name_their_cli_variables_mechanically(synthesized: Sy
     assert sorted(f"NUDGE_{key.removesuffix('TableName').upper()}_TABLE" for key in keys) == sorted(
         table_env_var(name) for name in TABLE_MODELS
     )
+
+
+# The console's domain
+
+
+def test_the_console_distribution_answers_on_its_domain_with_tls_1_2(with_domain: Synthesized) -> None:
+    _, resource = with_domain.one_of_type("AWS::CloudFront::Distribution")
+    config = resource["Properties"]["DistributionConfig"]
+
+    assert config["Aliases"] == [CONSOLE_DOMAIN]
+    assert config["ViewerCertificate"] == {
+        "AcmCertificateArn": CONSOLE_CERTIFICATE,
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+        "SslSupportMethod": "sni-only",
+    }
+
+
+def test_the_console_url_is_on_its_domain_and_the_target_is_given(with_domain: Synthesized) -> None:
+    distribution_id, _ = with_domain.one_of_type("AWS::CloudFront::Distribution")
+    found = outputs(with_domain)
+
+    assert found["ConsoleUrl"]["Value"] == f"https://{CONSOLE_DOMAIN}/console/"
+    assert found["ConsoleDomainTarget"]["Value"] == {"Fn::GetAtt": [distribution_id, "DomainName"]}
+    assert CONSOLE_DOMAIN in found["ConsoleDomainTarget"]["Description"]

@@ -160,6 +160,34 @@ def test_over_plain_http_the_cookie_is_not_secure(pool, ws):
     assert "Secure" not in [a.strip() for a in cookie.split(";")]
 
 
+# What the App function receives through the console's CloudFront distribution
+# (infra/components/console_site.py): every viewer header but Host (AllViewerExceptHostHeader), sent over
+# HTTPS to API Gateway, which names its own host and the protocol it was reached by.
+THROUGH_CLOUDFRONT = {
+    "host": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+    "x-forwarded-proto": "https",
+    "x-forwarded-port": "443",
+    "x-forwarded-for": "203.0.113.7, 130.176.0.1",
+    "via": "2.0 0a1b2c3d4e5f.cloudfront.net (CloudFront)",
+    "x-amz-cf-id": "QnbS1fUyGJbPvUE7AqEtdOOKyUCpb1k3ZRqFTJnaZn6WS4hGngyvjA==",
+    "origin": "https://d111111abcdef8.cloudfront.net",
+    "referer": "https://d111111abcdef8.cloudfront.net/console/",
+}
+
+
+def test_through_the_consoles_distribution_the_session_is_secure_and_works(pool, ws):
+    temporary = members.add(ws, "ann@acme.test", "author").password
+    assert temporary is not None
+    client = ConsoleClient(workspace=ws)
+
+    answer = client.first_sign_in("ann@acme.test", temporary, headers=THROUGH_CLOUDFRONT)
+
+    assert answer.status == 200, answer.json
+    [cookie] = set_cookies(answer)
+    assert {"HttpOnly", "SameSite=Strict", "Path=/", "Secure"} <= {a.strip() for a in cookie.split(";")}
+    assert client.get("/v1/segments", headers=THROUGH_CLOUDFRONT).status == 200
+
+
 def test_a_wrong_password_or_unknown_email_is_the_same_401(pool, ws):
     members.add(ws, "ann@acme.test", "admin")
 

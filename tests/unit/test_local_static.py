@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from nudge import console_site
 from nudge.local.gateway import ApiRoute, Gateway
 from nudge.local.static import IMMUTABLE, REVALIDATE, StaticSite
 
@@ -49,6 +50,16 @@ def test_hashed_assets_are_immutable_and_everything_else_revalidates(site):
     assert cache("/console/") == REVALIDATE  # index.html
     assert cache("/console/assets/logo.svg") == REVALIDATE
     assert cache("/console/assets/my-component.js") == REVALIDATE  # a word, not a hash
+
+
+def test_every_file_and_route_carries_the_consoles_security_headers(site):
+    # The deployed distribution's response headers policy sends the same (infra/components/console_site.py).
+    for path in ("/console/", "/console/people/42", "/console/assets/index-3f2a1b9c.js"):
+        headers = site.answer("GET", path).headers
+        assert headers["content-security-policy"] == console_site.CONTENT_SECURITY_POLICY, path
+        assert (headers["x-frame-options"], headers["x-content-type-options"]) == ("DENY", "nosniff"), path
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin", path
+    assert "script-src 'self'" in console_site.CONTENT_SECURITY_POLICY  # never an inline or foreign script
 
 
 def test_client_side_routes_fall_back_to_index_html_but_missing_assets_are_404(site):

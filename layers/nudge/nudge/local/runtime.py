@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nudge import console_site
 from nudge.local.embedded_aws import REGION, EmbeddedAws
 from nudge.local.static import StaticSite
 
@@ -43,7 +44,7 @@ class Options:
     console_dir: Path | None = None  # a web console's build, served under CONSOLE_PREFIX
 
 
-CONSOLE_PREFIX = "/console/"
+CONSOLE_PREFIX = console_site.PREFIX
 LOCAL_ADMIN_EMAIL = "admin@nudge.local"  # the console user a first start creates, an admin of the workspace
 
 

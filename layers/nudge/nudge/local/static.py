@@ -11,6 +11,8 @@
 - Cache: HTML is ``no-cache`` (always revalidated, so a new deploy is seen at once); a file whose name
   carries a content hash (``app-3f2a1b9c.js``, ``main.8e0f4c1d.css``) is immutable for a year; anything
   else is ``no-cache``. Every file has an ETag and a conditional GET answers 304.
+- Every answer carries the console's security headers (``nudge.console_site``: a Content-Security-Policy,
+  frame denial, nosniff, a referrer policy), the ones CloudFront adds deployed.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
-IMMUTABLE = "public, max-age=31536000, immutable"
-REVALIDATE = "no-cache"
+from nudge.console_site import IMMUTABLE, REVALIDATE, security_headers
 
 # Types the platform's tables may lack or get wrong (Python's own maps .js to text/javascript only
 # since 3.12), for what a web build contains.
@@ -97,7 +98,7 @@ class StaticSite:
             "content-type": content_type(found),
             "cache-control": cache_control(found),
             "etag": tag,
-            "x-content-type-options": "nosniff",
+            **security_headers(),
         }
         if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
             return StaticAnswer(304, headers, b"")
