@@ -160,7 +160,9 @@ def test_a_fan_out_restarted_from_the_start_queues_nothing_twice(ws, track, app,
     entries = [(cio_id(ws, p), {"type": "api", "trigger_id": trigger_id}, trigger_id) for p in ("ann", "bob")]
 
     # The same page's people through the fan-out again (a new execution of the machine from its start).
-    again = direct_sends.queue_page(ws, news, "b1", entries, {}, clock.now())
+    chosen = direct_sends.plan(news)
+    assert chosen is not None
+    again = direct_sends.queue_page(ws, news, chosen, entries, {}, clock.now())
 
     assert [e.started for e in again] == [False, False]
     assert [e.skipped for e in again] == [None, None]  # queued before: not a skip

@@ -20,6 +20,7 @@ from nudge.api.template_tests import ROUTES as TEMPLATE_TEST_ROUTES
 from nudge.billing import invoicing, periods
 from nudge.campaigns.api_routes import BROADCAST_ROUTES
 from nudge.campaigns.api_routes import ROUTES as CAMPAIGN_ROUTES
+from nudge.campaigns.newsletter_routes import NEWSLETTER_ROUTES
 from nudge.delivery.api_routes import ROUTES as DELIVERY_ROUTES
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model import Membership, Person
@@ -273,6 +274,7 @@ ROUTES: tuple[Route, ...] = (
     *TEMPLATE_TEST_ROUTES,
     *CAMPAIGN_ROUTES,
     *BROADCAST_ROUTES,
+    *NEWSLETTER_ROUTES,
     *KEY_ROUTES,
     *EXPORT_ROUTES,
     *SESSION_ROUTES,

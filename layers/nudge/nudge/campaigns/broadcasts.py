@@ -40,16 +40,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from nudge import clock
-from nudge.campaigns import direct_sends, executions, triggers, workflows
+from nudge.campaigns import direct_sends, executions, newsletters, triggers, workflows
 from nudge.delivery import settings as delivery_settings
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Membership, Person
-from nudge.model.base import plain
+from nudge.model.base import condition_failed, plain
 from nudge.model.campaigns import Broadcast, BroadcastRequest, CampaignsItem
 from nudge.model.keys import member_sk, segment_pk
 from nudge.model.people import PROFILE_SHARDS
@@ -131,6 +131,30 @@ def enter_current_members(workspace_id: str, campaign_id: str) -> str | None:
     if _create(workspace_id, campaign_id, trigger_id, spec, exist_ok=True):
         _start(workspace_id, campaign_id, trigger_id)
     return trigger_id
+
+
+def fan_out(workspace_id: str, campaign_id: str, trigger_id: str, spec: dict[str, Any]) -> bool:
+    """Store a broadcast of ``spec`` (a recipient spec as ``parse_request`` makes, or a newsletter's) and
+    start its fan-out; False when that trigger id already had one (nothing is started twice)."""
+    if not _create(workspace_id, campaign_id, trigger_id, spec, exist_ok=True):
+        return False
+    _start(workspace_id, campaign_id, trigger_id)
+    return True
+
+
+def status_of(workspace_id: str, campaign_id: str, trigger_id: str) -> str | None:
+    """The broadcast's status (queued, running, done, failed), None when there is none."""
+    try:
+        return _load(workspace_id, campaign_id, trigger_id)[0].status
+    except NotFound:
+        return None
+
+
+def _target(workspace_id: str, campaign_id: str) -> dict[str, Any] | None:
+    """What a page sends for: the campaign, or a newsletter read as one."""
+    if newsletters.is_newsletter(campaign_id):
+        return newsletters.as_campaign(workspace_id, campaign_id)
+    return triggers.load_campaign(workspace_id, campaign_id)
 
 
 def _active_campaign(workspace_id: str, campaign_id: str) -> dict[str, Any]:
@@ -323,7 +347,7 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
     status, request = _load(workspace_id, campaign_id, trigger_id)
     if status.status in (DONE, FAILED):
         return _result(None, 0, done=True)
-    campaign = triggers.load_campaign(workspace_id, campaign_id)
+    campaign = _target(workspace_id, campaign_id)
     state = None if campaign is None else campaign.get("state")
     if campaign is None or state not in ("active", "paused"):
         _fail(workspace_id, campaign_id, trigger_id, f"the campaign is {state or 'deleted'}")
@@ -332,25 +356,24 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
         return _result(cursor, 0, wait=PAUSED_RECHECK_SECONDS)
     spec = json.loads(request.request_json)
     now = clock.now()
-    send_at = (campaign.get("trigger") or {}).get("send_at")
-    if (
-        spec["kind"] == "segment"
-        and campaign["trigger"].get("type") == "broadcast"
-        and send_at
-        and send_at > now
-    ):
-        return _result(
-            cursor, 0, wait=max(1, clock.real_seconds(min(send_at - now, MAX_SCHEDULED_WAIT_SECONDS)))
-        )
+    send_at = (
+        (campaign.get("trigger") or {}).get("send_at")
+        if campaign["trigger"].get("type") == "broadcast"
+        else None
+    )
+    due = max(send_at or 0, spec.get("not_before") or 0)
+    if due > now:
+        # A one-time broadcast's send_at, or an A/B test's rest waiting for the test's time to pass.
+        return _result(cursor, 0, wait=max(1, clock.real_seconds(min(due - now, MAX_SCHEDULED_WAIT_SECONDS))))
     if (request.cursor or None) != (cursor or None):
         # This page already ran (its answer was lost and Step Functions ran the Task again): go on from
         # where it got to, counting nothing twice.
         return _result(request.cursor, 0, done=request.cursor is None and status.status == DONE)
     found = _RESOLVERS[spec["kind"]](workspace_id, campaign, trigger_id, spec, cursor, now)
-    one_send = direct_sends.single_send(campaign) if spec["kind"] in DIRECT_KINDS else None
-    if one_send is not None:
+    plan = direct_sends.plan(campaign, _with_winner(request, spec)) if spec["kind"] in DIRECT_KINDS else None
+    if plan is not None:
         # No execution per person: the page queues the messages itself (direct_sends says why).
-        entries = direct_sends.queue_page(workspace_id, campaign, one_send, found.entries, found.people, now)
+        entries = direct_sends.queue_page(workspace_id, campaign, plan, found.entries, found.people, now)
     else:
         entries = [
             executions.enter(
@@ -366,6 +389,28 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
 
     pause = max(1, math.ceil(started / delivery_settings.load(workspace_id).sending_rate))
     return _result(found.cursor, started, done=found.cursor is None, pause=pause)
+
+
+def _with_winner(request: BroadcastRequest, spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its A/B test's winning block (``winner_of``: the metric and the variants' blocks),
+    decided by the first page that runs and kept on the request, so every page sends the same one."""
+    contest = spec.get("winner_of")
+    if not contest:
+        return spec
+    if request.winner is None:
+        decided = direct_sends.winner(
+            request.workspace_id, request.campaign_id, list(contest["blocks"]), str(contest["metric"])
+        )
+        try:
+            request.update(
+                actions=[BroadcastRequest.winner.set(decided)],
+                condition=BroadcastRequest.winner.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+            request.refresh(consistent_read=True)  # another run of this page decided first
+    return {**spec, "winner_block": request.winner}
 
 
 def _result(
@@ -537,13 +582,13 @@ def _filtered(
     cursor: str | None,
     now: int,
 ) -> _Page:
-    """Everyone in the workspace matching the request's filter."""
-    condition = parse(spec["condition"])
+    """Everyone in the workspace matching the request's filter (a newsletter to everyone has none)."""
+    condition = parse(spec["condition"]) if spec.get("condition") is not None else None
     profiles, after = _profiles(workspace_id, cursor)
     found = _Page(cursor=after)
     for profile in profiles:
         person = StoredPerson(workspace_id, profile, now)
-        if evaluate(condition, person).matched:
+        if condition is None or evaluate(condition, person).matched:
             found.recipients += 1
             found.people[person.cio_id] = person
             found.entries.append((person.cio_id, _api_trigger(trigger_id, spec.get("data", {})), trigger_id))

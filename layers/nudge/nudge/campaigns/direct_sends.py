@@ -35,9 +35,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nudge.campaigns import executions, metrics
+from nudge.campaigns.cohorts import bucket, cohort_of
 from nudge.campaigns.messages import campaign_delivery
 from nudge.delivery import records
 from nudge.model import Person
@@ -58,34 +62,122 @@ def single_send(campaign: dict[str, Any]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Which send block each recipient's one message comes from, and when it goes.
+
+    A campaign qualifies when its workflow is one send block, or a random split whose every branch is a
+    send block with nothing after it (A/B variants: each person's branch is their cohort, as the split's
+    step would pick it, ``steps.cohort_of``). A broadcast may narrow it (``spec``): ``cohort`` keeps the
+    people whose bucket for ``salt`` is under ``percent`` (part ``in``) or not (``out``), an A/B test's
+    test group and the rest; ``winner`` sends everyone that one block; ``local_time`` (``date``, ``time``,
+    ``timezone``) sends each message at that wall-clock time in the person's ``timezone`` attribute, the
+    given zone otherwise."""
+
+    campaign_id: str
+    split: str | None  # the random split's block id, when the workflow starts with one
+    branches: tuple[str, ...]  # the send blocks, in the split's branch order
+    percents: tuple[float, ...]
+    cohort: dict[str, Any] | None = None
+    winner: str | None = None
+    local_time: dict[str, Any] | None = None
+
+    def choose(self, cio_id: str, person: StoredPerson) -> tuple[str, int | None] | None:
+        """(send block, send_at or None for now) for the person, None when this broadcast leaves them out."""
+        if self.cohort is not None:
+            inside = bucket(self.campaign_id, str(self.cohort["salt"]), cio_id) < float(
+                self.cohort["percent"]
+            )
+            if inside != (self.cohort["part"] == "in"):
+                return None
+        if self.winner is not None:
+            block = self.winner
+        elif self.split is None:
+            block = self.branches[0]
+        else:
+            block = self.branches[cohort_of(self.campaign_id, self.split, cio_id, self.percents)]
+        return block, None if self.local_time is None else local_send_at(self.local_time, person)
+
+
+def plan(campaign: dict[str, Any], spec: dict[str, Any] | None = None) -> Plan | None:
+    """The campaign's messages as a page can queue them, or None when the workflow needs executions."""
+    spec = spec or {}
+    campaign_id = str(campaign["id"])
+    one = single_send(campaign)
+    common = {
+        "cohort": spec.get("cohort"),
+        "winner": spec.get("winner_block"),
+        "local_time": spec.get("local_time"),
+    }
+    if one is not None:
+        return Plan(campaign_id, None, (one,), (100.0,), **common)
+    workflow = campaign.get("workflow") or {}
+    blocks = workflow.get("blocks") or {}
+    start = workflow.get("start")
+    split = blocks.get(start) if isinstance(start, str) else None
+    if not isinstance(split, dict) or split.get("type") != "random_split":
+        return None
+    targets = [branch.get("next") for branch in split.get("branches") or []]
+    sends = [blocks.get(t) if isinstance(t, str) else None for t in targets]
+    if not sends or any(not isinstance(b, dict) or b.get("type") != "send" or b.get("next") for b in sends):
+        return None
+    percents = tuple(float(branch.get("percent", 0)) for branch in split["branches"])
+    return Plan(campaign_id, str(start), tuple(str(t) for t in targets), percents, **common)
+
+
+def local_send_at(local_time: dict[str, Any], person: StoredPerson) -> int:
+    """When ``local_time`` (``date`` YYYY-MM-DD, ``time`` HH:MM) comes in the person's ``timezone``
+    attribute, else in ``local_time["timezone"]`` (UTC when that is missing or unknown too)."""
+    when = datetime.strptime(f"{local_time['date']} {local_time['time']}", "%Y-%m-%d %H:%M")
+    zone = _zone(person.attributes.get("timezone")) or _zone(local_time.get("timezone")) or ZoneInfo("UTC")
+    return int(when.replace(tzinfo=zone).timestamp())
+
+
+def _zone(name: Any) -> ZoneInfo | None:
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def winner(workspace_id: str, campaign_id: str, blocks: list[str], metric: str) -> str:
+    """The block whose messages did best by ``metric`` (``opened`` or ``clicked``) per message sent; the
+    first of them on a tie, or when none was sent."""
+    counts = metrics.read(workspace_id, campaign_id)["blocks"]
+
+    def rate(block: str) -> float:
+        found = counts.get(block) or {}
+        sent = int(found.get(metrics.SENT, 0))
+        return int(found.get(metric, 0)) / sent if sent else 0.0
+
+    return max(blocks, key=lambda block: (rate(block), -blocks.index(block)))
+
+
 def queue_page(
     workspace_id: str,
     campaign: dict[str, Any],
-    block_id: str,
+    chosen: Plan,
     entries: list[tuple[str, dict[str, Any], str]],
     people: dict[str, StoredPerson],
     now: int,
 ) -> list[executions.Entry]:
     """Queue the message of each ``(cio_id, trigger, trigger_id)`` whose journey the campaign's rules let
-    start; ``people``: profiles the caller already read, by cio_id. One ``Entry`` per entry, in order:
-    started when this call queued the message, else the rule that refused it (None: queued before)."""
+    start, from the block ``chosen`` picks for them; ``people``: profiles the caller already read, by
+    cio_id. One ``Entry`` per entry, in order: started when this call queued the message, else the rule
+    that refused it (None: queued before, or left out by the plan)."""
     campaign_id = str(campaign["id"])
     if campaign.get("state", "active") != "active":
         return _skipped(workspace_id, campaign_id, entries, executions.SKIP_NOT_ACTIVE)
-    block = campaign["workflow"]["blocks"][block_id]
+    blocks = campaign["workflow"]["blocks"]
     settings = campaign.get("settings") or {}
-    params = {
-        "channel": block.get("channel"),
-        "template_id": block.get("template_id"),
-        "campaign_name": campaign.get("name"),
-        "topic": block.get("topic") or settings.get("topic"),
-    }
     frequency = settings.get("frequency") or {"type": "once"}
     cio_ids = sorted({cio_id for cio_id, _, _ in entries})
     found = {**_profiles(workspace_id, [c for c in cio_ids if c not in people], now), **people}
     histories = _histories(workspace_id, campaign_id, cio_ids)
     results: list[executions.Entry] = []
-    created_by_shard: Counter[int] = Counter()
+    created: Counter[tuple[int, str]] = Counter()  # (shard, block) -> messages this call queued
     skipped: Counter[tuple[int, str]] = Counter()
     for cio_id, trigger, trigger_id in entries:
         person = found.get(cio_id)
@@ -101,13 +193,30 @@ def queue_page(
             skipped[(metrics.shard_of(cio_id), reason)] += 1
             results.append(executions.Entry(False, reason))
             continue
+        assert person is not None
+        picked = chosen.choose(cio_id, person)
+        if picked is None:
+            results.append(executions.Entry(False))  # not in this broadcast's part of the audience
+            continue
+        block_id, send_at = picked
+        block = blocks[block_id]
+        params = {
+            "channel": block.get("channel"),
+            "template_id": block.get("template_id"),
+            "content": block.get("content"),
+            "language": campaign.get("language"),
+            "campaign_name": campaign.get("name"),
+            "topic": block.get("topic") or settings.get("topic"),
+        }
         execution = executions.execution_name(campaign_id, cio_id, trigger_id)
-        new = campaign_delivery(workspace_id, campaign_id, cio_id, execution, block_id, trigger, params)
-        _, created = records.queue(workspace_id, new)
-        if created:
-            created_by_shard[metrics.shard_of(cio_id)] += 1
-        results.append(executions.Entry(created))
-    _count(workspace_id, campaign_id, block_id, created_by_shard, skipped)
+        new = campaign_delivery(
+            workspace_id, campaign_id, cio_id, execution, block_id, trigger, params, send_at=send_at
+        )
+        _, was_created = records.queue(workspace_id, new)
+        if was_created:
+            created[(metrics.shard_of(cio_id), block_id)] += 1
+        results.append(executions.Entry(was_created))
+    _count(workspace_id, campaign_id, created, skipped)
     return results
 
 
@@ -115,28 +224,27 @@ def _skipped(
     workspace_id: str, campaign_id: str, entries: list[tuple[str, dict[str, Any], str]], reason: str
 ) -> list[executions.Entry]:
     skipped = Counter((metrics.shard_of(cio_id), reason) for cio_id, _, _ in entries)
-    _count(workspace_id, campaign_id, None, Counter(), skipped)
+    _count(workspace_id, campaign_id, Counter(), skipped)
     return [executions.Entry(False, reason) for _ in entries]
 
 
 def _count(
     workspace_id: str,
     campaign_id: str,
-    block_id: str | None,
-    created: Counter[int],
+    created: Counter[tuple[int, str]],
     skipped: Counter[tuple[int, str]],
 ) -> None:
-    """Each shard's campaign counters in one write, its block counter in another."""
-    campaign_counts: dict[int, dict[str, int]] = {}
-    for shard, n in created.items():
-        counts = campaign_counts.setdefault(shard, {})
-        counts.update({metrics.ENTERED: n, metrics.SENT: n, metrics.COMPLETED: n})
-    for (shard, reason), n in skipped.items():
-        campaign_counts.setdefault(shard, {})[f"{metrics.NOT_ENTERED}:{reason}"] = n
-    for shard, counts in sorted(campaign_counts.items()):
-        metrics.add_counts(workspace_id, campaign_id, None, counts, shard)
-    for shard, n in sorted(created.items()):
+    """Each shard's campaign counters in one write, and each of its blocks' in one more."""
+    campaign_counts: dict[int, Counter[str]] = {}
+    for (shard, block_id), n in sorted(created.items()):
+        counts = campaign_counts.setdefault(shard, Counter())
+        for metric in (metrics.ENTERED, metrics.SENT, metrics.COMPLETED):
+            counts[metric] += n
         metrics.add_counts(workspace_id, campaign_id, block_id, {metrics.SENT: n}, shard)
+    for (shard, reason), n in skipped.items():
+        campaign_counts.setdefault(shard, Counter())[f"{metrics.NOT_ENTERED}:{reason}"] += n
+    for shard, counts in sorted(campaign_counts.items()):
+        metrics.add_counts(workspace_id, campaign_id, None, dict(counts), shard)
 
 
 def _profiles(workspace_id: str, cio_ids: list[str], now: int) -> dict[str, StoredPerson]:

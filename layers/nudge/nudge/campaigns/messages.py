@@ -19,11 +19,14 @@ def campaign_delivery(
     params: dict[str, Any],
     *,
     visit: str | None = None,
+    send_at: int | None = None,
 ) -> records.NewDelivery:
     """The message a send block queues for one journey: its id derived from campaign, execution and block
     (a visit of a block on a cycle is its own message), so the same journey's send is one delivery
     whoever queues it (this step, run again, or ``direct_sends`` for a page of one-send journeys).
-    ``params``: the block's ``channel``, ``template_id``, ``topic`` and the ``campaign_name``."""
+    ``params``: the block's ``channel``, ``template_id`` or inline ``content`` (a newsletter's), ``topic``
+    and the ``campaign_name``; ``send_at``: a later time (a newsletter sent at each recipient's local
+    time), else now."""
     cause = [workspace_id, campaign_id, execution, block]
     if visit:
         cause.append(visit)
@@ -37,6 +40,10 @@ def campaign_delivery(
         request["message_data" if trigger.get("type") in ("api", "broadcast") else "event"] = data
     if params.get("topic"):
         request["topic"] = params["topic"]
+    if params.get("content"):
+        request["content"] = params["content"]
+        if params.get("language"):
+            request["language"] = params["language"]  # what the inline content was checked in
     return records.NewDelivery(
         delivery_id=records.stable_id(*cause),
         cio_id=cio_id,
@@ -45,4 +52,5 @@ def campaign_delivery(
         request=request,
         template_id=params.get("template_id"),
         campaign_id=campaign_id,
+        send_at=send_at,
     )

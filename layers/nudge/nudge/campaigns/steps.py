@@ -27,7 +27,6 @@ wait the journey is still marked at (a step failing after the wait, a wait_until
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from aws_lambda_powertools import Logger
 
 from nudge import clock
 from nudge.campaigns import journeys, metrics
+from nudge.campaigns.cohorts import cohort_of
 from nudge.campaigns.messages import campaign_delivery
 from nudge.delivery import records
 from nudge.delivery.channels import aws_errors
@@ -286,21 +286,6 @@ def cohort(event: dict[str, Any]) -> dict[str, Any]:
     branch = cohort_of(step.campaign_id, str(step.block), step.cio_id, event["percents"])
     step.wait(event, str(branch))
     return {"branch": branch}
-
-
-def bucket(campaign_id: str, block: str, cio_id: str) -> int:
-    digest = hashlib.sha256(f"{campaign_id}\x1f{block}\x1f{cio_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % 100
-
-
-def cohort_of(campaign_id: str, block: str, cio_id: str, percents: Sequence[int | float]) -> int:
-    point = bucket(campaign_id, block, cio_id)
-    upto = 0.0
-    for index, percent in enumerate(percents):
-        upto += float(percent)
-        if point < upto:
-            return index
-    return len(percents) - 1  # percentages short of 100 (validation prevents it): the last branch
 
 
 # -- time windows ---------------------------------------------------------------------------------------

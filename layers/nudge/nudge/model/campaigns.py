@@ -13,6 +13,9 @@ Items (pk / sk):
   minute (``by_due``) for the sweep.
 - ``<ws>#c#<campaign_id>#broadcast#<trigger_id>`` / ``broadcast``: an API-triggered broadcast's status;
   ``request``: its recipients as requested and the fan-out's cursor.
+- ``<ws>#newsletters`` / ``n#<id>``: a newsletter (its variants, audience and schedule, JSON) and its
+  state; ``counter``: the number the next newsletter takes. A newsletter's broadcasts, journeys and
+  metrics live under the campaign id ``nl-<id>`` like a campaign's.
 - ``<ws>#c#<campaign_id>#metrics#<shard>`` / ``<block or "campaign">``: counters (entered, exited,
   converted, sent, ...), sharded so a broadcast's fan-out does not hit one item.
 """
@@ -107,6 +110,21 @@ class BroadcastRequest(CampaignsItem, discriminator="broadcast_request"):
     request_json = UnicodeAttribute()  # {"kind": ..., ...}: see ``_spec``
     cursor = UnicodeAttribute(null=True)  # the next page's start; absent before the first page
     error_count = NumberAttribute(default=0)
+    winner = UnicodeAttribute(null=True)  # an A/B test's winning block, decided once by the first page
+
+
+class Newsletter(CampaignsItem, discriminator="newsletter"):
+    newsletter_id = NumberAttribute()
+    name = UnicodeAttribute()
+    state = UnicodeAttribute()  # draft | sending | canceled
+    definition_json = UnicodeAttribute()  # channel, variants, recipients, schedule, A/B test
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    sent_at = NumberAttribute(null=True)  # when sending was asked for
+
+
+class NewsletterCounter(CampaignsItem, discriminator="newsletter_counter"):
+    value = NumberAttribute(default=0)
 
 
 class CampaignMetrics(CampaignsItem, discriminator="metrics"):

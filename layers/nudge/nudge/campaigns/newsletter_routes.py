@@ -1,0 +1,164 @@
+"""The App API's newsletter routes (Customer.io's ``/v1/newsletters``, plus Nudge's cancel and test
+send). The sending module is imported by the operations that send, where it pays: it brings the
+broadcast fan-out, which listing and reading newsletters never need."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from nudge.campaigns import newsletters
+from nudge.errors import NotFound
+from nudge.routing import Request, Response, Route
+from nudge.segments.conditions import CONDITION_SCHEMA
+from nudge.tracking.limits import parse_json_object
+
+BODY_LIMIT = 1_000_000  # Customer.io: requests under 1 MB
+
+
+def _id(req: Request) -> str:
+    return unquote(req.params["newsletter_id"])
+
+
+def _content_id(req: Request) -> int:
+    raw = unquote(req.params["content_id"])
+    if not raw.isdigit():
+        raise NotFound(f"content {raw} not found")
+    return int(raw)
+
+
+def _list(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    found = newsletters.list_newsletters(req.workspace_id)
+    return 200, {"newsletters": [newsletter_sends.view(req.workspace_id, n) for n in found], "next": ""}
+
+
+def _create(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    body = parse_json_object(req.body, limit=BODY_LIMIT)
+    return 200, {"newsletter": newsletter_sends.create(req.workspace_id, body)}
+
+
+def _get(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    item = newsletters.load(req.workspace_id, _id(req))
+    return 200, {"newsletter": newsletter_sends.view(req.workspace_id, item)}
+
+
+def _send(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    body = parse_json_object(req.body or "{}", limit=BODY_LIMIT)
+    return 200, {"newsletter": newsletter_sends.send(req.workspace_id, _id(req), body)}
+
+
+def _cancel(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    return 200, {"newsletter": newsletter_sends.cancel(req.workspace_id, _id(req))}
+
+
+def _test_send(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    body = parse_json_object(req.body, limit=BODY_LIMIT)
+    return 200, newsletter_sends.test_send(req.workspace_id, _id(req), body)
+
+
+def _metrics(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    return 200, newsletter_sends.metrics_view(req.workspace_id, _id(req))
+
+
+def _contents(req: Request) -> Response:
+    item = newsletters.load(req.workspace_id, _id(req))
+    count = len(newsletters.definition_of(item)["variants"])
+    return 200, {"contents": [newsletters.variant_view(item, n) for n in range(1, count + 1)]}
+
+
+def _content(req: Request) -> Response:
+    item = newsletters.load(req.workspace_id, _id(req))
+    return 200, {"content": newsletters.variant_view(item, _content_id(req))}
+
+
+def _content_metrics(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    return 200, newsletter_sends.variant_metrics(req.workspace_id, _id(req), _content_id(req))
+
+
+_SCHEDULE: dict[str, Any] = {
+    "send_now": {"type": "boolean"},
+    "scheduled_at": {"type": "integer", "description": "unix seconds"},
+    "local_time": {
+        "type": "object",
+        "description": "this wall-clock time in each recipient's timezone attribute",
+        "properties": {"date": {"type": "string"}, "time": {"type": "string"}},
+    },
+}
+CREATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string"},
+        "type": {"type": "string", "enum": sorted(newsletters.CHANNEL_NAMES)},
+        "recipients": {
+            "description": "a filter over everyone; absent: everyone",
+            "allOf": [CONDITION_SCHEMA],
+        },
+        "subject": {"type": "string"},
+        "body": {"type": "string"},
+        "from": {"type": "string"},
+        "variants": {"type": "array", "items": {"type": "object"}},
+        "ab_test": {
+            "type": "object",
+            "properties": {
+                "test_percent": {"type": "integer"},
+                "metric": {"type": "string", "enum": ["open", "click"]},
+                "wait_seconds": {"type": "integer"},
+            },
+        },
+        "timezone": {"type": "string"},
+        **_SCHEDULE,
+    },
+}
+ONE = "/v1/newsletters/{newsletter_id}"
+NEWSLETTER_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/v1/newsletters", _list, "List newsletters"),
+    Route(
+        "POST",
+        "/v1/newsletters",
+        _create,
+        "Create a newsletter, and send or schedule it",
+        body_limit=BODY_LIMIT,
+        body_schema=CREATE_SCHEMA,
+    ),
+    Route("GET", ONE, _get, "A newsletter, its broadcasts' progress and its A/B test's winner"),
+    Route(
+        "POST",
+        ONE + "/send",
+        _send,
+        "Send a draft newsletter now, at a time, or at each recipient's local time",
+        body_schema={"type": "object", "properties": _SCHEDULE},
+    ),
+    Route("POST", ONE + "/cancel", _cancel, "Cancel a newsletter that has not started sending"),
+    Route(
+        "POST",
+        ONE + "/test_send",
+        _test_send,
+        "Send one variant to one person as a test",
+        body_schema={
+            "type": "object",
+            "required": ["identifiers"],
+            "properties": {"identifiers": {"type": "object"}, "content_id": {"type": "integer"}},
+        },
+    ),
+    Route("GET", ONE + "/metrics", _metrics, "A newsletter's metrics, in total and per variant"),
+    Route("GET", ONE + "/contents", _contents, "A newsletter's variants"),
+    Route("GET", ONE + "/contents/{content_id}", _content, "One variant of a newsletter"),
+    Route("GET", ONE + "/contents/{content_id}/metrics", _content_metrics, "One variant's metrics"),
+)
