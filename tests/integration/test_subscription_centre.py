@@ -12,7 +12,7 @@ import pytest
 
 from functions.links import handler as links_handler
 from nudge import workspaces
-from nudge.delivery import links, states, subscription_centre
+from nudge.delivery import centre_links, links, states, subscription_centre
 from tests.support.deliveries import campaign, cio_id, delivery, metrics
 from tests.support.people import profile
 from tests.support.track import Answer, TrackClient, invoke
@@ -99,7 +99,7 @@ def test_a_topic_left_at_its_default_keeps_following_it(app, ws, centre):
 def test_unsubscribing_from_all_and_resubscribing(ws, centre, deliver):
     page = _get(centre)
     token = _form_token(page)
-    delivery_id = subscription_centre.read(centre.rsplit("/", 1)[1]).delivery_id
+    delivery_id = centre_links.read(centre.rsplit("/", 1)[1]).delivery_id
 
     gone = _post(centre, {"form_token": token, "action": "unsubscribe_all"})
 
@@ -158,10 +158,10 @@ def test_another_workspaces_person_cannot_be_reached(ws, centre, account):
     TrackClient(keys.site_id, keys.track_api_key).put("/api/v1/customers/bob", {"email": "b@example.com"})
     bob = cio_id(keys.workspace_id, "bob")
     # Our signature over a payload rewritten to name bob's workspace: refused.
-    payload = subscription_centre.token(SECRET, keys.workspace_id, bob, None).partition(".")[0]
+    payload = centre_links.token(SECRET, keys.workspace_id, bob, None).partition(".")[0]
     forged = payload + "." + centre.rsplit("/", 1)[1].partition(".")[2]
     # A valid token of ann's workspace naming bob's id finds nobody there.
-    crossed = subscription_centre.token(SECRET, ws, bob, None)
+    crossed = centre_links.token(SECRET, ws, bob, None)
 
     assert _get(f"/t/s/{forged}").status == 404
     assert _get(f"/t/s/{crossed}").status == 404
@@ -207,7 +207,7 @@ def test_each_change_is_an_activity(app, ws, centre, pump):
     ]
     [changed] = [a for a in found if a["type"] == "cio_subscription_preferences_changed"]
     assert changed["data"] == {"topics": {"topic_1": False}}
-    assert delivery(ws, subscription_centre.read(centre.rsplit("/", 1)[1]).delivery_id or "").state == (
+    assert delivery(ws, centre_links.read(centre.rsplit("/", 1)[1]).delivery_id or "").state == (
         states.UNSUBSCRIBED
     )
 
@@ -220,7 +220,7 @@ def test_a_centre_link_is_minted_for_a_person_as_customerios_api_does(app, ws, t
     assert answer.status == 200, answer.raw
     token, url = answer.json["token"], answer.json["url"]
     assert url.endswith(f"/t/s/{token}")
-    assert subscription_centre.read(token) == subscription_centre.Target(ws, cio_id(ws, "ann"), None)
+    assert centre_links.read(token) == centre_links.Target(ws, cio_id(ws, "ann"), None)
     page = _get(urlsplit(url).path)
     assert page.status == 200
     # Unsubscribing from a link that came in no message still unsubscribes the person.

@@ -237,10 +237,10 @@ def _archived_message(req: Request) -> Response:
 
 
 def _centre_link(req: Request) -> Response:
-    from nudge.delivery import subscription_centre
+    from nudge.delivery import centre_links
 
     ref = from_typed(req.query.get("id_type", "id"), unquote(req.params["customer_id"]), "customer_id")
-    return 200, subscription_centre.for_person(req.workspace_id, ref)
+    return 200, centre_links.for_person(req.workspace_id, ref)
 
 
 def _get_settings(req: Request) -> Response:

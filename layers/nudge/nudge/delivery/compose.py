@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nudge.delivery import links, subscription_centre, templates
+from nudge.delivery import centre_links, links, templates
 from nudge.delivery.messages import Attachment, DeviceToken, Email, Push, Sms, Webhook
 from nudge.delivery.records import ADDRESSED_SOURCES
 from nudge.delivery.settings import WorkspaceDelivery
@@ -112,7 +112,7 @@ def _context(job: Job) -> dict[str, Any]:
         "unsubscribe_url": links.link_url(base, secret, links.UNSUBSCRIBE, job.workspace_id, job.delivery_id),
         "view_in_browser_url": links.link_url(base, secret, links.VIEW, job.workspace_id, job.delivery_id),
         # The reader's subscription centre: every topic, unsubscribe from all, resubscribe.
-        "subscription_center_url": subscription_centre.url(
+        "subscription_center_url": centre_links.url(
             base, secret, job.workspace_id, person.cio_id, job.delivery_id
         ),
     }

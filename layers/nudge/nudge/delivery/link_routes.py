@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nudge import clock
-from nudge.delivery import feedback, links, records, subscription_centre
+from nudge.delivery import centre_links, feedback, links, records, subscription_centre
 from nudge.delivery.signing import link_secret
 from nudge.errors import NotFound
 
@@ -91,9 +91,9 @@ def _unsubscribe_page(req: LinkRequest) -> Page:
     delivery = records.load(workspace_id, delivery_id)
     if delivery is None:
         raise NotFound("this message is no longer available")
-    centre = subscription_centre.token(link_secret(), workspace_id, delivery.cio_id, delivery_id)
+    centre = centre_links.token(link_secret(), workspace_id, delivery.cio_id, delivery_id)
     # Relative: the browser resolves it against this link's own origin.
-    return Page(303, "text/plain", "", {"Location": f"/t/{subscription_centre.CENTRE}/{centre}", **NO_STORE})
+    return Page(303, "text/plain", "", {"Location": f"/t/{centre_links.CENTRE}/{centre}", **NO_STORE})
 
 
 def _centre(req: LinkRequest) -> Page:

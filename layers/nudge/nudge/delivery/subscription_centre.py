@@ -2,7 +2,8 @@
 message (or from its unsubscribe link), where they see every topic with their current state, change any,
 unsubscribe from everything or resubscribe. No login: the link is the credential.
 
-The link's token is ``links.sign(secret, "s", {"w": workspace, "p": cio_id, "d": delivery})``: signed
+The link's token (``centre_links``) is ``links.sign(secret, "s", {"w": workspace, "p": cio_id, "d":
+delivery})``: signed
 (HMAC-SHA256 with the deployment's link secret, the purpose signed too), naming one person of one
 workspace and the message it came in (``d``, absent for a link made another way). It never expires, so
 an old message's link always lets its reader unsubscribe. A token altered in any way, or made for another
@@ -21,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import html
-from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from nudge import clock
 from nudge.delivery import feedback, links
+from nudge.delivery.centre_links import Target, read
 from nudge.delivery.signing import link_secret
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model import Person
@@ -34,48 +35,9 @@ from nudge.subscriptions.look import Look
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef
 
-CENTRE, FORM = "s", "sf"
+FORM = "sf"
 FORM_MAX_BYTES = 20_000  # a hundred topics' checkboxes fit many times over
 SAVE, UNSUBSCRIBE_ALL, RESUBSCRIBE = "save", "unsubscribe_all", "resubscribe"
-
-
-@dataclass(frozen=True)
-class Target:
-    workspace_id: str
-    cio_id: str
-    delivery_id: str | None
-
-
-def token(secret: bytes, workspace_id: str, cio_id: str, delivery_id: str | None) -> str:
-    payload = {"w": workspace_id, "p": cio_id, **({"d": delivery_id} if delivery_id else {})}
-    return links.sign(secret, CENTRE, payload)
-
-
-def url(base_url: str, secret: bytes, workspace_id: str, cio_id: str, delivery_id: str | None) -> str:
-    return f"{base_url.rstrip('/')}/t/{CENTRE}/{token(secret, workspace_id, cio_id, delivery_id)}"
-
-
-def for_person(workspace_id: str, ref: PersonRef) -> dict[str, str]:
-    """Customer.io's ``GET /v1/subscription_center/{customer_id}/token``: a centre link for a person, to
-    hand out outside a message (an account page, a custom email). It names no message and, like every
-    centre link, never expires (Customer.io's expire after 24 hours)."""
-    person = people.load(workspace_id, ref)
-    if person is None:
-        raise InvalidRequest(f"customer_id: no person {ref.value}", field="customer_id")
-    made = token(link_secret(), workspace_id, person.cio_id, None)
-    return {"token": made, "url": f"{links.base_url().rstrip('/')}/t/{CENTRE}/{made}"}
-
-
-def read(value: str) -> Target:
-    """The person a centre token names; ``NotFound`` (a 404 page) for anything we did not sign."""
-    try:
-        payload = links.verify(link_secret(), CENTRE, value)
-    except links.InvalidToken as exc:
-        raise NotFound("this link is not valid") from exc
-    workspace_id, cio_id, delivery_id = payload.get("w"), payload.get("p"), payload.get("d")
-    if not isinstance(workspace_id, str) or not isinstance(cio_id, str):
-        raise NotFound("this link is not valid")
-    return Target(workspace_id, cio_id, delivery_id if isinstance(delivery_id, str) else None)
 
 
 def _digest(value: str) -> str:
