@@ -4,11 +4,14 @@ delay takes a second."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
 import uuid
 from typing import Any
+
+import requests
 
 
 def _ok(answer: Any) -> Any:
@@ -205,6 +208,69 @@ def test_a_one_time_broadcast_reaches_the_segment_s_current_members(local):
     )
     for person in people:
         _wait_for_subjects(local, f"{person}@example.com", [f"Issue 1 {tag}"])
+
+
+def test_a_newsletter_ab_test_sends_the_opened_variant_to_the_rest_and_a_cancel_sends_nothing(local):
+    tag = uuid.uuid4().hex[:8]
+    names = [f"nl-{tag}-{n:02d}" for n in range(20)]
+    batch = [
+        {"type": "person", "action": "identify", "identifiers": {"id": n},
+         "attributes": {"email": f"{n}@example.com", "wave": tag}}
+        for n in names
+    ]  # fmt: skip
+    assert local.track("POST", "/api/v2/batch", {"batch": batch}).status_code == 200
+    variants = [{"subject": f"A {tag}", "body": "<p>a</p>"}, {"subject": f"B {tag}", "body": "<p>b</p>"}]
+    newsletter = _ok(
+        local.app(
+            "POST",
+            "/v1/newsletters",
+            {
+                "name": f"Launch {tag}",
+                "recipients": {"attribute": {"field": "wave", "operator": "eq", "value": tag}},
+                "variants": variants,
+                # 20 minutes of the runtime's time, 20 s of the test's: the test group's opens come first
+                "ab_test": {"test_percent": 50, "metric": "open", "wait_seconds": 1200},
+                "send_now": True,
+            },
+        )
+    )["newsletter"]
+
+    def ours() -> list[dict[str, Any]]:
+        return [m for m in local.get("/_local/outbox").json() if tag in (m.get("subject") or "")]
+
+    def test_group_sent() -> Any:
+        found = _ok(local.app("GET", f"/v1/newsletters/{newsletter['id']}"))["newsletter"]
+        test = found["broadcasts"].get("test") or {}
+        return test.get("status") == "done" and len(ours()) == test["started"] and ours()
+
+    test_group = local.wait_until(test_group_sent, timeout=60)
+    assert {m["subject"] for m in test_group} == {f"A {tag}", f"B {tag}"}
+    for message in test_group:
+        if message["subject"] == f"B {tag}":  # the reader opens B: its open pixel, as a mail client loads it
+            pixel = re.search(r'src="([^"]*/t/o/[^"]+)"', message["html"])
+            assert pixel is not None
+            assert requests.get(pixel.group(1), timeout=10, verify=local.verify).status_code == 200
+
+    local.wait_until(lambda: len(ours()) == 20, timeout=120)
+    everyone = ours()
+    assert sorted(m["recipient"] for m in everyone) == sorted(f"{n}@example.com" for n in names)
+    sent_first = {m["recipient"] for m in test_group}
+    assert {m["subject"] for m in everyone if m["recipient"] not in sent_first} == {f"B {tag}"}
+    found = _ok(local.app("GET", f"/v1/newsletters/{newsletter['id']}"))["newsletter"]
+    assert found["winner_content_id"] == 2
+
+    later = _ok(
+        local.app(
+            "POST",
+            "/v1/newsletters",
+            {"name": f"Later {tag}", "subject": f"Later {tag}", "body": "<p>x</p>",
+             "scheduled_at": int(time.time()) + 86400 * 30},
+        )
+    )["newsletter"]  # fmt: skip
+    assert (
+        _ok(local.app("POST", f"/v1/newsletters/{later['id']}/cancel", {}))["newsletter"]["state"]
+        == "canceled"
+    )
 
 
 # Last: a thousand journeys keep the runtime busy for a while after the test has seen them queued.
