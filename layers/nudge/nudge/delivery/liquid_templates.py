@@ -17,8 +17,13 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from liquid import BoundTemplate, Environment
+from liquid import BoundTemplate, Environment, Tag
+from liquid.ast import Node
+from liquid.builtin.expressions import FilteredExpression, tokenize
+from liquid.builtin.output import OutputNode
 from liquid.exceptions import LiquidError
+from liquid.stream import TokenStream
+from liquid.token import TOKEN_TAG
 
 from nudge import clock
 
@@ -106,6 +111,27 @@ def _parse_date(text: str) -> dt.datetime | None:
         return None
 
 
+# Customer.io writes its links as tags: each outputs the variable Nudge gives every message.
+LINK_TAGS = {
+    "unsubscribe_url": "unsubscribe_url",
+    "view_in_browser_url": "view_in_browser_url",
+    "manage_subscription_preferences_url": "subscription_center_url",
+}
+
+
+class _LinkTag(Tag):
+    """``{% manage_subscription_preferences_url %}`` and its kin: ``{{ <variable> }}`` under another name."""
+
+    block = False
+    variable = ""
+
+    def parse(self, stream: TokenStream) -> Node:
+        stream.expect(TOKEN_TAG, value=self.name)  # the parser moves past it, as past any tag
+        token = stream.current
+        expression = FilteredExpression.parse(self.env, TokenStream(tokenize(self.variable, token)))
+        return OutputNode(token, expression)
+
+
 class _Environment(Environment):
     loop_iteration_limit = MAX_LOOP_ITERATIONS
     local_namespace_limit = MAX_NAMESPACE
@@ -123,6 +149,8 @@ def _new_environment(*, autoescape: bool, max_output: int) -> _Environment:
         env.filters[name] = _guard_ranges(func)
     env.filters["times"] = _guard_times(env.filters["times"])
     env.filters["date"] = _date
+    for name, variable in LINK_TAGS.items():
+        env.add_tag(type(f"_{name}", (_LinkTag,), {"name": name, "variable": variable}))
     return env
 
 
