@@ -387,9 +387,10 @@ def test_a_layout_a_snippet_and_a_template_using_both_previewed_and_sent_as_a_te
     # A snippet that does not exist is refused at the body, by the server's preview.
     expect(body).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_text("there is no snippet named nope")).to_be_visible()
-    body.fill("<p>Hello {{ customer.first_name }}</p>")
+    body.fill("<p>Hello {{ customer.first_name }}, order {{ trigger.order_id }}</p>")
+    page.get_by_label("Sample data for trigger.* (JSON)").fill('{"order_id": "A-7"}')
     frame = page.frame_locator("iframe[title='Template preview']")
-    expect(frame.get_by_text("Hello Lea")).to_be_visible()
+    expect(frame.get_by_text("Hello Lea, order A-7")).to_be_visible()
     expect(frame.get_by_text("See you, Lea")).to_be_visible()
     expect(page.get_by_text("Subject: Welcome Lea")).to_be_visible()
     page.get_by_role("button", name="Create template").click()
@@ -399,8 +400,7 @@ def test_a_layout_a_snippet_and_a_template_using_both_previewed_and_sent_as_a_te
     assert saved["layout_id"] == layout["id"]
 
     # A test to the signed-in author, rendered for Lea, through the real pipeline into the local outbox.
-    page.get_by_label("Preview for person (id)").fill("lea")
-    expect(frame.get_by_text("Hello Lea")).to_be_visible()
+    expect(frame.get_by_text("Hello Lea, order A-7")).to_be_visible()  # the person and data are kept
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "content")
     page.get_by_role("button", name="Send a test to me").click()
@@ -411,7 +411,7 @@ def test_a_layout_a_snippet_and_a_template_using_both_previewed_and_sent_as_a_te
     with page.expect_popup() as opened:
         page.get_by_role("link", name=re.compile("Open the local outbox")).click()
     expect(opened.value.get_by_text("Welcome Lea").first).to_be_visible()
-    assert "author@example.com" in json.dumps(sent)
+    assert "author@example.com" in json.dumps(sent) and "order A-7" in json.dumps(sent)
     [message] = [m for m in runtime.app("GET", "/v1/messages").json()["messages"] if m["type"] == "test"]
     assert message["recipient"] == "author@example.com" and message["template_id"] == str(saved["id"])
 

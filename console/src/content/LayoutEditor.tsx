@@ -5,7 +5,7 @@ import { ApiError, api, seg } from "../api/client";
 import { useSession } from "../session";
 import { CodeEditor } from "./LazyCodeEditor";
 import { DeleteButton } from "./DeleteButton";
-import { PreviewPane, usePreviewPerson } from "./PreviewPane";
+import { PreviewPane, usePreviewData, usePreviewPerson } from "./PreviewPane";
 import { LANGUAGES, languageName, syntaxHint, type Layout } from "./types";
 
 // A stand-in message the layout is previewed around.
@@ -19,6 +19,7 @@ export function LayoutEditor({ layout }: { layout: Layout | null }) {
   const [language, setLanguage] = useState<string>(layout?.language ?? "liquid");
   const [body, setBody] = useState(layout?.body ?? "<html><body>\n{{ content }}\n</body></html>");
   const [person, setPerson] = usePreviewPerson();
+  const [data, setData] = usePreviewData();
   const [saveError, setSaveError] = useState<ApiError>();
   const [previewError, setPreviewError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
@@ -98,6 +99,8 @@ export function LayoutEditor({ layout }: { layout: Layout | null }) {
           draft={{ template: { channel: "email", language, subject: "A message in this layout", body: SAMPLE }, layout: { body, language } }}
           person={person}
           onPerson={setPerson}
+          data={data}
+          onData={setData}
           onError={setPreviewError}
         />
       </SimpleGrid>

@@ -1,4 +1,4 @@
-import { Alert, Card, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Card, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { useEffect, useState, type ReactNode } from "react";
 import { ApiError, api } from "../api/client";
@@ -19,6 +19,31 @@ export function usePreviewPerson(): [string, (person: string) => void] {
   ];
 }
 
+// Sample data for `trigger.*` (a transactional send's message_data), kept in memory as the person is.
+let lastData = "";
+export function usePreviewData(): [string, (data: string) => void] {
+  const [data, setData] = useState(lastData);
+  return [
+    data,
+    (text: string) => {
+      lastData = text;
+      setData(text);
+    },
+  ];
+}
+
+/** The sample data as the API takes it (`message_data`), or why it cannot be: an object in JSON. */
+export function parseSampleData(text: string): { value?: Record<string, unknown>; error?: string } {
+  if (!text.trim()) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === "object" && !Array.isArray(value)) return { value: value as Record<string, unknown> };
+  } catch {
+    // reported below, as any other shape
+  }
+  return { error: 'Sample data must be a JSON object, e.g. {"order_id": "A-1"}.' };
+}
+
 // The pointers of a draft preview's refusals that the editors show at their own fields; anything else
 // (a person not found aside) is shown here.
 const EDITOR_FIELDS = /^(template|layout|snippet)\//;
@@ -32,16 +57,21 @@ export function PreviewPane({
   draft,
   person,
   onPerson,
+  data,
+  onData,
   onError,
   children,
 }: {
   draft: Record<string, unknown>;
   person: string;
   onPerson(person: string): void;
+  data: string;
+  onData(data: string): void;
   onError(error: ApiError | undefined): void;
   children?: ReactNode;
 }) {
-  const [debounced] = useDebouncedValue(JSON.stringify({ ...draft, person: person.trim() }), 400);
+  const sample = parseSampleData(data);
+  const [debounced] = useDebouncedValue(JSON.stringify({ ...draft, person: person.trim(), message_data: sample.value }), 400);
   const state = useApi((signal) => {
     const { person: id, ...body } = JSON.parse(debounced) as Record<string, unknown>;
     return id
@@ -52,7 +82,8 @@ export function PreviewPane({
 
   const error = state.error;
   const personError = error?.field("identifiers") ?? (error?.status === 404 ? "No person has this id." : undefined);
-  const ownError = error && !personError && !Object.keys(error.fields).some((key) => EDITOR_FIELDS.test(key));
+  const dataError = sample.error ?? error?.field("message_data");
+  const ownError = error && !personError && !error.field("message_data") && !Object.keys(error.fields).some((key) => EDITOR_FIELDS.test(key));
   const preview = state.data?.preview;
   return (
     <Card withBorder>
@@ -68,12 +99,24 @@ export function PreviewPane({
           onChange={(e) => onPerson(e.currentTarget.value)}
           error={personError}
         />
+        <Textarea
+          label="Sample data for trigger.* (JSON)"
+          description="What a transactional send's message_data would carry; the preview and a test use it."
+          placeholder='{"order_id": "A-1"}'
+          value={data}
+          onChange={(e) => onData(e.currentTarget.value)}
+          error={dataError}
+          autosize
+          minRows={1}
+          maxRows={6}
+          styles={{ input: { fontFamily: "var(--mantine-font-family-monospace)", fontSize: 13 } }}
+        />
         {ownError && (
           <Alert color="red" role="alert">
             {error.message}
           </Alert>
         )}
-        {error && !ownError && !personError && (
+        {error && !ownError && !personError && !dataError && (
           <Text size="sm" c="red">
             The content cannot be rendered: see the field marked in red.
           </Text>

@@ -5,7 +5,7 @@ import { ApiError, api, seg } from "../api/client";
 import { useSession } from "../session";
 import { CodeEditor } from "./LazyCodeEditor";
 import { DeleteButton } from "./DeleteButton";
-import { PreviewPane, usePreviewPerson } from "./PreviewPane";
+import { PreviewPane, usePreviewData, usePreviewPerson } from "./PreviewPane";
 import { LANGUAGES, languageName, syntaxHint, type Snippet } from "./types";
 
 export function SnippetEditor({ snippet }: { snippet: Snippet | null }) {
@@ -16,6 +16,7 @@ export function SnippetEditor({ snippet }: { snippet: Snippet | null }) {
   const [language, setLanguage] = useState<string>(snippet?.language ?? "liquid");
   const [value, setValue] = useState(snippet?.value ?? "");
   const [person, setPerson] = usePreviewPerson();
+  const [data, setData] = usePreviewData();
   const [saveError, setSaveError] = useState<ApiError>();
   const [previewError, setPreviewError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
@@ -115,6 +116,8 @@ export function SnippetEditor({ snippet }: { snippet: Snippet | null }) {
           }
           person={person}
           onPerson={setPerson}
+          data={data}
+          onData={setData}
           onError={setPreviewError}
         />
       </SimpleGrid>

@@ -7,7 +7,7 @@ import { useSession } from "../session";
 import { useLocalRuntime } from "../Shell";
 import { CodeEditor } from "./LazyCodeEditor";
 import { DeleteButton } from "./DeleteButton";
-import { PreviewPane, usePreviewPerson } from "./PreviewPane";
+import { PreviewPane, parseSampleData, usePreviewData, usePreviewPerson } from "./PreviewPane";
 import { LANGUAGES, languageName, syntaxHint, type Layout, type Template } from "./types";
 
 // The channels whose templates this editor writes (webhooks have a URL and headers: the API edits them),
@@ -51,6 +51,7 @@ export function TemplateEditor({ template }: { template: Template | null }) {
     Object.fromEntries(Object.values(FIELDS).flat().map((f) => [f.key, typeof template?.[f.key] === "string" ? (template[f.key] as string) : ""])),
   );
   const [person, setPerson] = usePreviewPerson();
+  const [data, setData] = usePreviewData();
   const [saveError, setSaveError] = useState<ApiError>();
   const [previewError, setPreviewError] = useState<ApiError>();
   const [saved, setSaved] = useState(false);
@@ -97,7 +98,8 @@ export function TemplateEditor({ template }: { template: Template | null }) {
     setBusy(true);
     setSaveError(undefined);
     try {
-      const body = person.trim() ? { identifiers: { id: person.trim() } } : {};
+      const messageData = parseSampleData(data).value;
+      const body = { ...(person.trim() ? { identifiers: { id: person.trim() } } : {}), ...(messageData ? { message_data: messageData } : {}) };
       const answer = await api.post<{ to: string }>(`/v1/templates/${template.id}/test`, body);
       setTested(answer.to);
     } catch (e) {
@@ -192,7 +194,7 @@ export function TemplateEditor({ template }: { template: Template | null }) {
             </Button>
           )}
         </Stack>
-        <PreviewPane draft={draft} person={person} onPerson={setPerson} onError={setPreviewError}>
+        <PreviewPane draft={draft} person={person} onPerson={setPerson} data={data} onData={setData} onError={setPreviewError}>
           {!readOnly && channel === "email" && (
             <Stack gap={4}>
               {template ? (
