@@ -215,3 +215,17 @@ def test_entry_rules_and_delivery_gates_still_apply(ws, track, app, fake, delive
     assert status["skipped"] == {"filters": 1, "journey_running": 1}
     assert metrics.read(ws, news["id"])["not_entered"] == {"filters": 1, "journey_running": 1}
     assert metrics.read(ws, news["id"])["campaign"]["entered"] == 2
+
+
+@pytest.mark.direct_moto  # hundreds of people paged: volume, not the AWS wire
+def test_a_one_send_page_takes_a_second_s_worth_at_the_sending_rate(ws, track, app, fake):
+    from nudge.delivery import settings as delivery_settings
+
+    delivery_settings.update(ws, {"sending_rate": 250})
+    news = one_send(ws, app)
+    trigger_id = trigger(ws, news["id"], {"ids": [f"r{n:03d}" for n in range(600)]})
+
+    pages = run_pages(ws, news["id"], trigger_id)
+
+    assert [(p["started"], p["pause_seconds"]) for p in pages] == [(250, 1), (250, 1), (100, 1)]
+    assert len(campaign_deliveries(ws, news["id"])) == 600

@@ -69,6 +69,7 @@ from nudge.tracking.identifiers import PersonRef, looks_like_email
 from nudge.tracking.limits import byte_len, check_identifier
 
 PAGE = 100
+MAX_DIRECT_PAGE = 1000  # a one-send page's people at most (its conditional puts, well within a Task's time)
 MAX_RECIPIENTS = 10_000
 MAX_BODY_BYTES = 300_000
 MAX_DATA_BYTES = 100_000  # ``data`` and each person's data: an execution's input is at most 256 KB
@@ -369,8 +370,12 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
         # This page already ran (its answer was lost and Step Functions ran the Task again): go on from
         # where it got to, counting nothing twice.
         return _result(request.cursor, 0, done=request.cursor is None and status.status == DONE)
-    found = _RESOLVERS[spec["kind"]](workspace_id, campaign, trigger_id, spec, cursor, now)
     plan = direct_sends.plan(campaign, _with_winner(request, spec)) if spec["kind"] in DIRECT_KINDS else None
+    rate = delivery_settings.load(workspace_id).sending_rate
+    # A page that queues its messages itself takes a second's worth at the sending rate (pages pause at
+    # least a second); one that starts executions stays at PAGE, each start being a call of its own.
+    size = min(MAX_DIRECT_PAGE, max(PAGE, rate)) if plan is not None else PAGE
+    found = _RESOLVERS[spec["kind"]](workspace_id, campaign, trigger_id, spec, cursor, now, size)
     if plan is not None:
         # No execution per person: the page queues the messages itself (direct_sends says why).
         entries = direct_sends.queue_page(workspace_id, campaign, plan, found.entries, found.people, now)
@@ -387,7 +392,7 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
         fresh = _load(workspace_id, campaign_id, trigger_id)[1]
         return _result(fresh.cursor, 0)
 
-    pause = max(1, math.ceil(started / delivery_settings.load(workspace_id).sending_rate))
+    pause = max(1, math.ceil(started / rate))
     return _result(found.cursor, started, done=found.cursor is None, pause=pause)
 
 
@@ -493,12 +498,13 @@ def _listed(
     spec: dict[str, Any],
     cursor: str | None,
     now: int,
+    size: int = PAGE,
 ) -> _Page:
     """``ids``, ``emails``, ``per_user_data``: the next ``PAGE`` entries of the list."""
     start = int(cursor or 0)
-    values = spec["values"][start : start + PAGE]
+    values = spec["values"][start : start + size]
     found = _Page(
-        recipients=len(values), cursor=str(start + PAGE) if start + PAGE < len(spec["values"]) else None
+        recipients=len(values), cursor=str(start + size) if start + size < len(spec["values"]) else None
     )
     for value in values:
         extra: dict[str, Any] = {}
@@ -533,13 +539,14 @@ def _members(
     spec: dict[str, Any],
     cursor: str | None,
     now: int,
+    size: int = PAGE,
 ) -> _Page:
     """A segment's members, a page at a time in cio_id order: an API broadcast to a segment, a one-time
     broadcast, or (``members``) a segment entry campaign's current members."""
     segment_id = str(spec["segment_id"])
     pk = segment_pk(workspace_id, segment_id)
     last_key = {"pk": {"S": pk}, "sk": {"S": member_sk(cursor)}} if cursor else None
-    result = Membership.query(pk, Membership.sk.startswith("m#"), limit=PAGE, last_evaluated_key=last_key)
+    result = Membership.query(pk, Membership.sk.startswith("m#"), limit=size, last_evaluated_key=last_key)
     members = [m for m in result if isinstance(m, Membership)]
     found = _Page(recipients=len(members))
     found.cursor = members[-1].cio_id if result.last_evaluated_key and members else None
@@ -558,12 +565,12 @@ def _members(
     return found
 
 
-def _profiles(workspace_id: str, cursor: str | None) -> tuple[list[Person], str | None]:
+def _profiles(workspace_id: str, cursor: str | None, size: int = PAGE) -> tuple[list[Person], str | None]:
     """A page of the workspace's profiles (the people-by-workspace index, shard after shard)."""
     position: dict[str, Any] = json.loads(cursor) if cursor else {"shard": 0, "key": None}
     shard, start = int(position["shard"]), position["key"]
     result = Person.by_workspace.query(
-        f"{workspace_id}#{shard}", limit=PAGE, last_evaluated_key=start, page_size=PAGE
+        f"{workspace_id}#{shard}", limit=size, last_evaluated_key=start, page_size=size
     )
     keys = [(item.pk, item.sk) for item in result]
     profiles = [p for p in Person.batch_get(keys) if isinstance(p, Person)] if keys else []
@@ -581,10 +588,11 @@ def _filtered(
     spec: dict[str, Any],
     cursor: str | None,
     now: int,
+    size: int = PAGE,
 ) -> _Page:
     """Everyone in the workspace matching the request's filter (a newsletter to everyone has none)."""
     condition = parse(spec["condition"]) if spec.get("condition") is not None else None
-    profiles, after = _profiles(workspace_id, cursor)
+    profiles, after = _profiles(workspace_id, cursor, size)
     found = _Page(cursor=after)
     for profile in profiles:
         person = StoredPerson(workspace_id, profile, now)
@@ -602,6 +610,7 @@ def _dates(
     spec: dict[str, Any],
     cursor: str | None,
     now: int,
+    size: int = PAGE,
 ) -> _Page:
     """A date attribute campaign going live: schedule everyone's date trigger from their attribute."""
     trigger = campaign.get("trigger") or {}
