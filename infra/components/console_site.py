@@ -52,8 +52,8 @@ ASSETS_FOLDER = "assets"  # Vite's folder of content-hashed files
 
 def api_path_patterns(paths: Iterable[str]) -> list[str]:
     """The distribution's path patterns that send requests to the API: one per first path segment of the
-    API's routes (``/v1/customers`` -> ``/v1/*``), so a route added later under a prefix the console
-    already uses is routed without a change here."""
+    API's routes (``/v1/customers`` -> ``/v1/*``), so a route added later, under any prefix, is routed
+    without a change here."""
     prefixes = {path.split("/")[1] for path in paths}
     if "" in prefixes or console_site.PREFIX.strip("/") in prefixes:
         raise ValueError(f"API paths must not be the site's root or its console: {sorted(prefixes)}")

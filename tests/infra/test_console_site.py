@@ -19,6 +19,7 @@ from infra.components.console_site import VIEWER_REQUEST_CODE, api_path_patterns
 from infra.console_build import CONSOLE_DIR
 from nudge import console_site
 from nudge.api.routes import ROUTES as APP_ROUTES
+from nudge.local.static import StaticSite
 from nudge.routing import APP_OLDER_BASE
 from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 from tests.infra.conftest import Synthesized, as_list
@@ -170,9 +171,20 @@ def test_the_console_behaviour_is_cached_and_routes_deep_links_at_the_edge(synth
     assert "CustomErrorResponses" not in distribution(synthesized)[1]
 
 
-def test_the_routing_function_answers_deep_links_with_index_html_and_leaves_files_alone() -> None:
+def run_routing_function(uris: list[str]) -> dict[str, dict[str, Any]]:
+    """The viewer-request function run by node on a viewer request per URI: its answer to each."""
     node = shutil.which("node")
     assert node, "node is not on PATH (make synth needs it too)"
+    script = (
+        VIEWER_REQUEST_CODE.read_text()
+        + f"\nconsole.log(JSON.stringify({json.dumps(uris)}.map((uri) => handler("
+        + "{request: {method: 'GET', uri: uri, querystring: {}, headers: {}, cookies: {}}}))));"
+    )
+    ran = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True)
+    return dict(zip(uris, json.loads(ran.stdout), strict=True))
+
+
+def test_the_routing_function_answers_deep_links_with_index_html_and_leaves_files_alone() -> None:
     uris = [
         "/",
         "/console",
@@ -183,13 +195,7 @@ def test_the_routing_function_answers_deep_links_with_index_html_and_leaves_file
         "/console/index.html",
         "/favicon.ico",
     ]
-    script = (
-        VIEWER_REQUEST_CODE.read_text()
-        + f"\nconsole.log(JSON.stringify({json.dumps(uris)}.map((uri) => handler("
-        + "{request: {method: 'GET', uri: uri, querystring: {}, headers: {}, cookies: {}}}))));"
-    )
-    ran = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True)
-    answers = dict(zip(uris, json.loads(ran.stdout), strict=True))
+    answers = run_routing_function(uris)
 
     def redirect(to: str) -> dict[str, Any]:
         return {"statusCode": 302, "statusDescription": "Found", "headers": {"location": {"value": to}}}
@@ -199,6 +205,21 @@ def test_the_routing_function_answers_deep_links_with_index_html_and_leaves_file
         assert answers[route]["uri"] == "/console/index.html", route
     for file in ("/console/assets/index-1a2b3c4d.js", "/console/index.html", "/favicon.ico"):
         assert answers[file]["uri"] == file, file
+
+
+def test_the_edge_routes_the_consoles_paths_as_nudge_local_does(tmp_path: Path) -> None:
+    # Deployed, the function picks the object S3 answers with; locally, nudge.local.static answers itself.
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("the console")
+    (tmp_path / "assets" / "index-1a2b3c4d.js").write_text("the script")
+    local = StaticSite(console_site.PREFIX, tmp_path)
+    uris = ["/console/", "/console/people/123", "/console/segments/new", "/console/assets/index-1a2b3c4d.js"]
+
+    for uri, answer in run_routing_function(uris).items():
+        served = (tmp_path / answer["uri"].removeprefix(console_site.PREFIX)).read_bytes()
+        assert local.answer("GET", uri).body == served, uri
+    redirect = run_routing_function(["/console"])["/console"]
+    assert redirect["headers"]["location"]["value"] == local.answer("GET", "/console").headers["location"]
 
 
 def test_every_answer_carries_the_consoles_security_headers(synthesized: Synthesized) -> None:
