@@ -355,3 +355,35 @@ def test_unsubscribing_and_subscribing_again_are_customer_events(app, ws, queued
     assert unsubscribed["data"]["identifiers"]["id"] == "cat"
     assert unsubscribed["data"]["email_address"] == "cat@example.com"
     assert unsubscribed["data"]["customer_id"] == "cat"
+
+
+def test_what_the_send_decides_for_a_message_that_did_not_go_out_is_reported(
+    app, ws, queued, hook, track, deliver, channels
+):
+    from nudge.delivery.messages import PermanentSendError, TransientSendError
+
+    created = create(app, hook.url, ["email_attempted", "email_failed", "email_undeliverable"])
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    track.put("/api/v1/customers/nomail", {"first_name": "No"})
+
+    def send(person: str) -> str:
+        answer = app.post(
+            "/v1/send/email", {"identifiers": {"id": person}, "subject": "Hi", "body": "<p>Hi</p>"}
+        )
+        return str(answer.json["delivery_id"])
+
+    channels.email.failures[:] = [TransientSendError("SES throttled"), PermanentSendError("address rejected")]
+    retried = send("ann")
+    assert deliver(retried).state == states.SCHEDULED
+    failed = send("ann")
+    assert deliver(failed).state == states.FAILED  # the second failure, permanent
+    undeliverable = send("nomail")
+    assert deliver(undeliverable).state == states.UNDELIVERABLE
+
+    run(queued)
+
+    received = {(e["data"]["delivery_id"], e["metric"]): e for e in hook.events(created["signing_key"])}
+    assert set(received) == {(retried, "attempted"), (failed, "failed"), (undeliverable, "undeliverable")}
+    assert "SES throttled" in received[(retried, "attempted")]["data"]["failure_message"]
+    assert received[(failed, "failed")]["data"]["failure_message"] == "address rejected"
+    assert received[(undeliverable, "undeliverable")]["data"]["identifiers"]["id"] == "nomail"

@@ -140,8 +140,9 @@ def from_delivery(workspace_id: str, campaign_id: str, block: str | None, metric
 
 def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
     """A campaign message's delivery metric, the first time its delivery reaches it (``outcomes``'s
-    subscriber). Not ``sent``: the send block counts that when it queues the message."""
-    if outcome.campaign_id and outcome.first and outcome.state != states.SENT:
+    subscriber). Not ``sent``: the send block counts that when it queues the message; nor the send's own
+    verdicts on messages that did not go out (a journey's ``failed`` is a different count)."""
+    if outcome.campaign_id and outcome.first and outcome.state != states.SENT and not outcome.decided_by_send:
         from_delivery(outcome.workspace_id, outcome.campaign_id, outcome.block, outcome.state)
 
 

@@ -8,6 +8,9 @@ metering (``billing.metering.on_delivery_outcome``), then reporting webhooks
 an ``Outcome``, subscribed there.
 
 Reported:
+- ``attempted``, ``failed`` and ``undeliverable`` by the send pipeline when it records that a message did
+  not go out (a try failed and another is scheduled; it failed or gave up; a gate or a missing address or
+  person stopped it), ``first`` and ``decided_by_send``;
 - ``sent`` by the send pipeline when it records a message as sent (``first``), and again, not ``first``,
   when a later sighting finds a sent message that may not have been metered (a sender that died between
   the two writes), or SES's feedback shows a message recorded as "outcome unknown" did go out;
@@ -44,6 +47,9 @@ class Outcome:
     block: str | None  # the campaign's send block, if any
     cio_id: str = ""  # the person it went to (reporting webhooks name them)
     link: int | None = None  # ``clicked``: the link's index in the message, when a tracked link was followed
+    # The send's own verdict on a message that did not go out (``attempted``, ``failed``,
+    # ``undeliverable``), not a metric of a message that did: campaign counters leave it out.
+    decided_by_send: bool = False
 
 
 Subscriber = Callable[[Outcome], None]
@@ -73,6 +79,7 @@ def of(
     first: bool,
     own_smtp: bool | None = None,
     link: int | None = None,
+    decided_by_send: bool = False,
 ) -> Outcome:
     """The outcome ``state`` of a stored delivery. ``own_smtp`` when the caller knows it (the send that
     just went out); otherwise read from the provider id the send recorded. ``link``: a click's link."""
@@ -92,4 +99,5 @@ def of(
         block=block,
         cio_id=delivery.cio_id,
         link=link,
+        decided_by_send=decided_by_send,
     )

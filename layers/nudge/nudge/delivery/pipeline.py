@@ -144,6 +144,7 @@ def _already_handled(delivery: Delivery) -> Outcome:
         )
         if not records.finish(delivery, delivery.attempt_id, states.FAILED, reason=reason):
             return Outcome(delivery.delivery_id, "claimed elsewhere")  # its sender recorded it meanwhile
+        _report_unsent(delivery, states.FAILED)
         logger.warning("delivery outcome unknown", delivery_id=delivery.delivery_id)
         return Outcome(delivery.delivery_id, states.FAILED, reason, delivery.channel)
     if records.gave_up(delivery):
@@ -196,6 +197,7 @@ def _prepare(delivery: Delivery) -> _Ready | _Decided:
 def _settle(delivery: Delivery, decided: _Decided) -> Outcome:
     if not records.settle(delivery, decided.state, decided.reason):
         return Outcome(delivery.delivery_id, "claimed elsewhere")
+    _report_unsent(delivery, decided.state)
     logger.info(
         "message not sent", delivery_id=delivery.delivery_id, state=decided.state, reason=decided.reason
     )
@@ -280,6 +282,7 @@ def _retry(delivery: Delivery, attempt: str | None, why: str) -> Outcome:
         reason = f"{retries + 1} tries over {(now - since) // 60} minutes sent nothing; the last: {why}"
         if not records.give_up(delivery, attempt, reason):
             return Outcome(delivery.delivery_id, "claimed elsewhere")
+        _report_unsent(delivery, states.FAILED)
         logger.error(
             "delivery given up", delivery_id=delivery.delivery_id, channel=delivery.channel, reason=why
         )
@@ -289,14 +292,23 @@ def _retry(delivery: Delivery, attempt: str | None, why: str) -> Outcome:
     delay = RETRY_DELAYS[min(retries, len(RETRY_DELAYS) - 1)]
     if not records.retry_later(delivery, attempt, delay, why):
         return Outcome(delivery.delivery_id, "claimed elsewhere")
+    _report_unsent(delivery, states.ATTEMPTED)
     logger.warning("send deferred", delivery_id=delivery.delivery_id, channel=delivery.channel, error=why)
     return Outcome(delivery.delivery_id, states.SCHEDULED, why, delivery.channel)
 
 
 def _finish(delivery: Delivery, attempt: str, state: str, reason: str) -> Outcome:
-    records.finish(delivery, attempt, state, reason=reason)
+    if records.finish(delivery, attempt, state, reason=reason):
+        _report_unsent(delivery, state)
     logger.info("message not sent", delivery_id=delivery.delivery_id, state=state, reason=reason)
     return Outcome(delivery.delivery_id, state, reason, delivery.channel)
+
+
+def _report_unsent(delivery: Delivery, state: str) -> None:
+    """Report what the send decided for a message that did not go out: ``failed`` or ``undeliverable``
+    (recorded once, by whoever's conditional write won), or ``attempted`` (one try failed, another is
+    scheduled: each is its own report)."""
+    outcomes.report(outcomes.of(delivery, state, clock.now(), first=True, decided_by_send=True))
 
 
 def _report_sent(delivery: Delivery) -> None:

@@ -89,6 +89,8 @@ NAMES: tuple[str, ...] = CUSTOMER_EVENTS + tuple(
 CHANNELS = ("email", "sms", "push", "in_app", "webhook")
 REPORTED_METRICS = frozenset(
     {
+        states.ATTEMPTED,
+        states.UNDELIVERABLE,
         states.SENT,
         states.DELIVERED,
         states.OPENED,

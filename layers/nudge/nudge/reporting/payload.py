@@ -27,7 +27,7 @@ from nudge.reporting import events
 from nudge.reporting.queue import QueuedEvent
 from nudge.reporting.store import Webhook
 
-_FAILURES = frozenset({states.FAILED, states.BOUNCED, states.DROPPED, states.UNDELIVERABLE})
+_FAILURES = frozenset({states.ATTEMPTED, states.FAILED, states.BOUNCED, states.DROPPED, states.UNDELIVERABLE})
 
 
 def _number_if_numeric(value: str) -> int | str:
