@@ -1,7 +1,8 @@
 """The subscription centre in a real browser, against the console's ``nudge local``: a campaign email
 lands in the outbox, its reader opens the centre from the link in it, leaves a topic with the keyboard
 and saves, and the campaign's next message of that topic is not sent. Saves the centre's screenshots
-(desktop and phone) and the console's Settings, Subscriptions tab."""
+(desktop and phone) and the console's Settings, Subscriptions tab; the campaign builder shows the send
+block's topic."""
 
 from __future__ import annotations
 
@@ -90,10 +91,10 @@ def test_a_reader_leaves_a_topic_on_the_centre_and_the_next_send_respects_it(
     expect(page.get_by_role("status")).to_have_text("Your preferences are saved.")
     expect(page.get_by_role("checkbox", name=re.compile("Weekly tips"))).not_to_be_checked()
     preferences = _ok(runtime.app("GET", "/v1/customers/tia/subscription_preferences"))["customer"]
-    assert [(t["name"], t["subscribed"]) for t in preferences["topics"]] == [
-        ("Weekly tips", False),
-        ("Offers", False),
-    ]
+    # Weekly tips is her choice now; Offers is still its default (the demo's own topic is there too).
+    chosen = {t["name"]: (t["subscribed"], t["chosen"]) for t in preferences["topics"]}
+    assert chosen["Weekly tips"] == (False, True)
+    assert chosen["Offers"] == (False, False)
 
     # The campaign's next message of that topic is stopped at the gate, not sent.
     assert runtime.track("POST", "/api/v1/customers/tia/events", {"name": "tip_due"}).ok
@@ -118,3 +119,9 @@ def test_a_reader_leaves_a_topic_on_the_centre_and_the_next_send_respects_it(
     expect(page.get_by_role("cell", name="Weekly tips One tip a week")).to_be_visible()
     expect(page.get_by_label("Accent colour")).to_have_value("#7c3aed")
     screenshot(page, "subscription-topics")
+    # The campaign's send block shows its topic in the builder.
+    page.get_by_role("link", name="Campaigns").click()
+    page.get_by_role("link", name="Weekly tips", exact=True).click()
+    page.get_by_role("region", name="Campaign canvas").get_by_role("group", name="Block b1: Send").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("combobox", name="Subscription topic")).to_have_value(str(tips["topic"]["id"]))

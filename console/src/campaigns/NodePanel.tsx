@@ -1,7 +1,9 @@
 import { Alert, Button, Checkbox, Group, NativeSelect, NumberInput, Paper, Stack, Switch, Text, TextInput, Title } from "@mantine/core";
 import { useState } from "react";
-import type { ApiError } from "../api/client";
+import { api, type ApiError } from "../api/client";
 import type { Segment } from "../api/types";
+import { useApi } from "../components/useApi";
+import type { Topic } from "../pages/SubscriptionTopics";
 import { ConditionEditor } from "../segments/ConditionEditor";
 import {
   BLOCK_LABELS,
@@ -152,6 +154,26 @@ function TriggerFields({ trigger, onChange, segments, error, err, readOnly }: { 
   );
 }
 
+// The channels people unsubscribe from by topic (the API refuses a topic on in-app and webhook sends).
+const TOPIC_CHANNELS = new Set(["email", "sms", "push"]);
+
+/** A send block's subscription topic: people who left it (or never joined an opt-in one) are not sent it. */
+function TopicSelect({ value, onChange, error, readOnly }: { value: unknown; onChange(topic: number | undefined): void; error?: string; readOnly: boolean }) {
+  const topics = useApi((signal) => api.get<{ topics: Topic[] }>("/v1/subscription_topics", { signal }), []);
+  const found = topics.data?.topics ?? [];
+  return (
+    <NativeSelect
+      label="Subscription topic"
+      description="Only people subscribed to it are sent this message"
+      value={value === undefined || value === null ? "" : String(value)}
+      disabled={readOnly || !topics.data}
+      onChange={(e) => onChange(e.currentTarget.value ? Number(e.currentTarget.value) : undefined)}
+      data={[{ value: "", label: found.length ? "None (everyone not unsubscribed)" : "No topics yet (Settings, Subscriptions)" }, ...found.map((t) => ({ value: String(t.id), label: t.name }))]}
+      error={error ?? topics.error?.message}
+    />
+  );
+}
+
 function BlockFields({ id, block, onChange, templates, segments, error, err, readOnly }: { id: string; block: Block; onChange(b: Block): void; templates: Template[]; segments: Segment[]; error?: ApiError; err(field: string): string | undefined; readOnly: boolean }) {
   const set = (patch: Record<string, unknown>) => onChange({ ...block, ...patch });
   const here = `campaign/workflow/blocks/${id}`;
@@ -164,7 +186,11 @@ function BlockFields({ id, block, onChange, templates, segments, error, err, rea
             label="Channel"
             value={String(block.channel)}
             disabled={readOnly}
-            onChange={(e) => set({ channel: e.currentTarget.value, template_id: String(templates.find((t) => t.channel === e.currentTarget.value)?.id ?? "") })}
+            onChange={(e) => {
+              const channel = e.currentTarget.value;
+              const topic = TOPIC_CHANNELS.has(channel) ? block.topic_id : undefined;
+              set({ channel, template_id: String(templates.find((t) => t.channel === channel)?.id ?? ""), topic_id: topic });
+            }}
             data={CHANNELS.map((c) => ({ value: c, label: c.replace("_", "-") }))}
             error={err("channel")}
           />
@@ -176,6 +202,7 @@ function BlockFields({ id, block, onChange, templates, segments, error, err, rea
             data={[{ value: "", label: ofChannel.length ? "Choose a template" : `No ${String(block.channel)} templates yet` }, ...ofChannel.map((t) => ({ value: String(t.id), label: t.name }))]}
             error={err("template_id")}
           />
+          {TOPIC_CHANNELS.has(String(block.channel)) && <TopicSelect value={block.topic_id} onChange={(topic_id) => set({ topic_id })} error={err("topic_id")} readOnly={readOnly} />}
         </Stack>
       );
     }
