@@ -257,6 +257,7 @@ def test_without_a_console_domain_the_distribution_has_cloudfronts_name_and_cert
         "CloudFrontDefaultCertificate": True
     }
     assert config["HttpVersion"] == "http2and3"
+    assert config["IPV6Enabled"] is True
 
 
 # The build and its upload
@@ -305,6 +306,11 @@ def test_the_deploy_handler_writes_only_the_console_bucket_and_invalidates_only(
     role = synthesized.resources[role_id]["Properties"]
     statements = synthesized.role_statements(role_id)
 
+    # Its own log group, kept as long as every function's.
+    log_group = handler["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert log_group.startswith("ConsoleDeploymentLogs")
+    assert synthesized.resources[log_group]["Properties"]["RetentionInDays"] == 30  # cdk.json's ONE_MONTH
+    assert handler["Properties"]["MemorySize"] == 256
     (managed,) = role["ManagedPolicyArns"]
     assert "AWSLambdaBasicExecutionRole" in json.dumps(managed)
     writes = [
