@@ -43,21 +43,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # The web console (console/, a single-page app) built into console/dist, which `make run` serves under
-# /console/. Installed again only when the lock file changes, built again only when a source does;
-# nothing to do while console/package.json does not exist.
-console:
-ifneq ($(wildcard console/package.json),)
-CONSOLE_SOURCES := $(shell find console -path console/node_modules -prune -o -path console/dist -prune -o -type f -print)
-console: console/dist/index.html
-
-console/node_modules/.nudge-installed: console/package-lock.json
-	cd console && npm ci --no-audit --no-fund
-	touch $@
-
-console/dist/index.html: console/node_modules/.nudge-installed $(CONSOLE_SOURCES)
-	cd console && npm run build
-	touch $@
-endif
+# /console/, by the helper synth and the browser tests use (infra/console_build.py): installed again only
+# when the lock file changes, built again only when a source does.
+console: $(STAMP)
+	$(BIN)/python -m infra.console_build
 
 # 60x: the demo's 5-minute delay passes in 5 seconds (pass your own with `nudge local --time-scale`).
 # The console is served when it was built (its URL and sign-in come first in the banner).

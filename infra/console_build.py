@@ -1,10 +1,10 @@
 """Build the web console (``console/``) into ``console/dist`` with npm, without Docker, only when needed.
 
 The deployed stack uploads ``console/dist`` (``infra/components/console_site.py``), and the browser tests
-serve it with ``nudge local --console``: both call ``build_console``. ``npm ci`` runs when
-``node_modules`` is missing or older than the lock file, ``npm run build`` when ``dist/index.html`` is
-missing or older than any source, so a synth after a build (``make synth`` before pytest, a second test
-session) costs a scan of the sources' times, not a build.
+and ``make run`` (``make console``) serve it with ``nudge local --console``: all call ``build_console``.
+``npm ci`` runs when ``node_modules`` is missing or older than the lock file, ``npm run build`` when
+``dist/index.html`` is missing or older than any source, so a synth after a build (``make synth`` before
+pytest, a second test session) costs a scan of the sources' times, not a build.
 
 Only the standard library here: the browser tests import this without starting CDK's Node process.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,3 +86,15 @@ def _mtime(path: Path) -> float:
 
 def _newest(paths: list[Path]) -> float:
     return max(_mtime(path) for path in paths if path.exists())
+
+
+def main() -> None:
+    """``make console``: build if stale, quietly (``make run`` prints its banner next)."""
+    try:
+        build_console()
+    except ConsoleBuildError as exc:
+        sys.exit(f"nudge console: {exc}")
+
+
+if __name__ == "__main__":
+    main()
