@@ -357,6 +357,24 @@ def test_unsubscribing_and_subscribing_again_are_customer_events(app, ws, queued
     assert unsubscribed["data"]["customer_id"] == "cat"
 
 
+def test_a_change_of_topic_choices_is_a_customer_event_carrying_the_preferences(
+    app, ws, queued, hook, track, pump
+):
+    created = create(app, hook.url, ["customer_subscription_preferences_changed"])
+    track.put("/api/v1/customers/cat", {"email": "cat@example.com"})
+    assert pump.wait_idle()
+
+    track.put("/api/v1/customers/cat", {"cio_subscription_preferences": {"topics": {"topic_1": False}}})
+    track.put("/api/v1/customers/cat", {"first_name": "Cat"})  # no change of choices: no event
+    assert pump.wait_idle()
+    run(queued)
+
+    [changed] = hook.events(created["signing_key"])
+    assert (changed["object_type"], changed["metric"]) == ("customer", "cio_subscription_preferences_changed")
+    assert json.loads(changed["data"]["content"]) == {"topics": {"topic_1": False}}
+    assert changed["data"]["email_address"] == "cat@example.com"
+
+
 def test_what_the_send_decides_for_a_message_that_did_not_go_out_is_reported(
     app, ws, queued, hook, track, deliver, channels
 ):

@@ -1,5 +1,6 @@
 """Customer.io's reporting webhook event names: ``<object_type>_<metric>`` for messages, per channel,
-and ``customer_subscribed`` / ``customer_unsubscribed`` for a person's ``unsubscribed`` attribute.
+``customer_subscribed`` / ``customer_unsubscribed`` for a person's ``unsubscribed`` attribute, and
+``customer_subscription_preferences_changed`` for their topic choices.
 
 A webhook may subscribe to any name Customer.io's App API accepts (clients send those lists as they are);
 ``EMITTED`` are those Nudge reports, the rest are stored and never sent (no such channel or action here).
@@ -12,6 +13,9 @@ from nudge.delivery import states
 CUSTOMER = "customer"
 SUBSCRIBED = "subscribed"
 UNSUBSCRIBED = "unsubscribed"
+# A person's topic choices changed: Customer.io's metric, and the event name its webhooks subscribe by.
+PREFERENCES_CHANGED = "cio_subscription_preferences_changed"
+PREFERENCES_EVENT = "customer_subscription_preferences_changed"
 
 # Customer.io's list, in its order (the App API's createWebhook ``events`` enum).
 _CIO_METRICS: dict[str, tuple[str, ...]] = {
@@ -78,7 +82,7 @@ _CIO_METRICS: dict[str, tuple[str, ...]] = {
 CUSTOMER_EVENTS = (
     f"{CUSTOMER}_{SUBSCRIBED}",
     f"{CUSTOMER}_{UNSUBSCRIBED}",
-    "customer_subscription_preferences_changed",
+    PREFERENCES_EVENT,
 )
 NAMES: tuple[str, ...] = CUSTOMER_EVENTS + tuple(
     f"{channel}_{metric}" for channel, metrics in _CIO_METRICS.items() for metric in metrics
@@ -105,7 +109,7 @@ REPORTED_METRICS = frozenset(
     }
 )
 EMITTED = frozenset(
-    {f"{CUSTOMER}_{SUBSCRIBED}", f"{CUSTOMER}_{UNSUBSCRIBED}"}
+    {f"{CUSTOMER}_{SUBSCRIBED}", f"{CUSTOMER}_{UNSUBSCRIBED}", PREFERENCES_EVENT}
     | {
         f"{channel}_{metric}"
         for channel in CHANNELS
@@ -118,4 +122,6 @@ REPEATABLE = frozenset({states.OPENED, states.CLICKED})
 
 
 def name(object_type: str, metric: str) -> str:
+    if (object_type, metric) == (CUSTOMER, PREFERENCES_CHANGED):
+        return PREFERENCES_EVENT  # Customer.io's name for it drops the metric's cio_
     return f"{object_type}_{metric}"

@@ -83,6 +83,8 @@ def build(event: QueuedEvent, webhook: Webhook) -> str:
     data: dict[str, Any] = {"customer_id": identifiers["id"] or "", "identifiers": identifiers}
     if event.object_type == events.CUSTOMER:
         data["email_address"] = identifiers["email"]
+        if event.content is not None:
+            data["content"] = event.content  # a preferences change: a JSON string, as Customer.io sends
     elif event.delivery_id:
         delivery = records.load(event.workspace_id, event.delivery_id)
         if delivery is not None:

@@ -40,6 +40,7 @@ class QueuedEvent:
     cio_id: str
     delivery_id: str | None = None
     link: int | None = None  # a click's link, by its index in the message
+    content: str | None = None  # a preferences change: the person's preferences as JSON, as Customer.io's
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None}, separators=(",", ":"))
@@ -57,6 +58,7 @@ class QueuedEvent:
             cio_id=str(data["cio_id"]),
             delivery_id=data.get("delivery_id"),
             link=int(data["link"]) if data.get("link") is not None else None,
+            content=data.get("content"),
         )
 
 

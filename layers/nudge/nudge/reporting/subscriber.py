@@ -1,6 +1,6 @@
 """Events for the reporting webhooks, queued where they happen: delivery outcomes (``delivery.outcomes``,
-subscribed by ``nudge.composition``) and a person's ``unsubscribed`` attribute changing (a stream change
-consumer, subscribed by the evaluate handler).
+subscribed by ``nudge.composition``) and a person's ``unsubscribed`` attribute or topic choices changing (a
+stream change consumer, subscribed by the evaluate handler).
 
 Both run inside their reporter's call, so they only queue: one message per subscribed webhook, no HTTP.
 A workspace without webhooks costs the cached read of its list (``store.active``) and nothing more. A
@@ -10,9 +10,13 @@ nothing again); opens and clicks every time for a webhook with ``full_resolution
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from nudge import ids
 from nudge.delivery import outcomes
 from nudge.evaluation.changes import Change
+from nudge.model.base import plain
 from nudge.model.people import Person
 from nudge.reporting import events, store
 from nudge.reporting import queue as reporting_queue
@@ -54,32 +58,53 @@ def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
 
 def on_change(change: Change) -> None:
     """``customer_subscribed`` / ``customer_unsubscribed`` when a profile's ``unsubscribed`` flips (or a
-    new profile starts out unsubscribed), whatever changed it: the Track API, an unsubscribe link, a
-    complaint. A redelivered stream record queues the event again, with a new ``event_id``."""
+    new profile starts out unsubscribed), and ``customer_subscription_preferences_changed`` when its topic
+    choices change, whatever changed them: the Track API, an unsubscribe link or the subscription centre,
+    a complaint. A redelivered stream record queues the event again, with a new ``event_id``."""
     old, new = change.old, change.new
     if change.table != "people" or not isinstance(new, Person):
         return
     before = bool(old.unsubscribed) if isinstance(old, Person) else False
     after = bool(new.unsubscribed)
-    if before == after:
-        return
-    metric = events.UNSUBSCRIBED if after else events.SUBSCRIBED
+    if before != after:
+        metric = events.UNSUBSCRIBED if after else events.SUBSCRIBED
+        _customer_event(change.workspace_id, new, metric)
+    chosen = plain(new.subscription_preferences)
+    if chosen != (plain(old.subscription_preferences) if isinstance(old, Person) else {}):
+        content = json.dumps(_nested(chosen), separators=(",", ":"))
+        _customer_event(change.workspace_id, new, events.PREFERENCES_CHANGED, content)
+
+
+def _nested(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"topics.topic_1": false}`` as Customer.io writes it: ``{"topics": {"topic_1": false}}``."""
+    nested: dict[str, Any] = {}
+    for key, value in sorted(flat.items()):
+        *parents, leaf = key.split(".")
+        level = nested
+        for part in parents:
+            level = level.setdefault(part, {})
+        level[leaf] = value
+    return nested
+
+
+def _customer_event(workspace_id: str, person: Person, metric: str, content: str | None = None) -> None:
     event = events.name(events.CUSTOMER, metric)
-    webhooks = [webhook for webhook in store.active(change.workspace_id) if webhook.wants(event)]
+    webhooks = [webhook for webhook in store.active(workspace_id) if webhook.wants(event)]
     if not webhooks:
         return
-    at = int(new.updated_at)
+    at = int(person.updated_at)
     event_id = ids.ulid(at * 1000)
     reporting_queue.get().send(
         [
             QueuedEvent(
-                workspace_id=change.workspace_id,
+                workspace_id=workspace_id,
                 webhook_id=webhook.webhook_id,
                 event_id=event_id,
                 object_type=events.CUSTOMER,
                 metric=metric,
                 timestamp=at,
-                cio_id=str(new.cio_id),
+                cio_id=str(person.cio_id),
+                content=content,
             ).to_json()
             for webhook in webhooks
         ]
