@@ -61,7 +61,7 @@ def run(runtime: Runtime, name: str) -> str:
 
 
 def test_the_readme_marks_its_examples():
-    assert set(examples()) == {"segments", "campaigns", "liquid", "reporting_webhooks"}
+    assert set(examples()) == {"segments", "campaigns", "liquid", "reporting_webhooks", "subscriptions"}
 
 
 def test_the_segment_example(runtime):
@@ -110,3 +110,15 @@ def test_the_campaign_example(runtime):
     assert campaign["state"] == "active"
     outbox = runtime.get("/_local/outbox").json()
     assert [m["subject"] for m in outbox if m["recipient"] == "ann@example.com"] == ["Welcome, Ann"]
+
+
+def test_the_subscriptions_example(runtime):
+    # After the campaign example, whose ann it subscribes (its outbox check sees no message of this one).
+    printed = run(runtime, "subscriptions")
+
+    topics = {t["name"]: t for t in runtime.app("GET", "/v1/subscription_topics").json()["topics"]}
+    assert (topics["Offers"]["subscribed_by_default"], topics["Offers"]["description"]) == (False, "Deals")
+    customer = runtime.app("GET", "/v1/customers/ann/subscription_preferences").json()["customer"]
+    state = {t["name"]: (t["subscribed"], t["chosen"]) for t in customer["topics"]}
+    assert state["Offers"] == (True, True) and state["Product news"] == (True, False)
+    assert '"url":"' in printed and "/t/s/" in printed  # the centre link it ends with
