@@ -51,3 +51,25 @@ def test_a_segment_of_unsubscribed_people(app, track, pump):
     assert pump.wait_idle()
 
     assert members(app, gone) == ["ann"]
+
+
+def test_only_a_condition_on_topics_reads_the_workspaces_topics(ws, track, monkeypatch):
+    # The minutely sweep's re-checks evaluate segments with no grant on the table topics are kept in.
+    from nudge.segments.conditions import evaluate, parse
+    from nudge.segments.context import StoredPerson
+    from nudge.subscriptions import topics
+    from tests.support.deliveries import cio_id
+
+    track.put("/api/v1/customers/ann", {"plan": "pro", "unsubscribed": True})
+    reads: list[str] = []
+    monkeypatch.setattr(topics, "cached", lambda workspace_id: reads.append(workspace_id) or ())
+    person = StoredPerson.load(ws, cio_id(ws, "ann"))
+    assert person is not None
+
+    plan = {"and": [{"attribute": {"field": "plan", "operator": "eq", "value": "pro"}}]}
+    gone = {"attribute": {"field": "unsubscribed", "operator": "eq", "value": True}}
+    assert evaluate(parse(plan), person).matched and evaluate(parse(gone), person).matched
+    assert reads == []
+
+    assert not evaluate(parse(_topic("topic_9", True)), person).matched  # no such topic, no choice
+    assert reads == [ws]

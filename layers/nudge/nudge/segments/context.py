@@ -19,10 +19,28 @@ from nudge.tracking.people import to_view
 _PAGE = 100
 
 
-def _topic_states(workspace_id: str, person: Person) -> dict[str, bool]:
-    chosen = preferences.choices(person)
-    known = topics.cached(workspace_id)
-    return {**chosen, **{t.identifier: preferences.subscribed(chosen, t.identifier, t) for t in known}}
+class _Attributes(dict[str, Any]):
+    """The fields attribute conditions read: the profile's attributes, ``created_at``, and Customer.io's
+    names for the person's subscription state, ``unsubscribed`` and
+    ``cio_subscription_preferences.topics.topic_<id>`` (their choice, else the topic's default). The
+    topics' defaults are read (a cached query of the workspace's topics) only when a condition names
+    them, so evaluating anything else reads nothing more."""
+
+    def __init__(self, fields: dict[str, Any], workspace_id: str, person: Person) -> None:
+        super().__init__(fields)
+        self._workspace_id, self._person = workspace_id, person
+
+    def __contains__(self, key: object) -> bool:
+        return key == preferences.PREFERENCES or super().__contains__(key)
+
+    def __missing__(self, key: str) -> Any:
+        if key != preferences.PREFERENCES:
+            raise KeyError(key)
+        chosen = preferences.choices(self._person)
+        known = topics.cached(self._workspace_id)
+        states = {t.identifier: preferences.subscribed(chosen, t.identifier, t) for t in known}
+        self[key] = {"topics": {**chosen, **states}}
+        return self[key]
 
 
 class StoredPerson:
@@ -32,15 +50,12 @@ class StoredPerson:
         self.cio_id = person.cio_id
         self.now = clock.now() if now is None else now
         view = to_view(person)
-        self.attributes: dict[str, Any] = {
+        fields = {
             **view["attributes"],
             "created_at": view["created_at"],
-            # Customer.io's names for a person's subscription state, so attribute conditions read it:
-            # ``unsubscribed``, and ``cio_subscription_preferences.topics.topic_<id>`` (their choice, else
-            # the topic's default).
             "unsubscribed": view["unsubscribed"],
-            preferences.PREFERENCES: {"topics": _topic_states(workspace_id, person)},
         }
+        self.attributes: dict[str, Any] = _Attributes(fields, workspace_id, person)
         self._memberships: dict[str, bool] = {}
 
     @classmethod
