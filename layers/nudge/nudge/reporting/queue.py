@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-import boto3
-
 from nudge.settings import get_settings
 
 QUEUE_URL_VARIABLE = "NUDGE_REPORTING_QUEUE_URL"
@@ -78,6 +76,10 @@ class SqsQueue:
     def __init__(self, url: str, dead_letters_url: str) -> None:
         self.url = url
         self.dead_letters_url = dead_letters_url
+        # Imported here, where it pays: boto3 is about 18 ms of the cold start of every function that
+        # reports outcomes, and only a process that queues an event (a workspace with webhooks) needs it.
+        import boto3
+
         self._client: Any = boto3.client("sqs", region_name=get_settings().region)
 
     def send(self, bodies: Sequence[str]) -> None:
