@@ -66,8 +66,8 @@ EVALUATION_WRITES = frozenset({"segments", "billing", "campaigns", "activities"}
 # The sweep runs the evaluate function's code but only the segment re-checks, which never meter usage,
 # and the campaign date triggers: evaluation's segment access (memberships, re-checks, the sweep's
 # bookmark), and campaigns (due date triggers through their index, consumed; journey claims; the date
-# sweep's bookmark).
-SWEEP_READS = frozenset({"people", "events", "objects"})
+# sweep's bookmark). A re-checked condition on subscription topics reads their defaults (deliveries).
+SWEEP_READS = frozenset({"people", "events", "objects", "deliveries"})
 SWEEP_WRITES = frozenset({"segments", "campaigns"})
 # The campaigns function, every Task of every campaign's state machine and each page of a broadcast:
 # journeys, metrics, broadcasts and date triggers in campaigns; people identified (set attribute) and

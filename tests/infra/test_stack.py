@@ -52,7 +52,8 @@ SIZED_AS = {"releasescheduled": "release"}
 # states, the trigger index, broadcasts); evaluation writes memberships, re-checks and backfill progress,
 # meters usage into billing against the workspace's billing anchor, starts journeys (claims, date
 # triggers, in campaigns), and only reads everything else; the sweep shares evaluation's code but never
-# meters, and fires date triggers; the billing run scans workspaces and keeps periods, invoices and
+# meters, and fires date triggers (it reads subscription topics, kept with the deliveries, for conditions
+# on them); the billing run scans workspaces and keeps periods, invoices and
 # credits in billing, and queues invoice emails as deliveries. Track records client metrics and the
 # in-app inbox on deliveries; the App API creates a transactional send's recipient, and queues it.
 # The App API reads activities: events and page views from the events table, the rest from the activity
@@ -80,7 +81,7 @@ ACCESS = {
         {"workspaces", "people", "events", "objects", "deliveries"},
         {"segments", "billing", "campaigns", "activities"},
     ),
-    "sweep": ({"people", "events", "objects"}, {"segments", "campaigns"}),
+    "sweep": ({"people", "events", "objects", "deliveries"}, {"segments", "campaigns"}),
     "billing": ({"workspaces"}, {"billing", "deliveries"}),
     "send": ({"workspaces", "people"}, {"deliveries", "billing", "activities"}),
     "releasescheduled": (set(), {"deliveries"}),
