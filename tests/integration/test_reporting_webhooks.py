@@ -283,6 +283,19 @@ def test_a_failed_post_is_retried_later_with_the_same_event_id(app, queued, hook
     assert tried["event_id"] == delivered["event_id"] and tried == delivered
 
 
+@pytest.mark.parametrize("status", [302, 404, 429])
+def test_a_redirect_or_a_refusal_is_tried_again_not_followed(app, queued, hook, send_email, status):
+    create(app, hook.url, ["email_sent"])
+    send_email()
+    hook.statuses[:] = [status]
+
+    answer = run(queued)
+
+    assert len(answer["batchItemFailures"]) == 1  # retried later, as Customer.io retries any non-2xx
+    assert queued.retried == [("handle-0", worker.FIRST_DELAY_SECONDS)] and queued.dead == []
+    assert len(hook.received) == 1  # a redirect's Location is never requested
+
+
 def test_one_failing_event_does_not_hold_back_the_rest_of_its_batch(app, ws, queued, hook, send_email):
     create(app, hook.url, ["email_sent", "email_opened"])
     delivery_id = send_email()
