@@ -13,7 +13,7 @@ import pytest
 
 from functions.links import handler as links_handler
 from functions.reporting import handler as reporting_handler
-from nudge import workspaces
+from nudge import ids, workspaces
 from nudge.console_auth import members
 from nudge.delivery import feedback, states
 from nudge.local.apigw import LocalContext
@@ -418,3 +418,26 @@ def test_what_the_send_decides_for_a_message_that_did_not_go_out_is_reported(
     assert "SES throttled" in received[(retried, "attempted")]["data"]["failure_message"]
     assert received[(failed, "failed")]["data"]["failure_message"] == "address rejected"
     assert received[(undeliverable, "undeliverable")]["data"]["identifiers"]["id"] == "nomail"
+
+
+def test_a_redelivered_stream_record_queues_the_same_event_id(app, ws, queued, hook):
+    from nudge.evaluation.changes import Change
+    from nudge.model.keys import PROFILE, person_pk
+    from nudge.model.people import Person
+    from nudge.reporting import subscriber
+
+    create(app, hook.url, ["customer_unsubscribed"])
+
+    def person(unsubscribed: bool) -> Person:
+        key = person_pk(ws, "c1")
+        return Person(
+            key, PROFILE, workspace_id=ws, cio_id="c1", created_at=1, updated_at=2, unsubscribed=unsubscribed
+        )
+
+    change = Change("people", "MODIFY", "4900000000001", ws, person(False), person(True))
+    subscriber.on_change(change)
+    subscriber.on_change(change)  # Lambda's mapping delivers the record again
+
+    first, again = (json.loads(body) for body in queued.waiting)
+    assert first["event_id"] == again["event_id"] and first["metric"] == "unsubscribed"
+    assert first["event_id"][:10] == ids.ulid(2000)[:10]  # its time is the change's

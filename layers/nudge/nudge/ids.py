@@ -8,10 +8,12 @@ import time
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def ulid(at_ms: int | None = None) -> str:
-    """A 26-character ULID: 48 bits of milliseconds then 80 random bits, so ids sort by time."""
+def ulid(at_ms: int | None = None, randomness: int | None = None) -> str:
+    """A 26-character ULID: 48 bits of milliseconds then 80 random bits, so ids sort by time.
+    ``randomness`` (80 bits) makes it reproducible: the same inputs, the same id."""
     ms = int(time.time() * 1000) if at_ms is None else at_ms
-    value = (ms << 80) | secrets.randbits(80)
+    bits = secrets.randbits(80) if randomness is None else randomness & ((1 << 80) - 1)
+    value = (ms << 80) | bits
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

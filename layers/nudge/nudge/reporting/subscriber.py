@@ -10,11 +10,12 @@ nothing again); opens and clicks every time for a webhook with ``full_resolution
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from nudge import ids
-from nudge.delivery import outcomes
+from nudge.delivery import outcomes, states
 from nudge.evaluation.changes import Change
 from nudge.model.base import plain
 from nudge.model.people import Person
@@ -37,7 +38,10 @@ def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
     ]
     if not webhooks:
         return
-    event_id = ids.ulid(outcome.at * 1000)
+    if repeat or outcome.state == states.ATTEMPTED:
+        event_id = ids.ulid(outcome.at * 1000)  # each open, click or failed try is an event of its own
+    else:
+        event_id = _event_id(outcome.at, outcome.workspace_id, outcome.delivery_id, outcome.state)
     reporting_queue.get().send(
         [
             QueuedEvent(
@@ -60,7 +64,8 @@ def on_change(change: Change) -> None:
     """``customer_subscribed`` / ``customer_unsubscribed`` when a profile's ``unsubscribed`` flips (or a
     new profile starts out unsubscribed), and ``customer_subscription_preferences_changed`` when its topic
     choices change, whatever changed them: the Track API, an unsubscribe link or the subscription centre,
-    a complaint. A redelivered stream record queues the event again, with a new ``event_id``."""
+    a complaint. A redelivered stream record queues the event again, with the same ``event_id`` (made from
+    the record's sequence number), so a receiver that keeps the ids it has seen drops the repeat."""
     old, new = change.old, change.new
     if change.table != "people" or not isinstance(new, Person):
         return
@@ -68,11 +73,11 @@ def on_change(change: Change) -> None:
     after = bool(new.unsubscribed)
     if before != after:
         metric = events.UNSUBSCRIBED if after else events.SUBSCRIBED
-        _customer_event(change.workspace_id, new, metric)
+        _customer_event(change, new, metric)
     chosen = plain(new.subscription_preferences)
     if chosen != (plain(old.subscription_preferences) if isinstance(old, Person) else {}):
         content = json.dumps(_nested(chosen), separators=(",", ":"))
-        _customer_event(change.workspace_id, new, events.PREFERENCES_CHANGED, content)
+        _customer_event(change, new, events.PREFERENCES_CHANGED, content)
 
 
 def _nested(flat: dict[str, Any]) -> dict[str, Any]:
@@ -87,13 +92,21 @@ def _nested(flat: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def _customer_event(workspace_id: str, person: Person, metric: str, content: str | None = None) -> None:
+def _event_id(at: int, *cause: str) -> str:
+    """A ULID at ``at`` whose 80 random bits come from what caused the event: reported again (a retried
+    call, a redelivered stream record), the event keeps its id."""
+    digest = hashlib.sha256("\x1f".join(cause).encode()).digest()
+    return ids.ulid(at * 1000, randomness=int.from_bytes(digest[:10], "big"))
+
+
+def _customer_event(change: Change, person: Person, metric: str, content: str | None = None) -> None:
+    workspace_id = change.workspace_id
     event = events.name(events.CUSTOMER, metric)
     webhooks = [webhook for webhook in store.active(workspace_id) if webhook.wants(event)]
     if not webhooks:
         return
     at = int(person.updated_at)
-    event_id = ids.ulid(at * 1000)
+    event_id = _event_id(at, workspace_id, change.table, change.sequence_number, metric)
     reporting_queue.get().send(
         [
             QueuedEvent(
