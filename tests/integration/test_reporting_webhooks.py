@@ -441,3 +441,32 @@ def test_a_redelivered_stream_record_queues_the_same_event_id(app, ws, queued, h
     first, again = (json.loads(body) for body in queued.waiting)
     assert first["event_id"] == again["event_id"] and first["metric"] == "unsubscribed"
     assert first["event_id"][:10] == ids.ulid(2000)[:10]  # its time is the change's
+
+
+def test_nudges_own_mail_and_template_tests_are_not_reported(app, ws, queued, hook, send_email):
+    from dataclasses import replace
+
+    from nudge.delivery import outcomes
+    from nudge.reporting import subscriber
+
+    create(app, hook.url, ["email_sent"])
+    send_email()
+    [queued_body] = queued.waiting
+    sent = json.loads(queued_body)
+    outcome = outcomes.Outcome(
+        workspace_id=ws,
+        delivery_id=sent["delivery_id"],
+        channel="email",
+        state=states.SENT,
+        at=sent["timestamp"],
+        first=True,
+        billable=True,
+        own_smtp=False,
+        campaign_id=None,
+        block=None,
+        cio_id=sent["cio_id"],
+    )
+
+    subscriber.on_delivery_outcome(replace(outcome, billable=False))  # an invoice email, a test send
+
+    assert queued.waiting == [queued_body]

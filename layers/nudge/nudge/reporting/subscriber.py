@@ -27,6 +27,8 @@ from nudge.reporting.queue import QueuedEvent
 def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
     if outcome.state not in events.REPORTED_METRICS or not outcome.cio_id:
         return
+    if not outcome.billable:
+        return  # Nudge's own mail (invoices) and template tests: not the workspace's messages to people
     event = events.name(outcome.channel, outcome.state)
     repeat = not outcome.first
     if repeat and outcome.state not in events.REPEATABLE:
