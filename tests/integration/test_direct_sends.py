@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 
 from nudge import clock
-from nudge.campaigns import broadcasts, direct_sends, executions, metrics
+from nudge.campaigns import broadcasts, direct_sends, executions, metrics, triggers
 from nudge.delivery import records, states, template_store
 from nudge.model.deliveries import Delivery
 from tests.integration.test_campaign_broadcasts import run_pages, status_of, trigger
@@ -229,3 +229,56 @@ def test_a_one_send_page_takes_a_second_s_worth_at_the_sending_rate(ws, track, a
 
     assert [(p["started"], p["pause_seconds"]) for p in pages] == [(250, 1), (250, 1), (100, 1)]
     assert len(campaign_deliveries(ws, news["id"])) == 600
+
+
+def event_campaign(ws: str, app, template_id: str, frequency: str) -> dict[str, Any]:
+    body = {
+        "name": "Welcome",
+        "trigger": {"type": "event", "name": "signed_up"},
+        "workflow": {"start": "b1", "blocks": {"b1": {"type": "send", "channel": "email",
+                                                      "template_id": template_id}}},
+        "settings": {"frequency": {"type": frequency}},
+    }  # fmt: skip
+    found = triggers.load_campaign(ws, activated(app, body)["id"])  # as the trigger consumer reads it
+    assert found is not None
+    return found
+
+
+def test_an_event_triggered_one_send_campaign_sends_without_an_execution_once_per_trigger(
+    ws, track, app, fake, deliver, channels
+):
+    people(track, "ann")
+    template = template_store.create(ws, {"name": "t", "channel": "email", "subject": "Hi", "body": "b"})
+    welcome = event_campaign(ws, app, template.id, "once")
+    ann = cio_id(ws, "ann")
+    trigger = {"type": "event", "name": "signed_up", "data": {}}
+    now = clock.now()
+
+    first = executions.enter(ws, welcome, ann, trigger, "event-1", now)
+    replay = executions.enter(ws, welcome, ann, trigger, "event-1", now)  # the same stream record again
+    second = executions.enter(ws, welcome, ann, trigger, "event-2", now)  # a new event: once means once
+
+    assert (first.started, replay.started, replay.skipped) == (True, False, None)
+    assert (second.started, second.skipped) == (False, executions.SKIP_ONCE)
+    assert fake.journeys() == []
+    [found] = campaign_deliveries(ws, welcome["id"])
+    execution = executions.execution_name(welcome["id"], ann, "event-1")
+    assert found.delivery_id == records.stable_id(ws, welcome["id"], execution, "b1")
+    send_all(ws, deliver, welcome["id"])
+    assert [m.subject for m in channels.email.sent] == ["Hi"]
+    counts = metrics.read(ws, welcome["id"])
+    assert {k: counts["campaign"][k] for k in ("entered", "sent", "completed", "in_progress")} == {
+        "entered": 1, "sent": 1, "completed": 1, "in_progress": 0,
+    }  # fmt: skip
+    assert counts["not_entered"] == {"frequency_once": 1}
+
+
+def test_every_match_sends_once_per_event(ws, track, app, fake):
+    people(track, "ann")
+    template = template_store.create(ws, {"name": "t", "channel": "email", "subject": "Hi", "body": "b"})
+    orders = event_campaign(ws, app, template.id, "every_match")
+    trigger = {"type": "event", "name": "signed_up", "data": {}}
+    for event_id in ("e1", "e2", "e2"):
+        executions.enter(ws, orders, cio_id(ws, "ann"), trigger, event_id, clock.now())
+    assert len(campaign_deliveries(ws, orders["id"])) == 2
+    assert metrics.read(ws, orders["id"])["campaign"]["entered"] == 2

@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nudge.campaigns import executions, metrics
 from nudge.campaigns.cohorts import bucket, cohort_of
-from nudge.campaigns.messages import campaign_delivery
+from nudge.campaigns.messages import campaign_delivery, send_params, single_send
 from nudge.delivery import records
 from nudge.model import Person
 from nudge.model.campaigns import Journey
@@ -50,16 +50,6 @@ from nudge.model.keys import PROFILE, person_pk
 from nudge.segments.context import StoredPerson
 
 _BATCH_GET = 100  # keys per BatchGetItem
-
-
-def single_send(campaign: dict[str, Any]) -> str | None:
-    """The id of the campaign's one send block when that is its whole workflow, else None."""
-    workflow = campaign.get("workflow") or {}
-    start = workflow.get("start")
-    block = (workflow.get("blocks") or {}).get(start) if isinstance(start, str) else None
-    if isinstance(block, dict) and block.get("type") == "send" and not block.get("next"):
-        return str(start)
-    return None
 
 
 @dataclass(frozen=True)
@@ -170,7 +160,6 @@ def queue_page(
     campaign_id = str(campaign["id"])
     if campaign.get("state", "active") != "active":
         return _skipped(workspace_id, campaign_id, entries, executions.SKIP_NOT_ACTIVE)
-    blocks = campaign["workflow"]["blocks"]
     settings = campaign.get("settings") or {}
     frequency = settings.get("frequency") or {"type": "once"}
     cio_ids = sorted({cio_id for cio_id, _, _ in entries})
@@ -199,15 +188,7 @@ def queue_page(
             results.append(executions.Entry(False))  # not in this broadcast's part of the audience
             continue
         block_id, send_at = picked
-        block = blocks[block_id]
-        params = {
-            "channel": block.get("channel"),
-            "template_id": block.get("template_id"),
-            "content": block.get("content"),
-            "language": campaign.get("language"),
-            "campaign_name": campaign.get("name"),
-            "topic": block.get("topic") or settings.get("topic"),
-        }
+        params = send_params(campaign, block_id)
         execution = executions.execution_name(campaign_id, cio_id, trigger_id)
         new = campaign_delivery(
             workspace_id, campaign_id, cio_id, execution, block_id, trigger, params, send_at=send_at

@@ -6,6 +6,11 @@ name, and Step Functions refuses a second execution of a name on a state machine
 first ended), so a redelivered stream record, a retried sweep or page, or two processes racing on one
 trigger can never start a journey twice.
 
+One-send campaigns. A campaign whose workflow is one send block with nothing after it gets no execution:
+once the claim below is won, ``enter`` does what its Tasks would (``_send_directly``): queues the message
+with the id the execution's send step would give it (put-if-absent), records the journey entered and
+ended under the execution's name, and counts it. A replay finds all three done.
+
 Frequency, decided on the person's journey (``journeys``: written by the workflow's first Task) and on
 the claim below:
 
@@ -58,7 +63,10 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from nudge.campaigns import metrics, workflows
+from nudge import clock
+from nudge.campaigns import journeys, metrics, workflows
+from nudge.campaigns.messages import campaign_delivery, send_params, single_send
+from nudge.delivery import records
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import Journey
 from nudge.segments.condition_eval import evaluate
@@ -210,6 +218,9 @@ def enter(
     else:
         raise ClaimContention(f"the journey claim of {name} kept changing")
     key = journey_key(trigger_type, frequency, name)
+    one_send = single_send(campaign)
+    if one_send is not None:
+        return _send_directly(workspace_id, campaign, cio_id, trigger, name, key, one_send, at)
     payload = {
         "workspace_id": workspace_id,
         "campaign_id": campaign_id,
@@ -228,6 +239,36 @@ def enter(
     if not started and not own:
         _release(pk, claim, name)  # this trigger already had its journey: the claim goes back
     return Entry(started)
+
+
+def _send_directly(
+    workspace_id: str,
+    campaign: dict[str, Any],
+    cio_id: str,
+    trigger: dict[str, Any],
+    name: str,
+    key: str,
+    block: str,
+    at: int,
+) -> Entry:
+    """A one-send campaign's journey without its execution, once the claim is ours: what its Tasks would
+    do (enter, send, complete), for a Standard execution's 4 transitions. The message has the id the
+    execution's send step would give it and is queued put-if-absent, so a replayed trigger, or this
+    trigger again after a crash (its own claim), queues nothing twice; the journey is recorded entered
+    and ended on the execution's name, conditionally, so the frequency rules read it as they read an
+    execution's, and entries and completions are counted once, the message when this call queued it."""
+    campaign_id = str(campaign["id"])
+    new = campaign_delivery(
+        workspace_id, campaign_id, cio_id, name, block, trigger, send_params(campaign, block)
+    )
+    _, created = records.queue(workspace_id, new)
+    entered = journeys.entered(workspace_id, campaign_id, cio_id, name, at, key)
+    journeys.finished(workspace_id, campaign_id, cio_id, name, "completed", clock.now(), key)
+    counts = {metrics.ENTERED: int(entered), metrics.COMPLETED: int(entered), metrics.SENT: int(created)}
+    shard = metrics.shard_of(cio_id)
+    metrics.add_counts(workspace_id, campaign_id, None, counts, shard)
+    metrics.add_counts(workspace_id, campaign_id, block, {metrics.SENT: int(created)}, shard)
+    return Entry(entered)
 
 
 def _skip(workspace_id: str, campaign_id: str, cio_id: str, reason: str) -> Entry:

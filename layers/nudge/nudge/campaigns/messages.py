@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nudge.campaigns.definition import send_topic
 from nudge.delivery import records
 
 
@@ -54,3 +55,27 @@ def campaign_delivery(
         campaign_id=campaign_id,
         send_at=send_at,
     )
+
+
+def single_send(campaign: dict[str, Any]) -> str | None:
+    """The id of the campaign's one send block when that is its whole workflow, else None."""
+    workflow = campaign.get("workflow") or {}
+    start = workflow.get("start")
+    block = (workflow.get("blocks") or {}).get(start) if isinstance(start, str) else None
+    if isinstance(block, dict) and block.get("type") == "send" and not block.get("next"):
+        return str(start)
+    return None
+
+
+def send_params(campaign: dict[str, Any], block_id: str) -> dict[str, Any]:
+    """What ``campaign_delivery`` needs of a send block of ``campaign`` (as the compiler embeds it in the
+    send step's payload): channel, template or inline content, topic, the campaign's name."""
+    block = campaign["workflow"]["blocks"][block_id]
+    return {
+        "channel": block.get("channel"),
+        "template_id": block.get("template_id"),
+        "content": block.get("content"),
+        "language": campaign.get("language"),
+        "campaign_name": campaign.get("name"),
+        "topic": send_topic(block),
+    }
