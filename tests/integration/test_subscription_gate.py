@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from nudge.delivery import states
-from tests.support.deliveries import campaign, delivery
+from nudge.model.deliveries import Delivery
+from tests.support.deliveries import campaign, cio_id, delivery
 
 
 @pytest.fixture
@@ -30,8 +31,12 @@ def offers(app):
 
 
 def _choose(track, **choices: bool) -> None:
+    _choose_for(track, "ann", **choices)
+
+
+def _choose_for(track, person: str, **choices: bool) -> None:
     body = {"cio_subscription_preferences": {"topics": choices}}
-    assert track.put("/api/v1/customers/ann", body).status == 200
+    assert track.put(f"/api/v1/customers/{person}", body).status == 200
 
 
 def _template(app, **fields) -> str:
@@ -158,3 +163,34 @@ def test_a_send_block_names_a_topic_of_the_workspace(app, news):
     for answer in (unknown, malformed):
         assert answer.status == 400, answer.raw
         assert answer.json["errors"][0]["source"]["pointer"] == "/campaign/workflow/blocks/b1/topic_id"
+
+
+def test_a_one_send_broadcast_that_queues_its_own_messages_honours_the_blocks_topic(
+    app, ws, track, news, deliver, channels
+):
+    # A one-send campaign's broadcast page queues its messages without executions (direct_sends): the
+    # block's topic must reach them as the compiled send step's does.
+    from tests.integration.test_campaign_broadcasts import run_pages, trigger
+    from tests.support.workflows import fake_workflows
+
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    track.put("/api/v1/customers/bob", {"email": "bob@example.com"})
+    _choose_for(track, "bob", **{news: False})
+    block = {"type": "send", "channel": "email", "template_id": _template(app), "topic_id": news}
+    body = {"name": "News", "trigger": {"type": "api"}, "workflow": {"start": "b1", "blocks": {"b1": block}}}
+    with fake_workflows():
+        campaign_id = app.post("/v1/campaigns", {"campaign": body}).json["campaign"]["id"]
+        assert app.post(f"/v1/campaigns/{campaign_id}/activate", {}).status == 200
+        run_pages(ws, campaign_id, trigger(ws, campaign_id, {"ids": ["ann", "bob"]}))
+
+    outcomes = {
+        found.cio_id: deliver(found.delivery_id)
+        for found in Delivery.scan()
+        if found.workspace_id == ws and found.campaign_id == campaign_id
+    }
+
+    assert {cio: o.state for cio, o in outcomes.items()} == {
+        cio_id(ws, "ann"): states.SENT,
+        cio_id(ws, "bob"): states.UNDELIVERABLE,
+    }
+    assert [email.to for email in channels.email.sent] == ["ann@example.com"]

@@ -44,6 +44,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from nudge.campaigns.definition import send_topic
+
 FUNCTION_ENV = "NUDGE_CAMPAIGNS_FUNCTION"
 DEFAULT_FUNCTION = "nudge-campaigns"
 
@@ -176,8 +178,7 @@ class _Compiler:
             "channel": block.get("channel"),
             "template_id": block.get("template_id"),
             "campaign_name": self.definition.get("name"),
-            # The request's topic, as profiles name it (topic_4): the send gate checks the person's choice.
-            "topic": f"topic_{block['topic_id']}" if block.get("topic_id") else None,
+            "topic": send_topic(block),
             "filters": self.definition.get("filters"),
         }
         task = self._task(

@@ -187,6 +187,13 @@ def trigger_keys(definition: dict[str, Any]) -> list[str]:
     return []
 
 
+def send_topic(block: dict[str, Any]) -> str | None:
+    """The subscription topic a normalized send block's messages carry, as profiles name it
+    (``topic_4``): the send gate checks the person's choice of it. Every path that queues a campaign's
+    message (the compiled send step, a page that sends by itself) reads it here."""
+    return f"topic_{block['topic_id']}" if block.get("topic_id") else None
+
+
 def successors(block: dict[str, Any]) -> list[str]:
     """The blocks a normalized block can lead to, in its edges' order (duplicates kept)."""
     return [target for _, target in _edges(block)]
