@@ -283,7 +283,13 @@ def release_due(delivery_key: tuple[str, str], due_key: str) -> bool:
 
 def recover_sent(delivery: Delivery) -> bool:
     """The provider reports on a delivery failed as outcome unknown: it did go out. Record it as sent
-    (True), so its feedback applies and it is metered; False if it was not such a delivery."""
+    (True), so its feedback applies and it is metered; False if it was not such a delivery.
+
+    Every delivered email's feedback asks, and a write its condition refuses is billed all the same (2
+    write units a message): a delivery the caller read as already out (sent, delivered...) is answered
+    without one, since states never move back and only an ``attempted`` one can become such a failure."""
+    if delivery.state in states.OUT:
+        return False
     now = clock.now()
     return update_if(
         delivery,
