@@ -169,6 +169,32 @@ def test_a_new_snapshot_replaces_the_journal_once_it_has_outgrown_the_last(
     assert len(_loaded(tmp_path, "people")) == 40
 
 
+def test_a_journal_grown_over_several_runs_is_replaced_once_it_has_outgrown_the_snapshot(
+    dynamodb: Any, tmp_path: Path
+) -> None:
+    _table(dynamodb, "people", stream=False)
+    first = Saved(tmp_path)
+    first.saver.start(restored=False)
+    for n in range(30):  # about 1.2 MB of journal, more than the small first snapshot
+        dynamodb.put_item(TableName="people", Item={"pk": {"S": f"p{n}"}, "blob": {"S": "x" * 40_000}})
+    first.saver.stop()
+    on_disk = persistence.journal_path(tmp_path).stat().st_size
+    assert on_disk > 1 << 20
+    restored = persistence.load(tmp_path)
+    assert restored is not None
+
+    second = Saved(tmp_path, restored)  # the next run counts what the last one left: its first save
+    second.saver.start(restored=True)  # finds the journal bigger than the snapshot and replaces both
+    assert persistence.journal_path(tmp_path).stat().st_size == 0
+    _put(dynamodb, "people", "one more")
+    second.saver.save()
+
+    status = second.saver.status()
+    assert 0 < status["journal_bytes"] == persistence.journal_path(tmp_path).stat().st_size < on_disk
+    assert status["snapshot_bytes"] == persistence.snapshot_path(tmp_path).stat().st_size > 1 << 20
+    assert len(_loaded(tmp_path, "people")) == 31
+
+
 def test_a_restored_state_journals_on_where_it_was(dynamodb: Any, tmp_path: Path) -> None:
     _table(dynamodb, "people", stream=True)
     first = Saved(tmp_path)

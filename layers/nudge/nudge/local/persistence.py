@@ -227,6 +227,13 @@ def save(state_dir: Path, snapshot: Snapshot) -> int:
     return len(data)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def append(state_dir: Path, delta: Delta) -> int:
     """Add ``delta`` to the journal; the entry's size in bytes."""
     body = pickle.dumps(delta, protocol=pickle.HIGHEST_PROTOCOL)
@@ -686,6 +693,11 @@ class Saver:
     def start(self, *, restored: bool) -> None:
         """Save at once (the keys and the link secret are on disk before anyone is told them): a first
         snapshot, or what the start changed in a ``restored`` state (usually nothing)."""
+        if restored:
+            # The journal goes on from the files the last run left: count them, or a journal grown over
+            # several runs would never be found to outgrow its snapshot (and /_local/status says 0).
+            self._snapshot_bytes = _size(snapshot_path(self._state_dir))
+            self._journal_bytes = _size(journal_path(self._state_dir))
         self.save(snapshot=not restored)
         self._thread = threading.Thread(target=self._run, name="nudge-local-snapshots", daemon=True)
         self._thread.start()
