@@ -233,3 +233,20 @@ def test_a_centre_link_for_nobody_is_a_400_naming_the_customer(app, track):
 
     assert answer.status == 400
     assert answer.json["errors"][0]["source"]["pointer"] == "/customer_id"
+
+
+def test_a_templates_test_sent_to_its_author_links_nobodys_centre(app, ws, track, deliver, channels):
+    from nudge.delivery import template_tests
+
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    template = app.post(
+        "/v1/templates", {"name": "News", "channel": "email", "subject": "News", "body": BODY}
+    ).json["template"]
+    queued = template_tests.queue_test(
+        ws, str(template["id"]), to="author@acme.test", identifiers={"id": "ann"}, message_data=None
+    )
+    assert deliver(queued["delivery_id"]).state == states.SENT
+
+    [link] = re.findall(r'href="([^"]*/t/s/[^"]+)"', channels.email.sent[-1].html)
+
+    assert _get(urlsplit(link).path).status == 404  # the author cannot change ann's preferences

@@ -31,6 +31,12 @@ def url(base_url: str, secret: bytes, workspace_id: str, cio_id: str, delivery_i
     return f"{base_url.rstrip('/')}/t/{CENTRE}/{token(secret, workspace_id, cio_id, delivery_id)}"
 
 
+def nobodys(base_url: str) -> str:
+    """The centre link of mail addressed to someone other than the person it was rendered for (a test of
+    a template, sent to its author): it looks like one and opens no one's preferences (a 404 page)."""
+    return f"{base_url.rstrip('/')}/t/{CENTRE}/test"
+
+
 def for_person(workspace_id: str, ref: PersonRef) -> dict[str, str]:
     """Customer.io's ``GET /v1/subscription_center/{customer_id}/token``: a centre link for a person, to
     hand out outside a message (an account page, a custom email). It names no message and, like every

@@ -111,10 +111,11 @@ def _context(job: Job) -> dict[str, Any]:
         "message": {"id": job.delivery_id, "channel": job.channel},
         "unsubscribe_url": links.link_url(base, secret, links.UNSUBSCRIBE, job.workspace_id, job.delivery_id),
         "view_in_browser_url": links.link_url(base, secret, links.VIEW, job.workspace_id, job.delivery_id),
-        # The reader's subscription centre: every topic, unsubscribe from all, resubscribe.
-        "subscription_center_url": centre_links.url(
-            base, secret, job.workspace_id, person.cio_id, job.delivery_id
-        ),
+        # The reader's subscription centre: every topic, unsubscribe from all, resubscribe. Mail addressed
+        # to someone else (a template's test, rendered as a person) gets a link that opens nobody's.
+        "subscription_center_url": centre_links.nobodys(base)
+        if job.source in ADDRESSED_SOURCES
+        else centre_links.url(base, secret, job.workspace_id, person.cio_id, job.delivery_id),
     }
 
 
