@@ -5,9 +5,10 @@
       -> Next? (Choice): done -> Done; a scheduled send not due yet -> Scheduled (Wait ``wait_seconds``)
       -> Pause (Wait ``pause_seconds``) -> Page ...
 
-Each page starts up to ``broadcasts.PAGE`` journeys and answers the cursor of the next, and how long to
-pause: as long as its journeys take at the workspace's sending rate (``sending_rate`` in the delivery
-settings, 100 a second unless changed), and at least a second. Why a loop and
+Each page starts up to ``broadcasts.PAGE`` journeys (or queues a second's worth of one-send messages,
+``direct_sends``) and answers the cursor of the next, and how long to pause: as long as its journeys take
+at the workspace's sending rate (``sending_rate`` in the delivery settings, 100 a second unless
+changed), at least a second, and none after a page that started nothing. Why a loop and
 not a Distributed Map: moto cannot run a Distributed Map or its ItemReader, so the local runtime could not
 run a broadcast at all, and a page of 100 costs about three state transitions (Task, Choice, Wait), less
 than a Map's per-item child executions would.
@@ -80,7 +81,7 @@ def definition(function_arn: str) -> dict[str, Any]:
                 "Default": "Pause",
             },
             "Scheduled": {"Type": "Wait", "SecondsPath": "$.wait_seconds", "Next": "Page"},
-            # As long as the page's journeys take at the workspace's sending rate (at least a second).
+            # As long as the page's journeys take at the workspace's sending rate (0 s after an empty page).
             "Pause": {"Type": "Wait", "SecondsPath": "$.pause_seconds", "Next": "Page"},
             "Done": {"Type": "Succeed"},
         },

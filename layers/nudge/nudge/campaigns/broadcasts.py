@@ -392,7 +392,9 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
         fresh = _load(workspace_id, campaign_id, trigger_id)[1]
         return _result(fresh.cursor, 0)
 
-    pause = max(1, math.ceil(started / rate))
+    # A page that sent nothing (a shard of the people-by-workspace index with nobody matching) needs no
+    # pause: a filter over a small workspace would otherwise wait a second per shard.
+    pause = max(1, math.ceil(started / rate)) if started else 0
     return _result(found.cursor, started, done=found.cursor is None, pause=pause)
 
 
