@@ -16,8 +16,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from nudge import composition, edge
-from nudge.delivery.link_routes import ROUTES, LinkRequest, LinkRoute, Page, not_found_page, refused_page
-from nudge.errors import InvalidRequest, NotFound
+from nudge.delivery.link_routes import (
+    ROUTES,
+    LinkRequest,
+    LinkRoute,
+    Page,
+    busy_page,
+    not_found_page,
+    refused_page,
+)
+from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.lambda_http import raw_body
 
 composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
@@ -53,6 +61,11 @@ def _not_found(exc: NotFound) -> Response:
 @app.exception_handler(InvalidRequest)
 def _refused(exc: InvalidRequest) -> Response:
     return _respond(refused_page(str(exc)))
+
+
+@app.exception_handler(Conflict)
+def _busy(_: Conflict) -> Response:
+    return _respond(busy_page())
 
 
 @app.exception_handler([ClientError, BotoCoreError, PynamoDBException])

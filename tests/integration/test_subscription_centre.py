@@ -250,3 +250,19 @@ def test_a_templates_test_sent_to_its_author_links_nobodys_centre(app, ws, track
     [link] = re.findall(r'href="([^"]*/t/s/[^"]+)"', channels.email.sent[-1].html)
 
     assert _get(urlsplit(link).path).status == 404  # the author cannot change ann's preferences
+
+
+def test_a_profile_that_keeps_changing_under_a_save_is_a_409_to_try_again(centre, monkeypatch):
+    from nudge.errors import Conflict
+    from nudge.subscriptions import preferences
+
+    page = _get(centre)
+
+    def busy(*_args, **_kwargs):
+        raise Conflict("person is being changed concurrently; retry")
+
+    monkeypatch.setattr(preferences, "change", busy)
+    answer = _post(centre, {"form_token": _form_token(page), "action": "save"})
+
+    assert answer.status == 409
+    assert "try again" in answer.raw.decode()

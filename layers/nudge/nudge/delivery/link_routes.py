@@ -149,6 +149,11 @@ def refused_page(message: str) -> Page:
     return _html(400, f"<h1>Bad request</h1><p>{html.escape(message)}</p>")
 
 
+def busy_page() -> Page:
+    """The person's profile kept changing under a write (identify's retries ran out): try again."""
+    return _html(409, "<h1>Please try again</h1><p>Your preferences are being changed elsewhere.</p>")
+
+
 ROUTES: tuple[LinkRoute, ...] = (
     LinkRoute("GET", "/t/o/{token}", _open, "Open pixel"),
     LinkRoute("GET", "/t/c/{token}", _click, "Click: record it, then redirect to the message's link"),
