@@ -74,22 +74,6 @@ def test_the_segment_example(runtime):
     assert '"identifiers"' in printed  # the membership page it ends with
 
 
-def test_the_liquid_example(runtime):
-    # Before the campaign example: its send would leave the workspace's (then no) snippets in the send
-    # function's 30-second content cache, and this example's snippet would render empty.
-    run(runtime, "liquid")
-
-    def receipt():
-        outbox = runtime.get("/_local/outbox").json()
-        return next((m for m in outbox if m["recipient"] == "bea@example.com"), None)
-
-    message = runtime.wait_until(receipt, timeout=15)
-    assert message["subject"] == "Bea, order A-77 is confirmed"
-    html = unescape(message["html"])
-    assert html.startswith("<html><body><ul><li>3 x SOCKS: $36.75</li><li>1 x HAT: $20</li></ul>")
-    assert "<p>Total: $56.75</p><p>Questions? Just reply, bea.</p>" in html  # the layout's snippet
-
-
 def test_the_reporting_webhooks_example(runtime):
     printed = run(runtime, "reporting_webhooks")
 
@@ -110,6 +94,22 @@ def test_the_campaign_example(runtime):
     assert campaign["state"] == "active"
     outbox = runtime.get("/_local/outbox").json()
     assert [m["subject"] for m in outbox if m["recipient"] == "ann@example.com"] == ["Welcome, Ann"]
+
+
+def test_the_liquid_example(runtime):
+    # After the campaign example, as in the README: its send has just read the workspace's (then no)
+    # snippets, and this example's new template, saved since, reads them again.
+    run(runtime, "liquid")
+
+    def receipt():
+        outbox = runtime.get("/_local/outbox").json()
+        return next((m for m in outbox if m["recipient"] == "bea@example.com"), None)
+
+    message = runtime.wait_until(receipt, timeout=15)
+    assert message["subject"] == "Bea, order A-77 is confirmed"
+    html = unescape(message["html"])
+    assert html.startswith("<html><body><ul><li>3 x SOCKS: $36.75</li><li>1 x HAT: $20</li></ul>")
+    assert "<p>Total: $56.75</p><p>Questions? Just reply, bea.</p>" in html  # the layout's snippet
 
 
 def test_the_subscriptions_example(runtime):

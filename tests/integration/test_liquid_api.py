@@ -176,6 +176,22 @@ def test_a_campaign_renders_liquid_with_event_items_a_liquid_layout_and_a_jinja_
     assert "<footer>PRO</footer><p>Bye</p>" in email.html and email.html.startswith("<html><body><ul>")
 
 
+def test_a_snippet_saved_with_a_new_template_renders_though_the_snippets_were_just_read(
+    app, new_ws, ann, deliver, channels
+):
+    # The README's order: a send reads the workspace's snippets (none yet); then a snippet and a template
+    # naming it are saved and sent at once. The template is newer than that read, so it is read again.
+    first = app.post("/v1/send/email", {"identifiers": {"id": "ann"}, "subject": "s", "body": "<p>1</p>"})
+    assert deliver(first.json["delivery_id"]).state == states.SENT
+    app.put("/v1/snippets", {"name": "help", "value": "<p>Questions? Just reply.</p>"})
+    receipt = {"name": "R", "channel": "email", "trigger_name": "receipt", "subject": "s"}
+    app.post("/v1/templates", {**receipt, "body": "<p>2</p>{{ snippets.help }}"})
+    send = app.post("/v1/send/email", {"transactional_message_id": "receipt", "identifiers": {"id": "ann"}})
+
+    assert deliver(send.json["delivery_id"]).state == states.SENT
+    assert "<p>2</p><p>Questions? Just reply.</p>" in channels.email.sent[-1].html
+
+
 def test_inline_transactional_content_is_in_the_workspace_default(app, new_ws, ann, deliver, channels):
     send = app.post(
         "/v1/send/email",

@@ -350,19 +350,28 @@ def _recipient_of_system_mail(delivery: Delivery, request: dict) -> Person:
     )
 
 
-_content_cache: dict[tuple[str, str, str], tuple[float, Any]] = {}
+_content_cache: dict[tuple[str, str, str], tuple[float, int, Any]] = {}  # -> (monotonic, clock.now(), value)
 
 
-def _cached(workspace_id: str, kind: str, key: str, read: Callable[[], Any]) -> Any:
+def _cached(
+    workspace_id: str, kind: str, key: str, read: Callable[[], Any], *, newer_than: int | None = None
+) -> Any:
     """Templates, layouts and snippets, kept ``CONTENT_CACHE_SECONDS`` per process: a batch of a
     campaign's messages shares one template, so only the first message reads it (an edit reaches sends
-    within that time)."""
+    within that time). ``newer_than``: when the content being rendered was saved (``clock.now()``
+    seconds); a copy read before the end of that second is read again, since it may predate what was
+    saved with it (a snippet created just before the template that names it)."""
     cache_key = (workspace_id, kind, key)
     found = _content_cache.get(cache_key)
-    if found is not None and time.monotonic() - found[0] < CONTENT_CACHE_SECONDS:
-        return found[1]
+    if (
+        found is not None
+        and time.monotonic() - found[0] < CONTENT_CACHE_SECONDS
+        and (newer_than is None or newer_than < found[1])
+    ):
+        return found[2]
+    read_at = clock.now()
     value = read()
-    _content_cache[cache_key] = (time.monotonic(), value)
+    _content_cache[cache_key] = (time.monotonic(), read_at, value)
     return value
 
 
@@ -380,7 +389,10 @@ def _job(
     )
     if layout_id:
         layout = _cached(ws, "layout", str(layout_id), lambda: layout_source(ws, str(layout_id)))
-    found_snippets = _cached(ws, "snippets", "", lambda: snippets(ws)) if delivery.channel == "email" else {}
+    found_snippets: dict[str, templates.Source] = {}
+    if delivery.channel == "email":
+        saved_at = template.updated_at if template else None
+        found_snippets = _cached(ws, "snippets", "", lambda: snippets(ws), newer_than=saved_at)
     return compose.Job(
         ws,
         delivery.delivery_id,
