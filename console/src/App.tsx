@@ -1,5 +1,6 @@
 import { Suspense, lazy } from "react";
-import { Navigate, Route, Routes } from "react-router";
+import { Navigate, Route, Routes, useLocation } from "react-router";
+import { ScreenError } from "./components/ScreenError";
 import { Loading } from "./components/States";
 import { Shell } from "./Shell";
 import { SignIn } from "./pages/SignIn";
@@ -22,31 +23,34 @@ const Content = lazy(() => import("./pages/Content"));
 
 export function App() {
   const { status, workspace } = useSession();
+  const { pathname } = useLocation();
   if (status === "loading") return <Loading label="Opening Nudge" />;
   if (status === "signed-out") return <SignIn />;
   return (
     <Shell>
-      <Suspense fallback={<Loading />}>
-        {/* The workspace's id keys the screens: switching workspace reloads what they show. */}
-        <Routes key={workspace?.id ?? "none"}>
-          <Route path="/" element={<Overview />} />
-          <Route path="/people" element={<People />} />
-          <Route path="/people/:cioId" element={<Person />} />
-          <Route path="/segments" element={<Segments />} />
-          <Route path="/segments/new" element={<SegmentEditor />} />
-          <Route path="/segments/:segmentId" element={<SegmentEditor />} />
-          <Route path="/campaigns" element={<Campaigns />} />
-          {/* One route for new and saved: saving a new campaign moves the URL to its id without a remount. */}
-          <Route path="/campaigns/:campaignId" element={<CampaignBuilder />} />
-          {/* Templates, layouts and snippets: Content routes within itself. */}
-          <Route path="/content/*" element={<Content />} />
-          <Route path="/messages" element={<Messages />} />
-          <Route path="/messages/:messageId" element={<MessageDetail />} />
-          <Route path="/billing" element={<Billing />} />
-          <Route path="/settings" element={<Settings />} />
-          <Route path="*" element={<Navigate to="/" replace />} />
-        </Routes>
-      </Suspense>
+      <ScreenError path={pathname}>
+        <Suspense fallback={<Loading />}>
+          {/* The workspace's id keys the screens: switching workspace reloads what they show. */}
+          <Routes key={workspace?.id ?? "none"}>
+            <Route path="/" element={<Overview />} />
+            <Route path="/people" element={<People />} />
+            <Route path="/people/:cioId" element={<Person />} />
+            <Route path="/segments" element={<Segments />} />
+            <Route path="/segments/new" element={<SegmentEditor />} />
+            <Route path="/segments/:segmentId" element={<SegmentEditor />} />
+            <Route path="/campaigns" element={<Campaigns />} />
+            {/* One route for new and saved: saving a new campaign moves the URL to its id without a remount. */}
+            <Route path="/campaigns/:campaignId" element={<CampaignBuilder />} />
+            {/* Templates, layouts and snippets: Content routes within itself. */}
+            <Route path="/content/*" element={<Content />} />
+            <Route path="/messages" element={<Messages />} />
+            <Route path="/messages/:messageId" element={<MessageDetail />} />
+            <Route path="/billing" element={<Billing />} />
+            <Route path="/settings" element={<Settings />} />
+            <Route path="*" element={<Navigate to="/" replace />} />
+          </Routes>
+        </Suspense>
+      </ScreenError>
     </Shell>
   );
 }

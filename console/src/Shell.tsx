@@ -1,6 +1,6 @@
 import { AppShell, Badge, Burger, Button, Group, NavLink, NativeSelect, Stack, Text, Title } from "@mantine/core";
-import { useDisclosure } from "@mantine/hooks";
-import { useEffect, useState, type ReactNode } from "react";
+import { useDisclosure, useMediaQuery } from "@mantine/hooks";
+import { useEffect, useState, type MouseEvent, type ReactNode } from "react";
 import { NavLink as RouterLink, useLocation } from "react-router";
 import { useSession } from "./session";
 
@@ -14,6 +14,30 @@ const NAVIGATION = [
   { to: "/billing", label: "Plans & Billing" },
   { to: "/settings", label: "Settings" },
 ];
+
+/** The first stop of the Tab key on every screen: straight to the screen's content, past the navigation.
+ * Out of sight until it has focus. */
+function SkipToContent() {
+  const [focused, setFocused] = useState(false);
+  const hidden = { position: "absolute", left: -10000, top: "auto", width: 1, height: 1, overflow: "hidden" } as const;
+  return (
+    <Button
+      component="a"
+      href="#content"
+      size="xs"
+      onFocus={() => setFocused(true)}
+      onBlur={() => setFocused(false)}
+      onClick={(event: MouseEvent<HTMLAnchorElement>) => {
+        // Focus moves without touching the URL: the router owns it.
+        event.preventDefault();
+        document.getElementById("content")?.focus();
+      }}
+      style={focused ? { position: "absolute", left: 8, top: 8, zIndex: 1000 } : hidden}
+    >
+      Skip to content
+    </Button>
+  );
+}
 
 /** Whether this console is served by `nudge local`, whose outbox page then belongs in the navigation. */
 export function useLocalRuntime(): boolean {
@@ -30,6 +54,9 @@ export function Shell({ children }: { children: ReactNode }) {
   const local = useLocalRuntime();
   const { session, workspace, chooseWorkspace, signOut } = useSession();
   const [opened, { toggle, close }] = useDisclosure();
+  // Below the "sm" breakpoint the navigation is folded away: while it is, its links leave the tab order
+  // too (inert), so a keyboard user never lands on a link they cannot see.
+  const phone = useMediaQuery("(max-width: 48em)") ?? false;
   const location = useLocation();
   const active = (to: string) => (to === "/" ? location.pathname === "/" : location.pathname.startsWith(to));
 
@@ -40,9 +67,18 @@ export function Shell({ children }: { children: ReactNode }) {
       padding="md"
     >
       <AppShell.Header>
+        <SkipToContent />
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
-            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+            <Burger
+              opened={opened}
+              onClick={toggle}
+              hiddenFrom="sm"
+              size="sm"
+              aria-label="Toggle navigation"
+              aria-expanded={opened}
+              aria-controls="navigation"
+            />
             <Title order={3} c="indigo">
               Nudge
             </Title>
@@ -69,7 +105,7 @@ export function Shell({ children }: { children: ReactNode }) {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="sm" aria-label="Main">
+      <AppShell.Navbar p="sm" aria-label="Main" id="navigation" inert={phone && !opened}>
         <Stack justify="space-between" h="100%">
           <div>
             {NAVIGATION.map((item) => (
@@ -96,7 +132,7 @@ export function Shell({ children }: { children: ReactNode }) {
           </Stack>
         </Stack>
       </AppShell.Navbar>
-      <AppShell.Main>{workspace ? children : <Text>You are not a member of any workspace yet: ask an admin to add you.</Text>}</AppShell.Main>
+      <AppShell.Main id="content" tabIndex={-1} style={{ outline: "none" }}>{workspace ? children : <Text>You are not a member of any workspace yet: ask an admin to add you.</Text>}</AppShell.Main>
     </AppShell>
   );
 }

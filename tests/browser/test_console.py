@@ -58,8 +58,10 @@ def test_find_a_tracked_person_and_see_attributes_and_events(page: Any, console:
     screenshot(page, "people")
 
 
-def test_an_author_edits_an_attribute_and_the_api_has_it(page: Any, console: Console) -> None:
-    assert console.runtime.track("PUT", "/api/v1/customers/yan", {"email": "yan@example.com"}).ok
+def test_an_author_edits_attributes_keeping_their_type_and_deletes_the_person(
+    page: Any, console: Console
+) -> None:
+    assert console.runtime.track("PUT", "/api/v1/customers/yan", {"email": "yan@example.com", "orders": 3}).ok
     cio = console.runtime.app("GET", "/v1/customers/yan/attributes").json()["customer"]["identifiers"][
         "cio_id"
     ]
@@ -70,10 +72,49 @@ def test_an_author_edits_an_attribute_and_the_api_has_it(page: Any, console: Con
     page.get_by_label("Attribute", exact=True).fill("plan")
     page.get_by_label("Value").fill("team")
     page.get_by_role("button", name="Save").click()
-
     expect(page.get_by_role("row", name=re.compile(r"plan\s+team"))).to_be_visible()
+    # A number stays a number: the editor opens with its type, refuses text that is not one, at the field.
+    page.get_by_role("button", name="Edit orders").click()
+    expect(page.get_by_label("Type")).to_have_value("number")
+    page.get_by_label("Value").fill("4 apples")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Value")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Value").fill("4")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("row", name=re.compile(r"orders\s+4"))).to_be_visible()
     attributes = console.runtime.app("GET", "/v1/customers/yan/attributes").json()["customer"]["attributes"]
-    assert attributes["plan"] == "team"
+    assert attributes["plan"] == "team" and attributes["orders"] == 4
+
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="People")).to_be_visible()
+    assert console.runtime.app("GET", "/v1/customers/yan/attributes").status_code == 404
+
+
+def test_a_person_s_older_activity_is_shown_on_demand(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    assert runtime.track("PUT", "/api/v1/customers/ola", {"email": "ola@example.com"}).ok
+    batch = [
+        {
+            "type": "person",
+            "action": "event",
+            "identifiers": {"id": "ola"},
+            "name": "viewed",
+            "attributes": {"n": n},
+        }
+        for n in range(1, 26)
+    ]
+    assert runtime.track("POST", "/api/v2/batch", {"batch": batch}).ok
+    path = "/v1/customers/ola/activities?type=event&limit=100"
+    runtime.wait_until(lambda: len(runtime.app("GET", path).json()["activities"]) == 25)
+    cio = runtime.app("GET", "/v1/customers/ola/attributes").json()["customer"]["identifiers"]["cio_id"]
+    sign_in(page, console, console.viewer)
+    page.goto(console.url + f"people/{cio}")
+
+    expect(page.get_by_text("n: 25", exact=True)).to_be_visible()  # the newest first
+    expect(page.get_by_text("n: 1", exact=True)).to_have_count(0)  # beyond the first page
+    page.get_by_role("button", name="Show older activity").click()
+    expect(page.get_by_text("n: 1", exact=True)).to_be_visible()
 
 
 def test_an_author_adds_to_a_manual_segment_suppresses_and_unsuppresses(page: Any, console: Console) -> None:
@@ -210,6 +251,7 @@ def test_the_billing_page_shows_what_the_api_answers(page: Any, console: Console
 
     page.get_by_role("link", name="Plans & Billing").click()
 
+    expect(page.get_by_test_id("plan")).to_have_text(f"{usage['plan']['name']} plan")
     expect(page.get_by_test_id("billable-People")).to_have_text(f"{usage['usage']['people']['billable']:,}")
     expect(page.get_by_test_id("billable-Objects")).to_have_text(f"{usage['usage']['objects']['billable']:,}")
     expect(page.get_by_test_id("billable-Messages")).to_have_text(
@@ -223,6 +265,19 @@ def test_the_billing_page_shows_what_the_api_answers(page: Any, console: Console
     page.get_by_role("button", name=re.compile(re.escape(invoice["issued_on"]))).click()
     expect(page.get_by_test_id(f"invoice-total-{invoice['id']}")).to_have_text(_money(invoice["total_cents"]))
     screenshot(page, "billing")
+
+    # The error states: the API failing is said, with a retry; an answer the screen cannot read is said
+    # too, instead of a blank page.
+    failing = {"errors": [{"detail": "storage is busy", "status": "503"}]}
+    page.route("**/v1/billing/usage", lambda route: route.fulfill(status=503, json=failing))
+    page.reload()
+    expect(page.get_by_role("alert").filter(has_text="storage is busy")).to_be_visible()
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()
+    page.unroute("**/v1/billing/usage")
+    page.route("**/v1/billing/usage", lambda route: route.fulfill(status=200, json={}))
+    page.reload()
+    expect(page.get_by_role("alert").filter(has_text="This screen could not be shown")).to_be_visible()
+    expect(page.get_by_role("link", name="Overview")).to_be_visible()  # the navigation still works
 
 
 def test_messages_and_a_message(page: Any, console: Console) -> None:
@@ -243,6 +298,37 @@ def test_messages_and_a_message(page: Any, console: Console) -> None:
     screenshot(page, "message")
     page.get_by_role("link", name="← Messages").click()
     screenshot(page, "messages")
+
+
+def test_delivery_settings_are_saved_and_refusals_shown_at_their_field(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    before = runtime.app("GET", "/v1/settings/delivery").json()["delivery"]
+    sign_in(page, console, console.admin)
+    page.get_by_role("link", name="Settings").click()
+    try:
+        page.get_by_label("Sender (from)").fill("not an address")
+        page.get_by_role("button", name="Save delivery settings").click()
+        expect(page.get_by_label("Sender (from)")).to_have_attribute("aria-invalid", "true")
+        expect(page.get_by_text("from must be an email address")).to_be_visible()
+
+        page.get_by_label("Sender (from)").fill("Acme <hello@acme.test>")
+        page.get_by_label("SMTP host").fill("smtp.acme.test")
+        page.get_by_label("SMTP port").fill("70000")
+        page.get_by_role("button", name="Save delivery settings").click()
+        expect(page.get_by_label("SMTP port")).to_have_attribute("aria-invalid", "true")
+        expect(page.get_by_label("Sender (from)")).not_to_have_attribute("aria-invalid", "true")
+
+        page.get_by_label("SMTP host").fill("")  # no SMTP server of our own: the shared runtime sends on
+        page.get_by_label("Message limit per person").fill("50")
+        page.get_by_label("…within days").fill("7")
+        page.get_by_role("button", name="Save delivery settings").click()
+        expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+        saved = runtime.app("GET", "/v1/settings/delivery").json()["delivery"]
+        assert saved["from"] == "Acme <hello@acme.test>" and saved["smtp"] is None
+        assert saved["message_limit"] == {"count": 50, "days": 7}
+    finally:  # the other tests' messages go out as before
+        keys = ("from", "message_limit", "smtp")
+        assert runtime.app("PUT", "/v1/settings/delivery", {k: before[k] for k in keys}).ok
 
 
 def test_an_admin_creates_a_key_and_adds_a_member_each_shown_once(page: Any, console: Console) -> None:
@@ -437,8 +523,17 @@ def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -
 
     page.set_viewport_size(PHONE)
     # Folded into the menu; the screenshot after the navigation has finished sliding away.
-    expect(page.get_by_role("link", name="People")).not_to_be_in_viewport()
+    expect(page.locator("#navigation")).not_to_be_in_viewport()
     screenshot(page, "overview-phone")
+    # With the keyboard: the first Tab offers to skip to the content, the next reaches the menu, and the
+    # folded links are out of the way (never focused out of sight).
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Toggle navigation")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('navigation').contains(document.activeElement)") is False
     page.get_by_role("button", name="Toggle navigation").click()
     page.get_by_role("link", name="People").click()
     expect(page.get_by_role("heading", name="People")).to_be_visible()

@@ -251,6 +251,7 @@ def test_billing_through_the_app_api_and_the_cli(essentials, at, capsys, tmp_pat
     track.put("/api/v1/customers/ann", {})
     usage = app.get("/v1/billing/usage").json
     assert usage["period"] == {"start": "2026-09-01", "end": "2026-10-01"}
+    assert usage["plan"] == {"id": "essentials", "name": "Essentials", "billed": "monthly"}
     assert usage["estimate"]["total_cents"] >= 100_00
     assert cli.main(["billing", "run", "--at", "2026-10-01", "--json"]) == 0
     issued = json.loads(capsys.readouterr().out)["invoices"]

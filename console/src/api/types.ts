@@ -105,6 +105,7 @@ export interface Tax {
 }
 
 export interface BillingUsage {
+  plan: { id: string; name: string; billed: "monthly" | "annually" };
   period: { start: string; end: string };
   usage: Record<string, unknown>;
   estimate: { lines: InvoiceLine[]; subtotal_cents: number; tax: Tax; total_cents: number };

@@ -16,3 +16,18 @@ export function show(value: unknown): string {
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
+
+const CHANNEL_NAMES: Record<string, string> = {
+  email: "Email",
+  sms: "SMS",
+  twilio: "SMS",
+  push: "Push",
+  in_app: "In-app",
+  webhook: "Webhook",
+};
+
+/** A channel as people say it ("In-app" for in_app). */
+export function channelName(channel: string | undefined): string {
+  if (channel === undefined) return "—";
+  return CHANNEL_NAMES[channel] ?? channel;
+}

@@ -1,9 +1,9 @@
-import { Accordion, Card, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Accordion, Badge, Card, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
 import { api, seg } from "../api/client";
 import type { BillingUsage, Invoice, InvoiceLine, InvoiceSummary } from "../api/types";
 import { Empty, Loadable } from "../components/States";
-import { money, number } from "../components/format";
+import { channelName, money, number } from "../components/format";
 import { useApi } from "../components/useApi";
 
 interface Counted {
@@ -82,9 +82,14 @@ export default function Billing() {
           const messages = data.usage.messages as { by_channel: Record<string, number>; billable: number; included: number; over: number };
           return (
             <>
-              <Text size="sm" c="dimmed">
-                Period {data.period.start} to {data.period.end}
-              </Text>
+              <Group gap="xs">
+                <Badge size="lg" variant="light" data-testid="plan">
+                  {data.plan.name} plan
+                </Badge>
+                <Text size="sm" c="dimmed">
+                  billed {data.plan.billed} · this period {data.period.start} to {data.period.end}
+                </Text>
+              </Group>
               <Text size="sm">
                 You are billed for the most people you had at any point in the period (the high watermark): everyone you had when it began plus everyone added since, including people you deleted.
               </Text>
@@ -98,10 +103,13 @@ export default function Billing() {
                   <Text fz={28} fw={700} data-testid="billable-Messages">
                     {number.format(messages.billable)}
                   </Text>
+                  <Text size="xs" c="dimmed">
+                    of {number.format(messages.included)} in your plan{messages.over ? `, ${number.format(messages.over)} over` : ""}
+                  </Text>
                   <Group gap="sm">
                     {Object.entries(messages.by_channel).map(([channel, count]) => (
                       <Text key={channel} size="xs" c="dimmed">
-                        {channel} {number.format(count)}
+                        {channelName(channel)} {number.format(count)}
                       </Text>
                     ))}
                   </Group>

@@ -4,7 +4,7 @@ import { Link } from "react-router";
 import { api } from "../api/client";
 import type { Campaign, MessagesPage } from "../api/types";
 import { Empty, Failed, Loading } from "../components/States";
-import { when } from "../components/format";
+import { channelName, when } from "../components/format";
 import { useApi } from "../components/useApi";
 
 const CHANNELS = ["email", "sms", "push", "in_app", "webhook"];
@@ -30,7 +30,7 @@ export default function Messages() {
     <Stack>
       <Title order={2}>Messages</Title>
       <Group>
-        <NativeSelect label="Channel" value={type} onChange={filter(setType)} data={[{ value: "", label: "Any channel" }, ...CHANNELS]} />
+        <NativeSelect label="Channel" value={type} onChange={filter(setType)} data={[{ value: "", label: "Any channel" }, ...CHANNELS.map((c) => ({ value: c, label: channelName(c) }))]} />
         <NativeSelect label="State reached" value={metric} onChange={filter(setMetric)} data={[{ value: "", label: "Any state" }, ...STATES]} />
         <NativeSelect
           label="Campaign"
@@ -67,7 +67,7 @@ export default function Messages() {
                       {m.recipient ?? m.id}
                     </Anchor>
                   </Table.Td>
-                  <Table.Td>{m.channel}</Table.Td>
+                  <Table.Td>{channelName(m.channel)}</Table.Td>
                   <Table.Td>
                     <Badge variant="light" color={m.state === "failed" || m.state === "bounced" ? "red" : undefined}>
                       {m.state}

@@ -3,16 +3,8 @@ import { api } from "../api/client";
 import type { Overview as OverviewData } from "../api/types";
 import { BarChart } from "../components/BarChart";
 import { Loadable } from "../components/States";
-import { number } from "../components/format";
+import { channelName, number } from "../components/format";
 import { useApi } from "../components/useApi";
-
-const CHANNEL_NAMES: Record<string, string> = {
-  email: "Email",
-  sms: "SMS",
-  push: "Push",
-  in_app: "In-app",
-  webhook: "Webhook",
-};
 
 function Stat({ label, value, hint }: { label: string; value: string; hint?: string }) {
   return (
@@ -59,7 +51,7 @@ export default function Overview() {
                   {Object.entries(data.messages_by_channel).map(([channel, count]) => (
                     <div key={channel}>
                       <Text size="sm" c="dimmed">
-                        {CHANNEL_NAMES[channel] ?? channel}
+                        {channelName(channel)}
                       </Text>
                       <Text fw={600}>{number.format(count)}</Text>
                     </div>

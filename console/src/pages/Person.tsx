@@ -15,13 +15,16 @@ import {
   Timeline,
   Title,
 } from "@mantine/core";
-import { useState } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, api, seg } from "../api/client";
 import type { Customer, MessagesPage, Segment } from "../api/types";
 import { Empty, Failed, Loadable, Loading } from "../components/States";
 import { show, when } from "../components/format";
+import { ShowMore } from "../components/ShowMore";
 import { useApi } from "../components/useApi";
+import { useMore } from "../components/useMore";
+import { KINDS, asText, kindOf, parseValue, type AttributeKind } from "../people/attributeValue";
 import { useSession } from "../session";
 
 interface Activity {
@@ -33,6 +36,9 @@ interface Activity {
 }
 
 const BY_CIO = { id_type: "cio_id" };
+// Pages of a person's history: the newest first, older ones appended on demand.
+const ACTIVITY_PAGE = 20;
+const MESSAGE_PAGE = 20;
 
 interface TopicState {
   id: number;
@@ -103,6 +109,8 @@ function Attributes({ customer, reload }: { customer: Customer; reload(): void }
   const [editing, setEditing] = useState<string | null>(null);
   const [name, setName] = useState("");
   const [value, setValue] = useState("");
+  const [kind, setKind] = useState<AttributeKind>("text");
+  const [invalid, setInvalid] = useState<string>();
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
   const cio = customer.identifiers.cio_id;
@@ -110,16 +118,30 @@ function Attributes({ customer, reload }: { customer: Customer; reload(): void }
   function open(field: string | null) {
     setEditing(field ?? "");
     setName(field ?? "");
-    const current = field === null ? "" : customer.attributes[field];
-    setValue(current === undefined || current === null ? "" : typeof current === "object" ? JSON.stringify(current) : String(current));
+    const current = field === null ? undefined : customer.attributes[field];
+    setKind(kindOf(current));
+    setValue(asText(current));
+    setInvalid(undefined);
     setError(undefined);
   }
 
+  function chooseKind(next: AttributeKind) {
+    setKind(next);
+    setInvalid(undefined);
+    if (next === "boolean" && value !== "true" && value !== "false") setValue("true");
+  }
+
   async function save(remove = false) {
+    const typed = remove ? { value: null } : parseValue(kind, value);
+    if ("error" in typed) {
+      setInvalid(typed.error);
+      return;
+    }
+    setInvalid(undefined);
     setBusy(true);
     setError(undefined);
     try {
-      await api.put(`/v1/customers/${seg(cio)}/attributes`, { attributes: { [name.trim()]: remove ? null : value } }, { query: BY_CIO });
+      await api.put(`/v1/customers/${seg(cio)}/attributes`, { attributes: { [name.trim()]: typed.value } }, { query: BY_CIO });
       setEditing(null);
       reload();
     } catch (failure) {
@@ -161,7 +183,13 @@ function Attributes({ customer, reload }: { customer: Customer; reload(): void }
         </Table.Tbody>
       </Table>
       <Modal opened={editing !== null} onClose={() => setEditing(null)} title={editing ? `Edit ${editing}` : "Add an attribute"}>
-        <Stack>
+        <Stack
+          component="form"
+          onSubmit={(event: FormEvent) => {
+            event.preventDefault();
+            void save();
+          }}
+        >
           <TextInput
             label="Attribute"
             value={name}
@@ -170,13 +198,21 @@ function Attributes({ customer, reload }: { customer: Customer; reload(): void }
             error={error?.fields["attributes"] && !name ? error.fields["attributes"] : undefined}
             data-autofocus={!editing}
           />
-          <TextInput
-            label="Value"
-            value={value}
-            onChange={(e) => setValue(e.currentTarget.value)}
-            error={error?.field(pointer)}
-            data-autofocus={!!editing}
-          />
+          <NativeSelect label="Type" value={kind} onChange={(e) => chooseKind(e.currentTarget.value as AttributeKind)} data={KINDS} />
+          {kind === "boolean" ? (
+            <NativeSelect label="Value" value={value} onChange={(e) => setValue(e.currentTarget.value)} data={["true", "false"]} error={error?.field(pointer)} data-autofocus={!!editing} />
+          ) : (
+            <TextInput
+              label="Value"
+              value={value}
+              onChange={(e) => {
+                setValue(e.currentTarget.value);
+                setInvalid(undefined);
+              }}
+              error={invalid ?? error?.field(pointer)}
+              data-autofocus={!!editing}
+            />
+          )}
           {error && !error.field(pointer) && !error.fields["attributes"] && (
             <Alert color="red" role="alert">
               {error.message}
@@ -190,7 +226,7 @@ function Attributes({ customer, reload }: { customer: Customer; reload(): void }
             ) : (
               <span />
             )}
-            <Button onClick={() => void save()} loading={busy} disabled={!name.trim()}>
+            <Button type="submit" loading={busy} disabled={!name.trim()}>
               Save
             </Button>
           </Group>
@@ -300,34 +336,83 @@ function AddToSegment({ cio, current, added }: { cio: string; current: Segment[]
 }
 
 function Activities({ cio }: { cio: string }) {
-  const state = useApi(
-    (signal) => api.get<{ activities: Activity[]; next: string }>(`/v1/customers/${seg(cio)}/activities`, { signal, query: BY_CIO }),
+  const list = useMore(
+    (start, signal) =>
+      api
+        .get<{ activities: Activity[]; next: string }>(`/v1/customers/${seg(cio)}/activities`, {
+          signal,
+          query: { ...BY_CIO, limit: ACTIVITY_PAGE, start },
+        })
+        .then((page) => ({ items: page.activities, next: page.next })),
     [cio],
   );
-  if (state.error?.status === 404 && !state.error.message.includes("customer"))
-    return <Text c="dimmed">The activity timeline is not available on this Nudge yet.</Text>;
   return (
-    <Loadable state={state} label="Loading activity">
-      {(data) =>
-        data.activities.length === 0 ? (
+    <Loadable state={list} label="Loading activity">
+      {(activities) =>
+        activities.length === 0 ? (
           <Empty title="No activity yet" />
         ) : (
-          <Timeline bulletSize={14} lineWidth={2}>
-            {data.activities.map((a, i) => (
-              <Timeline.Item key={a.id ?? i} title={`${a.type.replace(/_/g, " ")}${a.name ? `: ${a.name}` : ""}`}>
-                <Text size="xs" c="dimmed">
-                  {when(a.timestamp)}
-                </Text>
-                {a.data && Object.keys(a.data).length > 0 && (
-                  <Text size="xs" ff="monospace" style={{ wordBreak: "break-word" }}>
-                    {Object.entries(a.data)
-                      .map(([key, value]) => `${key}: ${show(value)}`)
-                      .join(" · ")}
+          <>
+            <Timeline bulletSize={14} lineWidth={2}>
+              {activities.map((a, i) => (
+                <Timeline.Item key={a.id ?? i} title={`${a.type.replace(/_/g, " ")}${a.name ? `: ${a.name}` : ""}`}>
+                  <Text size="xs" c="dimmed">
+                    {when(a.timestamp)}
                   </Text>
-                )}
-              </Timeline.Item>
-            ))}
-          </Timeline>
+                  {a.data && Object.keys(a.data).length > 0 && (
+                    <Text size="xs" ff="monospace" style={{ wordBreak: "break-word" }}>
+                      {Object.entries(a.data)
+                        .map(([key, value]) => `${key}: ${show(value)}`)
+                        .join(" · ")}
+                    </Text>
+                  )}
+                </Timeline.Item>
+              ))}
+            </Timeline>
+            <ShowMore list={list} label="Show older activity" />
+          </>
+        )
+      }
+    </Loadable>
+  );
+}
+
+function Messages({ cio }: { cio: string }) {
+  const list = useMore(
+    (start, signal) =>
+      api
+        .get<MessagesPage>(`/v1/customers/${seg(cio)}/messages`, { signal, query: { ...BY_CIO, limit: MESSAGE_PAGE, start } })
+        .then((page) => ({ items: page.messages, next: page.next })),
+    [cio],
+  );
+  return (
+    <Loadable state={list} label="Loading messages">
+      {(messages) =>
+        messages.length === 0 ? (
+          <Text c="dimmed">No messages yet.</Text>
+        ) : (
+          <>
+            <Table>
+              <Table.Tbody>
+                {messages.map((m) => (
+                  <Table.Tr key={m.id}>
+                    <Table.Td>
+                      <Anchor component={Link} to={`/messages/${m.id}`}>
+                        {m.channel}
+                      </Anchor>
+                    </Table.Td>
+                    <Table.Td>
+                      <Badge variant="light" color={m.state === "failed" || m.state === "bounced" ? "red" : undefined}>
+                        {m.state}
+                      </Badge>
+                    </Table.Td>
+                    <Table.Td>{when(m.created)}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+            <ShowMore list={list} label="Show older messages" />
+          </>
         )
       }
     </Loadable>
@@ -338,7 +423,6 @@ export default function Person() {
   const { cioId = "" } = useParams();
   const person = useApi((signal) => api.get<{ customer: Customer }>(`/v1/customers/${seg(cioId)}/attributes`, { signal, query: BY_CIO }), [cioId]);
   const segments = useApi((signal) => api.get<{ segments: Segment[] }>(`/v1/customers/${seg(cioId)}/segments`, { signal, query: BY_CIO }), [cioId]);
-  const messages = useApi((signal) => api.get<MessagesPage>(`/v1/customers/${seg(cioId)}/messages`, { signal, query: { ...BY_CIO, limit: 20 } }), [cioId]);
 
   if (person.error) return <Failed error={person.error} retry={person.error.status === 404 ? undefined : person.reload} />;
   if (!person.data) return <Loading label="Loading this person" />;
@@ -404,31 +488,7 @@ export default function Person() {
             <Title order={4} mb="xs">
               Messages
             </Title>
-            <Loadable state={messages}>
-              {(data) =>
-                data.messages.length === 0 ? (
-                  <Text c="dimmed">No messages yet.</Text>
-                ) : (
-                  <Table>
-                    <Table.Tbody>
-                      {data.messages.map((m) => (
-                        <Table.Tr key={m.id}>
-                          <Table.Td>
-                            <Anchor component={Link} to={`/messages/${m.id}`}>
-                              {m.channel}
-                            </Anchor>
-                          </Table.Td>
-                          <Table.Td>
-                            <Badge variant="light">{m.state}</Badge>
-                          </Table.Td>
-                          <Table.Td>{when(m.created)}</Table.Td>
-                        </Table.Tr>
-                      ))}
-                    </Table.Tbody>
-                  </Table>
-                )
-              }
-            </Loadable>
+            <Messages cio={customer.identifiers.cio_id} />
           </Card>
           <Card withBorder>
             <Title order={4} mb="xs">

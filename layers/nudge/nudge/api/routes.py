@@ -17,7 +17,7 @@ from nudge.api.person_changes import ROUTES as PERSON_CHANGE_ROUTES
 from nudge.api.segment_preview import ROUTES as PREVIEW_ROUTES
 from nudge.api.sessions import ROUTES as SESSION_ROUTES
 from nudge.api.template_tests import ROUTES as TEMPLATE_TEST_ROUTES
-from nudge.billing import invoicing, periods
+from nudge.billing import catalog, invoicing, periods
 from nudge.campaigns.api_routes import BROADCAST_ROUTES
 from nudge.campaigns.api_routes import ROUTES as CAMPAIGN_ROUTES
 from nudge.campaigns.newsletter_routes import NEWSLETTER_ROUTES
@@ -187,7 +187,9 @@ def _billing_usage(req: Request) -> Response:
     workspace = workspaces.load(req.workspace_id)
     period = invoicing.current_period(workspace)
     estimate = invoicing.draft(workspace, period, issued_on=periods.day_of(clock.now()))
+    plan = catalog.load().plan(workspace.plan)
     return 200, {
+        "plan": {"id": plan.key, "name": plan.name, "billed": plan.billed},
         "period": {"start": period.starts, "end": period.ends},
         "usage": estimate.usage,
         "estimate": {
