@@ -1,7 +1,11 @@
 """The local runtime over real HTTP: the start-up contract, the gateway, streams and the dead-letter list."""
 
 import json
+import os
+import re
 import subprocess
+import sys
+from pathlib import Path
 
 import requests
 
@@ -9,6 +13,11 @@ from infra.table_specs import table_specs
 from nudge.model import TABLE_MODELS
 from tests.support.local_runtime import launch, start
 from tests.support.stream_records import event_insert
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+TRACK_CLIENT_EXAMPLE = re.compile(
+    r"^<!-- README example \(python\): track_client[^\n]*-->\n```python\n(.*?)^```$", re.MULTILINE | re.DOTALL
+)
 
 
 def _evaluation(runtime):
@@ -183,9 +192,7 @@ def test_a_busy_port_is_a_one_line_error(local, tmp_path):
     ]
 
 
-def test_tls_mode_a_console_folder_and_a_clean_ctrl_c(tmp_path, monkeypatch):
-    from customerio import CustomerIO
-
+def test_tls_mode_a_console_folder_and_a_clean_ctrl_c(tmp_path):
     console = tmp_path / "console-build"
     (console / "assets").mkdir(parents=True)
     (console / "index.html").write_text("<!doctype html><title>console</title>")
@@ -202,19 +209,30 @@ def test_tls_mode_a_console_folder_and_a_clean_ctrl_c(tmp_path, monkeypatch):
         asset = requests.get(runtime.url + "/console/assets/app-3f2a1b9c.js", verify=cert, timeout=10)
         assert asset.headers["content-type"] == "text/javascript; charset=utf-8"
         assert "immutable" in asset.headers["cache-control"]
-        # Customer.io's official Python client speaks only https: it works against the runtime unmodified.
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
-        client = CustomerIO(
-            runtime.contract["site_id"],
-            runtime.contract["track_api_key"],
-            host="localhost",
-            port=runtime.port,
-            retries=0,
+        # Customer.io's official Python client speaks only https: the README's example of it, as written.
+        env = {
+            **os.environ,
+            "REQUESTS_CA_BUNDLE": cert,
+            "SITE_ID": runtime.contract["site_id"],
+            "TRACK_API_KEY": runtime.contract["track_api_key"],
+            "NUDGE_HOST": "localhost",
+            "NUDGE_PORT": str(runtime.port),
+        }
+        example = TRACK_CLIENT_EXAMPLE.search(README.read_text())
+        assert example is not None, "the README's Python Track client example is not marked"
+        ran = subprocess.run(
+            [sys.executable, "-c", example.group(1)], env=env, capture_output=True, text=True, timeout=60
         )
-        client.identify("tls-person", email="tls@example.com")
-        client.track("tls-person", "signed_up")
+        assert ran.returncode == 0, ran.stderr
         events = runtime.wait_until(lambda: _evaluation(runtime)["tables"]["events"]["records"])
         assert events >= 1
+        ann = requests.get(
+            runtime.url + "/v1/customers/ann/attributes",
+            headers={"Authorization": f"Bearer {runtime.contract['app_api_key']}"},
+            verify=cert,
+            timeout=10,
+        )
+        assert ann.json()["customer"]["attributes"]["plan"] == "pro"
     finally:
         code, output = runtime.stop()
     assert code == 0

@@ -325,6 +325,22 @@ def test_own_smtp_server_sends_and_is_not_billed(app, ws, ann, deliver, channels
     assert metered.billable_messages == 0
 
 
+def test_null_removes_the_smtp_server_and_the_message_limit_and_email_goes_through_ses_again(
+    app, ann, deliver, channels
+):
+    smtp = {"host": "smtp.example.com", "port": 587, "username": "shop", "password": "hunter2"}
+    limit = {"count": 3, "days": 7}
+    assert app.put("/v1/settings/delivery", {"smtp": smtp, "message_limit": limit}).status == 200
+
+    removed = app.put("/v1/settings/delivery", {"smtp": None, "message_limit": None})
+
+    assert removed.status == 200
+    assert (removed.json["delivery"]["smtp"], removed.json["delivery"]["message_limit"]) == (None, None)
+    send = app.post("/v1/send/email", {"identifiers": {"id": "ann"}, "subject": "s", "body": "b"})
+    assert deliver(send.json["delivery_id"]).state == states.SENT
+    assert [m.to for m in channels.email.sent] == ["ann@example.com"] and channels.smtp_port.sent == []
+
+
 def test_the_smtp_password_is_never_returned(app):
     smtp = {"host": "smtp.example.com", "username": "shop", "password": "hunter2"}
 
