@@ -289,8 +289,17 @@ def test_messages_and_a_message(page: Any, console: Console) -> None:
     runtime.wait_until(lambda: runtime.app("GET", "/v1/customers/mo/messages").json()["messages"], timeout=30)
     sign_in(page, console, console.admin)
 
+    runtime.wait_until(
+        lambda: any(
+            "sent" in m["metrics"] for m in runtime.app("GET", "/v1/customers/mo/messages").json()["messages"]
+        ),
+        timeout=30,
+    )
     page.get_by_role("link", name="Messages").click()
     page.get_by_label("Channel").select_option("email")
+    page.get_by_label("State reached").select_option("bounced")
+    expect(page.get_by_role("link", name="mo@example.com")).to_have_count(0)
+    page.get_by_label("State reached").select_option("sent")
     page.get_by_role("link", name="mo@example.com").first.click()
 
     expect(page.get_by_role("heading", name=re.compile("email to mo@example.com"))).to_be_visible()

@@ -16,9 +16,25 @@ interface Counted {
   deleted: number;
 }
 
+// The first invoice of all (the first period's base fee, in advance) has a period start of "<day>-opening".
+const OPENING = "-opening";
+
+function invoiceTitle(inv: InvoiceSummary): string {
+  const opening = inv.period.start.endsWith(OPENING);
+  const start = opening ? inv.period.start.slice(0, -OPENING.length) : inv.period.start;
+  return `${inv.issued_on} · ${opening ? "opening invoice · " : ""}${inv.plan} · ${start} to ${inv.period.end} · ${money(inv.total_cents, inv.currency)}`;
+}
+
 function Lines({ lines, subtotal, tax, total, testId }: { lines: InvoiceLine[]; subtotal: number; tax: number; total: number; testId: string }) {
   return (
     <Table>
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Line</Table.Th>
+          <Table.Th ta="right">Quantity</Table.Th>
+          <Table.Th ta="right">Amount</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
       <Table.Tbody>
         {lines.map((line, i) => (
           <Table.Tr key={i}>
@@ -136,7 +152,7 @@ export default function Billing() {
                 {data.invoices.map((inv) => (
                   <Accordion.Item key={inv.id} value={inv.id}>
                     <Accordion.Control>
-                      {inv.issued_on} · {inv.plan} · {inv.period.start} to {inv.period.end} · {money(inv.total_cents, inv.currency)}
+                      {invoiceTitle(inv)}
                     </Accordion.Control>
                     <Accordion.Panel>
                       {opened === inv.id && <InvoiceDetail id={inv.id} />}

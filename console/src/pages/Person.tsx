@@ -424,7 +424,15 @@ export default function Person() {
   const person = useApi((signal) => api.get<{ customer: Customer }>(`/v1/customers/${seg(cioId)}/attributes`, { signal, query: BY_CIO }), [cioId]);
   const segments = useApi((signal) => api.get<{ segments: Segment[] }>(`/v1/customers/${seg(cioId)}/segments`, { signal, query: BY_CIO }), [cioId]);
 
-  if (person.error) return <Failed error={person.error} retry={person.error.status === 404 ? undefined : person.reload} />;
+  if (person.error)
+    return (
+      <Stack>
+        <Anchor component={Link} to="/people" size="sm">
+          ← People
+        </Anchor>
+        <Failed error={person.error} retry={person.error.status === 404 ? undefined : person.reload} />
+      </Stack>
+    );
   if (!person.data) return <Loading label="Loading this person" />;
   const customer = person.data.customer;
   return (
