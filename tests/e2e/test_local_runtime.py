@@ -233,6 +233,15 @@ def test_tls_mode_a_console_folder_and_a_clean_ctrl_c(tmp_path):
             timeout=10,
         )
         assert ann.json()["customer"]["attributes"]["plan"] == "pro"
+        # nudge demo trusts the certificate local.json names (it tracks, then watches the outbox no time).
+        command = ["demo", "--state-dir", str(runtime.state_dir), "--watch", "0"]
+        demo = subprocess.run(
+            [sys.executable, "-m", "nudge.cli", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "tracked order_placed" in demo.stdout and not demo.stderr, demo.stderr
     finally:
         code, output = runtime.stop()
     assert code == 0

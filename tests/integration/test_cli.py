@@ -221,6 +221,20 @@ def test_a_local_runtime_that_stopped_is_one_line(tmp_path):
     ]
 
 
+def test_nudge_demo_against_a_runtime_that_stopped_is_one_line(tmp_path, capsys):
+    endpoint = f"http://127.0.0.1:{_free_port()}"
+    (tmp_path / ".nudge").mkdir()
+    contract = {"track_url": endpoint, "site_id": "site", "track_api_key": "key"}
+    (tmp_path / ".nudge" / "local.json").write_text(json.dumps(contract))
+
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["demo", "--watch", "0"])
+
+    assert stopped.value.code == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"nudge demo: the local runtime at {endpoint} does not answer (")
+
+
 def test_a_broken_contract_is_one_line(tmp_path):
     (tmp_path / ".nudge").mkdir()
     (tmp_path / ".nudge" / "local.json").write_text("{")

@@ -11,7 +11,10 @@
 from __future__ import annotations
 
 import json
+import ssl
+import sys
 import time
+import urllib.error
 import urllib.request
 from base64 import b64encode
 from pathlib import Path
@@ -130,15 +133,21 @@ def _call(contract: dict[str, Any], method: str, path: str, body: Any) -> None:
         method=method,
         headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the runtime's own URL
+    with _open(contract, request) as answer:
         answer.read()
 
 
 def _outbox(contract: dict[str, Any]) -> list[dict[str, Any]]:
-    url = contract["track_url"] + "/_local/outbox"
-    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - the runtime's own URL
+    with _open(contract, contract["track_url"] + "/_local/outbox") as answer:
         found: list[dict[str, Any]] = json.loads(answer.read())
     return found
+
+
+def _open(contract: dict[str, Any], request: urllib.request.Request | str) -> Any:
+    """The runtime's own URL; under ``--tls``, trusting the self-signed certificate local.json names."""
+    cert = contract.get("tls_cert")
+    context = ssl.create_default_context(cafile=cert) if cert else None
+    return urllib.request.urlopen(request, timeout=10, context=context)  # noqa: S310 - the runtime's own URL
 
 
 def run(state_dir: Path, *, watch_seconds: float = 30.0) -> int:
@@ -148,6 +157,19 @@ def run(state_dir: Path, *, watch_seconds: float = 30.0) -> int:
         print(f"nudge demo: no running local runtime ({contract_path} not found): start one with `make run`")
         return 1
     contract = json.loads(contract_path.read_text())
+    try:
+        return _track_and_watch(contract, watch_seconds)
+    except (urllib.error.URLError, ConnectionError) as exc:  # URLError: refused, TLS refused, timed out
+        reason = getattr(exc, "reason", exc)
+        url = contract["track_url"]
+        print(
+            f"nudge demo: the local runtime at {url} does not answer ({reason}): start it (make run)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _track_and_watch(contract: dict[str, Any], watch_seconds: float) -> int:
     before = {m["delivery_id"] for m in _outbox(contract)}
     now = int(time.time())
     tag = str(now)[-5:]
