@@ -48,10 +48,11 @@ bench: $(STAMP)
 console: $(STAMP)
 	$(BIN)/python -m infra.console_build
 
-# 60x: the demo's 5-minute delay passes in 5 seconds (pass your own with `nudge local --time-scale`).
-# The console is served when it was built (its URL and sign-in come first in the banner).
+# 60x: the demo's 5-minute delay passes in 5 seconds. The console is served when it was built (its URL
+# and sign-in come first in the banner). ARGS go to nudge local after these: make run ARGS="--port 4811 --tls"
+ARGS ?=
 run: $(STAMP) console
-	$(BIN)/nudge local --time-scale 60 $$(test -f console/dist/index.html && echo --console console/dist)
+	$(BIN)/nudge local --time-scale 60 $$(test -f console/dist/index.html && echo --console console/dist) $(ARGS)
 
 clean:
 	rm -rf $(VENV) build cdk.out .mypy_cache .ruff_cache
