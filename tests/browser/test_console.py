@@ -315,6 +315,8 @@ def test_delivery_settings_are_saved_and_refusals_shown_at_their_field(page: Any
     sign_in(page, console, console.admin)
     page.get_by_role("link", name="Settings").click()
     try:
+        expect(page.get_by_label("Webhook signing key")).to_have_value(before["webhook_signing_key"])
+        expect(page.get_by_label("New templates are written in")).to_have_value(before["template_language"])
         page.get_by_label("Sender (from)").fill("not an address")
         page.get_by_role("button", name="Save delivery settings").click()
         expect(page.get_by_label("Sender (from)")).to_have_attribute("aria-invalid", "true")

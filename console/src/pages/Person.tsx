@@ -79,12 +79,11 @@ function Subscriptions({ cio }: { cio: string }) {
                       <Table.Th scope="row">
                         {t.name} <code>{t.identifier}</code>
                       </Table.Th>
+                      {/* The state and whose choice it is in one cell: two columns fit a phone. */}
                       <Table.Td>
-                        <Badge variant="light" color={t.subscribed ? "green" : "gray"}>
+                        <Badge variant="light" color={t.subscribed ? "green" : "gray"} style={{ flexShrink: 0 }}>
                           {t.subscribed ? "subscribed" : "not subscribed"}
                         </Badge>
-                      </Table.Td>
-                      <Table.Td>
                         <Text size="xs" c="dimmed">
                           {t.chosen ? "their choice" : "the topic's default"}
                         </Text>

@@ -14,6 +14,8 @@ interface Delivery {
   smtp: { host: string; port: number; username: string | null; security: string; password_set: boolean } | null;
   message_limit: { count: number; days: number } | null;
   sending_rate: number | null;
+  template_language: "liquid" | "jinja";
+  webhook_signing_key: string | null; // admins only (null for other roles)
 }
 
 interface ApiKey {
@@ -56,6 +58,7 @@ function DeliveryForm({ current, readOnly }: { current: Delivery; readOnly: bool
   const [username, setUsername] = useState(current.smtp?.username ?? "");
   const [password, setPassword] = useState("");
   const [security, setSecurity] = useState(current.smtp?.security ?? "starttls");
+  const [language, setLanguage] = useState(current.template_language ?? "liquid");
   const [error, setError] = useState<ApiError>();
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -75,6 +78,7 @@ function DeliveryForm({ current, readOnly }: { current: Delivery; readOnly: bool
         ...(rate === "" ? {} : { sending_rate: Number(rate) }),
         message_limit: limitCount === "" ? null : { count: Number(limitCount), days: Number(limitDays || 1) },
         smtp,
+        template_language: language,
       });
       setSaved(true);
       setPassword("");
@@ -104,6 +108,20 @@ function DeliveryForm({ current, readOnly }: { current: Delivery; readOnly: bool
         />
         <NumberInput label="…within days" min={1} max={365} value={limitDays} readOnly={readOnly} onChange={setLimitDays} error={error?.field("message_limit/days")} />
       </SimpleGrid>
+      <SimpleGrid cols={{ base: 1, xs: 2 }}>
+        <NativeSelect
+          label="New templates are written in"
+          value={language}
+          disabled={readOnly}
+          onChange={(e) => setLanguage(e.currentTarget.value as Delivery["template_language"])}
+          data={[{ value: "liquid", label: "Liquid" }, { value: "jinja", label: "Jinja" }]}
+          error={error?.field("template_language")}
+        />
+        {current.webhook_signing_key && (
+          // Admins only, hidden until asked for: it verifies the X-Nudge-Signature of webhook messages.
+          <PasswordInput label="Webhook signing key" description="Checks the X-Nudge-Signature of webhook messages" value={current.webhook_signing_key} readOnly />
+        )}
+      </SimpleGrid>
       <Title order={5}>Your own SMTP server (optional)</Title>
       <SimpleGrid cols={{ base: 1, xs: 3 }}>
         <TextInput label="SMTP host" value={host} readOnly={readOnly} onChange={(e) => setHost(e.currentTarget.value)} error={error?.field("smtp/host") ?? error?.fields["smtp"]} />
@@ -121,7 +139,7 @@ function DeliveryForm({ current, readOnly }: { current: Delivery; readOnly: bool
           error={error?.field("smtp/password")}
         />
       </SimpleGrid>
-      <Unplaced error={error} fields={["from", "reply_to", "sending_rate", "message_limit", "smtp"]} />
+      <Unplaced error={error} fields={["from", "reply_to", "sending_rate", "message_limit", "smtp", "template_language"]} />
       {saved && (
         <Alert color="green" role="status">
           Saved.
