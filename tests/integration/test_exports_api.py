@@ -363,6 +363,23 @@ def test_a_deliveries_export_holds_the_campaigns_deliveries_with_the_metric_aske
     assert sorted(r["delivery_id"] for r in csv_of(app, opened["export"]["id"])) == ["d0", "d2"]
 
 
+def test_a_newsletter_id_exports_that_newsletter_s_messages(app, track, ws, sent):
+    _people(track, 2)
+    newsletter = app.post("/v1/newsletters", {"name": "Digest", "subject": "Hi", "body": "<p>hi</p>"})
+    assert newsletter.status == 200, newsletter.json  # a draft: nothing sent by itself
+    number = newsletter.json["newsletter"]["id"]
+    _delivery(ws, "p000", "d0", campaign_id=f"nl-{number}", metric=states.SENT)
+    _delivery(ws, "p001", "d1", campaign_id="another", metric=states.SENT)
+
+    export = app.post("/v1/exports/deliveries", {"newsletter_id": number})
+    assert export.status == 200, export.json
+    deliver_all(sent)
+
+    assert [(r["delivery_id"], r["campaign_id"]) for r in csv_of(app, export.json["export"]["id"])] == [
+        ("d0", f"nl-{number}")
+    ]
+
+
 def test_a_deliveries_export_keeps_to_its_window(app, track, ws, sent, monkeypatch):
     _people(track, 1)
     from nudge import clock

@@ -6,13 +6,14 @@ link to its CSV once it is done. The work runs in the exports worker (``nudge.ex
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from nudge import clock
 from nudge.campaigns import store as campaigns
-from nudge.errors import Conflict
+from nudge.errors import Conflict, NotFound
 from nudge.exports import files, queue, requests, store
 from nudge.model.exports import Export
 from nudge.routing import Request, Response, Route
@@ -43,10 +44,29 @@ def _customers(req: Request) -> Response:
 
 
 def _deliveries(req: Request) -> Response:
-    request = requests.deliveries(parse_json_object(req.body, limit=BODY_LIMIT), clock.now())
+    body = parse_json_object(req.body, limit=BODY_LIMIT)
+    request = requests.deliveries(body, clock.now())
     if request.campaign_id is not None:
-        campaigns.get(req.workspace_id, request.campaign_id)  # another workspace's campaign is a 404
+        newsletter = None
+        if body.get("newsletter_id") is not None:
+            newsletter = _newsletter_campaign(req.workspace_id, request.campaign_id)
+        if newsletter is not None:
+            request = replace(request, campaign_id=newsletter)
+        else:  # a newsletter_id naming no newsletter names a campaign (Nudge's one-off API sends)
+            campaigns.get(req.workspace_id, request.campaign_id)  # another workspace's campaign is a 404
     return _start(req, request)
+
+
+def _newsletter_campaign(workspace_id: str, newsletter_id: str) -> str | None:
+    """The campaign id a newsletter's messages are filed under (``nl-<id>``), or None: no such newsletter."""
+    # Imported here: the newsletters module brings the template engines, which no other export needs.
+    from nudge.campaigns import newsletters
+
+    try:
+        newsletters.load(workspace_id, newsletter_id)
+    except NotFound:
+        return None
+    return newsletters.campaign_id(newsletter_id.removeprefix(newsletters.PREFIX))
 
 
 def _list(req: Request) -> Response:
