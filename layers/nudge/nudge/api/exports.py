@@ -46,14 +46,15 @@ def _customers(req: Request) -> Response:
 def _deliveries(req: Request) -> Response:
     body = parse_json_object(req.body, limit=BODY_LIMIT)
     request = requests.deliveries(body, clock.now())
-    if request.campaign_id is not None:
+    named = request.campaign_id
+    if named is not None:
         newsletter = None
         if body.get("newsletter_id") is not None:
-            newsletter = _newsletter_campaign(req.workspace_id, request.campaign_id)
+            newsletter = _newsletter_campaign(req.workspace_id, named)
         if newsletter is not None:
             request = replace(request, campaign_id=newsletter)
         else:  # a newsletter_id naming no newsletter names a campaign (Nudge's one-off API sends)
-            campaigns.get(req.workspace_id, request.campaign_id)  # another workspace's campaign is a 404
+            campaigns.get(req.workspace_id, named)  # another workspace's campaign is a 404
     return _start(req, request)
 
 
