@@ -362,7 +362,7 @@ def test_non_finite_numbers_are_invalid_values():
 
 def test_messages_read_well():
     assert str(failure({"message": {}})) == (
-        "message: message activity conditions need delivery records, which arrive with message delivery"
+        "message: message activity conditions (sent, opened, clicked ...) are not supported yet"
     )
     assert str(failure(attr("a", "equals", 1))).startswith(
         "attribute.operator: unknown value 'equals'; expected eq,"

@@ -170,7 +170,7 @@ __all__ = [
 _GROUPS = ("and", "or", "not")
 _FIELD_KINDS = (*_GROUPS, "attribute")
 _PERSON_KINDS = (*_FIELD_KINDS, "event", "device", "object", "segment")
-_MESSAGE_UNSUPPORTED = "message activity conditions need delivery records, which arrive with message delivery"
+_MESSAGE_UNSUPPORTED = "message activity conditions (sent, opened, clicked ...) are not supported yet"
 _FIELD_RE = re.compile(FIELD_PATTERN)
 _NAME_RE = re.compile(NAME_PATTERN)
 
