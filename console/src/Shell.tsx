@@ -34,7 +34,7 @@ function SkipToContent() {
       }}
       style={focused ? { position: "absolute", left: 8, top: 8, zIndex: 1000 } : hidden}
     >
-      Skip to content
+      Skip navigation
     </Button>
   );
 }

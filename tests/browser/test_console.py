@@ -536,11 +536,11 @@ def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -
     # Folded into the menu; the screenshot after the navigation has finished sliding away.
     expect(page.locator("#navigation")).not_to_be_in_viewport()
     screenshot(page, "overview-phone")
-    # With the keyboard: the first Tab offers to skip to the content, the next reaches the menu, and the
+    # With the keyboard: the first Tab offers to skip the navigation, the next reaches the menu, and the
     # folded links are out of the way (never focused out of sight).
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.keyboard.press("Tab")
-    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    expect(page.get_by_role("link", name="Skip navigation")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Toggle navigation")).to_be_focused()
     page.keyboard.press("Tab")
