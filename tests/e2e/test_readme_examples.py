@@ -64,6 +64,33 @@ def test_the_readme_marks_its_examples():
     assert set(examples()) == {"segments", "campaigns", "liquid", "reporting_webhooks", "subscriptions"}
 
 
+def test_the_line_that_sets_the_variables_reads_them_from_local_json(runtime):
+    variables = re.compile(r"read the ids out of the answers:\n\n```sh\n(.*?)^```$", re.S | re.M)
+    found = variables.search(README.read_text())
+    assert found is not None, "the README's line setting URL, SITE_ID and the keys is gone"
+    contract = runtime.contract
+    script = found.group(1).replace(".nudge/local.json", str(runtime.state_dir / "local.json"))
+    script += 'env | grep -E "^(URL|SITE_ID|TRACK_API_KEY|APP_API_KEY|CDP_API_KEY)=" | sort\n'
+
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"APP_API_KEY={contract['app_api_key']}",
+        f"CDP_API_KEY={contract['cdp_api_key']}",
+        f"SITE_ID={contract['site_id']}",
+        f"TRACK_API_KEY={contract['track_api_key']}",
+        f"URL={contract['track_url']}",
+    ]
+
+
 def test_the_segment_example(runtime):
     printed = run(runtime, "segments")
 
