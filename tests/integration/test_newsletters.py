@@ -227,6 +227,23 @@ def test_a_test_send_goes_to_one_person_and_is_not_counted(ws, app, track, fake,
     assert app.get(f"/v1/newsletters/{newsletter['id']}").json["newsletter"]["state"] == "draft"
 
 
+def test_a_newsletter_of_a_topic_skips_people_who_left_it(ws, app, track, fake, deliver, channels):
+    topic = app.post("/v1/subscription_topics", {"name": "News"}).json["topic"]["identifier"]
+    people(track, "ann", "bob")
+    preferences = {"cio_subscription_preferences": {"topics": {topic: False}}}
+    assert track.put("/api/v1/customers/bob", preferences).status == 200
+    newsletter = created(
+        app, {"subject": "News", "body": "<p>n</p>", "subscription_topic_id": topic, "send_now": True}
+    )
+    assert newsletter["subscription_topic_id"] == 1
+    run_broadcasts(ws, fake, newsletter)
+    send_all(ws, deliver, newsletter)
+
+    assert [m.to for m in channels.email.sent] == ["ann@example.com"]
+    stopped = next(d for d in deliveries(ws, newsletter) if d.state == states.UNDELIVERABLE)
+    assert stopped.reason is not None and stopped.reason.startswith("topic_opt_out")
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -254,6 +271,9 @@ def test_a_test_send_goes_to_one_person_and_is_not_counted(ws, app, track, fake,
         ),
         ({"subject": "x", "body": "y", "send_now": True, "scheduled_at": 5}, "scheduled_at"),
         ({"subject": "x", "body": "y", "timezone": "Nowhere/Land"}, "timezone"),
+        ({"subject": "x", "body": "y", "subscription_topic_id": "topic_9"}, "subscription_topic_id"),
+        ({"subject": "x", "body": "y", "subscription_topic_id": "news"}, "subscription_topic_id"),
+        ({"type": "in_app", "body": "y", "subscription_topic_id": 1}, "subscription_topic_id"),
     ],
 )
 def test_invalid_newsletters_are_refused_naming_the_field(app, fake, body, field):

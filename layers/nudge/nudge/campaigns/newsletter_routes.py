@@ -123,6 +123,7 @@ CREATE_SCHEMA: dict[str, Any] = {
             },
         },
         "timezone": {"type": "string"},
+        "subscription_topic_id": {"type": ["integer", "string"], "description": "a topic's id or identifier"},
         **_SCHEDULE,
     },
 }

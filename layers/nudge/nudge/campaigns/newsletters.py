@@ -17,7 +17,8 @@ The body (``POST /v1/newsletters``)::
      "ab_test": {"test_percent": 20, "metric": "open" | "click", "wait_seconds": 3600},  # optional
      "send_now": true | "scheduled_at": <unix seconds> |
      "local_time": {"date": "2026-12-24", "time": "09:00"},   # each recipient's own time zone
-     "timezone": "Europe/Paris"}                               # for people without a valid ``timezone``
+     "timezone": "Europe/Paris",                               # for people without a valid ``timezone``
+     "subscription_topic_id": 4}                               # optional: the topic its messages belong to
 
 Without ``send_now``, ``scheduled_at`` or ``local_time`` it is a draft, sent later by
 ``POST /v1/newsletters/{id}/send`` (which takes the same schedule fields).
@@ -32,12 +33,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pynamodb.exceptions import DoesNotExist
 
 from nudge import clock
+from nudge.campaigns.definition import TOPIC_CHANNELS
 from nudge.delivery import templates
 from nudge.delivery.request_shapes import INLINE, INLINE_REQUIRED
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model.campaigns import Newsletter, NewsletterCounter
 from nudge.segments import definitions
 from nudge.segments.conditions import ConditionError, parse, referenced_segments, to_json
+from nudge.subscriptions import topics
 
 PREFIX = "nl-"
 DRAFT, SENDING, CANCELED = "draft", "sending", "canceled"
@@ -94,7 +97,21 @@ def parse_definition(workspace_id: str, body: dict[str, Any], language: str) -> 
         "ab_test": _ab_test(body.get("ab_test"), len(variants)),
         "timezone": _timezone(body.get("timezone"), "timezone"),
     }
+    if body.get("subscription_topic_id") is not None:
+        definition["topic_id"] = _topic(workspace_id, channel, body["subscription_topic_id"])
     return definition
+
+
+def _topic(workspace_id: str, channel: str, value: Any) -> int:
+    """The subscription topic the newsletter's messages carry: the send gate then skips people who left
+    it (or never joined an opt-in one), as it does for a campaign's send block naming it."""
+    field = "subscription_topic_id"
+    if channel not in TOPIC_CHANNELS:
+        raise InvalidRequest(f"{field} applies to {', '.join(TOPIC_CHANNELS)} newsletters only", field=field)
+    topic_id = topics.parse_id(value, field)
+    if topics.find(topics.list_topics(workspace_id), topic_id) is None:
+        raise InvalidRequest(f"{field} names no subscription topic of this workspace: {value}", field=field)
+    return topic_id
 
 
 def _content(channel: str, value: Any, path: str, language: str) -> dict[str, Any]:
@@ -225,6 +242,7 @@ def view(item: Newsletter) -> dict[str, Any]:
         "scheduled_at": schedule.get("scheduled_at"),
         "local_time": schedule.get("local_time"),
         "ab_test": definition.get("ab_test"),
+        "subscription_topic_id": definition.get("topic_id"),
         "sent_at": int(item.sent_at) if item.sent_at is not None else None,
         "created": int(item.created_at),
         "updated": int(item.updated_at),
@@ -252,7 +270,12 @@ def as_campaign(workspace_id: str, newsletter_campaign: str) -> dict[str, Any] |
     definition = definition_of(item)
     variants = definition["variants"]
     blocks: dict[str, Any] = {
-        block_of(n): {"type": "send", "channel": definition["channel"], "content": content}
+        block_of(n): {
+            "type": "send",
+            "channel": definition["channel"],
+            "content": content,
+            **({"topic_id": definition["topic_id"]} if definition.get("topic_id") else {}),
+        }
         for n, content in enumerate(variants, start=1)
     }
     if len(variants) == 1:
