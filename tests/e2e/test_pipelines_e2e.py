@@ -115,7 +115,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 def test_the_readmes_pipelines_examples_run_as_written(fresh):
     local = fresh
     python_example, curl_example = README_EXAMPLE.search(README.read_text()).groups()
-    env = {**os.environ, "NUDGE_URL": local.url, "NUDGE_CDP_API_KEY": local.contract["cdp_api_key"]}
+    env = {**os.environ, "URL": local.url, "CDP_API_KEY": local.contract["cdp_api_key"]}
     ran = subprocess.run(
         [sys.executable, "-c", python_example],
         env=env,
@@ -125,7 +125,6 @@ def test_the_readmes_pipelines_examples_run_as_written(fresh):
         check=False,
     )
     assert ran.returncode == 0, ran.stderr
-    env |= {"URL": local.url, "CDP_API_KEY": local.contract["cdp_api_key"]}
     curl = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", curl_example.replace("curl ", "curl --fail-with-body -sS ", 1)],
         env=env,
