@@ -176,6 +176,15 @@ def test_build_a_segment_and_its_count_is_the_apis(page: Any, console: Console) 
     expect(page.get_by_test_id(f"count-{saved['id']}")).to_have_text("2")
     screenshot(page, "segments")
 
+    # People filtered by the segment, then searched within it (by the server, not only the page shown).
+    page.get_by_role("link", name="People").click()
+    page.get_by_label("Segment").select_option(label="Gold plan")
+    expect(page.get_by_role("link", name="s1", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="s3", exact=True)).to_have_count(0)
+    page.get_by_label("Search by id or email").fill("S2@EXAMPLE")
+    expect(page.get_by_role("link", name="s2", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="s1", exact=True)).to_have_count(0)
+
 
 def test_a_segment_of_people_related_to_an_object_counts_what_the_api_counts(
     page: Any, console: Console
