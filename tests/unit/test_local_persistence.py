@@ -174,10 +174,10 @@ def test_a_journal_grown_over_several_runs_is_replaced_once_it_has_outgrown_the_
 ) -> None:
     _table(dynamodb, "people", stream=False)
     first = Saved(tmp_path)
-    first.saver.start(restored=False)
-    for n in range(30):  # about 1.2 MB of journal, more than the small first snapshot
+    first.saver.save(snapshot=True)  # saved by hand (no saving thread): one run that journals 1.2 MB
+    for n in range(30):
         dynamodb.put_item(TableName="people", Item={"pk": {"S": f"p{n}"}, "blob": {"S": "x" * 40_000}})
-    first.saver.stop()
+    first.saver.save()
     on_disk = persistence.journal_path(tmp_path).stat().st_size
     assert on_disk > 1 << 20
     restored = persistence.load(tmp_path)
@@ -190,6 +190,7 @@ def test_a_journal_grown_over_several_runs_is_replaced_once_it_has_outgrown_the_
     second.saver.save()
 
     status = second.saver.status()
+    second.saver.stop()
     assert 0 < status["journal_bytes"] == persistence.journal_path(tmp_path).stat().st_size < on_disk
     assert status["snapshot_bytes"] == persistence.snapshot_path(tmp_path).stat().st_size > 1 << 20
     assert len(_loaded(tmp_path, "people")) == 31
