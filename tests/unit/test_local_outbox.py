@@ -226,8 +226,10 @@ def test_page_lists_newest_first_and_escapes_everything(tmp_path):
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "a &lt; b &amp; c" in page
+    # No scripts in the frame; its links open in a tab of their own (a centre's form can post there).
     assert (
-        '<iframe sandbox srcdoc="&lt;p onclick=&quot;steal()&quot;&gt;Hi &amp;amp; bye&lt;/p&gt;'
+        '<iframe sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc="&lt;base target=&quot;_blank'
+        "&quot;&gt;&lt;p onclick=&quot;steal()&quot;&gt;Hi &amp;amp; bye&lt;/p&gt;"
         '&lt;script&gt;alert(2)&lt;/script&gt;"'
     ) in page
     assert 'onclick="' not in page

@@ -267,6 +267,7 @@ iframe { width: 100%; height: 24em; border: 1px solid #ccc; background: #fff; }
 
 # Belt and braces next to the iframe sandbox: the page itself loads nothing and runs no script.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src * data:"
+_LINKS_IN_A_NEW_TAB = '<base target="_blank">'
 
 
 def _render_page(newest_first: list[OutboxMessage]) -> str:
@@ -295,8 +296,13 @@ def _render_message(message: OutboxMessage) -> str:
     detail = f'<div class="meta">{e(meta)}</div><pre>{e(_readable_body(message))}</pre>'
     if message.html is not None:
         # Never inline: the email's HTML lives in a sandboxed frame (no scripts, no same-origin access),
-        # and quote=True escapes it for the attribute.
-        detail += f'<iframe sandbox srcdoc="{e(message.html, quote=True)}" title="HTML body"></iframe>'
+        # and quote=True escapes it for the attribute. Its links open in a tab of their own, as a mail
+        # client's do (this page's policy forbids framing them, and a subscription centre's form must post).
+        body = _LINKS_IN_A_NEW_TAB + message.html
+        detail += (
+            f'<iframe sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc="{e(body, quote=True)}"'
+            ' title="HTML body"></iframe>'
+        )
     return f'<tr class="message">{summary}</tr><tr><td colspan="5">{detail}</td></tr>'
 
 
