@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from infra.config import table_env_var
 from nudge import lambda_http
-from nudge.delivery import compose, links
+from nudge.delivery import links
 from nudge.model import TABLE_MODELS
 from tests.infra.conftest import Synthesized, synthesize
 
@@ -160,7 +160,7 @@ def test_the_variables_are_the_ones_the_domain_package_reads(monkeypatch: pytest
 
     # Configured, the Track URL is not read from the request at all.
     assert lambda_http.base_url(APIGatewayHttpResolver()) == CUSTOM_URL
-    base = compose._base_url()
+    base = links.base_url()
     assert links.link_url(base, b"secret", "o", "w1", "d1").startswith(f"{CUSTOM_URL}/t/o/")
 
 

@@ -512,6 +512,13 @@ ADMIN_ONLY = {
     ("PUT", "/v1/members/{email}"),
     ("DELETE", "/v1/members/{email}"),
     ("PUT", "/v1/settings/delivery"),
+    ("PUT", "/v1/settings/subscription_center"),
+    # Reporting webhooks send message data to any endpoint, and the create answer holds the signing key.
+    ("GET", "/v1/reporting_webhooks"),
+    ("POST", "/v1/reporting_webhooks"),
+    ("GET", "/v1/reporting_webhooks/{webhook_id}"),
+    ("PUT", "/v1/reporting_webhooks/{webhook_id}"),
+    ("DELETE", "/v1/reporting_webhooks/{webhook_id}"),
 }
 
 
@@ -520,6 +527,7 @@ READS_BY_POST = {
     ("POST", "/v1/customers"),
     ("POST", "/v1/segments/preview"),
     ("POST", "/v1/templates/{template_id}/preview"),
+    ("POST", "/v1/templates/preview"),  # a draft rendered, nothing stored
 }
 
 
