@@ -59,7 +59,10 @@ def test_a_new_segment_backfills_people_who_already_exist(local):
             ]
         },
     )
+    # A backfill pages through every profile shard, one stream round trip each: on a loaded machine
+    # sharing this runtime with the other tests that takes longer than the default wait.
     local.wait_until(
-        lambda: local.app("GET", f"/v1/segments/{segment_id}").json()["segment"]["state"] == "finished"
+        lambda: local.app("GET", f"/v1/segments/{segment_id}").json()["segment"]["state"] == "finished",
+        timeout=90,
     )
     assert member_ids(local, segment_id) == [f"bf-{tag}-0", f"bf-{tag}-2", f"bf-{tag}-4"]
