@@ -282,6 +282,52 @@ def _expression_workload(client) -> list:
             UpdateExpression="SET m = :m",
             ExpressionAttributeValues={":m": {"N": "1"}, ":unused": {"N": "2"}},
         )
+        # Validation kept per expression, names and key: the same expression under names that do and do
+        # not name the key, that overlap or not, and walks that read the item (paths on the right-hand
+        # side, if_not_exists, list_append, arithmetic, a path the item lacks on some rounds).
+        for name in ("colour", "pk", "colour"):
+            attempt(
+                Key={"pk": {"S": "a"}},
+                UpdateExpression="SET #x = :v",
+                ExpressionAttributeNames={"#x": name},
+                ExpressionAttributeValues={":v": {"S": f"v{i}"}},
+            )
+        for first, second in (("m", "m2"), ("m", "m"), ("m", "m2")):
+            attempt(
+                Key={"pk": {"S": "b"}},
+                UpdateExpression="SET #a = :v, #b = :v",
+                ExpressionAttributeNames={"#a": first, "#b": second},
+                ExpressionAttributeValues={":v": {"N": str(i)}},
+            )
+        attempt(
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET since = if_not_exists(since, :now), sum_n = n + :step, "
+            "seen = list_append(if_not_exists(seen, :empty), :one), dup = #c REMOVE gone",
+            ExpressionAttributeNames={"#c": "colour"},
+            ExpressionAttributeValues={
+                ":now": {"N": str(100 + i)},
+                ":step": {"N": "2"},
+                ":empty": {"L": []},
+                ":one": {"L": [{"N": str(i)}]},
+            },
+        )
+        attempt(  # reads a path only some rounds' items have
+            Key={"pk": {"S": "b"}},
+            UpdateExpression="SET twice = base_n + :step",
+            ExpressionAttributeValues={":step": {"N": "1"}},
+        )
+        attempt(  # a number added to a string: refused each time
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET wrong = #c + :step",
+            ExpressionAttributeNames={"#c": "colour"},
+            ExpressionAttributeValues={":step": {"N": "1"}},
+        )
+        if i == 1:
+            attempt(
+                Key={"pk": {"S": "b"}},
+                UpdateExpression="SET base_n = :n",
+                ExpressionAttributeValues={":n": {"N": "5"}},
+            )
     outcomes.append(sorted((k, str(v)) for k, v in items(client).items()))
     return outcomes
 
