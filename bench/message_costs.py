@@ -12,9 +12,10 @@ happens rather than assumed:
   measured here (moto answers in-process): it is modelled per invocation from what it did, counted,
   with round trips stated in ``LATENCY_MS``. 512 MB arm64 (``infra/config.py``).
 - **Step Functions** transitions: the states every execution entered, from moto's execution histories.
-- **SES**: emails the SES v2 adapter sent (to moto); SES's events (Send and Delivery, the configuration
-  set's, ``infra/components/delivery.py``) as SNS publishes, each applied by the feedback function's
-  domain code (``ses_events.parse`` and ``feedback.from_ses``; its signature check is CPU only).
+- **SES**: emails the SES v2 adapter sent (to moto); SES's events (Delivery, and Send if the
+  configuration set publishes it: ``EMAIL_EVENTS`` in ``infra/components/delivery.py``) as SNS
+  publishes, each applied by the feedback function's domain code (``ses_events.parse`` and
+  ``feedback.from_ses``; its signature check is CPU only).
 - **Streams**: read by Lambda event source mappings, free; the consumers' own reads are in DynamoDB's
   units. Every deliveries-stream record (queued, attempted, sent, delivered) reaches the send function, as
   its filter lets every delivery image through.
@@ -407,10 +408,14 @@ def _people(w: dict[str, Any], tag: str, count: int, **attributes: Any) -> list[
 
 
 def _feedback(w: dict[str, Any], counters: Counters, usage: Usage, before: set[str]) -> None:
-    """SES's Send and Delivery events for each email sent since ``before``: two SNS publishes, two
-    feedback invocations, each applied by the feedback function's domain code."""
+    """SES's events for each email sent since ``before``, those the configuration set publishes
+    (``infra.components.delivery.EMAIL_EVENTS``) of Send and Delivery: an SNS publish and a feedback
+    invocation each, applied by the feedback function's domain code."""
+    from infra.components.delivery import EMAIL_EVENTS
     from nudge.delivery import feedback, ses_events
     from nudge.model.deliveries import Delivery
+
+    published = {event.value for event in EMAIL_EVENTS}
 
     apply = counters.wrap("feedback", lambda event: feedback.from_ses(event) if event else None)
     w["meter"].on = False  # the bench's own scan, not the flow's
@@ -425,6 +430,8 @@ def _feedback(w: dict[str, Any], counters: Counters, usage: Usage, before: set[s
             ("Send", {}),
             ("Delivery", {"timestamp": now, "recipients": [found.recipient]}),
         ):
+            if kind.upper() not in published:  # the enum names them SEND, DELIVERY, ...
+                continue
             message = {"eventType": kind, "mail": mail, **({kind.lower(): section} if section else {})}
             with _stdout(w["out"]):
                 apply(ses_events.parse(json.dumps(message)))

@@ -32,10 +32,11 @@ from infra.components.dead_letters import DeadLetterQueue
 from infra.nag import acknowledge
 
 # The events SES reports about a message that the feedback function turns into delivery metrics, blocked
-# addresses and unsubscribes ("send" and "reject" included, so the topic shows the whole story). Not OPEN
-# or CLICK: publishing those makes SES add its own pixel and rewrite links, on top of Nudge's signed ones.
+# addresses and unsubscribes. Not SEND: the send pipeline records a message sent itself, so the event
+# would change nothing and cost an SNS publish and a feedback invocation per email (``bench/README.md``).
+# Not OPEN or CLICK: publishing those makes SES add its own pixel and rewrite links, on top of Nudge's
+# signed ones.
 EMAIL_EVENTS = (
-    ses.EmailSendingEvent.SEND,
     ses.EmailSendingEvent.DELIVERY,
     ses.EmailSendingEvent.BOUNCE,
     ses.EmailSendingEvent.COMPLAINT,

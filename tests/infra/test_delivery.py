@@ -15,8 +15,9 @@ from tests.infra.conftest import Synthesized, as_list
 pytestmark = pytest.mark.infra
 
 # The event types the feedback function acts on, as the configuration set names them; never open or
-# click, which would make SES track messages a second time beside Nudge's own signed links.
-EMAIL_EVENTS = {"send", "delivery", "bounce", "complaint", "reject", "deliveryDelay", "renderingFailure"}
+# click, which would make SES track messages a second time beside Nudge's own signed links, nor send,
+# which the pipeline records itself (an SNS publish and an invocation per email for nothing).
+EMAIL_EVENTS = {"delivery", "bounce", "complaint", "reject", "deliveryDelay", "renderingFailure"}
 SES_SEND = {"ses:SendEmail", "ses:SendRawEmail"}
 # The functions that sign or verify links (or derive webhook signing keys from the link secret: the
 # reporting worker signs each event with its webhook's derived key).
