@@ -1,7 +1,8 @@
 """The local runtime's channels: the real adapters, each followed by a copy into the outbox.
 
 Email really goes through the SES v2 adapter to the embedded moto SES (whose sender identities are
-verified on first use, since locally any sender is yours), SMS through SNS to moto, webhooks over real
+verified on first use, since locally any sender is yours; in the runtime's own process the send is handed
+straight to moto's SES handler, ``direct_ses``), SMS through SNS to moto, webhooks over real
 HTTP (private addresses allowed, so a receiver on localhost works). moto has no Pinpoint, so push lands
 in the outbox only. Whatever a provider accepted is written to the outbox, where a person can see it.
 """
@@ -109,8 +110,10 @@ def local_channels(outbox: Outbox, endpoint_url: str | None, region: str) -> Cha
     from nudge.delivery.channels.smtp import SmtpEmail
     from nudge.delivery.channels.sns_sms import SnsSms
     from nudge.delivery.channels.webhook import HttpWebhook
+    from nudge.local.direct_ses import DirectSes
 
     ses = boto3.client("sesv2", region_name=region, endpoint_url=endpoint_url)
+    sender = ses if endpoint_url is not None else DirectSes(ses, region)
     sns = boto3.client("sns", region_name=region, endpoint_url=endpoint_url)
     verified: set[str] = set()
 
@@ -129,7 +132,7 @@ def local_channels(outbox: Outbox, endpoint_url: str | None, region: str) -> Cha
         return OutboxEmail(SmtpEmail(settings), outbox)
 
     return Channels(
-        email=OutboxEmail(SesEmail(ses), outbox, verify_sender),
+        email=OutboxEmail(SesEmail(sender), outbox, verify_sender),
         sms=OutboxSms(SnsSms(sns), outbox),
         push=OutboxPush(outbox),
         webhook=OutboxWebhook(HttpWebhook(allow_private=True), outbox),
