@@ -158,6 +158,40 @@ def test_archived_message_is_the_email_as_sent(app, track, ws, deliver, channels
     assert archived["forgotten"] is False
 
 
+def test_retained_content_is_kept_beside_the_delivery_not_on_it(app, track, ws, deliver):
+    """DynamoDB bills each update of the delivery (delivered, opened, clicked) on the whole item: a 20 KB
+    email's content on it made each cost 40-odd write units (bench/README.md)."""
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    body = "<p>" + "news " * 4000 + "</p>"
+    template = {"name": "long", "channel": "email", "subject": "s", "body": body}
+    template_id = app.post("/v1/templates", template).json["template"]["id"]
+    sent = app.post("/v1/send/email", {"identifiers": {"id": "ann"}, "transactional_message_id": template_id})
+    delivery_id = sent.json["delivery_id"]
+    deliver(delivery_id)
+
+    delivery = records.load(ws, delivery_id)
+    archived = app.get(f"/v1/messages/{delivery_id}/archived_message").json["archived_message"]
+
+    assert delivery is not None and delivery.state == states.SENT
+    assert delivery.content_json is None
+    assert len(repr(delivery.serialize())) < 2000  # the item later updates are billed on (20 KB before)
+    assert archived["body"] == body and archived["forgotten"] is False
+
+
+def test_content_retained_on_the_delivery_by_an_older_version_is_still_shown(app, track, ws, deliver):
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    sent = app.post("/v1/send/email", {"identifiers": {"id": "ann"}, "subject": "s", "body": "<p>b</p>"})
+    delivery_id = sent.json["delivery_id"]
+    deliver(delivery_id)
+    delivery = records.load(ws, delivery_id)
+    assert delivery is not None
+    delivery.update(actions=[Delivery.content_json.set('{"subject":"old","html":"<p>old</p>"}')])
+
+    archived = app.get(f"/v1/messages/{delivery_id}/archived_message").json["archived_message"]
+
+    assert archived["subject"] == "old" and archived["body"] == "<p>old</p>"
+
+
 def test_archived_message_without_retention_is_forgotten(app, track, deliver, channels):
     track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
     sent = app.post(

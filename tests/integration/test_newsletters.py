@@ -13,7 +13,7 @@ import pytest
 
 from nudge import clock, composition
 from nudge.campaigns import broadcast_machine, broadcasts, newsletters
-from nudge.delivery import feedback, states
+from nudge.delivery import feedback, records, states
 from nudge.model.deliveries import Delivery
 from tests.support.deliveries import cio_id
 from tests.support.workflows import fake_workflows
@@ -125,9 +125,7 @@ def test_variants_split_the_audience_and_are_measured_apart(ws, app, track, fake
 
 
 def records_subject(found: Delivery) -> str:
-    import json
-
-    return str(json.loads(found.content_json or "{}").get("subject"))
+    return str((records.content_of(found) or {}).get("subject"))
 
 
 def test_an_ab_test_sends_the_winner_by_open_rate_to_the_rest(

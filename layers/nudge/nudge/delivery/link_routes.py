@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -120,7 +119,7 @@ def _unsubscribe(req: LinkRequest) -> Page:
 def _view(req: LinkRequest) -> Page:
     workspace_id, delivery_id, _payload = _target(links.VIEW, req.token)
     delivery = records.load(workspace_id, delivery_id)
-    content = json.loads(delivery.content_json) if delivery and delivery.content_json else None
+    content = records.content_of(delivery) if delivery else None
     if not content or not content.get("html"):
         raise NotFound("this message is no longer available")
     return Page(

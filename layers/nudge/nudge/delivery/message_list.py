@@ -9,7 +9,6 @@ shard a round and at most 5,000 a request, and a page may come back short with a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -108,10 +107,11 @@ def archived(workspace_id: str, delivery_id: str) -> dict[str, Any]:
         "type": delivery.channel,
         "recipient": delivery.recipient,
         "created": int(delivery.created_at),
-        "forgotten": not delivery.content_json,
     }
-    if delivery.content_json:
-        answer.update(_content(delivery, json.loads(delivery.content_json)))
+    content = records.content_of(delivery)
+    answer["forgotten"] = not content
+    if content:
+        answer.update(_content(delivery, content))
     return answer
 
 

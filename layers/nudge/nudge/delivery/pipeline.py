@@ -234,10 +234,8 @@ def _send_claimed(delivery: Delivery, attempt: str, ready: _Ready) -> Outcome:
         if isinstance(exc, PermanentSendError):
             return _finish(delivery, attempt, states.FAILED, exc.reason)
         return _retry(delivery, attempt, str(exc))
-    retained = None
     if not ready.request.get("disable_message_retention"):
-        text = json.dumps(composed.retained, separators=(",", ":"))
-        retained = text if len(text) <= RETENTION_LIMIT else None
+        _retain(delivery, json.dumps(composed.retained, separators=(",", ":")))
     recorded = records.finish(
         delivery,
         attempt,
@@ -245,7 +243,6 @@ def _send_claimed(delivery: Delivery, attempt: str, ready: _Ready) -> Outcome:
         recipient=_recipient(composed.address),
         provider_id=receipt.provider_id,
         links=composed.links,
-        content_json=retained,
         reason=None,
     )
     if recorded:
@@ -254,6 +251,22 @@ def _send_claimed(delivery: Delivery, attempt: str, ready: _Ready) -> Outcome:
         "message sent", delivery_id=delivery.delivery_id, channel=delivery.channel, source=delivery.source
     )
     return Outcome(delivery.delivery_id, states.SENT, channel=delivery.channel)
+
+
+def _retain(delivery: Delivery, text: str) -> None:
+    """Keep the content for "view in browser" before the send is recorded, so a reader who opens it at
+    once finds it. It went out already: a content that cannot be kept is logged, never a reason to send
+    again."""
+    if len(text) > RETENTION_LIMIT:
+        return
+    try:
+        records.keep_content(delivery, text)
+    except STORAGE_ERRORS as exc:
+        logger.warning(
+            "message content not retained",
+            delivery_id=delivery.delivery_id,
+            error=aws_errors.describe(aws_errors.cause_of(exc)),
+        )
 
 
 def _give_slot_back(

@@ -20,7 +20,7 @@ from pynamodb.expressions.condition import Condition
 from nudge import clock
 from nudge.delivery import states
 from nudge.model.base import condition_failed, plain, update_if
-from nudge.model.deliveries import DeliveriesItem, Delivery, workspace_shard
+from nudge.model.deliveries import DeliveriesItem, Delivery, DeliveryContent, workspace_shard
 
 SK = "delivery"
 # How a delivery the provider may have taken, without an answer, is failed (never sent again).
@@ -127,6 +127,30 @@ def load(workspace_id: str, delivery_id: str) -> Delivery | None:
 
 def request_of(delivery: Delivery) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(delivery.request_json)
+    return loaded
+
+
+CONTENT_SK = "content"
+
+
+def keep_content(delivery: Delivery, content_json: str) -> None:
+    """Retain what a delivery sent, in its own item beside it (``DeliveryContent``: later updates of the
+    delivery are billed on its size, so the content stays off it). Written again, it is replaced."""
+    DeliveryContent(
+        delivery.pk, CONTENT_SK, workspace_id=delivery.workspace_id, content_json=content_json
+    ).save()
+
+
+def content_of(delivery: Delivery) -> dict[str, Any] | None:
+    """The content a delivery sent, as retained; None when none was kept (retention disabled, over the
+    limit, not sent yet). A delivery sent before the content had its own item holds it itself."""
+    text = delivery.content_json
+    if not text:
+        try:
+            text = DeliveryContent.get(delivery.pk, CONTENT_SK).content_json
+        except DoesNotExist:
+            return None
+    loaded: dict[str, Any] = json.loads(text)
     return loaded
 
 

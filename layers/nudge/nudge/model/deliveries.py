@@ -7,6 +7,11 @@ Items (pk / sk):
   person (``by_person``, newest first) for ``/v1/customers/{id}/messages``, by workspace
   (``by_workspace``, sharded, newest first) for ``/v1/messages``, and, while scheduled for a
   later ``send_at``, by due minute (``by_due``).
+- ``<ws>#d#<delivery_id>`` / ``content``: the message as it was sent ("view in browser", the archived
+  message), unless retention is disabled. Beside the delivery rather than on it: DynamoDB bills a write
+  by the whole item's size, so a 20 KB email's content on the delivery made each later update (delivered,
+  opened, clicked) cost 40-odd write units instead of three. It has no index keys and its stream
+  records pass no filter: written once, read only when shown.
 - ``<ws>#inbox#<cio_id>`` / ``<created>#<delivery_id>``: an in-app message waiting in a person's inbox.
 - ``<ws>#blocked#<address>`` / ``address``: an email address or phone suppressed after a hard bounce or a
   complaint.
@@ -123,7 +128,9 @@ class Delivery(DeliveriesItem, discriminator="delivery"):
     links: ListAttribute = ListAttribute(
         default=list
     )  # tracked links, by index (click tokens hold the index)
-    content_json = UnicodeAttribute(null=True)  # the rendered message, unless retention is disabled
+    content_json = UnicodeAttribute(
+        null=True
+    )  # sent before the content had its own item (``DeliveryContent``)
     provider_id = UnicodeAttribute(null=True)
     attempt_id = UnicodeAttribute(null=True)  # the claim: who is sending it
     retries = NumberAttribute(null=True)  # tries rescheduled so far (each waits longer; capped)
@@ -133,6 +140,12 @@ class Delivery(DeliveriesItem, discriminator="delivery"):
     queued_at = NumberAttribute()
     updated_at = NumberAttribute()
     due_at = NumberAttribute(null=True)
+
+
+class DeliveryContent(DeliveriesItem, discriminator="content"):
+    """The rendered message a delivery sent (``<ws>#d#<delivery_id>`` / ``content``)."""
+
+    content_json = UnicodeAttribute()
 
 
 class InboxMessage(DeliveriesItem, discriminator="inbox"):

@@ -61,7 +61,7 @@ def _message_data(event: QueuedEvent, delivery: Delivery, webhook: Webhook) -> d
         data["transactional_message_id"] = _number_if_numeric(str(delivery.template_id))
     if delivery.recipient:
         data["recipient"] = delivery.recipient
-    content = json.loads(delivery.content_json) if delivery.content_json else {}
+    content = records.content_of(delivery) or {}
     if content.get("subject") is not None:
         data["subject"] = content["subject"]
     if event.metric == states.CLICKED and event.link is not None:
