@@ -383,12 +383,21 @@ def _ok(answer: Any) -> Any:
     return answer.json
 
 
-def _template(app: Any) -> str:
+def _long_body() -> str:
+    """About 20 KB of HTML and a dozen links: a newsletter as people send them (the short template above
+    hides what a message's size costs: DynamoDB bills each write on the whole item)."""
+    paragraph = "<p>" + "Our new season is here, with more to see than ever before. " * 8 + "</p>\n"
+    links = "".join(f'<p><a href="https://shop.example/item/{n}">item {n}</a></p>\n' for n in range(12))
+    return "<p>Hi {{ customer.first_name }},</p>\n" + paragraph * 40 + links
+
+
+def _template(app: Any, body_html: str | None = None) -> str:
     body = {
         "name": uuid.uuid4().hex,
         "channel": "email",
         "subject": "News for {{ customer.first_name }}",
-        "body": '<p>Hi {{ customer.first_name }}, <a href="https://shop.example/new">see what is new</a></p>',
+        "body": body_html
+        or '<p>Hi {{ customer.first_name }}, <a href="https://shop.example/new">see what is new</a></p>',
     }
     return str(_ok(app.post("/v1/templates", body))["template"]["id"])
 
@@ -488,7 +497,7 @@ def _reset(w: dict[str, Any]) -> None:
     w["out"].count = 0
 
 
-def _broadcast(w: dict[str, Any], name: str, *, direct: bool) -> Usage:
+def _broadcast(w: dict[str, Any], name: str, *, direct: bool, body_html: str | None = None) -> Usage:
     from nudge.campaigns import direct_sends, executions
 
     app, engine = w["app"], w["engine"]
@@ -497,7 +506,7 @@ def _broadcast(w: dict[str, Any], name: str, *, direct: bool) -> Usage:
     segment = _ok(app.post("/v1/segments", {"segment": {"name": tag}}))["segment"]["id"]
     for start in range(0, len(ids), 1000):
         _ok(w["track"].post(f"/api/v1/segments/{segment}/add_customers", {"ids": ids[start : start + 1000]}))
-    template = _template(app)
+    template = _template(app, body_html)
     port = _Port(engine, w["counters"], sequential=True)
     w["workflows"].install(port)
     campaign = {
@@ -594,6 +603,7 @@ def _workload() -> list[Usage]:
             return [
                 _broadcast(w, "one-send campaign email, before: one execution per person", direct=False),
                 _broadcast(w, "one-send campaign email, now: the page queues the messages", direct=True),
+                _broadcast(w, "the same, now, with a 20 KB email", direct=True, body_html=_long_body()),
                 _journey(w, one_send=True),
                 _journey(w),
             ]
