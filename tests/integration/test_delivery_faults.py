@@ -350,6 +350,19 @@ def test_an_outcome_write_that_fails_is_never_followed_by_a_second_call(ws, ann,
     assert len(channels.email.sent) == 1
 
 
+def test_content_that_cannot_be_kept_is_forgotten_and_the_send_recorded_once(ws, ann, channels, monkeypatch):
+    kept = fail(monkeypatch, records, "keep_content", throttled(PutError))
+    delivery_id = campaign(ws, ann)
+    record = delivery_change(ws, delivery_id, "603")
+
+    assert _failed(record) == []
+    assert _failed(record) == []
+
+    sent = delivery(ws, delivery_id)
+    assert sent.state == states.SENT and records.content_of(sent) is None  # "forgotten", not resent
+    assert len(channels.email.sent) == 1 and len(kept) == 1
+
+
 def test_feedback_before_a_dead_senders_outcome_makes_it_sent_not_unknown(ws, ann, channels):
     # The sender died after SES took the message; SES's delivery event came before the next sighting.
     delivery_id = campaign(ws, ann)
