@@ -193,22 +193,7 @@ def test_kill_9_loses_at_most_the_last_second(tmp_path):
     _restart_keeps_everything(tmp_path / "state", signal.SIGKILL)
 
 
-def test_reset_starts_empty(tmp_path):
-    local = start(tmp_path, *SCALE, "--no-demo")
-    assert local.track("PUT", "/api/v1/customers/bob", {"email": "bob@example.com"}).ok
-    old_key = local.contract["track_api_key"]
-    local.stop()
-
-    fresh = start(tmp_path, *SCALE, "--no-demo", "--reset")
-    try:
-        assert fresh.contract["track_api_key"] != old_key
-        assert fresh.app("GET", "/v1/customers/bob/attributes").status_code == 404
-        assert fresh.get("/_local/outbox").json() == []
-    finally:
-        fresh.stop()
-
-
-def test_a_second_ctrl_c_while_stopping_still_stops_cleanly_and_keeps_the_state(tmp_path):
+def test_a_second_ctrl_c_while_stopping_still_stops_cleanly_and_keeps_the_state_and_reset_drops_it(tmp_path):
     local = start(tmp_path, *SCALE, "--no-demo")
     assert local.track("PUT", "/api/v1/customers/cat", {"email": "cat@example.com"}).ok
     key = local.contract["track_api_key"]
@@ -226,3 +211,13 @@ def test_a_second_ctrl_c_while_stopping_still_stops_cleanly_and_keeps_the_state(
         assert again.app("GET", "/v1/customers/cat/attributes").status_code == 200
     finally:
         again.stop()
+
+    # --reset starts empty on purpose: new keys, no people, an empty outbox (one test with the above: a
+    # runtime's start and stop are most of either's time).
+    fresh = start(tmp_path, *SCALE, "--no-demo", "--reset")
+    try:
+        assert fresh.contract["track_api_key"] != key
+        assert fresh.app("GET", "/v1/customers/cat/attributes").status_code == 404
+        assert fresh.get("/_local/outbox").json() == []
+    finally:
+        fresh.stop()
