@@ -122,6 +122,11 @@ def test_a_reader_leaves_a_topic_on_the_centre_and_the_next_send_respects_it(
     # The campaign's send block shows its topic in the builder.
     page.get_by_role("link", name="Campaigns").click()
     page.get_by_role("link", name="Weekly tips", exact=True).click()
-    page.get_by_role("region", name="Campaign canvas").get_by_role("group", name="Block b1: Send").focus()
+    canvas = page.get_by_role("region", name="Campaign canvas")
+    send_block = canvas.get_by_role("group", name="Block b1: Send")
+    # React Flow draws a node hidden until it has measured it, and a hidden node takes no focus.
+    expect(send_block).to_be_visible()
+    send_block.focus()
+    expect(send_block).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("combobox", name="Subscription topic")).to_have_value(str(tips["topic"]["id"]))

@@ -158,6 +158,21 @@ def test_archived_message_is_the_email_as_sent(app, track, ws, deliver, channels
     assert archived["forgotten"] is False
 
 
+def test_content_kept_before_the_send_is_recorded_is_not_shown_yet(app, track, ws):
+    """The sender keeps the content just before it records the send (so "view in browser" works at
+    once); in that window the message has no recipient yet and the archive says it is not sent."""
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    sent = app.post("/v1/send/email", {"identifiers": {"id": "ann"}, "subject": "s", "body": "<p>b</p>"})
+    delivery = records.load(ws, sent.json["delivery_id"])
+    assert delivery is not None
+    records.claim(delivery)
+    records.keep_content(delivery, '{"subject":"s","html":"<p>b</p>"}')
+
+    archived = app.get(f"/v1/messages/{delivery.delivery_id}/archived_message").json["archived_message"]
+
+    assert archived["forgotten"] is True and "body" not in archived
+
+
 def test_retained_content_is_kept_beside_the_delivery_not_on_it(app, track, ws, deliver):
     """DynamoDB bills each update of the delivery (delivered, opened, clicked) on the whole item: a 20 KB
     email's content on it made each cost 40-odd write units (bench/README.md)."""

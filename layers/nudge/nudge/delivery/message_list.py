@@ -108,7 +108,10 @@ def archived(workspace_id: str, delivery_id: str) -> dict[str, Any]:
         "recipient": delivery.recipient,
         "created": int(delivery.created_at),
     }
-    content = records.content_of(delivery)
+    # The content is kept just before the send is recorded; until then the message is not sent yet and
+    # has no recipient to show.
+    in_flight = delivery.state in (states.DRAFTED, states.SCHEDULED, states.QUEUED, states.ATTEMPTED)
+    content = None if in_flight else records.content_of(delivery)
     answer["forgotten"] = not content
     if content:
         answer.update(_content(delivery, content))
