@@ -734,15 +734,6 @@ def test_the_schema_is_a_valid_draft_2020_12_schema():
     json.dumps(document)
 
 
-def test_the_schema_file_alone_is_a_valid_schema():
-    from nudge.campaigns import definition
-
-    on_disk = json.loads(definition._SCHEMA_FILE.read_text())
-
-    jsonschema.Draft202012Validator.check_schema(on_disk)
-    assert jsonschema.Draft202012Validator(on_disk).is_valid(FULL)
-
-
 def test_callers_cannot_change_the_served_schema():
     schema()["$defs"].clear()
 

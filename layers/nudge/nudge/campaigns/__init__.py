@@ -3,7 +3,8 @@ person per entry.
 
 Modules (one concern each):
 - ``definition``: the campaign definition's JSON format (below), validated into typed form with errors
-  that name the JSON path; ``schema.json`` describes it (served by the App API).
+  that name the JSON path; declared once as shapes (``nudge.shapes``) that also write the JSON Schema the
+  App API serves.
 - ``store``: create, read, update, delete; activate, pause, resume, archive; the trigger index.
 - ``compiler``: a validated workflow to Amazon States Language.
 - ``steps``: what the workflow's Task states do (the ``campaigns`` function): send through the delivery

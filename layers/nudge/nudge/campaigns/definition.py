@@ -15,26 +15,25 @@
    templates exist and are of the send block's channel; segments named by the trigger, the goal,
    ``segment`` blocks (manual segments only) and segment conditions exist.
 
-The result is the normalized definition: every default filled in (see ``_SETTINGS_DEFAULTS`` and the
-block readers), conditions in their canonical JSON (``conditions.to_json``), template and segment ids
+The result is the normalized definition: every default filled in (see the ``default`` of each
+``Field`` below), conditions in their canonical JSON (``conditions.to_json``), template and segment ids
 as strings; an edge that ends the journey is left out. Normalizing is idempotent: a normalized
 definition validates to itself, which is what the store relies on when it validates again on activation.
 
-``schema.json`` describes the same structure as JSON Schema (draft 2020-12); :func:`schema` serves it
-with the segment condition schema filled in. What JSON Schema cannot express is only checked here: the
-graph (pass 2), references (pass 3), percentages summing to 100, a time window's start before its end,
-and whether a time zone exists.
+The structure is declared once, as shapes (``nudge.shapes``): ``_DEFINITION`` below both reads a definition
+(pass 1) and writes its JSON Schema (draft 2020-12), which :func:`schema` serves with the segment condition
+schema embedded. What JSON Schema cannot express is checked only in the readers: the graph (pass 2),
+references (pass 3), percentages summing to 100, a time window's start before its end, whether a time
+zone exists, and that a topic applies to the send block's channel.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nudge.segments.conditions import (
@@ -49,6 +48,28 @@ from nudge.segments.conditions import (
     to_json,
 )
 from nudge.segments.conditions import Rule as ConditionRule
+from nudge.shapes import (
+    AnyValue,
+    Choice,
+    Defs,
+    Described,
+    Field,
+    Integer,
+    Leaf,
+    ListOf,
+    Nullable,
+    Obj,
+    Path,
+    Ref,
+    Schema,
+    Shape,
+    ShapeError,
+    Tagged,
+    Text,
+    document,
+    listing,
+    tag,
+)
 
 MAX_BLOCKS = 200
 YEAR_SECONDS = 31_536_000
@@ -57,29 +78,7 @@ BLOCK_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # no dots: block ids are path parts
 CHANNELS = ("email", "sms", "push", "in_app", "webhook")
 TOPIC_CHANNELS = ("email", "sms", "push")  # the channels people unsubscribe from, by topic too
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-TRIGGER_TYPES = (
-    "event",
-    "segment_entry",
-    "segment_exit",
-    "attribute_change",
-    "date_attribute",
-    "api",
-    "broadcast",
-)
-BLOCK_TYPES = (
-    "send",
-    "delay",
-    "wait_until",
-    "time_window",
-    "branch",
-    "multi_split",
-    "random_split",
-    "set_attribute",
-    "segment",
-    "exit",
-)
 WAITING_BLOCKS = ("delay", "wait_until")  # a cycle must pass through one of these
-FREQUENCIES = ("once", "every_match", "interval")
 EXITS = ("when_unmatched", "on_goal", "at_end")
 AUDIENCES = ("current_and_future", "future_only")
 MIN_INTERVAL_SECONDS = 60
@@ -88,18 +87,17 @@ MAX_POLL_SECONDS = 86_400
 MAX_MULTI_SPLIT_BRANCHES = 20
 MAX_RANDOM_SPLIT_BRANCHES = 10
 
-_SETTINGS_DEFAULTS: dict[str, Any] = {
-    "frequency": {"type": "once"},
-    "exit": "at_end",
-    "goal": None,
-    "goal_window_seconds": 604_800,
-    "audience": "future_only",
-    "timezone": "UTC",
-}
-_WAIT_DEFAULTS: dict[str, Any] = {"max_seconds": None, "poll_seconds": 3600, "on_timeout": "continue"}
 _BLOCK_ID_RE = re.compile(BLOCK_ID_PATTERN)
-_NOT_BLANK_RE = re.compile(r"\S")
-_SCHEMA_FILE = Path(__file__).with_name("schema.json")
+_SCHEMA_HEAD: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "urn:nudge:campaign-definition",
+    "title": "Nudge campaign definition",
+    "description": 'The body of POST /v1/campaigns under "campaign". The server checks more than this schema '
+    "can say: the workflow graph (edges name blocks, every block reachable from start, every cycle passes "
+    "through a delay or wait_until block), that templates and segments exist (a send block's template of "
+    "its channel, a segment block's segment manual), random split percentages adding up to 100, a time "
+    "window's start before its end, and that the time zone exists.",
+}
 
 Rule: TypeAlias = (
     Literal[
@@ -156,10 +154,12 @@ def validate(
 ) -> dict[str, Any]:
     """The normalized definition, or DefinitionError naming the first problem. ``topic_exists`` checks the
     send blocks' subscription topics (none given: not checked)."""
-    reader = _Reader()
-    definition = reader.definition(raw)
+    try:
+        definition: dict[str, Any] = _DEFINITION.read(raw, ())
+    except ShapeError as exc:
+        raise DefinitionError(_to_text_path(exc.path), cast(Rule, exc.rule), exc.message) from None
     _check_graph(definition["workflow"])
-    _check_references(definition, reader.conditions, template_channel, segment_kind)
+    _check_references(definition, list(_conditions(definition)), template_channel, segment_kind)
     if topic_exists is not None:
         for block_id, block in definition["workflow"]["blocks"].items():
             if "topic_id" in block and not topic_exists(block["topic_id"]):
@@ -200,474 +200,536 @@ def successors(block: dict[str, Any]) -> list[str]:
 
 
 def schema() -> dict[str, Any]:
-    """The definition's JSON Schema, complete: ``schema.json`` with the segment condition schema
-    (an embedded resource, ``urn:nudge:segment-condition``) in place of its three placeholders."""
+    """The definition's JSON Schema, written from the shapes that read it, with the segment condition
+    schema embedded (a resource of its own, ``urn:nudge:segment-condition``)."""
     return copy.deepcopy(_schema())
 
 
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(_SCHEMA_FILE.read_text())
-    defs = document["$defs"]
-    defs["condition"] = CONDITION_SCHEMA
-    # An event trigger's filters are an event condition's filters: that schema's "fields" conditions.
-    defs["event_filters"] = {"$ref": f"{CONDITION_SCHEMA['$id']}#/$defs/fields0"}
-    defs["identifier"] = {"$ref": f"{CONDITION_SCHEMA['$id']}#/$defs/identifier"}
-    return document
+    return document(_DEFINITION, _SCHEMA_HEAD)
 
 
-# --- pass 1: structure --------------------------------------------------------------------------------
+# --- pass 1: structure, declared once as shapes (``nudge.shapes``): the reader and the JSON Schema ------
 
 
-def _at(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
+def _to_text_path(path: Path) -> str:
+    return ".".join(map(str, path))
 
 
-def _listing(names: tuple[str, ...]) -> str:
-    return ", ".join(names)
+def _condition_parts(inner: str) -> Path:
+    """A condition error's path (``and[1].event``) as parts, list indexes as parts of their own."""
+    return tuple(re.sub(r"\[(\d+)\]", r".\1", inner).split(".")) if inner else ()
 
 
-def _object(
-    value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """An object with all of ``required``, and nothing but those and ``optional``."""
-    if not isinstance(value, dict):
-        raise DefinitionError(path, "wrong_type", "must be an object")
-    allowed = required + optional
-    for key in value:
-        if key not in allowed:
-            raise DefinitionError(_at(path, key), "unknown_key", f"unknown key; expected {_listing(allowed)}")
-    for key in required:
-        if key not in value:
-            raise DefinitionError(_at(path, key), "required", "is required")
-    return value
+def _read_condition(value: Any, path: Path) -> dict[str, Any]:
+    try:
+        return to_json(parse(value))
+    except ConditionError as exc:
+        raise ShapeError((*path, *_condition_parts(exc.path)), exc.rule, exc.message) from exc
 
 
-def _typed(value: Any, path: str, types: tuple[str, ...], rule: Rule) -> str:
-    """An object's ``type``, read first: it decides which other keys belong."""
-    if not isinstance(value, dict):
-        raise DefinitionError(path, "wrong_type", "must be an object")
-    if "type" not in value:
-        raise DefinitionError(_at(path, "type"), "required", "is required")
-    kind = value["type"]
-    if not isinstance(kind, str):
-        raise DefinitionError(_at(path, "type"), "wrong_type", "must be a string")
-    if kind not in types:
-        raise DefinitionError(_at(path, "type"), rule, f"unknown type {kind!r}; expected {_listing(types)}")
-    return kind
+def _read_event_filters(value: Any, path: Path) -> dict[str, Any] | None:
+    """Conditions over an event's data: exactly an event condition's ``filters`` (groups and attribute
+    conditions only), so they are parsed as those, through the conditions' public entry point."""
+    prefix = "event.filters"
+    try:
+        parsed = parse({"event": {"name": "trigger", "filters": value}})
+    except ConditionError as exc:
+        inner = exc.path[len(prefix) + 1 :] if exc.path.startswith(prefix + ".") else ""
+        raise ShapeError((*path, *_condition_parts(inner)), exc.rule, exc.message) from exc
+    filters = parsed.filters if isinstance(parsed, EventCondition) else None
+    return None if filters is None else to_json(filters)
 
 
-def _text(value: Any, path: str, max_length: int | None = None) -> str:
-    """A string with something in it besides white space."""
-    if not isinstance(value, str):
-        raise DefinitionError(path, "wrong_type", "must be a string")
-    if not _NOT_BLANK_RE.search(value):
-        raise DefinitionError(path, "invalid_value", "must not be blank")
-    if max_length is not None and len(value) > max_length:
-        raise DefinitionError(path, "invalid_value", f"must be at most {max_length} characters")
-    return value
-
-
-def _identifier(value: Any, path: str) -> str:
+def _read_identifier(value: Any, path: Path) -> str:
     """A template's or segment's id, as a string or a number: read as a segment condition reads one
     (``nudge.segments.conditions.identifier``), so every place a client names a segment takes the same."""
     try:
-        return identifier(value, path)
+        return identifier(value, _to_text_path(path))
     except ConditionError as exc:
-        raise DefinitionError(exc.path, exc.rule, exc.message) from exc
+        raise ShapeError(path, exc.rule, exc.message) from exc
 
 
-def _topic_id(value: Any, path: str) -> int:
+def _read_topic_id(value: Any, path: Path) -> int | None:
     """A subscription topic as Customer.io names it: its number (4) or identifier ("topic_4")."""
+    if value is None:
+        return None
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
     match = re.fullmatch(r"(?:topic_)?([1-9][0-9]{0,8})", text)
     if match is None:
-        raise DefinitionError(path, "invalid_value", "must be a topic's id (4) or identifier (topic_4)")
+        raise ShapeError(path, "invalid_value", "must be a topic's id (4) or identifier (topic_4)")
     return int(match.group(1))
 
 
-def _integer(value: Any, path: str, minimum: int, maximum: int | None = None) -> int:
-    """An integer in range; a float with no fraction counts, as JSON Schema says."""
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not is_number or (isinstance(value, float) and not value.is_integer()):
-        raise DefinitionError(path, "wrong_type", "must be an integer")
-    number = int(value)
-    if number < minimum or (maximum is not None and number > maximum):
-        bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-        raise DefinitionError(path, "invalid_value", f"must be {bounds}")
-    return number
+def _topic_channel(block: dict[str, Any], value: Any, path: Path) -> None:
+    if value is not None and block["channel"] not in TOPIC_CHANNELS:
+        raise ShapeError(path, "invalid_value", f"applies to {listing(TOPIC_CHANNELS)} only")
 
 
-def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        raise DefinitionError(path, "wrong_type", "must be a string")
-    if value not in choices:
-        raise DefinitionError(path, "invalid_value", f"unknown value {value!r}; expected {_listing(choices)}")
-    return value
-
-
-def _edge(value: Any, path: str) -> str | None:
+def _read_edge(value: Any, path: Path) -> str | None:
     """A block id, or null (like leaving the edge out: the journey ends there)."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise DefinitionError(path, "wrong_type", "must be a block id or null")
+        raise ShapeError(path, "wrong_type", "must be a block id or null")
     if not _BLOCK_ID_RE.fullmatch(value):
-        raise DefinitionError(path, "invalid_value", "must be a block id (1-64 of A-Z a-z 0-9 _ -)")
+        raise ShapeError(path, "invalid_value", "must be a block id (1-64 of A-Z a-z 0-9 _ -)")
     return value
 
 
-def _condition_path(path: str, inner: str) -> str:
-    """A condition error's path (``and[1].event``) under ``path``, with list indexes as parts."""
-    return _at(path, re.sub(r"\[(\d+)\]", r".\1", inner)) if inner else path
+def _read_start(value: Any, path: Path) -> str:
+    start = _read_edge(value, path)
+    if start is None:
+        raise ShapeError(path, "wrong_type", "must be a block id")
+    return start
 
 
-class _Reader:
-    """Reads the structure (pass 1), collecting parsed conditions for the reference checks."""
-
-    def __init__(self) -> None:
-        self.conditions: list[tuple[str, Condition]] = []
-
-    def definition(self, raw: Any) -> dict[str, Any]:
-        obj = _object(raw, "", ("name", "trigger", "workflow"), ("filters", "settings"))
-        return {
-            "name": _text(obj["name"], "name", NAME_MAX).strip(),
-            "trigger": self.trigger(obj["trigger"], "trigger"),
-            "filters": self.optional_condition(obj.get("filters"), "filters"),
-            "workflow": self.workflow(obj["workflow"], "workflow"),
-            "settings": self.settings(obj.get("settings", {}), "settings"),
-        }
-
-    # conditions
-
-    def condition(self, value: Any, path: str) -> dict[str, Any]:
-        try:
-            condition = parse(value)
-        except ConditionError as exc:
-            raise DefinitionError(_condition_path(path, exc.path), exc.rule, exc.message) from exc
-        self.conditions.append((path, condition))
-        return to_json(condition)
-
-    def optional_condition(self, value: Any, path: str) -> dict[str, Any] | None:
-        return None if value is None else self.condition(value, path)
-
-    def event_filters(self, value: Any, path: str) -> dict[str, Any] | None:
-        """Conditions over an event's data: exactly an event condition's ``filters`` (groups and attribute
-        conditions only), so they are parsed as those, through the conditions' public entry point."""
-        if value is None:
-            return None
-        prefix = "event.filters"
-        try:
-            parsed = parse({"event": {"name": "trigger", "filters": value}})
-        except ConditionError as exc:
-            inner = exc.path[len(prefix) + 1 :] if exc.path.startswith(prefix + ".") else ""
-            raise DefinitionError(_condition_path(path, inner), exc.rule, exc.message) from exc
-        filters = parsed.filters if isinstance(parsed, EventCondition) else None
-        return None if filters is None else to_json(filters)
-
-    # trigger
-
-    def trigger(self, value: Any, path: str) -> dict[str, Any]:
-        kind = _typed(value, path, TRIGGER_TYPES, "unknown_trigger")
-        if kind == "event":
-            obj = _object(value, path, ("type", "name"), ("filters",))
-            return {
-                "type": kind,
-                "name": _text(obj["name"], _at(path, "name")),
-                "filters": self.event_filters(obj.get("filters"), _at(path, "filters")),
-            }
-        if kind in ("segment_entry", "segment_exit"):
-            obj = _object(value, path, ("type", "segment_id"))
-            return {"type": kind, "segment_id": _identifier(obj["segment_id"], _at(path, "segment_id"))}
-        if kind == "attribute_change":
-            obj = _object(value, path, ("type", "attribute"), ("to",))
-            return {
-                "type": kind,
-                "attribute": _text(obj["attribute"], _at(path, "attribute")),
-                "to": _to_value(obj.get("to"), _at(path, "to")),
-            }
-        if kind == "date_attribute":
-            obj = _object(value, path, ("type", "attribute"), ("offset_seconds",))
-            return {
-                "type": kind,
-                "attribute": _text(obj["attribute"], _at(path, "attribute")),
-                "offset_seconds": _integer(
-                    obj.get("offset_seconds", 0), _at(path, "offset_seconds"), -YEAR_SECONDS, YEAR_SECONDS
-                ),
-            }
-        if kind == "api":
-            _object(value, path, ("type",))
-            return {"type": kind}
-        obj = _object(value, path, ("type", "segment_id"), ("send_at",))
-        send_at = obj.get("send_at")
-        return {
-            "type": kind,
-            "segment_id": _identifier(obj["segment_id"], _at(path, "segment_id")),
-            "send_at": None if send_at is None else _integer(send_at, _at(path, "send_at"), 0, MAX_TIMESTAMP),
-        }
-
-    # workflow
-
-    def workflow(self, value: Any, path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("start", "blocks"))
-        start_path, blocks_path = _at(path, "start"), _at(path, "blocks")
-        start = _edge(obj["start"], start_path)
-        if start is None:
-            raise DefinitionError(start_path, "wrong_type", "must be a block id")
-        blocks = obj["blocks"]
-        if not isinstance(blocks, dict):
-            raise DefinitionError(blocks_path, "wrong_type", "must be an object of blocks by id")
-        if not blocks:
-            raise DefinitionError(blocks_path, "invalid_value", "must hold at least one block")
-        if len(blocks) > MAX_BLOCKS:
-            raise DefinitionError(
-                blocks_path, "too_many_blocks", f"a workflow has at most {MAX_BLOCKS} blocks"
-            )
-        normalized = {}
-        for block_id, block in blocks.items():
-            block_path = _at(blocks_path, block_id)
-            if not _BLOCK_ID_RE.fullmatch(block_id):
-                raise DefinitionError(block_path, "invalid_value", "a block id is 1-64 of A-Z a-z 0-9 _ -")
-            normalized[block_id] = self.block(block, block_path)
-        return {"start": start, "blocks": normalized}
-
-    def block(self, value: Any, path: str) -> dict[str, Any]:
-        kind = _typed(value, path, BLOCK_TYPES, "unknown_block")
-        readers: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
-            "send": self._send,
-            "delay": self._delay,
-            "wait_until": self._wait_until,
-            "time_window": self._time_window,
-            "branch": self._branch,
-            "multi_split": self._multi_split,
-            "random_split": self._random_split,
-            "set_attribute": self._set_attribute,
-            "segment": self._segment,
-            "exit": self._exit,
-        }
-        return readers[kind](value, path)
-
-    def _send(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("type", "channel", "template_id"), ("topic_id", "next"))
-        block: dict[str, Any] = {
-            "type": "send",
-            "channel": _choice(obj["channel"], _at(path, "channel"), CHANNELS),
-            "template_id": _identifier(obj["template_id"], _at(path, "template_id")),
-        }
-        if obj.get("topic_id") is not None:
-            if block["channel"] not in TOPIC_CHANNELS:
-                raise DefinitionError(
-                    _at(path, "topic_id"), "invalid_value", f"applies to {_listing(TOPIC_CHANNELS)} only"
-                )
-            block["topic_id"] = _topic_id(obj["topic_id"], _at(path, "topic_id"))
-        return _with_next(block, obj, path)
-
-    def _delay(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("type", "seconds"), ("next",))
-        block = {"type": "delay", "seconds": _integer(obj["seconds"], _at(path, "seconds"), 1, YEAR_SECONDS)}
-        return _with_next(block, obj, path)
-
-    def _wait_until(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(
-            value, path, ("type", "condition"), ("max_seconds", "poll_seconds", "on_timeout", "next")
-        )
-        fields = {**_WAIT_DEFAULTS, **obj}
-        max_seconds = fields["max_seconds"]
-        block = {
-            "type": "wait_until",
-            "condition": self.condition(obj["condition"], _at(path, "condition")),
-            "max_seconds": None
-            if max_seconds is None
-            else _integer(max_seconds, _at(path, "max_seconds"), MIN_WAIT_SECONDS, YEAR_SECONDS),
-            "poll_seconds": _integer(
-                fields["poll_seconds"], _at(path, "poll_seconds"), MIN_WAIT_SECONDS, MAX_POLL_SECONDS
-            ),
-            "on_timeout": _choice(fields["on_timeout"], _at(path, "on_timeout"), ("continue", "exit")),
-        }
-        return _with_next(block, obj, path)
-
-    def _time_window(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("type",), ("hours", "days", "next"))
-        block = {
-            "type": "time_window",
-            "hours": _hours(obj.get("hours", [0, 24]), _at(path, "hours")),
-            "days": _days(obj.get("days", list(DAYS)), _at(path, "days")),
-        }
-        return _with_next(block, obj, path)
-
-    def _branch(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("type", "condition"), ("true", "false"))
-        block: dict[str, Any] = {
-            "type": "branch",
-            "condition": self.condition(obj["condition"], _at(path, "condition")),
-        }
-        for side in ("true", "false"):
-            target = _edge(obj.get(side), _at(path, side))
-            if target is not None:
-                block[side] = target
-        return block
-
-    def _multi_split(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("type", "branches"), ("default",))
-        branches_path = _at(path, "branches")
-        items = _list(obj["branches"], branches_path, 1, MAX_MULTI_SPLIT_BRANCHES)
-        branches = []
-        for i, item in enumerate(items):
-            item_path = _at(branches_path, i)
-            branch = _object(item, item_path, ("condition",), ("next",))
-            normalized = {"condition": self.condition(branch["condition"], _at(item_path, "condition"))}
-            branches.append(_with_next(normalized, branch, item_path))
-        block: dict[str, Any] = {"type": "multi_split", "branches": branches}
-        default = _edge(obj.get("default"), _at(path, "default"))
-        if default is not None:
-            block["default"] = default
-        return block
-
-    def _random_split(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("type", "branches"))
-        branches_path = _at(path, "branches")
-        items = _list(obj["branches"], branches_path, 2, MAX_RANDOM_SPLIT_BRANCHES)
-        branches = []
-        for i, item in enumerate(items):
-            item_path = _at(branches_path, i)
-            branch = _object(item, item_path, ("percent",), ("next",))
-            normalized = {"percent": _integer(branch["percent"], _at(item_path, "percent"), 1, 100)}
-            branches.append(_with_next(normalized, branch, item_path))
-        total = sum(branch["percent"] for branch in branches)
-        if total != 100:
-            raise DefinitionError(
-                branches_path, "percent_sum", f"percentages must add up to 100, not {total}"
-            )
-        return {"type": "random_split", "branches": branches}
-
-    def _set_attribute(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("type", "attribute", "value"), ("next",))
-        attribute = _text(obj["attribute"], _at(path, "attribute"))
-        if attribute in RESERVED_ATTRIBUTES or attribute.startswith("cio_subscription_preferences"):
-            # Identifiers, merges and relationships are not attributes a workflow may set: they would
-            # re-key the person or write events and objects mid-journey.
-            raise DefinitionError(
-                _at(path, "attribute"), "reserved_attribute", f"{attribute} cannot be set by a workflow"
-            )
-        block = {
-            "type": "set_attribute",
-            "attribute": attribute,
-            "value": obj["value"],  # any JSON value, as an identify call could set
-        }
-        return _with_next(block, obj, path)
-
-    def _segment(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        obj = _object(value, path, ("type", "action", "segment_id"), ("next",))
-        block = {
-            "type": "segment",
-            "action": _choice(obj["action"], _at(path, "action"), ("add", "remove")),
-            "segment_id": _identifier(obj["segment_id"], _at(path, "segment_id")),
-        }
-        return _with_next(block, obj, path)
-
-    def _exit(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        _object(value, path, ("type",))
-        return {"type": "exit"}
-
-    # settings
-
-    def settings(self, value: Any, path: str) -> dict[str, Any]:
-        obj = _object(value, path, (), tuple(_SETTINGS_DEFAULTS))
-        fields = {**_SETTINGS_DEFAULTS, **obj}
-        settings = {
-            "frequency": _frequency(fields["frequency"], _at(path, "frequency")),
-            "exit": _choice(fields["exit"], _at(path, "exit"), EXITS),
-            "goal": _goal(fields["goal"], _at(path, "goal")),
-            "goal_window_seconds": _integer(
-                fields["goal_window_seconds"],
-                _at(path, "goal_window_seconds"),
-                MIN_WAIT_SECONDS,
-                YEAR_SECONDS,
-            ),
-            "audience": _choice(fields["audience"], _at(path, "audience"), AUDIENCES),
-            "timezone": _timezone(fields["timezone"], _at(path, "timezone")),
-        }
-        if settings["exit"] == "on_goal" and settings["goal"] is None:
-            raise DefinitionError(_at(path, "goal"), "required", "exit on_goal needs a goal")
-        return settings
-
-
-def _with_next(block: dict[str, Any], obj: dict[str, Any], path: str) -> dict[str, Any]:
-    target = _edge(obj.get("next"), _at(path, "next"))
-    if target is not None:
-        block["next"] = target
-    return block
-
-
-def _to_value(value: Any, path: str) -> str | int | float | bool | None:
+def _read_to_value(value: Any, path: Path) -> str | int | float | bool | None:
     """An attribute change trigger's ``to``: a scalar, or null for any new value."""
     if value is None or isinstance(value, str | bool | int | float):
         return value
-    raise DefinitionError(path, "wrong_type", "must be a string, number, boolean or null")
+    raise ShapeError(path, "wrong_type", "must be a string, number, boolean or null")
 
 
-def _list(value: Any, path: str, minimum: int, maximum: int) -> list[Any]:
-    if not isinstance(value, list):
-        raise DefinitionError(path, "wrong_type", "must be a list")
-    if not minimum <= len(value) <= maximum:
-        raise DefinitionError(path, "invalid_value", f"must hold {minimum} to {maximum} items")
-    return value
-
-
-def _hours(value: Any, path: str) -> list[int]:
+def _read_hours(value: Any, path: Path) -> list[int]:
     """``[start, end)`` in whole hours of the day, 0..24, start before end."""
     if not isinstance(value, list):
-        raise DefinitionError(path, "wrong_type", "must be a list [start, end]")
+        raise ShapeError(path, "wrong_type", "must be a list [start, end]")
     if len(value) != 2:
-        raise DefinitionError(path, "invalid_value", "must be [start, end]")
-    start, end = (_integer(hour, _at(path, i), 0, 24) for i, hour in enumerate(value))
+        raise ShapeError(path, "invalid_value", "must be [start, end]")
+    start, end = (_HOUR.read(hour, (*path, i)) for i, hour in enumerate(value))
     if start >= end:
-        raise DefinitionError(path, "invalid_range", "the start hour must be before the end hour")
+        raise ShapeError(path, "invalid_range", "the start hour must be before the end hour")
     return [start, end]
 
 
-def _days(value: Any, path: str) -> list[str]:
+def _read_days(value: Any, path: Path) -> list[str]:
     if not isinstance(value, list):
-        raise DefinitionError(path, "wrong_type", "must be a list of days")
+        raise ShapeError(path, "wrong_type", "must be a list of days")
     if not value:
-        raise DefinitionError(path, "invalid_value", "must hold at least one day")
-    chosen = [_choice(day, _at(path, i), DAYS) for i, day in enumerate(value)]
+        raise ShapeError(path, "invalid_value", "must hold at least one day")
+    chosen = [_DAY.read(day, (*path, i)) for i, day in enumerate(value)]
     if len(set(chosen)) != len(chosen):
-        raise DefinitionError(path, "invalid_value", "lists a day twice")
+        raise ShapeError(path, "invalid_value", "lists a day twice")
     return [day for day in DAYS if day in chosen]
 
 
-def _frequency(value: Any, path: str) -> dict[str, Any]:
-    kind = _typed(value, path, FREQUENCIES, "invalid_value")
-    if kind != "interval":
-        _object(value, path, ("type",))
-        return {"type": kind}
-    obj = _object(value, path, ("type", "seconds"))
-    return {"type": kind, "seconds": _integer(obj["seconds"], _at(path, "seconds"), MIN_INTERVAL_SECONDS)}
+def _read_attribute(value: Any, path: Path) -> str:
+    attribute: str = _TEXT.read(value, path)
+    if attribute in RESERVED_ATTRIBUTES or attribute.startswith(_SUBSCRIPTION_PREFERENCES):
+        # Identifiers, merges and relationships are not attributes a workflow may set: they would
+        # re-key the person or write events and objects mid-journey.
+        raise ShapeError(path, "reserved_attribute", f"{attribute} cannot be set by a workflow")
+    return attribute
 
 
-def _goal(value: Any, path: str) -> dict[str, str] | None:
-    """``{"event": name}`` or ``{"segment_id": id}``: exactly one of the two."""
+def _read_goal(value: Any, path: Path) -> dict[str, str] | None:
+    """``{"event": name}`` or ``{"segment_id": id}``: exactly one of the two (keys checked before values)."""
     if value is None:
         return None
-    obj = _object(value, path, (), ("event", "segment_id"))
-    if len(obj) != 1:
-        raise DefinitionError(path, "invalid_value", "a goal is an event or a segment_id, exactly one")
-    if "event" in obj:
-        return {"event": _text(obj["event"], _at(path, "event"))}
-    return {"segment_id": _identifier(obj["segment_id"], _at(path, "segment_id"))}
+    if not isinstance(value, dict):
+        raise ShapeError(path, "wrong_type", "must be an object")
+    for key in value:
+        if key not in _GOALS:
+            raise ShapeError((*path, key), "unknown_key", f"unknown key; expected {listing(_GOALS)}")
+    if len(value) != 1:
+        raise ShapeError(path, "invalid_value", "a goal is an event or a segment_id, exactly one")
+    ((key, given),) = value.items()
+    return {key: _GOALS[key].read(given, (*path, key))}
 
 
-def _timezone(value: Any, path: str) -> str:
+def _goal_schema(defs: Defs) -> Schema:
+    alternatives = [Obj({key: Field(shape, required=True)}).schema(defs) for key, shape in _GOALS.items()]
+    return {"anyOf": [{"type": "null"}, *alternatives]}
+
+
+def _read_timezone(value: Any, path: Path) -> str:
     if not isinstance(value, str):
-        raise DefinitionError(path, "wrong_type", "must be a string")
+        raise ShapeError(path, "wrong_type", "must be a string")
     if not value:
-        raise DefinitionError(path, "invalid_value", "must not be empty")
+        raise ShapeError(path, "invalid_value", "must not be empty")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):  # ValueError: not even shaped like a zone key
-        raise DefinitionError(path, "unknown_timezone", f"unknown time zone {value!r}") from None
+        raise ShapeError(path, "unknown_timezone", f"unknown time zone {value!r}") from None
     return value
+
+
+def _read_blocks(value: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ShapeError(path, "wrong_type", "must be an object of blocks by id")
+    if not value:
+        raise ShapeError(path, "invalid_value", "must hold at least one block")
+    if len(value) > MAX_BLOCKS:
+        raise ShapeError(path, "too_many_blocks", f"a workflow has at most {MAX_BLOCKS} blocks")
+    normalized = {}
+    for block_id, block in value.items():
+        if not _BLOCK_ID_RE.fullmatch(block_id):
+            raise ShapeError((*path, block_id), "invalid_value", "a block id is 1-64 of A-Z a-z 0-9 _ -")
+        normalized[block_id] = _BLOCK.read(block, (*path, block_id))
+    return normalized
+
+
+def _percentages(block: dict[str, Any], path: Path) -> None:
+    total = sum(branch["percent"] for branch in block["branches"])
+    if total != 100:
+        raise ShapeError((*path, "branches"), "percent_sum", f"percentages must add up to 100, not {total}")
+
+
+def _goal_for_exit(settings: dict[str, Any], path: Path) -> None:
+    if settings["exit"] == "on_goal" and settings["goal"] is None:
+        raise ShapeError((*path, "goal"), "required", "exit on_goal needs a goal")
+
+
+_SUBSCRIPTION_PREFERENCES = "cio_subscription_preferences"
+_TEXT = Ref("text", Text())
+_HOUR = Integer(0, 24)
+_DAY = Choice(DAYS)
+_IDENTIFIER = Ref(
+    "identifier", Leaf(_read_identifier, {"$ref": f"{CONDITION_SCHEMA['$id']}#/$defs/identifier"})
+)
+_CONDITION = Ref("condition", Leaf(_read_condition, CONDITION_SCHEMA))
+# An event trigger's filters are an event condition's filters: that schema's "fields" conditions.
+_EVENT_FILTERS = Ref(
+    "event_filters", Leaf(_read_event_filters, {"$ref": f"{CONDITION_SCHEMA['$id']}#/$defs/fields0"})
+)
+_BLOCK_ID = Ref("block_id", Leaf(_read_start, {"type": "string", "pattern": BLOCK_ID_PATTERN}))
+_EDGE = Field(
+    Ref(
+        "edge",
+        Described(
+            Leaf(_read_edge, lambda defs: {"anyOf": [{"type": "null"}, _BLOCK_ID.schema(defs)]}),
+            "The next block; null or absent ends the journey.",
+        ),
+    ),
+    omit_none=True,
+)
+_GOALS: dict[str, Shape] = {"event": _TEXT, "segment_id": _IDENTIFIER}
+
+_TRIGGER = Tagged(
+    (
+        (
+            ("event",),
+            Obj(
+                {
+                    "type": tag("event"),
+                    "name": Field(_TEXT, required=True),
+                    "filters": Field(Nullable(_EVENT_FILTERS)),
+                }
+            ),
+        ),
+        (
+            ("segment_entry", "segment_exit"),
+            Obj(
+                {
+                    "type": tag("segment_entry", "segment_exit"),
+                    "segment_id": Field(_IDENTIFIER, required=True),
+                }
+            ),
+        ),
+        (
+            ("attribute_change",),
+            Obj(
+                {
+                    "type": tag("attribute_change"),
+                    "attribute": Field(_TEXT, required=True),
+                    "to": Field(
+                        Described(
+                            Leaf(_read_to_value, {"type": ["string", "number", "boolean", "null"]}),
+                            "The new value that triggers; null or absent: any change.",
+                        )
+                    ),
+                }
+            ),
+        ),
+        (
+            ("date_attribute",),
+            Obj(
+                {
+                    "type": tag("date_attribute"),
+                    "attribute": Field(_TEXT, required=True),
+                    "offset_seconds": Field(Integer(-YEAR_SECONDS, YEAR_SECONDS), default=0),
+                }
+            ),
+        ),
+        (("api",), Obj({"type": tag("api")})),
+        (
+            ("broadcast",),
+            Obj(
+                {
+                    "type": tag("broadcast"),
+                    "segment_id": Field(_IDENTIFIER, required=True),
+                    "send_at": Field(Nullable(Integer(0, MAX_TIMESTAMP))),
+                }
+            ),
+        ),
+    ),
+    rule="unknown_trigger",
+)
+
+_WAIT_SECONDS = Integer(MIN_WAIT_SECONDS, YEAR_SECONDS)
+_BLOCK = Ref(
+    "block",
+    Tagged(
+        (
+            (
+                ("send",),
+                Obj(
+                    {
+                        "type": tag("send"),
+                        "channel": Field(Choice(CHANNELS), required=True),
+                        "template_id": Field(_IDENTIFIER, required=True),
+                        "topic_id": Field(
+                            Described(
+                                Leaf(
+                                    _read_topic_id,
+                                    {
+                                        "anyOf": [
+                                            {"type": "integer", "minimum": 1},
+                                            {"type": "string", "pattern": "^(topic_)?[1-9][0-9]{0,8}$"},
+                                        ]
+                                    },
+                                ),
+                                "The subscription topic its messages belong to (email, sms, push): 4 or "
+                                "topic_4. "
+                                "People who left the topic, or never joined an opt-in one, are not sent it.",
+                            ),
+                            omit_none=True,
+                            guard=_topic_channel,
+                        ),
+                        "next": _EDGE,
+                    }
+                ),
+            ),
+            (
+                ("delay",),
+                Obj(
+                    {
+                        "type": tag("delay"),
+                        "seconds": Field(Integer(1, YEAR_SECONDS), required=True),
+                        "next": _EDGE,
+                    }
+                ),
+            ),
+            (
+                ("wait_until",),
+                Obj(
+                    {
+                        "type": tag("wait_until"),
+                        "condition": Field(_CONDITION, required=True),
+                        "max_seconds": Field(Nullable(_WAIT_SECONDS)),
+                        "poll_seconds": Field(Integer(MIN_WAIT_SECONDS, MAX_POLL_SECONDS), default=3600),
+                        "on_timeout": Field(Choice(("continue", "exit")), default="continue"),
+                        "next": _EDGE,
+                    }
+                ),
+            ),
+            (
+                ("time_window",),
+                Obj(
+                    {
+                        "type": tag("time_window"),
+                        "hours": Field(
+                            Described(
+                                Leaf(
+                                    _read_hours,
+                                    {
+                                        "type": "array",
+                                        "items": _HOUR.schema({}),
+                                        "minItems": 2,
+                                        "maxItems": 2,
+                                    },
+                                ),
+                                "[start, end) hours of the day; start before end.",
+                            ),
+                            default=[0, 24],
+                        ),
+                        "days": Field(
+                            Leaf(
+                                _read_days,
+                                {
+                                    "type": "array",
+                                    "items": _DAY.schema({}),
+                                    "minItems": 1,
+                                    "uniqueItems": True,
+                                },
+                            ),
+                            default=list(DAYS),
+                        ),
+                        "next": _EDGE,
+                    }
+                ),
+            ),
+            (
+                ("branch",),
+                Obj(
+                    {
+                        "type": tag("branch"),
+                        "condition": Field(_CONDITION, required=True),
+                        "true": _EDGE,
+                        "false": _EDGE,
+                    }
+                ),
+            ),
+            (
+                ("multi_split",),
+                Obj(
+                    {
+                        "type": tag("multi_split"),
+                        "branches": Field(
+                            ListOf(
+                                Obj({"condition": Field(_CONDITION, required=True), "next": _EDGE}),
+                                1,
+                                MAX_MULTI_SPLIT_BRANCHES,
+                            ),
+                            required=True,
+                        ),
+                        "default": _EDGE,
+                    }
+                ),
+            ),
+            (
+                ("random_split",),
+                Obj(
+                    {
+                        "type": tag("random_split"),
+                        "branches": Field(
+                            Described(
+                                ListOf(
+                                    Obj({"percent": Field(Integer(1, 100), required=True), "next": _EDGE}),
+                                    2,
+                                    MAX_RANDOM_SPLIT_BRANCHES,
+                                ),
+                                "Percentages add up to 100.",
+                            ),
+                            required=True,
+                        ),
+                    },
+                    check=_percentages,
+                ),
+            ),
+            (
+                ("set_attribute",),
+                Obj(
+                    {
+                        "type": tag("set_attribute"),
+                        "attribute": Field(
+                            Described(
+                                Leaf(
+                                    _read_attribute,
+                                    lambda defs: {
+                                        "allOf": [
+                                            _TEXT.schema(defs),
+                                            {"not": {"enum": sorted(RESERVED_ATTRIBUTES)}},
+                                            {"not": {"pattern": f"^{_SUBSCRIPTION_PREFERENCES}"}},
+                                        ]
+                                    },
+                                ),
+                                "Any attribute but identify's reserved keys and the person's identifiers.",
+                            ),
+                            required=True,
+                        ),
+                        # any JSON value, as an identify call could set
+                        "value": Field(Described(AnyValue(), "Any JSON value."), required=True),
+                        "next": _EDGE,
+                    }
+                ),
+            ),
+            (
+                ("segment",),
+                Obj(
+                    {
+                        "type": tag("segment"),
+                        "action": Field(Choice(("add", "remove")), required=True),
+                        "segment_id": Field(_IDENTIFIER, required=True),
+                        "next": _EDGE,
+                    }
+                ),
+            ),
+            (("exit",), Obj({"type": tag("exit")})),
+        ),
+        rule="unknown_block",
+    ),
+)
+
+_WORKFLOW = Obj(
+    {
+        "start": Field(_BLOCK_ID, required=True),
+        "blocks": Field(
+            Leaf(
+                _read_blocks,
+                lambda defs: {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": MAX_BLOCKS,
+                    "propertyNames": _BLOCK_ID.schema(defs),
+                    "additionalProperties": _BLOCK.schema(defs),
+                },
+            ),
+            required=True,
+        ),
+    }
+)
+
+_SETTINGS = Obj(
+    {
+        "frequency": Field(
+            Tagged(
+                (
+                    (("once", "every_match"), Obj({"type": tag("once", "every_match")})),
+                    (
+                        ("interval",),
+                        Obj(
+                            {
+                                "type": tag("interval"),
+                                "seconds": Field(Integer(MIN_INTERVAL_SECONDS), required=True),
+                            }
+                        ),
+                    ),
+                )
+            ),
+            default={"type": "once"},
+        ),
+        "exit": Field(Choice(EXITS), default="at_end"),
+        "goal": Field(Leaf(_read_goal, _goal_schema)),
+        "goal_window_seconds": Field(_WAIT_SECONDS, default=604_800),
+        "audience": Field(Choice(AUDIENCES), default="future_only"),
+        "timezone": Field(
+            Described(Leaf(_read_timezone, {"type": "string", "minLength": 1}), "An IANA time zone name."),
+            default="UTC",
+        ),
+    },
+    check=_goal_for_exit,
+    extra={
+        "if": {"properties": {"exit": {"const": "on_goal"}}, "required": ["exit"]},
+        "then": {"properties": {"goal": {"type": "object"}}, "required": ["goal"]},
+    },
+)
+
+_DEFINITION = Obj(
+    {
+        "name": Field(Ref("name", Text(NAME_MAX, strip=True)), required=True),
+        "trigger": Field(Ref("trigger", _TRIGGER), required=True),
+        "filters": Field(Described(Nullable(_CONDITION), "Audience filter: a segment condition, or null.")),
+        "workflow": Field(Ref("workflow", _WORKFLOW), required=True),
+        "settings": Field(Ref("settings", _SETTINGS), default={}),
+    }
+)
+
+
+def _conditions(definition: dict[str, Any]) -> Iterator[tuple[str, Condition]]:
+    """The definition's segment conditions (not the trigger's event filters), in document order: the
+    filters, then the blocks'."""
+    if definition["filters"] is not None:
+        yield "filters", parse(definition["filters"])
+    for block_id, block in definition["workflow"]["blocks"].items():
+        path = f"workflow.blocks.{block_id}"
+        if "condition" in block:
+            yield f"{path}.condition", parse(block["condition"])
+        if block["type"] == "multi_split":
+            for i, branch in enumerate(block["branches"]):
+                yield f"{path}.branches.{i}.condition", parse(branch["condition"])
 
 
 # --- pass 2: the graph --------------------------------------------------------------------------------
