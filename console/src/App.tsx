@@ -15,6 +15,7 @@ const Segments = lazy(() => import("./pages/Segments"));
 const SegmentEditor = lazy(() => import("./pages/SegmentEditor"));
 const Campaigns = lazy(() => import("./pages/Campaigns"));
 const CampaignBuilder = lazy(() => import("./pages/CampaignBuilder"));
+const Newsletters = lazy(() => import("./pages/Newsletters"));
 const Messages = lazy(() => import("./pages/Messages"));
 const MessageDetail = lazy(() => import("./pages/MessageDetail"));
 const Billing = lazy(() => import("./pages/Billing"));
@@ -41,6 +42,8 @@ export function App() {
             <Route path="/campaigns" element={<Campaigns />} />
             {/* One route for new and saved: saving a new campaign moves the URL to its id without a remount. */}
             <Route path="/campaigns/:campaignId" element={<CampaignBuilder />} />
+            {/* The list, a draft's editor and a sent one's metrics: Newsletters routes within itself. */}
+            <Route path="/newsletters/*" element={<Newsletters />} />
             {/* Templates, layouts and snippets: Content routes within itself. */}
             <Route path="/content/*" element={<Content />} />
             <Route path="/messages" element={<Messages />} />

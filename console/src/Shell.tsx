@@ -9,6 +9,7 @@ const NAVIGATION = [
   { to: "/people", label: "People" },
   { to: "/segments", label: "Segments" },
   { to: "/campaigns", label: "Campaigns" },
+  { to: "/newsletters", label: "Newsletters" },
   { to: "/content", label: "Content" },
   { to: "/messages", label: "Messages" },
   { to: "/billing", label: "Plans & Billing" },

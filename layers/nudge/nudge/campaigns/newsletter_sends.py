@@ -58,6 +58,28 @@ def create(workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return view(workspace_id, item)
 
 
+def update(workspace_id: str, newsletter_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``PUT /v1/newsletters/{id}``: a draft's definition replaced by a create's body (without a schedule:
+    ``POST .../send`` sends it); 409 once it is no longer a draft."""
+    item = newsletters.load(workspace_id, newsletter_id)
+    if _schedule(body) is not None:
+        given = next(
+            k for k in ("send_now", "scheduled_at", "local_time") if body.get(k) not in (None, False)
+        )
+        raise InvalidRequest(f"{given}: a draft is sent by POST /v1/newsletters/{{id}}/send", field=given)
+    if item.state != newsletters.DRAFT:
+        raise Conflict(f"newsletter {newsletter_id} is {item.state}: only a draft can be changed")
+    language = settings.load(workspace_id).template_language
+    definition = newsletters.parse_definition(workspace_id, body, language)
+    newsletters.replace_definition(item, definition)
+    return view(workspace_id, newsletters.load(workspace_id, newsletter_id))
+
+
+def delete(workspace_id: str, newsletter_id: str) -> None:
+    """``DELETE /v1/newsletters/{id}``: a draft or a canceled newsletter; 409 for one sending or sent."""
+    newsletters.delete(newsletters.load(workspace_id, newsletter_id))
+
+
 def send(workspace_id: str, newsletter_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """``POST /v1/newsletters/{id}/send``: a draft sent now (``send_now`` or no field), at
     ``scheduled_at``, or at ``local_time``."""

@@ -30,13 +30,14 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from nudge import clock
 from nudge.campaigns.definition import TOPIC_CHANNELS
 from nudge.delivery import templates
 from nudge.delivery.request_shapes import INLINE, INLINE_REQUIRED
-from nudge.errors import InvalidRequest, NotFound
+from nudge.errors import Conflict, InvalidRequest, NotFound
+from nudge.model.base import condition_failed
 from nudge.model.campaigns import Newsletter, NewsletterCounter
 from nudge.segments import definitions
 from nudge.segments.conditions import ConditionError, parse, referenced_segments, to_json
@@ -216,6 +217,38 @@ def load(workspace_id: str, newsletter_id: int | str) -> Newsletter:
         raise NotFound(f"newsletter {newsletter_id} not found") from exc
 
 
+def replace_definition(item: Newsletter, definition: dict[str, Any]) -> None:
+    """A draft's definition replaced (its name too); Conflict when it is no longer a draft."""
+    try:
+        item.update(
+            actions=[
+                Newsletter.name.set(definition["name"]),
+                Newsletter.definition_json.set(json.dumps(definition, separators=(",", ":"))),
+                Newsletter.updated_at.set(clock.now()),
+            ],
+            condition=Newsletter.state == DRAFT,
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise Conflict(
+                f"newsletter {item.newsletter_id} is not a draft: it can no longer be changed"
+            ) from exc
+        raise
+
+
+def delete(item: Newsletter) -> None:
+    """A draft or canceled newsletter removed; Conflict for one sending or sent (its messages and metrics
+    stay theirs)."""
+    try:
+        item.delete(condition=Newsletter.state.is_in(DRAFT, CANCELED))
+    except DeleteError as exc:
+        if condition_failed(exc):
+            said = f"newsletter {item.newsletter_id} is {item.state}"
+            said += ": only a draft or a canceled one can be deleted"
+            raise Conflict(said) from exc
+        raise
+
+
 def list_newsletters(workspace_id: str) -> list[Newsletter]:
     found = Newsletter.query(newsletters_pk(workspace_id), Newsletter.sk.startswith("n#"))
     return [item for item in found if isinstance(item, Newsletter)]
@@ -243,6 +276,9 @@ def view(item: Newsletter) -> dict[str, Any]:
         "local_time": schedule.get("local_time"),
         "ab_test": definition.get("ab_test"),
         "subscription_topic_id": definition.get("topic_id"),
+        # Nudge's: the audience's filter itself (null: everyone) and the zone for people without one.
+        "recipients": recipients,
+        "timezone": definition.get("timezone", "UTC"),
         "sent_at": int(item.sent_at) if item.sent_at is not None else None,
         "created": int(item.created_at),
         "updated": int(item.updated_at),

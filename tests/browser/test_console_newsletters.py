@@ -1,0 +1,91 @@
+"""The console's Newsletters screen in a real browser against ``nudge local``: an A/B newsletter written
+from nothing (two variants, a segment for its audience with its size shown, a test group and a wait),
+saved as a draft, sent now, then its per-variant metrics and winner on its page and its messages in the
+local outbox; a viewer then sees it all with nothing to change. The runtime runs at 60x, so the A/B
+test's one-minute wait is a second."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Console, screenshot, sign_in
+
+READERS = ("nora", "nils", "nina", "noah")
+
+
+def _emails(console: Console) -> list[dict[str, Any]]:
+    found = console.runtime.get("/_local/outbox").json()
+    return [m for m in found if m.get("subject") in ("Spring is here", "Spring sale")]
+
+
+def test_an_ab_newsletter_is_written_sent_and_measured_per_variant(page: Any, console: Console) -> None:
+    runtime = console.runtime
+    for who in READERS:
+        assert runtime.track("PUT", f"/api/v1/customers/{who}", {"email": f"{who}@example.com"}).ok
+    segment = runtime.app("POST", "/v1/segments", {"segment": {"name": "Newsletter readers"}}).json()[
+        "segment"
+    ]
+    assert runtime.app("POST", f"/v1/segments/{segment['id']}/add_customers", {"ids": list(READERS)}).ok
+
+    sign_in(page, console, console.author)
+    page.get_by_role("link", name="Newsletters").click()
+    page.get_by_role("link", name="New newsletter").click()
+    page.get_by_role("textbox", name=re.compile(r"^Name")).fill("Spring launch")
+    first = page.get_by_role("region", name="Message")
+    first.get_by_label("Subject").fill("Spring is here")
+    first.get_by_label("Body (HTML)").fill("<p>Hello {{ customer.email }}</p>")
+    page.get_by_role("button", name="+ Add a variant (A/B test)").click()
+    second = page.get_by_role("region", name="Variant B")
+    second.get_by_label("Subject").fill("Spring sale")
+
+    page.get_by_role("button", name="Send to segments or people matching conditions").click()
+    page.get_by_label("Segment", exact=True).select_option(label="Newsletter readers")
+    expect(page.get_by_test_id("audience-size")).to_have_text("4 people")
+    page.get_by_label("Test group (% of the audience)").fill("50")
+    page.get_by_label("Then wait").fill("1")
+    page.get_by_label("Unit", exact=True).select_option("minutes")
+    page.get_by_role("button", name="Create draft").click()
+
+    expect(page.get_by_role("heading", name="Spring launch")).to_be_visible()
+    [draft] = [
+        n for n in runtime.app("GET", "/v1/newsletters").json()["newsletters"] if n["name"] == "Spring launch"
+    ]
+    assert draft["state"] == "draft" and draft["content_ids"] == [1, 2]
+    assert draft["ab_test"] == {"test_percent": 50, "metric": "open", "wait_seconds": 60}
+    assert draft["recipients"] == {"segment": {"id": str(segment["id"]), "operator": "in"}}
+    screenshot(page, "newsletter-editor")
+
+    page.get_by_role("button", name="Send…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Send now").click()
+    expect(page.get_by_test_id("newsletter-state")).to_have_text("sent")
+    # Nobody opened the test group's messages: a tie, which goes to the first variant.
+    expect(page.get_by_test_id("ab-test")).to_contain_text("variant A won")
+    expect(page.get_by_test_id("variant-1").get_by_text("winner")).to_be_visible()
+    total = page.get_by_test_id("variant-total").get_by_role("cell")
+    expect(total.nth(1)).to_have_text("4")  # sent
+    metrics = runtime.app("GET", f"/v1/newsletters/{draft['id']}/metrics").json()
+    shown = [page.get_by_test_id(f"variant-{n}").get_by_role("cell").nth(1) for n in (1, 2)]
+    for n, cell in zip(("1", "2"), shown, strict=True):
+        expect(cell).to_have_text(str(metrics["variants"][n]["sent"]))
+    assert metrics["variants"]["1"]["sent"] + metrics["variants"]["2"]["sent"] == 4
+
+    outbox = runtime.wait_until(lambda: _emails(console) if len(_emails(console)) == 4 else None)
+    assert sorted(m["recipient"] for m in outbox) == sorted(f"{who}@example.com" for who in READERS)
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "newsletter")
+    page.get_by_role("link", name="← Newsletters").click()
+    expect(page.get_by_test_id(f"sent-{draft['id']}")).to_have_text("4")
+    expect(page.get_by_role("row", name=re.compile("Spring launch"))).to_contain_text("Newsletter readers")
+
+    # A viewer reads it all, and is offered nothing the API would refuse them.
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, console, console.viewer)
+    page.goto(console.url + f"newsletters/{draft['id']}")
+    expect(page.get_by_test_id("variant-total").get_by_role("cell").nth(1)).to_have_text("4")
+    expect(page.get_by_role("button", name=re.compile("Cancel|Delete|Send"))).to_have_count(0)
+    page.get_by_role("link", name="← Newsletters").click()
+    expect(page.get_by_role("link", name="Spring launch")).to_be_visible()
+    expect(page.get_by_role("link", name="New newsletter")).to_have_count(0)
