@@ -36,8 +36,8 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 openapi: $(STAMP)
-	$(BIN)/python -m nudge.tracking.openapi > openapi/track.json
-	$(BIN)/python -m nudge.api.openapi > openapi/app.json
+	$(BIN)/python -m nudge.http.track_openapi > openapi/track.json
+	$(BIN)/python -m nudge.http.app_api.openapi > openapi/app.json
 
 synth: $(STAMP)
 	npx --yes $(CDK_CLI) synth --quiet

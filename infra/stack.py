@@ -31,12 +31,12 @@ from infra.components.schedule import Daily, EveryMinute
 from infra.components.streams import StreamConsumer
 from infra.components.tables import DataTables
 from infra.config import PROJECT, DeployConfig, table_env_var
-from nudge.api.routes import ROUTES as APP_ROUTES
-from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
 from nudge.delivery.queued import STREAM_FILTER
+from nudge.http.app_api.routes import ROUTES as APP_ROUTES
+from nudge.http.links import ROUTES as LINK_ROUTES
+from nudge.http.routing import APP_OLDER_BASE
+from nudge.http.track_api import ROUTES as TRACK_ROUTES
 from nudge.model import TABLE_MODELS
-from nudge.routing import APP_OLDER_BASE
-from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 
 # The tables each function reads and writes, from the code it runs. A function is told the names of
 # exactly these tables and granted nothing else.
@@ -309,7 +309,7 @@ class NudgeStack(Stack):
         for service in (self.send, self.app_api):
             service.function.add_environment("NUDGE_LINKS_URL", self.api.endpoint)
         # GET /api/v1/accounts/region tells clients their Track URL; without this, the host the request
-        # came in on (nudge.lambda_http.base_url), which may be the API's own rather than the domain.
+        # came in on (nudge.http.lambda_http.base_url), which may be the API's own rather than the domain.
         if self.api.custom_url:
             self.track.function.add_environment("NUDGE_TRACK_URL", self.api.custom_url)
 

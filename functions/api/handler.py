@@ -17,14 +17,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from nudge import composition, edge, workspaces
-from nudge.api.routes import ROUTES
+from nudge import composition, workspaces
 from nudge.console_auth import sessions
 from nudge.console_auth.users import NewPasswordRequired, UserPoolNotConfigured
 from nudge.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized, UnsupportedMediaType
-from nudge.lambda_http import json_response, register
+from nudge.http import edge
+from nudge.http.app_api.routes import ROUTES
+from nudge.http.lambda_http import json_response, register
+from nudge.http.routing import APP_OLDER_BASE, Caller
 from nudge.roles import Role
-from nudge.routing import APP_OLDER_BASE, Caller
 
 composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 

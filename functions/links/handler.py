@@ -1,7 +1,7 @@
 """Links Lambda: the public links in messages (open pixel, click, unsubscribe, view in browser, and the
 subscription centre).
 
-Unauthenticated by design; every path carries a signed token (see ``nudge.delivery.link_routes``).
+Unauthenticated by design; every path carries a signed token (see ``nudge.http.links``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from nudge import composition, edge
-from nudge.delivery.link_routes import (
+from nudge import composition
+from nudge.errors import Conflict, InvalidRequest, NotFound
+from nudge.http import edge
+from nudge.http.lambda_http import raw_body
+from nudge.http.links import (
     ROUTES,
     LinkRequest,
     LinkRoute,
@@ -25,8 +28,6 @@ from nudge.delivery.link_routes import (
     not_found_page,
     refused_page,
 )
-from nudge.errors import Conflict, InvalidRequest, NotFound
-from nudge.lambda_http import raw_body
 
 composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 

@@ -15,13 +15,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from nudge import composition, edge, workspaces
+from nudge import composition, workspaces
 from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
-from nudge.lambda_http import json_response, register
+from nudge.http import edge, pipelines_api
+from nudge.http.lambda_http import json_response, register
+from nudge.http.routing import Caller
+from nudge.http.track_api import ROUTES
 from nudge.roles import Role
-from nudge.routing import Caller
-from nudge.tracking import pipelines_routes
-from nudge.tracking.routes import ROUTES
 
 composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
 
@@ -31,7 +31,7 @@ app = APIGatewayHttpResolver()
 
 def _pipelines(event: APIGatewayProxyEventV2) -> bool:
     """A Pipelines API request: its own key, and Customer.io's Pipelines error shape."""
-    return event.path in pipelines_routes.PATHS
+    return event.path in pipelines_api.PATHS
 
 
 def _authenticate(event: APIGatewayProxyEventV2) -> Caller:
@@ -46,7 +46,7 @@ def _authenticate(event: APIGatewayProxyEventV2) -> Caller:
 def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
     """An error in the shape the route's clients parse: Customer.io's Track API or its Pipelines API."""
     if _pipelines(app.current_event):
-        return json_response(status, pipelines_routes.error_body(code, message), headers=headers)
+        return json_response(status, pipelines_api.error_body(code, message), headers=headers)
     return json_response(status, {"meta": {"error": message}}, headers=headers)
 
 

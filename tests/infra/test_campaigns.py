@@ -223,15 +223,19 @@ def test_the_functions_that_record_delivery_metrics_are_the_ones_counting_them()
     # the ones whose code imports it.
     importers = {
         path.relative_to(FUNCTIONS_DIR.parent).as_posix()
-        for path in (*FUNCTIONS_DIR.glob("*/handler.py"), *(DOMAIN_PACKAGE_DIR / "delivery").glob("*.py"))
+        for path in (
+            *FUNCTIONS_DIR.glob("*/handler.py"),
+            *(DOMAIN_PACKAGE_DIR / "delivery").glob("*.py"),
+            *(DOMAIN_PACKAGE_DIR / "http").glob("*.py"),
+        )
         if re.search(r"\bimport\b[^\n]*\bfeedback\b|delivery\.feedback", path.read_text())
     }
 
     assert importers == {
         "functions/feedback/handler.py",  # SES events
-        "layers/nudge/nudge/delivery/link_routes.py",  # the links function's routes
+        "layers/nudge/nudge/http/links.py",  # the links function's routes
         "layers/nudge/nudge/delivery/subscription_centre.py",  # the links function's subscription centre
-        "layers/nudge/nudge/delivery/track_routes.py",  # Track API: client metrics and the inbox
+        "layers/nudge/nudge/http/track_delivery.py",  # Track API: client metrics and the inbox
         "layers/nudge/nudge/delivery/inbox.py",  # Track API: the in-app inbox
     }
 

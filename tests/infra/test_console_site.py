@@ -18,10 +18,10 @@ import pytest
 from infra.components.console_site import VIEWER_REQUEST_CODE, api_path_patterns
 from infra.console_build import CONSOLE_DIR
 from nudge import console_site
-from nudge.api.routes import ROUTES as APP_ROUTES
+from nudge.http.app_api.routes import ROUTES as APP_ROUTES
+from nudge.http.routing import APP_OLDER_BASE
+from nudge.http.track_api import ROUTES as TRACK_ROUTES
 from nudge.local.static import StaticSite
-from nudge.routing import APP_OLDER_BASE
-from nudge.tracking.routes import ROUTES as TRACK_ROUTES
 from tests.infra.conftest import Synthesized, as_list
 
 pytestmark = pytest.mark.infra

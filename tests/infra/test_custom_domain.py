@@ -13,8 +13,8 @@ import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from infra.config import table_env_var
-from nudge import lambda_http
 from nudge.delivery import links
+from nudge.http import lambda_http
 from nudge.model import TABLE_MODELS
 from tests.infra.conftest import Synthesized, synthesize
 
@@ -73,7 +73,7 @@ def test_without_a_custom_domain_links_start_with_the_apis_own_url(synthesized: 
     assert told(synthesized, "NUDGE_LINKS_URL") == {
         service: {"Fn::GetAtt": [api_id, "ApiEndpoint"]} for service in RENDERS
     }
-    # The Track URL is then the host each request came in on (nudge.lambda_http.base_url).
+    # The Track URL is then the host each request came in on (nudge.http.lambda_http.base_url).
     assert told(synthesized, "NUDGE_TRACK_URL") == {}
 
 

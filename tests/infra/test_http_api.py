@@ -12,10 +12,10 @@ from aws_cdk.assertions import Match
 
 from infra.components.http_api import ApiBackend, HttpApi
 from infra.config import DeployConfig
-from nudge.api.routes import ROUTES as APP_ROUTES
-from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
-from nudge.routing import APP_OLDER_BASE
-from nudge.tracking.routes import ROUTES as TRACK_ROUTES
+from nudge.http.app_api.routes import ROUTES as APP_ROUTES
+from nudge.http.links import ROUTES as LINK_ROUTES
+from nudge.http.routing import APP_OLDER_BASE
+from nudge.http.track_api import ROUTES as TRACK_ROUTES
 from tests.infra.conftest import Synthesized
 
 pytestmark = pytest.mark.infra

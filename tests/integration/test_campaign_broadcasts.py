@@ -28,9 +28,9 @@ from nudge.campaigns import (
     store,
     triggers,
 )
-from nudge.campaigns.api_routes import BROADCAST_BODY_LIMIT, BROADCAST_ROUTES
 from nudge.errors import Conflict, InvalidRequest, NotFound
-from nudge.routing import Request
+from nudge.http.app_api.campaigns import BROADCAST_BODY_LIMIT, BROADCAST_ROUTES
+from nudge.http.routing import Request
 from tests.support.people import by, profile
 from tests.support.workflows import FakeWorkflows, fake_workflows
 

@@ -16,9 +16,9 @@ from moto.cognitoidp.models import cognitoidp_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from nudge import workspaces
-from nudge.api.routes import ROUTES
 from nudge.console_auth import members, sessions, users
 from nudge.errors import Conflict
+from nudge.http.app_api.routes import ROUTES
 from nudge.model import ConsoleSession
 from nudge.roles import Role
 from tests.support.console import CHOSEN_PASSWORD, ConsoleClient, cookie_value, set_cookies, user_pool

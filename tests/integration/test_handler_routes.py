@@ -4,7 +4,7 @@ document agree."""
 import re
 
 from functions.track import handler
-from nudge.tracking.routes import ROUTES
+from nudge.http.track_api import ROUTES
 
 
 def test_every_route_table_entry_is_registered_with_the_resolver(track):

@@ -12,10 +12,10 @@ import requests
 from customerio import APIClient, SendEmailRequest
 
 from nudge import workspaces
-from nudge.api.routes import ROUTES
+from nudge.http.app_api.routes import ROUTES
+from nudge.http.routing import APP_OLDER_BASE
 from nudge.local.gateway import ApiRoute, Gateway
 from nudge.local.routing import api_routes
-from nudge.routing import APP_OLDER_BASE
 from nudge.segments import definitions
 from tests.support.track import LambdaAdapter
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from nudge import clock, workspaces
-from nudge.api import overview
 from nudge.campaigns import store
 from nudge.delivery import states
+from nudge.http.app_api import overview
 
 DAY = 86_400
 

@@ -1,5 +1,5 @@
-"""A person changed over the App API (``nudge.api.person_changes``), as the console's profile page does:
-attributes, suppress, unsuppress, delete. Real handler under moto."""
+"""A person changed over the App API (``nudge.http.app_api.person_changes``), as the console's profile
+page does: attributes, suppress, unsuppress, delete. Real handler under moto."""
 
 from __future__ import annotations
 

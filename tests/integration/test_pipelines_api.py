@@ -15,8 +15,8 @@ from customerio import analytics
 from customerio.analytics import request as analytics_request
 
 from nudge import clock, workspaces
+from nudge.http import pipelines_api
 from nudge.tracking import events as tracking_events
-from nudge.tracking import pipelines_routes
 from nudge.tracking.object_refs import ObjectRef
 from nudge.tracking.objects import get_object
 from tests.support.people import events_of, profile
@@ -176,7 +176,7 @@ def test_a_refused_call_is_dropped_with_its_reason_logged_and_never_blocks_the_r
     track_logger = logging.getLogger("track")  # the Track function's (it does not propagate to the root)
     track_logger.addHandler(caplog.handler)
     try:
-        for name in ("track", pipelines_routes.logger.name):  # the tests run at WARNING (tests/conftest.py)
+        for name in ("track", pipelines_api.logger.name):  # the tests run at WARNING (tests/conftest.py)
             caplog.set_level(logging.INFO, logger=name)
         answer = pipelines.post("/v1/batch", {"batch": batch})
     finally:

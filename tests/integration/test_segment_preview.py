@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nudge import workspaces
-from nudge.api import segment_preview
+from nudge.http.app_api import segment_preview
 from tests.support.track import AppClient, TrackClient
 
 PRO = {"attribute": {"field": "plan", "operator": "eq", "value": "pro"}}

@@ -55,10 +55,10 @@ class HostileRequest:
 
 def endpoints() -> list[Endpoint]:
     """Every route of every HTTP table: the Track API, the App API and the tracking links."""
-    from nudge.api.routes import ROUTES as APP_ROUTES
-    from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
-    from nudge.tracking.pipelines_routes import PATHS as PIPELINES_PATHS
-    from nudge.tracking.routes import ROUTES as TRACK_ROUTES
+    from nudge.http.app_api.routes import ROUTES as APP_ROUTES
+    from nudge.http.links import ROUTES as LINK_ROUTES
+    from nudge.http.pipelines_api import PATHS as PIPELINES_PATHS
+    from nudge.http.track_api import ROUTES as TRACK_ROUTES
 
     return [
         *(

@@ -4,8 +4,8 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from nudge import edge
 from nudge.errors import InvalidRequest, Unauthorized
+from nudge.http import edge
 
 
 def test_basic_credentials_standard_alphabet():

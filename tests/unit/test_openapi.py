@@ -12,12 +12,12 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from nudge.api import openapi as app_openapi
-from nudge.api.routes import ROUTES as APP_ROUTES
+from nudge.http import track_openapi as openapi
+from nudge.http.app_api import openapi as app_openapi
+from nudge.http.app_api.routes import ROUTES as APP_ROUTES
+from nudge.http.track_api import ROUTES
 from nudge.local.routing import openapi_document
-from nudge.tracking import openapi
 from nudge.tracking.limits import parse_json_object
-from nudge.tracking.routes import ROUTES
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi"
 DOCUMENTS = {"track.json": (openapi.build, ROUTES), "app.json": (app_openapi.build, APP_ROUTES)}

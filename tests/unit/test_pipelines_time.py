@@ -4,7 +4,7 @@ correction by sentAt is tested through the handler, tests/integration/test_pipel
 import pytest
 
 from nudge.errors import InvalidRequest
-from nudge.tracking.pipelines import parse_time
+from nudge.http.pipelines_calls import parse_time
 
 JAN_1_2026 = 1_767_225_600
 

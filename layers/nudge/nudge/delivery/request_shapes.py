@@ -4,7 +4,7 @@ OpenAPI document gives for the same bodies.
 
 Kept apart from the parsers because the route table names these schemas when it is imported, and the
 parsers import jinja2, MIME and SMTP, which a cold start should pay for only when a route renders or
-sends (see ``api_routes``).
+sends (see ``nudge.http.app_api.delivery``).
 """
 
 from __future__ import annotations

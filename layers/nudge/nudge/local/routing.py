@@ -36,10 +36,10 @@ def local_functions() -> dict[str, Handler]:
 def api_routes() -> list[ApiRoute]:
     """The Track API's, the App API's and the tracking links' routes, each to its own function, as the
     stack deploys them: the App API's older base too, as one greedy route."""
-    from nudge.api.routes import ROUTES as APP_ROUTES
-    from nudge.delivery.link_routes import ROUTES as LINK_ROUTES
-    from nudge.routing import APP_OLDER_BASE
-    from nudge.tracking.routes import ROUTES as TRACK_ROUTES
+    from nudge.http.app_api.routes import ROUTES as APP_ROUTES
+    from nudge.http.links import ROUTES as LINK_ROUTES
+    from nudge.http.routing import APP_OLDER_BASE
+    from nudge.http.track_api import ROUTES as TRACK_ROUTES
 
     track, app, links = load_handler("track"), load_handler("api"), load_handler("links")
     return (
@@ -53,8 +53,8 @@ def api_routes() -> list[ApiRoute]:
 def openapi_document() -> dict[str, Any]:
     """``/openapi.json``: the Track and App APIs in one document, as they are served on one host (each
     operation names its own credentials and error shape). ``openapi/*.json`` hold each API alone."""
-    from nudge.api.openapi import build as app_document
-    from nudge.tracking.openapi import build as track_document
-    from nudge.tracking.openapi import merged
+    from nudge.http.app_api.openapi import build as app_document
+    from nudge.http.track_openapi import build as track_document
+    from nudge.http.track_openapi import merged
 
     return merged("Nudge Track and App APIs", [track_document(), app_document()])

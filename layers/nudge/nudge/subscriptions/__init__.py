@@ -10,7 +10,7 @@ change. A topic the person never chose follows the topic's default.
   for the send gate.
 - ``preferences``: a person's state per topic, and changing it.
 - ``look``: the hosted centre's name and colours (``/v1/settings/subscription_center``).
-- ``api_routes``: the App API's routes for all three.
+- the App API's routes for all three are ``nudge.http.app_api.subscriptions``.
 
 The centre page itself and its signed links are delivery's (``nudge.delivery.subscription_centre``):
 they belong with the other links in messages.

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 from nudge import clock
 from nudge.errors import InvalidRequest, NotFound
-from nudge.routing import Request, Response, Route
+from nudge.http.routing import Request, Response, Route
 from nudge.tracking import people
 from nudge.tracking.identifiers import from_path
 from nudge.tracking.limits import MAX_V1_BODY_BYTES, check_timestamp, parse_json_object

@@ -15,8 +15,8 @@ from nudge import clock
 from nudge.campaigns import store as campaigns
 from nudge.errors import Conflict, NotFound
 from nudge.exports import files, queue, requests, store
+from nudge.http.routing import Request, Response, Route
 from nudge.model.exports import Export
-from nudge.routing import Request, Response, Route
 from nudge.segments import definitions
 from nudge.tracking.limits import parse_json_object
 

@@ -8,9 +8,9 @@ import copy
 import sys
 from typing import Any
 
-from nudge.api.routes import ROUTES
-from nudge.routing import APP_OLDER_BASE
-from nudge.tracking.openapi import ApiSpec, document, render
+from nudge.http.app_api.routes import ROUTES
+from nudge.http.routing import APP_OLDER_BASE
+from nudge.http.track_openapi import ApiSpec, document, render
 
 # The App API's one error shape (``functions/api``): a pointer names the field a 400 is about.
 ERRORS = {

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge.errors import InvalidRequest, NotFound
-from nudge.routing import Request, Response, Route
+from nudge.http.routing import Request, Response, Route
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef, from_typed
 from nudge.tracking.limits import MAX_V1_BODY_BYTES, parse_json_object

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from nudge.errors import NotFound
+from nudge.http.routing import Request, Response, Route
 from nudge.reporting import events, store
 from nudge.roles import Role
-from nudge.routing import Request, Response, Route
 from nudge.tracking.limits import parse_json_object
 
 _BODY_LIMIT = 64_000

@@ -16,7 +16,7 @@ from typing import Any
 
 from nudge.console_auth import members, sessions
 from nudge.errors import UnsupportedMediaType
-from nudge.routing import CookieAnswer, Request, Response, Route, SetCookie
+from nudge.http.routing import CookieAnswer, Request, Response, Route, SetCookie
 from nudge.tracking.limits import parse_json_object
 
 _BODY_LIMIT = 10_000

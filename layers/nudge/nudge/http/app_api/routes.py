@@ -7,29 +7,29 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge import clock, workspaces
-from nudge.api.activities import ROUTES as ACTIVITY_ROUTES
-from nudge.api.exports import ROUTES as EXPORT_ROUTES
-from nudge.api.keys import ROUTES as KEY_ROUTES
-from nudge.api.members import ROUTES as MEMBER_ROUTES
-from nudge.api.overview import ROUTES as OVERVIEW_ROUTES
-from nudge.api.people import ROUTES as PEOPLE_ROUTES
-from nudge.api.person_changes import ROUTES as PERSON_CHANGE_ROUTES
-from nudge.api.segment_preview import ROUTES as PREVIEW_ROUTES
-from nudge.api.sessions import ROUTES as SESSION_ROUTES
-from nudge.api.template_tests import ROUTES as TEMPLATE_TEST_ROUTES
 from nudge.billing import catalog, invoicing, periods
-from nudge.campaigns.api_routes import BROADCAST_ROUTES
-from nudge.campaigns.api_routes import ROUTES as CAMPAIGN_ROUTES
-from nudge.campaigns.newsletter_routes import NEWSLETTER_ROUTES
-from nudge.delivery.api_routes import ROUTES as DELIVERY_ROUTES
 from nudge.errors import InvalidRequest, NotFound
+from nudge.http.app_api.activities import ROUTES as ACTIVITY_ROUTES
+from nudge.http.app_api.campaigns import BROADCAST_ROUTES
+from nudge.http.app_api.campaigns import ROUTES as CAMPAIGN_ROUTES
+from nudge.http.app_api.delivery import ROUTES as DELIVERY_ROUTES
+from nudge.http.app_api.exports import ROUTES as EXPORT_ROUTES
+from nudge.http.app_api.keys import ROUTES as KEY_ROUTES
+from nudge.http.app_api.members import ROUTES as MEMBER_ROUTES
+from nudge.http.app_api.newsletters import NEWSLETTER_ROUTES
+from nudge.http.app_api.overview import ROUTES as OVERVIEW_ROUTES
+from nudge.http.app_api.people import ROUTES as PEOPLE_ROUTES
+from nudge.http.app_api.person_changes import ROUTES as PERSON_CHANGE_ROUTES
+from nudge.http.app_api.reporting_webhooks import ROUTES as REPORTING_WEBHOOK_ROUTES
+from nudge.http.app_api.segment_preview import ROUTES as PREVIEW_ROUTES
+from nudge.http.app_api.sessions import ROUTES as SESSION_ROUTES
+from nudge.http.app_api.subscriptions import ROUTES as SUBSCRIPTION_ROUTES
+from nudge.http.app_api.template_tests import ROUTES as TEMPLATE_TEST_ROUTES
+from nudge.http.routing import Request, Response, Route
 from nudge.model import Membership, Person
 from nudge.model.keys import PROFILE, member_sk, person_pk, segment_pk
-from nudge.reporting.api_routes import ROUTES as REPORTING_WEBHOOK_ROUTES
-from nudge.routing import Request, Response, Route
 from nudge.segments import definitions
 from nudge.segments.conditions import CONDITION_SCHEMA
-from nudge.subscriptions.api_routes import ROUTES as SUBSCRIPTION_ROUTES
 from nudge.tracking import devices, people
 from nudge.tracking import segments as manual
 from nudge.tracking.identifiers import PersonRef, from_typed

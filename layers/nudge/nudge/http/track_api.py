@@ -1,4 +1,4 @@
-"""The Track API's route table (see ``nudge.routing``): errors answer in Customer.io's Track shape."""
+"""The Track API's route table (see ``nudge.http.routing``): errors answer in Customer.io's Track shape."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from nudge.delivery.track_routes import ROUTES as DELIVERY_ROUTES
 from nudge.errors import Conflict, InvalidRequest, NotFound
-from nudge.routing import Request, Response, Route
-from nudge.tracking import devices, events, merge, operations, people, segments
+from nudge.http import track_operations
+from nudge.http.pipelines_api import ROUTES as PIPELINES_ROUTES
+from nudge.http.routing import Request, Response, Route
+from nudge.http.track_delivery import ROUTES as DELIVERY_ROUTES
+from nudge.tracking import devices, events, merge, people, segments
 from nudge.tracking.identifiers import from_path
 from nudge.tracking.limits import MAX_V1_BODY_BYTES, MAX_V2_BATCH_BYTES, MAX_V2_OP_BYTES, parse_json_object
-from nudge.tracking.pipelines_routes import ROUTES as PIPELINES_ROUTES
 
 OK: dict[str, Any] = {}
 
@@ -94,7 +95,7 @@ def _region(req: Request) -> Response:
 
 def _entity(req: Request) -> Response:
     op = parse_json_object(req.body, limit=MAX_V2_OP_BYTES, what="operation")
-    operations.apply(req.workspace_id, op)
+    track_operations.apply(req.workspace_id, op)
     return 200, OK
 
 
@@ -104,10 +105,10 @@ def _batch(req: Request) -> Response:
     if not isinstance(ops, list):
         raise InvalidRequest("batch must be a list of operations", field="batch")
     errors: list[dict[str, Any]] = []
-    with operations.batched_reads(req.workspace_id, ops):
+    with track_operations.batched_reads(req.workspace_id, ops):
         for index, op in enumerate(ops):
             try:
-                operations.apply(req.workspace_id, op)
+                track_operations.apply(req.workspace_id, op)
             except InvalidRequest as exc:
                 errors.extend(
                     {"batch_index": index, "reason": exc.reason, "field": exc.field, "message": message}

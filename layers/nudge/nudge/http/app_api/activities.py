@@ -10,8 +10,8 @@ from urllib.parse import unquote
 
 from nudge.activities import listing
 from nudge.errors import NotFound
+from nudge.http.routing import Request, Response, Route
 from nudge.model.newest_first import Page
-from nudge.routing import Request, Response, Route
 from nudge.tracking import people
 from nudge.tracking.identifiers import from_typed
 from nudge.tracking.limits import page_limit

@@ -16,8 +16,16 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from nudge.errors import Forbidden, InvalidRequest
+from nudge.http.routing import (
+    MAX_PATH_PARAMETER_BYTES,
+    BaseAlias,
+    Caller,
+    CookieAnswer,
+    Request,
+    Route,
+    SetCookie,
+)
 from nudge.roles import Role
-from nudge.routing import MAX_PATH_PARAMETER_BYTES, BaseAlias, Caller, CookieAnswer, Request, Route, SetCookie
 
 # The request's credentials -> who is calling, in which workspace, with which role (or raise
 # Unauthorized, Forbidden, or InvalidRequest for a malformed one).

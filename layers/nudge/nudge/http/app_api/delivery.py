@@ -12,8 +12,8 @@ from urllib.parse import unquote
 
 from nudge.delivery import request_shapes as shapes
 from nudge.errors import InvalidRequest, NotFound
+from nudge.http.routing import Request, Response, Route
 from nudge.roles import Role
-from nudge.routing import Request, Response, Route
 from nudge.tracking.identifiers import from_map, from_typed
 from nudge.tracking.limits import page_limit, parse_json_object
 

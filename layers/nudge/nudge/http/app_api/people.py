@@ -15,12 +15,12 @@ from typing import Any
 
 from nudge import clock
 from nudge.errors import InvalidRequest
+from nudge.http.routing import Request, Response, Route
 from nudge.model import Person
 from nudge.model.keys import PROFILE, person_pk
 from nudge.model.newest_first import Page, ShardedIndex, page
 from nudge.model.people import PROFILE_SHARDS
 from nudge.roles import Role
-from nudge.routing import Request, Response, Route
 from nudge.segments import conditions, definitions, search_filter
 from nudge.segments.condition_eval import evaluate
 from nudge.segments.context import StoredPerson

@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nudge import clock, workspaces
-from nudge.api.segment_preview import _population
 from nudge.billing import invoicing, metering
 from nudge.campaigns import store
+from nudge.http.app_api.segment_preview import _population
+from nudge.http.routing import Request, Response, Route
 from nudge.model.deliveries import MESSAGE_SHARDS, DeliveriesItem
-from nudge.routing import Request, Response, Route
 
 DAYS = 30
 DAY_READ_MAX = 5000  # index entries read per shard for the daily chart (40,000 a request at most)

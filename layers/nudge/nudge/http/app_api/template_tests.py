@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from nudge.console_auth import members
 from nudge.delivery.request_shapes import TEST_SCHEMA
 from nudge.errors import InvalidRequest
-from nudge.routing import Request, Response, Route
+from nudge.http.routing import Request, Response, Route
 from nudge.tracking.limits import parse_json_object
 
 

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 from nudge.campaigns import newsletters
 from nudge.errors import NotFound
-from nudge.routing import Request, Response, Route
+from nudge.http.routing import Request, Response, Route
 from nudge.segments.conditions import CONDITION_SCHEMA
 from nudge.tracking.limits import parse_json_object
 

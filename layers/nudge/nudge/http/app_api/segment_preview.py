@@ -20,12 +20,12 @@ from datetime import date
 from typing import Any
 
 from nudge import clock, workspaces
-from nudge.api.people import _index
 from nudge.billing import invoicing, metering, periods
 from nudge.errors import InvalidRequest
+from nudge.http.app_api.people import _index
+from nudge.http.routing import Request, Response, Route
 from nudge.model.people import PROFILE_SHARDS
 from nudge.roles import Role
-from nudge.routing import Request, Response, Route
 from nudge.segments import definitions
 from nudge.segments.condition_eval import evaluate
 from nudge.segments.conditions import CONDITION_SCHEMA

@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nudge.errors import InvalidRequest
-from nudge.tracking import events, merge, operations, people
+from nudge.http import track_operations
+from nudge.tracking import events, merge, people
 from nudge.tracking.identifiers import PersonRef, from_identifier
 from nudge.tracking.limits import byte_len, check_identifier, check_timestamp
 
@@ -227,7 +228,7 @@ def _group(workspace_id: str, call: _Call) -> None:
             link["relationship_attributes"] = relationship
         op["cio_relationships"] = [link]
     # Without a userId the call updates the object alone, as Segment's spec allows.
-    operations.apply(workspace_id, op)
+    track_operations.apply(workspace_id, op)
 
 
 def _alias(workspace_id: str, call: _Call) -> None:

@@ -7,7 +7,7 @@ large, not gzip or not JSON is a 400 always. A call that breaks a rule is droppe
 and the request still answers 200, unless the request says ``X-Strict-Mode: 1``: then it is a 400 naming
 each refused call (``errors[]``, by ``index`` in a batch). Either way the other calls of a batch are
 applied: one bad call never blocks the rest. A storage outage during any call is a 503 once the rest
-have been tried (every call is safe to send again: see ``nudge.tracking.pipelines``).
+have been tried (every call is safe to send again: see ``nudge.http.pipelines_calls``).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from nudge import clock, edge
+from nudge import clock
 from nudge.errors import Conflict, InvalidRequest, NotFound
-from nudge.routing import Request, Response, Route
-from nudge.tracking import pipelines
+from nudge.http import edge, pipelines_calls
+from nudge.http.pipelines_calls import MAX_BATCH_BYTES, MAX_CALL_BYTES, Arrival
+from nudge.http.routing import Request, Response, Route
 from nudge.tracking.limits import parse_json_object
-from nudge.tracking.pipelines import MAX_BATCH_BYTES, MAX_CALL_BYTES, Arrival
 
 logger = Logger(service="track", child=True)  # the Track function's logger (functions/track)
 OK: dict[str, Any] = {"success": True}
@@ -77,7 +77,7 @@ def _apply_all(req: Request, calls: list[Any], arrival: Arrival, call_type: str 
     outage: Exception | None = None
     for index, call in enumerate(calls):
         try:
-            pipelines.apply(req.workspace_id, call, arrival, call_type)
+            pipelines_calls.apply(req.workspace_id, call, arrival, call_type)
         except InvalidRequest as exc:
             refused.append({"index": index, "code": exc.reason, "field": exc.field, "message": str(exc)})
         except (NotFound, Conflict) as exc:
@@ -130,7 +130,7 @@ def _batch(req: Request) -> Response:
         calls = body.get("batch")
         if not isinstance(calls, list):
             raise InvalidRequest("batch must be a list of calls", field="batch", reason="type")
-        arrival = Arrival(float(clock.now()), pipelines.parse_time(body.get("sentAt"), "sentAt"))
+        arrival = Arrival(float(clock.now()), pipelines_calls.parse_time(body.get("sentAt"), "sentAt"))
     except InvalidRequest as exc:
         return _refused(400, exc.reason, str(exc))
     return _apply_all(req, calls, arrival, None)
@@ -161,7 +161,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
             "properties": {
                 "objectTypeId": {
                     "type": "string",
-                    "description": f"default {pipelines.DEFAULT_OBJECT_TYPE_ID}",
+                    "description": f"default {pipelines_calls.DEFAULT_OBJECT_TYPE_ID}",
                 },
                 "relationshipAttributes": {"type": "object"},
             },
@@ -221,7 +221,7 @@ ROUTES: tuple[Route, ...] = (
             "properties": {
                 "batch": {
                     "type": "array",
-                    "items": {"oneOf": [call_schema(t, typed=True) for t in pipelines.CALL_TYPES]},
+                    "items": {"oneOf": [call_schema(t, typed=True) for t in pipelines_calls.CALL_TYPES]},
                 },
                 "sentAt": {"type": "string", "format": "date-time"},
                 "context": {"type": "object"},

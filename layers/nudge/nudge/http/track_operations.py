@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nudge.delivery.track_routes import apply_metric
 from nudge.errors import InvalidRequest
+from nudge.http.track_delivery import apply_metric
 from nudge.tracking import devices, events, merge, objects, people
 from nudge.tracking.identifiers import PersonRef, from_map
 from nudge.tracking.limits import MAX_V2_OP_BYTES, byte_len, check_timestamp

@@ -1,6 +1,7 @@
 """OpenAPI 3 documents generated from a route table: the Track API's here (``make openapi`` writes it to
 ``openapi/track.json``), the App API's from the same code with its own error shape and credentials
-(``nudge.api.openapi``, ``openapi/app.json``). Tests keep the committed copies in step and validate them."""
+(``nudge.http.app_api.openapi``, ``openapi/app.json``). Tests keep the committed copies in step and
+validate them."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nudge.routing import Route
-from nudge.tracking.pipelines_routes import ROUTES as PIPELINES_ROUTES
-from nudge.tracking.routes import ROUTES
+from nudge.http.pipelines_api import ROUTES as PIPELINES_ROUTES
+from nudge.http.routing import Route
+from nudge.http.track_api import ROUTES
 
 _ERROR = {
     "type": "object",

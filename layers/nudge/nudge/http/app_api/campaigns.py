@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 from nudge.campaigns import definition
 from nudge.errors import InvalidRequest
-from nudge.routing import Request, Response, Route
+from nudge.http.routing import Request, Response, Route
 from nudge.segments.conditions import CONDITION_SCHEMA
 from nudge.tracking.limits import parse_json_object
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from nudge.errors import NotFound
+from nudge.http.routing import Request, Response, Route
 from nudge.roles import Role
-from nudge.routing import Request, Response, Route
 from nudge.subscriptions import look, preferences, topics
 from nudge.tracking import people
 from nudge.tracking.identifiers import from_typed

@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge.console_auth import members
+from nudge.http.routing import Request, Response, Route
 from nudge.roles import LABELS, Role
-from nudge.routing import Request, Response, Route
 from nudge.tracking.limits import parse_json_object
 
 MEMBER = "/v1/members/{email}"

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from nudge import edge, workspaces
+from nudge import workspaces
+from nudge.http import edge
+from nudge.http.routing import Request, Response, Route
 from nudge.roles import Role
-from nudge.routing import Request, Response, Route
 from nudge.tracking.limits import parse_json_object
 
 KEY = "/v1/api_keys/{key_id}"
