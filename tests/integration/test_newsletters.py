@@ -278,3 +278,57 @@ def test_invalid_newsletters_are_refused_naming_the_field(app, fake, body, field
     answer = app.post("/v1/newsletters", {"name": "N", **body})
     assert answer.status == 400, answer.json
     assert answer.json["errors"][0]["source"]["pointer"] == "/" + field.replace(".", "/")
+
+
+def test_a_draft_is_changed_and_shows_its_audience_then_refused_once_sent(ws, app, track, fake):
+    segment = app.post("/v1/segments", {"segment": {"name": "Readers"}}).json["segment"]
+    draft = created(app, {"subject": "Old", "body": "<p>x</p>"})
+    assert draft["recipients"] is None and draft["timezone"] == "UTC"
+    audience = {"and": [{"segment": {"id": segment["id"]}}, {"not": PRO}]}
+    change = {
+        "name": "Renamed",
+        "recipients": audience,
+        "timezone": "Europe/Paris",
+        "variants": [{"subject": "A", "body": "<p>a</p>"}, {"subject": "B", "body": "<p>b</p>"}],
+        "ab_test": {"test_percent": 50, "metric": "click", "wait_seconds": 600},
+    }
+    answer = app.put(f"/v1/newsletters/{draft['id']}", change)
+    assert answer.status == 200, answer.json
+    changed = answer.json["newsletter"]
+    assert (changed["name"], changed["state"], changed["content_ids"]) == ("Renamed", "draft", [1, 2])
+    # As the condition language writes it (the console's segment builder reads it back).
+    stored = {"segment": {"id": str(segment["id"]), "operator": "in"}}
+    assert changed["recipients"] == {"and": [stored, {"not": PRO}]}
+    assert changed["recipient_segment_ids"] == [segment["id"]] and changed["timezone"] == "Europe/Paris"
+    contents = app.get(f"/v1/newsletters/{draft['id']}/contents").json["contents"]
+    assert [c["subject"] for c in contents] == ["A", "B"]
+
+    refused = app.put(f"/v1/newsletters/{draft['id']}", {**change, "variants": [{"subject": "A"}]})
+    assert refused.status == 400 and refused.json["errors"][0]["source"]["pointer"] == "/variants/0/body"
+    scheduled = app.put(f"/v1/newsletters/{draft['id']}", {**change, "send_now": True})
+    assert scheduled.status == 400 and scheduled.json["errors"][0]["source"]["pointer"] == "/send_now"
+    assert app.get(f"/v1/newsletters/{draft['id']}/contents/1").json["content"]["subject"] == "A"
+
+    assert app.post(f"/v1/newsletters/{draft['id']}/send", {"scheduled_at": clock.now() + 3600}).status == 200
+    assert app.put(f"/v1/newsletters/{draft['id']}", change).status == 409
+    assert app.put("/v1/newsletters/404", change).status == 404
+
+
+def test_a_draft_and_a_canceled_newsletter_are_deleted_a_sending_one_is_not(ws, app, track, fake):
+    people(track, "ann")
+    draft = created(app, {"subject": "Draft", "body": "<p>x</p>"})
+    later = created(app, {"subject": "Later", "body": "<p>x</p>", "scheduled_at": clock.now() + 86400})
+    now = created(app, {"subject": "Now", "body": "<p>x</p>", "send_now": True})
+
+    assert app.delete(f"/v1/newsletters/{draft['id']}").status == 204
+    assert app.get(f"/v1/newsletters/{draft['id']}").status == 404
+    assert app.delete(f"/v1/newsletters/{draft['id']}").status == 404
+    assert app.delete(f"/v1/newsletters/{later['id']}").status == 409  # scheduled: cancel it first
+    assert app.post(f"/v1/newsletters/{later['id']}/cancel").status == 200
+    assert app.delete(f"/v1/newsletters/{later['id']}").status == 204
+    run_broadcasts(ws, fake, later)  # its waiting broadcast finds nothing to send
+    assert deliveries(ws, later) == []
+
+    run_broadcasts(ws, fake, now)
+    assert app.delete(f"/v1/newsletters/{now['id']}").status == 409
+    assert [n["id"] for n in app.get("/v1/newsletters").json["newsletters"]] == [now["id"]]

@@ -48,6 +48,20 @@ def _get(req: Request) -> Response:
     return 200, {"newsletter": newsletter_sends.view(req.workspace_id, item)}
 
 
+def _update(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    body = parse_json_object(req.body, limit=BODY_LIMIT)
+    return 200, {"newsletter": newsletter_sends.update(req.workspace_id, _id(req), body)}
+
+
+def _delete(req: Request) -> Response:
+    from nudge.campaigns import newsletter_sends
+
+    newsletter_sends.delete(req.workspace_id, _id(req))
+    return 204, None
+
+
 def _send(req: Request) -> Response:
     from nudge.campaigns import newsletter_sends
 
@@ -127,6 +141,11 @@ CREATE_SCHEMA: dict[str, Any] = {
         **_SCHEDULE,
     },
 }
+# A draft's change: the create's fields without its schedule (POST .../send sends it).
+UPDATE_SCHEMA: dict[str, Any] = {
+    **CREATE_SCHEMA,
+    "properties": {k: v for k, v in CREATE_SCHEMA["properties"].items() if k not in _SCHEDULE},
+}
 ONE = "/v1/newsletters/{newsletter_id}"
 NEWSLETTER_ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/newsletters", _list, "List newsletters"),
@@ -139,6 +158,15 @@ NEWSLETTER_ROUTES: tuple[Route, ...] = (
         body_schema=CREATE_SCHEMA,
     ),
     Route("GET", ONE, _get, "A newsletter, its broadcasts' progress and its A/B test's winner"),
+    Route(
+        "PUT",
+        ONE,
+        _update,
+        "Change a draft newsletter: the body of a create, without its schedule (409 once sent or canceled)",
+        body_limit=BODY_LIMIT,
+        body_schema=UPDATE_SCHEMA,
+    ),
+    Route("DELETE", ONE, _delete, "Delete a draft or canceled newsletter (409 once it has been sent)"),
     Route(
         "POST",
         ONE + "/send",
