@@ -18,7 +18,7 @@ from pynamodb.exceptions import PutError
 from nudge import clock
 from nudge.campaigns import compiler, journeys, metrics, steps
 from nudge.delivery import records, template_store
-from nudge.model.deliveries import Delivery
+from nudge.model.deliveries import DeliveriesItem, Delivery
 from tests.support.campaign_workflows import CampaignEngine, campaign_engine, definition
 from tests.support.deliveries import cio_id
 
@@ -64,7 +64,8 @@ def _send(template_id: str, next_block: str | None = None) -> dict[str, Any]:
 def _deliveries(ws: str, person: str) -> list[Delivery]:
     """The person's deliveries, oldest first (read in full: the index projects only some fields)."""
     found = [
-        records.load(ws, d.delivery_id) for d in Delivery.by_person.query(records.person_key(ws, person))
+        records.load(ws, d.delivery_id)
+        for d in DeliveriesItem.by_person.query(records.person_key(ws, person))
     ]
     return sorted((d for d in found if d is not None), key=lambda d: (d.created_at, d.created_key))
 

@@ -7,7 +7,7 @@ import pytest
 
 from nudge import clock, workspaces
 from nudge.delivery import records, states
-from nudge.model.deliveries import Delivery
+from nudge.model.deliveries import DeliveriesItem, Delivery, DeliveryListing, workspace_shard
 from tests.integration.test_people_api import refused
 from tests.support.deliveries import cio_id
 
@@ -231,3 +231,85 @@ def test_archived_sms_body(app, track, deliver, channels):
 
     assert archived["type"] == "sms"
     assert archived["body"] == "Code 1234"
+
+
+def _index_entries(index, key):
+    return list(index.query(key))
+
+
+def test_a_state_change_rewrites_no_listing_index_entry(app, ws, ann, at):
+    """Both listing indexes project what a listing shows: their keys sit on the delivery's listing item
+    (written once), not on the delivery, so the claim, the outcome and every metric write one item
+    instead of three (bench/README.md)."""
+    _queue(ws, ann, "m1", campaign_id="c1")
+    by_person = _index_entries(DeliveriesItem.by_person, records.person_key(ws, ann))
+    by_workspace = _index_entries(DeliveriesItem.by_workspace, workspace_shard(ws, "m1"))
+
+    at["t"] += 5
+    _went_out(ws, "m1", at["t"])
+
+    assert [type(e) for e in by_person] == [DeliveryListing] and len(by_workspace) == 1
+    delivery = records.load(ws, "m1")
+    assert delivery.person_key is None and delivery.workspace_shard is None
+    after = _index_entries(DeliveriesItem.by_person, records.person_key(ws, ann))
+    assert after[0].serialize(null_check=False) == by_person[0].serialize(null_check=False)
+    listed = app.get("/v1/messages").json["messages"]
+    person = app.get("/v1/customers/ann/messages").json["messages"]
+    assert listed == person == [records.to_api(delivery)]
+    assert listed[0]["state"] == states.SENT and listed[0]["metrics"]["sent"] == at["t"]
+    assert listed[0]["campaign_id"] == "c1"
+
+
+def test_a_delivery_listed_by_its_own_entry_before_listing_items_is_still_listed(app, ws, ann, at):
+    """A delivery queued by an older version carries the index keys itself (no listing item)."""
+    _queue(ws, ann, "new")
+    at["t"] -= 10
+    old = Delivery(
+        records.delivery_pk(ws, "old"),
+        records.SK,
+        workspace_id=ws,
+        delivery_id="old",
+        cio_id=ann,
+        channel="email",
+        source="transactional",
+        state=states.SENT,
+        request_json="{}",
+        metrics={"sent": at["t"]},
+        created_at=at["t"],
+        queued_at=at["t"],
+        updated_at=at["t"],
+        person_key=records.person_key(ws, ann),
+        created_key=f"{at['t']:012d}#old",
+        workspace_shard=workspace_shard(ws, "old"),
+    )
+    old.save()
+
+    _, ids = _walk(app, limit=1)
+    person = app.get("/v1/customers/ann/messages?limit=1").json
+    rest = app.get(f"/v1/customers/ann/messages?limit=1&start={person['next']}").json
+
+    assert ids == ["new", "old"]
+    assert [m["id"] for m in person["messages"] + rest["messages"]] == ["new", "old"]
+    assert rest["messages"][0]["state"] == states.SENT
+
+
+def test_a_listing_whose_delivery_was_never_written_is_passed_over(app, ws, ann, at, monkeypatch):
+    """Queueing writes the listing item first: dying before the delivery leaves a listing that shows
+    nothing, and the retry writes the delivery under it, listed once."""
+    monkeypatch.setattr(Delivery, "save", _fail)
+    with pytest.raises(RuntimeError):
+        _queue(ws, ann, "m1")
+    monkeypatch.undo()
+    assert len(_index_entries(DeliveriesItem.by_person, records.person_key(ws, ann))) == 1  # the listing
+
+    assert app.get("/v1/messages").json["messages"] == []
+    assert app.get("/v1/customers/ann/messages").json["messages"] == []
+
+    _queue(ws, ann, "m1")
+
+    assert [m["id"] for m in app.get("/v1/messages").json["messages"]] == ["m1"]
+    assert [m["id"] for m in app.get("/v1/customers/ann/messages").json["messages"]] == ["m1"]
+
+
+def _fail(*_args, **_kwargs):
+    raise RuntimeError("the function died here")

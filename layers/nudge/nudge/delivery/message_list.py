@@ -2,9 +2,12 @@
 a message's retained content (``GET /v1/messages/{id}/archived_message``).
 
 The listing reads the deliveries' ``by_workspace`` index (sharded: ``model.newest_first`` merges the
-shards), whose projection holds what a listing shows and filters on; the request and the content stay in
-the table. Without a filter a page reads at most ``limit`` entries per shard; with one, 100 entries per
-shard a round and at most 5,000 a request, and a page may come back short with a ``next`` to continue.
+shards): its entries are the deliveries' listing items (``model.deliveries.DeliveryListing``: what never
+changes), each read with its delivery's state, metrics and recipient (``records.resolve``: one
+BatchGetItem per shard Query, half a read unit per delivery), and, for deliveries queued before listing
+items existed, the deliveries themselves as the index projects them. Without a filter a page reads at
+most ``limit`` entries per shard; with one, 100 entries per shard a round and at most 5,000 a request,
+and a page may come back short with a ``next`` to continue.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def _index(workspace_id: str) -> ShardedIndex[DeliveriesItem]:
         result = DeliveriesItem.by_workspace.query(
             key, scan_index_forward=False, limit=size, last_evaluated_key=start
         )
-        entries = list(result)
+        entries = records.resolve(list(result))
         return entries, result.last_evaluated_key is not None
 
     def position(item: DeliveriesItem) -> str:
@@ -92,8 +95,11 @@ def list_messages(
 ) -> Page[DeliveriesItem]:
     index = _index(workspace_id)
     if not filters.any:
-        return page(index, start, limit)
-    return page(index, start, limit, keep=filters.keep, chunk=FILTER_CHUNK, budget=FILTER_BUDGET)
+        found = page(index, start, limit)
+    else:
+        found = page(index, start, limit, keep=filters.keep, chunk=FILTER_CHUNK, budget=FILTER_BUDGET)
+    # A listing item without its delivery (queueing died between the two writes) is passed over.
+    return Page([e for e in found.entries if isinstance(e, Delivery)], found.next, found.read)
 
 
 def archived(workspace_id: str, delivery_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import json
 import re
 import secrets
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +21,16 @@ from pynamodb.expressions.condition import Condition
 from nudge import clock
 from nudge.delivery import states
 from nudge.model.base import condition_failed, plain, update_if
-from nudge.model.deliveries import DeliveriesItem, Delivery, DeliveryContent, workspace_shard
+from nudge.model.deliveries import (
+    DeliveriesItem,
+    Delivery,
+    DeliveryContent,
+    DeliveryListing,
+    workspace_shard,
+)
 
 SK = "delivery"
+LISTING_SK = "listing"
 # How a delivery the provider may have taken, without an answer, is failed (never sent again).
 OUTCOME_UNKNOWN = "send outcome unknown"
 # How a delivery is failed after its tries, none of which sent anything, reached their cap or maximum age.
@@ -67,8 +75,13 @@ class NewDelivery:
 
 def queue(workspace_id: str, new: NewDelivery) -> tuple[Delivery, bool]:
     """Store the delivery (queued, scheduled or drafted). Returns it and whether this call created it: the
-    same delivery id queued twice is one delivery."""
+    same delivery id queued twice is one delivery.
+
+    Its listing item (``DeliveryListing``: the message listings' index keys) is written first, once: a
+    call that dies between the two writes leaves a listing without a delivery, which listings pass over
+    (``resolve``) and a retry completes; never a delivery missing from the listings."""
     now = clock.now()
+    _list(workspace_id, new, now)
     state = states.QUEUED
     if new.draft:
         state = states.DRAFTED
@@ -91,9 +104,7 @@ def queue(workspace_id: str, new: NewDelivery) -> tuple[Delivery, bool]:
         created_at=now,
         queued_at=now,
         updated_at=now,
-        person_key=person_key(workspace_id, new.cio_id),
-        created_key=f"{now:012d}#{new.delivery_id}",
-        workspace_shard=workspace_shard(workspace_id, new.delivery_id),
+        created_key=f"{now:012d}#{new.delivery_id}",  # its order; no index key without person_key
     )
     if state == states.SCHEDULED:
         assert new.send_at is not None
@@ -107,6 +118,51 @@ def queue(workspace_id: str, new: NewDelivery) -> tuple[Delivery, bool]:
         assert existing is not None
         return existing, False
     return item, True
+
+
+def _list(workspace_id: str, new: NewDelivery, now: int) -> None:
+    """The delivery's listing item, unless an earlier call for the same delivery wrote it (its refused
+    condition costs one write unit; the index entries are not touched)."""
+    listing = DeliveryListing(
+        delivery_pk(workspace_id, new.delivery_id),
+        LISTING_SK,
+        workspace_id=workspace_id,
+        delivery_id=new.delivery_id,
+        channel=new.channel,
+        source=new.source,
+        template_id=new.template_id,
+        campaign_id=new.campaign_id,
+        created_at=now,
+        person_key=person_key(workspace_id, new.cio_id),
+        created_key=f"{now:012d}#{new.delivery_id}",
+        workspace_shard=workspace_shard(workspace_id, new.delivery_id),
+    )
+    try:
+        listing.save(condition=DeliveryListing.pk.does_not_exist())
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
+
+
+def resolve(entries: Sequence[DeliveriesItem]) -> list[DeliveriesItem]:
+    """Message-listing index entries as the deliveries they list, in the same order: a listing item is
+    replaced by its delivery (read in one BatchGetItem per 100, eventually consistent as the index is),
+    keeping the entry's ``created_key`` (the listing's position); a delivery queued before listing items
+    existed is its own entry (what its index projects). A listing whose delivery is missing (its queueing
+    died between the two writes) stays as it is: callers show only ``Delivery`` entries."""
+    keys = [(e.pk, SK) for e in entries if isinstance(e, DeliveryListing)]
+    if not keys:
+        return list(entries)
+    found = {d.pk: d for d in Delivery.batch_get(keys)}
+    resolved: list[DeliveriesItem] = []
+    for entry in entries:
+        delivery = found.get(entry.pk) if isinstance(entry, DeliveryListing) else None
+        if delivery is not None:
+            delivery.created_key = entry.created_key
+            resolved.append(delivery)
+        else:
+            resolved.append(entry)
+    return resolved
 
 
 def _schedule(item: Delivery, due_at: int) -> None:
@@ -377,10 +433,11 @@ def for_person(
     page = DeliveriesItem.by_person.query(
         person_key(workspace_id, cio_id), scan_index_forward=False, limit=limit, last_evaluated_key=last_key
     )
-    found = [to_api(item) for item in page]
+    entries = list(page)
+    found = [to_api(item) for item in resolve(entries) if isinstance(item, Delivery)]
     cursor = None
-    if page.last_evaluated_key and found:
-        cursor = f"{found[-1]['created']:012d}#{found[-1]['id']}"
+    if page.last_evaluated_key and entries:
+        cursor = str(entries[-1].created_key)
     return found, cursor
 
 

@@ -169,7 +169,8 @@ class DeliveriesSource:
             page_size=limit,
             last_evaluated_key=cursor["after"],
         )
-        kept = [d for d in result if isinstance(d, Delivery) and self._keep(d)]
+        entries = records.resolve(list(result))  # listing items read with their deliveries
+        kept = [d for d in entries if isinstance(d, Delivery) and self._keep(d)]
         owners = self._owners(kept)
         profiles = _profiles(self.workspace_id, owners.values())
         rows = []
@@ -208,10 +209,15 @@ class DeliveriesSource:
         return request.metric == "created" or request.metric in plain(delivery.metrics)
 
     def _owners(self, deliveries: list[Delivery]) -> dict[str, str]:
-        """delivery id -> cio_id: the index does not hold the person, so their items are read for it (only
-        the keys and the person: the request and content are not returned)."""
-        keys = [(records.delivery_pk(self.workspace_id, str(d.delivery_id)), records.SK) for d in deliveries]
-        owners: dict[str, str] = {}
+        """delivery id -> cio_id: a delivery read for its listing item holds it; the index does not, so
+        for a delivery listed by its own entry (queued before listing items) the items are read for it
+        (only the keys and the person: the request and content are not returned)."""
+        owners = {str(d.delivery_id): str(d.cio_id) for d in deliveries if getattr(d, "cio_id", None)}
+        keys = [
+            (records.delivery_pk(self.workspace_id, str(d.delivery_id)), records.SK)
+            for d in deliveries
+            if str(d.delivery_id) not in owners
+        ]
         for start in range(0, len(keys), BATCH_GET):
             batch = Delivery.batch_get(
                 keys[start : start + BATCH_GET],

@@ -3,10 +3,16 @@ workspace's templates: everything the send side reads and writes, in one streame
 
 Items (pk / sk):
 - ``<ws>#d#<delivery_id>`` / ``delivery``: one message to one person, from queueing to its last metric.
-  Its stream records drive the send function: a delivery that becomes ``queued`` is sent. Indexed by
-  person (``by_person``, newest first) for ``/v1/customers/{id}/messages``, by workspace
-  (``by_workspace``, sharded, newest first) for ``/v1/messages``, and, while scheduled for a
-  later ``send_at``, by due minute (``by_due``).
+  Its stream records drive the send function: a delivery that becomes ``queued`` is sent. Indexed, while
+  scheduled for a later ``send_at``, by due minute (``by_due``). Deliveries queued before the listing
+  item existed also carry the listing indexes' keys (below) and are listed themselves.
+- ``<ws>#d#<delivery_id>`` / ``listing``: what puts a delivery in the message listings, written once when
+  it is queued (``DeliveryListing``): indexed by person (``by_person``, newest first) for
+  ``/v1/customers/{id}/messages`` and by workspace (``by_workspace``, sharded, newest first) for
+  ``/v1/messages``. Apart from the delivery because both indexes project what a listing shows: with
+  their keys on the delivery, each of its state changes (claimed, sent, delivered, opened, ...) rewrote
+  both index entries, three write units instead of one. It holds only what never changes; a listing
+  reads the state, metrics and recipient from the deliveries (one BatchGetItem a page).
 - ``<ws>#d#<delivery_id>`` / ``content``: the message as it was sent ("view in browser", the archived
   message), unless retention is disabled. Beside the delivery rather than on it: DynamoDB bills a write
   by the whole item's size, so a 20 KB email's content on the delivery made each later update (delivered,
@@ -140,6 +146,18 @@ class Delivery(DeliveriesItem, discriminator="delivery"):
     queued_at = NumberAttribute()
     updated_at = NumberAttribute()
     due_at = NumberAttribute(null=True)
+
+
+class DeliveryListing(DeliveriesItem, discriminator="listing"):
+    """A delivery's entry in the message listings (``<ws>#d#<delivery_id>`` / ``listing``): the index keys
+    and what never changes, so its index entries are written once. Its stream records pass no filter."""
+
+    delivery_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    source = UnicodeAttribute()
+    template_id = UnicodeAttribute(null=True)
+    campaign_id = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
 
 
 class DeliveryContent(DeliveriesItem, discriminator="content"):
