@@ -20,18 +20,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from nudge.delivery.records import ADDRESSED_SOURCES
 from nudge.delivery.request_shapes import SUBSCRIPTION_CHANNELS
-from nudge.delivery.settings import MessageLimit
-from nudge.delivery.template_store import StoredTemplate
 from nudge.model.base import condition_failed
 from nudge.model.deliveries import BlockedAddress, LimitCounter
 from nudge.model.people import Person
 from nudge.subscriptions import preferences, topics
+
+if TYPE_CHECKING:
+    from nudge.delivery.settings import MessageLimit
+    from nudge.delivery.template_store import StoredTemplate
 
 LIMITED_SOURCES = frozenset({"campaign"})
 
