@@ -1,8 +1,8 @@
 """The console's Newsletters screen in a real browser against ``nudge local``: an A/B newsletter written
 from nothing (two variants, a segment for its audience with its size shown, a test group and a wait),
-saved as a draft, sent now, then its per-variant metrics and winner on its page and its messages in the
-local outbox; a viewer then sees it all with nothing to change. The runtime runs at 60x, so the A/B
-test's one-minute wait is a second."""
+a refused body shown at its field, saved as a draft, sent now, then its per-variant metrics and winner on
+its page and its messages in the local outbox; a viewer then sees it all with nothing to change. The
+runtime runs at 60x, so the A/B test's one-minute wait is a second."""
 
 from __future__ import annotations
 
@@ -47,6 +47,12 @@ def test_an_ab_newsletter_is_written_sent_and_measured_per_variant(page: Any, co
     page.get_by_label("Test group (% of the audience)").fill("50")
     page.get_by_label("Then wait").fill("1")
     page.get_by_label("Unit", exact=True).select_option("minutes")
+    # The API's refusal of variant B's body is shown at that body, and nothing is created.
+    second.get_by_label("Body (HTML)").fill("<p>{% if %}</p>")
+    page.get_by_role("button", name="Create draft").click()
+    expect(second.get_by_label("Body (HTML)")).to_have_attribute("aria-invalid", "true")
+    expect(second.get_by_text(re.compile("not a valid template"))).to_be_visible()
+    second.get_by_label("Body (HTML)").fill("<p>Sale for {{ customer.email }}</p>")
     page.get_by_role("button", name="Create draft").click()
 
     expect(page.get_by_role("heading", name="Spring launch")).to_be_visible()
@@ -58,14 +64,19 @@ def test_an_ab_newsletter_is_written_sent_and_measured_per_variant(page: Any, co
     assert draft["recipients"] == {"segment": {"id": str(segment["id"]), "operator": "in"}}
     screenshot(page, "newsletter-editor")
 
-    page.get_by_role("button", name="Send…").click()
+    # Changed after saving: sending saves the draft first (PUT), then asks when.
+    page.get_by_label("Winner by").select_option("click")
+    page.get_by_role("button", name="Save and send…").click()
     page.get_by_role("dialog").get_by_role("button", name="Send now").click()
     expect(page.get_by_test_id("newsletter-state")).to_have_text("sent")
-    # Nobody opened the test group's messages: a tie, which goes to the first variant.
-    expect(page.get_by_test_id("ab-test")).to_contain_text("variant A won")
+    # Nobody clicked in the test group's messages: a tie, which goes to the first variant.
+    ab_test = page.get_by_test_id("ab-test")
+    expect(ab_test).to_contain_text("winner by click rate after 1 minute: variant A won")
     expect(page.get_by_test_id("variant-1").get_by_text("winner")).to_be_visible()
     total = page.get_by_test_id("variant-total").get_by_role("cell")
     expect(total.nth(1)).to_have_text("4")  # sent
+    sent = runtime.app("GET", f"/v1/newsletters/{draft['id']}").json()["newsletter"]
+    assert sent["ab_test"]["metric"] == "click" and sent["winner_content_id"] == 1
     metrics = runtime.app("GET", f"/v1/newsletters/{draft['id']}/metrics").json()
     shown = [page.get_by_test_id(f"variant-{n}").get_by_role("cell").nth(1) for n in (1, 2)]
     for n, cell in zip(("1", "2"), shown, strict=True):

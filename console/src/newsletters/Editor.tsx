@@ -93,8 +93,13 @@ function SendDialog({ newsletter, abTest, opened, onClose, onSent }: { newslette
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
   async function send() {
-    setBusy(true);
     setError(undefined);
+    // Without a time, the API would read no schedule at all, which sends now: never that by accident.
+    if (mode === "at" && fromDateTimeInput(at) === null) {
+      setError(new ApiError(400, "Choose the date and time to send at.", { scheduled_at: "Choose the date and time to send at." }));
+      return;
+    }
+    setBusy(true);
     try {
       await api.post(`/v1/newsletters/${newsletter.id}/send`, scheduleBody(mode, fromDateTimeInput(at), { date, time }));
       onSent();
