@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 Path = tuple[str | int, ...]
@@ -46,6 +46,8 @@ def listing(names: Iterable[str]) -> str:
 class Shape:
     """Reads a JSON-decoded value (the normalized value, or ShapeError) and writes its JSON Schema."""
 
+    __slots__ = ()
+
     def read(self, value: Any, path: Path) -> Any:
         raise NotImplementedError
 
@@ -53,12 +55,16 @@ class Shape:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
 class Leaf(Shape):
     """A shape whose reader is written by hand, with the schema that says the same."""
 
-    reader: Callable[[Any, Path], Any]
-    json_schema: Schema | Callable[[Defs], Schema]  # a function when it refers to other shapes
+    __slots__ = ("json_schema", "reader")
+
+    def __init__(
+        self, reader: Callable[[Any, Path], Any], json_schema: Schema | Callable[[Defs], Schema]
+    ) -> None:
+        self.reader = reader
+        self.json_schema = json_schema  # a function when it refers to other shapes
 
     def read(self, value: Any, path: Path) -> Any:
         return self.reader(value, path)
@@ -67,12 +73,14 @@ class Leaf(Shape):
         return self.json_schema(defs) if callable(self.json_schema) else dict(self.json_schema)
 
 
-@dataclass(frozen=True)
 class Ref(Shape):
     """``shape`` under a name in ``$defs``, its schema written once and referred to (``#/$defs/name``)."""
 
-    name: str
-    shape: Shape
+    __slots__ = ("name", "shape")
+
+    def __init__(self, name: str, shape: Shape) -> None:
+        self.name = name
+        self.shape = shape
 
     def read(self, value: Any, path: Path) -> Any:
         return self.shape.read(value, path)
@@ -84,12 +92,14 @@ class Ref(Shape):
         return {"$ref": f"#/$defs/{self.name}"}
 
 
-@dataclass(frozen=True)
 class Described(Shape):
     """``shape`` with a description (and any other annotations) in its schema."""
 
-    shape: Shape
-    description: str
+    __slots__ = ("description", "shape")
+
+    def __init__(self, shape: Shape, description: str) -> None:
+        self.shape = shape
+        self.description = description
 
     def read(self, value: Any, path: Path) -> Any:
         return self.shape.read(value, path)
@@ -102,12 +112,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True)
 class Integer(Shape):
     """An integer in range; a float with no fraction counts, as JSON Schema says."""
 
-    minimum: int
-    maximum: int | None = None
+    __slots__ = ("maximum", "minimum")
+
+    def __init__(self, minimum: int, maximum: int | None = None) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
 
     def read(self, value: Any, path: Path) -> int:
         if not _is_number(value) or (isinstance(value, float) and not value.is_integer()):
@@ -129,13 +141,15 @@ class Integer(Shape):
         return schema
 
 
-@dataclass(frozen=True)
 class Text(Shape):
     """A string with something in it besides white space (``strip``: read without the white space around
     it)."""
 
-    max_length: int | None = None
-    strip: bool = False
+    __slots__ = ("max_length", "strip")
+
+    def __init__(self, max_length: int | None = None, strip: bool = False) -> None:
+        self.max_length = max_length
+        self.strip = strip
 
     def read(self, value: Any, path: Path) -> str:
         if not isinstance(value, str):
@@ -153,29 +167,71 @@ class Text(Shape):
         return schema
 
 
-@dataclass(frozen=True)
 class Choice(Shape):
-    """One of ``values`` (strings); anything else breaks ``rule``."""
+    """One of ``values`` (strings), read through ``convert`` (an enum's values: see :func:`choice_of`);
+    anything else breaks ``rule``."""
 
-    values: tuple[str, ...]
-    rule: str = "invalid_value"
+    __slots__ = ("convert", "rule", "values")
 
-    def read(self, value: Any, path: Path) -> str:
+    def __init__(
+        self,
+        values: tuple[str, ...],
+        rule: str = "invalid_value",
+        convert: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.values = values
+        self.rule = rule
+        self.convert = convert
+
+    def read(self, value: Any, path: Path) -> Any:
         if not isinstance(value, str):
             raise ShapeError(path, "wrong_type", "must be a string")
         if value not in self.values:
             raise ShapeError(path, self.rule, f"unknown value {value!r}; expected {listing(self.values)}")
-        return value
+        return value if self.convert is None else self.convert(value)
 
     def schema(self, defs: Defs) -> Schema:
         return {"enum": list(self.values)}
 
 
-@dataclass(frozen=True)
+def choice_of(kind: type[StrEnum], rule: str = "invalid_value") -> Choice:
+    """One of an enum's values, read as its member."""
+    return Choice(tuple(member.value for member in kind), rule, kind)
+
+
+class Boolean(Shape):
+    def read(self, value: Any, path: Path) -> bool:
+        if not isinstance(value, bool):
+            raise ShapeError(path, "wrong_type", "must be a boolean")
+        return value
+
+    def schema(self, defs: Defs) -> Schema:
+        return {"type": "boolean"}
+
+
+class Mapped(Shape):
+    """``shape``, its value read into ``into`` (a typed tree's node)."""
+
+    __slots__ = ("into", "shape")
+
+    def __init__(self, shape: Shape, into: Callable[[Any], Any]) -> None:
+        self.shape = shape
+        self.into = into
+
+    def read(self, value: Any, path: Path) -> Any:
+        return self.into(self.shape.read(value, path))
+
+    def schema(self, defs: Defs) -> Schema:
+        return self.shape.schema(defs)
+
+
 class Nullable(Shape):
     """null (read as None), or ``shape``."""
 
-    shape: Shape
+    __slots__ = (("shape"),)
+
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
 
     def read(self, value: Any, path: Path) -> Any:
         return None if value is None else self.shape.read(value, path)
@@ -184,13 +240,15 @@ class Nullable(Shape):
         return {"anyOf": [{"type": "null"}, self.shape.schema(defs)]}
 
 
-@dataclass(frozen=True)
 class ListOf(Shape):
     """A list of ``minimum`` to ``maximum`` items, each read as ``item``."""
 
-    item: Shape
-    minimum: int
-    maximum: int
+    __slots__ = ("item", "maximum", "minimum")
+
+    def __init__(self, item: Shape, minimum: int, maximum: int) -> None:
+        self.item = item
+        self.minimum = minimum
+        self.maximum = maximum
 
     def read(self, value: Any, path: Path) -> list[Any]:
         if not isinstance(value, list):
@@ -208,7 +266,6 @@ class ListOf(Shape):
         }
 
 
-@dataclass(frozen=True)
 class AnyValue(Shape):
     """Any JSON value, kept as it is."""
 
@@ -219,33 +276,55 @@ class AnyValue(Shape):
         return {}
 
 
-@dataclass(frozen=True)
 class Field:
-    """An object's member. An absent optional field reads ``default`` (through the shape), or is None;
-    ``omit_none`` leaves a None out of the normalized object."""
+    """An object's member. An absent optional field reads ``default`` (through the shape), or else is
+    ``absent`` (as it is: a normalized value); ``omit_none`` leaves a None out of the normalized object."""
 
-    shape: Shape
-    required: bool = False
-    default: Any = MISSING
-    omit_none: bool = False
-    # Runs before a present field is read, given the object read so far: a check that needs a sibling.
-    guard: Callable[[dict[str, Any], Any, Path], None] | None = None
+    __slots__ = ("absent", "default", "guard", "omit_none", "required", "shape")
+
+    def __init__(
+        self,
+        shape: Shape,
+        required: bool = False,
+        default: Any = MISSING,
+        absent: Any = None,
+        omit_none: bool = False,
+        # runs before a present field is read, given the object read so far: a check that needs a sibling
+        guard: Callable[[dict[str, Any], Any, Path], None] | None = None,
+    ) -> None:
+        self.shape = shape
+        self.required = required
+        self.default = default
+        self.absent = absent
+        self.omit_none = omit_none
+        self.guard = guard
 
 
-@dataclass(frozen=True)
 class Obj(Shape):
     """An object of ``fields`` and nothing else, read in their declared order into a new dict.
 
     ``required_first``: all required keys are checked before any field is read (else each when read).
     ``check`` runs on the normalized object (at the object's path) after its fields; ``extra`` is merged
-    into the schema (what ``check`` enforces, where JSON Schema can say it)."""
+    into the schema (what ``check`` enforces, where JSON Schema can say it). ``into`` makes the result
+    (a typed tree's node) from the normalized dict."""
 
-    fields: dict[str, Field]
-    required_first: bool = True
-    check: Callable[[dict[str, Any], Path], None] | None = None
-    extra: Schema = field(default_factory=dict)
+    __slots__ = ("check", "extra", "fields", "into", "required_first")
 
-    def read(self, value: Any, path: Path) -> dict[str, Any]:
+    def __init__(
+        self,
+        fields: dict[str, Field],
+        required_first: bool = True,
+        check: Callable[[dict[str, Any], Path], None] | None = None,
+        extra: Schema | None = None,
+        into: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
+        self.fields = fields
+        self.required_first = required_first
+        self.check = check
+        self.extra = extra or {}
+        self.into = into
+
+    def read(self, value: Any, path: Path) -> Any:
         if not isinstance(value, dict):
             raise ShapeError(path, "wrong_type", "must be an object")
         for key in value:
@@ -267,12 +346,12 @@ class Obj(Shape):
             elif member.default is not MISSING:
                 read = member.shape.read(member.default, (*path, name))
             else:
-                read = None
+                read = member.absent
             if read is not None or not member.omit_none:
                 result[name] = read
         if self.check is not None:
             self.check(result, path)
-        return result
+        return result if self.into is None else self.into(result)
 
     def allowed(self) -> list[str]:
         """The field names as an error lists them: the required ones first."""
@@ -291,16 +370,28 @@ class Obj(Shape):
         }
 
 
-@dataclass(frozen=True)
 class Tagged(Shape):
     """An object whose ``tag`` (read first: it decides which other keys belong) picks its shape.
 
     ``variants`` pairs the tag values with the object shape they share (whose ``tag`` field lists
-    them: see :func:`tag`); an unknown tag value breaks ``rule``."""
+    them: see :func:`tag`); an unknown tag value breaks ``rule`` ("unknown ``unknown`` 'x'; expected ...").
+    The schema offers the variants as ``combinator`` (``oneOf``, or ``anyOf``)."""
 
-    variants: tuple[tuple[tuple[str, ...], Obj], ...]
-    rule: str = "invalid_value"
-    tag: str = "type"
+    __slots__ = ("combinator", "rule", "tag", "unknown", "variants")
+
+    def __init__(
+        self,
+        variants: tuple[tuple[tuple[str, ...], Obj], ...],
+        rule: str = "invalid_value",
+        tag: str = "type",
+        unknown: str = "type",
+        combinator: str = "oneOf",
+    ) -> None:
+        self.variants = variants
+        self.rule = rule
+        self.tag = tag
+        self.unknown = unknown
+        self.combinator = combinator
 
     def read(self, value: Any, path: Path) -> Any:
         if not isinstance(value, dict):
@@ -314,10 +405,12 @@ class Tagged(Shape):
             if kind in kinds:
                 return shape.read(value, path)
         expected = listing(k for kinds, _ in self.variants for k in kinds)
-        raise ShapeError((*path, self.tag), self.rule, f"unknown type {kind!r}; expected {expected}")
+        raise ShapeError(
+            (*path, self.tag), self.rule, f"unknown {self.unknown} {kind!r}; expected {expected}"
+        )
 
     def schema(self, defs: Defs) -> Schema:
-        return {"oneOf": [shape.schema(defs) for _, shape in self.variants]}
+        return {self.combinator: [shape.schema(defs) for _, shape in self.variants]}
 
 
 def tag(*kinds: str) -> Field:

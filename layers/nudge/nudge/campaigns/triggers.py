@@ -51,7 +51,7 @@ from nudge.model import EventItem, Membership, Person
 from nudge.model.base import condition_failed, plain
 from nudge.model.campaigns import CampaignsItem, DateTrigger
 from nudge.segments.condition_eval import FieldsOnly, evaluate
-from nudge.segments.condition_schema import MAX_TIMESTAMP
+from nudge.segments.condition_types import MAX_TIMESTAMP
 from nudge.segments.conditions import Condition, ConditionError, EventCondition, parse
 from nudge.segments.context import StoredPerson
 from nudge.tracking.people import to_view

@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Protocol
 
-from nudge.segments.condition_schema import (
+from nudge.segments.condition_types import (
     MAX_TIMESTAMP,
     And,
     AttributeCondition,

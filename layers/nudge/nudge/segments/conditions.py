@@ -68,10 +68,11 @@ only groups and attribute conditions.
 
 ``parse`` reports the first problem as a :class:`ConditionError` with a path and a rule. Checks run in
 document order: an object's unknown keys first, then its keys in the order listed above, list items in
-order, depth before a group's contents. :data:`CONDITION_SCHEMA` accepts exactly what ``parse`` accepts,
-except two things JSON Schema cannot express: a ``between`` window whose end is not after its start, and
-non-finite numbers (which JSON cannot carry anyway). ``parse`` takes JSON-decoded data: ``Decimal`` is
-not a number to it.
+order, depth before a group's contents. The language is declared once, as shapes (``nudge.shapes``) that
+both read it and write :data:`CONDITION_SCHEMA`, which accepts exactly what ``parse`` accepts except two
+things JSON Schema cannot express: a ``between`` window whose end is not after its start, and non-finite
+numbers (which JSON cannot carry anyway). ``parse`` takes JSON-decoded data: ``Decimal`` is not a number
+to it.
 """
 
 from __future__ import annotations
@@ -79,12 +80,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, cast
 
 from nudge.segments.condition_eval import Outcome, PersonContext, evaluate
-from nudge.segments.condition_schema import (
-    CONDITION_SCHEMA,
+from nudge.segments.condition_types import (
     FIELD_PATTERN,
     MAX_DEPTH,
     MAX_EVENT_COUNT,
@@ -92,12 +91,10 @@ from nudge.segments.condition_schema import (
     MAX_NUMERIC_ID,
     MAX_RELATIVE_AMOUNT,
     MAX_TIMESTAMP,
-    NAME_PATTERN,
     VALUE_KINDS,
     And,
     AttributeCondition,
     AttributeOperator,
-    AttributeValue,
     Between,
     Condition,
     ConditionError,
@@ -121,6 +118,26 @@ from nudge.segments.condition_schema import (
     TimeUnit,
     ValueKind,
     Within,
+)
+from nudge.shapes import (
+    Boolean,
+    Defs,
+    Described,
+    Field,
+    Integer,
+    Leaf,
+    Mapped,
+    Obj,
+    Path,
+    Ref,
+    Schema,
+    Shape,
+    ShapeError,
+    Tagged,
+    Text,
+    choice_of,
+    listing,
+    tag,
 )
 
 __all__ = [
@@ -172,307 +189,389 @@ _FIELD_KINDS = (*_GROUPS, "attribute")
 _PERSON_KINDS = (*_FIELD_KINDS, "event", "device", "object", "segment")
 _MESSAGE_UNSUPPORTED = "message activity conditions (sent, opened, clicked ...) are not supported yet"
 _FIELD_RE = re.compile(FIELD_PATTERN)
-_NAME_RE = re.compile(NAME_PATTERN)
-
-T = TypeVar("T")
-E = TypeVar("E", bound=StrEnum)
 
 
-# --- parsing: shared checks ------------------------------------------------------------------------
+# --- the language's shapes: each reads its JSON into the typed tree and writes its JSON Schema ------------
 
 
-def _key(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
+def _path_text(path: Path) -> str:
+    """``("and", 1, "event")`` as ``and[1].event``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
-def _object(data: Any, path: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ConditionError(path, "wrong_type", "must be an object")
-    return data
-
-
-def _keys(data: Any, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """An object holding only ``allowed`` keys."""
-    obj = _object(data, path)
-    for key in obj:
-        if key not in allowed:
-            raise ConditionError(_key(path, key), "unknown_key", f"unknown key; expected {_listing(allowed)}")
-    return obj
-
-
-def _listing(names: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(names)
-
-
-def _required(obj: dict[str, Any], key: str, path: str) -> Any:
-    if key not in obj:
-        raise ConditionError(_key(path, key), "required", "is required")
-    return obj[key]
-
-
-def _optional(obj: dict[str, Any], key: str, path: str, read: Callable[[Any, str], T], default: T) -> T:
-    return read(obj[key], _key(path, key)) if key in obj else default
-
-
-def _choice(kind: type[E], rule: Rule) -> Callable[[Any, str], E]:
-    """A reader for one of an enum's values; an unlisted string breaks ``rule``."""
-
-    def read(value: Any, path: str) -> E:
-        if not isinstance(value, str):
-            raise ConditionError(path, "wrong_type", "must be a string")
-        try:
-            return kind(value)
-        except ValueError:
-            expected = _listing([member.value for member in kind])
-            raise ConditionError(path, rule, f"unknown value {value!r}; expected {expected}") from None
-
-    return read
-
-
-def _string(value: Any, path: str) -> str:
+def _string(value: Any, path: Path) -> str:
     if not isinstance(value, str):
-        raise ConditionError(path, "wrong_type", "must be a string")
+        raise ShapeError(path, "wrong_type", "must be a string")
     return value
 
 
-def _non_empty(value: Any, path: str) -> str:
+def _short(value: str, path: Path) -> str:
+    """A name that becomes part of a storage key (see ``MAX_NAME_LENGTH``)."""
+    if len(value) > MAX_NAME_LENGTH:
+        raise ShapeError(path, "invalid_value", f"must be at most {MAX_NAME_LENGTH} characters")
+    return value
+
+
+def _non_empty(value: Any, path: Path) -> str:
     if not _string(value, path):
-        raise ConditionError(path, "invalid_value", "must not be empty")
+        raise ShapeError(path, "invalid_value", "must not be empty")
     return _short(value, path)
 
 
-def _short(value: str, path: str) -> str:
-    """A name that becomes part of a storage key (see ``MAX_NAME_LENGTH``)."""
-    if len(value) > MAX_NAME_LENGTH:
-        raise ConditionError(path, "invalid_value", f"must be at most {MAX_NAME_LENGTH} characters")
-    return value
-
-
-def _boolean(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConditionError(path, "wrong_type", "must be a boolean")
-    return value
+def _field(value: Any, path: Path) -> str:
+    if not _FIELD_RE.search(_string(value, path)):
+        raise ShapeError(path, "invalid_value", "must be a name, or dotted names with no empty part")
+    return _short(value, path)
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _number(value: Any, path: str) -> int | float:
+def _number(value: Any, path: Path) -> int | float:
     if not _is_number(value):
-        raise ConditionError(path, "wrong_type", "must be a number")
+        raise ShapeError(path, "wrong_type", "must be a number")
     if isinstance(value, float) and not math.isfinite(value):  # ints are exact, however large
-        raise ConditionError(path, "invalid_value", "must be a finite number")
+        raise ShapeError(path, "invalid_value", "must be a finite number")
     return value
 
 
-def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any, str], int]:
-    """A reader for an integer in range. A float with no fraction is an integer, as JSON Schema says."""
-
-    def read(value: Any, path: str) -> int:
-        if not _is_number(value) or (isinstance(value, float) and not value.is_integer()):
-            raise ConditionError(path, "wrong_type", "must be an integer")
-        number = int(value)
-        if number < minimum or (maximum is not None and number > maximum):
-            bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-            raise ConditionError(path, "invalid_value", f"must be {bounds}")
-        return number
-
-    return read
-
-
-# --- parsing: conditions ---------------------------------------------------------------------------
-
-
-def parse(data: Any) -> Condition:
-    """Validate JSON-decoded ``data`` into a condition tree; the first problem raises ConditionError."""
-    return _condition(data, "", 0, person=True)
-
-
-def _condition(data: Any, path: str, depth: int, *, person: bool) -> Condition:
-    """``depth`` is the number of enclosing groups; ``person`` False limits it to attribute conditions."""
-    kind, body = _single_key(data, path, person)
-    body_path = _key(path, kind)
-    if kind in _GROUPS:
-        return _group(kind, body, body_path, depth, person)
-    if kind == "attribute":
-        return _attribute(body, body_path)
-    if kind == "event":
-        return _event(body, body_path, depth)
-    if kind == "device":
-        return DeviceCondition(_condition(body, body_path, depth, person=False))
-    if kind == "object":
-        return _related_object(body, body_path, depth)
-    return _segment(body, body_path)
-
-
-def _single_key(data: Any, path: str, person: bool) -> tuple[str, Any]:
-    obj = _object(data, path)
-    expected = _listing(_PERSON_KINDS if person else _FIELD_KINDS)
-    for key in obj:
-        if key not in _PERSON_KINDS and key != "message":
-            raise ConditionError(
-                _key(path, key), "unknown_key", f"unknown condition; expected one of {expected}"
-            )
-    if len(obj) != 1:
-        rule: Rule = "required" if not obj else "invalid_value"
-        raise ConditionError(path, rule, f"a condition has exactly one key, one of {expected}")
-    ((kind, body),) = obj.items()
-    if kind == "message":
-        raise ConditionError(_key(path, kind), "unsupported", _MESSAGE_UNSUPPORTED)
-    if not person and kind not in _FIELD_KINDS:
-        raise ConditionError(
-            _key(path, kind), "unsupported", "only and, or, not and attribute conditions apply here"
-        )
-    return kind, body
-
-
-def _group(kind: str, body: Any, path: str, depth: int, person: bool) -> Condition:
-    if depth >= MAX_DEPTH:
-        raise ConditionError(path, "depth_exceeded", f"groups nest at most {MAX_DEPTH} deep")
-    if kind == "not":
-        return Not(_condition(body, path, depth + 1, person=person))
-    if not isinstance(body, list):
-        raise ConditionError(path, "wrong_type", "must be a list of conditions")
-    if not body:
-        raise ConditionError(path, "invalid_value", "must hold at least one condition")
-    children = tuple(
-        _condition(item, f"{path}[{i}]", depth + 1, person=person) for i, item in enumerate(body)
-    )
-    return And(children) if kind == "and" else Or(children)
-
-
-def _field(value: Any, path: str) -> str:
-    if not _FIELD_RE.search(_string(value, path)):
-        raise ConditionError(path, "invalid_value", "must be a name, or dotted names with no empty part")
-    return _short(value, path)
-
-
-def _attribute(body: Any, path: str) -> AttributeCondition:
-    obj = _keys(body, path, ("field", "operator", "value"))
-    field = _field(_required(obj, "field", path), _key(path, "field"))
-    operator = _choice(AttributeOperator, "unknown_operator")(
-        _required(obj, "operator", path), _key(path, "operator")
-    )
-    kind = VALUE_KINDS[operator]
-    if kind is ValueKind.NONE:
-        if "value" in obj:
-            raise ConditionError(_key(path, "value"), "unknown_key", f"{operator} takes no value")
-        return AttributeCondition(field, operator)
-    return AttributeCondition(
-        field, operator, _VALUE_READERS[kind](_required(obj, "value", path), _key(path, "value"))
-    )
-
-
-def _scalar(value: Any, path: str) -> Scalar:
+def _scalar(value: Any, path: Path) -> Scalar:
     if isinstance(value, str | bool):
         return value
     if _is_number(value):
         return _number(value, path)
-    raise ConditionError(path, "wrong_type", "must be a string, number or boolean")
+    raise ShapeError(path, "wrong_type", "must be a string, number or boolean")
 
 
-def _scalars(value: Any, path: str) -> tuple[Scalar, ...]:
+def _scalars(value: Any, path: Path) -> tuple[Scalar, ...]:
     if not isinstance(value, list):
-        raise ConditionError(path, "wrong_type", "must be a list")
+        raise ShapeError(path, "wrong_type", "must be a list")
     if not value:
-        raise ConditionError(path, "invalid_value", "must hold at least one value")
-    return tuple(_scalar(item, f"{path}[{i}]") for i, item in enumerate(value))
+        raise ShapeError(path, "invalid_value", "must hold at least one value")
+    return tuple(_scalar(item, (*path, i)) for i, item in enumerate(value))
 
 
-def _relative_time(value: Any, path: str) -> RelativeTime:
-    obj = _keys(value, path, ("amount", "unit", "direction"))
-    return RelativeTime(
-        _integer(0, MAX_RELATIVE_AMOUNT)(_required(obj, "amount", path), _key(path, "amount")),
-        _choice(TimeUnit, "invalid_value")(_required(obj, "unit", path), _key(path, "unit")),
-        _choice(Direction, "invalid_value")(_required(obj, "direction", path), _key(path, "direction")),
-    )
+def _identifier(value: Any, path: Path) -> str:
+    if _is_number(value):
+        return str(_NUMERIC_ID.read(value, path))
+    if not isinstance(value, str):
+        raise ShapeError(path, "wrong_type", "must be a string or an integer")
+    return _non_empty(value, path)
 
 
-_VALUE_READERS: dict[ValueKind, Callable[[Any, str], AttributeValue]] = {
-    ValueKind.SCALAR: _scalar,
-    ValueKind.TEXT: _string,
-    ValueKind.NUMBER: _number,
-    ValueKind.LIST: _scalars,
-    ValueKind.RELATIVE_TIME: _relative_time,
+_SCALAR_SCHEMA = {"type": ["string", "number", "boolean"]}
+_NAME = Leaf(_non_empty, {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH})
+_NUMERIC_ID = Integer(0, MAX_NUMERIC_ID)
+# The one declaration of an id's shape: campaign definitions refer to it (``#/$defs/identifier``).
+_IDENTIFIER = Ref(
+    "identifier",
+    Described(
+        Leaf(_identifier, lambda defs: {"anyOf": [_NAME.schema(defs), _NUMERIC_ID.schema(defs)]}),
+        "A segment's or template's id, as a string or a number.",
+    ),
+)
+_TIMESTAMP = Integer(0, MAX_TIMESTAMP)
+_UNIT = choice_of(TimeUnit)
+
+# What each kind of attribute operator takes as its value (``VALUE_KINDS``); ValueKind.NONE takes none.
+_VALUES: dict[ValueKind, Shape] = {
+    ValueKind.SCALAR: Leaf(_scalar, _SCALAR_SCHEMA),
+    ValueKind.TEXT: Leaf(_string, {"type": "string"}),
+    ValueKind.NUMBER: Leaf(_number, {"type": "number"}),
+    ValueKind.LIST: Leaf(_scalars, {"type": "array", "minItems": 1, "items": _SCALAR_SCHEMA}),
+    ValueKind.RELATIVE_TIME: Obj(
+        {
+            "amount": Field(Integer(0, MAX_RELATIVE_AMOUNT), required=True),
+            "unit": Field(_UNIT, required=True),
+            "direction": Field(choice_of(Direction), required=True),
+        },
+        required_first=False,
+        into=lambda fields: RelativeTime(**fields),
+    ),
 }
 
 
-def _event(body: Any, path: str, depth: int) -> EventCondition:
-    obj = _keys(body, path, ("name", "type", "performed", "filters", "count", "timeframe"))
-    name = _string(_required(obj, "name", path), _key(path, "name"))
-    if not _NAME_RE.search(name):
-        raise ConditionError(_key(path, "name"), "invalid_value", "must not be blank")
-    _short(name, _key(path, "name"))
-    ever: Timeframe = Ever()
-    return EventCondition(
-        name=name,
-        type=_optional(obj, "type", path, _choice(EventType, "invalid_value"), None),
-        performed=_optional(obj, "performed", path, _boolean, True),
-        filters=_optional(obj, "filters", path, lambda v, p: _condition(v, p, depth, person=False), None),
-        count=_optional(obj, "count", path, _count, EventCount()),
-        timeframe=_optional(obj, "timeframe", path, _timeframe, ever),
-    )
+_FIELD = Leaf(_field, {"type": "string", "pattern": FIELD_PATTERN, "maxLength": MAX_NAME_LENGTH})
+_OPERATOR = choice_of(AttributeOperator, "unknown_operator")
 
 
-def _count(value: Any, path: str) -> EventCount:
-    obj = _keys(value, path, ("operator", "value"))
-    return EventCount(
-        _choice(CountOperator, "unknown_operator")(_required(obj, "operator", path), _key(path, "operator")),
-        _integer(0, MAX_EVENT_COUNT)(_required(obj, "value", path), _key(path, "value")),
-    )
+class _Attribute(Shape):
+    """``{"field", "operator", "value"}``: the operator decides the value's shape (``VALUE_KINDS``)."""
 
-
-def _timeframe(value: Any, path: str) -> Timeframe:
-    # The type decides which other keys belong, so it is read first.
-    kind = _choice(TimeframeType, "invalid_value")(
-        _required(_object(value, path), "type", path), _key(path, "type")
-    )
-    if kind is TimeframeType.EVER:
-        _keys(value, path, ("type",))
-        return Ever()
-    if kind is TimeframeType.WITHIN:
-        obj = _keys(value, path, ("type", "amount", "unit"))
-        return Within(
-            _integer(1, MAX_RELATIVE_AMOUNT)(_required(obj, "amount", path), _key(path, "amount")),
-            _choice(TimeUnit, "invalid_value")(_required(obj, "unit", path), _key(path, "unit")),
+    def read(self, value: Any, path: Path) -> AttributeCondition:
+        obj = _keys(value, path, ("field", "operator", "value"))
+        field = _FIELD.read(_required(obj, "field", path), (*path, "field"))
+        operator = _OPERATOR.read(_required(obj, "operator", path), (*path, "operator"))
+        kind = VALUE_KINDS[operator]
+        if kind is ValueKind.NONE:
+            if "value" in obj:
+                raise ShapeError((*path, "value"), "unknown_key", f"{operator} takes no value")
+            return AttributeCondition(field, operator)
+        return AttributeCondition(
+            field, operator, _VALUES[kind].read(_required(obj, "value", path), (*path, "value"))
         )
-    obj = _keys(value, path, ("type", "start", "end"))
-    start = _integer(0, MAX_TIMESTAMP)(_required(obj, "start", path), _key(path, "start"))
-    end = _integer(0, MAX_TIMESTAMP)(_required(obj, "end", path), _key(path, "end"))
-    if end <= start:
-        raise ConditionError(_key(path, "end"), "invalid_value", "must be after start")
-    return Between(start, end)
+
+    def schema(self, defs: Defs) -> Schema:
+        """One alternative per value kind, each listing the operators that take that kind of value."""
+        alternatives = []
+        for kind in ValueKind:
+            operators = [op.value for op, op_kind in VALUE_KINDS.items() if op_kind is kind]
+            properties = {"field": _FIELD.schema(defs), "operator": {"enum": operators}}
+            required = ["field", "operator"]
+            if kind is not ValueKind.NONE:
+                properties["value"] = _VALUES[kind].schema(defs)
+                required.append("value")
+            alternatives.append(_closed(properties, required))
+        return {"anyOf": alternatives}
 
 
-def _related_object(body: Any, path: str, depth: int) -> ObjectCondition:
-    obj = _keys(body, path, ("object_type_id", "filters", "relationship"))
-
-    def fields(value: Any, sub: str) -> Condition:
-        return _condition(value, sub, depth, person=False)
-
-    return ObjectCondition(
-        _non_empty(_required(obj, "object_type_id", path), _key(path, "object_type_id")),
-        _optional(obj, "filters", path, fields, None),
-        _optional(obj, "relationship", path, fields, None),
-    )
+def _keys(value: Any, path: Path, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """An object holding only ``allowed`` keys."""
+    if not isinstance(value, dict):
+        raise ShapeError(path, "wrong_type", "must be an object")
+    for key in value:
+        if key not in allowed:
+            raise ShapeError((*path, key), "unknown_key", f"unknown key; expected {listing(allowed)}")
+    return value
 
 
-def _segment(body: Any, path: str) -> SegmentCondition:
-    obj = _keys(body, path, ("id", "operator"))
-    return SegmentCondition(
-        identifier(_required(obj, "id", path), _key(path, "id")),
-        _optional(obj, "operator", path, _choice(SegmentOperator, "unknown_operator"), SegmentOperator.IN),
-    )
+def _required(obj: dict[str, Any], key: str, path: Path) -> Any:
+    if key not in obj:
+        raise ShapeError((*path, key), "required", "is required")
+    return obj[key]
+
+
+def _closed(properties: dict[str, Any], required: list[str]) -> Schema:
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def _after_start(window: dict[str, Any], path: Path) -> None:
+    # JSON Schema cannot compare the two
+    if window["end"] <= window["start"]:
+        raise ShapeError((*path, "end"), "invalid_value", "must be after start")
+
+
+_TIMEFRAME = Ref(
+    "timeframe",
+    Tagged(
+        (
+            ((TimeframeType.EVER.value,), Obj({"type": tag("ever")}, into=lambda _: Ever())),
+            (
+                (TimeframeType.WITHIN.value,),
+                Obj(
+                    {
+                        "type": tag("within"),
+                        "amount": Field(Integer(1, MAX_RELATIVE_AMOUNT), required=True),
+                        "unit": Field(_UNIT, required=True),
+                    },
+                    required_first=False,
+                    into=lambda fields: Within(fields["amount"], fields["unit"]),
+                ),
+            ),
+            (
+                (TimeframeType.BETWEEN.value,),
+                Obj(
+                    {
+                        "type": tag("between"),
+                        "start": Field(_TIMESTAMP, required=True),
+                        "end": Field(_TIMESTAMP, required=True),
+                    },
+                    required_first=False,
+                    check=_after_start,
+                    into=lambda fields: Between(fields["start"], fields["end"]),
+                ),
+            ),
+        ),
+        unknown="value",
+        combinator="anyOf",
+    ),
+)
+_ATTRIBUTE = Ref("attribute", _Attribute())
+
+
+class _TooDeep(Shape):
+    """A group below ``MAX_DEPTH``: a known key that no schema level offers."""
+
+    def read(self, value: Any, path: Path) -> Any:
+        raise ShapeError(path, "depth_exceeded", f"groups nest at most {MAX_DEPTH} deep")
+
+    def schema(self, defs: Defs) -> Schema:
+        raise TypeError("a level too deep for groups has no group alternatives")
+
+
+class _Group(Shape):
+    """``and`` / ``or``: a non-empty list of conditions one level deeper."""
+
+    __slots__ = ("child", "into")
+
+    def __init__(self, child: Shape, into: Callable[[tuple[Condition, ...]], Condition]) -> None:
+        self.child = child
+        self.into = into
+
+    def read(self, value: Any, path: Path) -> Condition:
+        if not isinstance(value, list):
+            raise ShapeError(path, "wrong_type", "must be a list of conditions")
+        if not value:
+            raise ShapeError(path, "invalid_value", "must hold at least one condition")
+        return self.into(tuple(self.child.read(item, (*path, i)) for i, item in enumerate(value)))
+
+    def schema(self, defs: Defs) -> Schema:
+        return {"type": "array", "minItems": 1, "items": self.child.schema(defs)}
+
+
+class _Level(Shape):
+    """A condition inside ``level`` groups: an object with exactly one key, the kind of condition.
+
+    Depth is expressed by one schema per nesting level ("person<n>" / "fields<n>"), and only levels
+    below MAX_DEPTH offer groups. ``kinds`` are what applies here: every kind for a person, groups and
+    attribute conditions only in event, device and object filters ("fields")."""
+
+    __slots__ = ("kinds",)
+
+    def __init__(self, kinds: dict[str, Shape]) -> None:
+        self.kinds = kinds
+
+    def read(self, value: Any, path: Path) -> Condition:
+        if not isinstance(value, dict):
+            raise ShapeError(path, "wrong_type", "must be an object")
+        expected = listing(self.kinds)
+        for key in value:
+            if key not in _PERSON_KINDS and key != "message":
+                raise ShapeError(
+                    (*path, key), "unknown_key", f"unknown condition; expected one of {expected}"
+                )
+        if len(value) != 1:
+            rule = "required" if not value else "invalid_value"
+            raise ShapeError(path, rule, f"a condition has exactly one key, one of {expected}")
+        ((kind, body),) = value.items()
+        if kind == "message":
+            raise ShapeError((*path, kind), "unsupported", _MESSAGE_UNSUPPORTED)
+        if kind not in self.kinds:
+            raise ShapeError(
+                (*path, kind), "unsupported", "only and, or, not and attribute conditions apply here"
+            )
+        result: Condition = self.kinds[kind].read(body, (*path, kind))
+        return result
+
+    def schema(self, defs: Defs) -> Schema:
+        return {
+            "anyOf": [
+                _closed({kind: shape.schema(defs)}, [kind])
+                for kind, shape in self.kinds.items()
+                if not isinstance(shape, _TooDeep)
+            ]
+        }
+
+
+def _levels() -> tuple[list[Ref], list[Ref]]:
+    """The conditions at each depth, for a person and in filters, built from the deepest up."""
+    fields: list[Ref] = [Ref("", _TooDeep())] * (MAX_DEPTH + 1)
+    person: list[Ref] = list(fields)
+    for level in range(MAX_DEPTH, -1, -1):
+        for scope, levels in (("fields", fields), ("person", person)):
+            if level < MAX_DEPTH:
+                child = levels[level + 1]
+                kinds: dict[str, Shape] = {
+                    "and": _Group(child, And),
+                    "or": _Group(child, Or),
+                    "not": Mapped(child, Not),
+                }
+            else:
+                kinds = dict.fromkeys(_GROUPS, _TooDeep())
+            kinds["attribute"] = _ATTRIBUTE
+            if scope == "person":
+                kinds.update(_person_kinds(fields[level]))
+            levels[level] = Ref(f"{scope}{level}", _Level(kinds))
+    return person, fields
+
+
+def _person_kinds(filters: Ref) -> dict[str, Shape]:
+    """The conditions on a person's events, devices, related objects and segments, their filters at
+    the same level (``filters``)."""
+    return {
+        "event": Obj(
+            {
+                "name": Field(Text(MAX_NAME_LENGTH), required=True),
+                "type": Field(choice_of(EventType)),
+                "performed": Field(Boolean(), absent=True),
+                "filters": Field(filters),
+                "count": Field(
+                    Obj(
+                        {
+                            "operator": Field(choice_of(CountOperator, "unknown_operator"), required=True),
+                            "value": Field(Integer(0, MAX_EVENT_COUNT), required=True),
+                        },
+                        required_first=False,
+                        into=lambda fields: EventCount(**fields),
+                    ),
+                    absent=EventCount(),
+                ),
+                "timeframe": Field(_TIMEFRAME, absent=Ever()),
+            },
+            required_first=False,
+            into=lambda fields: EventCondition(**fields),
+        ),
+        "device": Mapped(filters, DeviceCondition),
+        "object": Obj(
+            {
+                "object_type_id": Field(_NAME, required=True),
+                "filters": Field(filters),
+                "relationship": Field(filters),
+            },
+            required_first=False,
+            into=lambda fields: ObjectCondition(**fields),
+        ),
+        "segment": Obj(
+            {
+                "id": Field(_IDENTIFIER, required=True),
+                "operator": Field(choice_of(SegmentOperator, "unknown_operator"), absent=SegmentOperator.IN),
+            },
+            required_first=False,
+            into=lambda fields: SegmentCondition(fields["id"], fields["operator"]),
+        ),
+    }
+
+
+_PERSON, _FIELDS = _levels()
+
+
+def _schema() -> Schema:
+    defs: Defs = {}
+    for shape in (_ATTRIBUTE, _TIMEFRAME, _IDENTIFIER, *_PERSON, *_FIELDS):
+        shape.schema(defs)
+    order = ["attribute", "timeframe", "identifier"]
+    order += [f"{scope}{level}" for level in range(MAX_DEPTH + 1) for scope in ("person", "fields")]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:nudge:segment-condition",
+        "title": "Nudge segment condition",
+        "$ref": "#/$defs/person0",
+        "$defs": {name: defs[name] for name in order},
+    }
+
+
+CONDITION_SCHEMA: dict[str, Any] = _schema()
+
+
+def parse(data: Any) -> Condition:
+    """Validate JSON-decoded ``data`` into a condition tree; the first problem raises ConditionError."""
+    try:
+        condition: Condition = _PERSON[0].read(data, ())
+    except ShapeError as exc:
+        raise ConditionError(_path_text(exc.path), cast(Rule, exc.rule), exc.message) from None
+    return condition
 
 
 def identifier(value: Any, path: str) -> str:
-    """A segment's id as stored (a string), given as a string or as a number (``IDENTIFIER_SCHEMA``)."""
-    if _is_number(value):
-        return str(_integer(0, MAX_NUMERIC_ID)(value, path))
-    if not isinstance(value, str):
-        raise ConditionError(path, "wrong_type", "must be a string or an integer")
-    return _non_empty(value, path)
+    """A segment's id as stored (a string), given as a string or as a number (``#/$defs/identifier``)."""
+    try:
+        return _identifier(value, ())
+    except ShapeError as exc:
+        raise ConditionError(path, cast(Rule, exc.rule), exc.message) from None
 
 
 # --- writing ---------------------------------------------------------------------------------------
