@@ -156,18 +156,7 @@ _EVENT_SCHEMA: dict[str, Any] = {
 _DEVICE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["device"],
-    "properties": {
-        "device": {
-            "type": "object",
-            "required": ["id", "platform"],
-            "properties": {
-                "id": {"type": "string"},
-                "platform": {"type": "string", "enum": ["ios", "android"]},
-                "last_used": {"type": "integer"},
-                "attributes": {"type": "object"},
-            },
-        }
-    },
+    "properties": {"device": devices.DeviceRequest.schema("id")},
 }
 _MERGE_SCHEMA: dict[str, Any] = {
     "type": "object",

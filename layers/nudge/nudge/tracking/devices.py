@@ -18,7 +18,14 @@ from nudge.tracking.limits import byte_len, check_attributes, check_timestamp
 
 PLATFORMS = ("ios", "android")
 MAX_TOKEN_BYTES = 1000  # FCM tokens run past the 150-byte identifier limit
-_KNOWN = ("id", "token", "platform", "last_used", "attributes")
+# A device's own fields besides its id (``id`` in the v1 API, ``token`` in v2), as JSON Schema; any other
+# key is an attribute. ``DeviceRequest.parse`` reads them, ``DeviceRequest.schema`` describes them.
+_FIELDS: dict[str, dict[str, Any]] = {
+    "platform": {"type": "string", "enum": list(PLATFORMS)},
+    "last_used": {"type": "integer"},
+    "attributes": {"type": "object"},
+}
+_KNOWN = ("id", "token", *_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,15 @@ class DeviceRequest:
     platform: str
     last_used: int | None
     attributes: dict[str, Any]
+
+    @staticmethod
+    def schema(id_field: str) -> dict[str, Any]:
+        """The JSON Schema of what :meth:`parse` reads (its route's documented body)."""
+        return {
+            "type": "object",
+            "required": [id_field, "platform"],
+            "properties": {id_field: {"type": "string"}, **_FIELDS},
+        }
 
     @classmethod
     def parse(cls, device: Any, *, id_field: str) -> DeviceRequest:
