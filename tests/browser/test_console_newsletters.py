@@ -1,8 +1,8 @@
 """The console's Newsletters screen in a real browser against ``nudge local``: an A/B newsletter written
 from nothing (two variants, a segment for its audience with its size shown, a test group and a wait),
-a refused body shown at its field, saved as a draft, sent now, then its per-variant metrics and winner on
-its page and its messages in the local outbox; a viewer then sees it all with nothing to change. The
-runtime runs at 60x, so the A/B test's one-minute wait is a second."""
+a refused body shown at its field, saved as a draft, previewed for a reader, sent now, then its
+per-variant metrics and winner on its page and its messages in the local outbox; a viewer then sees it
+all with nothing to change. The runtime runs at 60x, so the A/B test's one-minute wait is a second."""
 
 from __future__ import annotations
 
@@ -62,6 +62,12 @@ def test_an_ab_newsletter_is_written_sent_and_measured_per_variant(page: Any, co
     assert draft["state"] == "draft" and draft["content_ids"] == [1, 2]
     assert draft["ab_test"] == {"test_percent": 50, "metric": "open", "wait_seconds": 60}
     assert draft["recipients"] == {"segment": {"id": str(segment["id"]), "operator": "in"}}
+    # The server's preview, for one of the readers, of the variant chosen.
+    page.get_by_label("Preview for person (id)").fill("nora")
+    page.get_by_label("Variant previewed").select_option(label="Variant B")
+    frame = page.frame_locator("iframe[title='Template preview']")
+    expect(frame.get_by_text("Sale for nora@example.com")).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "newsletter-editor")
 
     # Changed after saving: sending saves the draft first (PUT), then asks when.

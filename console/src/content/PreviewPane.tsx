@@ -61,6 +61,8 @@ export function PreviewPane({
   onData,
   onError,
   children,
+  sampleData = true,
+  title = "Preview",
 }: {
   draft: Record<string, unknown>;
   person: string;
@@ -69,8 +71,11 @@ export function PreviewPane({
   onData(data: string): void;
   onError(error: ApiError | undefined): void;
   children?: ReactNode;
+  /** Whether to offer sample data for `trigger.*` (a newsletter has no trigger: it renders without). */
+  sampleData?: boolean;
+  title?: string;
 }) {
-  const sample = parseSampleData(data);
+  const sample: ReturnType<typeof parseSampleData> = sampleData ? parseSampleData(data) : {};
   const [debounced] = useDebouncedValue(JSON.stringify({ ...draft, person: person.trim(), message_data: sample.value }), 400);
   const state = useApi((signal) => {
     const { person: id, ...body } = JSON.parse(debounced) as Record<string, unknown>;
@@ -88,7 +93,7 @@ export function PreviewPane({
   return (
     <Card withBorder>
       <Title order={4} mb="xs">
-        Preview
+        {title}
       </Title>
       <Stack gap="xs">
         <TextInput
@@ -99,6 +104,7 @@ export function PreviewPane({
           onChange={(e) => onPerson(e.currentTarget.value)}
           error={personError}
         />
+        {sampleData && (
         <Textarea
           label="Sample data for trigger.* (JSON)"
           description="What a transactional send's message_data would carry; the preview and a test use it."
@@ -111,6 +117,7 @@ export function PreviewPane({
           maxRows={6}
           styles={{ input: { fontFamily: "var(--mantine-font-family-monospace)", fontSize: 13 } }}
         />
+        )}
         {ownError && (
           <Alert color="red" role="alert">
             {error.message}

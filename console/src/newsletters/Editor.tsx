@@ -6,6 +6,7 @@ import type { Segment } from "../api/types";
 import { useApi } from "../components/useApi";
 import type { Template } from "../content/types";
 import { DeleteButton } from "../content/DeleteButton";
+import { PreviewPane, usePreviewPerson } from "../content/PreviewPane";
 import { fromDateTimeInput } from "../segments/conditions";
 import { useSession } from "../session";
 import { useLocalRuntime } from "../Shell";
@@ -27,6 +28,7 @@ function VariantCard({
   variant,
   templates,
   error,
+  previewError,
   onChange,
   onRemove,
 }: {
@@ -36,6 +38,8 @@ function VariantCard({
   variant: Variant;
   templates: Template[];
   error: ApiError | undefined;
+  /** The preview's refusal, when this variant is the one previewed (its pointers: `template/<field>`). */
+  previewError: ApiError | undefined;
   onChange(next: Variant): void;
   onRemove(): void;
 }) {
@@ -71,7 +75,7 @@ function VariantCard({
             required: field.required,
             value: variant[field.key] ?? "",
             onChange: (e: { currentTarget: { value: string } }) => onChange({ ...variant, [field.key]: e.currentTarget.value }),
-            error: error?.field(`variants/${index}/${field.key}`),
+            error: error?.field(`variants/${index}/${field.key}`) ?? previewError?.field(`template/${field.key}`),
           };
           return field.long ? (
             <Textarea key={field.key} {...props} autosize minRows={4} maxRows={14} styles={{ input: { fontFamily: "var(--mantine-font-family-monospace)", fontSize: 13 } }} />
@@ -237,6 +241,10 @@ export function NewsletterEditor({ newsletter, initial, segments, onSent }: { ne
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
   const [sending, setSending] = useState(false);
+  const [previewed, setPreviewed] = useState(0);
+  const [previewError, setPreviewError] = useState<ApiError>();
+  const [person, setPerson] = usePreviewPerson();
+  const [data, setData] = useState("");
   const templates = useApi((signal) => api.get<{ templates: Template[] }>("/v1/templates", { signal }), []);
   const topics = useApi((signal) => api.get<{ topics: Topic[] }>("/v1/subscription_topics", { signal }), []);
   const set = (patch: Partial<Form>) => {
@@ -268,6 +276,8 @@ export function NewsletterEditor({ newsletter, initial, segments, onSent }: { ne
     }
   }
 
+  const shownVariant = Math.min(previewed, form.variants.length - 1);
+  const draft = { template: { ...((body.variants as Record<string, string>[])[shownVariant] ?? {}), channel: form.channel } };
   const channelTemplates = (templates.data?.templates ?? []).filter((t) => t.channel === form.channel);
   const abError = error?.field("ab_test");
   const placed = ["name", "type", "variants", "recipients", "ab_test", "timezone", "subscription_topic_id"];
@@ -316,6 +326,7 @@ export function NewsletterEditor({ newsletter, initial, segments, onSent }: { ne
               variant={variant}
               templates={channelTemplates}
               error={error}
+              previewError={i === shownVariant ? previewError : undefined}
               onChange={(next) => set({ variants: form.variants.map((v, j) => (j === i ? next : v)) })}
               onRemove={() => set({ variants: form.variants.filter((_, j) => j !== i) })}
             />
@@ -325,6 +336,16 @@ export function NewsletterEditor({ newsletter, initial, segments, onSent }: { ne
               {variantsError}
             </Text>
           )}
+          <PreviewPane draft={draft} person={person} onPerson={setPerson} data={data} onData={setData} onError={setPreviewError} sampleData={false} title="Preview">
+            {form.variants.length > 1 && (
+              <NativeSelect
+                label="Variant previewed"
+                value={String(shownVariant)}
+                onChange={(e) => setPreviewed(Number(e.currentTarget.value))}
+                data={form.variants.map((_, i) => ({ value: String(i), label: `Variant ${variantName(i + 1)}` }))}
+              />
+            )}
+          </PreviewPane>
           {form.variants.length < MAX_VARIANTS && (
             <Button variant="light" w="fit-content" onClick={() => set({ variants: [...form.variants, { ...form.variants[form.variants.length - 1] }], abTest: form.abTest || form.variants.length === 1 })}>
               + Add a variant (A/B test)
