@@ -23,14 +23,12 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from nudge import clock
 from nudge.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from nudge.model import AppCredential, CdpCredential, KeyRecord, TrackCredential, Workspace
-from nudge.model.base import transaction_lost_race
+from nudge.model.base import transaction, transaction_lost_race
 from nudge.model.keys import WORKSPACE_SK, workspace_pk
 
 PLANS = ("essentials", "premium", "enterprise")
@@ -215,7 +213,7 @@ def create_workspace(name: str, plan: str, billing_start: str | None = None) -> 
         _app_record(workspace_id, secrets.token_hex(8), DEFAULT_KEY_NAME, hash_key(app_key), now),
         _app_record(workspace_id, secrets.token_hex(8), DEFAULT_KEY_NAME, hash_key(cdp_key), now, "cdp"),
     )
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction(Workspace) as tx:
         for item in (workspace, track, app, cdp, *records):
             tx.save(item, condition=type(item).pk.does_not_exist())
     return IssuedKeys(workspace_id, site_id, track_key, app_key, cdp_key)
@@ -363,7 +361,7 @@ def create_key(workspace_id: str, key_type: object, name: object) -> ApiKey:
         credential = TrackCredential(
             _site_pk(site_id), "track", workspace_id=workspace_id, key_hash=hash_key(secret), created_at=now
         )
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction(Workspace) as tx:
         tx.save(credential, condition=type(credential).pk.does_not_exist())
         tx.save(record, condition=KeyRecord.pk.does_not_exist())
     return _view(record, secret)
@@ -374,7 +372,7 @@ def rotate_key(workspace_id: str, key_id: str) -> ApiKey:
     record = _record(workspace_id, key_id)
     now = clock.now()
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(Workspace) as tx:
             if record.key_type in _HASHED:
                 secret = _new_hashed_secret(record.key_type)
                 assert record.key_hash is not None  # app and cdp records always name their credential
@@ -428,7 +426,7 @@ def revoke_key(workspace_id: str, key_id: str, *, in_use: str | None) -> None:
     ):
         raise Conflict(f"api key {key_id} authenticates this request: revoke it with another app key")
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(Workspace) as tx:
             if record.key_type in _HASHED:
                 assert record.key_hash is not None
                 tx.delete(_hashed_credential(record.key_type, record.key_hash))
@@ -484,7 +482,3 @@ def authenticate_cdp(api_key: str) -> str:
     if not hmac.compare_digest(cred.pk, _cdp_pk(digest)):
         raise Unauthorized()
     return cred.workspace_id
-
-
-def _connection() -> Connection:
-    return Workspace._get_connection().connection

@@ -24,8 +24,9 @@ from nudge.errors import InvalidRequest
 from nudge.model import EventItem, Person
 from nudge.model.activities import ACTIVITY_SHARDS, ActivityItem, activity_pk
 from nudge.model.base import plain
-from nudge.model.keys import PROFILE, person_pk
+from nudge.model.keys import person_pk
 from nudge.model.newest_first import Page, ShardedIndex, page
+from nudge.model.people import profiles
 
 FILTER_CHUNK = 100
 FILTER_BUDGET = 5000
@@ -147,20 +148,8 @@ def list_page(index: ShardedIndex[Item], filters: Filters, *, limit: int, start:
 def identifiers_of(workspace_id: str, cio_ids: set[str]) -> dict[str, dict[str, Any]]:
     """Each person's identifiers, in one BatchGetItem per 100 people (a page holds at most 100). A person
     deleted since is missing (and their activities are not shown)."""
-    keys = sorted(cio_ids)
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(keys), 100):
-        batch = [(person_pk(workspace_id, cio), PROFILE) for cio in keys[start : start + 100]]
-        for person in Person.batch_get(
-            batch, attributes_to_get=["pk", "sk", "kind", "cio_id", "id", "email"]
-        ):
-            if isinstance(person, Person):
-                found[person.cio_id] = {
-                    "id": person.person_id,
-                    "email": person.email,
-                    "cio_id": person.cio_id,
-                }
-    return found
+    found = profiles(workspace_id, sorted(cio_ids), attributes=["cio_id", "id", "email"])
+    return {cio_id: _identifiers(person) for cio_id, person in found.items()}
 
 
 def _identifiers(person: Person) -> dict[str, Any]:

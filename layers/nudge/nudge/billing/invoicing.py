@@ -33,15 +33,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from nudge.billing import catalog, metering, periods
 from nudge.billing.invoice_email import queue_invoice_email
 from nudge.errors import NudgeError
 from nudge.model import Workspace
-from nudge.model.base import condition_failed
+from nudge.model.base import condition_failed, transaction
 from nudge.model.billing import BillingItem, Credit, Invoice, Period
 
 CURRENCY = "usd"
@@ -326,10 +324,6 @@ def bill_workspace(workspace: Workspace, at: date) -> Iterator[str]:
         period = _open_next(workspace, period)  # last: until it moves, a rerun redoes this period's steps
 
 
-def _connection() -> Connection:
-    return BillingItem._get_connection().connection
-
-
 def _invoice_sk(invoice: Draft) -> str:
     # Sorted by issue date, so billing history lists in order.
     return f"{invoice.issued_on}#{invoice.invoice_id}"
@@ -351,7 +345,7 @@ def _store(invoice: Draft) -> bool:
         body=json.dumps(invoice.to_json(), sort_keys=True),
     )
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(BillingItem) as tx:
             tx.save(item, condition=Invoice.pk.does_not_exist())
             for credit_id in invoice.credit_ids:
                 tx.update(

@@ -21,13 +21,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from nudge import clock
 from nudge.billing import periods
 from nudge.delivery import outcomes, states
+from nudge.model.base import transaction
 from nudge.model.billing import BillingItem, Identity, Incarnation, MeteredMessage, Usage
 from nudge.workspaces import billing_anchor
 
@@ -59,10 +58,6 @@ def _period_of(workspace_id: str, at: int) -> tuple[str, int]:
     """The period id (start date) containing ``at``, and its start in unix seconds."""
     start = periods.period_start_at(billing_anchor(workspace_id), periods.day_of(at))
     return start.isoformat(), periods.midnight(start)
-
-
-def _connection() -> Connection:
-    return BillingItem._get_connection().connection
 
 
 def _identity_pk(workspace_id: str, subject: Subject) -> str:
@@ -107,7 +102,7 @@ def created_many(workspace_id: str, subjects: Sequence[Subject], at: int | None 
     period_id, period_start = _period_of(workspace_id, at)
     found = {i.pk: i for i in Identity.batch_get([(pk, "identity") for pk in pks], consistent_read=True)}
     counts: dict[int, Counter[str]] = {}
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction(BillingItem) as tx:
         for subject, pk in zip(subjects, pks, strict=True):
             record, new = _created_identity(workspace_id, subject, found.get(pk), period_id, period_start, at)
             marker = _marker(workspace_id, subject)
@@ -178,7 +173,7 @@ def _write(
     marker = _marker(workspace_id, subject)
     usage = Usage(usage_pk(workspace_id, period_id, _shard(subject.key)), "usage", workspace_id=workspace_id)
     prefix = subject.kind
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction(BillingItem) as tx:
         if created:
             marker.created_at = at
             tx.save(marker, condition=Incarnation.pk.does_not_exist())
@@ -237,7 +232,7 @@ def message_sent(workspace_id: str, delivery_id: str, channel: str, *, own_smtp:
         f"{workspace_id}#message#{delivery_id}", "message", workspace_id=workspace_id, channel=channel, at=at
     )
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(BillingItem) as tx:
             tx.save(marker, condition=MeteredMessage.pk.does_not_exist())
             tx.update(
                 usage,

@@ -39,20 +39,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from nudge import clock
 from nudge.campaigns import direct_sends, executions, newsletters, triggers, workflows
 from nudge.delivery import settings as delivery_settings
 from nudge.errors import Conflict, InvalidRequest, NotFound
-from nudge.model import Membership, Person
-from nudge.model.base import condition_failed, plain
+from nudge.model import Person
+from nudge.model.base import condition_failed, plain, transaction
 from nudge.model.campaigns import Broadcast, BroadcastRequest, CampaignsItem
-from nudge.model.keys import member_sk, segment_pk
 from nudge.model.people import PROFILE_SHARDS
+from nudge.model.segments import members_page
 from nudge.segments import definitions
 from nudge.segments.condition_eval import evaluate
 from nudge.segments.conditions import (
@@ -192,7 +190,7 @@ def _create(
         request_json=json.dumps(spec, separators=(",", ":")),
     )
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(CampaignsItem) as tx:
             tx.save(status, condition=Broadcast.pk.does_not_exist())
             tx.save(request, condition=BroadcastRequest.pk.does_not_exist())
     except TransactWriteError as exc:
@@ -468,7 +466,7 @@ def _commit(
     ]
     was = BroadcastRequest.cursor.does_not_exist() if cursor is None else BroadcastRequest.cursor == cursor
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(CampaignsItem) as tx:
             tx.update(request, actions=moved, condition=was)
             tx.update(status, actions=actions)
     except TransactWriteError as exc:
@@ -546,12 +544,9 @@ def _members(
     """A segment's members, a page at a time in cio_id order: an API broadcast to a segment, a one-time
     broadcast, or (``members``) a segment entry campaign's current members."""
     segment_id = str(spec["segment_id"])
-    pk = segment_pk(workspace_id, segment_id)
-    last_key = {"pk": {"S": pk}, "sk": {"S": member_sk(cursor)}} if cursor else None
-    result = Membership.query(pk, Membership.sk.startswith("m#"), limit=size, last_evaluated_key=last_key)
-    members = [m for m in result if isinstance(m, Membership)]
+    members, next_cursor = members_page(workspace_id, segment_id, after=cursor, limit=size)
     found = _Page(recipients=len(members))
-    found.cursor = members[-1].cio_id if result.last_evaluated_key and members else None
+    found.cursor = next_cursor
     kind = (campaign.get("trigger") or {}).get("type")
     for member in members:
         if spec["kind"] == "members":
@@ -665,7 +660,3 @@ def errors_view(workspace_id: str, campaign_id: str, trigger_id: str) -> list[di
     status, _ = _load(workspace_id, campaign_id, trigger_id)
     errors = plain(status.errors)
     return [{"identifier": key, "reason": str(errors[key])} for key in sorted(errors)]
-
-
-def _connection() -> Connection:
-    return CampaignsItem._get_connection().connection

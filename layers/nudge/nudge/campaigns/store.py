@@ -32,9 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from nudge import clock
 from nudge.campaigns import compiler, workflows
@@ -47,7 +45,7 @@ from nudge.campaigns.definition import (
     validate,
 )
 from nudge.errors import Conflict, NotFound
-from nudge.model.base import condition_failed
+from nudge.model.base import condition_failed, transaction
 from nudge.model.campaigns import Campaign, CampaignsItem, TriggerIndex
 from nudge.segments import definitions
 from nudge.subscriptions import topics
@@ -220,7 +218,7 @@ def delete(workspace_id: str, campaign_id: str) -> None:
         raise Conflict(f"campaign {campaign_id} is {item.state}: archive it before deleting it")
     keys = trigger_keys(definition_of(view(item)))
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(CampaignsItem) as tx:
             tx.delete(item, condition=_unchanged(_Read.of(item)))
             for key in keys:  # an archived campaign has none left; this is belt and braces
                 tx.delete(_index_item(workspace_id, key, campaign_id))
@@ -393,7 +391,7 @@ def _commit(item: Campaign, read: _Read, *, index: Iterable[str] = (), unindex: 
     """Save ``item`` if nobody changed it since ``read``, with the trigger index changes, atomically."""
     item.updated_at = max(clock.now(), read.updated_at + 1)  # strictly later: the next write's condition
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(CampaignsItem) as tx:
             tx.save(item, condition=_unchanged(read))
             for key in index:
                 tx.save(_index_item(item.workspace_id, key, item.campaign_id))
@@ -421,7 +419,3 @@ def _lost_race(exc: TransactWriteError) -> bool:
 
 def _changed_meanwhile(campaign_id: str) -> Conflict:
     return Conflict(f"campaign {campaign_id} changed meanwhile: read it again and retry")
-
-
-def _connection() -> Connection:
-    return CampaignsItem._get_connection().connection

@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
 
 from nudge import clock, workspaces
 from nudge.console_auth import users
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Member, UserWorkspace, Workspace
+from nudge.model.base import transaction
 from nudge.model.keys import (
     CONSOLE_MEMBER_PREFIX,
     WORKSPACE_SK,
@@ -181,7 +180,7 @@ def change_role(workspace_id: str, email: str, role: object) -> MemberView:
 def remove(workspace_id: str, email: str) -> None:
     """End the membership: the user's sessions lose this workspace at their next request."""
     current = get_member(workspace_id, normalize_email(email))
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction(Member) as tx:
         tx.delete(Member(workspace_pk(workspace_id), console_member_sk(current.email)))
         tx.delete(UserWorkspace(user_pk(current.email), workspace_pk(workspace_id)))
 
@@ -199,10 +198,6 @@ def _write(workspace_id: str, email: str, role: Role, created_at: int, now: int)
     twin = UserWorkspace(
         user_pk(email), workspace_pk(workspace_id), workspace_id=workspace_id, email=email, role=role.label
     )
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction(Member) as tx:
         tx.save(member)
         tx.save(twin)
-
-
-def _connection() -> Connection:
-    return Member._get_connection().connection

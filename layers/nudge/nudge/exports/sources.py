@@ -19,9 +19,9 @@ from nudge import clock
 from nudge.delivery import records, states
 from nudge.errors import NotFound
 from nudge.exports import requests
+from nudge.model import people as people_items
 from nudge.model.base import plain
 from nudge.model.deliveries import MESSAGE_SHARDS, DeliveriesItem, Delivery
-from nudge.model.keys import PROFILE, person_pk
 from nudge.model.people import PROFILE_SHARDS, Person
 from nudge.segments import definitions
 from nudge.segments.condition_eval import evaluate
@@ -78,13 +78,7 @@ def _next(cursor: Cursor, last_key: dict[str, Any] | None, shards: int) -> Curso
 
 
 def _profiles(workspace_id: str, cio_ids: Iterable[str]) -> dict[str, Person]:
-    keys = [(person_pk(workspace_id, cio), PROFILE) for cio in dict.fromkeys(cio_ids)]
-    found: dict[str, Person] = {}
-    for start in range(0, len(keys), BATCH_GET):
-        for person in Person.batch_get(keys[start : start + BATCH_GET]):
-            if isinstance(person, Person):
-                found[str(person.cio_id)] = person
-    return found
+    return people_items.profiles(workspace_id, cio_ids)  # batched reads of 100 keys
 
 
 @dataclass

@@ -12,6 +12,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from nudge.settings import get_settings
 
@@ -75,6 +76,12 @@ def transaction_lost_race(exc: Exception) -> bool:
     transaction on the same items (a race to answer as such), as opposed to DynamoDB being unavailable."""
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return any(r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
+
+
+def transaction(model: type[Model]) -> TransactWrite:
+    """A write transaction (``with transaction(Person) as tx:``) on ``model``'s connection. Every table
+    shares the region and endpoint, so the transaction may write items of other tables too."""
+    return TransactWrite(connection=model._get_connection().connection)
 
 
 def update_if(item: Model, actions: Sequence[Action], condition: Condition) -> bool:

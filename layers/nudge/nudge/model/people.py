@@ -11,6 +11,8 @@ Items (pk / sk):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
@@ -24,6 +26,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from nudge.model.base import table_meta
+from nudge.model.keys import PROFILE, person_pk
 
 PROFILE_SHARDS = 10
 
@@ -101,3 +104,18 @@ class Suppression(PeopleItem, discriminator="suppression"):
     # Every identifier suppressed together: unsuppressing any one of them releases them all.
     group = ListAttribute(of=UnicodeAttribute)
     created_at = NumberAttribute()
+
+
+def profiles(
+    workspace_id: str, cio_ids: Iterable[str], *, attributes: Sequence[str] | None = None
+) -> dict[str, Person]:
+    """The profiles of ``cio_ids`` by cio_id, in batched reads (PynamoDB's ``batch_get`` sends 100 keys a
+    call and retries the unprocessed ones); a person who does not exist is missing. ``attributes`` reads
+    only those (``pk``, ``sk`` and ``kind`` are always read: the item needs them)."""
+    keys = [(person_pk(workspace_id, cio), PROFILE) for cio in dict.fromkeys(cio_ids)]
+    wanted = None if attributes is None else list(dict.fromkeys(["pk", "sk", "kind", *attributes]))
+    return {
+        str(person.cio_id): person
+        for person in Person.batch_get(keys, attributes_to_get=wanted)
+        if isinstance(person, Person)
+    }

@@ -13,6 +13,8 @@ Items (pk / sk):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pynamodb.attributes import (
     DiscriminatorAttribute,
     ListAttribute,
@@ -26,7 +28,7 @@ from pynamodb.models import Model
 
 from nudge.errors import NotFound
 from nudge.model.base import table_meta
-from nudge.model.keys import segments_pk
+from nudge.model.keys import member_sk, segment_pk, segments_pk
 
 # A segment's ``type``: filled by hand (add_customers, remove_customers) or by its conditions.
 MANUAL, DYNAMIC = "manual", "dynamic"
@@ -101,3 +103,44 @@ def load_segment(workspace_id: str, segment_id: str) -> Segment:
         return Segment.get(segments_pk(workspace_id), str(segment_id), consistent_read=True)
     except DoesNotExist as exc:
         raise NotFound(f"segment {segment_id} not found") from exc
+
+
+# --- membership: the queries of who is in a segment, and which segments a person is in --------------
+
+_MEMBER_PREFIX = member_sk("")
+
+
+def members(workspace_id: str, segment_id: str) -> Iterator[Membership]:
+    """Every member of a segment, in cio_id order (the segment's partition, paged by PynamoDB)."""
+    for item in Membership.query(
+        segment_pk(workspace_id, segment_id), Membership.sk.startswith(_MEMBER_PREFIX)
+    ):
+        if isinstance(item, Membership):
+            yield item
+
+
+def member_count(workspace_id: str, segment_id: str) -> int:
+    """How many people are in a segment: a count of its partition (a running counter would be one hot
+    item per segment)."""
+    return sum(1 for _ in members(workspace_id, segment_id))
+
+
+def members_page(
+    workspace_id: str, segment_id: str, *, after: str | None, limit: int
+) -> tuple[list[Membership], str | None]:
+    """Up to ``limit`` members in cio_id order from after the member ``after``, and the cursor of the
+    next page (the last member's cio_id; None when this page is the last)."""
+    pk = segment_pk(workspace_id, segment_id)
+    last_key = {"pk": {"S": pk}, "sk": {"S": member_sk(after)}} if after else None
+    result = Membership.query(
+        pk, Membership.sk.startswith(_MEMBER_PREFIX), limit=limit, last_evaluated_key=last_key
+    )
+    found = [m for m in result if isinstance(m, Membership)]
+    return found, (found[-1].cio_id if result.last_evaluated_key and found else None)
+
+
+def memberships_of(person_pk: str) -> Iterator[Membership]:
+    """Every segment membership of one person (the ``by_person`` index)."""
+    for item in Membership.by_person.query(person_pk):
+        if isinstance(item, Membership):
+            yield item

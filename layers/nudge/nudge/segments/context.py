@@ -92,11 +92,7 @@ class StoredPerson:
         keys = [
             (object_pk(self.workspace_id, r.object_type_id, r.object_id), "object") for r in relationships
         ]
-        objects = {
-            o.pk: o
-            for start in range(0, len(keys), 100)
-            for o in TrackedObject.batch_get(keys[start : start + 100])
-        }
+        objects = {o.pk: o for o in TrackedObject.batch_get(keys)}  # PynamoDB pages by 100 keys
         return [
             (plain(objects[key[0]].attributes), plain(r.attributes))
             for r, key in zip(relationships, keys, strict=True)

@@ -16,8 +16,8 @@ from typing import Any
 from nudge import clock
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Membership, Segment
-from nudge.model.keys import segment_pk, segments_pk
-from nudge.model.segments import DYNAMIC, MANUAL, load_segment
+from nudge.model.keys import segments_pk
+from nudge.model.segments import DYNAMIC, MANUAL, load_segment, members
 from nudge.segments import dependents
 from nudge.segments.condition_eval import FieldsOnly
 from nudge.segments.conditions import (
@@ -90,10 +90,7 @@ def load(workspace_id: str, segment_id: str) -> Segment:
 
 def load_many(workspace_id: str, segment_ids: Iterable[str]) -> list[Segment]:
     keys = sorted({(segments_pk(workspace_id), str(s)) for s in segment_ids})
-    found: list[Segment] = []
-    for start in range(0, len(keys), 100):
-        found.extend(s for s in Segment.batch_get(keys[start : start + 100]) if isinstance(s, Segment))
-    return found
+    return [s for s in Segment.batch_get(keys) if isinstance(s, Segment)]  # PynamoDB pages by 100 keys
 
 
 def get(workspace_id: str, segment_id: str) -> SegmentView:
@@ -247,7 +244,5 @@ def delete(workspace_id: str, segment_id: str) -> None:
     segment.delete()
     # Members last: each removal is an exit the campaign engine sees.
     with Membership.batch_write() as batch:
-        for member in Membership.query(
-            segment_pk(workspace_id, str(segment_id)), Membership.sk.startswith("m#")
-        ):
+        for member in members(workspace_id, str(segment_id)):
             batch.delete(member)

@@ -18,7 +18,6 @@ from nudge.model.keys import dependents_pk
 
 NEW_PERSON = "new_person"  # segments an empty, just-created person can match
 SK = "dependents"
-_BATCH_GET = 100
 
 
 def add(workspace_id: str, segment_id: str, keys: Iterable[str]) -> None:
@@ -45,7 +44,6 @@ def segments_for(workspace_id: str, keys: Iterable[str]) -> set[str]:
     """The ids of the segments depending on any of ``keys``."""
     wanted = sorted({(dependents_pk(workspace_id, key), SK) for key in keys})
     found: set[str] = set()
-    for start in range(0, len(wanted), _BATCH_GET):
-        for item in Dependents.batch_get(wanted[start : start + _BATCH_GET]):
-            found.update(item.segment_ids or ())
+    for item in Dependents.batch_get(wanted):  # PynamoDB pages by 100 keys
+        found.update(item.segment_ids or ())
     return found

@@ -26,6 +26,7 @@ from nudge.model import (
     Segment,
     TrackedObject,
 )
+from nudge.model import segments as segment_items
 from nudge.model.base import condition_failed, plain
 from nudge.model.keys import member_sk, person_pk, segment_pk
 from nudge.segments import dependents, rechecks
@@ -166,6 +167,4 @@ def set_membership(workspace_id: str, segment_id: str, cio_id: str, member: bool
 
 
 def membership_count(workspace_id: str, segment_id: str) -> int:
-    return sum(
-        1 for _ in Membership.query(segment_pk(workspace_id, segment_id), Membership.sk.startswith("m#"))
-    )
+    return segment_items.member_count(workspace_id, segment_id)

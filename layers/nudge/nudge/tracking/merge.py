@@ -14,6 +14,7 @@ from nudge.errors import InvalidRequest, NotFound
 from nudge.model import Device, EventItem, IdentifierLookup, Membership, Person, Relationship
 from nudge.model.base import plain
 from nudge.model.keys import LOOKUP, device_sk, lookup_pk, member_sk, relationship_sk
+from nudge.model.segments import memberships_of
 from nudge.tracking import people
 from nudge.tracking.anonymous import merge_anonymous
 from nudge.tracking.identifiers import PersonRef, from_map
@@ -67,9 +68,7 @@ def _move_dependents(workspace_id: str, secondary: Person, primary: Person) -> N
                 )
             )
     with Membership.batch_write() as batch:
-        for member in Membership.by_person.query(secondary.pk):
-            if not isinstance(member, Membership):
-                continue  # the index holds memberships only; the check narrows the type
+        for member in memberships_of(secondary.pk):
             batch.save(
                 Membership(
                     member.pk,

@@ -14,16 +14,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from nudge import clock, ids
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Device, EventItem, IdentifierLookup, Membership, Person, Relationship, Suppression
-from nudge.model.base import condition_failed, plain
+from nudge.model.base import condition_failed, plain, transaction
 from nudge.model.keys import LOOKUP, PROFILE, lookup_pk, person_pk, profile_shard, suppression_pk
 from nudge.model.people import PROFILE_SHARDS
+from nudge.model.segments import memberships_of
 from nudge.tracking import objects
 from nudge.tracking.anonymous import merge_anonymous
 from nudge.tracking.identifiers import PersonRef, looks_like_email
@@ -424,7 +423,7 @@ def _create(workspace_id: str, ref: PersonRef, req: IdentifyRequest) -> Person |
     )
     _merge_attributes(person, req, now)
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(Person) as tx:
             tx.save(person, condition=Person.pk.does_not_exist())
             for r in refs:
                 lookup = IdentifierLookup(
@@ -470,7 +469,7 @@ def _update(workspace_id: str, person: Person, ref: PersonRef, req: IdentifyRequ
             raise _LostRace()
         return
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction(Person) as tx:
             tx.save(person)
             for r in adds:
                 tx.save(
@@ -501,10 +500,6 @@ def save_if_unchanged(person: Person) -> bool:
             return False
         raise
     return True
-
-
-def _connection() -> Connection:
-    return Person._get_connection().connection
 
 
 # --- delete ----------------------------------------------------------------------------------------
@@ -541,9 +536,9 @@ def delete_person(workspace_id: str, person: Person) -> None:
         for rel in Relationship.by_person.query(pk):
             batch.delete(rel)
     with Membership.batch_write() as batch:
-        for member in Membership.by_person.query(pk):
+        for member in memberships_of(pk):
             batch.delete(member)
-    with TransactWrite(connection=_connection()) as tx:
+    with transaction(Person) as tx:
         tx.delete(person)
         for r in identifiers_of(person):
             tx.delete(IdentifierLookup(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP))

@@ -7,12 +7,11 @@ from typing import Any
 from nudge import clock
 from nudge.errors import InvalidRequest
 from nudge.model import IdentifierLookup, Membership, Segment
+from nudge.model import segments as segment_items
 from nudge.model.keys import LOOKUP, lookup_pk, member_sk, person_pk, segment_pk
 from nudge.model.segments import MANUAL, load_segment
 from nudge.tracking.identifiers import PersonRef, from_typed
 from nudge.tracking.limits import IDENTIFIER_SCHEMA, MAX_SEGMENT_IDS
-
-_BATCH_GET = 100
 
 
 def _manual_segment(workspace_id: str, segment_id: str) -> Segment:
@@ -50,8 +49,7 @@ def _cio_ids(workspace_id: str, refs: list[PersonRef]) -> list[str]:
     keys = list(
         {(lookup_pk(workspace_id, r.kind, r.lookup_value), LOOKUP) for r in refs if r.kind != "cio_id"}
     )
-    for start in range(0, len(keys), _BATCH_GET):
-        found.extend(item.cio_id for item in IdentifierLookup.batch_get(keys[start : start + _BATCH_GET]))
+    found.extend(item.cio_id for item in IdentifierLookup.batch_get(keys))  # PynamoDB pages by 100 keys
     return sorted(set(found))
 
 
@@ -61,11 +59,7 @@ def add_customers(workspace_id: str, segment_id: str, body: dict[str, Any], id_t
     members_pk = segment_pk(workspace_id, segment_id)
     cio_ids = _cio_ids(workspace_id, refs)
     keys = [(members_pk, member_sk(c)) for c in cio_ids]
-    existing = {
-        m.cio_id
-        for start in range(0, len(keys), _BATCH_GET)
-        for m in Membership.batch_get(keys[start : start + _BATCH_GET])
-    }
+    existing = {m.cio_id for m in Membership.batch_get(keys)}  # PynamoDB pages by 100 keys
     now = clock.now()
     added = [c for c in cio_ids if c not in existing]
     with Membership.batch_write() as batch:
@@ -93,11 +87,8 @@ def remove_customers(workspace_id: str, segment_id: str, body: dict[str, Any], i
 
 
 def members(workspace_id: str, segment_id: str) -> list[str]:
-    return [
-        m.cio_id
-        for m in Membership.query(segment_pk(workspace_id, segment_id), Membership.sk.startswith("m#"))
-    ]
+    return [m.cio_id for m in segment_items.members(workspace_id, segment_id)]
 
 
 def segments_of(workspace_id: str, cio_id: str) -> list[str]:
-    return [m.segment_id for m in Membership.by_person.query(person_pk(workspace_id, cio_id))]
+    return [str(m.segment_id) for m in segment_items.memberships_of(person_pk(workspace_id, cio_id))]

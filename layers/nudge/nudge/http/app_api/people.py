@@ -17,6 +17,7 @@ from nudge import clock
 from nudge.errors import InvalidRequest
 from nudge.http.routing import Request, Response, Route
 from nudge.model import Person
+from nudge.model import people as people_items
 from nudge.model.keys import PROFILE, person_pk
 from nudge.model.newest_first import Page, ShardedIndex, page
 from nudge.model.people import PROFILE_SHARDS
@@ -81,22 +82,12 @@ def _index(workspace_id: str, *, profiles: bool) -> ShardedIndex[_Found]:
         more = result.last_evaluated_key is not None
         if not profiles:
             return [_Found(e, None) for e in entries], more
-        loaded = {p.cio_id: p for p in _profiles(workspace_id, [e.cio_id for e in entries])}
+        loaded = people_items.profiles(workspace_id, [e.cio_id for e in entries])
         return [_Found(e, loaded.get(e.cio_id)) for e in entries], more
 
     return ShardedIndex(
         PROFILE_SHARDS, query, lambda found: found.entry.created_at, _position, _valid_position
     )
-
-
-def _profiles(workspace_id: str, cio_ids: list[str]) -> list[Person]:
-    keys = [(person_pk(workspace_id, cio), PROFILE) for cio in cio_ids]
-    return [
-        person
-        for start in range(0, len(keys), 100)
-        for person in Person.batch_get(keys[start : start + 100])
-        if isinstance(person, Person)
-    ]
 
 
 def _answer(people: list[Person], found: Page[_Found]) -> dict[str, Any]:

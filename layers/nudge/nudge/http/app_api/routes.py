@@ -26,8 +26,8 @@ from nudge.http.app_api.sessions import ROUTES as SESSION_ROUTES
 from nudge.http.app_api.subscriptions import ROUTES as SUBSCRIPTION_ROUTES
 from nudge.http.app_api.template_tests import ROUTES as TEMPLATE_TEST_ROUTES
 from nudge.http.routing import Request, Response, Route
-from nudge.model import Membership, Person
-from nudge.model.keys import PROFILE, member_sk, person_pk, segment_pk
+from nudge.model import people as people_items
+from nudge.model import segments as segment_items
 from nudge.segments import definitions
 from nudge.segments.conditions import CONDITION_SCHEMA
 from nudge.tracking import devices, people
@@ -84,54 +84,32 @@ def _delete_segment(req: Request) -> Response:
     return 204, None
 
 
-def _members(workspace_id: str, segment_id: str) -> Any:
-    return Membership.query(segment_pk(workspace_id, segment_id), Membership.sk.startswith("m#"))
-
-
 def _customer_count(req: Request) -> Response:
     segment_id = _segment_id(req)
     definitions.load(req.workspace_id, segment_id)
-    # A keys-only count of the segment's partition; a running counter would be one hot item per segment.
-    count = sum(1 for _ in _members(req.workspace_id, segment_id))
-    return 200, {"count": count}
+    return 200, {"count": segment_items.member_count(req.workspace_id, segment_id)}
 
 
 def _membership(req: Request) -> Response:
     segment_id = _segment_id(req)
     definitions.load(req.workspace_id, segment_id)
     limit = page_limit(req.query.get("limit"), default=MEMBERSHIP_PAGE_DEFAULT, maximum=MEMBERSHIP_PAGE_MAX)
-    start = req.query.get("start")
-    last_key = None
-    if start:
-        last_key = {"pk": {"S": segment_pk(req.workspace_id, segment_id)}, "sk": {"S": member_sk(start)}}
-    page = Membership.query(
-        segment_pk(req.workspace_id, segment_id),
-        Membership.sk.startswith("m#"),
-        limit=limit,
-        last_evaluated_key=last_key,
+    members, next_cursor = segment_items.members_page(
+        req.workspace_id, segment_id, after=req.query.get("start") or None, limit=limit
     )
-    members = [m for m in page if isinstance(m, Membership)]
-    profiles = {p["cio_id"]: p for p in _profiles(req.workspace_id, [m.cio_id for m in members])}
+    profiles = {
+        cio: people.to_view(person)
+        for cio, person in people_items.profiles(req.workspace_id, [m.cio_id for m in members]).items()
+    }
     identifiers = [
         {"id": profiles[m.cio_id]["id"], "email": profiles[m.cio_id]["email"], "cio_id": m.cio_id}
         for m in members
         if m.cio_id in profiles
     ]
     body: dict[str, Any] = {"identifiers": identifiers, "ids": [i["id"] for i in identifiers if i["id"]]}
-    if page.last_evaluated_key and members:
-        body["next"] = members[-1].cio_id
+    if next_cursor:
+        body["next"] = next_cursor
     return 200, body
-
-
-def _profiles(workspace_id: str, cio_ids: list[str]) -> list[dict[str, Any]]:
-    """The members' profiles in batched reads (100 keys a call), not one read per member."""
-    keys = [(person_pk(workspace_id, cio), PROFILE) for cio in cio_ids]
-    return [
-        people.to_view(person)
-        for start in range(0, len(keys), 100)
-        for person in Person.batch_get(keys[start : start + 100])
-        if isinstance(person, Person)
-    ]
 
 
 def _person(req: Request) -> dict[str, Any]:
