@@ -11,17 +11,20 @@ Counted per period (the one containing the moment the change is metered):
 Each metering write is one transaction: a marker that makes the change happen once (a redelivered
 stream record fails its condition), the identity record (versioned: a concurrent change of the same
 identifier retries), and an atomic ``ADD`` on one of ``SHARDS`` counter items. The creations of one
-stream batch share one transaction (``created_many``): all of them or none, so each stays exactly once.
+stream batch share one transaction (``created_many``): all of them or none, so each stays exactly once;
+so do the messages one send batch sent (``batch()``: a marker each and one counter update).
 """
 
 from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 
 from nudge import clock
 from nudge.billing import periods
@@ -214,12 +217,6 @@ def _lost_race(exc: TransactWriteError) -> bool:
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
 
 
-def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
-    """A billable message sent (``outcomes``'s subscriber): metered, once however often it is reported."""
-    if outcome.state == states.SENT and outcome.billable:
-        message_sent(outcome.workspace_id, outcome.delivery_id, outcome.channel, own_smtp=outcome.own_smtp)
-
-
 def message_sent(workspace_id: str, delivery_id: str, channel: str, *, own_smtp: bool = False) -> bool:
     """Meter one delivered message (reported by the delivery pipeline); False if already metered."""
     if channel not in CHANNELS:
@@ -255,6 +252,121 @@ def _message_metered(workspace_id: str, delivery_id: str) -> bool:
     except DoesNotExist:
         return False
     return True
+
+
+def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
+    """A billable message sent (``outcomes``'s subscriber): metered, once however often it is reported.
+    Inside ``batch()`` (the send function opens one around its stream batch) it is metered with the
+    batch's other messages at the batch's end."""
+    if outcome.state == states.SENT and outcome.billable:
+        pending = _pending.get()
+        if pending is not None:
+            pending.add(outcome.workspace_id, outcome.delivery_id, outcome.channel, own_smtp=outcome.own_smtp)
+            return
+        message_sent(outcome.workspace_id, outcome.delivery_id, outcome.channel, own_smtp=outcome.own_smtp)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    workspace_id: str
+    delivery_id: str
+    channel: str
+    own_smtp: bool
+    at: int
+    record: str  # the stream record that reported it (``PendingMessages.record``), failed with it
+
+
+@dataclass
+class PendingMessages:
+    """A stream batch's sent messages waiting to be metered together, and the records whose metering
+    failed (the caller reports them as batch item failures: their retry finds the message sent, reports
+    it again, and metering it again is refused by its marker if it went through)."""
+
+    waiting: dict[tuple[str, str], _Sent] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    record: str = ""  # the record being handled: what a message reported now is failed with
+
+    def add(self, workspace_id: str, delivery_id: str, channel: str, *, own_smtp: bool) -> None:
+        if channel not in CHANNELS:
+            raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
+        key = (workspace_id, delivery_id)
+        if key not in self.waiting:  # the same message twice in one batch is one
+            self.waiting[key] = _Sent(workspace_id, delivery_id, channel, own_smtp, clock.now(), self.record)
+
+    def flush(self) -> None:
+        """Meter what waits: one transaction per workspace and period and per ``MAX_MESSAGES`` messages
+        (a marker each, conditional, and one counter update for all of them), so a message costs its
+        marker's two transactional write units and a share of one counter update, not a transaction of
+        its own. A transaction refused (a marker already there: a redelivered record; a concurrent
+        transaction on the counter) is metered again message by message (``message_sent`` tells those
+        apart); a message that still cannot be metered fails its record."""
+        waiting, self.waiting = list(self.waiting.values()), {}
+        groups: dict[tuple[str, str], list[_Sent]] = {}
+        for sent in waiting:
+            groups.setdefault((sent.workspace_id, _period_of(sent.workspace_id, sent.at)[0]), []).append(sent)
+        for (workspace_id, period_id), messages in groups.items():
+            for start in range(0, len(messages), MAX_MESSAGES):
+                self._meter(workspace_id, period_id, messages[start : start + MAX_MESSAGES])
+
+    def _meter(self, workspace_id: str, period_id: str, messages: list[_Sent]) -> None:
+        if len(messages) > 1:
+            try:
+                _messages_sent(workspace_id, period_id, messages)
+                return
+            except TransactWriteError:
+                pass  # one by one below
+        for sent in messages:
+            try:
+                message_sent(sent.workspace_id, sent.delivery_id, sent.channel, own_smtp=sent.own_smtp)
+            except PynamoDBException:
+                if sent.record not in self.failed:
+                    self.failed.append(sent.record)
+
+
+_pending: ContextVar[PendingMessages | None] = ContextVar("nudge_pending_messages", default=None)
+# TransactWriteItems takes 100 items: a marker per message and the one counter shard they are added to.
+MAX_MESSAGES = 99
+
+
+@contextmanager
+def batch() -> Iterator[PendingMessages]:
+    """Meter the messages reported inside together; ``flush()`` it, then read ``failed``."""
+    pending = PendingMessages()
+    token = _pending.set(pending)
+    try:
+        yield pending
+    finally:
+        _pending.reset(token)
+
+
+def handling(record: str) -> None:
+    """Inside ``batch()``: the stream record now handled (its sequence number), failed if what it reports
+    cannot be metered."""
+    pending = _pending.get()
+    if pending is not None:
+        pending.record = record
+
+
+def _messages_sent(workspace_id: str, period_id: str, messages: list[_Sent]) -> None:
+    """Meter messages of one workspace and period in one transaction: all or none (``TransactWriteError``
+    when any was metered already or the counter raced another transaction)."""
+    counts = Counter("messages_own_smtp" if m.own_smtp else f"messages_{m.channel}" for m in messages)
+    shard = _shard(messages[0].delivery_id)
+    usage = Usage(usage_pk(workspace_id, period_id, shard), "usage", workspace_id=workspace_id)
+    with transaction(BillingItem) as tx:
+        for sent in messages:
+            marker = MeteredMessage(
+                f"{workspace_id}#message#{sent.delivery_id}",
+                "message",
+                workspace_id=workspace_id,
+                channel=sent.channel,
+                at=sent.at,
+            )
+            tx.save(marker, condition=MeteredMessage.pk.does_not_exist())
+        actions = [getattr(Usage, name).add(count) for name, count in sorted(counts.items())]
+        tx.update(
+            usage, actions=[*actions, Usage.period_id.set(period_id), Usage.workspace_id.set(workspace_id)]
+        )
 
 
 @dataclass(frozen=True)
