@@ -21,12 +21,31 @@ os.environ.update(
 for _var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "NUDGE_TRACK_URL"):
     os.environ.pop(_var, None)
 
-from collections.abc import Iterator  # noqa: E402  (after the environment above, like every import here)
+import functools  # noqa: E402  (after the environment above, like every import here)
+from collections.abc import Callable, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-from nudge import composition  # noqa: E402
+from nudge import composition, settings  # noqa: E402
 from nudge.local import direct_dynamodb  # noqa: E402
+
+
+def _rereads_settings(change: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(change)
+    def changed(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return change(*args, **kwargs)
+        finally:
+            settings.reload()
+
+    return changed
+
+
+# Nudge reads its settings from the environment once (nudge.settings); a test that sets a variable with
+# monkeypatch (or undoes one) has the next read see it, as a process started with it would.
+for _change in ("setenv", "delenv", "undo"):
+    setattr(pytest.MonkeyPatch, _change, _rereads_settings(getattr(pytest.MonkeyPatch, _change)))
 
 # As every handler does when imported: tests that call delivery directly (not through a handler) see
 # its outcomes counted by campaigns and metered as in production. tests/unit/test_composition.py checks

@@ -19,7 +19,7 @@ from pynamodb.models import Model
 from infra.components.campaigns import LOG_DELIVERY_ACTIONS
 from infra.config import FUNCTIONS_DIR, table_env_var
 from nudge.model import TABLE_MODELS
-from nudge.settings import Settings
+from nudge.settings import read_settings
 from tests.infra.conftest import Synthesized, as_list
 
 pytestmark = pytest.mark.infra
@@ -310,10 +310,11 @@ def test_every_table_is_some_functions(synthesized: Synthesized) -> None:
 
 
 def test_table_variables_are_the_ones_the_domain_package_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings(table_prefix="prefix-", region="us-east-1", endpoint_url=None, track_url="")
     for name in TABLE_MODELS:
         monkeypatch.setenv(table_env_var(name), f"generated-{name}")
+    settings = read_settings()
 
+    for name in TABLE_MODELS:
         assert settings.table_name(name) == f"generated-{name}"
 
 

@@ -31,6 +31,7 @@ from botocore.exceptions import (
 )
 from pynamodb.exceptions import PynamoDBException
 
+from nudge import settings
 from nudge.errors import NudgeError
 from nudge.roles import LABELS
 
@@ -93,6 +94,7 @@ def target_aws(state_dir: Path) -> AwsTarget:
         os.environ.pop(
             "AWS_PROFILE", None
         )  # a profile would take precedence over nothing, but not over these
+    settings.reload()  # in case anything read them already
     return target
 
 

@@ -11,8 +11,10 @@ import math
 import os
 import time
 
-_scale = float(os.environ.get("NUDGE_TIME_SCALE", "1") or 1)
-_epoch = float(os.environ.get("NUDGE_TIME_EPOCH", "0") or 0)
+from nudge.settings import get_settings
+
+_scale = get_settings().time_scale
+_epoch = get_settings().time_epoch
 
 
 def configure(scale: float, epoch: float | None = None) -> None:

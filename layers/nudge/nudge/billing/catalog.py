@@ -13,13 +13,13 @@ are expressible. The rounding rule: each line item is rounded once, half up, to 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from nudge.errors import NudgeError
+from nudge.settings import get_settings
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.json")
 
@@ -97,5 +97,5 @@ def _parse(data: dict[str, Any]) -> Catalog:
 
 @lru_cache(maxsize=1)
 def load() -> Catalog:
-    path = Path(os.environ.get("NUDGE_BILLING_CATALOG") or DEFAULT_CATALOG)
+    path = Path(get_settings().billing_catalog or DEFAULT_CATALOG)
     return _parse(json.loads(path.read_text()))

@@ -39,14 +39,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from nudge.campaigns.definition import send_topic
+from nudge.settings import CAMPAIGNS_FUNCTION_ENV, get_settings
 
-FUNCTION_ENV = "NUDGE_CAMPAIGNS_FUNCTION"
+FUNCTION_ENV = CAMPAIGNS_FUNCTION_ENV
 DEFAULT_FUNCTION = "nudge-campaigns"
 
 # STANDARD, not EXPRESS: journeys wait for days (delays, wait_until, time windows) and an Express execution
@@ -91,7 +91,7 @@ class CompileError(ValueError):
 
 def function_reference() -> str:
     """The campaigns function's name or ARN, as the deployment sets it for whoever compiles."""
-    return os.environ.get(FUNCTION_ENV) or DEFAULT_FUNCTION
+    return get_settings().campaigns_function or DEFAULT_FUNCTION
 
 
 def block_state(block_id: str) -> str:

@@ -25,7 +25,6 @@ while later entries run the new one.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from typing import Any, Protocol
@@ -63,7 +62,7 @@ def machine_name(stage: str, workspace_id: str, campaign_id: str) -> str:
 
 
 def _stage() -> str:
-    return os.environ.get("NUDGE_STAGE", "dev")
+    return get_settings().stage
 
 
 class AwsWorkflows:
@@ -86,11 +85,12 @@ class AwsWorkflows:
 
     @classmethod
     def from_env(cls) -> AwsWorkflows:
+        settings = get_settings()
         return cls(
-            stage=_stage(),
-            role_arn=os.environ.get("NUDGE_CAMPAIGN_ROLE_ARN") or None,
-            log_group_arn=os.environ.get("NUDGE_CAMPAIGN_LOG_GROUP_ARN") or None,
-            broadcast_arn=os.environ.get("NUDGE_BROADCAST_MACHINE_ARN") or None,
+            stage=settings.stage,
+            role_arn=settings.campaign_role_arn,
+            log_group_arn=settings.campaign_log_group_arn,
+            broadcast_arn=settings.broadcast_machine_arn,
         )
 
     @property

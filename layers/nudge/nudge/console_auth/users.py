@@ -9,7 +9,6 @@ function, the local runtime on itself. Locally the pool is moto's, called throug
 
 from __future__ import annotations
 
-import os
 import secrets
 import string
 from dataclasses import dataclass
@@ -20,10 +19,10 @@ import boto3
 from botocore.exceptions import ClientError
 
 from nudge.errors import InvalidRequest, NudgeError, Unauthorized
-from nudge.settings import get_settings
+from nudge.settings import CONSOLE_CLIENT_ENV, CONSOLE_POOL_ENV, get_settings
 
-POOL_ENV = "NUDGE_USER_POOL_ID"
-CLIENT_ENV = "NUDGE_USER_POOL_CLIENT_ID"
+POOL_ENV = CONSOLE_POOL_ENV
+CLIENT_ENV = CONSOLE_CLIENT_ENV
 # The pool's password policy (the stack's and the local runtime's pool alike): 12 characters or more,
 # with a lower-case and an upper-case letter, a digit and a symbol.
 PASSWORD_MIN_LENGTH = 12
@@ -81,7 +80,8 @@ class UserPool:
 
 
 def user_pool() -> UserPool:
-    pool_id, client_id = os.environ.get(POOL_ENV), os.environ.get(CLIENT_ENV)
+    settings = get_settings()
+    pool_id, client_id = settings.console_user_pool_id, settings.console_client_id
     if not pool_id or not client_id:
         raise UserPoolNotConfigured(f"set {POOL_ENV} and {CLIENT_ENV} (the stack's ConsoleUserPool outputs)")
     return UserPool(pool_id, client_id)

@@ -3,7 +3,6 @@ runtime and tests (``install``), so the pipeline never constructs a client itsel
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ from nudge.delivery.channels.smtp import SmtpEmail, SmtpSettings
 from nudge.delivery.channels.sns_sms import SnsSms
 from nudge.delivery.channels.webhook import HttpWebhook
 from nudge.delivery.messages import EmailPort, PushPort, SmsPort, WebhookPort
+from nudge.settings import get_settings
 
 
 @dataclass
@@ -40,10 +40,11 @@ def get() -> Channels:
 
 
 def _from_environment() -> Channels:
-    application = os.environ.get("NUDGE_PINPOINT_APPLICATION_ID")
+    settings = get_settings()
+    application = settings.pinpoint_application_id
     return Channels(
-        email=SesEmail(configuration_set=os.environ.get("NUDGE_SES_CONFIGURATION_SET") or None),
-        sms=SnsSms(sender_id=os.environ.get("NUDGE_SMS_SENDER_ID") or None),
+        email=SesEmail(configuration_set=settings.ses_configuration_set),
+        sms=SnsSms(sender_id=settings.sms_sender_id),
         push=PinpointPush(application_id=application) if application else None,
         webhook=HttpWebhook(),
         smtp=SmtpEmail,

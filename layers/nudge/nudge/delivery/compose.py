@@ -13,7 +13,6 @@ import base64
 import binascii
 import json
 import mimetypes
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from nudge.delivery.template_store import StoredTemplate
 from nudge.model.base import plain
 from nudge.model.keys import person_pk
 from nudge.model.people import Device, Person
+from nudge.settings import get_settings
 
 DEFAULT_FROM = "nudge@localhost"
 
@@ -162,12 +162,7 @@ def _email(job: Job, fields: _Fields, context: dict[str, Any]) -> Composed:
         # RFC 8058 one-click unsubscribe: mailbox providers POST to the signed link.
         headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    sender = (
-        fields.get("from")
-        or job.settings.from_address
-        or os.environ.get("NUDGE_DEFAULT_FROM")
-        or DEFAULT_FROM
-    )
+    sender = fields.get("from") or job.settings.from_address or get_settings().default_from or DEFAULT_FROM
     if not to:
         return Composed(None, None)
     message = Email(

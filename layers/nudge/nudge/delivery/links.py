@@ -16,7 +16,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
 import re
 from collections.abc import Mapping
 from html import unescape
@@ -82,7 +81,8 @@ def redirectable(url: str) -> bool:
 
 def base_url() -> str:
     """Where the links in messages point: the links function's URL (the API's, or its custom domain)."""
-    return os.environ.get("NUDGE_LINKS_URL") or get_settings().track_url
+    settings = get_settings()
+    return settings.links_url or settings.track_url
 
 
 def link_url(

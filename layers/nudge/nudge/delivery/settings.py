@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from nudge.delivery.request_shapes import (
 from nudge.delivery.signing import link_secret
 from nudge.errors import InvalidRequest
 from nudge.model.deliveries import DeliverySettings
+from nudge.settings import get_settings
 
 SK = "delivery"
 CACHE_SECONDS = 30.0
@@ -184,7 +184,7 @@ def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
 def check_sender_domain(sender: str, field: str) -> None:
     """In AWS, SES may send only from the deployment's verified domain (``NUDGE_DEFAULT_FROM``'s): refuse
     another now, rather than fail every send later. A workspace's own SMTP server may send as anyone."""
-    default = os.environ.get("NUDGE_DEFAULT_FROM")
+    default = get_settings().default_from
     if not default:
         return
     allowed = _address(default).rsplit("@", 1)[-1].lower()

@@ -6,8 +6,9 @@ and tests hand it over directly in ``NUDGE_LINK_SECRET``. It is never logged.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
+
+from nudge.settings import get_settings
 
 
 class MissingSecret(RuntimeError):
@@ -16,10 +17,10 @@ class MissingSecret(RuntimeError):
 
 @lru_cache(maxsize=1)
 def link_secret() -> bytes:
-    direct = os.environ.get("NUDGE_LINK_SECRET")
-    if direct:
-        return direct.encode()
-    arn = os.environ.get("NUDGE_LINK_SECRET_ARN")
+    settings = get_settings()
+    if settings.link_secret:
+        return settings.link_secret.encode()
+    arn = settings.link_secret_arn
     if not arn:
         raise MissingSecret("neither NUDGE_LINK_SECRET nor NUDGE_LINK_SECRET_ARN is set")
     # Imported here, where it pays: boto3 (30 to 60 ms on top of botocore) only when the secret comes

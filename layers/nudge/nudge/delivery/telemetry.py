@@ -20,7 +20,6 @@ Metric names (the dashboard in ``infra/components/monitoring.py`` reads them fro
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections import Counter
 from typing import Protocol
@@ -29,9 +28,10 @@ from aws_lambda_powertools.metrics import Metrics, MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from nudge.delivery import states
+from nudge.settings import METRICS_NAMESPACE_ENV, get_settings
 
 NAMESPACE = "Nudge"
-NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
+NAMESPACE_ENV = METRICS_NAMESPACE_ENV
 DIMENSION = "channel"
 
 SENT = "Sent"
@@ -106,4 +106,4 @@ def metrics() -> Metrics:
     """Powertools Metrics for ``Telemetry``: the ``Nudge`` namespace (``POWERTOOLS_METRICS_NAMESPACE``,
     which the stack sets), and no ``service`` dimension, so a metric is named by its channel alone and
     the dashboard does not depend on which function emitted it."""
-    return Metrics(namespace=os.environ.get(NAMESPACE_ENV) or NAMESPACE, service="")
+    return Metrics(namespace=get_settings().metrics_namespace or NAMESPACE, service="")

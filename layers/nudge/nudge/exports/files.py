@@ -13,7 +13,6 @@ endpoint a downloader reaches, where it is not AWS's own: the local runtime's mo
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -32,7 +31,7 @@ _clients = threading.local()
 
 
 def bucket() -> str:
-    name = os.environ.get("NUDGE_EXPORTS_BUCKET")
+    name = get_settings().exports_bucket
     if not name:
         raise RuntimeError("NUDGE_EXPORTS_BUCKET is not set: the exports bucket is unknown")
     return name
@@ -106,7 +105,7 @@ def exists(key: str) -> bool:
 
 def download_url(key: str, filename: str) -> str:
     """A GET of the file, signed for ``DOWNLOAD_SECONDS``. Signing is local: no call is made."""
-    endpoint = os.environ.get("NUDGE_EXPORTS_PRESIGN_ENDPOINT")
+    endpoint = get_settings().exports_presign_endpoint
     client = _client()
     if endpoint:
         client = boto3.client(

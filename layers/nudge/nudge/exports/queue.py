@@ -8,7 +8,6 @@ in place (the local runtime runs the worker in a thread of its own; tests record
 from __future__ import annotations
 
 import json
-import os
 import threading
 from typing import Any, Protocol
 
@@ -51,7 +50,7 @@ def get() -> ExportQueue:
     global _installed
     with _lock:
         if _installed is None:
-            url = os.environ.get("NUDGE_EXPORTS_QUEUE_URL")
+            url = get_settings().exports_queue_url
             if not url:
                 raise RuntimeError("NUDGE_EXPORTS_QUEUE_URL is not set: exports cannot be started")
             _installed = SqsQueue(url)

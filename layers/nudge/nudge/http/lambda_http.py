@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import unquote
@@ -26,6 +25,7 @@ from nudge.http.routing import (
     SetCookie,
 )
 from nudge.roles import Role
+from nudge.settings import get_settings
 
 # The request's credentials -> who is calling, in which workspace, with which role (or raise
 # Unauthorized, Forbidden, or InvalidRequest for a malformed one).
@@ -64,9 +64,9 @@ def authorize(route: Route, caller: Caller) -> None:
 
 
 def base_url(app: APIGatewayHttpResolver) -> str:
-    configured = os.environ.get("NUDGE_TRACK_URL")
-    if configured:
-        return configured
+    settings = get_settings()
+    if settings.track_url_set:
+        return settings.track_url
     headers = app.current_event.headers
     return f"{headers.get('x-forwarded-proto') or 'https'}://{headers.get('host') or 'localhost'}"
 

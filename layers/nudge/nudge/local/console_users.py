@@ -14,6 +14,7 @@ from moto.cognitoidp.models import cognitoidp_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.utilities.utils import load_resource
 
+from nudge import settings
 from nudge.console_auth import users
 
 
@@ -56,6 +57,7 @@ def use(pool: users.UserPool) -> None:
     """Point this process's sign-in at ``pool``, as the stack's environment does for the App function."""
     os.environ[users.POOL_ENV] = pool.pool_id
     os.environ[users.CLIENT_ENV] = pool.client_id
+    settings.reload()
 
 
 # --- kept with the local state (``persistence``) ---------------------------------------------------

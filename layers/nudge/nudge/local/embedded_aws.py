@@ -21,6 +21,8 @@ import sys
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
+from nudge import settings
+
 REGION = "us-east-1"
 SWITCH_INTERVAL_SECONDS = 0.0005
 # Fake credentials: the embedded endpoint accepts anything, and nothing here may ever reach real AWS.
@@ -59,6 +61,7 @@ class EmbeddedAws:
         os.environ["MOTO_PORT"] = str(self.port)
         for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
             os.environ.pop(name, None)
+        settings.reload()  # read again by the next get_settings()
         from nudge.local import moto_speedups
 
         moto_speedups.install()  # per-item transactions: moto's own copy whole tables each time

@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from nudge import settings
 from nudge.exports import queue as exports_queue
 from nudge.exports import store
 from nudge.exports.queue import MAX_RECEIVES, message
@@ -127,6 +128,7 @@ def start(
     thread; returns the queue (its ``stop`` ends the thread)."""
     os.environ["NUDGE_EXPORTS_BUCKET"] = BUCKET
     os.environ["NUDGE_EXPORTS_PRESIGN_ENDPOINT"] = endpoint_url
+    settings.reload()
     s3 = boto3.client("s3", region_name=region)
     if BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
         s3.create_bucket(Bucket=BUCKET)

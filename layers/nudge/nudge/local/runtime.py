@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nudge import console_site
+from nudge import console_site, settings
 from nudge.local.embedded_aws import REGION, EmbeddedAws
 from nudge.local.static import StaticSite
 
@@ -92,6 +92,7 @@ class LocalRuntime:
         os.environ.setdefault(
             "NUDGE_LINK_SECRET", snapshot.link_secret if snapshot else secrets.token_hex(32)
         )
+        settings.reload()  # the handlers read the environment set here
         self.aws.start()
         self._closers.append(self.aws.stop)
         persistence.TRACKER.install()  # after the speed-ups: its lock is taken before theirs
@@ -196,6 +197,7 @@ class LocalRuntime:
             self.contract["tls_cert"] = str(self.state_dir / "tls" / "cert.pem")
         os.environ["NUDGE_TRACK_URL"] = base
         os.environ["NUDGE_LINKS_URL"] = base  # tracking links in messages point back at this gateway
+        settings.reload()
         temporary = contract_path.with_suffix(".json.tmp")
         temporary.write_text(json.dumps(self.contract, indent=2) + "\n")
         temporary.replace(contract_path)  # readers never see a half-written file

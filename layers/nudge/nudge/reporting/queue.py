@@ -11,16 +11,15 @@ not handle at all (a crash on every try).
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from nudge.settings import get_settings
+from nudge.settings import REPORTING_DEAD_LETTERS_ENV, REPORTING_QUEUE_ENV, get_settings
 
-QUEUE_URL_VARIABLE = "NUDGE_REPORTING_QUEUE_URL"
-DEAD_LETTERS_URL_VARIABLE = "NUDGE_REPORTING_DEAD_LETTERS_URL"
+QUEUE_URL_VARIABLE = REPORTING_QUEUE_ENV
+DEAD_LETTERS_URL_VARIABLE = REPORTING_DEAD_LETTERS_ENV
 _BATCH = 10  # SendMessageBatch's most
 
 
@@ -111,10 +110,10 @@ def get() -> ReportingQueue:
     global _installed
     with _lock:
         if _installed is None:
-            url = os.environ.get(QUEUE_URL_VARIABLE)
-            if not url:
+            settings = get_settings()
+            if not settings.reporting_queue_url:
                 raise RuntimeError(f"{QUEUE_URL_VARIABLE} is not set: reporting events cannot be queued")
-            _installed = SqsQueue(url, os.environ.get(DEAD_LETTERS_URL_VARIABLE, ""))
+            _installed = SqsQueue(settings.reporting_queue_url, settings.reporting_dead_letters_url)
         return _installed
 
 
