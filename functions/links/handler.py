@@ -29,7 +29,9 @@ from nudge.http.links import (
     refused_page,
 )
 
-composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
+# Delivery outcomes reach campaign counters and metering; nearly every invocation reports one, so the
+# subscribers are imported in the init, not in the first message (nudge.composition).
+composition.connect(load=True)
 
 logger = Logger(service="links")
 app = APIGatewayHttpResolver()

@@ -20,10 +20,6 @@ record seen again finds its delivery claimed or decided and sends nothing.
 
 ``release_scheduled``: the EventBridge schedule's entry point, releasing deliveries whose time came.
 
-The messages the batch sent are metered together at its end (``billing.metering.batch``: one
-transaction for up to 99 of them instead of one each); a message whose metering failed fails its record,
-whose retry finds it sent and meters it (once: its marker refuses a second).
-
 Each outcome the pipeline decides is counted once, here (``nudge.delivery.telemetry``: CloudWatch
 metrics by channel, written to the log as EMF at the end of the invocation), and every log line about a
 delivery carries the correlation id of the API request that queued it, when one did.
@@ -40,11 +36,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nudge import composition
 from nudge.activities import log as activity_log
-from nudge.billing import metering
 from nudge.delivery import pipeline, scheduled, states, telemetry
 from nudge.delivery.queued import correlation_id, newly_queued
 
-composition.connect()  # delivery outcomes reach campaign counters and metering (nudge.composition)
+# Delivery outcomes reach campaign counters and metering; nearly every invocation reports one, so the
+# subscribers are imported in the init, not in the first message (nudge.composition).
+composition.connect(load=True)
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -57,7 +54,6 @@ _RECORD_KEYS = ("workspace_id", "delivery_id", "correlation_id")
 
 def record_handler(record: DynamoDBRecord) -> None:
     logger.remove_keys(_RECORD_KEYS)  # the previous record's, in the same batch
-    metering.handling((record.dynamodb.sequence_number if record.dynamodb else None) or "")
     try:
         _send_if_queued(record)
     finally:
@@ -117,15 +113,14 @@ def count(telemetry_port: telemetry.Telemetry, outcome: pipeline.Outcome) -> Non
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        with activity_log.batch() as activities, metering.batch() as metered:
+        with activity_log.batch() as activities:
             response = dict(
                 process_partial_response(
                     event=event, record_handler=record_handler, processor=processor, context=context
                 )
             )
             activities.flush()
-            metered.flush()
-        return activity_log.failing_also(response, [*activities.failed, *metered.failed])
+        return activity_log.failing_also(response, activities.failed)
     finally:
         counts.publish(metrics)
 

@@ -10,25 +10,30 @@ from pathlib import Path
 
 import pytest
 
+from nudge import composition
 from nudge.billing import metering
 from nudge.campaigns import metrics
 from nudge.delivery import outcomes, states
+from nudge.reporting import subscriber
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/handler.py"))
+
+
+# The functions that report an outcome on nearly every invocation import the subscribers in their init.
+LOADED = {"feedback", "links", "send"}
 
 
 @pytest.mark.parametrize("function", HANDLERS)
 def test_every_handler_connects_the_outcome_subscribers(function: str) -> None:
     # A fresh process: this one's conftest connected them already.
     probe = (
+        "import sys\n"
         f"import functions.{function}.handler\n"
-        "from nudge.billing import metering\n"
-        "from nudge.campaigns import metrics\n"
+        "from nudge import composition\n"
         "from nudge.delivery import outcomes\n"
-        "from nudge.reporting import subscriber\n"
-        "assert outcomes.subscribers() == (metrics.on_delivery_outcome, metering.on_delivery_outcome, "
-        "subscriber.on_delivery_outcome), outcomes.subscribers()\n"
+        "assert outcomes.subscribers() == composition.DELIVERY_OUTCOME_SUBSCRIBERS, outcomes.subscribers()\n"
+        f"assert {function in LOADED} <= ('nudge.reporting.subscriber' in sys.modules), 'not loaded'\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
@@ -39,6 +44,30 @@ def test_every_handler_connects_the_outcome_subscribers(function: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_outcome_subscribers_are_campaign_counters_metering_then_reporting_webhooks() -> None:
+    assert outcomes.subscribers() == composition.DELIVERY_OUTCOME_SUBSCRIBERS
+    assert [deferred.load() for deferred in composition.DELIVERY_OUTCOME_SUBSCRIBERS] == [
+        metrics.on_delivery_outcome,
+        metering.on_delivery_outcome,
+        subscriber.on_delivery_outcome,
+    ]
+
+
+def test_a_deferred_subscriber_is_found_at_its_first_outcome_once() -> None:
+    seen: list[str] = []
+    found: list[int] = []
+
+    def find() -> outcomes.Subscriber:
+        found.append(1)
+        return lambda outcome: seen.append(outcome.state)
+
+    deferred = composition._Deferred(find)
+    assert found == []
+    deferred(_outcome(states.SENT))
+    deferred(_outcome(states.OPENED))
+    assert (found, seen) == ([1], [states.SENT, states.OPENED])
 
 
 def test_the_evaluate_handler_subscribes_the_change_consumers_in_order() -> None:
