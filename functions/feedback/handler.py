@@ -12,7 +12,6 @@ metrics, written to the log as EMF at the end of the invocation).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -20,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nudge import composition
 from nudge.delivery import feedback, ses_events, sns_verify, telemetry
+from nudge.settings import FEEDBACK_TOPIC_ENV, get_settings
 
 # Delivery outcomes reach campaign counters and metering; nearly every invocation reports one, so the
 # subscribers are imported in the init, not in the first message (nudge.composition).
@@ -30,7 +30,7 @@ metrics = telemetry.metrics()
 counts = telemetry.MetricCounts()
 
 
-TOPIC_ENV = "NUDGE_FEEDBACK_TOPIC_ARN"
+TOPIC_ENV = FEEDBACK_TOPIC_ENV
 
 
 class RejectedNotifications(Exception):
@@ -42,7 +42,7 @@ class MissingTopic(RuntimeError):
 
 
 def feedback_topic() -> str:
-    topic = os.environ.get(TOPIC_ENV, "")
+    topic = get_settings().feedback_topic_arn
     if not topic:
         raise MissingTopic(f"{TOPIC_ENV} is not set: no SNS message can be accepted")
     return topic

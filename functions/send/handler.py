@@ -20,6 +20,10 @@ record seen again finds its delivery claimed or decided and sends nothing.
 
 ``release_scheduled``: the EventBridge schedule's entry point, releasing deliveries whose time came.
 
+The messages the batch sent are metered together at its end (``billing.metering.batch``: one
+transaction for up to 99 of them instead of one each); a message whose metering failed fails its record,
+whose retry finds it sent and meters it (once: its marker refuses a second).
+
 Each outcome the pipeline decides is counted once, here (``nudge.delivery.telemetry``: CloudWatch
 metrics by channel, written to the log as EMF at the end of the invocation), and every log line about a
 delivery carries the correlation id of the API request that queued it, when one did.
@@ -36,6 +40,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nudge import composition
 from nudge.activities import log as activity_log
+from nudge.billing import metering
 from nudge.delivery import pipeline, scheduled, states, telemetry
 from nudge.delivery.queued import correlation_id, newly_queued
 
@@ -54,6 +59,7 @@ _RECORD_KEYS = ("workspace_id", "delivery_id", "correlation_id")
 
 def record_handler(record: DynamoDBRecord) -> None:
     logger.remove_keys(_RECORD_KEYS)  # the previous record's, in the same batch
+    metering.handling((record.dynamodb.sequence_number if record.dynamodb else None) or "")
     try:
         _send_if_queued(record)
     finally:
@@ -113,14 +119,15 @@ def count(telemetry_port: telemetry.Telemetry, outcome: pipeline.Outcome) -> Non
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        with activity_log.batch() as activities:
+        with activity_log.batch() as activities, metering.batch() as metered:
             response = dict(
                 process_partial_response(
                     event=event, record_handler=record_handler, processor=processor, context=context
                 )
             )
             activities.flush()
-        return activity_log.failing_also(response, activities.failed)
+            metered.flush()
+        return activity_log.failing_also(response, [*activities.failed, *metered.failed])
     finally:
         counts.publish(metrics)
 
