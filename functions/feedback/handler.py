@@ -54,28 +54,25 @@ def feedback_topic() -> str:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     try:
-        return _apply(event.get("Records", []))
+        return _apply(ses_events.SnsRecord.parse_event(event))
     finally:
         counts.publish(metrics)
 
 
-def _apply(records: list[dict[str, Any]]) -> dict[str, int]:
+def _apply(records: list[ses_events.SnsRecord]) -> dict[str, int]:
     applied = rejected = skipped = 0
     topic = feedback_topic()
     for record in records:
-        notification = record.get("Sns") or {}
         try:
-            sns_verify.verify(notification, topic_arn=topic)
+            sns_verify.verify(record.notification, topic_arn=topic)
         except sns_verify.InvalidNotification as exc:
-            logger.warning(
-                "sns notification rejected", reason=str(exc), message_id=notification.get("MessageId")
-            )
+            logger.warning("sns notification rejected", reason=str(exc), message_id=record.message_id)
             rejected += 1
             continue
         try:
-            parsed = ses_events.parse(str(notification.get("Message", "")))
+            parsed = ses_events.parse(record.message)
         except ses_events.UnusableEvent as exc:
-            logger.warning("ses event skipped", reason=str(exc), message_id=notification.get("MessageId"))
+            logger.warning("ses event skipped", reason=str(exc), message_id=record.message_id)
             skipped += 1
             continue
         if parsed is None:
