@@ -3,9 +3,10 @@ a message's retained content (``GET /v1/messages/{id}/archived_message``).
 
 The listing reads the deliveries' ``by_workspace`` index (sharded: ``model.newest_first`` merges the
 shards): its entries are the deliveries' listing items (``model.deliveries.DeliveryListing``: what never
-changes), each read with its delivery's state, metrics and recipient (``records.resolve``: one
-BatchGetItem per shard Query, half a read unit per delivery), and, for deliveries queued before listing
-items existed, the deliveries themselves as the index projects them. Without a filter a page reads at
+changes), the page's read with their deliveries' state, metrics and recipient (``records.resolve``: one
+BatchGetItem, half a read unit per delivery; with a ``metric`` filter, every entry read is, as the metric
+is on the delivery), and, for deliveries queued before listing items existed, the deliveries themselves
+as the index projects them. Without a filter a page reads at
 most ``limit`` entries per shard; with one, 100 entries per shard a round and at most 5,000 a request,
 and a page may come back short with a ``next`` to continue.
 """
@@ -67,7 +68,10 @@ def _valid_position(value: Any) -> bool:
     return len(created) == 12 and created.isascii() and created.isdigit() and records.valid_id(delivery_id)
 
 
-def _index(workspace_id: str) -> ShardedIndex[DeliveriesItem]:
+def _index(workspace_id: str, *, resolved: bool) -> ShardedIndex[DeliveriesItem]:
+    """The workspace's index; ``resolved``: each Query's entries read with their deliveries (a filter on
+    a metric needs them before it can pass an entry over)."""
+
     def query(shard: int, at: str | None, size: int) -> tuple[Sequence[DeliveriesItem], bool]:
         key = f"{workspace_id}#{shard}"
         start = None
@@ -81,8 +85,8 @@ def _index(workspace_id: str) -> ShardedIndex[DeliveriesItem]:
         result = DeliveriesItem.by_workspace.query(
             key, scan_index_forward=False, limit=size, last_evaluated_key=start
         )
-        entries = records.resolve(list(result))
-        return entries, result.last_evaluated_key is not None
+        entries = list(result)
+        return (records.resolve(entries) if resolved else entries), result.last_evaluated_key is not None
 
     def position(item: DeliveriesItem) -> str:
         return str(item.created_key)
@@ -93,13 +97,16 @@ def _index(workspace_id: str) -> ShardedIndex[DeliveriesItem]:
 def list_messages(
     workspace_id: str, filters: Filters, *, limit: int, start: str | None
 ) -> Page[DeliveriesItem]:
-    index = _index(workspace_id)
+    # Channel and campaign are on the listing items: only the page's deliveries are read, once it is
+    # settled. A metric is on the deliveries: every entry a filtered round reads is read with its own.
+    index = _index(workspace_id, resolved=filters.metric is not None)
     if not filters.any:
         found = page(index, start, limit)
     else:
         found = page(index, start, limit, keep=filters.keep, chunk=FILTER_CHUNK, budget=FILTER_BUDGET)
+    entries = found.entries if filters.metric is not None else records.resolve(found.entries)
     # A listing item without its delivery (queueing died between the two writes) is passed over.
-    return Page([e for e in found.entries if isinstance(e, Delivery)], found.next, found.read)
+    return Page([e for e in entries if isinstance(e, Delivery)], found.next, found.read)
 
 
 def archived(workspace_id: str, delivery_id: str) -> dict[str, Any]:
