@@ -1,10 +1,11 @@
 """Shapes declared once: each shape both reads a JSON-decoded value and describes itself as JSON Schema.
 
-A request body's shape (the campaign definition, ``nudge.campaigns.definition``) is declared here as a tree
-of shapes; ``read`` walks a value through it (checking, filling defaults, normalizing) and ``schema``
-writes the JSON Schema (draft 2020-12) of the same tree, so the validator and the served schema cannot
-drift apart. What JSON Schema cannot say (a graph's edges, a sum, two fields compared) is checked in a
-shape's reader, or after reading, and left out of the schema.
+A body's shape (the campaign definition, ``nudge.campaigns.definition``; the segment condition language,
+``nudge.segments.conditions``) is declared as a tree of these shapes; ``read`` walks a value through it
+(checking, filling defaults, normalizing, building typed nodes) and ``schema`` writes the JSON Schema
+(draft 2020-12) of the same tree, so the validator and the served schema cannot drift apart. What JSON
+Schema cannot say (a graph's edges, a sum, two fields compared) is checked in a shape's reader, or after
+reading, and left out of the schema.
 
 The first problem raises :class:`ShapeError` with the path to it as a tuple of keys and list indexes; the
 caller turns it into its own error (and path format). Checks run in a fixed order, which callers rely on
@@ -24,7 +25,7 @@ from typing import Any
 Path = tuple[str | int, ...]
 Schema = dict[str, Any]
 Defs = dict[str, Schema]  # named schemas (``$defs``), filled while writing a schema
-MISSING: Any = object()  # no default: an absent optional field reads as None
+MISSING: Any = object()  # a field without a default: absent, it reads as its ``absent`` value
 NOT_BLANK = r"\S"
 _NOT_BLANK_RE = re.compile(NOT_BLANK)
 
