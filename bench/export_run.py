@@ -38,8 +38,8 @@ def run(people: int) -> dict[str, object]:
     from functions.exports import handler as exports_handler
     from nudge import ids, workspaces
     from nudge.exports import queue
-    from nudge.local.exports_worker import DeadlineContext, sqs_event
     from nudge.settings import get_settings
+    from nudge_tools.local.exports_worker import DeadlineContext, sqs_event
     from tests.support.aws import mocked_account
     from tests.support.track import AppClient
 

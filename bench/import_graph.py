@@ -3,8 +3,8 @@
 Prints the cycles between nudge's packages (pairs that import each other, directly), the cycles inside
 a package (its modules that import each other round a loop) and the imports written inside functions.
 Issue #18 asks for all three to reach zero (an in-function import stays only where the cold-start
-benchmark shows it pays, with a comment saying so). The dev-only ``nudge.local`` and ``nudge.cli`` are
-left out: they are not shipped, and may import anything.
+benchmark shows it pays, with a comment saying so). The whole package is shipped: the dev-only CLI and
+local runtime live apart, in ``devtools/nudge_tools``, and may import anything.
 
 grimp (the engine behind import-linter, which ``make lint`` runs) builds the graph, in-function imports
 included; the in-function count comes from the syntax tree, which grimp does not report.
@@ -22,7 +22,6 @@ import grimp
 
 PACKAGE = "nudge"
 ROOT = Path(__file__).resolve().parents[1] / "layers" / PACKAGE / PACKAGE
-DEV_ONLY = ("nudge.local", "nudge.cli")
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,6 @@ class Structure:
     package_cycles: list[tuple[str, str]]
     module_cycles: list[list[str]]
     in_function_imports: list[str]
-
-
-def _shipped(module: str) -> bool:
-    return not any(module == dev or module.startswith(dev + ".") for dev in DEV_ONLY)
 
 
 def _unit(module: str) -> str:
@@ -44,10 +39,8 @@ def _unit(module: str) -> str:
 def _edges(graph: grimp.ImportGraph) -> set[tuple[str, str]]:
     edges = set()
     for module in graph.modules:
-        if not _shipped(module):
-            continue
         for imported in graph.find_modules_directly_imported_by(module):
-            if _shipped(imported) and imported.startswith(PACKAGE + "."):
+            if imported.startswith(PACKAGE + "."):
                 edges.add((module, imported))
     return edges
 
@@ -118,8 +111,6 @@ def _in_function_imports() -> list[str]:
     found = []
     for path in sorted(ROOT.rglob("*.py")):
         module = ".".join((PACKAGE, *path.relative_to(ROOT).with_suffix("").parts)).removesuffix(".__init__")
-        if not _shipped(module):
-            continue
         tree = ast.parse(path.read_text(), str(path))
         for function in ast.walk(tree):
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -237,8 +237,8 @@ class _Streams:
 
     def drain(self, handlers: dict[str, Callable[..., Any]]) -> int:
         """Deliver everything until the streams are quiet; the records delivered."""
-        from nudge.local.apigw import LocalContext
-        from nudge.local.streams import lambda_record
+        from nudge_tools.local.apigw import LocalContext
+        from nudge_tools.local.streams import lambda_record
 
         delivered = 0
         while True:

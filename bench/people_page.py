@@ -29,7 +29,7 @@ def measure(people: int = PEOPLE) -> tuple[float, float, float]:
     use_mocked_aws()
     from bench.segment_workload import _collector_paused, _Writer, person_item
     from nudge import clock, ids, workspaces
-    from nudge.local import direct_dynamodb
+    from nudge_tools.local import direct_dynamodb
     from tests.support.aws import mocked_account
     from tests.support.track import AppClient
 

@@ -10,7 +10,7 @@ then the added segments are deleted again.
 At each point, for each change kind, fresh people (sampled from the whole population) are changed through
 the domain code the Track API runs (``nudge.tracking.people.identify``, ``nudge.tracking.events.track``);
 the resulting records are read from moto's DynamoDB stream, shaped as Lambda delivers them
-(``nudge.local.streams.lambda_record``), and handed one per invocation to the real evaluate handler.
+(``nudge_tools.local.streams.lambda_record``), and handed one per invocation to the real evaluate handler.
 Each record is delivered once: the first records metered (DynamoDB calls and request units, and the
 calls of ``nudge.segments.evaluation.apply``), the rest timed with the meter switched off.
 
@@ -43,8 +43,6 @@ from bench.meter import SwitchedMeter
 from bench.segment_eval import ATTRIBUTE, EVENT, Delivery, Point
 from functions.evaluate import handler as evaluate
 from nudge import clock, ids, workspaces
-from nudge.local.apigw import LocalContext
-from nudge.local.streams import lambda_record
 from nudge.model import TABLE_MODELS, EventItem, Person, Segment
 from nudge.model.keys import PROFILE, dependents_pk, person_pk, profile_shard, segments_pk
 from nudge.model.people import PROFILE_SHARDS
@@ -55,6 +53,8 @@ from nudge.settings import get_settings
 from nudge.tracking import events, people
 from nudge.tracking.events import EventRequest
 from nudge.tracking.identifiers import PersonRef
+from nudge_tools.local.apigw import LocalContext
+from nudge_tools.local.streams import lambda_record
 from tests.support.aws import mocked_account
 
 Item = dict[str, Any]  # an item in DynamoDB's JSON

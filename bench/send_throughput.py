@@ -112,7 +112,7 @@ def _setup(ws: str, count: int, prefix: str) -> list[str]:
 def _run(channel: str, install: Any, meter: SwitchedMeter) -> SendRun:
     from functions.send import handler as send
     from nudge.delivery import channel_set
-    from nudge.local.apigw import LocalContext
+    from nudge_tools.local.apigw import LocalContext
 
     with mocked_account():
         keys = workspaces.create_workspace("Bench", "essentials")

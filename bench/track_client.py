@@ -1,7 +1,7 @@
 """Send Track API requests straight into the real handler, as API Gateway (HTTP API, payload 2.0) would.
 
 The same event builder as the integration tests' ``tests/support/track.TrackClient``
-(``nudge.local.apigw``), kept to what the benchmark needs. Import only after
+(``nudge_tools.local.apigw``), kept to what the benchmark needs. Import only after
 ``bench.environment.use_mocked_aws()``.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, cast
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.track import handler as track_handler
-from nudge.local.apigw import LocalContext, http_api_event, http_response
+from nudge_tools.local.apigw import LocalContext, http_api_event, http_response
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from pathlib import Path
 from infra.config import (
     BUILD_DIR,
     DOMAIN_PACKAGE_DIR,
-    DOMAIN_PACKAGES_NOT_SHIPPED,
     FUNCTIONS_DIR,
     LAMBDA_PYTHON_VERSION,
     LAMBDA_WHEEL_PLATFORM,
@@ -85,15 +84,7 @@ def copy_domain_layer(build_dir: Path) -> Path:
     """Copy the domain package into a layer folder (``python/`` is what Lambda puts on sys.path)."""
     layer = build_dir / "layers" / "nudge"
     never_shipped = shutil.ignore_patterns(*_NEVER_SHIPPED)
-
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        ignored = set(never_shipped(folder, names))
-        if Path(folder) == DOMAIN_PACKAGE_DIR:
-            tools = set(DOMAIN_PACKAGES_NOT_SHIPPED)
-            ignored |= {name for name in names if name in tools or name.removesuffix(".py") in tools}
-        return ignored
-
-    _replace_tree(DOMAIN_PACKAGE_DIR, layer / "python" / DOMAIN_PACKAGE_DIR.name, ignore)
+    _replace_tree(DOMAIN_PACKAGE_DIR, layer / "python" / DOMAIN_PACKAGE_DIR.name, never_shipped)
     return layer
 
 

@@ -35,9 +35,6 @@ RUNTIME_PROVIDED_DISTRIBUTIONS = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 )
 
-# Sub-packages of the domain package that are operator and developer tools, never imported by a handler.
-DOMAIN_PACKAGES_NOT_SHIPPED = ("cli", "local")
-
 
 # Every function sized from context: the prefix of its ``<prefix>_memory_mb`` and ``<prefix>_timeout_seconds``
 # keys.

@@ -28,7 +28,7 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 
 from nudge import composition, settings  # noqa: E402
-from nudge.local import direct_dynamodb  # noqa: E402
+from nudge_tools.local import direct_dynamodb  # noqa: E402
 
 
 def _rereads_settings(change: Callable[..., Any]) -> Callable[..., Any]:
@@ -56,9 +56,10 @@ composition.connect()
 @pytest.fixture(autouse=True)
 def _direct_moto(request: pytest.FixtureRequest) -> Iterator[None]:
     """Tests marked ``direct_moto`` hand PynamoDB's item operations straight to moto's handler, as the local
-    runtime does (``nudge.local.direct_dynamodb``): the tests whose subject is volume (thousands of people),
-    where botocore's request and response work in between is most of the time. Every other test keeps the
-    full botocore path, and ``tests/integration/test_direct_dynamodb.py`` checks both answer alike."""
+    runtime does (``nudge_tools.local.direct_dynamodb``): the tests whose subject is volume (thousands of
+    people), where botocore's request and response work in between is most of the time. Every other test
+    keeps the full botocore path, and ``tests/integration/test_direct_dynamodb.py`` checks both answer
+    alike."""
     if request.node.get_closest_marker("direct_moto") is None:
         yield
         return

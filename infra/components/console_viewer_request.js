@@ -3,7 +3,7 @@
 // own and never reach it, so their answers (a 404 included) pass through untouched; that is why this is
 // not an S3 403-to-index.html error mapping, which would rewrite the API's errors too.
 //
-// The same rules as the local runtime's (layers/nudge/nudge/local/static.py):
+// The same rules as the local runtime's (devtools/nudge_tools/local/static.py):
 // - "/console" redirects to "/console/", and so does "/", the distribution's own root;
 // - under /console/, a path whose last segment has no extension is a client-side route
 //   (/console/people/123): the bucket's /console/index.html answers it; a file (/console/assets/x.js) is

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import DESKTOP, PHONE, Console, screenshot, sign_in
 from tests.support.local_runtime import environment
 
-CLI = (sys.executable, "-m", "nudge.cli")
+CLI = (sys.executable, "-m", "nudge_tools.cli")
 
 
 def _money(cents: int) -> str:

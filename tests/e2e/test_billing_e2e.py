@@ -20,7 +20,7 @@ def cli(local, *argv):
         "PATH": "/usr/bin:/bin",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "nudge.cli", *argv],
+        [sys.executable, "-m", "nudge_tools.cli", *argv],
         env=env,
         capture_output=True,
         text=True,
@@ -100,7 +100,7 @@ def test_the_cli_needs_no_aws_settings_while_the_runtime_is_up(local):
         [
             sys.executable,
             "-m",
-            "nudge.cli",
+            "nudge_tools.cli",
             "workspace",
             "list",
             "--json",

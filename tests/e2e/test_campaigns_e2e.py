@@ -52,7 +52,16 @@ def _identify(local, person: str, **attributes: Any) -> None:
 
 def test_nudge_demo_delivers_its_emails_through_the_seeded_campaigns(local):
     finished = subprocess.run(
-        [sys.executable, "-m", "nudge.cli", "demo", "--state-dir", str(local.state_dir), "--watch", "40"],
+        [
+            sys.executable,
+            "-m",
+            "nudge_tools.cli",
+            "demo",
+            "--state-dir",
+            str(local.state_dir),
+            "--watch",
+            "40",
+        ],
         capture_output=True,
         text=True,
         timeout=90,

@@ -32,7 +32,7 @@ def _first_sign_in(local: Runtime, email: str, temporary: str, chosen: str) -> r
 def _user_add(local: Runtime, email: str, role: str) -> str:
     argv = ["user", "add", "--state-dir", str(local.state_dir), "--json", "--email", email, "--role", role]
     done = subprocess.run(
-        [sys.executable, "-m", "nudge.cli", *argv, "--workspace", local.contract["workspace_id"]],
+        [sys.executable, "-m", "nudge_tools.cli", *argv, "--workspace", local.contract["workspace_id"]],
         capture_output=True,
         text=True,
         timeout=60,

@@ -173,7 +173,7 @@ def test_the_cli_reaches_the_runtimes_data(local):
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-m", "nudge.cli", "workspace", "list", "--json"],
+        [sys.executable, "-m", "nudge_tools.cli", "workspace", "list", "--json"],
         env=env,
         capture_output=True,
         text=True,
@@ -236,7 +236,7 @@ def test_tls_mode_a_console_folder_and_a_clean_ctrl_c(tmp_path):
         # nudge demo trusts the certificate local.json names (it tracks, then watches the outbox no time).
         command = ["demo", "--state-dir", str(runtime.state_dir), "--watch", "0"]
         demo = subprocess.run(
-            [sys.executable, "-m", "nudge.cli", *command],
+            [sys.executable, "-m", "nudge_tools.cli", *command],
             capture_output=True,
             text=True,
             timeout=60,

@@ -11,7 +11,7 @@ import pytest
 
 from infra import build
 from infra.build import DependencyLayerError
-from infra.config import DOMAIN_PACKAGES_NOT_SHIPPED, PYPROJECT, RUNTIME_PROVIDED_DISTRIBUTIONS
+from infra.config import DOMAIN_PACKAGE_DIR, PYPROJECT, RUNTIME_PROVIDED_DISTRIBUTIONS
 
 pytestmark = pytest.mark.infra
 
@@ -47,13 +47,20 @@ def test_function_asset_is_the_function_folder_without_bytecode(tmp_path: Path) 
 
 
 def test_domain_layer_ships_the_package_without_operator_tools(tmp_path: Path) -> None:
-    package = build.copy_domain_layer(tmp_path) / "python" / "nudge"
+    # The operator tools (the CLI, the local runtime) live outside the package, in devtools/: the layer is
+    # the package as it is, file for file, and nothing else.
+    python = build.copy_domain_layer(tmp_path) / "python"
+    package = python / "nudge"
 
-    assert (package / "__init__.py").is_file()
+    assert [path.name for path in python.iterdir()] == ["nudge"]
     assert (package / "model" / "tables.py").is_file()
-    for tool in DOMAIN_PACKAGES_NOT_SHIPPED:
-        assert not (package / tool).exists()
-        assert not (package / f"{tool}.py").exists()
+    shipped = {path.relative_to(package) for path in package.rglob("*.py")}
+    assert shipped == {
+        path.relative_to(DOMAIN_PACKAGE_DIR)
+        for path in DOMAIN_PACKAGE_DIR.rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert not {path for path in shipped if path.parts[0] in ("local", "cli.py")}
 
 
 def test_layer_requirements_are_the_projects_minus_the_sdk(tmp_path: Path) -> None:
@@ -114,7 +121,7 @@ def test_skipping_dependencies_gives_a_placeholder_layer(tmp_path: Path) -> None
 
 def test_shipped_domain_code_never_imports_the_operator_tools(tmp_path: Path) -> None:
     package = build.copy_domain_layer(tmp_path) / "python" / "nudge"
-    tools = {f"nudge.{tool}" for tool in DOMAIN_PACKAGES_NOT_SHIPPED}
+    tools = {"nudge_tools"}
 
     imported = set()
     for module in package.rglob("*.py"):

@@ -21,7 +21,7 @@ from nudge import console_site
 from nudge.http.app_api.routes import ROUTES as APP_ROUTES
 from nudge.http.routing import APP_OLDER_BASE
 from nudge.http.track_api import ROUTES as TRACK_ROUTES
-from nudge.local.static import StaticSite
+from nudge_tools.local.static import StaticSite
 from tests.infra.conftest import Synthesized, as_list
 
 pytestmark = pytest.mark.infra
@@ -208,7 +208,8 @@ def test_the_routing_function_answers_deep_links_with_index_html_and_leaves_file
 
 
 def test_the_edge_routes_the_consoles_paths_as_nudge_local_does(tmp_path: Path) -> None:
-    # Deployed, the function picks the object S3 answers with; locally, nudge.local.static answers itself.
+    # Deployed, the function picks the object S3 answers with; locally, nudge_tools.local.static answers
+    # itself.
     (tmp_path / "assets").mkdir()
     (tmp_path / "index.html").write_text("the console")
     (tmp_path / "assets" / "index-1a2b3c4d.js").write_text("the script")

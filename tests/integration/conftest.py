@@ -8,8 +8,8 @@ from botocore.config import Config
 
 from nudge import workspaces
 from nudge.delivery.pipeline import Outcome
-from nudge.local.streams import StreamPump
 from nudge.model.tables import streamed_tables
+from nudge_tools.local.streams import StreamPump
 from tests.support.aws import mocked_account
 from tests.support.channels import FakeChannels, fake_channels
 from tests.support.track import AppClient, PipelinesClient, TrackClient

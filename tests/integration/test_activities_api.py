@@ -22,11 +22,11 @@ from nudge import clock, workspaces
 from nudge.activities import kinds
 from nudge.activities import log as activity_log
 from nudge.delivery import records, states
-from nudge.local.apigw import LocalContext
-from nudge.local.streams import StreamPump
 from nudge.model.activities import ActivityItem, activity_pk
 from nudge.model.events import EventItem
 from nudge.model.tables import create_tables, streamed_tables
+from nudge_tools.local.apigw import LocalContext
+from nudge_tools.local.streams import StreamPump
 from tests.integration.test_evaluate_calls import Streams
 from tests.integration.test_evaluate_calls import run as run_evaluate
 from tests.integration.test_people_api import refused

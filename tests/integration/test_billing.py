@@ -241,7 +241,7 @@ def test_anonymous_objects_are_not_billed(essentials, pump, at):
 
 
 def test_billing_through_the_app_api_and_the_cli(essentials, at, capsys, tmp_path, monkeypatch):
-    from nudge import cli
+    from nudge_tools import cli
 
     monkeypatch.chdir(tmp_path)  # no local runtime's local.json here: the CLI stays on the mocked account
     from tests.support.track import AppClient

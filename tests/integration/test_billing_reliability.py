@@ -269,7 +269,7 @@ def test_the_cli_prints_what_it_billed_and_names_in_one_line_what_it_could_not(
     tmp_path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from nudge import cli
+    from nudge_tools import cli
 
     good, premium = stranded
     monkeypatch.chdir(tmp_path)  # no local runtime's contract here: the mocked account it is
@@ -307,7 +307,7 @@ def billing_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
 
 def _invoke(at: str) -> dict[str, Any]:
     from functions.billing import handler
-    from nudge.local.apigw import LocalContext
+    from nudge_tools.local.apigw import LocalContext
 
     return dict(handler.handler({"time": at, "source": "aws.events"}, LocalContext("nudge-billing")))
 

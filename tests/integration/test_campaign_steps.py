@@ -14,9 +14,9 @@ from functions.campaigns import handler as campaigns_handler
 from nudge import clock
 from nudge.campaigns import compiler, journeys, metrics, steps
 from nudge.delivery import records, template_store
-from nudge.local.stepfunctions import LambdaContext
 from nudge.segments import definitions
 from nudge.tracking import segments
+from nudge_tools.local.stepfunctions import LambdaContext
 from tests.support.deliveries import cio_id, delivery
 from tests.support.people import profile
 

@@ -16,9 +16,9 @@ from botocore.config import Config
 
 from nudge import clock
 from nudge.campaigns import executions, journeys, lifecycle, metrics, steps, store, triggers
-from nudge.local.apigw import LocalContext
-from nudge.local.streams import StreamPump
 from nudge.model.tables import streamed_tables
+from nudge_tools.local.apigw import LocalContext
+from nudge_tools.local.streams import StreamPump
 from tests.support.people import profile
 from tests.support.workflows import FakeWorkflows, fake_workflows
 

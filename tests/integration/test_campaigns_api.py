@@ -534,7 +534,7 @@ def test_the_schema_is_served_ahead_of_the_campaign_route(app):
 
 def test_the_local_gateway_routes_the_schema_and_a_campaign_apart():
     from nudge.http.app_api.routes import ROUTES
-    from nudge.local.gateway import ApiRoute, Gateway
+    from nudge_tools.local.gateway import ApiRoute, Gateway
 
     gateway = Gateway(
         ("127.0.0.1", 0), [ApiRoute(r.method, r.path, lambda e, c: {}, "nudge-api") for r in ROUTES], {}

@@ -9,8 +9,9 @@ import sys
 import pytest
 from moto.server import ThreadedMotoServer
 
-from nudge import cli, workspaces
+from nudge import workspaces
 from nudge.tracking import segments
+from nudge_tools import cli
 from tests.support.track import TrackClient
 
 
@@ -116,7 +117,7 @@ def test_the_cli_talks_to_whatever_endpoint_boto3_is_configured_for(moto_endpoin
 
     def nudge(*argv):
         return subprocess.run(
-            [sys.executable, "-m", "nudge.cli", *argv],
+            [sys.executable, "-m", "nudge_tools.cli", *argv],
             env=env,
             capture_output=True,
             text=True,
@@ -142,7 +143,7 @@ def _without_aws_settings(home) -> dict[str, str]:
 
 def _nudge(cwd, env, *argv):
     return subprocess.run(
-        [sys.executable, "-m", "nudge.cli", *argv],
+        [sys.executable, "-m", "nudge_tools.cli", *argv],
         cwd=cwd,
         env=env,
         capture_output=True,

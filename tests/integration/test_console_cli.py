@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from nudge import cli
 from nudge.console_auth import members
 from nudge.console_auth.users import CLIENT_ENV, POOL_ENV
+from nudge_tools import cli
 from tests.support.console import ConsoleClient, user_pool
 
 

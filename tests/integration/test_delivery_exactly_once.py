@@ -14,7 +14,7 @@ from functions.send import handler as send
 from nudge import clock
 from nudge.delivery import pipeline, records, scheduled, states
 from nudge.delivery.messages import PermanentSendError, TransientSendError
-from nudge.local.apigw import LocalContext
+from nudge_tools.local.apigw import LocalContext
 from tests.support.deliveries import campaign, delivery, messages_metered
 from tests.support.stream_records import delivery_change
 

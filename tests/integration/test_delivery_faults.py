@@ -28,8 +28,8 @@ from nudge.delivery import channel_set, feedback, gates, pipeline, records, sche
 from nudge.delivery import settings as delivery_settings
 from nudge.delivery.messages import AmbiguousSendError, Receipt, TransientSendError
 from nudge.delivery.ses_events import Feedback
-from nudge.local.apigw import LocalContext
 from nudge.model.deliveries import Delivery
+from nudge_tools.local.apigw import LocalContext
 from tests.support.channels import FakeChannels, FakePort
 from tests.support.deliveries import CONTENT, campaign, cio_id, delivery, messages_metered, metrics
 from tests.support.stream_records import delivery_change

@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from functions.feedback import handler as feedback_handler
 from nudge import clock
 from nudge.delivery import gates, sns_verify, states
-from nudge.local.apigw import LocalContext
+from nudge_tools.local.apigw import LocalContext
 from tests.support.deliveries import campaign, delivery, messages_metered, metrics, unsubscribed
 
 CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000000000000.pem"

@@ -17,9 +17,9 @@ from botocore.config import Config
 from functions.api import handler as api_handler
 from functions.send import handler as send
 from nudge.delivery import pipeline, records, states
-from nudge.local.apigw import LocalContext, http_api_event, http_response
-from nudge.local.streams import lambda_record
 from nudge.model.deliveries import DeliveriesItem
+from nudge_tools.local.apigw import LocalContext, http_api_event, http_response
+from nudge_tools.local.streams import lambda_record
 from tests.support.deliveries import campaign, delivery
 from tests.support.stream_records import delivery_change
 

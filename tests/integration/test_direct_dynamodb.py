@@ -1,6 +1,6 @@
-"""The local runtime's direct path into moto (``nudge.local.direct_dynamodb``) answers exactly as the full
-botocore path does: the same workload of PynamoDB operations, run once each way on a fresh moto, gives the
-same results, the same pages and the same errors, and the direct path really is the one taken."""
+"""The local runtime's direct path into moto (``nudge_tools.local.direct_dynamodb``) answers exactly as the
+full botocore path does: the same workload of PynamoDB operations, run once each way on a fresh moto, gives
+the same results, the same pages and the same errors, and the direct path really is the one taken."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from nudge.local import direct_dynamodb, moto_speedups
+from nudge_tools.local import direct_dynamodb, moto_speedups
 
 
 class ByColour(GlobalSecondaryIndex["Thing"]):

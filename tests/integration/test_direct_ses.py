@@ -13,7 +13,7 @@ from moto.ses.models import ses_backends
 
 from nudge.delivery.channels.ses import SesEmail
 from nudge.delivery.messages import Attachment, Email, PermanentSendError
-from nudge.local.direct_ses import DirectSes
+from nudge_tools.local.direct_ses import DirectSes
 
 REGION = "us-east-1"
 

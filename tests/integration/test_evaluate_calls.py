@@ -14,10 +14,10 @@ from pynamodb.connection.base import Connection
 
 from functions.evaluate import handler as evaluate
 from nudge.billing import metering
-from nudge.local.apigw import LocalContext
-from nudge.local.streams import lambda_record
 from nudge.model.tables import streamed_tables
 from nudge.segments.evaluation import membership_count
+from nudge_tools.local.apigw import LocalContext
+from nudge_tools.local.streams import lambda_record
 
 PEOPLE = 60  # more than one metering transaction's worth (metering.MAX_GROUP)
 

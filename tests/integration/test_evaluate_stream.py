@@ -69,7 +69,7 @@ def test_a_poison_record_is_dead_lettered_and_the_rest_of_its_batch_is_processed
 def test_redelivered_records_are_reported_failed_only_for_the_bad_one(account, seen):
     good = event_insert(get_settings().table_name("events"), "100")
     bad = event_insert("somebody-else", "101")
-    from nudge.local.apigw import LocalContext
+    from nudge_tools.local.apigw import LocalContext
 
     result = evaluate.handler({"Records": [good, bad]}, LocalContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": "101"}]}

@@ -16,10 +16,10 @@ from functions.exports import handler as exports_handler
 from nudge import workspaces
 from nudge.delivery import records, states
 from nudge.exports import files, queue, store, worker
-from nudge.local.exports_worker import DeadlineContext, sqs_event
 from nudge.model.deliveries import Delivery
 from nudge.model.exports import Export, export_sk, exports_pk
 from nudge.segments import definitions
+from nudge_tools.local.exports_worker import DeadlineContext, sqs_event
 from tests.integration.test_people_api import refused
 from tests.support.deliveries import cio_id
 from tests.support.track import AppClient
@@ -503,7 +503,7 @@ def test_an_export_the_queue_refused_is_failed_and_the_answer_is_a_503(app, sent
 
 
 def test_the_local_runtime_fails_the_exports_a_stop_interrupted(app, track, sent, monkeypatch):
-    from nudge.local import exports_worker
+    from nudge_tools.local import exports_worker
 
     running = _start(app, {"attribute": {"field": "plan", "operator": "exists"}})
     workspace_id, export_id = queue.parse(sent.messages.pop(0))

@@ -23,7 +23,7 @@ from functions.track import handler as track_handler
 from nudge import workspaces
 from nudge.campaigns import lifecycle, store
 from nudge.exports import queue as exports_queue
-from nudge.local.apigw import LocalContext, http_api_event, http_response
+from nudge_tools.local.apigw import LocalContext, http_api_event, http_response
 from tests.support.aws import mocked_account
 from tests.support.console import user_pool
 from tests.support.hostile import SEED, Generator, HostileRequest, endpoints, good_credentials

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from nudge import cli
 from nudge.delivery import settings as delivery_settings
 from nudge.delivery import states
 from nudge.delivery.template_store import templates_pk
 from nudge.model.deliveries import Template
+from nudge_tools import cli
 from tests.support.deliveries import campaign, delivery
 from tests.support.track import AppClient
 

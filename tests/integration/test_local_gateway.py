@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import requests
 
-from nudge.local import gateway as gateway_module
-from nudge.local.certs import ensure_certificate
-from nudge.local.gateway import ApiRoute, Gateway, json_page
+from nudge_tools.local import gateway as gateway_module
+from nudge_tools.local.certs import ensure_certificate
+from nudge_tools.local.gateway import ApiRoute, Gateway, json_page
 
 
 def _failing_function(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from moto.stepfunctions.responses import get_backend
 
 from nudge.campaigns import compiler, journeys
 from nudge.delivery import template_store
-from nudge.local import persistence
+from nudge_tools.local import persistence
 from tests.support.campaign_workflows import REGION, CampaignEngine, campaign_engine, definition
 from tests.support.deliveries import cio_id
 

@@ -22,8 +22,8 @@ from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
-from nudge.local import stepfunctions
-from nudge.local.stepfunctions import LocalStepFunctions, LocalStepFunctionsError
+from nudge_tools.local import stepfunctions
+from nudge_tools.local.stepfunctions import LocalStepFunctions, LocalStepFunctionsError
 
 REGION = "us-east-1"
 TIMEOUT = 10.0  # seconds any execution here may take before the test gives up

@@ -8,8 +8,8 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from nudge.local.moto_speedups import STREAM_WRITES, InProcessStreams
-from nudge.local.streams import StreamPump, lambda_record
+from nudge_tools.local.moto_speedups import STREAM_WRITES, InProcessStreams
+from nudge_tools.local.streams import StreamPump, lambda_record
 
 
 def _table(dynamodb):

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
-from nudge.local import moto_speedups, persistence
+from nudge_tools.local import moto_speedups, persistence
 
 REGION = "us-east-1"
 SEED = 20261203

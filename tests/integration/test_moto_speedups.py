@@ -5,7 +5,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from nudge.local import moto_speedups
+from nudge_tools.local import moto_speedups
 
 
 @pytest.fixture

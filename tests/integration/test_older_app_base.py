@@ -14,9 +14,9 @@ from customerio import APIClient, SendEmailRequest
 from nudge import workspaces
 from nudge.http.app_api.routes import ROUTES
 from nudge.http.routing import APP_OLDER_BASE
-from nudge.local.gateway import ApiRoute, Gateway
-from nudge.local.routing import api_routes
 from nudge.segments import definitions
+from nudge_tools.local.gateway import ApiRoute, Gateway
+from nudge_tools.local.routing import api_routes
 from tests.support.track import LambdaAdapter
 
 

@@ -16,9 +16,9 @@ from functions.reporting import handler as reporting_handler
 from nudge import ids, workspaces
 from nudge.console_auth import members
 from nudge.delivery import feedback, states
-from nudge.local.apigw import LocalContext
 from nudge.reporting import queue as reporting_queue
 from nudge.reporting import store, worker
+from nudge_tools.local.apigw import LocalContext
 from tests.support.console import ConsoleClient, user_pool
 from tests.support.reporting import Receiver, RecordingQueue, receiver, sqs_event
 from tests.support.track import AppClient, invoke

@@ -232,7 +232,7 @@ def _stream_records(table_model):
     import boto3
     from botocore.config import Config
 
-    from nudge.local.streams import lambda_record
+    from nudge_tools.local.streams import lambda_record
 
     arn = table_model.describe_table()["LatestStreamArn"]
     client = boto3.client(
@@ -252,8 +252,8 @@ def _stream_records(table_model):
 
 def test_a_redelivered_batch_changes_nothing_and_each_transition_happens_once(app, track):
     from functions.evaluate import handler as evaluate
-    from nudge.local.apigw import LocalContext
     from nudge.model import PeopleItem, SegmentsItem
+    from nudge_tools.local.apigw import LocalContext
 
     create(app, "Pro", PRO)
     track.put("/api/v1/customers/ann", {"plan": "pro"})

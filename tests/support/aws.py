@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 from moto import mock_aws
 
-from nudge.local import moto_asl_cache, moto_speedups
 from nudge.model import create_tables
+from nudge_tools.local import moto_asl_cache, moto_speedups
 
 # moto's transactions copy whole tables; this keeps DynamoDB's semantics at a per-item cost.
 moto_speedups.install()

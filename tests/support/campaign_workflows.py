@@ -31,7 +31,7 @@ from moto.core.config import default_user_config
 
 from nudge import clock
 from nudge.campaigns import compiler
-from nudge.local.stepfunctions import LambdaContext
+from nudge_tools.local.stepfunctions import LambdaContext
 
 REGION = "us-east-1"
 FUNCTION = compiler.DEFAULT_FUNCTION

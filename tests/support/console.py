@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from nudge.console_auth import sessions, users
-from nudge.local import console_users
+from nudge_tools.local import console_users
 from tests.support.track import Answer, invoke
 
 CHOSEN_PASSWORD = "Chosen-password-1"  # what test users choose at their first sign-in (meets the policy)

@@ -123,7 +123,7 @@ def launch(state_dir: Path, *extra: str, port: int | None = None) -> subprocess.
     argv = [
         sys.executable,
         "-m",
-        "nudge.cli",
+        "nudge_tools.cli",
         "local",
         "--port",
         str(port or free_port()),

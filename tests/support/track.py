@@ -16,7 +16,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from functions.track import handler as track_handler
-from nudge.local.apigw import LocalContext, http_api_event, http_response
+from nudge_tools.local.apigw import LocalContext, http_api_event, http_response
 
 
 @dataclass

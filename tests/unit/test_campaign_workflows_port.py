@@ -9,7 +9,7 @@ from botocore.stub import ANY, Stubber
 
 from nudge.campaigns import broadcast_machine, workflows
 from nudge.campaigns.workflows import AwsWorkflows, WorkflowsNotConfigured, machine_name
-from nudge.local.campaign_workflows import LocalWorkflows
+from nudge_tools.local.campaign_workflows import LocalWorkflows
 
 ROLE = "arn:aws:iam::123456789012:role/nudge-campaigns"
 LOGS = "arn:aws:logs:us-east-1:123456789012:log-group:/nudge/campaigns:*"

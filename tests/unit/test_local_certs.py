@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from nudge.local.certs import ensure_certificate
+from nudge_tools.local.certs import ensure_certificate
 
 
 def load(cert_path):

@@ -4,7 +4,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from nudge.local.outbox import Outbox, OutboxMessage
+from nudge_tools.local.outbox import Outbox, OutboxMessage
 
 
 def email(delivery_id="d1", sent_at="2026-11-21T10:00:00Z", **overrides):

@@ -16,8 +16,8 @@ from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import LimitedSizeDict
 
 from nudge.campaigns import compiler
-from nudge.local import persistence
-from nudge.local.persistence import (
+from nudge_tools.local import persistence
+from nudge_tools.local.persistence import (
     RunningExecution,
     Saver,
     Snapshot,

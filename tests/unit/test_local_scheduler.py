@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from nudge.local.scheduler import Scheduler
+from nudge_tools.local.scheduler import Scheduler
 
 DAY = 86_400
 WAIT = 5.0  # the most any test waits for something that should happen in milliseconds

@@ -6,8 +6,8 @@ import threading
 import pytest
 
 from nudge import console_site
-from nudge.local.gateway import ApiRoute, Gateway
-from nudge.local.static import IMMUTABLE, REVALIDATE, StaticSite
+from nudge_tools.local.gateway import ApiRoute, Gateway
+from nudge_tools.local.static import IMMUTABLE, REVALIDATE, StaticSite
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from nudge.http import track_openapi as openapi
 from nudge.http.app_api import openapi as app_openapi
 from nudge.http.app_api.routes import ROUTES as APP_ROUTES
 from nudge.http.track_api import ROUTES
-from nudge.local.routing import openapi_document
 from nudge.tracking.limits import parse_json_object
+from nudge_tools.local.routing import openapi_document
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi"
 DOCUMENTS = {"track.json": (openapi.build, ROUTES), "app.json": (app_openapi.build, APP_ROUTES)}

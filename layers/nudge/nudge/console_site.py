@@ -1,7 +1,7 @@
 """How the web console's files are served, the same by the local runtime and by the deployed stack: where
 they live, how long browsers keep them and the security headers that come with them.
 
-``nudge.local.static`` sends these headers with every console file; the stack
+``nudge_tools.local.static`` sends these headers with every console file; the stack
 (``infra/components/console_site.py``) gives CloudFront the same through a response headers policy. So the
 browser tests, which run the whole console under ``nudge local``, run it under the deployed policy.
 """

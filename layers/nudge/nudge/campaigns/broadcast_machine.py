@@ -1,5 +1,6 @@
 """The broadcast fan-out state machine: a loop of pages, deployed once per deployment (the stack in AWS,
-:class:`nudge.local.campaign_workflows.LocalWorkflows` locally) and shared by every workspace and broadcast.
+:class:`nudge_tools.local.campaign_workflows.LocalWorkflows` locally) and shared by every workspace and
+broadcast.
 
     Page (Task: the campaigns function, action ``broadcast_page``)
       -> Next? (Choice): done -> Done; a scheduled send not due yet -> Scheduled (Wait ``wait_seconds``)

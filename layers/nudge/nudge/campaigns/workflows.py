@@ -11,7 +11,7 @@ while later entries run the new one.
 
 ``get()`` answers the process's port: :class:`AwsWorkflows` built from the environment, unless
 ``install`` put another in place (the local runtime installs
-``nudge.local.campaign_workflows.LocalWorkflows``; tests install a fake). Environment:
+``nudge_tools.local.campaign_workflows.LocalWorkflows``; tests install a fake). Environment:
 
 - ``NUDGE_STAGE``: part of every state machine's name (``nudge-<stage>-<ws>-<campaign_id>``);
 - ``NUDGE_CAMPAIGN_ROLE_ARN``: the role campaign state machines run as (``lambda:InvokeFunction`` on the

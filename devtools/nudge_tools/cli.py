@@ -269,7 +269,7 @@ def _local(args: argparse.Namespace) -> None:
     if args.console and not (Path(args.console) / "index.html").is_file():
         raise NudgeError(f"--console {args.console}: no index.html there to serve")
 
-    from nudge.local.runtime import Options, main
+    from nudge_tools.local.runtime import Options, main
 
     code = main(
         Options(
@@ -290,7 +290,7 @@ def _local(args: argparse.Namespace) -> None:
 def _demo(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from nudge.local import demo
+    from nudge_tools.local import demo
 
     code = demo.run(Path(args.state_dir), watch_seconds=args.watch)
     if code:

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nudge.local.gateway import ApiRoute, Handler
+from nudge_tools.local.gateway import ApiRoute, Handler
 
 # The local runtime runs from a clone: the handlers live in functions/ at the repository's root.
-REPO_ROOT = Path(__file__).resolve().parents[4]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def load_handler(function: str, entry: str = "handler") -> Handler:

@@ -18,7 +18,7 @@ from typing import Any
 from nudge.delivery.channel_set import Channels
 from nudge.delivery.channels.smtp import SmtpSettings
 from nudge.delivery.messages import Email, EmailPort, Push, Receipt, Sms, SmsPort, Webhook, WebhookPort
-from nudge.local.outbox import Outbox, OutboxMessage
+from nudge_tools.local.outbox import Outbox, OutboxMessage
 
 
 def _now() -> str:
@@ -110,7 +110,7 @@ def local_channels(outbox: Outbox, endpoint_url: str | None, region: str) -> Cha
     from nudge.delivery.channels.smtp import SmtpEmail
     from nudge.delivery.channels.sns_sms import SnsSms
     from nudge.delivery.channels.webhook import HttpWebhook
-    from nudge.local.direct_ses import DirectSes
+    from nudge_tools.local.direct_ses import DirectSes
 
     ses = boto3.client("sesv2", region_name=region, endpoint_url=endpoint_url)
     sender = ses if endpoint_url is not None else DirectSes(ses, region)

@@ -20,8 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from nudge.local.apigw import SET_COOKIE_SEPARATOR, LocalContext, http_api_event, http_response
-from nudge.local.static import StaticSite
+from nudge_tools.local.apigw import SET_COOKIE_SEPARATOR, LocalContext, http_api_event, http_response
+from nudge_tools.local.static import StaticSite
 
 log = logging.getLogger("nudge.local")
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from nudge import console_site, settings
-from nudge.local.embedded_aws import REGION, EmbeddedAws
-from nudge.local.static import StaticSite
+from nudge_tools.local.embedded_aws import REGION, EmbeddedAws
+from nudge_tools.local.static import StaticSite
 
 log = logging.getLogger("nudge.local")
 
@@ -65,7 +65,7 @@ class LocalRuntime:
     def start(self) -> dict[str, Any]:
         """Start everything; returns the contract written to ``<state-dir>/local.json``."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        from nudge.local import persistence
+        from nudge_tools.local import persistence
 
         if self.options.reset:
             persistence.reset(self.state_dir)
@@ -100,7 +100,7 @@ class LocalRuntime:
         if snapshot is not None:
             persistence.restore_tables(REGION, snapshot.tables)
             if snapshot.user_pools is not None:
-                from nudge.local import console_users
+                from nudge_tools.local import console_users
 
                 console_users.restore_pools(REGION, snapshot.user_pools)
         streams = self.aws.create_tables()  # creates only what the snapshot did not have
@@ -108,8 +108,8 @@ class LocalRuntime:
         table_changes = persistence.TableChanges(REGION, snapshot.tables if snapshot is not None else ())
 
         from nudge import workspaces  # imported once this process's clients reach the embedded moto
-        from nudge.local.outbox import Outbox
-        from nudge.local.scheduler import Scheduler
+        from nudge_tools.local.outbox import Outbox
+        from nudge_tools.local.scheduler import Scheduler
 
         if snapshot is None:
             keys = workspaces.create_workspace("Local workspace", "essentials")
@@ -136,7 +136,7 @@ class LocalRuntime:
         # The outbox is kept with the state: it reads back the messages of earlier runs.
         self.outbox = Outbox(self.state_dir / "outbox")
         from nudge.delivery import channel_set
-        from nudge.local.outbox_channels import local_channels
+        from nudge_tools.local.outbox_channels import local_channels
 
         channel_set.install(local_channels(self.outbox, None, REGION))  # None: moto in-process
         self._closers.append(lambda: channel_set.install(None))
@@ -152,10 +152,10 @@ class LocalRuntime:
             self._resume(snapshot)
         self._schedule_what_eventbridge_fires()
         if self.options.demo and snapshot is None:  # a restored workspace has its demo already
-            from nudge.local import demo
+            from nudge_tools.local import demo
 
             self.demo = demo.seed(self.workspace["workspace_id"])
-        from nudge.local import console_users
+        from nudge_tools.local import console_users
 
         self.saver = persistence.Saver(
             self.state_dir,
@@ -207,7 +207,7 @@ class LocalRuntime:
         """The console's user pool, and on a first start one admin of the local workspace with a random
         password (kept with the state, like the workspace's keys, and written to local.json)."""
         from nudge.console_auth import members, users
-        from nudge.local import console_users
+        from nudge_tools.local import console_users
 
         stored = users.UserPool(
             self.workspace.get("console_user_pool_id", ""),
@@ -239,14 +239,14 @@ class LocalRuntime:
 
     def local_time(self, real: float) -> float:
         """The local clock (``clock.now()``, unrounded) at wall-clock time ``real``."""
-        from nudge.local import persistence
+        from nudge_tools.local import persistence
 
         return persistence.local_time(self.options.time_scale, self._epoch, real)
 
     def _resume(self, snapshot: Any) -> None:
         """Deploy the stored state machines again and start every execution that was running where it
         was (a Wait with what was left of it)."""
-        from nudge.local import persistence
+        from nudge_tools.local import persistence
 
         self.workflows.restore(snapshot.machines)
         local_now = self.local_time(time.time())
@@ -273,7 +273,7 @@ class LocalRuntime:
         )
 
     def _tls_context(self) -> ssl.SSLContext:
-        from nudge.local.certs import ensure_certificate
+        from nudge_tools.local.certs import ensure_certificate
 
         cert, key = ensure_certificate(self.state_dir)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -297,8 +297,8 @@ class LocalRuntime:
             probe.close()
 
         def build() -> Any:
-            from nudge.local.gateway import Gateway, json_page
-            from nudge.local.routing import api_routes, openapi_document
+            from nudge_tools.local.gateway import Gateway, json_page
+            from nudge_tools.local.routing import api_routes, openapi_document
 
             pages = {
                 "/_local/health": json_page(lambda: {"status": "ok"}),
@@ -319,10 +319,10 @@ class LocalRuntime:
 
     def _start_pumps(self, streams: dict[str, str]) -> dict[str, Any]:
         """One pump per consuming function, as the stack maps each table's stream to its function."""
-        from nudge.local.moto_speedups import STREAM_WRITES, InProcessStreams
-        from nudge.local.routing import load_handler
-        from nudge.local.streams import StreamPump
         from nudge.model.tables import streamed_tables
+        from nudge_tools.local.moto_speedups import STREAM_WRITES, InProcessStreams
+        from nudge_tools.local.routing import load_handler
+        from nudge_tools.local.streams import StreamPump
 
         client = InProcessStreams(REGION)  # moto's shards read directly (see moto_speedups)
         pumps = {}
@@ -349,8 +349,8 @@ class LocalRuntime:
     def _start_exports(self) -> Any:
         """The exports bucket in moto and the worker behind its queue, as the stack's queue feeds the
         exports function."""
-        from nudge.local import exports_worker
-        from nudge.local.routing import load_handler
+        from nudge_tools.local import exports_worker
+        from nudge_tools.local.routing import load_handler
 
         worker = exports_worker.start(self.aws.endpoint_url, REGION, load_handler("exports"))
         self._closers.append(worker.stop)
@@ -359,8 +359,8 @@ class LocalRuntime:
     def _start_reporting(self) -> Any:
         """The reporting webhooks' worker behind its queue, as the stack's queue feeds the reporting
         function; loopback endpoints allowed."""
-        from nudge.local import reporting_worker
-        from nudge.local.routing import load_handler
+        from nudge_tools.local import reporting_worker
+        from nudge_tools.local.routing import load_handler
 
         worker = reporting_worker.start(load_handler("reporting"), self.options.time_scale)
         self._closers.append(worker.stop)
@@ -368,7 +368,7 @@ class LocalRuntime:
 
     def _schedule_what_eventbridge_fires(self) -> None:
         """The stack's EventBridge schedules, on the local clock."""
-        from nudge.local.routing import load_handler
+        from nudge_tools.local.routing import load_handler
 
         sweep = load_handler("evaluate", "sweep")
 
@@ -402,15 +402,15 @@ class LocalRuntime:
         self.scheduler.every(86400, "billing run (daily)", billing_run, first_after=0)
 
     def _start_stepfunctions(self) -> Any:
-        from nudge.local.routing import local_functions
-        from nudge.local.stepfunctions import LocalStepFunctions
+        from nudge_tools.local.routing import local_functions
+        from nudge_tools.local.stepfunctions import LocalStepFunctions
 
         engine = LocalStepFunctions(
             self.aws.endpoint_url, REGION, local_functions(), time_scale=self.options.time_scale
         )
         self._closers.append(engine.close)
         from nudge.campaigns import workflows
-        from nudge.local.campaign_workflows import LocalWorkflows
+        from nudge_tools.local.campaign_workflows import LocalWorkflows
 
         # Campaign activations deploy, and triggers start executions, on this engine.
         self.workflows = LocalWorkflows(engine)
@@ -475,7 +475,7 @@ class LocalRuntime:
 
 def _stream_starts(stream_arns: Any) -> dict[str, int]:
     """Table name -> the first sequence number in its stream now (what a pump has yet to deliver)."""
-    from nudge.local import persistence
+    from nudge_tools.local import persistence
 
     starts = {}
     for arn in stream_arns:
@@ -487,7 +487,7 @@ def _stream_starts(stream_arns: Any) -> dict[str, int]:
 
 
 def _context(function_name: str) -> Any:
-    from nudge.local.apigw import LocalContext
+    from nudge_tools.local.apigw import LocalContext
 
     return LocalContext(function_name=function_name)
 

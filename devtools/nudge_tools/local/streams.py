@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from nudge.local.apigw import LocalContext
+from nudge_tools.local.apigw import LocalContext
 
 log = logging.getLogger("nudge.local")
 

@@ -17,9 +17,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nudge.local.exports_worker import DeadlineContext, sqs_event
 from nudge.reporting import queue as reporting_queue
 from nudge.reporting import worker
+from nudge_tools.local.exports_worker import DeadlineContext, sqs_event
 
 CRASH_RETRY_SECONDS = 1.0  # a handler that failed without asking for a delay (SQS: the visibility timeout)
 

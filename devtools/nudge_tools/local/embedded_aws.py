@@ -62,13 +62,13 @@ class EmbeddedAws:
         for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
             os.environ.pop(name, None)
         settings.reload()  # read again by the next get_settings()
-        from nudge.local import moto_speedups
+        from nudge_tools.local import moto_speedups
 
         moto_speedups.install()  # per-item transactions: moto's own copy whole tables each time
-        from nudge.local import moto_asl_cache
+        from nudge_tools.local import moto_asl_cache
 
         moto_asl_cache.install()  # one ANTLR parse per state machine definition, not per execution
-        from nudge.local import direct_dynamodb
+        from nudge_tools.local import direct_dynamodb
 
         direct_dynamodb.install()  # PynamoDB's item operations straight into moto, not via botocore
         # reset=False: whatever is already in moto's backends (state loaded from disk) stays.
@@ -77,7 +77,7 @@ class EmbeddedAws:
 
     def stop(self) -> None:
         self._server.stop()
-        from nudge.local import direct_dynamodb
+        from nudge_tools.local import direct_dynamodb
 
         direct_dynamodb.uninstall()
         # remove_data=False: the state outlives the mock, for whoever still reads it while stopping.

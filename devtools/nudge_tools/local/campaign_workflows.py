@@ -1,6 +1,6 @@
 """The local runtime's campaign workflows port: moto's Step Functions engine through
-:class:`~nudge.local.stepfunctions.LocalStepFunctions` (here, not in ``nudge.campaigns``, because the local
-runtime's code is never shipped to Lambda)."""
+:class:`~nudge_tools.local.stepfunctions.LocalStepFunctions` (here, not in ``nudge.campaigns``, because the
+local runtime's code is never shipped to Lambda)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from nudge.campaigns import broadcast_machine
 from nudge.campaigns.compiler import resumable
 from nudge.campaigns.workflows import CAMPAIGNS_FUNCTION, LOCAL_BROADCAST_MACHINE, AwsWorkflows, machine_name
-from nudge.local.stepfunctions import LocalStepFunctions
 from nudge.settings import get_settings
+from nudge_tools.local.stepfunctions import LocalStepFunctions
 
 
 class LocalWorkflows:
