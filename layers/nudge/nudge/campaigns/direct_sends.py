@@ -44,12 +44,9 @@ from nudge.campaigns import executions, metrics
 from nudge.campaigns.cohorts import bucket, cohort_of
 from nudge.campaigns.messages import campaign_delivery, send_params, single_send
 from nudge.delivery import records
-from nudge.model import Person
+from nudge.model import people as people_items
 from nudge.model.campaigns import Journey
-from nudge.model.keys import PROFILE, person_pk
 from nudge.segments.context import StoredPerson
-
-_BATCH_GET = 100  # keys per BatchGetItem
 
 
 @dataclass(frozen=True)
@@ -230,24 +227,19 @@ def _count(
 
 def _profiles(workspace_id: str, cio_ids: list[str], now: int) -> dict[str, StoredPerson]:
     """The people still there, read consistently (a recipient created by this very page is seen)."""
-    found: dict[str, StoredPerson] = {}
-    keys = [(person_pk(workspace_id, cio_id), PROFILE) for cio_id in cio_ids]
-    for start in range(0, len(keys), _BATCH_GET):
-        for person in Person.batch_get(keys[start : start + _BATCH_GET], consistent_read=True):
-            if isinstance(person, Person):
-                found[person.cio_id] = StoredPerson(workspace_id, person, now)
-    return found
+    found = people_items.profiles(workspace_id, cio_ids, consistent_read=True)
+    return {cio_id: StoredPerson(workspace_id, person, now) for cio_id, person in found.items()}
 
 
 def _histories(workspace_id: str, campaign_id: str, cio_ids: Iterable[str]) -> dict[str, executions.History]:
     """Each person's journey and claim in the campaign, as ``executions.enter`` reads them one by one."""
     by_pk = {executions.journey_pk(workspace_id, campaign_id, cio_id): cio_id for cio_id in cio_ids}
     keys = [(pk, sk) for pk in by_pk for sk in (executions.JOURNEY_SK, executions.CLAIM_SK)]
-    items: dict[tuple[str, str], Journey] = {}
-    for start in range(0, len(keys), _BATCH_GET):
-        for item in Journey.batch_get(keys[start : start + _BATCH_GET], consistent_read=True):
-            if isinstance(item, Journey):
-                items[(item.pk, item.sk)] = item
+    items = {
+        (item.pk, item.sk): item
+        for item in Journey.batch_get(keys, consistent_read=True)  # PynamoDB pages by 100 keys
+        if isinstance(item, Journey)
+    }
     return {
         cio_id: executions.history_of(
             items.get((pk, executions.JOURNEY_SK)), items.get((pk, executions.CLAIM_SK))

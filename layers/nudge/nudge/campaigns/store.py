@@ -119,9 +119,7 @@ def active_for(workspace_id: str, key: str) -> list[dict[str, Any]]:
     # A key that merely starts like this one (an event named "a#c#b" after "a") is not this key.
     ids = sorted({e.campaign_id for e in entries if isinstance(e, TriggerIndex) and _key_of(e) == key})
     keys = [(campaigns_pk(workspace_id), campaign_sk(campaign_id)) for campaign_id in ids]
-    found: list[Campaign] = []
-    for start in range(0, len(keys), 100):
-        found.extend(c for c in Campaign.batch_get(keys[start : start + 100]) if isinstance(c, Campaign))
+    found = [c for c in Campaign.batch_get(keys) if isinstance(c, Campaign)]  # PynamoDB pages by 100 keys
     # The index changes with the state in one transaction; the state check only covers a read between.
     return [view(c) for c in sorted(found, key=lambda c: c.campaign_id) if c.state == ACTIVE]
 

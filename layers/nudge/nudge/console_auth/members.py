@@ -113,8 +113,7 @@ def workspaces_of(email: str) -> list[WorkspaceRole]:
     keys = [(workspace_pk(workspace_id), WORKSPACE_SK) for workspace_id in roles]
     names = {
         ws.workspace_id: ws.name
-        for start in range(0, len(keys), 100)
-        for ws in Workspace.batch_get(keys[start : start + 100])
+        for ws in Workspace.batch_get(keys)  # PynamoDB pages by 100 keys
         if isinstance(ws, Workspace)
     }
     found = [WorkspaceRole(w, names[w], role) for w, role in roles.items() if w in names]

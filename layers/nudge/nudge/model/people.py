@@ -107,7 +107,11 @@ class Suppression(PeopleItem, discriminator="suppression"):
 
 
 def profiles(
-    workspace_id: str, cio_ids: Iterable[str], *, attributes: Sequence[str] | None = None
+    workspace_id: str,
+    cio_ids: Iterable[str],
+    *,
+    attributes: Sequence[str] | None = None,
+    consistent_read: bool | None = None,
 ) -> dict[str, Person]:
     """The profiles of ``cio_ids`` by cio_id, in batched reads (PynamoDB's ``batch_get`` sends 100 keys a
     call and retries the unprocessed ones); a person who does not exist is missing. ``attributes`` reads
@@ -116,6 +120,6 @@ def profiles(
     wanted = None if attributes is None else list(dict.fromkeys(["pk", "sk", "kind", *attributes]))
     return {
         str(person.cio_id): person
-        for person in Person.batch_get(keys, attributes_to_get=wanted)
+        for person in Person.batch_get(keys, attributes_to_get=wanted, consistent_read=consistent_read)
         if isinstance(person, Person)
     }
