@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Any, Literal, TypeAlias, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from nudge.delivery.request_shapes import SUBSCRIPTION_CHANNELS, TEMPLATE_CHANNELS
 from nudge.segments.conditions import (
     CONDITION_SCHEMA,
     MAX_TIMESTAMP,
@@ -75,8 +76,9 @@ MAX_BLOCKS = 200
 YEAR_SECONDS = 31_536_000
 NAME_MAX = 255
 BLOCK_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # no dots: block ids are path parts and ASL state names
-CHANNELS = ("email", "sms", "push", "in_app", "webhook")
-TOPIC_CHANNELS = ("email", "sms", "push")  # the channels people unsubscribe from, by topic too
+CHANNELS = TEMPLATE_CHANNELS  # a send block's channel is its template's
+# the channels people unsubscribe from, by topic too (``SUBSCRIPTION_CHANNELS``), in the errors' order
+TOPIC_CHANNELS = tuple(channel for channel in TEMPLATE_CHANNELS if channel in SUBSCRIPTION_CHANNELS)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WAITING_BLOCKS = ("delay", "wait_until")  # a cycle must pass through one of these
 EXITS = ("when_unmatched", "on_goal", "at_end")
