@@ -41,3 +41,19 @@ def test_a_record_without_its_notification_is_kept_to_be_refused_not_dropped() -
 def test_an_event_that_is_not_an_sns_invocation_is_an_error(event: dict[str, object]) -> None:
     with pytest.raises(UnusableEvent, match="not an SNS invocation"):
         SnsRecord.parse_event(event)
+
+
+def test_a_broadcast_page_task_names_its_broadcast_and_where_its_page_starts() -> None:
+    from nudge.campaigns.broadcasts import PageTask
+
+    event = {"action": "broadcast_page", "workspace_id": "ws", "campaign_id": 7, "trigger_id": "t1"}
+
+    assert PageTask.parse(event) == PageTask("ws", "7", "t1", cursor=None)
+    assert PageTask.parse({**event, "cursor": "cio-9"}).cursor == "cio-9"
+
+
+def test_a_broadcast_page_task_without_its_broadcast_says_what_is_missing() -> None:
+    from nudge.campaigns.broadcasts import InvalidPageTask, PageTask
+
+    with pytest.raises(InvalidPageTask, match="no campaign_id, trigger_id"):
+        PageTask.parse({"action": "broadcast_page", "workspace_id": "ws", "campaign_id": ""})

@@ -36,6 +36,7 @@ import json
 import math
 import secrets
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,12 +333,39 @@ class _Page:
     skipped: Counter[str] = field(default_factory=Counter)  # recipients who started no journey, by reason
 
 
+class InvalidPageTask(ValueError):
+    """The broadcast machine's Task payload does not name a broadcast (the machine was not built here)."""
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """The broadcast machine's Task payload: which broadcast, and where its next page starts."""
+
+    workspace_id: str
+    campaign_id: str
+    trigger_id: str
+    cursor: str | None  # the last member of the page before; None for the first page
+
+    @classmethod
+    def parse(cls, event: Mapping[str, Any]) -> PageTask:
+        names = ("workspace_id", "campaign_id", "trigger_id")
+        missing = [name for name in names if event.get(name) in (None, "")]
+        if missing:
+            raise InvalidPageTask(f"the broadcast page task has no {', '.join(missing)}")
+        cursor = event.get("cursor")
+        return cls(*(str(event[name]) for name in names), cursor=None if cursor is None else str(cursor))
+
+
 def page_step(event: dict[str, Any]) -> dict[str, Any]:
     """The campaigns function's ``broadcast_page`` action: the machine's state for its next turn."""
-    workspace_id, campaign_id = str(event["workspace_id"]), str(event["campaign_id"])
-    trigger_id = str(event["trigger_id"])
-    result = page(workspace_id, campaign_id, trigger_id, event.get("cursor"))
-    return {"workspace_id": workspace_id, "campaign_id": campaign_id, "trigger_id": trigger_id, **result}
+    task = PageTask.parse(event)
+    result = page(task.workspace_id, task.campaign_id, task.trigger_id, task.cursor)
+    return {
+        "workspace_id": task.workspace_id,
+        "campaign_id": task.campaign_id,
+        "trigger_id": task.trigger_id,
+        **result,
+    }
 
 
 def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | None) -> dict[str, Any]:

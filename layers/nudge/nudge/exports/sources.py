@@ -29,7 +29,6 @@ from nudge.segments.context import StoredPerson
 
 Cursor = dict[str, Any]
 START: Cursor = {"shard": 0, "after": None}
-BATCH_GET = 100  # DynamoDB's BatchGetItem maximum
 # A delivery export's timestamp columns: when each metric was first reached ("created" is its own column).
 METRIC_COLUMNS = [m for m in requests.METRICS if m != "created"]
 
@@ -212,12 +211,8 @@ class DeliveriesSource:
             for d in deliveries
             if str(d.delivery_id) not in owners
         ]
-        for start in range(0, len(keys), BATCH_GET):
-            batch = Delivery.batch_get(
-                keys[start : start + BATCH_GET],
-                attributes_to_get=["pk", "sk", "kind", "delivery_id", "cio_id"],
-            )
-            for item in batch:
-                if isinstance(item, Delivery):
-                    owners[str(item.delivery_id)] = str(item.cio_id)
+        # PynamoDB's batch_get sends 100 keys a call.
+        for item in Delivery.batch_get(keys, attributes_to_get=["pk", "sk", "kind", "delivery_id", "cio_id"]):
+            if isinstance(item, Delivery):
+                owners[str(item.delivery_id)] = str(item.cio_id)
         return owners
