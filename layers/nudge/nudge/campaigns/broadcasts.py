@@ -353,7 +353,12 @@ class PageTask:
         if missing:
             raise InvalidPageTask(f"the broadcast page task has no {', '.join(missing)}")
         cursor = event.get("cursor")
-        return cls(*(str(event[name]) for name in names), cursor=None if cursor is None else str(cursor))
+        return cls(
+            workspace_id=str(event["workspace_id"]),
+            campaign_id=str(event["campaign_id"]),
+            trigger_id=str(event["trigger_id"]),
+            cursor=None if cursor is None else str(cursor),
+        )
 
 
 def page_step(event: dict[str, Any]) -> dict[str, Any]:
