@@ -325,7 +325,7 @@ def _world() -> Iterator[dict[str, Any]]:
     import functions.send.handler as send
     import functions.track.handler as track
     from nudge import workspaces
-    from nudge.campaigns import workflows
+    from nudge.campaigns import step_functions
     from nudge.delivery import channel_set
     from nudge.delivery.channel_set import Channels
     from nudge.delivery.channels.ses import SesEmail
@@ -368,14 +368,14 @@ def _world() -> Iterator[dict[str, Any]]:
                 "streams": streams,
                 "handlers": handlers,
                 "out": out,
-                "workflows": workflows,
+                "workflows": step_functions,
                 "fakes": fakes,
             }
         finally:
             for module, handler in originals.items():
                 module.handler = handler  # type: ignore[attr-defined]
             channel_set.install(None)
-            workflows.install(None)
+            step_functions.install(None)
 
 
 def _ok(answer: Any) -> Any:

@@ -18,11 +18,11 @@ from nudge import batch_reads, composition
 from nudge.activities import log as activity_log
 from nudge.billing import consumer as metering_consumer
 from nudge.campaigns import triggers
-from nudge.evaluation import consumers
-from nudge.evaluation.changes import from_stream_record
 from nudge.reporting import subscriber as reporting_webhooks
 from nudge.segments import backfill
 from nudge.segments import evaluation as segment_evaluation
+from nudge.stream_changes import consumers
+from nudge.stream_changes.changes import from_stream_record
 
 logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME: evaluate, or sweep
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

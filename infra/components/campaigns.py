@@ -2,7 +2,7 @@
 their executions log errors to, and the broadcast fan-out machine, deployed once by the stack.
 
 A campaign's own state machine is not in this stack: the App API creates it when the campaign goes live
-(``nudge.campaigns.workflows.AwsWorkflows``), named ``nudge-<stage>-<workspace>-<campaign>``, and
+(``nudge.campaigns.step_functions.AwsWorkflows``), named ``nudge-<stage>-<workspace>-<campaign>``, and
 publishes a version on every activation that changed the definition. So the grants below name those
 machines by that prefix, never by resource, and the stack keeps no reference to them:
 
@@ -62,7 +62,7 @@ START_ACTIONS = ("states:StartExecution",)
 # (``metrics_pk``: ``<ws>#c#<campaign>#metrics#<shard>``), and nothing else of the table.
 METRICS_ACTIONS = ("dynamodb:UpdateItem", "dynamodb:PutItem")
 METRICS_PARTITIONS = ("*#c#*#metrics#*",)
-# The variables nudge.campaigns.workflows and nudge.campaigns.compiler read.
+# The variables nudge.campaigns.step_functions and nudge.campaigns.compiler read.
 STAGE_ENV = "NUDGE_STAGE"
 ROLE_ENV = "NUDGE_CAMPAIGN_ROLE_ARN"
 LOG_GROUP_ENV = "NUDGE_CAMPAIGN_LOG_GROUP_ARN"
@@ -74,7 +74,7 @@ _FUNCTION_PLACEHOLDER = "CampaignsFunctionArn"
 
 
 def machine_prefix(stage: str) -> str:
-    """What every campaign state machine's name starts with (``workflows.machine_name``)."""
+    """What every campaign state machine's name starts with (``step_functions.machine_name``)."""
     return f"nudge-{stage}-"
 
 

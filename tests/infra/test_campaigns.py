@@ -20,8 +20,8 @@ from nudge.campaigns import (
     compiler,
     executions,
     metrics,
+    step_functions,
     store,
-    workflows,
 )
 from tests.infra.conftest import Synthesized, as_list, synthesize
 
@@ -77,7 +77,7 @@ DEPLOY_ACTIONS = {
 }
 STARTERS = ("evaluate", "sweep", "campaigns")
 DEPLOYER = "api"
-# The variables the App API is told, read by nudge.campaigns.workflows and nudge.campaigns.compiler.
+# The variables the App API is told, read by nudge.campaigns.step_functions and nudge.campaigns.compiler.
 DEPLOY_VARIABLES = {
     "NUDGE_STAGE",
     "NUDGE_CAMPAIGNS_FUNCTION",
@@ -313,7 +313,7 @@ def test_the_machines_pattern_covers_the_names_and_versions_campaigns_create(
     synthesized: Synthesized,
 ) -> None:
     stage = synthesized.config.stage
-    name = workflows.machine_name(stage, "ws-1", "0123456789ab")
+    name = step_functions.machine_name(stage, "ws-1", "0123456789ab")
     arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
     pattern = "arn:aws:states:us-east-1:123456789012:stateMachine:" + f"nudge-{stage}-*"
 
@@ -364,7 +364,7 @@ def test_the_variables_are_the_ones_the_campaign_modules_read(monkeypatch: pytes
     values = {name: f"value-of-{name}" for name in DEPLOY_VARIABLES}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    port = workflows.AwsWorkflows.from_env()
+    port = step_functions.AwsWorkflows.from_env()
 
     assert compiler.function_reference() == values["NUDGE_CAMPAIGNS_FUNCTION"]
     assert port.broadcast_machine_arn() == values["NUDGE_BROADCAST_MACHINE_ARN"]

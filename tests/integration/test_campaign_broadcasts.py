@@ -392,7 +392,7 @@ class MachineWorkflows(FakeWorkflows):
 
 @pytest.mark.direct_moto  # hundreds of people paged: volume, not the AWS wire
 def test_the_broadcast_machine_runs_the_pages_on_moto(ws, account):
-    from nudge.campaigns import workflows
+    from nudge.campaigns import step_functions
 
     calls: list[dict[str, Any]] = []
 
@@ -435,8 +435,8 @@ def test_the_broadcast_machine_runs_the_pages_on_moto(ws, account):
             type="STANDARD",
         )["stateMachineArn"]
         port = MachineWorkflows(sfn, machine)
-        workflows.install(port)
-        stack.callback(workflows.install, None)
+        step_functions.install(port)
+        stack.callback(step_functions.install, None)
 
         api = campaign(ws)
         trigger_id = trigger(ws, api["id"], {"ids": [f"p{n:03d}" for n in range(150)]})

@@ -490,7 +490,7 @@ def test_active_for_skips_campaigns_that_are_not_active(app, ws, template_id, de
 
 def test_the_real_deploy_compiles_and_hands_the_asl_to_the_workflows_port(ws, template_id, monkeypatch):
     compiler = pytest.importorskip("nudge.campaigns.compiler")
-    workflows = pytest.importorskip("nudge.campaigns.workflows")
+    step_functions = pytest.importorskip("nudge.campaigns.step_functions")
     deployed: list[tuple[str, str, dict[str, Any]]] = []
 
     class Port:
@@ -498,7 +498,7 @@ def test_the_real_deploy_compiles_and_hands_the_asl_to_the_workflows_port(ws, te
             deployed.append((workspace_id, campaign_id, asl))
             return "arn:machine", "arn:machine:1"
 
-    monkeypatch.setattr(workflows, "get", lambda: Port())
+    monkeypatch.setattr(step_functions, "get", lambda: Port())
     created = store.create(ws, welcome(template_id))
 
     activated = lifecycle.activate(ws, created["id"])

@@ -7,10 +7,10 @@ import boto3
 import pytest
 
 from functions.evaluate import handler as evaluate
-from nudge.evaluation import consumers
-from nudge.evaluation.changes import Change
 from nudge.model import Person
 from nudge.settings import get_settings
+from nudge.stream_changes import consumers
+from nudge.stream_changes.changes import Change
 from tests.support.stream_records import event_insert
 
 

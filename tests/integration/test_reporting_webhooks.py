@@ -421,10 +421,10 @@ def test_what_the_send_decides_for_a_message_that_did_not_go_out_is_reported(
 
 
 def test_a_redelivered_stream_record_queues_the_same_event_id(app, ws, queued, hook):
-    from nudge.evaluation.changes import Change
     from nudge.model.keys import PROFILE, person_pk
     from nudge.model.people import Person
     from nudge.reporting import subscriber
+    from nudge.stream_changes.changes import Change
 
     create(app, hook.url, ["customer_unsubscribed"])
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from nudge.campaigns import workflows
+from nudge.campaigns import step_functions
 
 BROADCAST_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:fake-broadcasts"
 
@@ -76,8 +76,8 @@ def _unqualified(arn: str) -> str:
 @contextmanager
 def fake_workflows() -> Iterator[FakeWorkflows]:
     fake = FakeWorkflows()
-    workflows.install(fake)
+    step_functions.install(fake)
     try:
         yield fake
     finally:
-        workflows.install(None)
+        step_functions.install(None)

@@ -7,8 +7,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from nudge.campaigns import broadcast_machine, workflows
-from nudge.campaigns.workflows import AwsWorkflows, WorkflowsNotConfigured, machine_name
+from nudge.campaigns import broadcast_machine, step_functions
+from nudge.campaigns.step_functions import AwsWorkflows, WorkflowsNotConfigured, machine_name
 from nudge_tools.local.campaign_workflows import LocalWorkflows
 
 ROLE = "arn:aws:iam::123456789012:role/nudge-campaigns"
@@ -150,15 +150,15 @@ def test_machine_names_are_safe_and_at_most_80_characters():
 
 
 def test_get_builds_once_and_install_overrides(monkeypatch):
-    workflows.install(None)
+    step_functions.install(None)
     try:
-        first = workflows.get()
-        assert isinstance(first, AwsWorkflows) and workflows.get() is first
+        first = step_functions.get()
+        assert isinstance(first, AwsWorkflows) and step_functions.get() is first
         fake = object()
-        workflows.install(fake)  # type: ignore[arg-type]
-        assert workflows.get() is fake
+        step_functions.install(fake)  # type: ignore[arg-type]
+        assert step_functions.get() is fake
     finally:
-        workflows.install(None)
+        step_functions.install(None)
 
 
 class FakeLocalSfn:

@@ -75,8 +75,8 @@ def test_the_evaluate_handler_subscribes_the_change_consumers_in_order() -> None
     from nudge.activities import log
     from nudge.billing import consumer
     from nudge.campaigns import triggers
-    from nudge.evaluation import consumers
     from nudge.segments import backfill, evaluation
+    from nudge.stream_changes import consumers
 
     assert consumers.CONSUMERS[:5] == [
         evaluation.on_change,

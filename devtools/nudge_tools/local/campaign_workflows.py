@@ -9,7 +9,12 @@ from typing import Any
 
 from nudge.campaigns import broadcast_machine
 from nudge.campaigns.compiler import resumable
-from nudge.campaigns.workflows import CAMPAIGNS_FUNCTION, LOCAL_BROADCAST_MACHINE, AwsWorkflows, machine_name
+from nudge.campaigns.step_functions import (
+    CAMPAIGNS_FUNCTION,
+    LOCAL_BROADCAST_MACHINE,
+    AwsWorkflows,
+    machine_name,
+)
 from nudge.settings import get_settings
 from nudge_tools.local.stepfunctions import LocalStepFunctions
 

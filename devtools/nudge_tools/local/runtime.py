@@ -409,13 +409,13 @@ class LocalRuntime:
             self.aws.endpoint_url, REGION, local_functions(), time_scale=self.options.time_scale
         )
         self._closers.append(engine.close)
-        from nudge.campaigns import workflows
+        from nudge.campaigns import step_functions
         from nudge_tools.local.campaign_workflows import LocalWorkflows
 
         # Campaign activations deploy, and triggers start executions, on this engine.
         self.workflows = LocalWorkflows(engine)
-        workflows.install(self.workflows)
-        self._closers.append(lambda: workflows.install(None))
+        step_functions.install(self.workflows)
+        self._closers.append(lambda: step_functions.install(None))
         return engine
 
     # --- run and stop --------------------------------------------------------------------------------

@@ -27,13 +27,13 @@ from pynamodb.exceptions import PynamoDBException
 
 from nudge import clock
 from nudge.activities import kinds
-from nudge.evaluation.changes import Change
 from nudge.model import Membership, Person
 from nudge.model.activities import ActivityItem, activity_pk, activity_shard
 from nudge.model.base import plain
 from nudge.model.deliveries import Delivery
 from nudge.model.keys import event_time_key
 from nudge.settings import get_settings
+from nudge.stream_changes.changes import Change
 
 log = logging.getLogger(__name__)
 

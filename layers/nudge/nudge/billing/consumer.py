@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pynamodb.exceptions import PynamoDBException
 
 from nudge.billing import metering
-from nudge.evaluation.changes import Change
 from nudge.model import Person, TrackedObject
+from nudge.stream_changes.changes import Change
 
 log = logging.getLogger(__name__)
 

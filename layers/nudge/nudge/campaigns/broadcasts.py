@@ -44,7 +44,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
 from nudge import clock
-from nudge.campaigns import direct_sends, executions, newsletters, triggers, workflows
+from nudge.campaigns import direct_sends, executions, newsletters, step_functions, triggers
 from nudge.delivery import settings as delivery_settings
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Person
@@ -203,7 +203,7 @@ def _create(
 
 
 def _start(workspace_id: str, campaign_id: str, trigger_id: str) -> None:
-    port = workflows.get()
+    port = step_functions.get()
     payload = {
         "workspace_id": workspace_id,
         "campaign_id": campaign_id,

@@ -64,7 +64,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from nudge import clock
-from nudge.campaigns import journeys, metrics, workflows
+from nudge.campaigns import journeys, metrics, step_functions
 from nudge.campaigns.messages import campaign_delivery, send_params, single_send
 from nudge.delivery import records
 from nudge.model.base import condition_failed
@@ -231,7 +231,7 @@ def enter(
         "entered_at": at,
     }
     try:
-        started = workflows.get().start(str(campaign["version_arn"]), name, payload)
+        started = step_functions.get().start(str(campaign["version_arn"]), name, payload)
     except Exception:
         if not own:
             _release(pk, claim, name)

@@ -35,7 +35,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 
 from nudge import clock
-from nudge.campaigns import compiler, workflows
+from nudge.campaigns import compiler, step_functions
 from nudge.campaigns.definition import (
     DefinitionError,
     SegmentKind,
@@ -305,7 +305,7 @@ def _deploy(workspace_id: str, campaign_id: str, version: int, definition: dict[
     """Compile the definition to ASL and deploy it: (state machine ARN, version ARN). A function of its
     own so tests can stand in for Step Functions."""
     asl = compiler.compile_workflow(campaign_id, version, definition)
-    state_machine_arn, version_arn = workflows.get().deploy(workspace_id, campaign_id, asl)
+    state_machine_arn, version_arn = step_functions.get().deploy(workspace_id, campaign_id, asl)
     return state_machine_arn, version_arn
 
 

@@ -46,7 +46,6 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from nudge import batch_reads, clock, sweep_window
 from nudge.campaigns import executions, store
 from nudge.errors import NotFound
-from nudge.evaluation.changes import Change
 from nudge.model import EventItem, Membership, Person
 from nudge.model.base import condition_failed, plain
 from nudge.model.campaigns import CampaignsItem, DateTrigger
@@ -54,6 +53,7 @@ from nudge.segments.condition_eval import FieldsOnly, evaluate
 from nudge.segments.condition_types import MAX_TIMESTAMP
 from nudge.segments.conditions import Condition, ConditionError, EventCondition, parse
 from nudge.segments.context import StoredPerson
+from nudge.stream_changes.changes import Change
 from nudge.tracking.people import to_view
 
 log = logging.getLogger(__name__)

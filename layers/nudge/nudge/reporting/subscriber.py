@@ -16,12 +16,12 @@ from typing import Any
 
 from nudge import ids
 from nudge.delivery import outcomes, states
-from nudge.evaluation.changes import Change
 from nudge.model.base import plain
 from nudge.model.people import Person
 from nudge.reporting import events, store
 from nudge.reporting import queue as reporting_queue
 from nudge.reporting.queue import QueuedEvent
+from nudge.stream_changes.changes import Change
 
 
 def on_delivery_outcome(outcome: outcomes.Outcome) -> None:

@@ -15,12 +15,12 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from nudge.evaluation.changes import Change
 from nudge.model import Person, Segment
 from nudge.model.base import condition_failed
 from nudge.model.people import PROFILE_SHARDS
 from nudge.segments.context import StoredPerson
 from nudge.segments.evaluation import apply
+from nudge.stream_changes.changes import Change
 
 PAGE_SIZE = 100
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from pynamodb.exceptions import DeleteError, PutError
 
 from nudge import batch_reads, clock
-from nudge.evaluation.changes import Change
 from nudge.model import (
     Device,
     EventItem,
@@ -33,6 +32,7 @@ from nudge.segments import dependents, rechecks
 from nudge.segments.conditions import evaluate
 from nudge.segments.context import StoredPerson
 from nudge.segments.definitions import DYNAMIC, condition_of, load_many
+from nudge.stream_changes.changes import Change
 
 log = logging.getLogger(__name__)
 # Profile fields outside ``attributes`` that conditions read by these names (``segments.context``).

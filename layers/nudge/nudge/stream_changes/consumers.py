@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nudge.evaluation.changes import Change
+from nudge.stream_changes.changes import Change
 
 Consumer = Callable[[Change], None]
 CONSUMERS: list[Consumer] = []

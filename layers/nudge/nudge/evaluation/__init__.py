@@ -1,1 +1,0 @@
-"""Evaluation: what happens when stored data changes (the DynamoDB stream consumer's domain)."""
