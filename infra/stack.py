@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack, Tags
+from aws_cdk import Duration, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -23,7 +23,7 @@ from infra.components.delivery import (
     SmsSending,
 )
 from infra.components.exports import Exports
-from infra.components.function import ServiceFunction
+from infra.components.function import FunctionCode, ServiceFunction
 from infra.components.http_api import ApiBackend, HttpApi
 from infra.components.layers import SharedLayers
 from infra.components.monitoring import Monitoring
@@ -31,7 +31,7 @@ from infra.components.reporting import ReportingWebhooks
 from infra.components.schedule import Daily, EveryMinute
 from infra.components.streams import StreamConsumer
 from infra.components.tables import DataTables
-from infra.config import PROJECT, DeployConfig, table_env_var
+from infra.config import PROJECT, DeployConfig
 from infra.functions import FUNCTIONS, TRIGGER_ORDER, Allowed, Told
 from nudge.http.app_api.routes import ROUTES as APP_ROUTES
 from nudge.http.routing import APP_OLDER_BASE
@@ -102,7 +102,6 @@ class NudgeStack(Stack):
             api_paths=[route.path for route in APP_ROUTES] + [APP_OLDER_BASE.proxy_path],
             config=config,
         )
-        self._outputs(config)
 
     def _function(self, spec: declared.Function, assets: BuiltAssets) -> ServiceFunction:
         """A function told the names of exactly the tables it is granted, and granted nothing else (but
@@ -111,17 +110,13 @@ class NudgeStack(Stack):
         service = ServiceFunction(
             self,
             spec.construct_id,
-            code_dir=assets.functions[spec.code],
-            service_name=spec.construct_id.lower(),
-            handler=spec.handler,
-            layers=self.layers.all,
+            code=FunctionCode(assets.functions[spec.code], self.layers.all, spec.handler),
             environment={
                 **self.tables.environment(spec.tables),
                 **{value.value: told[value] for value in spec.told if value in told},
             },
             config=self.config,
-            memory_mb=int(getattr(self.config, f"{spec.sized_as}_memory_mb")),
-            timeout_seconds=int(getattr(self.config, f"{spec.sized_as}_timeout_seconds")),
+            sized_as=spec.sized_as,
         )
         self.tables.grant(service.function, read_only=spec.reads, read_write=spec.writes)
         if Told.LINK_SECRET in spec.told:
@@ -268,102 +263,3 @@ class NudgeStack(Stack):
         for spec in FUNCTIONS:
             if spec.reports:
                 self.reporting.grant_enqueue(self.functions[spec.construct_id].function)
-
-    def _outputs(self, config: DeployConfig) -> None:
-        CfnOutput(self, "TrackApiUrl", value=self.api.url, description="Base URL of the Track API")
-        CfnOutput(self, "AppApiUrl", value=self.api.url, description="Base URL of the App API (the same API)")
-        if self.api.domain is not None:
-            CfnOutput(
-                self,
-                "CustomDomainTarget",
-                value=self.api.domain.regional_domain_name,
-                description=f"Point {config.custom_domain} here (a CNAME, or an alias record)",
-            )
-            CfnOutput(
-                self,
-                "CustomDomainHostedZoneId",
-                value=self.api.domain.regional_hosted_zone_id,
-                description="Hosted zone id of CustomDomainTarget, for a Route 53 alias record",
-            )
-        # The generated table names, for the nudge CLI (NUDGE_<TABLE>_TABLE) and for operators.
-        for name, table in self.tables.tables.items():
-            CfnOutput(
-                self,
-                f"{name.title()}TableName",
-                value=table.table_name,
-                description=f"The {name} table (give it to the nudge CLI as {table_env_var(name)})",
-            )
-        CfnOutput(
-            self,
-            "ConsoleUrl",
-            value=self.console.url,
-            description="The web console (sign in with a user added by nudge user add)",
-        )
-        if config.console_domain:
-            CfnOutput(
-                self,
-                "ConsoleDomainTarget",
-                value=self.console.distribution.distribution_domain_name,
-                description=f"Point {config.console_domain} here (a CNAME, or a Route 53 alias)",
-            )
-        CfnOutput(
-            self,
-            "ConsoleUserPoolId",
-            value=self.console_auth.pool.user_pool_id,
-            description="The console's Cognito user pool (give it to nudge user add as NUDGE_USER_POOL_ID)",
-        )
-        CfnOutput(
-            self,
-            "ConsoleUserPoolClientId",
-            value=self.console_auth.client.user_pool_client_id,
-            description="The console's app client (give it to nudge user add as NUDGE_USER_POOL_CLIENT_ID)",
-        )
-        CfnOutput(
-            self,
-            "EmailConfigurationSetName",
-            value=self.email_events.configuration_set_name,
-            description="SES configuration set every email is sent with",
-        )
-        CfnOutput(
-            self,
-            "FeedbackTopicArn",
-            value=self.email_events.topic.topic_arn,
-            description="SNS topic SES publishes email events to",
-        )
-        CfnOutput(
-            self,
-            "LinkSecretArn",
-            value=self.link_secret.arn,
-            description="Secrets Manager secret that signs message links (rotating it breaks sent links)",
-        )
-        CfnOutput(
-            self,
-            "AlarmTopicArn",
-            value=self.monitoring.topic.topic_arn,
-            description="SNS topic every alarm notifies (subscribe to it, or set context alarm_email)",
-        )
-        CfnOutput(
-            self,
-            "DashboardName",
-            value=self.monitoring.dashboard.dashboard_name,
-            description="CloudWatch dashboard of the deployment",
-        )
-        CfnOutput(
-            self,
-            "BroadcastMachineArn",
-            value=self.campaign_workflows.broadcast_machine.state_machine_arn,
-            description="Step Functions state machine that fans campaign broadcasts out",
-        )
-        CfnOutput(
-            self,
-            "CampaignRoleArn",
-            value=self.campaign_workflows.role.role_arn,
-            description="Role every campaign state machine runs as (invokes the campaigns function only)",
-        )
-        if self.push is not None:
-            CfnOutput(
-                self,
-                "PushApplicationId",
-                value=self.push.application_id,
-                description="Push application: set its APNs and FCM credentials",
-            )

@@ -29,6 +29,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.components.outputs import output
 from infra.config import DeployConfig
 from infra.nag import acknowledge
 from nudge.campaigns import broadcast_machine
@@ -154,6 +155,18 @@ class CampaignWorkflows(Construct):
             "AwsSolutions-SF2",
             "Nudge uses no X-Ray anywhere (no function is traced either), so a trace would stop at the "
             "machine; executions are followed through their history, the dashboard and the alarms.",
+        )
+        output(
+            self,
+            "BroadcastMachineArn",
+            self.broadcast_machine.state_machine_arn,
+            "Step Functions state machine that fans campaign broadcasts out",
+        )
+        output(
+            self,
+            "CampaignRoleArn",
+            self.role.role_arn,
+            "Role every campaign state machine runs as (invokes the campaigns function only)",
         )
 
     @property

@@ -15,6 +15,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.components.outputs import output
 from infra.nag import acknowledge
 from nudge.console_auth import users
 
@@ -80,6 +81,18 @@ class ConsoleAuth(Construct):
             "AwsSolutions-COG8",
             "Threat protection (advanced security) needs Cognito's Plus plan, priced per active user; "
             "the Essentials plan still locks an account out temporarily after repeated wrong passwords.",
+        )
+        output(
+            self,
+            "ConsoleUserPoolId",
+            self.pool.user_pool_id,
+            "The console's Cognito user pool (give it to nudge user add as NUDGE_USER_POOL_ID)",
+        )
+        output(
+            self,
+            "ConsoleUserPoolClientId",
+            self.client.user_pool_client_id,
+            "The console's app client (give it to nudge user add as NUDGE_USER_POOL_CLIENT_ID)",
         )
 
     def grant_sign_in(self, function: lambda_.Function) -> None:

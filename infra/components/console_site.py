@@ -40,6 +40,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
+from infra.components.outputs import output
 from infra.config import DeployConfig
 from infra.nag import acknowledge
 from nudge import console_site
@@ -136,6 +137,14 @@ class ConsoleSite(Construct):
         self._deploy(dist, logs.LogGroup(self, "DeploymentLogs", retention=config.retention))
         host = config.console_domain or self.distribution.distribution_domain_name
         self.url = f"https://{host}{console_site.PREFIX}"
+        output(self, "ConsoleUrl", self.url, "The web console (sign in with a user added by nudge user add)")
+        if config.console_domain:
+            output(
+                self,
+                "ConsoleDomainTarget",
+                self.distribution.distribution_domain_name,
+                f"Point {config.console_domain} here (a CNAME, or a Route 53 alias)",
+            )
 
     def _api_behaviour(self, api: apigwv2.HttpApi) -> cloudfront.BehaviorOptions:
         # https://<id>.execute-api.<region>.amazonaws.com -> its host name.

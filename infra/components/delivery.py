@@ -29,6 +29,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.components.dead_letters import DeadLetterQueue
+from infra.components.outputs import output
 from infra.nag import acknowledge
 
 # The events SES reports about a message that the feedback function turns into delivery metrics, blocked
@@ -103,6 +104,13 @@ class EmailEvents(Construct):
             destination=ses.EventDestination.sns_topic(self.topic),
             events=list(EMAIL_EVENTS),
         )
+        output(
+            self,
+            "EmailConfigurationSetName",
+            self.configuration_set_name,
+            "SES configuration set every email is sent with",
+        )
+        output(self, "FeedbackTopicArn", self.topic.topic_arn, "SNS topic SES publishes email events to")
 
     @property
     def configuration_set_name(self) -> str:
@@ -172,6 +180,12 @@ class LinkSecret(Construct):
             "links included, and change every workspace's derived webhook signing key; it is rotated by "
             "hand, deliberately, never on a schedule.",
         )
+        output(
+            self,
+            "LinkSecretArn",
+            self.arn,
+            "Secrets Manager secret that signs message links (rotating it breaks sent links)",
+        )
 
     @property
     def arn(self) -> str:
@@ -198,6 +212,12 @@ class PushApplication(Construct):
         )
         acknowledge(self.app, "CloudFormation-Validate::W3696", reason)
         self.app.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3696"]}})
+        output(
+            self,
+            "PushApplicationId",
+            self.application_id,
+            "Push application: set its APNs and FCM credentials",
+        )
 
     @property
     def application_id(self) -> str:

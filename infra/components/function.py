@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -17,22 +18,30 @@ from infra.nag import acknowledge
 from nudge.delivery import telemetry
 
 
+@dataclass(frozen=True)
+class FunctionCode:
+    """What a function runs: its folder, its handler in it, and the layers beside it."""
+
+    code_dir: Path
+    layers: Sequence[lambda_.ILayerVersion]
+    handler: str = "handler.handler"
+
+
 class ServiceFunction(Construct):
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        code_dir: Path,
-        service_name: str,
-        handler: str = "handler.handler",
-        layers: Sequence[lambda_.ILayerVersion],
+        code: FunctionCode,
         environment: Mapping[str, str],
         config: DeployConfig,
-        memory_mb: int,
-        timeout_seconds: int,
+        sized_as: str,
     ) -> None:
+        """Named ``construct_id`` in lower case (its service name); its memory and timeout are the
+        config's ``<sized_as>_memory_mb`` and ``<sized_as>_timeout_seconds``."""
         super().__init__(scope, construct_id)
+        service_name = construct_id.lower()
         self.service_name = service_name
         self.log_group = logs.LogGroup(self, "Logs", retention=config.retention)
         # An explicit role instead of the AWSLambdaBasicExecutionRole managed policy, which may write to
@@ -49,13 +58,13 @@ class ServiceFunction(Construct):
             "Function",
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
-            code=lambda_.Code.from_asset(str(code_dir)),
-            handler=handler,
-            layers=list(layers),
+            code=lambda_.Code.from_asset(str(code.code_dir)),
+            handler=code.handler,
+            layers=list(code.layers),
             role=self.role,
             log_group=self.log_group,
-            memory_size=memory_mb,
-            timeout=Duration.seconds(timeout_seconds),
+            memory_size=int(getattr(config, f"{sized_as}_memory_mb")),
+            timeout=Duration.seconds(int(getattr(config, f"{sized_as}_timeout_seconds"))),
             environment={
                 "POWERTOOLS_SERVICE_NAME": service_name,
                 "LOG_LEVEL": config.log_level,

@@ -23,6 +23,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
+from infra.components.outputs import output
 from infra.config import DeployConfig
 from infra.nag import acknowledge
 
@@ -91,6 +92,21 @@ class HttpApi(Construct):
             self._add_backend(backend)
         self.custom_url = config.custom_url
         self.domain = self._custom_domain(config) if config.custom_domain else None
+        output(self, "TrackApiUrl", self.url, "Base URL of the Track API")
+        output(self, "AppApiUrl", self.url, "Base URL of the App API (the same API)")
+        if self.domain is not None:
+            output(
+                self,
+                "CustomDomainTarget",
+                self.domain.regional_domain_name,
+                f"Point {config.custom_domain} here (a CNAME, or an alias record)",
+            )
+            output(
+                self,
+                "CustomDomainHostedZoneId",
+                self.domain.regional_hosted_zone_id,
+                "Hosted zone id of CustomDomainTarget, for a Route 53 alias record",
+            )
 
     def _custom_domain(self, config: DeployConfig) -> apigwv2.DomainName:
         # Regional (the only kind an HTTP API has), TLS 1.2, with the operator's certificate: ACM in the

@@ -30,6 +30,7 @@ from infra.components.dead_letters import DeadLetterQueue
 from infra.components.delivery import EmailEvents
 from infra.components.function import ServiceFunction
 from infra.components.http_api import HttpApi
+from infra.components.outputs import output
 from infra.components.schedule import Daily
 from infra.components.streams import StreamConsumer
 from infra.config import DeployConfig
@@ -84,8 +85,10 @@ class Monitoring(Construct):
             default_interval=Duration.hours(6),
         )
 
-        functions = _all_of(stack, ServiceFunction)
-        dead_letters = _all_of(stack, DeadLetterQueue)
+        # What it watches: every function and dead-letter queue the stack has made by now, in tree order.
+        self.functions = _all_of(stack, ServiceFunction)
+        self.dead_letters = _all_of(stack, DeadLetterQueue)
+        functions, dead_letters = self.functions, self.dead_letters
         api_functions = {id(backend.handler) for backend in api.backends}
 
         # Alarms.
@@ -110,9 +113,14 @@ class Monitoring(Construct):
             billing_runs=billing_runs,
             ses_rates=(bounce_rate, complaint_rate),
             configuration_set_name=email_events.configuration_set_name,
-            functions=functions,
-            dead_letters=dead_letters,
         )
+        output(
+            self,
+            "AlarmTopicArn",
+            self.topic.topic_arn,
+            "SNS topic every alarm notifies (subscribe to it, or set context alarm_email)",
+        )
+        output(self, "DashboardName", self.dashboard.dashboard_name, "CloudWatch dashboard of the deployment")
 
     def notify(self, alarm: cloudwatch.Alarm) -> cloudwatch.Alarm:
         """Send ``alarm``'s changes to the topic: into alarm, and back to OK (so whoever was told it broke
@@ -156,10 +164,9 @@ class Monitoring(Construct):
         billing_runs: Daily,
         ses_rates: tuple[cloudwatch.Metric, cloudwatch.Metric],
         configuration_set_name: str,
-        functions: Sequence[ServiceFunction],
-        dead_letters: Sequence[DeadLetterQueue],
     ) -> None:
         """Two graphs a row: the API, the streams, the state machines, sending, SES, the functions."""
+        functions, dead_letters = self.functions, self.dead_letters
         config = self.config
         http_api = api.http_api
         evaluation = stream_consumers["evaluate"]

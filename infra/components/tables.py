@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 from pynamodb.models import Model
 
+from infra.components.outputs import output
 from infra.config import table_env_var
 from infra.nag import acknowledge
 from infra.table_specs import KeyAttribute, TableSpec, table_specs
@@ -32,6 +33,14 @@ class DataTables(Construct):
         self.tables: dict[str, dynamodb.Table] = {
             name: self._table(spec) for name, spec in self.specs.items()
         }
+        # The generated table names, for the nudge CLI (NUDGE_<TABLE>_TABLE) and for operators.
+        for name, table in self.tables.items():
+            output(
+                self,
+                f"{name.title()}TableName",
+                table.table_name,
+                f"The {name} table (give it to the nudge CLI as {table_env_var(name)})",
+            )
 
     @property
     def stream_consumers(self) -> frozenset[str]:
