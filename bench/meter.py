@@ -267,7 +267,7 @@ class SwitchedMeter(Meter):
         if self.on:  # after-call only acts on calls its before-call saw
             super()._before_call(model, params, context, **kw)
 
-    def count_send(self, _sender: Any, operation_name: str, **_: Any) -> None:
+    def count_send(self, _sender: Any, **_: Any) -> None:
         if self.on:
             self.sent += 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -40,25 +41,26 @@ def binary_size(value: bytes | str) -> int:
     return len(base64.b64decode(value)) if isinstance(value, str) else len(value)
 
 
+# The scalar types' sizes, and each set type's by its members' (a set adds nothing of its own).
+_SCALARS: dict[str, Callable[[Any], int]] = {
+    "S": utf8_len,
+    "N": number_size,
+    "B": binary_size,
+    "BOOL": lambda _: 1,
+    "NULL": lambda _: 1,
+}
+_SETS: dict[str, Callable[[Any], int]] = {"SS": utf8_len, "NS": number_size, "BS": binary_size}
+
+
 def value_size(value: dict[str, Any]) -> int:
     """The size of one wire-format attribute value, without its name."""
     if len(value) != 1:
         raise ValueError(f"an attribute value has exactly one type: {value!r}")
     ((kind, data),) = value.items()
-    if kind == "S":
-        return utf8_len(data)
-    if kind == "N":
-        return number_size(data)
-    if kind == "B":
-        return binary_size(data)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(utf8_len(s) for s in data)
-    if kind == "NS":
-        return sum(number_size(n) for n in data)
-    if kind == "BS":
-        return sum(binary_size(b) for b in data)
+    if kind in _SCALARS:
+        return _SCALARS[kind](data)
+    if kind in _SETS:
+        return sum(_SETS[kind](member) for member in data)
     if kind == "L":
         return _CONTAINER_OVERHEAD + sum(_ELEMENT_OVERHEAD + value_size(v) for v in data)
     if kind == "M":

@@ -92,7 +92,14 @@ class LambdaAdapter(BaseAdapter):
         self.sent: list[requests.PreparedRequest] = []
         self.handler = handler
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+    # requests calls send(request, stream=..., timeout=..., verify=..., cert=..., proxies=...) (BaseAdapter's
+    # signature); the handler needs none of them.
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        *args: Any,  # noqa: ARG002 (requests' BaseAdapter.send)
+        **kwargs: Any,  # noqa: ARG002 (requests' BaseAdapter.send)
+    ) -> requests.Response:
         self.sent.append(request)
         body = request.body.encode() if isinstance(request.body, str) else request.body
         answer = invoke(

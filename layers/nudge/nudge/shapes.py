@@ -135,7 +135,7 @@ class Integer(Shape):
             raise ShapeError(path, "invalid_value", f"must be {bounds}")
         return number
 
-    def schema(self, defs: Defs) -> Schema:
+    def schema(self, defs: Defs) -> Schema:  # noqa: ARG002 (an override: Shape's signature)
         schema: Schema = {"type": "integer", "minimum": self.minimum}
         if self.maximum is not None:
             schema["maximum"] = self.maximum
@@ -161,7 +161,7 @@ class Text(Shape):
             raise ShapeError(path, "invalid_value", f"must be at most {self.max_length} characters")
         return value.strip() if self.strip else value
 
-    def schema(self, defs: Defs) -> Schema:
+    def schema(self, defs: Defs) -> Schema:  # noqa: ARG002 (an override: Shape's signature)
         schema: Schema = {"type": "string", "pattern": NOT_BLANK}
         if self.max_length is not None:
             schema["maxLength"] = self.max_length
@@ -191,7 +191,7 @@ class Choice(Shape):
             raise ShapeError(path, self.rule, f"unknown value {value!r}; expected {listing(self.values)}")
         return value if self.convert is None else self.convert(value)
 
-    def schema(self, defs: Defs) -> Schema:
+    def schema(self, defs: Defs) -> Schema:  # noqa: ARG002 (an override: Shape's signature)
         return {"enum": list(self.values)}
 
 
@@ -206,7 +206,7 @@ class Boolean(Shape):
             raise ShapeError(path, "wrong_type", "must be a boolean")
         return value
 
-    def schema(self, defs: Defs) -> Schema:
+    def schema(self, defs: Defs) -> Schema:  # noqa: ARG002 (an override: Shape's signature)
         return {"type": "boolean"}
 
 
@@ -270,10 +270,10 @@ class ListOf(Shape):
 class AnyValue(Shape):
     """Any JSON value, kept as it is."""
 
-    def read(self, value: Any, path: Path) -> Any:
+    def read(self, value: Any, path: Path) -> Any:  # noqa: ARG002 (an override: Shape's signature)
         return value
 
-    def schema(self, defs: Defs) -> Schema:
+    def schema(self, defs: Defs) -> Schema:  # noqa: ARG002 (an override: Shape's signature)
         return {}
 
 

@@ -314,7 +314,7 @@ class _Compiler:
         after = self._target(block.get("next"))
         self._add(name, self._task("segment", block_id, params, after, waits=self._next_waits(block)))
 
-    def _compile_exit(self, block_id: str, block: dict[str, Any], name: str) -> None:
+    def _compile_exit(self, block_id: str, block: dict[str, Any], name: str) -> None:  # noqa: ARG002 (every _compile_<kind> takes what the dispatch passes)
         self._add(name, self._end_task("exited", None, block=block_id))
 
     # -- shared pieces ----------------------------------------------------------------------------------

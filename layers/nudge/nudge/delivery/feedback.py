@@ -62,7 +62,7 @@ def _require(workspace_id: str, delivery_id: str) -> Delivery:
     return delivery
 
 
-def client_metric(workspace_id: str, delivery_id: str, metric: str, at: int, **fields: str) -> None:
+def client_metric(workspace_id: str, delivery_id: str, metric: str, at: int) -> None:
     """``POST /api/v1/metrics``, push events, v2 delivery ops and the in-app API."""
     state = CLIENT_METRICS.get(metric)
     if state is None:

@@ -76,13 +76,13 @@ class FieldsOnly:
     def devices(self) -> list[Mapping[str, Any]]:
         return []
 
-    def related_objects(self, object_type_id: str) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    def related_objects(self, object_type_id: str) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:  # noqa: ARG002 (PersonView's signature: a person with nothing yet)
         return []
 
-    def events(self, name: str, event_type: str | None, since: int | None, until: int | None) -> list[Any]:
+    def events(self, name: str, event_type: str | None, since: int | None, until: int | None) -> list[Any]:  # noqa: ARG002 (PersonView's signature: a person with nothing yet)
         return []
 
-    def in_segment(self, segment_id: str) -> bool:
+    def in_segment(self, segment_id: str) -> bool:  # noqa: ARG002 (PersonView's signature: a person with nothing yet)
         return False
 
 

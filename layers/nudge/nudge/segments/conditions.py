@@ -396,10 +396,10 @@ _ATTRIBUTE = Ref("attribute", _Attribute())
 class _TooDeep(Shape):
     """A group below ``MAX_DEPTH``: a known key that no schema level offers."""
 
-    def read(self, value: Any, path: Path) -> Any:
+    def read(self, value: Any, path: Path) -> Any:  # noqa: ARG002 (an override: Shape's signature)
         raise ShapeError(path, "depth_exceeded", f"groups nest at most {MAX_DEPTH} deep")
 
-    def schema(self, defs: Defs) -> Schema:
+    def schema(self, defs: Defs) -> Schema:  # noqa: ARG002 (an override: Shape's signature)
         raise TypeError("a level too deep for groups has no group alternatives")
 
 

@@ -34,7 +34,7 @@ def merge(workspace_id: str, primary_ref: PersonRef, secondary_ref: PersonRef) -
     if secondary is None or secondary.cio_id == primary.cio_id:
         return  # nothing to merge: already merged, or the same person
     _move_dependents(workspace_id, secondary, primary)
-    _fold_profile(workspace_id, secondary, primary)
+    _fold_profile(secondary, primary)
     people.delete_person(workspace_id, secondary)
     _take_identifiers(workspace_id, secondary, primary_ref)
 
@@ -100,7 +100,7 @@ def _move_dependents(workspace_id: str, secondary: Person, primary: Person) -> N
             )
 
 
-def _fold_profile(workspace_id: str, secondary: Person, primary_seed: Person) -> None:
+def _fold_profile(secondary: Person, primary_seed: Person) -> None:
     for _ in range(people.MAX_ATTEMPTS):
         primary = Person.get(primary_seed.pk, primary_seed.sk, consistent_read=True)
         attributes = plain(primary.attributes)

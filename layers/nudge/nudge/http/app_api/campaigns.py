@@ -122,7 +122,7 @@ def _transition(action: str) -> Operation:
     return run
 
 
-def _schema(req: Request) -> Response:
+def _schema(req: Request) -> Response:  # noqa: ARG001 (the router calls every route handler with the request)
     from nudge.campaigns import definition
 
     return 200, definition.schema()
