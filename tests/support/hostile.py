@@ -460,6 +460,11 @@ def instance(schema: Any, root: dict[str, Any], rng: random.Random, depth: int) 
             return instance(rng.choice(schema[combinator]), root, rng, depth + 1)
     if "allOf" in schema:
         return instance(schema["allOf"][0], root, rng, depth + 1)
+    return _of_type(schema, root, rng, depth)
+
+
+def _of_type(schema: dict[str, Any], root: dict[str, Any], rng: random.Random, depth: int) -> Any:
+    """A random value of the schema's ``type`` (one of them, when it lists several)."""
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = rng.choice(kind)

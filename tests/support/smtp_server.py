@@ -8,7 +8,7 @@ import base64
 import binascii
 import socketserver
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -56,87 +56,129 @@ class SmtpServer:
         self._thread.join(timeout=5)
 
     def _session(self, conn: socketserver.StreamRequestHandler) -> None:
-        def reply(line: str) -> None:
-            conn.wfile.write(line.encode() + b"\r\n")
-            conn.wfile.flush()
+        _Session(self, conn).run()
 
-        def check_plain(encoded: str) -> bool:
-            try:
-                _, user, password = base64.b64decode(encoded).decode().split("\0")
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                return False
-            return user == self.user and password == self.password
 
-        authed: str | None = None
-        mail_from: str | None = None
-        rcpt_tos: list[str] = []
-        reply("220 localhost ESMTP nudge-test")
-        while line := conn.rfile.readline():
+class _Session:
+    """One client's conversation: a method per verb, each answering it; True from one ends the session."""
+
+    def __init__(self, server: SmtpServer, conn: socketserver.StreamRequestHandler) -> None:
+        self.server = server
+        self.conn = conn
+        self.authed: str | None = None
+        self.mail_from: str | None = None
+        self.rcpt_tos: list[str] = []
+
+    def run(self) -> None:
+        verbs: dict[str, Callable[[str], bool]] = {
+            "EHLO": self.ehlo,
+            "HELO": self.helo,
+            "MAIL": self.mail,
+            "RCPT": self.rcpt,
+            "DATA": self.data,
+            "RSET": self.rset,
+            "NOOP": self.noop,
+            "QUIT": self.quit,
+        }
+        if self.server.user is not None:
+            verbs["AUTH"] = self.auth
+        self.reply("220 localhost ESMTP nudge-test")
+        while line := self.conn.rfile.readline():
             text = line.decode().rstrip("\r\n")
             verb, _, arg = text.partition(" ")
-            verb = verb.upper()
-            if verb == "EHLO":
-                reply("250-localhost")
-                if self.user is not None:
-                    reply("250-AUTH PLAIN")
-                reply("250 HELP")
-            elif verb == "HELO":
-                reply("250 localhost")
-            elif verb == "AUTH" and self.user is not None:
-                mechanism, _, initial = arg.partition(" ")
-                if mechanism.upper() != "PLAIN":
-                    reply("504 5.5.4 unrecognized authentication type")
-                    continue
-                if not initial:
-                    reply("334 ")
-                    initial = conn.rfile.readline().decode().strip()
-                if check_plain(initial):
-                    authed = self.user
-                    reply("235 2.7.0 authentication successful")
-                else:
-                    reply("535 5.7.8 authentication credentials invalid")
-            elif verb == "MAIL":
-                if self.user is not None and authed is None:
-                    reply("530 5.7.0 authentication required")
-                    continue
-                mail_from, rcpt_tos = _path(arg), []
-                reply("250 2.1.0 ok")
-            elif verb == "RCPT":
-                address = _path(arg)
-                answer = self.refuse.get(address) or self.rcpt_reply
-                if answer:
-                    reply(answer)
-                else:
-                    rcpt_tos.append(address)
-                    reply("250 2.1.5 ok")
-            elif verb == "DATA":
-                if mail_from is None or not rcpt_tos:
-                    reply("503 5.5.1 need MAIL and RCPT first")
-                    continue
-                reply("354 end data with <CR><LF>.<CR><LF>")
-                lines: list[bytes] = []
-                while (data_line := conn.rfile.readline()) not in (b".\r\n", b""):
-                    lines.append(data_line[1:] if data_line.startswith(b".") else data_line)
-                if self.drop_after_data:
-                    self.messages.append(Received(mail_from, rcpt_tos, b"".join(lines), authed))
-                    return  # the message was taken; its answer never comes
-                if self.data_reply:
-                    reply(self.data_reply)
-                    mail_from, rcpt_tos = None, []
-                    continue
-                self.messages.append(Received(mail_from, rcpt_tos, b"".join(lines), authed))
-                mail_from, rcpt_tos = None, []
-                reply("250 2.0.0 queued")
-            elif verb == "RSET":
-                mail_from, rcpt_tos = None, []
-                reply("250 2.0.0 ok")
-            elif verb == "NOOP":
-                reply("250 2.0.0 ok")
-            elif verb == "QUIT":
-                reply("221 2.0.0 bye")
+            answer = verbs.get(verb.upper())
+            if answer is None:
+                self.reply("502 5.5.2 command not implemented")
+            elif answer(arg):
                 return
-            else:
-                reply("502 5.5.2 command not implemented")
+
+    def reply(self, line: str) -> None:
+        self.conn.wfile.write(line.encode() + b"\r\n")
+        self.conn.wfile.flush()
+
+    def ehlo(self, _arg: str) -> bool:
+        self.reply("250-localhost")
+        if self.server.user is not None:
+            self.reply("250-AUTH PLAIN")
+        self.reply("250 HELP")
+        return False
+
+    def helo(self, _arg: str) -> bool:
+        self.reply("250 localhost")
+        return False
+
+    def auth(self, arg: str) -> bool:
+        mechanism, _, initial = arg.partition(" ")
+        if mechanism.upper() != "PLAIN":
+            self.reply("504 5.5.4 unrecognized authentication type")
+            return False
+        if not initial:
+            self.reply("334 ")
+            initial = self.conn.rfile.readline().decode().strip()
+        if self._check_plain(initial):
+            self.authed = self.server.user
+            self.reply("235 2.7.0 authentication successful")
+        else:
+            self.reply("535 5.7.8 authentication credentials invalid")
+        return False
+
+    def _check_plain(self, encoded: str) -> bool:
+        try:
+            _, user, password = base64.b64decode(encoded).decode().split("\0")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return False
+        return user == self.server.user and password == self.server.password
+
+    def mail(self, arg: str) -> bool:
+        if self.server.user is not None and self.authed is None:
+            self.reply("530 5.7.0 authentication required")
+            return False
+        self.mail_from, self.rcpt_tos = _path(arg), []
+        self.reply("250 2.1.0 ok")
+        return False
+
+    def rcpt(self, arg: str) -> bool:
+        address = _path(arg)
+        answer = self.server.refuse.get(address) or self.server.rcpt_reply
+        if answer:
+            self.reply(answer)
+        else:
+            self.rcpt_tos.append(address)
+            self.reply("250 2.1.5 ok")
+        return False
+
+    def data(self, _arg: str) -> bool:
+        if self.mail_from is None or not self.rcpt_tos:
+            self.reply("503 5.5.1 need MAIL and RCPT first")
+            return False
+        self.reply("354 end data with <CR><LF>.<CR><LF>")
+        lines: list[bytes] = []
+        while (data_line := self.conn.rfile.readline()) not in (b".\r\n", b""):
+            lines.append(data_line[1:] if data_line.startswith(b".") else data_line)
+        received = Received(self.mail_from, self.rcpt_tos, b"".join(lines), self.authed)
+        if self.server.drop_after_data:
+            self.server.messages.append(received)
+            return True  # the message was taken; its answer never comes
+        self.mail_from, self.rcpt_tos = None, []
+        if self.server.data_reply:
+            self.reply(self.server.data_reply)
+            return False
+        self.server.messages.append(received)
+        self.reply("250 2.0.0 queued")
+        return False
+
+    def rset(self, _arg: str) -> bool:
+        self.mail_from, self.rcpt_tos = None, []
+        self.reply("250 2.0.0 ok")
+        return False
+
+    def noop(self, _arg: str) -> bool:
+        self.reply("250 2.0.0 ok")
+        return False
+
+    def quit(self, _arg: str) -> bool:
+        self.reply("221 2.0.0 bye")
+        return True
 
 
 def _path(arg: str) -> str:

@@ -42,16 +42,7 @@ def send(
     if channel not in CHANNELS:
         raise InvalidRequest(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
     ref = from_map(body.get("identifiers"), allow_phone=False)
-    template_id = None
-    reference = body.get("transactional_message_id")
-    if reference is not None:
-        template = resolve(workspace_id, reference)
-        if template.channel != channel:
-            raise InvalidRequest(
-                f"transactional message {reference} is a {template.channel} template, not {channel}",
-                field="transactional_message_id",
-            )
-        template_id = template.id
+    template_id = _template_id(workspace_id, channel, body.get("transactional_message_id"))
     from nudge.delivery import settings
 
     workspace_settings = settings.load(workspace_id)
@@ -67,27 +58,7 @@ def send(
         request["language"] = language
     if correlation_id:
         request["correlation_id"] = correlation_id
-    for flag in SEND_FLAGS:
-        if flag in body and body[flag] is not None:
-            if not isinstance(body[flag], bool):
-                raise InvalidRequest(f"{flag} must be true or false", field=flag)
-            request[flag] = body[flag]
-    if body.get("to") is not None:
-        if not isinstance(body["to"], str) or not body["to"].strip():
-            raise InvalidRequest("to must be a non-empty string", field="to")
-        request["to"] = body["to"].strip()
-    if body.get("bcc") is not None:
-        request["bcc"] = _string_or_list(body["bcc"], "bcc")
-    if body.get("headers") is not None:
-        request["content"]["headers"] = _headers(body["headers"])
-    if body.get("custom_data") is not None:
-        if not isinstance(body["custom_data"], dict):
-            raise InvalidRequest("custom_data must be an object", field="custom_data")
-        request["content"]["custom_data"] = body["custom_data"]
-    if body.get("message_data") is not None:
-        request["message_data"] = message_data_of(body["message_data"])
-    if body.get("attachments") is not None:
-        request["attachments"] = _attachments(body["attachments"])
+    _add_options(request, body)
     send_at = _send_at(body.get("send_at"))
 
     cio_id = people.find_or_create(workspace_id, ref)
@@ -110,6 +81,44 @@ def send(
         ),
     )
     return {"delivery_id": delivery.delivery_id, "queued_at": int(delivery.queued_at)}
+
+
+def _template_id(workspace_id: str, channel: str, reference: Any) -> str | None:
+    """The template a send names (``transactional_message_id``), which must be of its channel."""
+    if reference is None:
+        return None
+    template = resolve(workspace_id, reference)
+    if template.channel != channel:
+        raise InvalidRequest(
+            f"transactional message {reference} is a {template.channel} template, not {channel}",
+            field="transactional_message_id",
+        )
+    return template.id
+
+
+def _add_options(request: dict[str, Any], body: dict[str, Any]) -> None:
+    """The send's optional fields, each checked (in this order) and added to ``request``."""
+    for flag in SEND_FLAGS:
+        if flag in body and body[flag] is not None:
+            if not isinstance(body[flag], bool):
+                raise InvalidRequest(f"{flag} must be true or false", field=flag)
+            request[flag] = body[flag]
+    if body.get("to") is not None:
+        if not isinstance(body["to"], str) or not body["to"].strip():
+            raise InvalidRequest("to must be a non-empty string", field="to")
+        request["to"] = body["to"].strip()
+    if body.get("bcc") is not None:
+        request["bcc"] = _string_or_list(body["bcc"], "bcc")
+    if body.get("headers") is not None:
+        request["content"]["headers"] = _headers(body["headers"])
+    if body.get("custom_data") is not None:
+        if not isinstance(body["custom_data"], dict):
+            raise InvalidRequest("custom_data must be an object", field="custom_data")
+        request["content"]["custom_data"] = body["custom_data"]
+    if body.get("message_data") is not None:
+        request["message_data"] = message_data_of(body["message_data"])
+    if body.get("attachments") is not None:
+        request["attachments"] = _attachments(body["attachments"])
 
 
 def _new_id() -> str:
