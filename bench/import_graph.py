@@ -126,10 +126,56 @@ def measure() -> Structure:
     return Structure(_package_cycles(edges), _module_cycles(edges), _in_function_imports())
 
 
+def _top(module: str) -> str:
+    """functions.track.handler -> functions; nudge.delivery.send -> nudge.delivery."""
+    return module.split(".")[0] if not module.startswith(PACKAGE + ".") else _unit(module)
+
+
+def package_arrows() -> list[tuple[str, str]]:
+    """Who imports whom among the handlers, nudge's packages and the dev tools, without the arrows
+    implied by others (the transitive reduction): the README's diagram."""
+    graph = grimp.build_graph("functions", PACKAGE, "nudge_tools", cache_dir=None)
+    arrows = {
+        (_top(module), _top(imported))
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if _top(module) != _top(imported)
+    }
+    below = {a: {b for x, b in arrows if x == a} for a, _ in arrows}
+
+    def reaches(start: str, goal: str, without: tuple[str, str]) -> bool:
+        seen, todo = set(), [b for b in below.get(start, ()) if (start, b) != without]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                todo.extend(below.get(node, ()))
+        return False
+
+    return sorted((a, b) for a, b in arrows if not reaches(a, b, (a, b)))
+
+
+def mermaid(arrows: list[tuple[str, str]]) -> str:
+    def name(unit: str) -> str:
+        return unit.removeprefix(PACKAGE + ".")
+
+    lines = ["flowchart TD"] + [f"    {name(a)} --> {name(b)}" for a, b in arrows]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="list the in-function imports too")
-    verbose = parser.parse_args().verbose
+    parser.add_argument(
+        "--mermaid", action="store_true", help="print the packages' one-way arrows as a Mermaid diagram"
+    )
+    args = parser.parse_args()
+    if args.mermaid:
+        print(mermaid(package_arrows()))
+        return 0
+    verbose = args.verbose
     structure = measure()
     print(f"cycles between packages: {len(structure.package_cycles)}")
     for a, b in structure.package_cycles:
