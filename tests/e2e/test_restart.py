@@ -11,10 +11,13 @@ import re
 import signal
 import time
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from tests.support.local_runtime import Runtime, start
@@ -185,15 +188,36 @@ def _restart_keeps_everything(state_dir: Path, how: signal.Signals) -> None:
         again.stop()
 
 
-def test_a_clean_stop_and_restart_keep_every_kind_of_state_and_a_journey_in_its_delay(tmp_path):
-    _restart_keeps_everything(tmp_path / "state", signal.SIGINT)
+@pytest.fixture(scope="module")
+def restarts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[None]]]:
+    """The three scenarios, each with its own runtimes and state dir, run side by side: most of the first
+    two is the journey's 25-second wait, which need not be waited three times over. Each test then takes
+    its own scenario's outcome (its assertion errors included) from its future."""
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="restart") as pool:
+        yield {
+            "sigint": pool.submit(
+                _restart_keeps_everything, tmp_path_factory.mktemp("sigint") / "state", signal.SIGINT
+            ),
+            "sigkill": pool.submit(
+                _restart_keeps_everything, tmp_path_factory.mktemp("sigkill") / "state", signal.SIGKILL
+            ),
+            "ctrl-c": pool.submit(_second_ctrl_c_and_reset, tmp_path_factory.mktemp("ctrl-c")),
+        }
 
 
-def test_kill_9_loses_at_most_the_last_second(tmp_path):
-    _restart_keeps_everything(tmp_path / "state", signal.SIGKILL)
+def test_a_clean_stop_and_restart_keep_every_kind_of_state_and_a_journey_in_its_delay(restarts):
+    restarts["sigint"].result()
 
 
-def test_a_second_ctrl_c_while_stopping_still_stops_cleanly_and_keeps_the_state_and_reset_drops_it(tmp_path):
+def test_kill_9_loses_at_most_the_last_second(restarts):
+    restarts["sigkill"].result()
+
+
+def test_a_second_ctrl_c_while_stopping_still_stops_cleanly_and_keeps_the_state_and_reset_drops_it(restarts):
+    restarts["ctrl-c"].result()
+
+
+def _second_ctrl_c_and_reset(tmp_path: Path) -> None:
     local = start(tmp_path, *SCALE, "--no-demo")
     assert local.track("PUT", "/api/v1/customers/cat", {"email": "cat@example.com"}).ok
     key = local.contract["track_api_key"]
