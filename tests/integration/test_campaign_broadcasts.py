@@ -204,7 +204,7 @@ def test_missing_and_suppressed_people_are_recorded_as_errors(ws, track, fake):
     [journey] = fake.journeys()
     ann_id = cio(ws, "ann@example.com")
     journeys.entered(ws, api["id"], ann_id, journey.name, clock.now())
-    journeys.finished(ws, api["id"], ann_id, journey.name, "completed", clock.now())
+    journeys.finished(ws, api["id"], ann_id, journey.name, "completed")
 
     second = trigger(ws, api["id"], {"emails": ["gone@example.com", "ann@example.com"]})
     run_pages(ws, api["id"], second)

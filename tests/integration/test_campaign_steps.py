@@ -400,9 +400,9 @@ def test_entries_count_once_per_execution_and_ends_once(ws: str, ann: str) -> No
 
 def test_a_new_entry_clears_the_previous_conversion(ws: str, ann: str) -> None:
     journeys.entered(ws, CAMPAIGN, ann, "exec-1", 100)
-    assert journeys.mark_converted(ws, CAMPAIGN, ann, "exec-1", 110)
-    assert not journeys.mark_converted(ws, CAMPAIGN, ann, "exec-1", 111)
-    assert not journeys.mark_converted(ws, CAMPAIGN, ann, "other", 111)
+    assert journeys.mark_converted(ws, CAMPAIGN, ann, "exec-1")
+    assert not journeys.mark_converted(ws, CAMPAIGN, ann, "exec-1")
+    assert not journeys.mark_converted(ws, CAMPAIGN, ann, "other")
 
     journeys.entered(ws, CAMPAIGN, ann, "exec-2", 200)
 

@@ -178,7 +178,7 @@ def test_once_enters_a_single_time_even_before_the_journey_is_written(ws, track,
     [start] = started_for(fake, welcome["id"])
     person = cio(ws, "ann")
     assert journeys.entered(ws, welcome["id"], person, start.name, clock.now())
-    assert journeys.finished(ws, welcome["id"], person, start.name, "completed", clock.now())
+    assert journeys.finished(ws, welcome["id"], person, start.name, "completed")
     track.post("/api/v1/customers/ann/events", {"name": "signed_up", "id": "e9"})
     stream.idle()
     assert len(started_for(fake, welcome["id"])) == 1
@@ -270,7 +270,7 @@ def test_interval_re_enters_after_its_seconds(ws, track, fake, monkeypatch):
     assert ping(1, now)
     first = fake.journeys()[0].name
     journeys.entered(ws, c["id"], person, first, now)
-    journeys.finished(ws, c["id"], person, first, "completed", now + 10)
+    journeys.finished(ws, c["id"], person, first, "completed")
     assert not ping(2, now + 3599)
     assert ping(3, now + 3600)
 
@@ -361,7 +361,7 @@ def test_attribute_change_any_value_or_a_given_one(ws, track, stream, fake):
     assert started_for(fake, to_pro["id"]) == []
     person = cio(ws, "ann")
     journeys.entered(ws, anything["id"], person, started_for(fake, anything["id"])[0].name, clock.now())
-    journeys.finished(ws, anything["id"], person, started_for(fake, anything["id"])[0].name, "completed", 0)
+    journeys.finished(ws, anything["id"], person, started_for(fake, anything["id"])[0].name, "completed")
 
     track.put("/api/v1/customers/ann", {"plan": "pro"})
     track.put("/api/v1/customers/ann", {"name": "Ann B."})  # another attribute: nothing

@@ -63,7 +63,6 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from nudge import clock
 from nudge.campaigns import journeys, metrics, step_functions
 from nudge.campaigns.messages import campaign_delivery, send_params, single_send
 from nudge.delivery import records
@@ -263,7 +262,7 @@ def _send_directly(
     )
     _, created = records.queue(workspace_id, new)
     entered = journeys.entered(workspace_id, campaign_id, cio_id, name, at, key)
-    journeys.finished(workspace_id, campaign_id, cio_id, name, "completed", clock.now(), key)
+    journeys.finished(workspace_id, campaign_id, cio_id, name, "completed", key)
     counts = {metrics.ENTERED: int(entered), metrics.COMPLETED: int(entered), metrics.SENT: int(created)}
     shard = metrics.shard_of(cio_id)
     metrics.add_counts(workspace_id, campaign_id, None, counts, shard)

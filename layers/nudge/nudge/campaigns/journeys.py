@@ -52,12 +52,10 @@ def entered(workspace_id: str, campaign_id: str, cio_id: str, execution: str, at
     )
 
 
-def mark_converted(
-    workspace_id: str, campaign_id: str, cio_id: str, execution: str, at: int, key: str = SK
-) -> bool:
+def mark_converted(workspace_id: str, campaign_id: str, cio_id: str, execution: str, key: str = SK) -> bool:
     """Record that the person met the campaign's goal during ``execution``. True if this call did.
 
-    ``at`` is when the conversion was noticed; the journey keeps only the flag."""
+    The journey keeps only the flag, not when the conversion was noticed."""
     item = Journey(journey_pk(workspace_id, campaign_id, cio_id), key)
     return _apply(
         item,
@@ -67,7 +65,7 @@ def mark_converted(
 
 
 def finished(
-    workspace_id: str, campaign_id: str, cio_id: str, execution: str, outcome: str, at: int, key: str = SK
+    workspace_id: str, campaign_id: str, cio_id: str, execution: str, outcome: str, key: str = SK
 ) -> bool:
     """Record that ``execution`` ended (``outcome``: completed, exited, converted or failed). True if this
     call ended it; False if it had already ended or a later execution owns the journey.

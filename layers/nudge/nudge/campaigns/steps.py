@@ -163,7 +163,7 @@ def end(event: dict[str, Any]) -> dict[str, Any]:
     # Out of any wait first: once the journey is no longer running, nothing would take it out.
     metrics.leave_waiting(step.workspace_id, step.campaign_id, step.cio_id, step.execution, step.journey)
     ended = journeys.finished(
-        step.workspace_id, step.campaign_id, step.cio_id, step.execution, outcome, clock.now(), step.journey
+        step.workspace_id, step.campaign_id, step.cio_id, step.execution, outcome, step.journey
     )
     if ended:
         step.count(_OUTCOME_METRIC[outcome])
@@ -226,7 +226,7 @@ def _check(step: Step, event: dict[str, Any]) -> dict[str, Any]:
     goal = event.get("goal")
     if goal and _goal_met(person, goal, step.entered_at, int(settings.get("goal_window_seconds", 604800))):
         if journeys.mark_converted(
-            step.workspace_id, step.campaign_id, step.cio_id, step.execution, clock.now(), step.journey
+            step.workspace_id, step.campaign_id, step.cio_id, step.execution, step.journey
         ):
             step.count(metrics.CONVERTED)
             if step.block:

@@ -130,6 +130,24 @@ def parse(message_text: str) -> Feedback | None:
 
     detail: dict[str, str] = {}
     _put(detail, "message_id", mail.get("messageId"))
+    permanent, recipients = _details(event_type, kind, section, detail)
+
+    # Opens, clicks, sends, rejects and rendering failures concern the whole email: its destination.
+    addresses = _addresses(recipients) or _addresses(mail.get("destination"))
+    return Feedback(
+        workspace_id=workspace_id,
+        delivery_id=delivery_id,
+        kind=kind,
+        at=at,
+        addresses=addresses,
+        permanent=permanent,
+        detail=detail,
+    )
+
+
+def _details(event_type: str, kind: str, section: dict[str, Any], detail: dict[str, str]) -> tuple[bool, Any]:
+    """What the event's own section says: whether the address is gone for good, the recipients it names
+    (None: the whole email's), and its details, put into ``detail``."""
     permanent = False
     recipients: Any = None
     if event_type == "Bounce":
@@ -159,18 +177,7 @@ def parse(message_text: str) -> Feedback | None:
     elif kind == "failed":  # Rendering Failure
         _put(detail, "error", section.get("errorMessage"))
         _put(detail, "template", section.get("templateName"))
-
-    # Opens, clicks, sends, rejects and rendering failures concern the whole email: its destination.
-    addresses = _addresses(recipients) or _addresses(mail.get("destination"))
-    return Feedback(
-        workspace_id=workspace_id,
-        delivery_id=delivery_id,
-        kind=kind,
-        at=at,
-        addresses=addresses,
-        permanent=permanent,
-        detail=detail,
-    )
+    return permanent, recipients
 
 
 def _tag(tags: Mapping[str, Any], name: str) -> str:
