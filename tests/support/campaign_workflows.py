@@ -73,29 +73,7 @@ def asl_problems(asl: dict[str, Any]) -> list[str]:
     if asl.get("StartAt") not in states:
         problems.append(f"StartAt {asl.get('StartAt')!r} is not a state")
     for name, state in states.items():
-        if not 1 <= len(name) <= 80 or _FORBIDDEN & set(name):
-            problems.append(f"{name}: not a valid state name")
-        kind = state.get("Type")
-        targets = _targets(state)
-        for target in targets:
-            if target not in states:
-                problems.append(f"{name}: transition to missing state {target}")
-        if kind in ("Succeed", "Fail"):
-            if "Next" in state or "End" in state:
-                problems.append(f"{name}: a {kind} state has no Next or End")
-        elif kind == "Choice":
-            if not state.get("Choices"):
-                problems.append(f"{name}: a Choice needs rules")
-            if "Default" not in state:
-                problems.append(f"{name}: a Choice without Default fails on no match")
-        elif ("Next" in state) == bool(state.get("End")):
-            problems.append(f"{name}: exactly one of Next and End")
-        if kind == "Wait" and sum(k in state for k in ("Seconds", "SecondsPath", "Timestamp")) != 1:
-            problems.append(f"{name}: a Wait needs exactly one duration")
-        if kind == "Wait" and "Seconds" in state:
-            seconds = state["Seconds"]
-            if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
-                problems.append(f"{name}: Seconds must be a non-negative integer")
+        problems.extend(_state_problems(name, state, states))
     seen, stack = set(), [asl.get("StartAt")]
     while stack:
         current = stack.pop()
@@ -104,6 +82,34 @@ def asl_problems(asl: dict[str, Any]) -> list[str]:
         seen.add(current)
         stack.extend(_targets(states[current]))
     problems.extend(f"{name}: unreachable" for name in states if name not in seen)
+    return problems
+
+
+def _state_problems(name: str, state: dict[str, Any], states: dict[str, dict[str, Any]]) -> list[str]:
+    """One state's problems: its name, its transitions, its type's own fields."""
+    problems: list[str] = []
+    if not 1 <= len(name) <= 80 or _FORBIDDEN & set(name):
+        problems.append(f"{name}: not a valid state name")
+    kind = state.get("Type")
+    for target in _targets(state):
+        if target not in states:
+            problems.append(f"{name}: transition to missing state {target}")
+    if kind in ("Succeed", "Fail"):
+        if "Next" in state or "End" in state:
+            problems.append(f"{name}: a {kind} state has no Next or End")
+    elif kind == "Choice":
+        if not state.get("Choices"):
+            problems.append(f"{name}: a Choice needs rules")
+        if "Default" not in state:
+            problems.append(f"{name}: a Choice without Default fails on no match")
+    elif ("Next" in state) == bool(state.get("End")):
+        problems.append(f"{name}: exactly one of Next and End")
+    if kind == "Wait" and sum(k in state for k in ("Seconds", "SecondsPath", "Timestamp")) != 1:
+        problems.append(f"{name}: a Wait needs exactly one duration")
+    if kind == "Wait" and "Seconds" in state:
+        seconds = state["Seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            problems.append(f"{name}: Seconds must be a non-negative integer")
     return problems
 
 
