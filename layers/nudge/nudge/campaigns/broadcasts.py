@@ -333,6 +333,19 @@ class _Page:
     skipped: Counter[str] = field(default_factory=Counter)  # recipients who started no journey, by reason
 
 
+@dataclass(frozen=True)
+class _PageQuery:
+    """What a resolver reads the next page of a broadcast's recipients for (each takes what it needs)."""
+
+    workspace_id: str
+    campaign: dict[str, Any]
+    trigger_id: str
+    spec: dict[str, Any]
+    cursor: str | None
+    now: int
+    size: int = PAGE
+
+
 class InvalidPageTask(ValueError):
     """The broadcast machine's Task payload does not name a broadcast (the machine was not built here)."""
 
@@ -406,7 +419,7 @@ def page(workspace_id: str, campaign_id: str, trigger_id: str, cursor: str | Non
     # A page that queues its messages itself takes a second's worth at the sending rate (pages pause at
     # least a second); one that starts executions stays at PAGE, each start being a call of its own.
     size = min(MAX_DIRECT_PAGE, max(PAGE, rate)) if plan is not None else PAGE
-    found = _RESOLVERS[spec["kind"]](workspace_id, campaign, trigger_id, spec, cursor, now, size)
+    found = _RESOLVERS[spec["kind"]](_PageQuery(workspace_id, campaign, trigger_id, spec, cursor, now, size))
     if plan is not None:
         # No execution per person: the page queues the messages itself (direct_sends says why).
         entries = direct_sends.queue_page(workspace_id, campaign, plan, found.entries, found.people, now)
@@ -524,16 +537,15 @@ def _fail(workspace_id: str, campaign_id: str, trigger_id: str, reason: str) -> 
 # --- resolving a page of recipients ----------------------------------------------------------------
 
 
-def _listed(
-    workspace_id: str,
-    campaign: dict[str, Any],
-    trigger_id: str,
-    spec: dict[str, Any],
-    cursor: str | None,
-    now: int,
-    size: int = PAGE,
-) -> _Page:
+def _listed(query: _PageQuery) -> _Page:
     """``ids``, ``emails``, ``per_user_data``: the next ``PAGE`` entries of the list."""
+    workspace_id, trigger_id, spec, cursor, size = (
+        query.workspace_id,
+        query.trigger_id,
+        query.spec,
+        query.cursor,
+        query.size,
+    )
     start = int(cursor or 0)
     values = spec["values"][start : start + size]
     found = _Page(
@@ -565,17 +577,17 @@ def _api_trigger(trigger_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": "api", "trigger_id": trigger_id, "data": data}
 
 
-def _members(
-    workspace_id: str,
-    campaign: dict[str, Any],
-    trigger_id: str,
-    spec: dict[str, Any],
-    cursor: str | None,
-    now: int,
-    size: int = PAGE,
-) -> _Page:
+def _members(query: _PageQuery) -> _Page:
     """A segment's members, a page at a time in cio_id order: an API broadcast to a segment, a one-time
     broadcast, or (``members``) a segment entry campaign's current members."""
+    workspace_id, campaign, trigger_id, spec, cursor, size = (
+        query.workspace_id,
+        query.campaign,
+        query.trigger_id,
+        query.spec,
+        query.cursor,
+        query.size,
+    )
     segment_id = str(spec["segment_id"])
     members, next_cursor = members_page(workspace_id, segment_id, after=cursor, limit=size)
     found = _Page(recipients=len(members))
@@ -611,16 +623,16 @@ def _profiles(workspace_id: str, cursor: str | None, size: int = PAGE) -> tuple[
     return sorted(profiles, key=lambda p: str(p.cio_id)), after
 
 
-def _filtered(
-    workspace_id: str,
-    campaign: dict[str, Any],
-    trigger_id: str,
-    spec: dict[str, Any],
-    cursor: str | None,
-    now: int,
-    size: int = PAGE,
-) -> _Page:
+def _filtered(query: _PageQuery) -> _Page:
     """Everyone in the workspace matching the request's filter (a newsletter to everyone has none)."""
+    workspace_id, trigger_id, spec, cursor, now, size = (
+        query.workspace_id,
+        query.trigger_id,
+        query.spec,
+        query.cursor,
+        query.now,
+        query.size,
+    )
     condition = parse(spec["condition"]) if spec.get("condition") is not None else None
     profiles, after = _profiles(workspace_id, cursor, size)
     found = _Page(cursor=after)
@@ -633,16 +645,9 @@ def _filtered(
     return found
 
 
-def _dates(
-    workspace_id: str,
-    campaign: dict[str, Any],
-    trigger_id: str,
-    spec: dict[str, Any],
-    cursor: str | None,
-    now: int,
-    size: int = PAGE,
-) -> _Page:
+def _dates(query: _PageQuery) -> _Page:
     """A date attribute campaign going live: schedule everyone's date trigger from their attribute."""
+    workspace_id, campaign, cursor, now = query.workspace_id, query.campaign, query.cursor, query.now
     trigger = campaign.get("trigger") or {}
     attribute = str(trigger.get("attribute"))
     profiles, after = _profiles(workspace_id, cursor)
