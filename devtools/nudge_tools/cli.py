@@ -309,6 +309,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aws.set_defaults(targets_aws=True)
 
+    _workspace_commands(groups, aws)
+    _keys_commands(groups, aws)
+    _segment_commands(groups, aws)
+    _billing_commands(groups, aws)
+    _user_commands(groups, aws)
+    _tables_commands(groups, aws)
+    _local_commands(groups)
+    return parser
+
+
+def _workspace_commands(
+    groups: argparse._SubParsersAction[argparse.ArgumentParser], aws: argparse.ArgumentParser
+) -> None:
+    """nudge workspace create, list and update."""
     workspace = groups.add_parser("workspace", help="create and list workspaces").add_subparsers(
         dest="command", required=True
     )
@@ -322,6 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=_workspace_list)
 
+    update = workspace.add_parser("update", parents=[aws], help="set the invoice contact and tax details")
+    update.add_argument("--workspace", required=True)
+    update.add_argument("--invoice-contact")
+    update.add_argument("--tax-location", help="a key of the billing catalog's tax rates, e.g. US-CA")
+    update.add_argument("--tax-exempt", action=argparse.BooleanOptionalAction, default=None)
+    update.set_defaults(run=_workspace_update)
+
+
+def _keys_commands(
+    groups: argparse._SubParsersAction[argparse.ArgumentParser], aws: argparse.ArgumentParser
+) -> None:
+    """nudge keys rotate."""
     keys = groups.add_parser("keys", help="manage API keys").add_subparsers(dest="command", required=True)
     rotate = keys.add_parser(
         "rotate", parents=[aws], help="issue new Track and App keys; the old ones stop working"
@@ -330,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(run=_keys_rotate)
 
+
+def _segment_commands(
+    groups: argparse._SubParsersAction[argparse.ArgumentParser], aws: argparse.ArgumentParser
+) -> None:
+    """nudge segment create-manual."""
     segment = groups.add_parser("segment", help="manage segments").add_subparsers(
         dest="command", required=True
     )
@@ -342,13 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     manual.add_argument("--json", action="store_true")
     manual.set_defaults(run=_segment_create)
 
-    update = workspace.add_parser("update", parents=[aws], help="set the invoice contact and tax details")
-    update.add_argument("--workspace", required=True)
-    update.add_argument("--invoice-contact")
-    update.add_argument("--tax-location", help="a key of the billing catalog's tax rates, e.g. US-CA")
-    update.add_argument("--tax-exempt", action=argparse.BooleanOptionalAction, default=None)
-    update.set_defaults(run=_workspace_update)
 
+def _billing_commands(
+    groups: argparse._SubParsersAction[argparse.ArgumentParser], aws: argparse.ArgumentParser
+) -> None:
+    """nudge billing run, credit and usage."""
     billing = groups.add_parser("billing", help="billing runs, usage and credits").add_subparsers(
         dest="command", required=True
     )
@@ -372,6 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--workspace", required=True)
     usage.set_defaults(run=_billing_usage)
 
+
+def _user_commands(
+    groups: argparse._SubParsersAction[argparse.ArgumentParser], aws: argparse.ArgumentParser
+) -> None:
+    """nudge user add: the web console's users."""
     user = groups.add_parser("user", help="manage the web console's users").add_subparsers(
         dest="command", required=True
     )
@@ -386,12 +420,21 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--json", action="store_true", help="print email, workspace_id, role, password")
     user_add.set_defaults(run=_user_add)
 
+
+def _tables_commands(
+    groups: argparse._SubParsersAction[argparse.ArgumentParser], aws: argparse.ArgumentParser
+) -> None:
+    """nudge tables create."""
     tables = groups.add_parser("tables", help="manage tables outside CDK").add_subparsers(
         dest="command", required=True
     )
     tables.add_parser(
         "create", parents=[aws], help="create any missing table (local runtime, development)"
     ).set_defaults(run=_tables_create)
+
+
+def _local_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """nudge local (the whole platform on this machine) and nudge demo."""
     local = groups.add_parser("local", help="run the whole platform on this machine (moto underneath)")
     local.add_argument("--port", type=int, default=4000)
     local.add_argument("--host", default="127.0.0.1")
@@ -419,7 +462,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--state-dir", default=".nudge", help="where the runtime's local.json is")
     demo.add_argument("--watch", type=float, default=30.0, help="seconds to wait for the emails")
     demo.set_defaults(run=_demo)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
