@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nudge.campaigns import executions, metrics
 from nudge.campaigns.cohorts import bucket, cohort_of
-from nudge.campaigns.messages import campaign_delivery, send_params, single_send
+from nudge.campaigns.messages import JourneyRef, campaign_delivery, send_params, single_send
 from nudge.delivery import records
 from nudge.model import people as people_items
 from nudge.model.campaigns import Journey
@@ -188,7 +188,11 @@ def queue_page(
         params = send_params(campaign, block_id)
         execution = executions.execution_name(campaign_id, cio_id, trigger_id)
         new = campaign_delivery(
-            workspace_id, campaign_id, cio_id, execution, block_id, trigger, params, send_at=send_at
+            JourneyRef(workspace_id, campaign_id, cio_id, execution),
+            block_id,
+            trigger,
+            params,
+            send_at=send_at,
         )
         _, was_created = records.queue(workspace_id, new)
         if was_created:

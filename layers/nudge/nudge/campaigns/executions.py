@@ -64,7 +64,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from nudge.campaigns import journeys, metrics, step_functions
-from nudge.campaigns.messages import campaign_delivery, send_params, single_send
+from nudge.campaigns.messages import JourneyRef, campaign_delivery, send_params, single_send
 from nudge.delivery import records
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import Journey
@@ -219,7 +219,9 @@ def enter(
     key = journey_key(trigger_type, frequency, name)
     one_send = single_send(campaign)
     if one_send is not None:
-        return _send_directly(workspace_id, campaign, cio_id, trigger, name, key, one_send, at)
+        return _send_directly(
+            JourneyRef(workspace_id, campaign_id, cio_id, name), campaign, trigger, key, one_send, at
+        )
     payload = {
         "workspace_id": workspace_id,
         "campaign_id": campaign_id,
@@ -241,14 +243,7 @@ def enter(
 
 
 def _send_directly(
-    workspace_id: str,
-    campaign: dict[str, Any],
-    cio_id: str,
-    trigger: dict[str, Any],
-    name: str,
-    key: str,
-    block: str,
-    at: int,
+    journey: JourneyRef, campaign: dict[str, Any], trigger: dict[str, Any], key: str, block: str, at: int
 ) -> Entry:
     """A one-send campaign's journey without its execution, once the claim is ours: what its Tasks would
     do (enter, send, complete), for a Standard execution's 4 transitions. The message has the id the
@@ -256,10 +251,8 @@ def _send_directly(
     trigger again after a crash (its own claim), queues nothing twice; the journey is recorded entered
     and ended on the execution's name, conditionally, so the frequency rules read it as they read an
     execution's, and entries and completions are counted once, the message when this call queued it."""
-    campaign_id = str(campaign["id"])
-    new = campaign_delivery(
-        workspace_id, campaign_id, cio_id, name, block, trigger, send_params(campaign, block)
-    )
+    workspace_id, campaign_id, cio_id, name = journey
+    new = campaign_delivery(journey, block, trigger, send_params(campaign, block))
     _, created = records.queue(workspace_id, new)
     entered = journeys.entered(workspace_id, campaign_id, cio_id, name, at, key)
     journeys.finished(workspace_id, campaign_id, cio_id, name, "completed", key)

@@ -4,17 +4,23 @@ journey's message the same delivery id."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from nudge.campaigns.definition import send_topic
 from nudge.delivery import records
 
 
+class JourneyRef(NamedTuple):
+    """One journey: the workspace, campaign and person it is of, and its execution's name."""
+
+    workspace_id: str
+    campaign_id: str
+    cio_id: str
+    execution: str
+
+
 def campaign_delivery(
-    workspace_id: str,
-    campaign_id: str,
-    cio_id: str,
-    execution: str,
+    journey: JourneyRef,
     block: str,
     trigger: dict[str, Any],
     params: dict[str, Any],
@@ -28,6 +34,7 @@ def campaign_delivery(
     ``params``: the block's ``channel``, ``template_id`` or inline ``content`` (a newsletter's), ``topic``
     and the ``campaign_name``; ``send_at``: a later time (a newsletter sent at each recipient's local
     time), else now."""
+    workspace_id, campaign_id, cio_id, execution = journey
     cause = [workspace_id, campaign_id, execution, block]
     if visit:
         cause.append(visit)

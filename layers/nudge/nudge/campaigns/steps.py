@@ -39,7 +39,7 @@ from aws_lambda_powertools import Logger
 from nudge import clock
 from nudge.campaigns import journeys, metrics
 from nudge.campaigns.cohorts import cohort_of
-from nudge.campaigns.messages import campaign_delivery
+from nudge.campaigns.messages import JourneyRef, campaign_delivery
 from nudge.delivery import records
 from nudge.delivery.channels import aws_errors
 from nudge.errors import NotFound, NudgeError
@@ -185,10 +185,7 @@ def send(event: dict[str, Any]) -> dict[str, Any]:
         return {"queued": False, "skipped": "unmatched"}
     block = str(step.block)
     new = campaign_delivery(
-        step.workspace_id,
-        step.campaign_id,
-        step.cio_id,
-        step.execution,
+        JourneyRef(step.workspace_id, step.campaign_id, step.cio_id, step.execution),
         block,
         step.trigger,
         event,
