@@ -23,11 +23,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nudge import console_site, settings
 from nudge_tools.local.embedded_aws import REGION, EmbeddedAws
 from nudge_tools.local.static import StaticSite
+
+if TYPE_CHECKING:
+    from nudge_tools.local import persistence
 
 log = logging.getLogger("nudge.local")
 
@@ -78,21 +81,7 @@ class LocalRuntime:
         console = StaticSite(CONSOLE_PREFIX, self.options.console_dir) if self.options.console_dir else None
         gateway_factory = self._bind_gateway(tls, console)  # fail fast on a busy port, before moto starts
 
-        from nudge import clock
-
-        # Before any handler reads the time; a restart continues the local clock where it stopped.
-        now = time.time()
-        self._epoch = persistence.continued_epoch(self.options.time_scale, snapshot, now) or now
-        clock.configure(self.options.time_scale, self._epoch)
-        # The handlers' structured logs and metrics would drown the banner: warnings only, no EMF lines
-        # (set these variables yourself to see them).
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        # Signs tracking links; kept with the state, so links in messages already sent keep working.
-        os.environ.setdefault(
-            "NUDGE_LINK_SECRET", snapshot.link_secret if snapshot else secrets.token_hex(32)
-        )
-        settings.reload()  # the handlers read the environment set here
+        self._configure_process(snapshot)
         self.aws.start()
         self._closers.append(self.aws.stop)
         persistence.TRACKER.install()  # after the speed-ups: its lock is taken before theirs
@@ -107,39 +96,11 @@ class LocalRuntime:
         # Before anything writes: what moto holds now is what the state on disk holds.
         table_changes = persistence.TableChanges(REGION, snapshot.tables if snapshot is not None else ())
 
-        from nudge import workspaces  # imported once this process's clients reach the embedded moto
-        from nudge_tools.local.outbox import Outbox
         from nudge_tools.local.scheduler import Scheduler
 
-        if snapshot is None:
-            keys = workspaces.create_workspace("Local workspace", "essentials")
-            from nudge.delivery import settings as delivery_settings
-
-            delivery_settings.start_new_workspace(keys.workspace_id)  # a new workspace writes Liquid
-            self.workspace = {
-                "workspace_id": keys.workspace_id,
-                "site_id": keys.site_id,
-                "track_api_key": keys.track_api_key,
-                "app_api_key": keys.app_api_key,
-                "cdp_api_key": keys.cdp_api_key,
-            }
-        else:
-            self.workspace = dict(snapshot.workspace)  # the keys stored hashed; the snapshot has them
-            if "cdp_api_key" not in self.workspace:
-                # State saved before Pipelines keys existed: the workspace gets one now, kept from here on.
-                issued = workspaces.create_key(
-                    self.workspace["workspace_id"], "cdp", workspaces.DEFAULT_KEY_NAME
-                )
-                assert issued.secret is not None
-                self.workspace["cdp_api_key"] = issued.secret
+        self.workspace = self._workspace(snapshot)
         self._console_user()
-        # The outbox is kept with the state: it reads back the messages of earlier runs.
-        self.outbox = Outbox(self.state_dir / "outbox")
-        from nudge.delivery import channel_set
-        from nudge_tools.local.outbox_channels import local_channels
-
-        channel_set.install(local_channels(self.outbox, None, REGION))  # None: moto in-process
-        self._closers.append(lambda: channel_set.install(None))
+        self._install_outbox()
         self.scheduler = Scheduler(time_scale=self.options.time_scale)
         self.scheduler.start()
         self._closers.append(self.scheduler.stop)
@@ -155,18 +116,7 @@ class LocalRuntime:
             from nudge_tools.local import demo
 
             self.demo = demo.seed(self.workspace["workspace_id"])
-        from nudge_tools.local import console_users
-
-        self.saver = persistence.Saver(
-            self.state_dir,
-            table_changes,
-            meta=lambda: (self.workspace, os.environ["NUDGE_LINK_SECRET"], self.workflows.machines()),
-            executions=lambda: persistence.running_executions(REGION, self.local_time),
-            trim_points=self.progress.trim_points,
-            local_clock=self.local_time,
-            sequence=snapshot.sequence if snapshot is not None else 0,
-            user_pools=lambda: console_users.dump_pools(REGION),
-        )
+        self.saver = self._saver(snapshot, table_changes)
         self.saver.start(restored=snapshot is not None)  # the keys are on disk before local.json tells
         gateway = gateway_factory()
         thread = threading.Thread(target=gateway.serve_forever, name="nudge-gateway", daemon=True)
@@ -177,7 +127,91 @@ class LocalRuntime:
 
         scheme = "https" if tls else "http"
         base = f"{scheme}://{self._display_host()}:{gateway.server_address[1]}"
-        self.contract = {
+        self.contract = self._contract(base)
+        if tls:
+            self.contract["tls_cert"] = str(self.state_dir / "tls" / "cert.pem")
+        os.environ["NUDGE_TRACK_URL"] = base
+        os.environ["NUDGE_LINKS_URL"] = base  # tracking links in messages point back at this gateway
+        settings.reload()
+        temporary = contract_path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(self.contract, indent=2) + "\n")
+        temporary.replace(contract_path)  # readers never see a half-written file
+        return self.contract
+
+    def _configure_process(self, snapshot: persistence.Snapshot | None) -> None:
+        """Before any handler reads the time or the environment: the local clock (a restart continues it
+        where it stopped), quiet logs, the link secret."""
+        from nudge import clock
+        from nudge_tools.local import persistence
+
+        now = time.time()
+        self._epoch = persistence.continued_epoch(self.options.time_scale, snapshot, now) or now
+        clock.configure(self.options.time_scale, self._epoch)
+        # The handlers' structured logs and metrics would drown the banner: warnings only, no EMF lines
+        # (set these variables yourself to see them).
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        # Signs tracking links; kept with the state, so links in messages already sent keep working.
+        os.environ.setdefault(
+            "NUDGE_LINK_SECRET", snapshot.link_secret if snapshot else secrets.token_hex(32)
+        )
+        settings.reload()  # the handlers read the environment set here
+
+    def _install_outbox(self) -> None:
+        """Every channel sends to the outbox, which is kept with the state: it reads back the messages of
+        earlier runs."""
+        from nudge.delivery import channel_set
+        from nudge_tools.local.outbox import Outbox
+        from nudge_tools.local.outbox_channels import local_channels
+
+        self.outbox = Outbox(self.state_dir / "outbox")
+        channel_set.install(local_channels(self.outbox, None, REGION))  # None: moto in-process
+        self._closers.append(lambda: channel_set.install(None))
+
+    def _workspace(self, snapshot: persistence.Snapshot | None) -> dict[str, Any]:
+        """The local workspace: created on a first start, else the snapshot's (its keys, stored hashed in
+        moto, are kept there in the clear)."""
+        from nudge import workspaces  # imported once this process's clients reach the embedded moto
+
+        if snapshot is None:
+            keys = workspaces.create_workspace("Local workspace", "essentials")
+            from nudge.delivery import settings as delivery_settings
+
+            delivery_settings.start_new_workspace(keys.workspace_id)  # a new workspace writes Liquid
+            return {
+                "workspace_id": keys.workspace_id,
+                "site_id": keys.site_id,
+                "track_api_key": keys.track_api_key,
+                "app_api_key": keys.app_api_key,
+                "cdp_api_key": keys.cdp_api_key,
+            }
+        workspace = dict(snapshot.workspace)  # the keys stored hashed; the snapshot has them
+        if "cdp_api_key" not in workspace:
+            # State saved before Pipelines keys existed: the workspace gets one now, kept from here on.
+            issued = workspaces.create_key(workspace["workspace_id"], "cdp", workspaces.DEFAULT_KEY_NAME)
+            assert issued.secret is not None
+            workspace["cdp_api_key"] = issued.secret
+        return workspace
+
+    def _saver(
+        self, snapshot: persistence.Snapshot | None, table_changes: persistence.TableChanges
+    ) -> persistence.Saver:
+        from nudge_tools.local import console_users, persistence
+
+        return persistence.Saver(
+            self.state_dir,
+            table_changes,
+            meta=lambda: (self.workspace, os.environ["NUDGE_LINK_SECRET"], self.workflows.machines()),
+            executions=lambda: persistence.running_executions(REGION, self.local_time),
+            trim_points=self.progress.trim_points,
+            local_clock=self.local_time,
+            sequence=snapshot.sequence if snapshot is not None else 0,
+            user_pools=lambda: console_users.dump_pools(REGION),
+        )
+
+    def _contract(self, base: str) -> dict[str, Any]:
+        """What ``local.json`` tells clients: the URLs, the workspace's keys, the console's user."""
+        return {
             "console_url": f"{base}{CONSOLE_PREFIX}",
             "console_email": self.workspace["console_email"],
             "console_password": self.workspace["console_password"],
@@ -193,15 +227,6 @@ class LocalRuntime:
             "aws_endpoint_url": self.aws.endpoint_url,
             "aws_region": REGION,
         }
-        if tls:
-            self.contract["tls_cert"] = str(self.state_dir / "tls" / "cert.pem")
-        os.environ["NUDGE_TRACK_URL"] = base
-        os.environ["NUDGE_LINKS_URL"] = base  # tracking links in messages point back at this gateway
-        settings.reload()
-        temporary = contract_path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(self.contract, indent=2) + "\n")
-        temporary.replace(contract_path)  # readers never see a half-written file
-        return self.contract
 
     def _console_user(self) -> None:
         """The console's user pool, and on a first start one admin of the local workspace with a random
