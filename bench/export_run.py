@@ -33,12 +33,10 @@ def run(people: int) -> dict[str, object]:
 
     from bench.environment import REGION
     from bench.meter import SwitchedMeter
-    from bench.segment_workload import person_item
     from bench.units import item_read_units
     from functions.exports import handler as exports_handler
-    from nudge import ids, workspaces
+    from nudge import settings, workspaces
     from nudge.exports import queue
-    from nudge.settings import get_settings
     from nudge_tools.local.exports_worker import DeadlineContext, sqs_event
     from tests.support.aws import mocked_account
     from tests.support.track import AppClient
@@ -78,26 +76,14 @@ def run(people: int) -> dict[str, object]:
         import os
 
         os.environ["NUDGE_EXPORTS_BUCKET"] = BUCKET
+        settings.reload()  # the settings are read once: again, now that they name the bucket
         recorded = Recorded()
         queue.install(recorded)
         keys = workspaces.create_workspace("Bench", "essentials")
         ws = keys.workspace_id
 
         began = time.perf_counter()
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        table = get_settings().table_name("people")
-        expected: dict[str, tuple[str, str]] = {}
-        now = int(time.time())
-        for start in range(0, people, BATCH):
-            items = []
-            for n in range(start, min(start + BATCH, people)):
-                cio = ids.cio_id()
-                item = person_item(ws, n, cio, now)
-                expected[cio] = (item["id"]["S"], item["email"]["S"])
-                items.append({"PutRequest": {"Item": item}})
-            pending: Any = {table: items}
-            while pending:
-                pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+        expected = _store_people(ws, people)
         stored_s = time.perf_counter() - began
         print(f"  exports: {people:,} people stored in {stored_s:.1f} s", file=sys.stderr, flush=True)
 
@@ -131,20 +117,12 @@ def run(people: int) -> dict[str, object]:
         body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
         parts = s3.head_object(Bucket=BUCKET, Key=key, PartNumber=1).get("PartsCount", 1)
         rows = list(csv.DictReader(io.StringIO(body.decode())))
-        seen = Counter(r["cio_id"] for r in rows)
-        repeated = [c for c, count in seen.items() if count > 1]
-        missing = set(expected) - set(seen)
-        wrong = [r["cio_id"] for r in rows if expected.get(r["cio_id"]) != (r["id"], r["email"])]
-        wrong += [r["cio_id"] for r in rows if (r["plan"], r["country"]) != ("free", "FR")]
         queue.install(None)
         return {
             "people": people,
             "status": export["status"],
             "total": export["total"],
-            "rows": len(rows),
-            "repeated": len(repeated),
-            "missing": len(missing),
-            "wrong": len(wrong),
+            **_checked(rows, expected),
             "bytes": len(body),
             "parts": parts,
             "invocations": len(invocations),
@@ -156,6 +134,42 @@ def run(people: int) -> dict[str, object]:
             "write_units": round(sum(c.write_units for c in calls), 1),
             "exact": all(c.exact for c in calls),
         }
+
+
+def _store_people(workspace_id: str, people: int) -> dict[str, tuple[str, str]]:
+    """``people`` profiles written straight to the people table, 25 a request: cio_id -> (id, email)."""
+    import boto3
+
+    from bench.environment import REGION
+    from bench.segment_workload import person_item
+    from nudge import ids
+    from nudge.settings import get_settings
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    table = get_settings().table_name("people")
+    expected: dict[str, tuple[str, str]] = {}
+    now = int(time.time())
+    for start in range(0, people, BATCH):
+        items = []
+        for n in range(start, min(start + BATCH, people)):
+            cio = ids.cio_id()
+            item = person_item(workspace_id, n, cio, now)
+            expected[cio] = (item["id"]["S"], item["email"]["S"])
+            items.append({"PutRequest": {"Item": item}})
+        pending: Any = {table: items}
+        while pending:
+            pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+    return expected
+
+
+def _checked(rows: list[dict[str, str]], expected: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """The file's rows against the people stored: how many, repeated, missing and wrong."""
+    seen = Counter(r["cio_id"] for r in rows)
+    repeated = [c for c, count in seen.items() if count > 1]
+    missing = set(expected) - set(seen)
+    wrong = [r["cio_id"] for r in rows if expected.get(r["cio_id"]) != (r["id"], r["email"])]
+    wrong += [r["cio_id"] for r in rows if (r["plan"], r["country"]) != ("free", "FR")]
+    return {"rows": len(rows), "repeated": len(repeated), "missing": len(missing), "wrong": len(wrong)}
 
 
 def main() -> int:
