@@ -19,6 +19,7 @@ from nudge.campaigns import compiler
 from nudge_tools.local import persistence
 from nudge_tools.local.persistence import (
     RunningExecution,
+    RuntimeParts,
     Saver,
     Snapshot,
     SnapshotUnreadable,
@@ -71,10 +72,12 @@ class Saved:
             state_dir,
             TableChanges(REGION, restored.tables if restored else ()),
             sequence=restored.sequence if restored else 0,
-            meta=lambda: ({"workspace_id": "w"}, "secret", {}),
-            executions=list,
-            trim_points=lambda: dict(self.trim),
-            local_clock=lambda real: real,
+            parts=RuntimeParts(
+                meta=lambda: ({"workspace_id": "w"}, "secret", {}),
+                executions=list,
+                trim_points=lambda: dict(self.trim),
+                local_clock=lambda real: real,
+            ),
         )
 
 

@@ -648,13 +648,29 @@ def resume_input(execution: RunningExecution, scale: float, local_now: float) ->
 # --- the saver ------------------------------------------------------------------------------------------
 
 
+def _no_user_pools() -> bytes | None:
+    return None
+
+
+@dataclass(frozen=True)
+class RuntimeParts:
+    """How a Saver reads the runtime's parts that are not tables, at every save: ``meta()`` (workspace,
+    link secret, machines); ``executions()`` the running executions; ``trim_points()`` how far the
+    streams were consumed; ``local_clock(real)`` the local time of a real one; ``user_pools()`` the
+    console's user pools, pickled."""
+
+    meta: Callable[[], tuple[dict[str, str], str, dict[str, dict[str, Any]]]]
+    executions: Callable[[], list[RunningExecution]]
+    trim_points: Callable[[], dict[str, int]]
+    local_clock: Callable[[float], float]
+    user_pools: Callable[[], bytes | None] = _no_user_pools
+
+
 class Saver:
     """Saves at most every ``interval`` seconds while something changed: a journal entry, or a new
     snapshot once the journal has grown past the last one; a snapshot at start and on ``stop()``.
 
-    ``meta()`` answers the parts that are not tables: (workspace, link secret, machines);
-    ``executions()`` the running executions; ``trim_points()`` how far the streams were consumed;
-    ``user_pools()`` the console's user pools, pickled.
+    ``parts``: the rest of the runtime's state (RuntimeParts).
     ``sequence``: the last journal entry the loaded state contained (entries go on from there, so an
     older journal left behind by a crash is never applied on top of a newer snapshot)."""
 
@@ -663,21 +679,17 @@ class Saver:
         state_dir: Path,
         tables: TableChanges,
         *,
-        meta: Callable[[], tuple[dict[str, str], str, dict[str, dict[str, Any]]]],
-        executions: Callable[[], list[RunningExecution]],
-        trim_points: Callable[[], dict[str, int]],
-        local_clock: Callable[[float], float],
+        parts: RuntimeParts,
         sequence: int = 0,
         interval: float = SAVE_INTERVAL_SECONDS,
-        user_pools: Callable[[], bytes | None] = lambda: None,
     ) -> None:
         self._state_dir = state_dir
         self._tables = tables
-        self._meta = meta
-        self._executions = executions
-        self._trim_points = trim_points
-        self._local_clock = local_clock
-        self._user_pools = user_pools
+        self._meta = parts.meta
+        self._executions = parts.executions
+        self._trim_points = parts.trim_points
+        self._local_clock = parts.local_clock
+        self._user_pools = parts.user_pools
         self._sequence = sequence
         self._interval = interval
         self._stop = threading.Event()

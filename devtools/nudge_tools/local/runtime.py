@@ -198,15 +198,18 @@ class LocalRuntime:
     ) -> persistence.Saver:
         from nudge_tools.local import console_users, persistence
 
-        return persistence.Saver(
-            self.state_dir,
-            table_changes,
+        parts = persistence.RuntimeParts(
             meta=lambda: (self.workspace, os.environ["NUDGE_LINK_SECRET"], self.workflows.machines()),
             executions=lambda: persistence.running_executions(REGION, self.local_time),
             trim_points=self.progress.trim_points,
             local_clock=self.local_time,
-            sequence=snapshot.sequence if snapshot is not None else 0,
             user_pools=lambda: console_users.dump_pools(REGION),
+        )
+        return persistence.Saver(
+            self.state_dir,
+            table_changes,
+            parts=parts,
+            sequence=snapshot.sequence if snapshot is not None else 0,
         )
 
     def _contract(self, base: str) -> dict[str, Any]:
