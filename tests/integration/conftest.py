@@ -9,7 +9,7 @@ from botocore.config import Config
 from nudge import workspaces
 from nudge.delivery.pipeline import Outcome
 from nudge.model.tables import streamed_tables
-from nudge_tools.local.streams import StreamPump
+from nudge_tools.local.streams import MappingSettings, StreamPump
 from tests.support.aws import mocked_account
 from tests.support.channels import FakeChannels, fake_channels
 from tests.support.track import AppClient, PipelinesClient, TrackClient
@@ -54,7 +54,11 @@ def pump(account: None) -> Iterator[StreamPump]:
         "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
     )
     running = StreamPump(
-        client, streams, evaluate.handler, region="us-east-1", max_retries=2, poll_seconds=0.02
+        client,
+        streams,
+        evaluate.handler,
+        region="us-east-1",
+        mapping=MappingSettings(max_retries=2, poll_seconds=0.02),
     )
     running.start()
     yield running

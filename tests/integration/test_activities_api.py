@@ -26,7 +26,7 @@ from nudge.model.activities import ActivityItem, activity_pk
 from nudge.model.events import EventItem
 from nudge.model.tables import create_tables, streamed_tables
 from nudge_tools.local.apigw import LocalContext
-from nudge_tools.local.streams import StreamPump
+from nudge_tools.local.streams import MappingSettings, StreamPump
 from tests.integration.test_evaluate_calls import Streams
 from tests.integration.test_evaluate_calls import run as run_evaluate
 from tests.integration.test_people_api import refused
@@ -49,7 +49,13 @@ def send_pump(account: None, channels: Any) -> Iterator[StreamPump]:
     client = boto3.client(
         "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
     )
-    running = StreamPump(client, streams, send.handler, region="us-east-1", max_retries=2, poll_seconds=0.02)
+    running = StreamPump(
+        client,
+        streams,
+        send.handler,
+        region="us-east-1",
+        mapping=MappingSettings(max_retries=2, poll_seconds=0.02),
+    )
     running.start()
     yield running
     running.stop()

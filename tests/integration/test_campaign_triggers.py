@@ -18,7 +18,7 @@ from nudge import clock
 from nudge.campaigns import executions, journeys, lifecycle, metrics, steps, store, triggers
 from nudge.model.tables import streamed_tables
 from nudge_tools.local.apigw import LocalContext
-from nudge_tools.local.streams import StreamPump
+from nudge_tools.local.streams import MappingSettings, StreamPump
 from tests.support.people import profile
 from tests.support.workflows import FakeWorkflows, fake_workflows
 
@@ -75,7 +75,13 @@ def stream(account: None, fake: FakeWorkflows) -> Iterator[Stream]:
             holder[0].records.extend(event["Records"])
         return evaluate.handler(event, context)
 
-    pump = StreamPump(client, streams, handler, region="us-east-1", max_retries=2, poll_seconds=0.02)
+    pump = StreamPump(
+        client,
+        streams,
+        handler,
+        region="us-east-1",
+        mapping=MappingSettings(max_retries=2, poll_seconds=0.02),
+    )
     holder.append(Stream(pump))
     pump.start()
     yield holder[0]

@@ -9,7 +9,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from nudge_tools.local.moto_speedups import STREAM_WRITES, InProcessStreams
-from nudge_tools.local.streams import StreamPump, lambda_record
+from nudge_tools.local.streams import MappingSettings, StreamPump, lambda_record
 
 
 def _table(dynamodb):
@@ -69,7 +69,12 @@ def test_a_written_record_is_delivered_at_once_however_long_the_poll_interval():
 
         # A minute between polls: only the write's wake-up can deliver the record within the test.
         pump = StreamPump(
-            streams, {"t": arn}, handler, region="us-east-1", poll_seconds=60, writes=STREAM_WRITES
+            streams,
+            {"t": arn},
+            handler,
+            region="us-east-1",
+            mapping=MappingSettings(poll_seconds=60),
+            writes=STREAM_WRITES,
         )
         pump.start()
         try:

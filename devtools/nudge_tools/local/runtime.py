@@ -350,7 +350,7 @@ class LocalRuntime:
         from nudge.model.tables import streamed_tables
         from nudge_tools.local.moto_speedups import STREAM_WRITES, InProcessStreams
         from nudge_tools.local.routing import load_handler
-        from nudge_tools.local.streams import StreamPump
+        from nudge_tools.local.streams import MappingSettings, StreamPump
 
         client = InProcessStreams(REGION)  # moto's shards read directly (see moto_speedups)
         pumps = {}
@@ -365,9 +365,10 @@ class LocalRuntime:
                 tables,
                 handler,
                 region=REGION,
-                function_name=f"nudge-{function}",
-                writes=STREAM_WRITES,  # woken by each record written: no polling interval to wait out
-                poll_seconds=1.0,  # only the longest sleep now
+                # Woken by each record written (writes): no polling interval to wait out, the poll only the
+                # longest sleep now.
+                mapping=MappingSettings(function_name=f"nudge-{function}", poll_seconds=1.0),
+                writes=STREAM_WRITES,
             )
             pump.start()
             self._closers.append(pump.stop)

@@ -76,6 +76,18 @@ class _Shard:
     first_pending_at: float = 0.0
 
 
+@dataclass(frozen=True)
+class MappingSettings:
+    """How a pump feeds its function, as Lambda's event source mapping would (the defaults are Lambda's,
+    but the poll: how long the pump sleeps when nothing was written)."""
+
+    function_name: str = "nudge-evaluate"
+    batch_size: int = 100
+    window_seconds: float = 0.0  # Lambda's default MaximumBatchingWindowInSeconds
+    max_retries: int = 2
+    poll_seconds: float = 0.1
+
+
 class StreamPump:
     def __init__(
         self,
@@ -84,23 +96,20 @@ class StreamPump:
         handler: Handler,
         *,
         region: str,
-        batch_size: int = 100,
-        window_seconds: float = 0.0,  # Lambda's default MaximumBatchingWindowInSeconds
-        max_retries: int = 2,
-        poll_seconds: float = 0.1,
-        function_name: str = "nudge-evaluate",
+        mapping: MappingSettings | None = None,
         writes: Writes | None = None,
     ) -> None:
         """``client``: a boto3 ``dynamodbstreams`` client; ``streams``: logical table -> stream ARN."""
+        mapping = mapping or MappingSettings()
         self._client = client
         self._streams = streams
         self._handler = handler
-        self._function_name = function_name
+        self._function_name = mapping.function_name
         self._region = region
-        self._batch_size = batch_size
-        self._window = window_seconds
-        self._max_retries = max_retries
-        self._poll = poll_seconds
+        self._batch_size = mapping.batch_size
+        self._window = mapping.window_seconds
+        self._max_retries = mapping.max_retries
+        self._poll = mapping.poll_seconds
         self._writes = writes
         self._shards: dict[tuple[str, str], _Shard] = {}  # (stream ARN, shard id): ids repeat across streams
         self._stats = {table: TableStats() for table in streams}
