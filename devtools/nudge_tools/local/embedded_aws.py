@@ -62,8 +62,9 @@ class EmbeddedAws:
         for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
             os.environ.pop(name, None)
         settings.reload()  # read again by the next get_settings()
-        from nudge_tools.local import moto_speedups
+        from nudge_tools.local import botocore_cache, moto_speedups
 
+        botocore_cache.install()  # moto's backends each start a session: botocore's files parsed once
         moto_speedups.install()  # per-item transactions: moto's own copy whole tables each time
         from nudge_tools.local import moto_asl_cache
 

@@ -45,7 +45,7 @@ def _import_parser() -> ModuleType:
 
         package.__dict__["__getattr__"] = run_init
         sys.modules["moto.batch"] = package
-        moto.batch = package  # type: ignore[attr-defined]  # as an import of the package would set it
+        moto.batch = package  # as an import of the package would set it
     return importlib.import_module(_PARSER)
 
 
@@ -74,8 +74,8 @@ def _parse(definition: str) -> tuple[Any, Any]:
 
 
 def install() -> None:
-    asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse)  # type: ignore[method-assign]
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse)
 
 
 def uninstall() -> None:
-    asl_parser.AmazonStateLanguageParser.parse = _ORIGINAL  # type: ignore[method-assign]
+    asl_parser.AmazonStateLanguageParser.parse = _ORIGINAL
