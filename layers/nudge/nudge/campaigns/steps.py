@@ -74,6 +74,15 @@ class TransientStorageError(NudgeError):
     ending as failed."""
 
 
+class MalformedPayload(NudgeError):
+    """The payload lacks a field every step reads (a state machine compiled by another version of the
+    compiler, or a payload written by hand): named, rather than a bare KeyError from deep in a step."""
+
+
+# What ``Step.of`` cannot do without; ``trigger`` and ``block`` may be absent.
+_STEP_FIELDS = ("workspace_id", "campaign_id", "cio_id", "execution", "entered_at")
+
+
 @dataclass(frozen=True)
 class Step:
     """The part of every payload that says who, where and in which execution."""
@@ -89,6 +98,9 @@ class Step:
 
     @classmethod
     def of(cls, event: dict[str, Any]) -> Step:
+        missing = [name for name in _STEP_FIELDS if name not in event]
+        if missing:
+            raise MalformedPayload(f"campaign step payload lacks {', '.join(missing)}")
         return cls(
             workspace_id=str(event["workspace_id"]),
             campaign_id=str(event["campaign_id"]),
