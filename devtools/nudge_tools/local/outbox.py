@@ -27,9 +27,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from nudge.delivery.channel_names import CHANNELS
+
 logger = logging.getLogger("nudge.local")
 
-CHANNELS = ("email", "sms", "push", "in_app", "webhook")
 DEFAULT_SENDER = "nudge@localhost"
 
 # Headers the outbox writes itself (or MIME writes); extra headers may not replace them, and reading an
@@ -57,7 +58,7 @@ _MAX_ID_IN_FILENAME = 80
 
 @dataclass(frozen=True)
 class OutboxMessage:
-    channel: str  # "email" | "sms" | "push" | "in_app" | "webhook"
+    channel: str  # one of CHANNELS
     recipient: str  # email address, phone, device token, person id, or URL
     subject: str | None
     body: str  # plain text (or JSON text for webhooks/push)

@@ -11,6 +11,7 @@ subscription changes are named as its reporting webhooks name them (``customer_s
 from __future__ import annotations
 
 from nudge.delivery import states
+from nudge.delivery.channel_names import CHANNELS, cio_name
 
 EVENT_TYPES = ("event", "page", "screen")  # read from the events table, not recorded
 ATTRIBUTE_CHANGE = "attribute_change"
@@ -22,7 +23,7 @@ PREFERENCES_CHANGED = "cio_subscription_preferences_changed"
 SUBSCRIPTION_TYPES = (CUSTOMER_SUBSCRIBED, CUSTOMER_UNSUBSCRIBED, PREFERENCES_CHANGED)
 
 # Nudge's channel -> Customer.io's name for it (the ``delivery_type`` and the suffix of a message type).
-CHANNEL_NAMES = {"email": "email", "sms": "twilio", "push": "push", "in_app": "in_app", "webhook": "webhook"}
+CHANNEL_NAMES = {channel: cio_name(channel) for channel in CHANNELS}
 # Every metric a message can reach, except Nudge's own in-flight states (waiting, queued, being sent).
 MESSAGE_METRICS = tuple(
     state for state in states.STATES if state not in (states.SCHEDULED, states.QUEUED, states.ATTEMPTED)

@@ -29,12 +29,12 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteEr
 from nudge import clock
 from nudge.billing import periods
 from nudge.delivery import outcomes, states
+from nudge.delivery.channel_names import CHANNELS
 from nudge.model.base import transaction
 from nudge.model.billing import BillingItem, Identity, Incarnation, MeteredMessage, Usage
 from nudge.workspaces import billing_anchor
 
 SHARDS = 8
-CHANNELS = ("email", "sms", "push", "in_app", "webhook")
 MAX_ATTEMPTS = 5
 # TransactWriteItems takes 100 items: two per subject (marker, identity) and one per counter shard.
 MAX_GROUP = (100 - SHARDS) // 2

@@ -35,7 +35,8 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from nudge import clock
 from nudge.campaigns.definition import TOPIC_CHANNELS
 from nudge.delivery import templates
-from nudge.delivery.request_shapes import INLINE, INLINE_REQUIRED
+from nudge.delivery.channel_names import cio_name
+from nudge.delivery.request_shapes import INLINE, INLINE_REQUIRED, SEND_CHANNELS
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import Newsletter, NewsletterCounter
@@ -45,7 +46,10 @@ from nudge.subscriptions import topics
 
 PREFIX = "nl-"
 DRAFT, SENDING, CANCELED = "draft", "sending", "canceled"
-CHANNEL_NAMES = {"email": "email", "sms": "sms", "twilio": "sms", "push": "push", "in_app": "in_app"}
+# A newsletter's ``type`` -> its channel: a transactional send's channels, each also by Customer.io's name.
+CHANNEL_NAMES = {
+    name: channel for channel in SEND_CHANNELS for name in dict.fromkeys((channel, cio_name(channel)))
+}
 MAX_VARIANTS = 5
 MAX_NAME = 190
 METRICS = {"open": "opened", "click": "clicked"}

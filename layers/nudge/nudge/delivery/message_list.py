@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from nudge.delivery import records, states
+from nudge.delivery.channel_names import ALIASES, CHANNELS
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model.deliveries import MESSAGE_SHARDS, DeliveriesItem, Delivery
 from nudge.model.newest_first import Page, ShardedIndex, page
 
 FILTER_CHUNK = 100
 FILTER_BUDGET = 5000
-CHANNELS = ("email", "sms", "push", "in_app", "webhook")
-_CHANNEL_ALIASES = {"twilio": "sms"}  # Customer.io's name for its SMS channel
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class Filters:
     def parse(cls, query: dict[str, str]) -> Filters:
         channel = query.get("type") or None
         if channel is not None:
-            channel = _CHANNEL_ALIASES.get(channel, channel)
+            channel = ALIASES.get(channel, channel)  # Customer.io's ``twilio`` is SMS
             if channel not in CHANNELS:
                 raise InvalidRequest(f"type must be one of {', '.join(CHANNELS)}", field="type")
         metric = query.get("metric") or None

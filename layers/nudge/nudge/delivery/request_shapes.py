@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nudge.delivery.channel_names import CHANNELS, WEBHOOK
 from nudge.tracking.identifiers import identifiers_schema
 from nudge.tracking.limits import MAX_TIMESTAMP
 
 # --- templates, layouts and snippets (``template_store``) ------------------------------------------
 
-TEMPLATE_CHANNELS = ("email", "sms", "push", "in_app", "webhook")
+TEMPLATE_CHANNELS = CHANNELS
 # Template languages. Content saved before languages existed has none and is Jinja; a new workspace's
 # default is Liquid (Customer.io's), an older one's Jinja (delivery settings' ``template_language``).
 LIQUID, JINJA = "liquid", "jinja"
@@ -172,7 +173,7 @@ SNIPPET_SCHEMA: dict[str, Any] = {
 
 # --- transactional sends (``transactional``) --------------------------------------------------------
 
-SEND_CHANNELS = ("email", "sms", "push", "in_app")
+SEND_CHANNELS = tuple(channel for channel in CHANNELS if channel != WEBHOOK)  # Customer.io sends no webhook
 # Inline fields each channel accepts (Customer.io's names); each is template source.
 INLINE = {
     "email": ("subject", "body", "body_plain", "from", "reply_to", "preheader"),

@@ -122,7 +122,7 @@ class DeliveriesItem(Model):
 class Delivery(DeliveriesItem, discriminator="delivery"):
     delivery_id = UnicodeAttribute()
     cio_id = UnicodeAttribute()
-    channel = UnicodeAttribute()  # email | sms | push | in_app | webhook
+    channel = UnicodeAttribute()  # one of ``nudge.delivery.channel_names.CHANNELS``
     source = UnicodeAttribute()  # transactional | campaign | system (billing's invoice emails)
     state = UnicodeAttribute()
     template_id = UnicodeAttribute(null=True)

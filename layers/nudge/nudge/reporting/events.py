@@ -9,6 +9,7 @@ A webhook may subscribe to any name Customer.io's App API accepts (clients send 
 from __future__ import annotations
 
 from nudge.delivery import states
+from nudge.delivery.channel_names import CHANNELS
 
 CUSTOMER = "customer"
 SUBSCRIBED = "subscribed"
@@ -90,7 +91,6 @@ NAMES: tuple[str, ...] = CUSTOMER_EVENTS + tuple(
 
 # What Nudge reports: every metric the delivery outcomes port carries, on Nudge's channels, where
 # Customer.io has the name; and the two subscription changes.
-CHANNELS = ("email", "sms", "push", "in_app", "webhook")
 REPORTED_METRICS = frozenset(
     {
         states.ATTEMPTED,
