@@ -371,6 +371,24 @@ class Obj(Shape):
         }
 
 
+class Open(Shape):
+    """``obj``, its unknown keys left out of the result instead of refused (a request body that has always
+    ignored what it does not read, as Customer.io's do); its schema allows them."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Obj) -> None:
+        self.obj = obj
+
+    def read(self, value: Any, path: Path) -> Any:
+        if isinstance(value, dict):
+            value = {key: item for key, item in value.items() if key in self.obj.fields}
+        return self.obj.read(value, path)
+
+    def schema(self, defs: Defs) -> Schema:
+        return {k: v for k, v in self.obj.schema(defs).items() if k != "additionalProperties"}
+
+
 class Tagged(Shape):
     """An object whose ``tag`` (read first: it decides which other keys belong) picks its shape.
 

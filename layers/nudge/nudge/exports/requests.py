@@ -11,6 +11,7 @@ from typing import Any
 from nudge.delivery import states
 from nudge.errors import InvalidRequest
 from nudge.segments import conditions, search_filter
+from nudge.shapes import Described, Field, Leaf, Obj, Open, Path, Shape, ShapeError
 
 CUSTOMERS, DELIVERIES = "customers", "deliveries"
 ATTRIBUTES_MAX = 100
@@ -39,35 +40,141 @@ METRICS = (
 )
 
 
-_ATTRIBUTES_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "maxItems": ATTRIBUTES_MAX,
-    "items": {"type": "string", "minLength": 1, "maxLength": ATTRIBUTE_NAME_MAX},
-    "description": "attributes to add as columns",
-}
-_ID_SCHEMA: dict[str, Any] = {"type": ["integer", "string"], "minLength": 1, "maxLength": ID_MAX}
-_TIMESTAMP_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": TIMESTAMP_MAX - 1}
-# POST /v1/exports/customers, as ``customers`` reads it.
-CUSTOMERS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["filters"],
-    "properties": {"filters": search_filter.SCHEMA, "attributes": _ATTRIBUTES_SCHEMA},
-}
-# POST /v1/exports/deliveries, as ``deliveries`` reads it.
-DELIVERIES_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "newsletter_id": _ID_SCHEMA,
-        "campaign_id": {**_ID_SCHEMA, "description": "or newsletter_id, not both"},
-        "action_id": _ID_SCHEMA,
-        "metric": {"enum": list(METRICS)},
-        "drafts": {"type": "boolean"},
-        "start": {**_TIMESTAMP_SCHEMA, "description": "unix seconds; default: 6 months before end"},
-        "end": {**_TIMESTAMP_SCHEMA, "description": "unix seconds; default: now"},
-        "attributes": _ATTRIBUTES_SCHEMA,
-    },
-    "not": {"required": ["newsletter_id", "campaign_id"]},
-}
+# --- the bodies, declared once (``nudge.shapes``): each field's check and its schema side by side ---------
+
+_ABSENT: Any = object()  # a field left out, told apart from one given as null
+
+
+def _name(path: Path) -> str:
+    return ".".join(map(str, path))
+
+
+def _read_filters(value: Any, path: Path) -> dict[str, Any]:
+    if value is _ABSENT:
+        raise ShapeError(path, "required", f"{_name(path)} must be given")
+    if not isinstance(value, dict):
+        raise ShapeError(path, "invalid", f"{_name(path)} must be an object")
+    return value  # as given: ``CustomersExport.condition`` parses it
+
+
+def _read_attributes(value: Any, path: Path) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ShapeError(path, "invalid", "attributes must be a list of attribute names")
+    if len(value) > ATTRIBUTES_MAX:
+        raise ShapeError(path, "invalid", f"attributes must name at most {ATTRIBUTES_MAX} attributes")
+    names: list[str] = []
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or not 0 < len(name) <= ATTRIBUTE_NAME_MAX:
+            raise ShapeError(
+                (*path, i),
+                "invalid",
+                f"attributes[{i}] must be a name of 1 to {ATTRIBUTE_NAME_MAX} characters",
+            )
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _read_id(value: Any, path: Path) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not 0 < len(str(value)) <= ID_MAX:
+        message = f"{_name(path)} must be a number or a string of 1 to {ID_MAX} characters"
+        raise ShapeError(path, "invalid", message)
+    return str(value)
+
+
+def _read_metric(value: Any, path: Path) -> str:
+    if value not in METRICS:
+        raise ShapeError(path, "invalid", f"metric must be one of {', '.join(METRICS)}")
+    return str(value)
+
+
+def _read_drafts(value: Any, path: Path) -> bool:
+    if not isinstance(value, bool):
+        raise ShapeError(path, "invalid", "drafts must be true or false")
+    return value
+
+
+def _read_timestamp(value: Any, path: Path) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < TIMESTAMP_MAX:
+        raise ShapeError(path, "invalid", f"{_name(path)} must be a unix timestamp in seconds")
+    return value
+
+
+_ATTRIBUTES = Field(
+    Described(
+        Leaf(
+            _read_attributes,
+            {
+                "type": ["array", "null"],
+                "maxItems": ATTRIBUTES_MAX,
+                "items": {"type": "string", "minLength": 1, "maxLength": ATTRIBUTE_NAME_MAX},
+            },
+        ),
+        "attributes to add as columns",
+    ),
+    default=None,
+)
+_ID = Leaf(_read_id, {"type": ["integer", "string", "null"], "minLength": 1, "maxLength": ID_MAX})
+_TIMESTAMP = Leaf(_read_timestamp, {"type": ["integer", "null"], "minimum": 0, "maximum": TIMESTAMP_MAX - 1})
+
+
+def _one_of_the_ids(read: dict[str, Any], value: Any, path: Path) -> None:
+    """campaign_id beside a newsletter_id: refused once it is read (its own problem is told first)."""
+    if read["newsletter_id"] is not None and _ID.read(value, path) is not None:
+        raise ShapeError(path, "invalid", "give newsletter_id or campaign_id, not both")
+
+
+def _start_before_end(read: dict[str, Any], value: Any, path: Path) -> None:
+    """end after a start: compared once it is read (its own problem is told first)."""
+    end = _TIMESTAMP.read(value, path)
+    if read["start"] is not None and end is not None and read["start"] > end:
+        raise ShapeError(("start",), "invalid", "start must not be after end")
+
+
+# POST /v1/exports/customers. Its filter is read (a 400 naming the filter's path) after the other fields.
+_CUSTOMERS = Open(
+    Obj(
+        {
+            "filters": Field(Leaf(_read_filters, search_filter.SCHEMA), default=_ABSENT),
+            "attributes": _ATTRIBUTES,
+        },
+        # what ``_read_filters`` tells when it is left out (with its own message, not Obj's "is required")
+        extra={"required": ["filters"]},
+    )
+)
+# POST /v1/exports/deliveries, checked in this order.
+_DELIVERIES = Open(
+    Obj(
+        {
+            "newsletter_id": Field(_ID),
+            "campaign_id": Field(Described(_ID, "or newsletter_id, not both"), guard=_one_of_the_ids),
+            "metric": Field(Leaf(_read_metric, {"enum": list(METRICS)}), default="created"),
+            "drafts": Field(Leaf(_read_drafts, {"type": "boolean"}), default=False),
+            "start": Field(Described(_TIMESTAMP, "unix seconds; default: 6 months before end")),
+            "end": Field(Described(_TIMESTAMP, "unix seconds; default: now"), guard=_start_before_end),
+            "action_id": Field(_ID),
+            "attributes": _ATTRIBUTES,
+        },
+        # what ``_one_of_the_ids`` refuses: both given, neither null
+        extra={
+            "not": {
+                "required": ["newsletter_id", "campaign_id"],
+                "properties": {
+                    "newsletter_id": {"not": {"type": "null"}},
+                    "campaign_id": {"not": {"type": "null"}},
+                },
+            }
+        },
+    )
+)
+CUSTOMERS_SCHEMA: dict[str, Any] = _CUSTOMERS.schema({})
+DELIVERIES_SCHEMA: dict[str, Any] = _DELIVERIES.schema({})
 
 
 @dataclass(frozen=True)
@@ -119,78 +226,37 @@ def from_json(export_type: str, data: dict[str, Any]) -> ExportRequest:
 
 
 def customers(body: dict[str, Any]) -> CustomersExport:
-    if "filters" not in body:
-        raise InvalidRequest("filters must be given", field="filters", reason="required")
-    filters = body["filters"]
-    if not isinstance(filters, dict):
-        raise InvalidRequest("filters must be an object", field="filters")
-    request = CustomersExport(filters, _attributes(body.get("attributes")))
+    read = _read(_CUSTOMERS, body)
+    request = CustomersExport(read["filters"], read["attributes"])
     request.condition()  # a 400 naming the filter's path now, not a failed export later
     return request
 
 
 def deliveries(body: dict[str, Any], now: int) -> DeliveriesExport:
-    newsletter, campaign = _id(body, "newsletter_id"), _id(body, "campaign_id")
-    if newsletter is not None and campaign is not None:
-        raise InvalidRequest("give newsletter_id or campaign_id, not both", field="campaign_id")
-    metric = body.get("metric", "created")
-    if metric not in METRICS:
-        raise InvalidRequest(f"metric must be one of {', '.join(METRICS)}", field="metric")
-    drafts = body.get("drafts", False)
-    if not isinstance(drafts, bool):
-        raise InvalidRequest("drafts must be true or false", field="drafts")
-    start, end = _window(_timestamp(body, "start"), _timestamp(body, "end"), now)
+    read = _read(_DELIVERIES, body)
+    start, end = _window(read["start"], read["end"], now)
+    newsletter = read["newsletter_id"]
     return DeliveriesExport(
         start=start,
         end=end,
-        campaign_id=newsletter if newsletter is not None else campaign,
-        action_id=_id(body, "action_id"),
-        metric=metric,
-        drafts=drafts,
-        attributes=_attributes(body.get("attributes")),
+        campaign_id=newsletter if newsletter is not None else read["campaign_id"],
+        action_id=read["action_id"],
+        metric=read["metric"],
+        drafts=read["drafts"],
+        attributes=read["attributes"],
     )
 
 
+def _read(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:
+    """The body read through its shape, or the 400 naming the field its first problem is at."""
+    try:
+        read: dict[str, Any] = shape.read(body, ())
+    except ShapeError as exc:
+        raise InvalidRequest(exc.message, field=_name(exc.path), reason=exc.rule) from None
+    return read
+
+
 def _window(start: int | None, end: int | None, now: int) -> tuple[int, int]:
-    if start is not None and end is not None and start > end:
-        raise InvalidRequest("start must not be after end", field="start")
     end = end if end is not None else now
     start = start if start is not None else end - DEFAULT_WINDOW
     return max(start, end - LONGEST_WINDOW), end
-
-
-def _attributes(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidRequest("attributes must be a list of attribute names", field="attributes")
-    if len(value) > ATTRIBUTES_MAX:
-        raise InvalidRequest(f"attributes must name at most {ATTRIBUTES_MAX} attributes", field="attributes")
-    names: list[str] = []
-    for i, name in enumerate(value):
-        if not isinstance(name, str) or not 0 < len(name) <= ATTRIBUTE_NAME_MAX:
-            raise InvalidRequest(
-                f"attributes[{i}] must be a name of 1 to {ATTRIBUTE_NAME_MAX} characters",
-                field=f"attributes.{i}",
-            )
-        if name not in names:
-            names.append(name)
-    return names
-
-
-def _id(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str) or not 0 < len(str(value)) <= ID_MAX:
-        raise InvalidRequest(f"{name} must be a number or a string of 1 to {ID_MAX} characters", field=name)
-    return str(value)
-
-
-def _timestamp(body: dict[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < TIMESTAMP_MAX:
-        raise InvalidRequest(f"{name} must be a unix timestamp in seconds", field=name)
-    return value
