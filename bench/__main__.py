@@ -30,8 +30,8 @@ def main() -> int:
 
     # Cold starts first, while nothing else runs: they are timings, the costs are counts.
     modules = cold_start.handler_modules()
-    print(f"cold start: {len(modules) + 1} modules x {cold_start.RUNS} fresh processes ...", flush=True)
-    baseline, *starts = cold_start.measure([cold_start.BASELINE, *modules])
+    print(f"cold start: {len(modules) + 2} modules x {cold_start.RUNS} x 2 fresh processes ...", flush=True)
+    baseline, floor, *starts = cold_start.measure([cold_start.BASELINE, cold_start.FLOOR, *modules])
     track_module = modules[0]
     packages, direct = cold_start.attribute(track_module)
     baseline_packages, _ = cold_start.attribute(cold_start.BASELINE)
@@ -91,6 +91,14 @@ def main() -> int:
         verdicts.append(
             report.Verdict(wru <= MAX_WRITE_UNITS, f"{name}: {wru:g} WRU (target <= {MAX_WRITE_UNITS})")
         )
+    floor_ratio = floor.import_s / baseline.import_s
+    verdicts.append(
+        report.Verdict(
+            floor_ratio <= MAX_IMPORT_RATIO,
+            f"import {floor.module} (the baseline and one PynamoDB model, nothing of Nudge): "
+            f"{floor_ratio:.2f}x the baseline handler (target <= {MAX_IMPORT_RATIO:g}x)",
+        )
+    )
     for start in starts:
         ratio = start.import_s / baseline.import_s
         verdicts.append(
@@ -134,7 +142,7 @@ def main() -> int:
         "",
         *report.latency_section(latency),
         "",
-        *report.cold_start_section(starts, baseline),
+        *report.cold_start_section(starts, baseline, floor),
         "",
         *report.attribution_section(track_module, packages, baseline_packages, direct),
     ]

@@ -4,7 +4,14 @@ Each sample is a new interpreter that imports one handler module and reports, wi
 the import (which builds the resolver and registers the routes, as a Lambda init does), then the
 construction of the botocore DynamoDB clients PynamoDB would otherwise build during the first request
 (one per table model; nothing is sent). Samples of all modules are interleaved so that machine noise
-spreads evenly, after one untimed run each that leaves the bytecode cache warm.
+spreads evenly, after one untimed run each that writes the bytecode cache (even where the environment
+says ``PYTHONDONTWRITEBYTECODE``, as this machine's does: the deployed assets ship bytecode,
+``infra/build.py``).
+
+Each module is also imported *as the assets shipped before they carried bytecode*: Lambda's code and
+layer folders are read-only, so every module of the function, the Nudge layer and the dependency layer was
+compiled from source at every cold start (the runtime's own Python and SDK have their bytecode). A sample
+in that mode makes the import system find no bytecode under those folders (``SOURCE_ONLY``) and write none.
 
 ``python -X importtime`` then attributes the import to packages (self time, summed per top-level
 package) and to the handler's own imports (cumulative time). The flag slows imports down: its figures
@@ -19,17 +26,34 @@ import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bench.environment import mocked_aws_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "bench.baseline_handler"
+# The baseline plus one PynamoDB model: what any handler that stores in DynamoDB through PynamoDB pays.
+FLOOR = "bench.baseline_pynamodb_handler"
 RUNS = 9
 ATTRIBUTION_RUNS = 5
 
-_SAMPLE = """
-import importlib, sys, time
+# The folders whose modules a sample compiles from source, os.pathsep-separated (a folder ends in os.sep).
+_SOURCE_ONLY = "NUDGE_BENCH_SOURCE_ONLY"
+_SAMPLE = f"""
+import importlib, os, sys, time
+roots = tuple(filter(None, os.environ.get("{_SOURCE_ONLY}", "").split(os.pathsep)))
+if roots:
+    external = sys.modules["_frozen_importlib_external"]
+    cached = external.cache_from_source
+    def no_bytecode_under_roots(path, *args, **kwargs):
+        if path.startswith(roots):
+            raise NotImplementedError  # the loader then compiles the source and writes nothing
+        return cached(path, *args, **kwargs)
+    external.cache_from_source = no_bytecode_under_roots
 start = time.perf_counter()
 importlib.import_module(sys.argv[1])
 imported = time.perf_counter()
@@ -46,7 +70,8 @@ print(imported - start, time.perf_counter() - imported, clients)
 @dataclass(frozen=True)
 class ColdStart:
     module: str
-    import_s: float  # median
+    import_s: float  # median, bytecode shipped
+    source_import_s: float  # median, the shipped folders compiled from source (the assets before bytecode)
     clients_s: float  # median time to build the DynamoDB clients after the import
     clients: int
     runs: int
@@ -65,9 +90,46 @@ def handler_modules() -> list[str]:
     return [f"functions.{name}.handler" for name in found]
 
 
-def _python(*args: str) -> subprocess.CompletedProcess[str]:
+def shipped_roots() -> list[str]:
+    """The folders the Lambda assets ship: the functions, the Nudge layer, the dependency layer's
+    distributions (the project's Lambda requirements and theirs, minus what the runtime provides), and
+    this bench package (the baseline handlers stand for a function's own code)."""
+    from infra.build import lambda_requirements
+    from infra.config import RUNTIME_PROVIDED_DISTRIBUTIONS
+
+    roots = {ROOT / "functions", ROOT / "layers" / "nudge", ROOT / "bench"}
+    pending = [Requirement(line) for line in lambda_requirements()]
+    seen: set[str] = set()
+    while pending:
+        requirement = pending.pop()
+        name = canonicalize_name(requirement.name)
+        if name in seen or name in RUNTIME_PROVIDED_DISTRIBUTIONS:
+            continue
+        seen.add(name)
+        distribution = metadata.distribution(name)
+        for line in distribution.requires or []:
+            needed = Requirement(line)
+            extras = requirement.extras or {""}
+            if needed.marker is None or any(needed.marker.evaluate({"extra": e}) for e in extras):
+                pending.append(needed)
+        # A package's folder, or a module that is one file (typing_extensions.py).
+        tops = {
+            file.parts[0] for file in distribution.files or [] if len(file.parts) > 1 or file.suffix == ".py"
+        }
+        roots |= {
+            Path(str(distribution.locate_file(top)))
+            for top in tops
+            if not top.endswith((".dist-info", ".data", ".libs")) and top not in ("..", "__pycache__")
+        }
+    return sorted(str(root) + os.sep if root.is_dir() else str(root) for root in roots)
+
+
+def _python(*args: str, source_only: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     env = mocked_aws_environment(dict(os.environ))
     env.pop("PYTHONPATH", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the warm-up writes the bytecode the assets ship
+    if source_only:
+        env[_SOURCE_ONLY] = os.pathsep.join(source_only)
     # Our own interpreter with our own arguments: nothing untrusted reaches the command line.
     done = subprocess.run(  # noqa: S603
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
@@ -77,22 +139,26 @@ def _python(*args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def _sample(module: str) -> tuple[float, float, int]:
-    imported, clients_s, clients = _python("-c", _SAMPLE, module).stdout.split()
+def _sample(module: str, source_only: list[str] | None = None) -> tuple[float, float, int]:
+    imported, clients_s, clients = _python("-c", _SAMPLE, module, source_only=source_only).stdout.split()
     return float(imported), float(clients_s), int(clients)
 
 
 def measure(modules: list[str], runs: int = RUNS) -> list[ColdStart]:
+    roots = shipped_roots()
     for module in modules:
         _sample(module)
     samples: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
+    from_source: dict[str, list[float]] = defaultdict(list)
     for _ in range(runs):
         for module in modules:
             samples[module].append(_sample(module))
+            from_source[module].append(_sample(module, source_only=roots)[0])
     return [
         ColdStart(
             module=module,
             import_s=statistics.median(s[0] for s in samples[module]),
+            source_import_s=statistics.median(from_source[module]),
             clients_s=statistics.median(s[1] for s in samples[module]),
             clients=samples[module][0][2],
             runs=runs,

@@ -95,13 +95,15 @@ def cost_section(costs: list[Cost]) -> list[str]:
     ]
 
 
-def cold_start_section(starts: list[ColdStart], baseline: ColdStart) -> list[str]:
+def cold_start_section(starts: list[ColdStart], baseline: ColdStart, floor: ColdStart) -> list[str]:
     rows = []
-    for s in [baseline, *starts]:
+    for s in [baseline, floor, *starts]:
         clients = f"{_ms(s.clients_s)} ({s.clients})" if s.clients else "none"
         rows.append(
             [
                 f"`{s.module}`",
+                _ms(s.source_import_s),
+                f"{s.source_import_s / baseline.source_import_s:.2f}x",
                 _ms(s.import_s),
                 f"{s.import_s / baseline.import_s:.2f}x",
                 clients,
@@ -110,12 +112,14 @@ def cold_start_section(starts: list[ColdStart], baseline: ColdStart) -> list[str
         )
     header = [
         "handler module",
-        f"import (median of {baseline.runs})",
+        f"import, shipped as source (median of {baseline.runs})",
+        "x baseline",
+        "import, bytecode shipped",
         "x baseline",
         "DynamoDB clients (count)",
         "import + clients",
     ]
-    return ["### Cold start", "", *_table(header, "lrrrr", rows)]
+    return ["### Cold start", "", *_table(header, "lrrrrrr", rows)]
 
 
 def attribution_section(

@@ -28,6 +28,8 @@ LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 LAMBDA_PYTHON_VERSION = "3.12"
 LAMBDA_WHEEL_PLATFORM = "manylinux2014_aarch64"
+# Where Lambda unpacks a function's code and a layer's ``python/`` folder (the bytecode names these paths).
+LAMBDA_RUNTIME_PATHS = {"function": "/var/task", "layer": "/opt/python"}
 
 # The Lambda Python runtime ships the AWS SDK with its own dependencies. The layer leaves them out so the
 # runtime's boto3 never meets a different botocore from the layer (pynamodb alone would pull one in).

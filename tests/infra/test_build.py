@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 
 from infra import build
 from infra.build import DependencyLayerError
-from infra.config import DOMAIN_PACKAGE_DIR, PYPROJECT, RUNTIME_PROVIDED_DISTRIBUTIONS
+from infra.config import DOMAIN_PACKAGE_DIR, LAMBDA_PYTHON_VERSION, PYPROJECT, RUNTIME_PROVIDED_DISTRIBUTIONS
 
 pytestmark = pytest.mark.infra
 
@@ -117,6 +119,88 @@ def test_skipping_dependencies_gives_a_placeholder_layer(tmp_path: Path) -> None
 
     assert (assets.dependencies_layer / "python").is_dir()
     assert assets.functions["track"] == tmp_path / "functions" / "track"
+
+
+@pytest.fixture(scope="module")
+def lambda_python() -> str:
+    found = build.lambda_python()
+    if found is None:
+        pytest.skip(f"no python{LAMBDA_PYTHON_VERSION} on this machine: the build ships source only")
+    return found
+
+
+def _pyc_files(folder: Path) -> dict[Path, bytes]:
+    return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*.pyc")}
+
+
+def test_domain_layer_ships_bytecode_lambdas_python_reads(tmp_path: Path, lambda_python: str) -> None:
+    python = build.copy_domain_layer(tmp_path) / "python"
+
+    build.compile_bytecode(python, lambda_python, "/opt/python")
+
+    tag = f"cpython-{LAMBDA_PYTHON_VERSION.replace('.', '')}"
+    modules = sorted(python.rglob("*.py"))
+    assert modules
+    for module in modules:
+        assert (module.parent / "__pycache__" / f"{module.stem}.{tag}.pyc").is_file(), module
+    # Hash-based and unchecked (flags 0b01): no modification time is compared, none survives the zip.
+    pyc = (python / "nudge" / "__pycache__" / f"shapes.{tag}.pyc").read_bytes()
+    assert int.from_bytes(pyc[4:8], "little") == 1
+    # Tracebacks name the file where Lambda has it, not the build folder.
+    read_name = "import marshal, sys; print(marshal.loads(open(sys.argv[1], 'rb').read()[16:]).co_filename)"
+    shown = subprocess.run(
+        [lambda_python, "-c", read_name, str(python / "nudge" / "__pycache__" / f"shapes.{tag}.pyc")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.strip() == "/opt/python/nudge/shapes.py"
+
+
+def test_the_same_source_compiles_to_the_same_bytes(tmp_path: Path, lambda_python: str) -> None:
+    # Otherwise every synth would change the assets' hashes and every deploy would update every function.
+    first = build.copy_function("track", tmp_path / "a")
+    second = build.copy_function("track", tmp_path / "b")
+
+    build.compile_bytecode(first, lambda_python, "/var/task")
+    build.compile_bytecode(second, lambda_python, "/var/task")
+
+    assert _pyc_files(first)
+    assert _pyc_files(first) == _pyc_files(second)
+
+
+def test_a_deployable_build_compiles_every_folder(
+    tmp_path: Path, fake_pip: FakePip, lambda_python: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build, "lambda_requirements", lambda: ["jinja2>=3.1"])
+
+    assets = build.build_assets(tmp_path, functions=("track",), with_dependencies=True)
+
+    assert _pyc_files(assets.functions["track"])
+    assert _pyc_files(assets.domain_layer / "python")
+    (install,) = fake_pip.calls
+    assert "--no-compile" in install  # pip's interpreter is not Lambda's; compile_bytecode ran instead
+    assert json.loads((tmp_path / "layers" / "deps.stamp.json").read_text())["bytecode"] is True
+
+
+def test_without_lambdas_python_the_build_ships_source_and_says_so(
+    tmp_path: Path, fake_pip: FakePip, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(build, "lambda_python", lambda: None)
+    monkeypatch.setattr(build, "lambda_requirements", lambda: ["jinja2>=3.1"])
+
+    assets = build.build_assets(tmp_path, functions=("track",), with_dependencies=True)
+
+    assert not _pyc_files(assets.functions["track"])
+    assert not _pyc_files(assets.domain_layer / "python")
+    assert f"no python{LAMBDA_PYTHON_VERSION}" in capsys.readouterr().err
+
+
+def test_a_layer_built_without_bytecode_is_rebuilt_with_it(tmp_path: Path, fake_pip: FakePip) -> None:
+    build.build_dependencies_layer(tmp_path, ["jinja2>=3.1"])
+    build.build_dependencies_layer(tmp_path, ["jinja2>=3.1"], python=sys.executable)
+
+    assert len(fake_pip.calls) == 2
 
 
 def test_shipped_domain_code_never_imports_the_operator_tools(tmp_path: Path) -> None:
