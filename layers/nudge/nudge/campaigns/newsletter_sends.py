@@ -31,7 +31,7 @@ from pynamodb.exceptions import UpdateError
 
 from nudge import clock
 from nudge.campaigns import broadcasts, metrics, newsletters
-from nudge.delivery import records, settings
+from nudge.delivery import records, settings, states
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import BroadcastRequest, Newsletter
@@ -42,7 +42,16 @@ from nudge.tracking.identifiers import from_map
 AB_SALT = "ab_test"  # the bucket every A/B test group is drawn from
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-VARIANT_METRICS = ("sent", "delivered", "opened", "clicked", "converted", "bounced", "unsubscribed", "failed")
+VARIANT_METRICS = (
+    states.SENT,
+    states.DELIVERED,
+    states.OPENED,
+    states.CLICKED,
+    states.CONVERTED,
+    states.BOUNCED,
+    states.UNSUBSCRIBED,
+    states.FAILED,
+)
 
 
 def create(workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from nudge import clock
 from nudge.campaigns.definition import TOPIC_CHANNELS
-from nudge.delivery import templates
+from nudge.delivery import states, templates
 from nudge.delivery.channel_names import cio_name
 from nudge.delivery.request_shapes import INLINE, INLINE_REQUIRED, SEND_CHANNELS
 from nudge.errors import Conflict, InvalidRequest, NotFound
@@ -52,7 +52,7 @@ CHANNEL_NAMES = {
 }
 MAX_VARIANTS = 5
 MAX_NAME = 190
-METRICS = {"open": "opened", "click": "clicked"}
+METRICS = {"open": states.OPENED, "click": states.CLICKED}  # an A/B test's metric -> what it counts
 _SK_COUNTER = "counter"
 
 

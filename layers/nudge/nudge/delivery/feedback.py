@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from nudge import clock
 from nudge.delivery import gates, outcomes, records, states
 from nudge.delivery.records import recover_sent
+from nudge.delivery.ses_events import KINDS as SES_KINDS
 from nudge.delivery.ses_events import Feedback
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model.deliveries import Delivery
@@ -21,28 +22,9 @@ from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef
 
 logger = Logger(child=True)
-# Customer.io's delivery metrics as clients send them, to the state each records.
-CLIENT_METRICS = {
-    "delivered": states.DELIVERED,
-    "opened": states.OPENED,
-    "clicked": states.CLICKED,
-    "converted": states.CONVERTED,
-    "bounced": states.BOUNCED,
-    "spammed": states.SPAMMED,
-    "deferred": states.DEFERRED,
-    "dropped": states.DROPPED,
-    "failed": states.FAILED,
-    "unsubscribed": states.UNSUBSCRIBED,
-}
-_SES_KINDS = {
-    "delivered": states.DELIVERED,
-    "bounced": states.BOUNCED,
-    "spammed": states.SPAMMED,
-    "opened": states.OPENED,
-    "clicked": states.CLICKED,
-    "deferred": states.DEFERRED,
-    "failed": states.FAILED,
-}
+# What SES reports that feedback records: not "sent", which the pipeline recorded itself. A client's
+# metrics and SES's kinds are named as the states they record (``states.METRICS``, ``ses_events.KINDS``).
+_SES_STATES = SES_KINDS - {states.SENT}
 
 
 def _record(delivery: Delivery, state: str, at: int, link: int | None = None) -> bool:
@@ -64,9 +46,9 @@ def _require(workspace_id: str, delivery_id: str) -> Delivery:
 
 def client_metric(workspace_id: str, delivery_id: str, metric: str, at: int) -> None:
     """``POST /api/v1/metrics``, push events, v2 delivery ops and the in-app API."""
-    state = CLIENT_METRICS.get(metric)
-    if state is None:
-        raise InvalidRequest(f"metric must be one of {', '.join(CLIENT_METRICS)}", field="metric")
+    if metric not in states.METRICS:
+        raise InvalidRequest(f"metric must be one of {', '.join(states.METRICS)}", field="metric")
+    state = metric
     delivery = _require(workspace_id, delivery_id)
     if not _record(delivery, state, at):
         raise InvalidRequest(
@@ -108,9 +90,9 @@ def _unsubscribe_person(delivery: Delivery) -> None:
 
 def from_ses(event: Feedback) -> None:
     """One SES event (via SNS, signature already verified)."""
-    state = _SES_KINDS.get(event.kind)
-    if state is None:
+    if event.kind not in _SES_STATES:
         return  # "sent": the pipeline recorded that itself
+    state = event.kind
     delivery = records.load(event.workspace_id, event.delivery_id)
     if delivery is None:
         logger.warning("feedback for an unknown delivery", delivery_id=event.delivery_id, kind=event.kind)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import PutError
 
 from nudge import clock
-from nudge.delivery import feedback
+from nudge.delivery import feedback, states
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.deliveries import InboxMessage
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from nudge.delivery.compose import InApp
 
 RETENTION_SECONDS = 90 * 86400
-ACTIONS = {"opened": "opened", "dismissed": "dismissed"}
+DISMISSED = "dismissed"
+ACTIONS = (states.OPENED, DISMISSED)  # what a person does to an in-app message, and its inbox state after
 
 
 def inbox_pk(workspace_id: str, cio_id: str) -> str:
@@ -68,5 +69,5 @@ def mark(workspace_id: str, cio_id: str, delivery_id: str, action: str) -> None:
             break
     else:
         raise NotFound(f"in-app message {delivery_id} not found")
-    if action == "opened":
-        feedback.client_metric(workspace_id, delivery_id, "opened", clock.now())
+    if action == states.OPENED:
+        feedback.client_metric(workspace_id, delivery_id, states.OPENED, clock.now())

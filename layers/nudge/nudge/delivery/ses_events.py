@@ -16,24 +16,28 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
 
+from nudge.delivery import states
+
 WORKSPACE_TAG = "nudge-workspace"
 DELIVERY_TAG = "nudge-delivery"
 
 MAX_DETAIL_CHARS = 1000  # an SMTP diagnostic can be long; what the detail is for fits in far less
 
-# SES event type -> (Feedback.kind, the key of the event's own object in the record).
+# SES event type -> (Feedback.kind: the delivery state it reports, the key of the event's own object in
+# the record).
 _EVENTS: dict[str, tuple[str, str]] = {
-    "Delivery": ("delivered", "delivery"),
-    "Bounce": ("bounced", "bounce"),
-    "Complaint": ("spammed", "complaint"),
-    "Open": ("opened", "open"),
-    "Click": ("clicked", "click"),
-    "DeliveryDelay": ("deferred", "deliveryDelay"),
-    "Reject": ("failed", "reject"),
-    "Rendering Failure": ("failed", "failure"),  # SES spells this one with a space
-    "RenderingFailure": ("failed", "failure"),
-    "Send": ("sent", "send"),
+    "Delivery": (states.DELIVERED, "delivery"),
+    "Bounce": (states.BOUNCED, "bounce"),
+    "Complaint": (states.SPAMMED, "complaint"),
+    "Open": (states.OPENED, "open"),
+    "Click": (states.CLICKED, "click"),
+    "DeliveryDelay": (states.DEFERRED, "deliveryDelay"),
+    "Reject": (states.FAILED, "reject"),
+    "Rendering Failure": (states.FAILED, "failure"),  # SES spells this one with a space
+    "RenderingFailure": (states.FAILED, "failure"),
+    "Send": (states.SENT, "send"),
 }
+KINDS = frozenset(kind for kind, _ in _EVENTS.values())
 
 # Events that need nothing from Nudge: a recipient's subscription preferences in an SES contact list
 # (Nudge keeps its own), and the note SES posts once when a topic is first set up for notifications.
@@ -49,7 +53,7 @@ class UnusableEvent(ValueError):
 class Feedback:
     workspace_id: str
     delivery_id: str
-    kind: str  # "delivered" | "bounced" | "spammed" | "opened" | "clicked" | "deferred" | "failed" | "sent"
+    kind: str  # one of KINDS: the delivery state SES reports
     at: int  # unix seconds of the event (its own timestamp, else the mail's)
     addresses: tuple[str, ...]  # the recipients it concerns, lower-cased
     permanent: bool = False  # a hard (Permanent) bounce, or a complaint
@@ -118,7 +122,7 @@ def parse(message_text: str) -> Feedback | None:
     workspace_id = _tag(tags, WORKSPACE_TAG)
     delivery_id = _tag(tags, DELIVERY_TAG)
 
-    section = record.get(section_key, {} if kind == "sent" else None)  # a Send record's "send" is empty
+    section = record.get(section_key, {} if kind == states.SENT else None)  # a Send record's "send" is empty
     if not isinstance(section, dict):
         raise UnusableEvent(f"the {event_type} event has no {section_key} object")
 
@@ -174,7 +178,7 @@ def _details(event_type: str, kind: str, section: dict[str, Any], detail: dict[s
         _put(detail, "link", section.get("link"))
     elif event_type == "Reject":
         _put(detail, "reason", section.get("reason"))
-    elif kind == "failed":  # Rendering Failure
+    elif kind == states.FAILED:  # Rendering Failure
         _put(detail, "error", section.get("errorMessage"))
         _put(detail, "template", section.get("templateName"))
     return permanent, recipients

@@ -53,8 +53,9 @@ _RANK = {
 }
 STATES = tuple(_RANK)
 
-# What a client (``/api/v1/metrics``, push events, v2 delivery ops) or SES feedback may report.
-METRICS = (DELIVERED, OPENED, CLICKED, CONVERTED, BOUNCED, SPAMMED, DEFERRED, DROPPED, UNSUBSCRIBED, FAILED)
+# What a client may report (``/api/v1/metrics``, push events, v2 delivery ops, the in-app API), in the
+# order its 400 lists them; SES feedback reports some of these too (``ses_events``).
+METRICS = (DELIVERED, OPENED, CLICKED, CONVERTED, BOUNCED, SPAMMED, DEFERRED, DROPPED, FAILED, UNSUBSCRIBED)
 # A message that went out: only these can receive feedback.
 OUT = frozenset(
     {SENT, DEFERRED, DELIVERED, OPENED, CLICKED, CONVERTED, UNSUBSCRIBED, BOUNCED, DROPPED, SPAMMED}

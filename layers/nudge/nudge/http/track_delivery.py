@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge import clock
+from nudge.delivery import states
 from nudge.errors import InvalidRequest, NotFound
 from nudge.http.routing import Request, Response, Route
 from nudge.tracking import people
@@ -16,7 +17,7 @@ from nudge.tracking.limits import MAX_V1_BODY_BYTES, check_timestamp, parse_json
 
 OK: dict[str, Any] = {}
 # Legacy push events name the metric "event"; Customer.io's SDKs send these three.
-PUSH_EVENTS = ("opened", "delivered", "converted")
+PUSH_EVENTS = (states.OPENED, states.DELIVERED, states.CONVERTED)
 
 
 def _delivery_id(value: Any) -> str:
