@@ -13,6 +13,7 @@ from nudge.http.routing import Request, Response, Route
 from nudge.http.track_delivery import ROUTES as DELIVERY_ROUTES
 from nudge.tracking import devices, events, merge, people, segments
 from nudge.tracking.identifiers import from_path
+from nudge.tracking.identify_request import IDENTIFY_SCHEMA
 from nudge.tracking.limits import MAX_V1_BODY_BYTES, MAX_V2_BATCH_BYTES, MAX_V2_OP_BYTES, parse_json_object
 
 OK: dict[str, Any] = {}
@@ -63,9 +64,7 @@ def _event(req: Request) -> Response:
 
 def _anonymous_event(req: Request) -> Response:
     body = parse_json_object(req.body, limit=MAX_V1_BODY_BYTES)
-    event = events.EventRequest.parse(body)
-    anonymous_id = body.get("anonymous_id")
-    events.track_anonymous(req.workspace_id, anonymous_id if anonymous_id not in (None, "") else None, event)
+    events.track_anonymous(req.workspace_id, *events.parse_anonymous(body))
     return 200, OK
 
 
@@ -124,70 +123,31 @@ def _batch(req: Request) -> Response:
     return 200, OK
 
 
-_IDENTIFY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "Flat attribute map with reserved keys.",
-    "maxProperties": 300,
-    "properties": {
-        "id": {"type": "string", "maxLength": 150},
-        "email": {"type": "string", "format": "email"},
-        "anonymous_id": {"type": "string"},
-        "created_at": {"type": "integer", "description": "unix seconds"},
-        "_timestamp": {"type": "integer", "description": "ordering: older updates never overwrite newer"},
-        "_update": {"type": "boolean", "description": "update only, never create"},
-        "unsubscribed": {"oneOf": [{"type": "boolean"}, {"type": "integer"}, {"type": "string"}]},
-        "cio_subscription_preferences": {"type": "object"},
-        "cio_relationships": {"type": "object"},
-    },
-    "additionalProperties": True,
-}
-_EVENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "maxLength": 100},
-        "data": {"type": "object"},
-        "type": {"type": "string", "enum": ["event", "page", "screen"]},
-        "timestamp": {"type": "integer"},
-        "id": {"type": "string", "description": "deduplicates: the same id is stored once"},
-        "anonymous_id": {"type": "string"},
-    },
-}
 _DEVICE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["device"],
     "properties": {"device": devices.DeviceRequest.schema("id")},
 }
-_MERGE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["primary", "secondary"],
-    "properties": {"primary": {"type": "object"}, "secondary": {"type": "object"}},
-}
-_OP_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "action"],
-    "properties": {
-        "type": {"type": "string", "enum": ["person", "object", "delivery"]},
-        "action": {"type": "string"},
-        "identifiers": {"type": "object"},
-        "attributes": {"type": "object"},
-        "name": {"type": "string"},
-        "timestamp": {"type": "integer"},
-        "cio_relationships": {"type": "array"},
-    },
-}
 
 CUSTOMER = "/api/v1/customers/{identifier}"
 ROUTES: tuple[Route, ...] = (
-    Route("PUT", CUSTOMER, _identify, "Identify: create or update a person", body_schema=_IDENTIFY_SCHEMA),
+    Route("PUT", CUSTOMER, _identify, "Identify: create or update a person", body_schema=IDENTIFY_SCHEMA),
     Route("DELETE", CUSTOMER, _delete, "Delete a person"),
     Route("PUT", CUSTOMER + "/devices", _add_device, "Add or update a device", body_schema=_DEVICE_SCHEMA),
     Route("DELETE", CUSTOMER + "/devices/{device_id}", _delete_device, "Delete a device"),
     Route("POST", CUSTOMER + "/suppress", _suppress, "Delete a person and block the identifier"),
     Route("POST", CUSTOMER + "/unsuppress", _unsuppress, "Unblock a suppressed identifier"),
-    Route("POST", CUSTOMER + "/events", _event, "Track an event for a person", body_schema=_EVENT_SCHEMA),
-    Route("POST", "/api/v1/events", _anonymous_event, "Track an anonymous event", body_schema=_EVENT_SCHEMA),
-    Route("POST", "/api/v1/merge_customers", _merge, "Merge two people", body_schema=_MERGE_SCHEMA),
+    Route(
+        "POST", CUSTOMER + "/events", _event, "Track an event for a person", body_schema=events.EVENT_SCHEMA
+    ),
+    Route(
+        "POST",
+        "/api/v1/events",
+        _anonymous_event,
+        "Track an anonymous event",
+        body_schema=events.ANONYMOUS_EVENT_SCHEMA,
+    ),
+    Route("POST", "/api/v1/merge_customers", _merge, "Merge two people", body_schema=merge.MERGE_SCHEMA),
     Route(
         "POST",
         "/api/v1/segments/{segment_id}/add_customers",
@@ -209,7 +169,7 @@ ROUTES: tuple[Route, ...] = (
         _entity,
         "Apply one v2 operation",
         body_limit=MAX_V2_OP_BYTES,
-        body_schema=_OP_SCHEMA,
+        body_schema=track_operations.OP_SCHEMA,
     ),
     Route(
         "POST",
@@ -220,7 +180,7 @@ ROUTES: tuple[Route, ...] = (
         body_schema={
             "type": "object",
             "required": ["batch"],
-            "properties": {"batch": {"type": "array", "items": _OP_SCHEMA}},
+            "properties": {"batch": {"type": "array", "items": track_operations.OP_SCHEMA}},
         },
         responses={"207": "Some operations failed: errors[] names each by batch_index"},
     ),

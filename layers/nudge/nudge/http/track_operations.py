@@ -10,8 +10,8 @@ from nudge.errors import InvalidRequest
 from nudge.http.track_delivery import apply_metric
 from nudge.tracking import devices, events, merge, objects, people
 from nudge.tracking.identifiers import PersonRef, from_map
-from nudge.tracking.limits import MAX_V2_OP_BYTES, byte_len, check_timestamp
-from nudge.tracking.object_refs import ObjectLinks, ObjectRef, object_ref
+from nudge.tracking.limits import MAX_V2_OP_BYTES, TIMESTAMP_SCHEMA, byte_len, check_timestamp
+from nudge.tracking.object_refs import RELATIONSHIPS_SCHEMA, ObjectLinks, ObjectRef, object_ref
 
 
 def _delivery_event(workspace_id: str, op: dict[str, Any]) -> None:
@@ -175,4 +175,24 @@ _HANDLERS: dict[str, dict[str, _Handler]] = {
         "delete_relationships": _object_relationships(add=False),
     },
     "delivery": {"event": _delivery_event},
+}
+
+
+# An operation as documented, written from what reads it: its type and action from the handler table,
+# each other member from the reader's own declaration (a person's identifiers, an object's and a
+# delivery's differ, so ``identifiers`` is any object here; each handler checks its own).
+_ACTIONS = sorted({action for actions in _HANDLERS.values() for action in actions})
+OP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "action"],
+    "properties": {
+        "type": {"type": "string", "enum": list(_HANDLERS)},
+        "action": {"type": "string", "enum": _ACTIONS},
+        "identifiers": {"type": "object"},
+        "attributes": {"type": "object"},
+        "name": {"type": "string"},
+        "timestamp": TIMESTAMP_SCHEMA,
+        "cio_relationships": RELATIONSHIPS_SCHEMA,
+        "device": devices.DeviceRequest.schema("token"),
+    },
 }

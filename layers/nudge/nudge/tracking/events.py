@@ -21,8 +21,18 @@ from nudge.model.keys import anonymous_pk, event_time_key, person_pk
 from nudge.tracking import people
 from nudge.tracking.anonymous import ANONYMOUS_LOOKBACK_SECONDS, merged_into
 from nudge.tracking.anonymous import merge_anonymous as merge_anonymous  # callers merge through events too
+from nudge.tracking.body_fields import BodyField, body_schema, read_fields
 from nudge.tracking.identifiers import PersonRef
-from nudge.tracking.limits import check_event_data, check_event_name, check_identifier, check_timestamp
+from nudge.tracking.limits import (
+    EVENT_DATA_SCHEMA,
+    EVENT_NAME_SCHEMA,
+    IDENTIFIER_SCHEMA,
+    TIMESTAMP_SCHEMA,
+    check_event_data,
+    check_event_name,
+    check_timestamp,
+    optional_identifier,
+)
 
 EVENT_TYPES = ("event", "page", "screen")
 
@@ -39,15 +49,41 @@ class EventRequest:
     def parse(
         cls, body: dict[str, Any], *, data_key: str = "data", event_type: str | None = None
     ) -> EventRequest:
-        name = check_event_name(body.get("name"))
-        data = check_event_data(body.get(data_key))
-        kind = event_type or body.get("type") or "event"
-        if kind not in EVENT_TYPES:
-            raise InvalidRequest("type must be one of event, page, screen", field="type")
-        event_id = None
-        if body.get("id") not in (None, ""):
-            event_id = check_identifier(body["id"], "id")
-        return cls(name, data, kind, check_timestamp(body.get("timestamp")), event_id)
+        """A v1 body; a v2 operation's (its data in ``attributes``, its type named by its action)."""
+        source = {key: body.get(key) for key in _FIELDS} | {"data": body.get(data_key)}
+        if event_type is not None:
+            source["type"] = event_type
+        return cls(**read_fields(_FIELDS, source))
+
+
+def parse_anonymous(body: dict[str, Any]) -> tuple[str | None, EventRequest]:
+    """An anonymous event's body: its ``anonymous_id`` (None when left out) and the event."""
+    event = EventRequest.parse(body)
+    return read_fields(_ANONYMOUS, body)["anonymous_id"], event
+
+
+def _event_type(value: Any, name: str) -> str:
+    kind = value or "event"
+    if kind not in EVENT_TYPES:
+        raise InvalidRequest("type must be one of event, page, screen", field=name)
+    return str(kind)
+
+
+# An event body's fields, in the order they are checked (the first broken rule is the one answered).
+_FIELDS: dict[str, BodyField] = {
+    "name": BodyField(lambda value, _name: check_event_name(value), EVENT_NAME_SCHEMA, required=True),
+    "data": BodyField(lambda value, _name: check_event_data(value), EVENT_DATA_SCHEMA),
+    "type": BodyField(_event_type, {"type": "string", "enum": list(EVENT_TYPES)}),
+    "id": BodyField(
+        optional_identifier,
+        {**IDENTIFIER_SCHEMA, "description": "deduplicates: the same id is stored once"},
+        attribute="event_id",
+    ),
+    "timestamp": BodyField(check_timestamp, TIMESTAMP_SCHEMA),
+}
+_ANONYMOUS: dict[str, BodyField] = {"anonymous_id": BodyField(optional_identifier, IDENTIFIER_SCHEMA)}
+EVENT_SCHEMA: dict[str, Any] = body_schema(_FIELDS)
+ANONYMOUS_EVENT_SCHEMA: dict[str, Any] = body_schema({**_FIELDS, **_ANONYMOUS})
 
 
 def track(workspace_id: str, ref: PersonRef, req: EventRequest) -> bool:
@@ -59,12 +95,12 @@ def track(workspace_id: str, ref: PersonRef, req: EventRequest) -> bool:
 
 
 def track_anonymous(workspace_id: str, anonymous_id: str | None, req: EventRequest) -> bool:
-    """An event with no person yet. One whose anonymous id was already merged goes to that person."""
+    """An event with no person yet (``anonymous_id`` read by :func:`parse_anonymous`). One whose anonymous
+    id was already merged goes to that person."""
     if anonymous_id is None:
         # Not attributable to anyone: kept for the look-back window under its own partition.
         event_id = req.event_id or ids.ulid()
         return _store(workspace_id, f"{workspace_id}#e#{event_id}", req, expires=True)
-    anonymous_id = check_identifier(anonymous_id, "anonymous_id")
     cio = merged_into(workspace_id, anonymous_id)
     if cio is not None:
         return _store(workspace_id, person_pk(workspace_id, cio), req, cio_id=cio)

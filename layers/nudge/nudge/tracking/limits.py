@@ -159,6 +159,11 @@ def check_identifier(value: Any, field: str = "id") -> str:
     return text
 
 
+def optional_identifier(value: Any, field: str) -> str | None:
+    """An identifier a body may leave out: absent, null and "" read as None."""
+    return None if value in (None, "") else check_identifier(value, field)
+
+
 def check_attributes(attributes: dict[str, Any]) -> None:
     """Customer.io's attribute limits; every broken rule is reported, not just the first."""
     if len(attributes) > MAX_ATTRIBUTES:
@@ -185,6 +190,10 @@ def check_attributes(attributes: dict[str, Any]) -> None:
         raise InvalidRequest(*problems, field=field if len(problems) == 1 else "attributes", reason=reason)
 
 
+# What ``check_event_name`` accepts (characters bound the bytes, as for identifiers).
+EVENT_NAME_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r"\S", "maxLength": MAX_EVENT_NAME_BYTES}
+
+
 def check_event_name(name: Any) -> str:
     if name is None or (isinstance(name, str) and not name.strip()):
         raise InvalidRequest("event name must not be blank", field="name", reason="required")
@@ -196,6 +205,9 @@ def check_event_name(name: Any) -> str:
             f"event name cannot be longer than {MAX_EVENT_NAME_BYTES} bytes", field="name", reason="too_long"
         )
     return name
+
+
+EVENT_DATA_SCHEMA: dict[str, Any] = {"type": "object"}  # what ``check_event_data`` accepts
 
 
 def check_event_data(data: Any) -> dict[str, Any]:
@@ -210,6 +222,11 @@ def check_event_data(data: Any) -> dict[str, Any]:
     if unstorable(data):
         raise InvalidRequest(f"event data numbers must each be {_STORABLE_NUMBER}", field="data")
     return data
+
+
+# What ``check_timestamp`` accepts, as documented: it also reads a float (truncated) and a string of
+# digits, which clients sometimes send.
+TIMESTAMP_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": MAX_TIMESTAMP}
 
 
 def check_timestamp(value: Any, field: str = "timestamp") -> int | None:

@@ -17,12 +17,18 @@ from nudge.model.keys import LOOKUP, device_sk, lookup_pk, member_sk, relationsh
 from nudge.model.segments import memberships_of
 from nudge.tracking import people
 from nudge.tracking.anonymous import merge_anonymous
-from nudge.tracking.identifiers import PersonRef, from_map
+from nudge.tracking.identifiers import PersonRef, from_map, identifiers_schema
+
+_SIDES = ("primary", "secondary")  # each an identifier map, read by ``from_map`` (no phone)
+MERGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": list(_SIDES),
+    "properties": dict.fromkeys(_SIDES, identifiers_schema(allow_phone=False)),
+}
 
 
 def parse(body: dict[str, Any]) -> tuple[PersonRef, PersonRef]:
-    primary = from_map(body.get("primary"), "primary", allow_phone=False)
-    secondary = from_map(body.get("secondary"), "secondary", allow_phone=False)
+    primary, secondary = (from_map(body.get(side), side, allow_phone=False) for side in _SIDES)
     return primary, secondary
 
 

@@ -49,6 +49,14 @@ def check_object_attributes(attributes: Any) -> dict[str, Any]:
     return attributes
 
 
+# What ``relationship_list`` reads (each entry's identifiers and attributes are checked as it is read).
+RELATIONSHIPS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "maxItems": MAX_RELATIONSHIPS,
+    "items": {"type": "object", "properties": {"identifiers": {"type": "object"}}},
+}
+
+
 def relationship_list(value: Any, field: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
         raise InvalidRequest(f"{field} must be a list of relationships", field=field)
@@ -98,3 +106,15 @@ class ObjectLinks:
             add=action == "add_relationships",
             field="cio_relationships.relationships",
         )
+
+
+# What ``ObjectLinks.parse_identify`` reads: v1's ``{action, relationships}``, or v2's list (added).
+IDENTIFY_LINKS_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {"action": {"enum": list(_ACTIONS)}, "relationships": RELATIONSHIPS_SCHEMA},
+        },
+        RELATIONSHIPS_SCHEMA,
+    ]
+}

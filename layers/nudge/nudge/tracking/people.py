@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
@@ -25,101 +24,12 @@ from nudge.model.people import PROFILE_SHARDS
 from nudge.model.segments import memberships_of
 from nudge.tracking import objects
 from nudge.tracking.anonymous import merge_anonymous
-from nudge.tracking.identifiers import PersonRef, looks_like_email
-from nudge.tracking.limits import check_attributes, check_identifier, check_timestamp
-from nudge.tracking.object_refs import ObjectLinks, ObjectRef
+from nudge.tracking.identifiers import PersonRef
+from nudge.tracking.identify_request import PREFERENCES, IdentifyRequest
+from nudge.tracking.object_refs import ObjectRef
 
 MAX_ATTEMPTS = 5
 _SUPPRESSION = "suppression"  # a suppression item's sort key
-_PREFS = "cio_subscription_preferences"
-_RESERVED = {
-    "id",
-    "email",
-    "anonymous_id",
-    "created_at",
-    "_timestamp",
-    "_update",
-    "unsubscribed",
-    _PREFS,
-    "cio_relationships",
-}
-_TRUE = (True, 1, "1", "true")
-_FALSE = (False, 0, "0", "false")
-
-
-@dataclass
-class IdentifyRequest:
-    """An identify body split into reserved fields and plain attributes."""
-
-    attributes: dict[str, Any] = field(default_factory=dict)
-    new_id: str | None = None
-    email: str | None = None
-    anonymous_id: str | None = None
-    created_at: int | None = None
-    timestamp: int | None = None
-    update_only: bool = False
-    unsubscribed: bool | None = None
-    preferences: dict[str, Any] = field(default_factory=dict)
-    relationships: ObjectLinks | None = None
-
-    @classmethod
-    def parse(cls, body: dict[str, Any]) -> IdentifyRequest:
-        check_attributes({k: v for k, v in body.items() if k not in (_PREFS, "cio_relationships")})
-        req = cls()
-        for name, value in body.items():
-            if name in _RESERVED or name.startswith(_PREFS + "."):
-                continue
-            req.attributes[name] = value
-        if body.get("id") not in (None, ""):
-            req.new_id = check_identifier(body["id"], "id")
-        if body.get("email") not in (None, ""):
-            email = check_identifier(body["email"], "email")
-            if not looks_like_email(email):
-                raise InvalidRequest("email must be an email address", field="email")
-            req.email = email
-        if body.get("anonymous_id") not in (None, ""):
-            req.anonymous_id = check_identifier(body["anonymous_id"], "anonymous_id")
-        req.created_at = check_timestamp(body.get("created_at"), "created_at")
-        req.timestamp = check_timestamp(body.get("_timestamp"), "_timestamp")
-        req.update_only = body.get("_update") in _TRUE
-        if "unsubscribed" in body:
-            req.unsubscribed = _flag(body["unsubscribed"], "unsubscribed")
-        req.preferences = _preferences(body)
-        if body.get("cio_relationships") is not None:
-            req.relationships = ObjectLinks.parse_identify(body["cio_relationships"])
-        return req
-
-
-def _flag(value: Any, name: str) -> bool:
-    if isinstance(value, str):
-        value = value.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise InvalidRequest(f"{name} must be true or false", field=name)
-
-
-def _preferences(body: dict[str, Any]) -> dict[str, Any]:
-    """Topic opt-ins, as a nested object and/or dot-notation keys, flattened to ``topics.<name>``."""
-    flat: dict[str, Any] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), inner)
-        else:
-            flat[prefix] = _flag(value, f"{_PREFS}.{prefix}")
-
-    nested = body.get(_PREFS)
-    if nested is not None:
-        if not isinstance(nested, dict):
-            raise InvalidRequest(f"{_PREFS} must be an object", field=_PREFS)
-        walk("", nested)
-    for key, value in body.items():
-        if key.startswith(_PREFS + "."):
-            walk(key[len(_PREFS) + 1 :], value)
-    return flat
 
 
 # --- batched reads (a v2 batch) -------------------------------------------------------------------
@@ -379,8 +289,8 @@ def _merge_attributes(person: Person, req: IdentifyRequest, now: int) -> None:
     if req.unsubscribed is not None and newer("unsubscribed"):
         stamps["unsubscribed"] = ts
         person.unsubscribed = req.unsubscribed
-    if req.preferences and newer(_PREFS):
-        stamps[_PREFS] = ts
+    if req.preferences and newer(PREFERENCES):
+        stamps[PREFERENCES] = ts
         prefs = plain(person.subscription_preferences)
         prefs.update(req.preferences)
         person.subscription_preferences = prefs
