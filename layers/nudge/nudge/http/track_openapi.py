@@ -15,6 +15,7 @@ from typing import Any
 from nudge.http.pipelines_api import ROUTES as PIPELINES_ROUTES
 from nudge.http.routing import Route
 from nudge.http.track_api import ROUTES
+from nudge.tracking.identifiers import V1_KINDS
 
 _ERROR = {
     "type": "object",
@@ -112,7 +113,7 @@ def _operation(spec: ApiSpec, route: Route) -> dict[str, Any]:
                 "name": "id_type",
                 "in": "query",
                 "required": False,
-                "schema": {"type": "string", "enum": ["id", "email", "cio_id"]},
+                "schema": {"type": "string", "enum": list(V1_KINDS)},
             }
         )
     op: dict[str, Any] = {
