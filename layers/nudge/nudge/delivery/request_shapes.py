@@ -13,6 +13,8 @@ import re
 from typing import Any
 
 from nudge.delivery.channel_names import CHANNELS, WEBHOOK
+from nudge.errors import InvalidRequest
+from nudge.shapes import Described, Field, Leaf, Nullable, Obj, Open, Path, ShapeError
 from nudge.tracking.identifiers import identifiers_schema
 from nudge.tracking.limits import MAX_TIMESTAMP
 
@@ -233,47 +235,155 @@ MAX_MESSAGE_LIMIT = 1_000_000  # messages per person per window: beyond it there
 MAX_ADDRESS_LENGTH = 320  # "Name <address>": RFC 5321 caps the address itself at 254
 MAX_HOST_LENGTH = 253  # DNS
 MAX_SECRET_LENGTH = 1024  # SMTP username and password
+SMTP_SECURITY = ("starttls", "tls", "none")
+UNSET: Any = object()  # a settings field left out: kept as it is (null clears it)
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def sender_address(value: str) -> str:
+    """``Name <a@b.c>`` or ``a@b.c`` -> the address."""
+    match = re.search(r"<([^>]+)>\s*$", value)
+    return match.group(1) if match else value.strip()
+
+
+def _is_whole(value: Any, low: int, high: int) -> bool:
+    """An integer in ``low..high``. JSON's true and false are not numbers, though Python's bool is an int."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _whole(low: int, high: int) -> dict[str, Any]:
     return {"type": "integer", "minimum": low, "maximum": high}
 
 
-_ADDRESS_SCHEMA: dict[str, Any] = {
-    "type": ["string", "null"],
-    "maxLength": MAX_ADDRESS_LENGTH,
-    "description": "a@b.c or Name <a@b.c>; null clears it",
-}
-_SECRET_SCHEMA: dict[str, Any] = {"type": ["string", "null"], "maxLength": MAX_SECRET_LENGTH}
-# PUT /v1/settings/delivery: each field present is applied, null clears it.
-SETTINGS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "from": _ADDRESS_SCHEMA,
-        "reply_to": _ADDRESS_SCHEMA,
-        "smtp": {
-            "type": ["object", "null"],
-            "required": ["host"],
-            "properties": {
-                "host": {"type": "string", "minLength": 1, "maxLength": MAX_HOST_LENGTH},
-                "port": _whole(1, 65535),
-                "security": {"enum": ["starttls", "tls", "none"]},
-                "username": _SECRET_SCHEMA,
-                "password": {**_SECRET_SCHEMA, "description": "kept when left out"},
-            },
+# Each reader's message follows the field's dotted path (``read_settings`` puts it in front).
+
+
+def _read_address(value: Any, path: Path) -> str | None:
+    if value is not None and (not isinstance(value, str) or not _EMAIL.match(sender_address(value))):
+        raise ShapeError(path, "invalid", "must be an email address")
+    if value is not None and len(value) > MAX_ADDRESS_LENGTH:
+        raise ShapeError(path, "invalid", f"cannot be longer than {MAX_ADDRESS_LENGTH} characters")
+    return value
+
+
+def _read_host(value: Any, path: Path) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_HOST_LENGTH:
+        raise ShapeError(path, "invalid", "must be a host name")
+    return value
+
+
+def _read_port(value: Any, path: Path) -> int:
+    if not _is_whole(value, 1, 65535):
+        raise ShapeError(path, "invalid", "must be a port number")
+    return int(value)
+
+
+def _read_security(value: Any, path: Path) -> str:
+    if value not in SMTP_SECURITY:
+        raise ShapeError(path, "invalid", f"must be one of {', '.join(SMTP_SECURITY)}")
+    return str(value)
+
+
+def _read_secret(value: Any, path: Path) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ShapeError(path, "invalid", "must be a string")
+    if value is not None and len(value) > MAX_SECRET_LENGTH:
+        raise ShapeError(path, "invalid", f"cannot be longer than {MAX_SECRET_LENGTH} characters")
+    return value
+
+
+def _read_limit(value: Any, path: Path) -> tuple[int | None, int | None]:
+    """(count, days); (None, None) for null, which lifts the limit. Anything but an object is told by its
+    count, as a count missing from an object is."""
+    if value is None:
+        return None, None
+    count, days = (value.get("count"), value.get("days")) if isinstance(value, dict) else (None, None)
+    if not _is_whole(count, 1, MAX_MESSAGE_LIMIT):
+        raise ShapeError((*path, "count"), "invalid", f"must be a whole number from 1 to {MAX_MESSAGE_LIMIT}")
+    if not _is_whole(days, 1, 365):
+        raise ShapeError((*path, "days"), "invalid", "must be 1 to 365")
+    return count, days
+
+
+def _read_rate(value: Any, path: Path) -> int | None:
+    if value is not None and not _is_whole(value, 1, MAX_SENDING_RATE):
+        raise ShapeError(path, "invalid", f"must be 1 to {MAX_SENDING_RATE} messages per second")
+    return value
+
+
+def _read_language(value: Any, path: Path) -> str:
+    if value not in TEMPLATE_LANGUAGES:
+        raise ShapeError(path, "invalid", f"must be one of {', '.join(TEMPLATE_LANGUAGES)}")
+    return str(value)
+
+
+_ADDRESS = Described(
+    Leaf(_read_address, {"type": ["string", "null"], "maxLength": MAX_ADDRESS_LENGTH}),
+    "a@b.c or Name <a@b.c>; null clears it",
+)
+_SECRET = Leaf(_read_secret, {"type": ["string", "null"], "maxLength": MAX_SECRET_LENGTH})
+# An object of these (null: no SMTP server of its own); a host is required, the rest have defaults.
+_SMTP = Open(
+    Obj(
+        {
+            "host": Field(
+                Leaf(_read_host, {"type": "string", "minLength": 1, "maxLength": MAX_HOST_LENGTH}),
+                default=None,  # read when left out: ``_read_host`` tells it, in its own words
+            ),
+            "port": Field(Leaf(_read_port, _whole(1, 65535)), default=587),
+            "security": Field(Leaf(_read_security, {"enum": list(SMTP_SECURITY)}), default="starttls"),
+            "username": Field(_SECRET),
+            # Left out: the stored one is kept (it is never read back, so a round trip must not erase it).
+            "password": Field(Described(_SECRET, "kept when left out"), absent=UNSET),
         },
-        "message_limit": {
-            "type": ["object", "null"],
-            "required": ["count", "days"],
-            "properties": {"count": _whole(1, MAX_MESSAGE_LIMIT), "days": _whole(1, 365)},
-        },
-        "sending_rate": {**_whole(1, MAX_SENDING_RATE), "type": ["integer", "null"]},
-        "rotate_webhook_signing_key": {"type": "boolean"},
-        "template_language": {
-            "type": "string",
-            "enum": list(TEMPLATE_LANGUAGES),
-            "description": "what new templates, layouts, snippets and inline transactional content are "
-            "written in when they do not say",
-        },
-    },
-}
+        extra={"required": ["host"]},
+    )
+)
+# PUT /v1/settings/delivery: each field present is applied (UNSET when left out), null clears it; checked
+# in this order.
+SETTINGS = Open(
+    Obj(
+        {
+            "from": Field(_ADDRESS, absent=UNSET),
+            "reply_to": Field(_ADDRESS, absent=UNSET),
+            "smtp": Field(Nullable(_SMTP), absent=UNSET),
+            "message_limit": Field(
+                Leaf(
+                    _read_limit,
+                    {
+                        "type": ["object", "null"],
+                        "required": ["count", "days"],
+                        "properties": {"count": _whole(1, MAX_MESSAGE_LIMIT), "days": _whole(1, 365)},
+                    },
+                ),
+                absent=UNSET,
+            ),
+            "sending_rate": Field(
+                Leaf(_read_rate, {**_whole(1, MAX_SENDING_RATE), "type": ["integer", "null"]}), absent=UNSET
+            ),
+            "template_language": Field(
+                Described(
+                    Leaf(_read_language, {"type": "string", "enum": list(TEMPLATE_LANGUAGES)}),
+                    "what new templates, layouts, snippets and inline transactional content are "
+                    "written in when they do not say",
+                ),
+                absent=UNSET,
+            ),
+            # Only true rotates the key: any other value (false, null, a string) leaves it.
+            "rotate_webhook_signing_key": Field(
+                Described(Leaf(lambda value, _path: value is True, {}), "true: a new webhook signing key"),
+            ),
+        }
+    )
+)
+SETTINGS_SCHEMA: dict[str, Any] = SETTINGS.schema({})
+
+
+def read_settings(body: dict[str, Any]) -> dict[str, Any]:
+    """The settings body read, or the 400 naming its first problem ("smtp.port must be a port number")."""
+    try:
+        read: dict[str, Any] = SETTINGS.read(body, ())
+    except ShapeError as exc:
+        field = ".".join(map(str, exc.path))
+        raise InvalidRequest(f"{field} {exc.message}", field=field) from None
+    return read

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,16 +14,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from nudge import clock
 from nudge.delivery.channels.smtp import SmtpSettings
-from nudge.delivery.request_shapes import (
-    JINJA,
-    LIQUID,
-    MAX_ADDRESS_LENGTH,
-    MAX_HOST_LENGTH,
-    MAX_MESSAGE_LIMIT,
-    MAX_SECRET_LENGTH,
-    MAX_SENDING_RATE,
-    TEMPLATE_LANGUAGES,
-)
+from nudge.delivery.request_shapes import JINJA, LIQUID, UNSET, read_settings, sender_address
 from nudge.delivery.signing import link_secret
 from nudge.errors import InvalidRequest
 from nudge.model.deliveries import DeliverySettings
@@ -33,7 +23,6 @@ from nudge.settings import get_settings
 SK = "delivery"
 CACHE_SECONDS = 30.0
 DEFAULT_SENDING_RATE = 100  # messages per second a broadcast may start; SES's default quota is 14/s
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _cache: dict[str, tuple[float, WorkspaceDelivery]] = {}
 
 
@@ -136,42 +125,21 @@ def _from_item(item: DeliverySettings) -> WorkspaceDelivery:
 
 def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
     """Apply the fields present in ``body`` (``null`` clears one)."""
+    read = read_settings(body)
     try:
         item = DeliverySettings.get(_pk(workspace_id), SK, consistent_read=True)
     except DoesNotExist:
         item = _default(workspace_id)
-    for field, attr in (("from", "from_address"), ("reply_to", "reply_to")):
-        if field in body:
-            value = body[field]
-            if value is not None and (not isinstance(value, str) or not _EMAIL.match(_address(value))):
-                raise InvalidRequest(f"{field} must be an email address", field=field)
-            if value is not None and len(value) > MAX_ADDRESS_LENGTH:
-                raise InvalidRequest(
-                    f"{field} cannot be longer than {MAX_ADDRESS_LENGTH} characters", field=field
-                )
-            setattr(item, attr, value)
-    if "smtp" in body:
-        smtp = None if body["smtp"] is None else _smtp(body["smtp"])
-        if smtp is not None and "password" not in body["smtp"] and item.smtp_json:
-            # The password is never read back, so a settings round trip must not erase it.
-            smtp["password"] = json.loads(item.smtp_json).get("password")
-        item.smtp_json = None if smtp is None else json.dumps(smtp)
-    if "message_limit" in body:
-        item.message_limit, item.message_limit_days = _limit(body["message_limit"])
-    if "sending_rate" in body:
-        rate = body["sending_rate"]
-        if rate is not None and not _whole(rate, 1, MAX_SENDING_RATE):
-            raise InvalidRequest(
-                f"sending_rate must be 1 to {MAX_SENDING_RATE} messages per second", field="sending_rate"
-            )
-        item.sending_rate = rate
-    if "template_language" in body:
-        if body["template_language"] not in TEMPLATE_LANGUAGES:
-            raise InvalidRequest(
-                f"template_language must be one of {', '.join(TEMPLATE_LANGUAGES)}", field="template_language"
-            )
-        item.template_language = body["template_language"]
-    if body.get("rotate_webhook_signing_key") is True:
+    for field, attr in (("from", "from_address"), ("reply_to", "reply_to"), ("sending_rate", "sending_rate")):
+        if read[field] is not UNSET:
+            setattr(item, attr, read[field])
+    if read["smtp"] is not UNSET:
+        item.smtp_json = None if read["smtp"] is None else json.dumps(_with_password(read["smtp"], item))
+    if read["message_limit"] is not UNSET:
+        item.message_limit, item.message_limit_days = read["message_limit"]
+    if read["template_language"] is not UNSET:
+        item.template_language = read["template_language"]
+    if read["rotate_webhook_signing_key"]:
         item.webhook_key_version = int(item.webhook_key_version or 0) + 1
     if item.from_address and not item.smtp_json:
         check_sender_domain(item.from_address, "from")
@@ -181,64 +149,23 @@ def update(workspace_id: str, body: dict[str, Any]) -> WorkspaceDelivery:
     return load(workspace_id)
 
 
+def _with_password(smtp: dict[str, Any], item: DeliverySettings) -> dict[str, Any]:
+    """A password left out is the stored one: it is never read back, so a settings round trip must not
+    erase it."""
+    if smtp["password"] is UNSET:
+        stored = json.loads(item.smtp_json).get("password") if item.smtp_json else None
+        return {**smtp, "password": stored}
+    return smtp
+
+
 def check_sender_domain(sender: str, field: str) -> None:
     """In AWS, SES may send only from the deployment's verified domain (``NUDGE_DEFAULT_FROM``'s): refuse
     another now, rather than fail every send later. A workspace's own SMTP server may send as anyone."""
     default = get_settings().default_from
     if not default:
         return
-    allowed = _address(default).rsplit("@", 1)[-1].lower()
-    if _address(sender).rsplit("@", 1)[-1].lower() != allowed:
+    allowed = sender_address(default).rsplit("@", 1)[-1].lower()
+    if sender_address(sender).rsplit("@", 1)[-1].lower() != allowed:
         raise InvalidRequest(
             f"{field} must be an address at {allowed}, the verified sender domain", field=field
         )
-
-
-def _address(value: str) -> str:
-    """``Name <a@b.c>`` or ``a@b.c`` -> the address."""
-    match = re.search(r"<([^>]+)>\s*$", value)
-    return match.group(1) if match else value.strip()
-
-
-def _smtp(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InvalidRequest("smtp must be an object", field="smtp")
-    host = raw.get("host")
-    if not isinstance(host, str) or not 1 <= len(host) <= MAX_HOST_LENGTH:
-        raise InvalidRequest("smtp.host must be a host name", field="smtp.host")
-    port = raw.get("port", 587)
-    if not _whole(port, 1, 65535):
-        raise InvalidRequest("smtp.port must be a port number", field="smtp.port")
-    security = raw.get("security", "starttls")
-    if security not in ("starttls", "tls", "none"):
-        raise InvalidRequest("smtp.security must be one of starttls, tls, none", field="smtp.security")
-    out: dict[str, Any] = {"host": host, "port": port, "security": security}
-    for key in ("username", "password"):
-        value = raw.get(key)
-        if value is not None and not isinstance(value, str):
-            raise InvalidRequest(f"smtp.{key} must be a string", field=f"smtp.{key}")
-        if value is not None and len(value) > MAX_SECRET_LENGTH:
-            raise InvalidRequest(
-                f"smtp.{key} cannot be longer than {MAX_SECRET_LENGTH} characters", field=f"smtp.{key}"
-            )
-        out[key] = value
-    return out
-
-
-def _limit(raw: Any) -> tuple[int | None, int | None]:
-    if raw is None:
-        return None, None
-    count, days = (raw.get("count"), raw.get("days")) if isinstance(raw, dict) else (None, None)
-    if not _whole(count, 1, MAX_MESSAGE_LIMIT):
-        raise InvalidRequest(
-            f"message_limit.count must be a whole number from 1 to {MAX_MESSAGE_LIMIT}",
-            field="message_limit.count",
-        )
-    if not _whole(days, 1, 365):
-        raise InvalidRequest("message_limit.days must be 1 to 365", field="message_limit.days")
-    return count, days
-
-
-def _whole(value: Any, low: int, high: int) -> bool:
-    """An integer in ``low..high``. JSON's true and false are not numbers, though Python's bool is an int."""
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
