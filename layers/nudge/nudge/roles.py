@@ -4,6 +4,7 @@ and more. An App API key acts as ``ADMIN``."""
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 from nudge.errors import InvalidRequest
 
@@ -19,10 +20,14 @@ class Role(IntEnum):
 
 
 LABELS = tuple(role.label for role in sorted(Role, reverse=True))  # admin, author, viewer
+ROLE_SCHEMA: dict[str, Any] = {"enum": list(LABELS)}  # what ``parse_role`` accepts
 
 
 def parse_role(value: object, field: str = "role") -> Role:
-    """A role from its label, or a 400 naming the field and the labels it accepts."""
+    """A role from its label (or a role already read from one), or a 400 naming the field and the labels
+    it accepts."""
+    if isinstance(value, Role):
+        return value
     for role in Role:
         if value == role.label:
             return role

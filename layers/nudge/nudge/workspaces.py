@@ -327,10 +327,25 @@ def _record(workspace_id: str, key_id: str) -> KeyRecord:
     raise NotFound(f"api key {key_id} not found")
 
 
-def _key_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > KEY_NAME_MAX:
-        raise InvalidRequest(f"name must be a string of 1 to {KEY_NAME_MAX} characters", field="name")
-    return name.strip()
+# Each check of a new key's fields beside the JSON Schema that says the same (the App API's body).
+KEY_TYPE_SCHEMA: dict[str, Any] = {"enum": list(KEY_TYPES)}
+
+
+def check_key_type(value: object, field: str = "type") -> str:
+    if value not in KEY_TYPES:
+        raise InvalidRequest(f"{field} must be one of {', '.join(KEY_TYPES)}", field=field)
+    return str(value)
+
+
+# The name is trimmed before its characters are counted: maxLength, which counts them all, is stricter
+# only for a name padded past it.
+KEY_NAME_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r"\S", "maxLength": KEY_NAME_MAX}
+
+
+def check_key_name(value: object, field: str = "name") -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > KEY_NAME_MAX:
+        raise InvalidRequest(f"{field} must be a string of 1 to {KEY_NAME_MAX} characters", field=field)
+    return value.strip()
 
 
 def list_keys(workspace_id: str) -> list[ApiKey]:
@@ -340,10 +355,8 @@ def list_keys(workspace_id: str) -> list[ApiKey]:
 
 def create_key(workspace_id: str, key_type: object, name: object) -> ApiKey:
     """A new key; its secret is in this answer only."""
-    if key_type not in KEY_TYPES:
-        raise InvalidRequest(f"type must be one of {', '.join(KEY_TYPES)}", field="type")
-    assert isinstance(key_type, str)
-    clean_name = _key_name(name)
+    key_type = check_key_type(key_type)
+    clean_name = check_key_name(name)
     if sum(1 for r in _records(workspace_id) if r.key_type == key_type) >= KEYS_MAX:
         raise InvalidRequest(f"a workspace holds at most {KEYS_MAX} {key_type} keys", field="type")
     key_id = secrets.token_hex(8)

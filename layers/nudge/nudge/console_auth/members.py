@@ -64,8 +64,12 @@ class WorkspaceRole:
         return {"id": self.workspace_id, "name": self.name, "role": self.role.label}
 
 
-# What ``normalize_email`` accepts (it also trims and lower-cases, and wants a dot in the domain).
-EMAIL_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "@", "maxLength": EMAIL_MAX}
+# What ``normalize_email`` accepts, white space around it included (it trims and lower-cases it).
+EMAIL_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^\s*[^\s@]+@\S*\.\S*\s*$",
+    "maxLength": EMAIL_MAX,
+}
 
 
 def normalize_email(value: object, field: str = "email") -> str:

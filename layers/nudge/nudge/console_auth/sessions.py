@@ -23,6 +23,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -67,7 +68,10 @@ def _pk(token: str) -> str:
     return session_pk(workspaces.hash_key(token))
 
 
-def _password(value: object, field: str) -> str:
+PASSWORD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}  # what ``check_password`` accepts
+
+
+def check_password(value: object, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidRequest(f"{field} must be a non-empty string", field=field)
     return value
@@ -77,14 +81,14 @@ def sign_in(email: object, password: object) -> Started:
     """Check the password with Cognito and open a session for that identity (``NewPasswordRequired``
     for a temporary password: see ``set_first_password``)."""
     clean = members.normalize_email(email)
-    return _open(users.authenticate(clean, _password(password, "password")))
+    return _open(users.authenticate(clean, check_password(password, "password")))
 
 
 def set_first_password(email: object, password: object, new_password: object) -> Started:
     """Replace a new user's temporary password with their own, and open a session."""
     clean = members.normalize_email(email)
-    temporary = _password(password, "password")
-    chosen = _password(new_password, "new_password")
+    temporary = check_password(password, "password")
+    chosen = check_password(new_password, "new_password")
     if chosen == temporary:
         raise InvalidRequest("new_password must differ from the temporary password", field="new_password")
     return _open(users.complete_new_password(clean, temporary, chosen))

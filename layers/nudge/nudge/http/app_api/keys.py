@@ -8,11 +8,11 @@ is never logged.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote
 
 from nudge import workspaces
 from nudge.http import edge
+from nudge.http.app_api import bodies
 from nudge.http.routing import Request, Response, Route
 from nudge.roles import Role
 from nudge.tracking.limits import parse_json_object
@@ -21,14 +21,14 @@ KEY = "/v1/api_keys/{key_id}"
 _BODY_LIMIT = 10_000
 
 
-CREATE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "name"],
-    "properties": {
-        "type": {"enum": list(workspaces.KEY_TYPES)},
-        "name": {"type": "string", "minLength": 1, "maxLength": workspaces.KEY_NAME_MAX},
+# POST /v1/api_keys, read by the checks ``workspaces.create_key`` makes, in its order.
+CREATE_BODY = bodies.body(
+    {
+        "type": bodies.checked(workspaces.check_key_type, workspaces.KEY_TYPE_SCHEMA),
+        "name": bodies.checked(workspaces.check_key_name, workspaces.KEY_NAME_SCHEMA),
     },
-}
+    required=("type", "name"),
+)
 
 
 def _key_id(req: Request) -> str:
@@ -40,8 +40,8 @@ def _list(req: Request) -> Response:
 
 
 def _create(req: Request) -> Response:
-    body = parse_json_object(req.body, limit=_BODY_LIMIT)
-    created = workspaces.create_key(req.workspace_id, body.get("type"), body.get("name"))
+    body = CREATE_BODY.read(parse_json_object(req.body, limit=_BODY_LIMIT), ())
+    created = workspaces.create_key(req.workspace_id, body["type"], body["name"])
     return 200, {"api_key": created.to_api()}
 
 
@@ -71,7 +71,7 @@ ROUTES: tuple[Route, ...] = (
         _create,
         "Create an App or Track key (admin); its secret is in this answer only",
         body_limit=_BODY_LIMIT,
-        body_schema=CREATE_SCHEMA,
+        body_schema=CREATE_BODY.schema({}),
         role=Role.ADMIN,
     ),
     Route(

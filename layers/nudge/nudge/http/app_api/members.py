@@ -4,25 +4,26 @@ at their first sign-in)."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote
 
 from nudge.console_auth import members
+from nudge.http.app_api import bodies
 from nudge.http.routing import Request, Response, Route
-from nudge.roles import LABELS, Role
+from nudge.roles import ROLE_SCHEMA, Role, parse_role
 from nudge.tracking.limits import parse_json_object
 
 MEMBER = "/v1/members/{email}"
 _BODY_LIMIT = 10_000
 
 
-_ROLE_SCHEMA: dict[str, Any] = {"enum": list(LABELS)}
-ADD_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["email", "role"],
-    "properties": {"email": members.EMAIL_SCHEMA, "role": _ROLE_SCHEMA},
-}
-CHANGE_SCHEMA: dict[str, Any] = {"type": "object", "required": ["role"], "properties": {"role": _ROLE_SCHEMA}}
+_ROLE = bodies.checked(parse_role, ROLE_SCHEMA)
+# POST /v1/members and PUT /v1/members/{email}, read by the checks ``members.add`` and
+# ``members.change_role`` make, in their order.
+ADD_BODY = bodies.body(
+    {"email": bodies.checked(members.normalize_email, members.EMAIL_SCHEMA), "role": _ROLE},
+    required=("email", "role"),
+)
+CHANGE_BODY = bodies.body({"role": _ROLE}, required=("role",))
 
 
 def _email(req: Request) -> str:
@@ -34,14 +35,14 @@ def _list(req: Request) -> Response:
 
 
 def _add(req: Request) -> Response:
-    body = parse_json_object(req.body, limit=_BODY_LIMIT)
-    added = members.add(req.workspace_id, body.get("email"), body.get("role"))
+    body = ADD_BODY.read(parse_json_object(req.body, limit=_BODY_LIMIT), ())
+    added = members.add(req.workspace_id, body["email"], body["role"])
     return 200, {"member": added.member.to_api(), "password": added.password}
 
 
 def _change(req: Request) -> Response:
-    body = parse_json_object(req.body, limit=_BODY_LIMIT)
-    return 200, {"member": members.change_role(req.workspace_id, _email(req), body.get("role")).to_api()}
+    role = CHANGE_BODY.read(parse_json_object(req.body, limit=_BODY_LIMIT), ())["role"]
+    return 200, {"member": members.change_role(req.workspace_id, _email(req), role).to_api()}
 
 
 def _remove(req: Request) -> Response:
@@ -57,7 +58,7 @@ ROUTES: tuple[Route, ...] = (
         _add,
         "Add a member or change their role (admin); a new user's temporary password is in this answer only",
         body_limit=_BODY_LIMIT,
-        body_schema=ADD_SCHEMA,
+        body_schema=ADD_BODY.schema({}),
         role=Role.ADMIN,
     ),
     Route(
@@ -66,7 +67,7 @@ ROUTES: tuple[Route, ...] = (
         _change,
         "Change a member's role (admin)",
         body_limit=_BODY_LIMIT,
-        body_schema=CHANGE_SCHEMA,
+        body_schema=CHANGE_BODY.schema({}),
         role=Role.ADMIN,
     ),
     Route("DELETE", MEMBER, _remove, "Remove a member from the workspace (admin)", role=Role.ADMIN),

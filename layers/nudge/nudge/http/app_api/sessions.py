@@ -16,38 +16,44 @@ from typing import Any
 
 from nudge.console_auth import members, sessions
 from nudge.errors import UnsupportedMediaType
+from nudge.http.app_api import bodies
 from nudge.http.routing import CookieAnswer, Request, Response, Route, SetCookie
+from nudge.shapes import Shape
 from nudge.tracking.limits import parse_json_object
 
 _BODY_LIMIT = 10_000
 _JSON = "application/json"
 
 
-_PASSWORD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
-SIGN_IN_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["email", "password"],
-    "properties": {"email": members.EMAIL_SCHEMA, "password": _PASSWORD_SCHEMA},
+# POST /v1/session and /v1/session/password, read by the checks ``sessions.sign_in`` and
+# ``sessions.set_first_password`` make, in their order (the latter then compares the two passwords).
+_SIGN_IN_FIELDS = {
+    "email": bodies.checked(members.normalize_email, members.EMAIL_SCHEMA),
+    "password": bodies.checked(sessions.check_password, sessions.PASSWORD_SCHEMA),
 }
-FIRST_PASSWORD_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["email", "password", "new_password"],
-    "properties": {
-        **SIGN_IN_SCHEMA["properties"],
-        "new_password": {**_PASSWORD_SCHEMA, "description": "differs from the temporary password"},
+SIGN_IN_BODY = bodies.body(_SIGN_IN_FIELDS, required=("email", "password"))
+FIRST_PASSWORD_BODY = bodies.body(
+    {
+        **_SIGN_IN_FIELDS,
+        "new_password": bodies.checked(
+            sessions.check_password,
+            {**sessions.PASSWORD_SCHEMA, "description": "differs from the temporary password"},
+        ),
     },
-}
+    required=("email", "password", "new_password"),
+)
 
 
 def _secure(req: Request) -> bool:
     return req.base_url.startswith("https://")
 
 
-def _json_body(req: Request) -> dict[str, Any]:
+def _json_body(req: Request, shape: Shape) -> dict[str, Any]:
     media_type = req.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != _JSON:
         raise UnsupportedMediaType(f"the body must be JSON sent as Content-Type: {_JSON}")
-    return parse_json_object(req.body, limit=_BODY_LIMIT)
+    body: dict[str, Any] = shape.read(parse_json_object(req.body, limit=_BODY_LIMIT), ())
+    return body
 
 
 def _opened(req: Request, started: sessions.Started) -> CookieAnswer:
@@ -56,15 +62,13 @@ def _opened(req: Request, started: sessions.Started) -> CookieAnswer:
 
 
 def _sign_in(req: Request) -> CookieAnswer:
-    body = _json_body(req)
-    return _opened(req, sessions.sign_in(body.get("email"), body.get("password")))
+    body = _json_body(req, SIGN_IN_BODY)
+    return _opened(req, sessions.sign_in(body["email"], body["password"]))
 
 
 def _set_first_password(req: Request) -> CookieAnswer:
-    body = _json_body(req)
-    return _opened(
-        req, sessions.set_first_password(body.get("email"), body.get("password"), body.get("new_password"))
-    )
+    body = _json_body(req, FIRST_PASSWORD_BODY)
+    return _opened(req, sessions.set_first_password(body["email"], body["password"], body["new_password"]))
 
 
 def _current(req: Request) -> Response:
@@ -85,7 +89,7 @@ ROUTES: tuple[Route, ...] = (
         "Sign in to the console with email and password; sets the session cookie (403 with the code "
         "new_password_required for a temporary password)",
         body_limit=_BODY_LIMIT,
-        body_schema=SIGN_IN_SCHEMA,
+        body_schema=SIGN_IN_BODY.schema({}),
         own_credentials=True,
     ),
     Route(
@@ -94,7 +98,7 @@ ROUTES: tuple[Route, ...] = (
         _set_first_password,
         "A new user's first sign-in: replace the temporary password with their own; sets the session cookie",
         body_limit=_BODY_LIMIT,
-        body_schema=FIRST_PASSWORD_SCHEMA,
+        body_schema=FIRST_PASSWORD_BODY.schema({}),
         own_credentials=True,
     ),
     Route(

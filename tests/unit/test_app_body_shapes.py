@@ -1,0 +1,38 @@
+"""The App API bodies declared once (``nudge.http.app_api.bodies``): the schema a route serves and the
+checks that read its body agree, on a body each accepts and on the ones each refuses (a field left out,
+a blank or malformed value), and both ignore a key they do not know."""
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from nudge.errors import InvalidRequest
+from nudge.http.app_api import keys, members, sessions
+from nudge.shapes import Shape
+
+EMAIL = "ada@example.com"
+CASES = [
+    (keys.CREATE_BODY, {"type": "app", "name": "ci", "other": 1}, True),
+    (keys.CREATE_BODY, {"name": "ci"}, False),
+    (keys.CREATE_BODY, {"type": "app", "name": "   "}, False),
+    (keys.CREATE_BODY, {"type": "admin", "name": "ci"}, False),
+    (members.ADD_BODY, {"email": f" {EMAIL} ", "role": "author", "other": 1}, True),
+    (members.ADD_BODY, {"email": "ada@example", "role": "author"}, False),
+    (members.ADD_BODY, {"email": EMAIL}, False),
+    (members.CHANGE_BODY, {"role": "viewer"}, True),
+    (members.CHANGE_BODY, {"role": "owner"}, False),
+    (sessions.SIGN_IN_BODY, {"email": EMAIL, "password": "p", "other": 1}, True),
+    (sessions.SIGN_IN_BODY, {"email": EMAIL, "password": ""}, False),
+    (sessions.FIRST_PASSWORD_BODY, {"email": EMAIL, "password": "p", "new_password": "q"}, True),
+    (sessions.FIRST_PASSWORD_BODY, {"email": EMAIL, "password": "p"}, False),
+]
+
+
+@pytest.mark.parametrize(("shape", "body", "accepted"), CASES)
+def test_the_served_schema_and_the_reader_agree(shape: Shape, body: dict[str, object], accepted: bool):
+    assert Draft202012Validator(shape.schema({})).is_valid(body) is accepted
+    try:
+        shape.read(body, ())
+    except InvalidRequest:
+        assert not accepted
+    else:
+        assert accepted
