@@ -71,6 +71,7 @@ from nudge.shapes import (
     listing,
     tag,
 )
+from nudge.tracking.identify_request import NOT_ATTRIBUTES, PREFERENCES, not_an_attribute
 
 MAX_BLOCKS = 200
 YEAR_SECONDS = 31_536_000
@@ -120,12 +121,6 @@ Rule: TypeAlias = (
         "reserved_attribute",
     ]
     | ConditionRule  # unknown_key, wrong_type, required, invalid_value, and the conditions' own
-)
-
-
-# identify's reserved keys (``nudge.tracking.people``) and the identifiers a workflow must not change.
-RESERVED_ATTRIBUTES = frozenset(
-    {"id", "email", "anonymous_id", "created_at", "_timestamp", "_update", "cio_relationships", "cio_id"}
 )
 
 
@@ -319,7 +314,7 @@ def _read_days(value: Any, path: Path) -> list[str]:
 
 def _read_attribute(value: Any, path: Path) -> str:
     attribute: str = _TEXT.read(value, path)
-    if attribute in RESERVED_ATTRIBUTES or attribute.startswith(_SUBSCRIPTION_PREFERENCES):
+    if not_an_attribute(attribute):
         # Identifiers, merges and relationships are not attributes a workflow may set: they would
         # re-key the person or write events and objects mid-journey.
         raise ShapeError(path, "reserved_attribute", f"{attribute} cannot be set by a workflow")
@@ -384,7 +379,6 @@ def _goal_for_exit(settings: dict[str, Any], path: Path) -> None:
         raise ShapeError((*path, "goal"), "required", "exit on_goal needs a goal")
 
 
-_SUBSCRIPTION_PREFERENCES = "cio_subscription_preferences"
 _TEXT = Ref("text", Text())
 _HOUR = Integer(0, 24)
 _DAY = Choice(DAYS)
@@ -623,8 +617,8 @@ _BLOCK = Ref(
                                     lambda defs: {
                                         "allOf": [
                                             _TEXT.schema(defs),
-                                            {"not": {"enum": sorted(RESERVED_ATTRIBUTES)}},
-                                            {"not": {"pattern": f"^{_SUBSCRIPTION_PREFERENCES}"}},
+                                            {"not": {"enum": sorted(NOT_ATTRIBUTES)}},
+                                            {"not": {"pattern": f"^{PREFERENCES}"}},
                                         ]
                                     },
                                 ),

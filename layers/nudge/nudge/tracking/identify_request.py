@@ -126,6 +126,16 @@ _FIELDS: dict[str, BodyField] = {
     _RELATIONSHIPS: BodyField(_relationships, IDENTIFY_LINKS_SCHEMA, attribute="relationships"),
 }
 
+# What a change made outside an identify (the console's attribute edits, a workflow's set_attribute) may
+# not name, as it would re-key the person or write objects: identify's reserved fields and the person's
+# cio_id, and topic opt-ins in either form (``PREFERENCES`` as a prefix). ``unsubscribed`` stays settable.
+NOT_ATTRIBUTES = (frozenset(_FIELDS) - {"unsubscribed", PREFERENCES}) | {"cio_id"}
+
+
+def not_an_attribute(name: str) -> bool:
+    return name in NOT_ATTRIBUTES or name.startswith(PREFERENCES)
+
+
 IDENTIFY_SCHEMA: dict[str, Any] = body_schema(
     _FIELDS,
     description="Flat attribute map with reserved keys.",

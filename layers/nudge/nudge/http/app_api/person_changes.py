@@ -16,13 +16,8 @@ from nudge.errors import InvalidRequest, NotFound
 from nudge.http.routing import Request, Response, Route
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef, from_typed
+from nudge.tracking.identify_request import NOT_ATTRIBUTES, PREFERENCES, not_an_attribute
 from nudge.tracking.limits import MAX_V1_BODY_BYTES, parse_json_object
-
-# Keys an identify reads as identity or control rather than attributes: who a person is changes through
-# the Track API, where merges and identifier conflicts are handled.
-NOT_ATTRIBUTES = frozenset(
-    {"id", "email", "cio_id", "anonymous_id", "created_at", "_timestamp", "_update", "cio_relationships"}
-)
 
 
 def _ref(req: Request) -> PersonRef:
@@ -46,11 +41,9 @@ ATTRIBUTES_SCHEMA: dict[str, Any] = {
             "type": "object",
             "minProperties": 1,
             "description": 'name -> value; null or "" removes one. Identifiers and reserved keys are '
-            "refused: " + ", ".join(sorted(NOT_ATTRIBUTES)) + ", cio_subscription_preferences...",
+            "refused: " + ", ".join(sorted(NOT_ATTRIBUTES)) + f", {PREFERENCES}...",
             "propertyNames": {
-                "not": {
-                    "anyOf": [{"enum": sorted(NOT_ATTRIBUTES)}, {"pattern": "^cio_subscription_preferences"}]
-                }
+                "not": {"anyOf": [{"enum": sorted(NOT_ATTRIBUTES)}, {"pattern": f"^{PREFERENCES}"}]}
             },
         }
     },
@@ -62,7 +55,8 @@ def _attributes(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(attributes, dict) or not attributes:
         raise InvalidRequest("attributes must be a non-empty object", field="attributes")
     for name in attributes:
-        if name in NOT_ATTRIBUTES or name.startswith("cio_subscription_preferences"):
+        # Who a person is changes through the Track API, where merges and identifier conflicts are handled.
+        if not_an_attribute(name):
             raise InvalidRequest(
                 f"{name} is an identifier or a reserved key: change it through the Track API",
                 field=f"attributes.{name}",
