@@ -7,9 +7,11 @@ from jsonschema import Draft202012Validator
 
 from nudge.errors import InvalidRequest
 from nudge.http.app_api import keys, members, sessions
+from nudge.reporting import store
 from nudge.shapes import Shape
 
 EMAIL = "ada@example.com"
+HOOK = {"name": "h", "endpoint": "https://example.com/hook", "events": ["email_sent"]}
 CASES = [
     (keys.CREATE_BODY, {"type": "app", "name": "ci", "other": 1}, True),
     (keys.CREATE_BODY, {"name": "ci"}, False),
@@ -24,6 +26,13 @@ CASES = [
     (sessions.SIGN_IN_BODY, {"email": EMAIL, "password": ""}, False),
     (sessions.FIRST_PASSWORD_BODY, {"email": EMAIL, "password": "p", "new_password": "q"}, True),
     (sessions.FIRST_PASSWORD_BODY, {"email": EMAIL, "password": "p"}, False),
+    (store.CREATE_BODY, {**HOOK, "disabled": True, "other": 1}, True),
+    (store.CREATE_BODY, {**HOOK, "name": " "}, False),
+    (store.CREATE_BODY, {**HOOK, "endpoint": "ftp://example.com"}, False),
+    (store.CREATE_BODY, {"name": "h", "endpoint": "https://example.com"}, False),
+    (store.UPDATE_BODY, {"with_content": True}, True),
+    (store.UPDATE_BODY, {"name": None}, False),
+    (store.UPDATE_BODY, {"disabled": "yes"}, False),
 ]
 
 

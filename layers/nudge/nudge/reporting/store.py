@@ -26,6 +26,7 @@ from nudge.delivery.signing import link_secret
 from nudge.errors import InvalidRequest, NotFound
 from nudge.model.deliveries import ReportingWebhookItem, TemplateCounter
 from nudge.reporting import events
+from nudge.shapes import NOT_BLANK, Field, Leaf, Obj, Open, Path, Schema
 
 MAX_WEBHOOKS = 20  # per workspace: each event is one queued message per subscribed webhook
 MAX_NAME = 255
@@ -33,7 +34,6 @@ MAX_ENDPOINT = 2048
 # How long a process trusts its copy of a workspace's webhooks: a change made through the API reaches the
 # functions that report events within this (at once in the process that made it).
 CACHE_SECONDS = 30.0
-_FLAGS = ("disabled", "full_resolution", "with_content")
 
 
 @dataclass(frozen=True)
@@ -137,11 +137,63 @@ def _events(value: Any) -> list[str]:
     return sorted(set(value), key=events.NAMES.index)
 
 
-def _flag(body: dict[str, Any], key: str, current: bool) -> bool:
-    value = body.get(key, current)
+def _flag(value: Any, path: Path) -> bool:
     if not isinstance(value, bool):
-        raise InvalidRequest(f"{key} must be a boolean", field=key)
+        raise InvalidRequest(f"{path[-1]} must be a boolean", field=str(path[-1]))
     return value
+
+
+# -- the bodies (``nudge.shapes``): each check above beside the JSON Schema that says the same -----------
+
+_NAME = Leaf(
+    lambda value, _path: _name(value), {"type": "string", "pattern": NOT_BLANK, "maxLength": MAX_NAME}
+)
+_ENDPOINT = Leaf(
+    lambda value, _path: _endpoint(value),
+    {
+        "type": "string",
+        "format": "uri",
+        "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]+$",
+        "maxLength": MAX_ENDPOINT,
+        "description": "with a host and no credentials; not a link-local or cloud metadata address",
+    },
+)
+_EVENTS = Leaf(
+    lambda value, _path: _events(value),
+    {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(events.NAMES)}},
+)
+_FLAGS: dict[str, Schema] = {
+    "disabled": {"type": "boolean"},
+    "full_resolution": {
+        "type": "boolean",
+        "description": "true: every open and click; false: the first of each message",
+    },
+    "with_content": {"type": "boolean", "description": "the message body in sent events"},
+}
+_FIELDS = (("name", _NAME), ("endpoint", _ENDPOINT), ("events", _EVENTS))
+# POST: name, endpoint and events (each check refuses one left out with its own message), the flags
+# false unless given; read in this order. Unknown keys are ignored, as they always were.
+CREATE_BODY = Open(
+    Obj(
+        {
+            **{name: Field(shape, default=None) for name, shape in _FIELDS},
+            **{
+                key: Field(Leaf(_flag, {**schema, "default": False}), default=False)
+                for key, schema in _FLAGS.items()
+            },
+        },
+        extra={"required": [name for name, _ in _FIELDS]},
+    )
+)
+# PUT: the fields given (a field left out keeps its value); null is no field's value.
+UPDATE_BODY = Open(
+    Obj(
+        {
+            **{name: Field(shape, omit_none=True) for name, shape in _FIELDS},
+            **{key: Field(Leaf(_flag, schema), omit_none=True) for key, schema in _FLAGS.items()},
+        }
+    )
+)
 
 
 # -- storage --------------------------------------------------------------------------------------------
@@ -193,12 +245,7 @@ def find(workspace_id: str, webhook_id: int) -> Webhook | None:
 
 def create(workspace_id: str, body: dict[str, Any]) -> tuple[Webhook, str]:
     """The new webhook and its signing key (shown this once)."""
-    name, endpoint, chosen = (
-        _name(body.get("name")),
-        _endpoint(body.get("endpoint")),
-        _events(body.get("events")),
-    )
-    flags = {key: _flag(body, key, False) for key in _FLAGS}
+    read = CREATE_BODY.read(body, ())
     if len(_items(workspace_id)) >= MAX_WEBHOOKS:
         raise InvalidRequest(
             f"a workspace has at most {MAX_WEBHOOKS} reporting webhooks", field="body", reason="limit"
@@ -215,12 +262,7 @@ def create(workspace_id: str, body: dict[str, Any]) -> tuple[Webhook, str]:
         key_salt=secrets.token_hex(16),
         created_at=now,
         updated_at=now,
-        name=name,
-        endpoint=endpoint,
-        events=chosen,
-        disabled=flags["disabled"],
-        full_resolution=flags["full_resolution"],
-        with_content=flags["with_content"],
+        **read,
     )
     item.save()
     forget(workspace_id)
@@ -231,14 +273,8 @@ def create(workspace_id: str, body: dict[str, Any]) -> tuple[Webhook, str]:
 def update(workspace_id: str, webhook_id: int, body: dict[str, Any]) -> Webhook:
     """Customer.io's PUT names every field; a field left out keeps its value here."""
     item = _item(workspace_id, webhook_id)
-    if "name" in body:
-        item.name = _name(body["name"])
-    if "endpoint" in body:
-        item.endpoint = _endpoint(body["endpoint"])
-    if "events" in body:
-        item.events = _events(body["events"])
-    for key in _FLAGS:
-        setattr(item, key, _flag(body, key, bool(getattr(item, key))))
+    for key, value in UPDATE_BODY.read(body, ()).items():
+        setattr(item, key, value)
     item.updated_at = clock.now()
     item.save()
     forget(workspace_id)

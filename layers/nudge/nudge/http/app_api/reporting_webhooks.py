@@ -3,11 +3,9 @@ receives people's identifiers and addresses, and with ``with_content`` their mes
 
 from __future__ import annotations
 
-from typing import Any
-
 from nudge.errors import NotFound
 from nudge.http.routing import Request, Response, Route
-from nudge.reporting import events, store
+from nudge.reporting import store
 from nudge.roles import Role
 from nudge.tracking.limits import parse_json_object
 
@@ -44,24 +42,6 @@ def _delete(req: Request) -> Response:
     return 204, None
 
 
-_FIELDS: dict[str, Any] = {
-    "name": {"type": "string", "maxLength": store.MAX_NAME},
-    "endpoint": {"type": "string", "format": "uri", "maxLength": store.MAX_ENDPOINT},
-    "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(events.NAMES)}},
-    "disabled": {"type": "boolean", "default": False},
-    "full_resolution": {
-        "type": "boolean",
-        "default": False,
-        "description": "true: every open and click; false: the first of each message",
-    },
-    "with_content": {"type": "boolean", "default": False, "description": "the message body in sent events"},
-}
-CREATE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "endpoint", "events"],
-    "properties": _FIELDS,
-}
-UPDATE_SCHEMA: dict[str, Any] = {"type": "object", "properties": _FIELDS}
 WEBHOOK = "/v1/reporting_webhooks/{webhook_id}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/reporting_webhooks", _list, "List the reporting webhooks (admin)", role=Role.ADMIN),
@@ -71,7 +51,7 @@ ROUTES: tuple[Route, ...] = (
         _create,
         "Create a reporting webhook (admin); its signing_key is in this answer only",
         body_limit=_BODY_LIMIT,
-        body_schema=CREATE_SCHEMA,
+        body_schema=store.CREATE_BODY.schema({}),
         role=Role.ADMIN,
     ),
     Route("GET", WEBHOOK, _get, "Get a reporting webhook (admin)", role=Role.ADMIN),
@@ -81,7 +61,7 @@ ROUTES: tuple[Route, ...] = (
         _update,
         "Update a reporting webhook (admin; fields left out keep their values)",
         body_limit=_BODY_LIMIT,
-        body_schema=UPDATE_SCHEMA,
+        body_schema=store.UPDATE_BODY.schema({}),
         role=Role.ADMIN,
     ),
     Route("DELETE", WEBHOOK, _delete, "Delete a reporting webhook (admin)", role=Role.ADMIN),
