@@ -6,7 +6,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from nudge.errors import InvalidRequest
-from nudge.http.app_api import keys, members, sessions
+from nudge.http.app_api import keys, members, person_changes, sessions
 from nudge.reporting import store
 from nudge.shapes import Shape
 
@@ -33,6 +33,10 @@ CASES = [
     (store.UPDATE_BODY, {"with_content": True}, True),
     (store.UPDATE_BODY, {"name": None}, False),
     (store.UPDATE_BODY, {"disabled": "yes"}, False),
+    (person_changes.ATTRIBUTES_BODY, {"attributes": {"plan": "pro"}, "other": 1}, True),
+    (person_changes.ATTRIBUTES_BODY, {"attributes": {}}, False),
+    (person_changes.ATTRIBUTES_BODY, {"attributes": {"email": "a@b.c"}}, False),
+    (person_changes.ATTRIBUTES_BODY, {}, False),
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge.errors import InvalidRequest, NotFound
+from nudge.http.app_api import bodies
 from nudge.http.routing import Request, Response, Route
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef, from_typed
@@ -33,40 +34,42 @@ def _existing(req: Request) -> PersonRef:
     return PersonRef("cio_id", person.cio_id)
 
 
-ATTRIBUTES_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["attributes"],
-    "properties": {
-        "attributes": {
-            "type": "object",
-            "minProperties": 1,
-            "description": 'name -> value; null or "" removes one. Identifiers and reserved keys are '
-            "refused: " + ", ".join(sorted(NOT_ATTRIBUTES)) + f", {PREFERENCES}...",
-            "propertyNames": {
-                "not": {"anyOf": [{"enum": sorted(NOT_ATTRIBUTES)}, {"pattern": f"^{PREFERENCES}"}]}
-            },
-        }
-    },
-}
-
-
-def _attributes(body: dict[str, Any]) -> dict[str, Any]:
-    attributes = body.get("attributes")
-    if not isinstance(attributes, dict) or not attributes:
-        raise InvalidRequest("attributes must be a non-empty object", field="attributes")
-    for name in attributes:
+def _attributes(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise InvalidRequest(f"{field} must be a non-empty object", field=field)
+    for name in value:
         # Who a person is changes through the Track API, where merges and identifier conflicts are handled.
         if not_an_attribute(name):
             raise InvalidRequest(
                 f"{name} is an identifier or a reserved key: change it through the Track API",
-                field=f"attributes.{name}",
+                field=f"{field}.{name}",
             )
-    return attributes
+    return value
+
+
+# PUT /v1/customers/{customer_id}/attributes: ``_attributes`` beside the schema that says the same.
+ATTRIBUTES_BODY = bodies.body(
+    {
+        "attributes": bodies.checked(
+            _attributes,
+            {
+                "type": "object",
+                "minProperties": 1,
+                "description": 'name -> value; null or "" removes one. Identifiers and reserved keys are '
+                "refused: " + ", ".join(sorted(NOT_ATTRIBUTES)) + f", {PREFERENCES}...",
+                "propertyNames": {
+                    "not": {"anyOf": [{"enum": sorted(NOT_ATTRIBUTES)}, {"pattern": f"^{PREFERENCES}"}]}
+                },
+            },
+        )
+    },
+    required=("attributes",),
+)
 
 
 def _update_attributes(req: Request) -> Response:
     """Set attributes (``null`` or ``""`` removes one), as an identify with only those keys."""
-    attributes = _attributes(parse_json_object(req.body, limit=MAX_V1_BODY_BYTES))
+    attributes = ATTRIBUTES_BODY.read(parse_json_object(req.body, limit=MAX_V1_BODY_BYTES), ())["attributes"]
     ref = _existing(req)
     people.identify(req.workspace_id, ref, attributes)
     person = people.load(req.workspace_id, ref)
@@ -100,7 +103,7 @@ ROUTES: tuple[Route, ...] = (
         _update_attributes,
         "Set or remove a person's attributes",
         body_limit=MAX_V1_BODY_BYTES,
-        body_schema=ATTRIBUTES_SCHEMA,
+        body_schema=ATTRIBUTES_BODY.schema({}),
     ),
     Route("POST", CUSTOMER + "/suppress", _suppress, "Delete a person and block their identifiers"),
     Route("POST", CUSTOMER + "/unsuppress", _unsuppress, "Unblock a suppressed identifier"),
