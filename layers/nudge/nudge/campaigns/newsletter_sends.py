@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 from typing import Any
 
@@ -40,8 +39,6 @@ from nudge.tracking import people
 from nudge.tracking.identifiers import from_map
 
 AB_SALT = "ab_test"  # the bucket every A/B test group is drawn from
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 VARIANT_METRICS = (
     states.SENT,
     states.DELIVERED,
@@ -72,9 +69,7 @@ def update(workspace_id: str, newsletter_id: str, body: dict[str, Any]) -> dict[
     ``POST .../send`` sends it); 409 once it is no longer a draft."""
     item = newsletters.load(workspace_id, newsletter_id)
     if _schedule(body) is not None:
-        given = next(
-            k for k in ("send_now", "scheduled_at", "local_time") if body.get(k) not in (None, False)
-        )
+        given = next(k for k in newsletters.SCHEDULE_FIELDS if body.get(k) not in (None, False))
         raise InvalidRequest(f"{given}: a draft is sent by POST /v1/newsletters/{{id}}/send", field=given)
     if item.state != newsletters.DRAFT:
         raise Conflict(f"newsletter {newsletter_id} is {item.state}: only a draft can be changed")
@@ -99,28 +94,8 @@ def send(workspace_id: str, newsletter_id: str, body: dict[str, Any]) -> dict[st
 
 
 def _schedule(body: dict[str, Any]) -> dict[str, Any] | None:
-    given = [k for k in ("send_now", "scheduled_at", "local_time") if body.get(k) not in (None, False)]
-    if len(given) > 1:
-        raise InvalidRequest("give one of send_now, scheduled_at or local_time", field=given[1])
-    if not given:
-        return None
-    if given[0] == "send_now":
-        if body["send_now"] is not True:
-            raise InvalidRequest("send_now must be true or false", field="send_now")
-        return {"send_now": True}
-    if given[0] == "scheduled_at":
-        at = body["scheduled_at"]
-        if isinstance(at, bool) or not isinstance(at, int) or at < 0:
-            raise InvalidRequest("scheduled_at must be unix seconds", field="scheduled_at")
-        return {"scheduled_at": at}
-    local = body["local_time"]
-    if not isinstance(local, dict):
-        raise InvalidRequest("local_time must be an object {date, time}", field="local_time")
-    if not isinstance(local.get("date"), str) or not _DATE.match(local["date"]):
-        raise InvalidRequest("local_time.date must be YYYY-MM-DD", field="local_time.date")
-    if not isinstance(local.get("time"), str) or not _TIME.match(local["time"]):
-        raise InvalidRequest("local_time.time must be HH:MM (24 hours)", field="local_time.time")
-    return {"local_time": {"date": local["date"], "time": local["time"]}}
+    schedule: dict[str, Any] | None = newsletters.read(newsletters.SCHEDULE, body, ())
+    return schedule
 
 
 def _check_combination(definition: dict[str, Any], schedule: dict[str, Any]) -> None:
@@ -294,9 +269,7 @@ def test_send(workspace_id: str, newsletter_id: str, body: dict[str, Any]) -> di
     newsletter's state: not counted in its metrics, not against the message limit, sent even to an
     unsubscribed person (they asked for a proof)."""
     item = newsletters.load(workspace_id, newsletter_id)
-    content_id = body.get("content_id", 1)
-    if isinstance(content_id, bool) or not isinstance(content_id, int):
-        raise InvalidRequest("content_id must be an integer", field="content_id")
+    content_id = newsletters.read(newsletters.CONTENT_ID, body.get("content_id", 1), ("content_id",))
     try:
         variant = newsletters.variant_view(item, content_id)
     except NotFound as exc:

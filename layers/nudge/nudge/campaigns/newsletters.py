@@ -27,6 +27,7 @@ Without ``send_now``, ``scheduled_at`` or ``local_time`` it is a draft, sent lat
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,8 +42,17 @@ from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import Newsletter, NewsletterCounter
 from nudge.segments import definitions
-from nudge.segments.conditions import ConditionError, parse, referenced_segments, to_json
+from nudge.segments.conditions import (
+    CONDITION_SCHEMA,
+    Condition,
+    ConditionError,
+    parse,
+    referenced_segments,
+    to_json,
+)
+from nudge.shapes import NOT_BLANK, Defs, Described, Leaf, Path, Shape, ShapeError
 from nudge.subscriptions import topics
+from nudge.tracking.identifiers import identifiers_schema
 
 PREFIX = "nl-"
 DRAFT, SENDING, CANCELED = "draft", "sending", "canceled"
@@ -52,8 +62,11 @@ CHANNEL_NAMES = {
 }
 MAX_VARIANTS = 5
 MAX_NAME = 190
+LONGEST_WAIT = 30 * 86400  # an A/B test's wait_seconds
 METRICS = {"open": states.OPENED, "click": states.CLICKED}  # an A/B test's metric -> what it counts
 _SK_COUNTER = "counter"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 def newsletters_pk(workspace_id: str) -> str:
@@ -73,34 +86,245 @@ def block_of(content_id: int) -> str:
     return f"v{content_id}"
 
 
+# --- the bodies: each field's check and its schema side by side (``nudge.shapes``) -------------------
+#
+# ``parse_definition`` reads the fields through these in its own order, between the checks that need the
+# workspace (segments, topics, the template language) or a sibling (the channel, the variant count);
+# ``body_schema`` writes the routes' JSON Schemas from the same declarations.
+
+
+def read(shape: Shape, value: Any, path: Path) -> Any:
+    """``value`` read through ``shape``, or the 400 naming the field its first problem is at."""
+    try:
+        return shape.read(value, path)
+    except ShapeError as exc:
+        raise InvalidRequest(exc.message, field=".".join(map(str, exc.path)), reason=exc.rule) from None
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _read_name(value: Any, path: Path) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
+        raise ShapeError(path, "invalid", f"name must be a string of 1 to {MAX_NAME} characters")
+    return value.strip()
+
+
+def _read_type(value: Any, path: Path) -> str:
+    channel = CHANNEL_NAMES.get(value) if isinstance(value, str) else None
+    if channel is None:
+        raise ShapeError(path, "invalid", f"type must be one of {', '.join(CHANNEL_NAMES)}")
+    return channel
+
+
+def _read_variants(value: Any, path: Path) -> list[Any] | None:
+    """The list; each variant's content is read for the channel (``_content``)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_VARIANTS:
+        raise ShapeError(path, "invalid", f"variants must be a list of 1 to {MAX_VARIANTS} messages")
+    return value
+
+
+def _read_recipients(value: Any, path: Path) -> Condition | None:
+    """The filter (None: everyone); the segments it names are looked up after (``_recipients``)."""
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ConditionError as exc:
+        where = (*path, *exc.path.split(".")) if exc.path else path
+        raise ShapeError(where, exc.rule, f"{'.'.join(map(str, where))}: {exc.message}") from None
+
+
+def _read_ab_test(value: Any, path: Path) -> dict[str, Any] | None:
+    """The test's settings (that there are variants to test is checked with the variants)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ShapeError(path, "invalid", "ab_test must be an object")
+    percent = value.get("test_percent")
+    if not _whole(percent, 1, 99):
+        raise ShapeError((*path, "test_percent"), "invalid", "test_percent must be an integer from 1 to 99")
+    metric = value.get("metric", "open")
+    if metric not in METRICS:
+        raise ShapeError((*path, "metric"), "invalid", "metric must be open or click")
+    wait = value.get("wait_seconds")
+    if not _whole(wait, 60, LONGEST_WAIT):
+        message = f"wait_seconds must be an integer from 60 to {LONGEST_WAIT}"
+        raise ShapeError((*path, "wait_seconds"), "invalid", message)
+    return {"test_percent": percent, "metric": metric, "wait_seconds": wait}
+
+
+def _read_timezone(value: Any, path: Path) -> str:
+    if value is None:
+        return "UTC"
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ShapeError(path, "invalid", f"{path[-1]} must be an IANA time zone name") from None
+    return str(value)
+
+
+def _read_schedule(body: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """When to send (None: not said): one of send_now, scheduled_at, local_time; null or false is not
+    given."""
+    given = [k for k in SCHEDULE_FIELDS if body.get(k) not in (None, False)]
+    if len(given) > 1:
+        raise ShapeError((*path, given[1]), "invalid", "give one of send_now, scheduled_at or local_time")
+    if not given:
+        return None
+    if given[0] == "send_now":
+        if body["send_now"] is not True:
+            raise ShapeError((*path, "send_now"), "invalid", "send_now must be true or false")
+        return {"send_now": True}
+    if given[0] == "scheduled_at":
+        at = body["scheduled_at"]
+        if isinstance(at, bool) or not isinstance(at, int) or at < 0:
+            raise ShapeError((*path, "scheduled_at"), "invalid", "scheduled_at must be unix seconds")
+        return {"scheduled_at": at}
+    return {"local_time": _read_local_time(body["local_time"], (*path, "local_time"))}
+
+
+def _read_local_time(local: Any, path: Path) -> dict[str, str]:
+    if not isinstance(local, dict):
+        raise ShapeError(path, "invalid", "local_time must be an object {date, time}")
+    if not isinstance(local.get("date"), str) or not _DATE.match(local["date"]):
+        raise ShapeError((*path, "date"), "invalid", "local_time.date must be YYYY-MM-DD")
+    if not isinstance(local.get("time"), str) or not _TIME.match(local["time"]):
+        raise ShapeError((*path, "time"), "invalid", "local_time.time must be HH:MM (24 hours)")
+    return {"date": local["date"], "time": local["time"]}
+
+
+def _read_content_id(value: Any, path: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ShapeError(path, "invalid", "content_id must be an integer")
+    return value
+
+
+def _text(value: str) -> dict[str, Any]:
+    return {"type": ["string", "null"], "description": value}
+
+
+NAME = Leaf(_read_name, {"type": "string", "maxLength": MAX_NAME, "pattern": NOT_BLANK})
+TYPE = Described(Leaf(_read_type, {"enum": list(CHANNEL_NAMES)}), "the channel; default email")
+# One message: the channel's inline fields (``INLINE``; those of ``INLINE_REQUIRED`` required), each
+# template source in the newsletter's language, read by ``_content``.
+_INLINE_NAMES = dict.fromkeys(name for names in INLINE.values() for name in names)
+_CONTENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {name: _text("template source") for name in _INLINE_NAMES},
+    "description": "; ".join(f"{channel}: {', '.join(names)}" for channel, names in INLINE_REQUIRED.items())
+    + " required",
+}
+VARIANTS = Leaf(
+    _read_variants,
+    {"type": ["array", "null"], "minItems": 1, "maxItems": MAX_VARIANTS, "items": _CONTENT},
+)
+RECIPIENTS = Described(
+    Leaf(_read_recipients, {"anyOf": [{"type": "null"}, CONDITION_SCHEMA]}),
+    "a filter over everyone; absent: everyone",
+)
+AB_TEST = Described(
+    Leaf(
+        _read_ab_test,
+        {
+            "type": ["object", "null"],
+            "required": ["test_percent", "wait_seconds"],
+            "properties": {
+                "test_percent": {"type": "integer", "minimum": 1, "maximum": 99},
+                "metric": {"enum": list(METRICS), "description": "default open"},
+                "wait_seconds": {"type": "integer", "minimum": 60, "maximum": LONGEST_WAIT},
+            },
+        },
+    ),
+    "needs two variants or more",
+)
+TIMEZONE = Leaf(_read_timezone, _text("an IANA time zone name, for people without a valid one; default UTC"))
+# Read by ``_topic`` (``topics.parse_id``, the channel, the workspace's topics).
+_TOPIC: dict[str, Any] = {
+    "type": ["integer", "string", "null"],
+    "description": "a topic's id or identifier (4 or topic_4)",
+}
+SCHEDULE_FIELDS = ("send_now", "scheduled_at", "local_time")
+SCHEDULE = Described(
+    Leaf(
+        _read_schedule,
+        {
+            "type": "object",
+            "properties": {
+                "send_now": {"type": ["boolean", "null"]},
+                "scheduled_at": {"type": ["integer", "null"], "minimum": 0, "description": "unix seconds"},
+                "local_time": {
+                    "type": ["object", "null"],
+                    "description": "this wall-clock time in each recipient's timezone attribute",
+                    "required": ["date", "time"],
+                    "properties": {
+                        "date": {"type": "string", "pattern": _DATE.pattern},
+                        "time": {"type": "string", "pattern": _TIME.pattern},
+                    },
+                },
+            },
+        },
+    ),
+    "at most one of send_now, scheduled_at and local_time (null or false: not given)",
+)
+
+
+def body_schema(*, schedule: bool) -> dict[str, Any]:
+    """A create's body (``schedule``: with when to send it; an update's has none), as ``parse_definition``
+    reads it."""
+    defs: Defs = {}
+    properties = {
+        "name": NAME.schema(defs),
+        "type": TYPE.schema(defs),
+        "recipients": RECIPIENTS.schema(defs),
+        **_CONTENT["properties"],
+        "variants": VARIANTS.schema(defs),
+        "ab_test": AB_TEST.schema(defs),
+        "timezone": TIMEZONE.schema(defs),
+        "subscription_topic_id": _TOPIC,
+    }
+    if not schedule:
+        return {"type": "object", "required": ["name"], "properties": properties}
+    when = SCHEDULE.schema(defs)
+    return {**when, "required": ["name"], "properties": {**properties, **when["properties"]}}
+
+
+CONTENT_ID = Described(
+    Leaf(_read_content_id, {"type": "integer", "minimum": 1}),
+    "the variant to send (its content id); default 1",
+)
+# POST /v1/newsletters/{id}/test_send: ``identifiers`` read by ``from_map``, whose schema this is.
+TEST_SEND_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["identifiers"],
+    "properties": {"identifiers": identifiers_schema(allow_phone=False), "content_id": CONTENT_ID.schema({})},
+}
+
+
 # --- the definition --------------------------------------------------------------------------------
 
 
 def parse_definition(workspace_id: str, body: dict[str, Any], language: str) -> dict[str, Any]:
     """The body as stored: ``{name, channel, variants: [content], recipients, ab_test, timezone}``, or
     InvalidRequest naming the field and the rule."""
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        raise InvalidRequest(f"name must be a string of 1 to {MAX_NAME} characters", field="name")
-    kind = body.get("type", "email")
-    channel = CHANNEL_NAMES.get(kind) if isinstance(kind, str) else None
-    if channel is None:
-        raise InvalidRequest(f"type must be one of {', '.join(CHANNEL_NAMES)}", field="type")
-    if body.get("variants") is not None:
-        raw = body["variants"]
-        if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_VARIANTS:
-            raise InvalidRequest(f"variants must be a list of 1 to {MAX_VARIANTS} messages", field="variants")
+    name = read(NAME, body.get("name"), ("name",))
+    channel = read(TYPE, body.get("type", "email"), ("type",))
+    raw = read(VARIANTS, body.get("variants"), ("variants",))
+    if raw is not None:
         variants = [_content(channel, v, f"variants.{i}", language) for i, v in enumerate(raw)]
     else:
         variants = [_content(channel, body, "", language)]
     definition: dict[str, Any] = {
-        "name": name.strip(),
+        "name": name,
         "channel": channel,
         "language": language,
         "variants": variants,
-        "recipients": _recipients(workspace_id, body.get("recipients")),
+        "recipients": _recipients(workspace_id, read(RECIPIENTS, body.get("recipients"), ("recipients",))),
         "ab_test": _ab_test(body.get("ab_test"), len(variants)),
-        "timezone": _timezone(body.get("timezone"), "timezone"),
+        "timezone": read(TIMEZONE, body.get("timezone"), ("timezone",)),
     }
     if body.get("subscription_topic_id") is not None:
         definition["topic_id"] = _topic(workspace_id, channel, body["subscription_topic_id"])
@@ -141,14 +365,9 @@ def _content(channel: str, value: Any, path: str, language: str) -> dict[str, An
     return content
 
 
-def _recipients(workspace_id: str, value: Any) -> dict[str, Any] | None:
-    if value is None:
+def _recipients(workspace_id: str, condition: Condition | None) -> dict[str, Any] | None:
+    if condition is None:
         return None  # everyone
-    try:
-        condition = parse(value)
-    except ConditionError as exc:
-        path = f"recipients.{exc.path}" if exc.path else "recipients"
-        raise InvalidRequest(f"{path}: {exc.message}", field=path, reason=exc.rule) from exc
     for segment in sorted(referenced_segments(condition)):
         try:
             definitions.load(workspace_id, segment)
@@ -158,34 +377,10 @@ def _recipients(workspace_id: str, value: Any) -> dict[str, Any] | None:
 
 
 def _ab_test(value: Any, variants: int) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise InvalidRequest("ab_test must be an object", field="ab_test")
-    if variants < 2:
+    if isinstance(value, dict) and variants < 2:  # told after "must be an object", before its fields
         raise InvalidRequest("an A/B test needs at least two variants", field="ab_test")
-    percent = value.get("test_percent")
-    if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
-        raise InvalidRequest("test_percent must be an integer from 1 to 99", field="ab_test.test_percent")
-    metric = value.get("metric", "open")
-    if metric not in METRICS:
-        raise InvalidRequest("metric must be open or click", field="ab_test.metric")
-    wait = value.get("wait_seconds")
-    if isinstance(wait, bool) or not isinstance(wait, int) or not 60 <= wait <= 30 * 86400:
-        raise InvalidRequest(
-            "wait_seconds must be an integer from 60 to 2592000", field="ab_test.wait_seconds"
-        )
-    return {"test_percent": percent, "metric": metric, "wait_seconds": wait}
-
-
-def _timezone(value: Any, field: str) -> str:
-    if value is None:
-        return "UTC"
-    try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidRequest(f"{field} must be an IANA time zone name", field=field) from exc
-    return str(value)
+    ab_test: dict[str, Any] | None = read(AB_TEST, value, ("ab_test",))
+    return ab_test
 
 
 # --- storing ---------------------------------------------------------------------------------------

@@ -4,13 +4,11 @@ broadcast fan-out, which listing and reading newsletters never need."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote
 
 from nudge.campaigns import newsletters
 from nudge.errors import NotFound
 from nudge.http.routing import Request, Response, Route
-from nudge.segments.conditions import CONDITION_SCHEMA
 from nudge.tracking.limits import parse_json_object
 
 BODY_LIMIT = 1_000_000  # Customer.io: requests under 1 MB
@@ -105,47 +103,9 @@ def _content_metrics(req: Request) -> Response:
     return 200, newsletter_sends.variant_metrics(req.workspace_id, _id(req), _content_id(req))
 
 
-_SCHEDULE: dict[str, Any] = {
-    "send_now": {"type": "boolean"},
-    "scheduled_at": {"type": "integer", "description": "unix seconds"},
-    "local_time": {
-        "type": "object",
-        "description": "this wall-clock time in each recipient's timezone attribute",
-        "properties": {"date": {"type": "string"}, "time": {"type": "string"}},
-    },
-}
-CREATE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string"},
-        "type": {"type": "string", "enum": sorted(newsletters.CHANNEL_NAMES)},
-        "recipients": {
-            "description": "a filter over everyone; absent: everyone",
-            "allOf": [CONDITION_SCHEMA],
-        },
-        "subject": {"type": "string"},
-        "body": {"type": "string"},
-        "from": {"type": "string"},
-        "variants": {"type": "array", "items": {"type": "object"}},
-        "ab_test": {
-            "type": "object",
-            "properties": {
-                "test_percent": {"type": "integer"},
-                "metric": {"type": "string", "enum": ["open", "click"]},
-                "wait_seconds": {"type": "integer"},
-            },
-        },
-        "timezone": {"type": "string"},
-        "subscription_topic_id": {"type": ["integer", "string"], "description": "a topic's id or identifier"},
-        **_SCHEDULE,
-    },
-}
-# A draft's change: the create's fields without its schedule (POST .../send sends it).
-UPDATE_SCHEMA: dict[str, Any] = {
-    **CREATE_SCHEMA,
-    "properties": {k: v for k, v in CREATE_SCHEMA["properties"].items() if k not in _SCHEDULE},
-}
+# The bodies' schemas, written from the shapes their parsers read them with (``newsletters``).
+CREATE_SCHEMA = newsletters.body_schema(schedule=True)
+UPDATE_SCHEMA = newsletters.body_schema(schedule=False)  # a draft's change: POST .../send sends it
 ONE = "/v1/newsletters/{newsletter_id}"
 NEWSLETTER_ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/newsletters", _list, "List newsletters"),
@@ -172,7 +132,7 @@ NEWSLETTER_ROUTES: tuple[Route, ...] = (
         ONE + "/send",
         _send,
         "Send a draft newsletter now, at a time, or at each recipient's local time",
-        body_schema={"type": "object", "properties": _SCHEDULE},
+        body_schema=newsletters.SCHEDULE.schema({}),
     ),
     Route("POST", ONE + "/cancel", _cancel, "Cancel a newsletter that has not started sending"),
     Route(
@@ -180,11 +140,7 @@ NEWSLETTER_ROUTES: tuple[Route, ...] = (
         ONE + "/test_send",
         _test_send,
         "Send one variant to one person as a test",
-        body_schema={
-            "type": "object",
-            "required": ["identifiers"],
-            "properties": {"identifiers": {"type": "object"}, "content_id": {"type": "integer"}},
-        },
+        body_schema=newsletters.TEST_SEND_SCHEMA,
     ),
     Route("GET", ONE + "/metrics", _metrics, "A newsletter's metrics, in total and per variant"),
     Route("GET", ONE + "/contents", _contents, "A newsletter's variants"),
