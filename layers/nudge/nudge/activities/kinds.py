@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from nudge.delivery import states
 from nudge.delivery.channel_names import CHANNELS, cio_name
+from nudge.tracking.event_types import EVENT_TYPES as EVENT_TYPES  # read from the events table, not logged
 
-EVENT_TYPES = ("event", "page", "screen")  # read from the events table, not recorded
 ATTRIBUTE_CHANGE = "attribute_change"
 ENTERED_SEGMENT = "entered_segment"
 EXITED_SEGMENT = "exited_segment"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Literal, TypeAlias
 
+from nudge.tracking.event_types import EventType as EventType  # the Track API's, conditions name them too
 from nudge.tracking.limits import MAX_TIMESTAMP as MAX_TIMESTAMP  # the language's timestamps: Track's
 
 MAX_DEPTH = 6  # nesting of and/or/not groups, counted through event, device and object filters too
@@ -113,12 +114,6 @@ _UNIT_SECONDS = {TimeUnit.MINUTES: 60, TimeUnit.HOURS: 3600, TimeUnit.DAYS: 8640
 class Direction(StrEnum):
     AGO = "ago"
     FROM_NOW = "from_now"
-
-
-class EventType(StrEnum):
-    EVENT = "event"
-    PAGE = "page"
-    SCREEN = "screen"
 
 
 class TimeframeType(StrEnum):

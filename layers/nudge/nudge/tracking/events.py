@@ -22,6 +22,7 @@ from nudge.tracking import people
 from nudge.tracking.anonymous import ANONYMOUS_LOOKBACK_SECONDS, merged_into
 from nudge.tracking.anonymous import merge_anonymous as merge_anonymous  # callers merge through events too
 from nudge.tracking.body_fields import BodyField, body_schema, read_fields
+from nudge.tracking.event_types import EVENT_TYPES, EventType
 from nudge.tracking.identifiers import PersonRef
 from nudge.tracking.limits import (
     EVENT_DATA_SCHEMA,
@@ -33,8 +34,6 @@ from nudge.tracking.limits import (
     check_timestamp,
     optional_identifier,
 )
-
-EVENT_TYPES = ("event", "page", "screen")
 
 
 @dataclass(frozen=True)
@@ -63,9 +62,9 @@ def parse_anonymous(body: dict[str, Any]) -> tuple[str | None, EventRequest]:
 
 
 def _event_type(value: Any, name: str) -> str:
-    kind = value or "event"
+    kind = value or EventType.EVENT
     if kind not in EVENT_TYPES:
-        raise InvalidRequest("type must be one of event, page, screen", field=name)
+        raise InvalidRequest(f"type must be one of {', '.join(EVENT_TYPES)}", field=name)
     return str(kind)
 
 
