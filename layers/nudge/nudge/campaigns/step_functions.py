@@ -29,6 +29,7 @@ import re
 import threading
 from typing import Any, Protocol
 
+from nudge import aws_clients
 from nudge.settings import get_settings
 
 MAX_NAME = 80  # Step Functions' limit for state machine and execution names
@@ -66,7 +67,7 @@ def _stage() -> str:
 
 
 class AwsWorkflows:
-    """Step Functions through boto3. ``client`` is a ``stepfunctions`` client (built lazily if omitted)."""
+    """Step Functions through botocore. ``client`` is a ``stepfunctions`` client (built lazily if omitted)."""
 
     def __init__(
         self,
@@ -96,11 +97,7 @@ class AwsWorkflows:
     @property
     def client(self) -> Any:
         if self._client is None:
-            # Imported here, where it pays: boto3 (30 to 60 ms on top of botocore) only when a trigger
-            # starts an execution or a campaign is deployed; most evaluate invocations start none.
-            import boto3
-
-            self._client = boto3.client("stepfunctions", region_name=get_settings().region)
+            self._client = aws_clients.client("stepfunctions")
         return self._client
 
     def deploy(self, workspace_id: str, campaign_id: str, asl: dict[str, Any]) -> tuple[str, str]:

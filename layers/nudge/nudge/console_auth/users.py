@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from nudge import aws_clients
 from nudge.errors import InvalidRequest, NudgeError, Unauthorized
 from nudge.settings import CONSOLE_CLIENT_ENV, CONSOLE_POOL_ENV, get_settings
 
@@ -89,7 +89,7 @@ def user_pool() -> UserPool:
 
 @lru_cache(maxsize=1)
 def _client() -> Any:
-    return boto3.client("cognito-idp", region_name=get_settings().region)
+    return aws_clients.client("cognito-idp")
 
 
 def _code(exc: ClientError) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from nudge import aws_clients
 from nudge.settings import get_settings
 
 
@@ -23,9 +24,5 @@ def link_secret() -> bytes:
     arn = settings.link_secret_arn
     if not arn:
         raise MissingSecret("neither NUDGE_LINK_SECRET nor NUDGE_LINK_SECRET_ARN is set")
-    # Imported here, where it pays: boto3 (30 to 60 ms on top of botocore) only when the secret comes
-    # from Secrets Manager, once per process; the local runtime and the tests set the secret directly.
-    import boto3
-
-    value = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    value = aws_clients.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
     return str(value).encode()

@@ -16,10 +16,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from nudge import aws_clients
 from nudge.settings import get_settings
 
 PREFIX = "exports/"
@@ -45,9 +45,7 @@ def _client() -> Any:
     """One S3 client per thread (botocore clients are thread-safe to use, not to create)."""
     client = getattr(_clients, "client", None)
     if client is None:
-        client = _clients.client = boto3.client(
-            "s3", region_name=get_settings().region, config=Config(signature_version="s3v4")
-        )
+        client = _clients.client = aws_clients.client("s3", config=Config(signature_version="s3v4"))
     return client
 
 
@@ -108,9 +106,8 @@ def download_url(key: str, filename: str) -> str:
     endpoint = get_settings().exports_presign_endpoint
     client = _client()
     if endpoint:
-        client = boto3.client(
+        client = aws_clients.client(
             "s3",
-            region_name=get_settings().region,
             endpoint_url=endpoint,
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )

@@ -11,8 +11,7 @@ import json
 import threading
 from typing import Any, Protocol
 
-import boto3
-
+from nudge import aws_clients
 from nudge.settings import get_settings
 
 # Deliveries of one message before it is dead-lettered (the stack's redrive policy): the worker's last try
@@ -36,7 +35,7 @@ def parse(body: str) -> tuple[str, int]:
 class SqsQueue:
     def __init__(self, url: str) -> None:
         self.url = url
-        self._client: Any = boto3.client("sqs", region_name=get_settings().region)
+        self._client: Any = aws_clients.client("sqs")
 
     def send(self, workspace_id: str, export_id: int) -> None:
         self._client.send_message(QueueUrl=self.url, MessageBody=message(workspace_id, export_id))

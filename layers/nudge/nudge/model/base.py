@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 import pynamodb.connection.base as _pynamodb_connection
-from botocore.session import Session, get_session
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from nudge import aws_clients
 from nudge.settings import get_settings
 
-_sessions = threading.local()
-
-
-def _shared_session() -> Session:
-    """One botocore session per thread for every model, instead of PynamoDB's one per model class.
-
-    Building a session loads botocore's data files again (50-130 ms each on a cold start, measured in
-    bench/); with one session the second and later DynamoDB clients cost a few milliseconds. Sessions
-    stay per thread because botocore client creation is not thread-safe.
-    """
-    session = getattr(_sessions, "session", None)
-    if session is None:
-        session = _sessions.session = get_session()
-    return session
-
-
-_pynamodb_connection.get_session = _shared_session  # type: ignore[assignment]
+# Every model's connection takes this thread's botocore session (``nudge.aws_clients``), instead of
+# PynamoDB's one new session per model class, each loading botocore's data files again.
+_pynamodb_connection.get_session = aws_clients.session  # type: ignore[assignment]
 
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from nudge import aws_clients
 from nudge.settings import REPORTING_DEAD_LETTERS_ENV, REPORTING_QUEUE_ENV, get_settings
 
 QUEUE_URL_VARIABLE = REPORTING_QUEUE_ENV
@@ -75,11 +76,7 @@ class SqsQueue:
     def __init__(self, url: str, dead_letters_url: str) -> None:
         self.url = url
         self.dead_letters_url = dead_letters_url
-        # Imported here, where it pays: boto3 is about 18 ms of the cold start of every function that
-        # reports outcomes, and only a process that queues an event (a workspace with webhooks) needs it.
-        import boto3
-
-        self._client: Any = boto3.client("sqs", region_name=get_settings().region)
+        self._client: Any = aws_clients.client("sqs")
 
     def send(self, bodies: Sequence[str]) -> None:
         for start in range(0, len(bodies), _BATCH):

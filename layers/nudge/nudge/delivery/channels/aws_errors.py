@@ -16,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from pynamodb.exceptions import PynamoDBException
 
+from nudge import aws_clients
 from nudge.delivery.channels.retry import with_retries
 from nudge.delivery.messages import AmbiguousSendError, PermanentSendError, SendError, TransientSendError
 
@@ -104,12 +105,7 @@ def describe(error: BaseException) -> str:
 
 def client(service: str) -> Any:
     """A client for an adapter that owns its retry policy: botocore's own retries would multiply it."""
-    # Imported here, where it pays: boto3 (30 to 60 ms on top of botocore) only for the send function's
-    # channels; the campaigns function imports this module for its error descriptions alone.
-    import boto3
-
-    make: Any = boto3.client  # typed per service name; any of the adapters' services is fine here
-    return make(service, config=Config(retries={"total_max_attempts": 1}))
+    return aws_clients.client(service, config=Config(retries={"total_max_attempts": 1}))
 
 
 def send(
