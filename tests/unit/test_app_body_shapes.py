@@ -6,7 +6,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from nudge.errors import InvalidRequest
-from nudge.http.app_api import keys, members, person_changes, sessions
+from nudge.http.app_api import keys, members, person_changes, segments, sessions
 from nudge.reporting import store
 from nudge.shapes import Shape
 
@@ -37,6 +37,12 @@ CASES = [
     (person_changes.ATTRIBUTES_BODY, {"attributes": {}}, False),
     (person_changes.ATTRIBUTES_BODY, {"attributes": {"email": "a@b.c"}}, False),
     (person_changes.ATTRIBUTES_BODY, {}, False),
+    # A segment's own fields are read by ``definitions.create`` / ``update``: the envelope here, the
+    # fields in tests/integration/test_segments.py.
+    (segments.CREATE_BODY, {"segment": {"name": "s", "conditions": None, "other": 1}, "other": 1}, True),
+    (segments.CREATE_BODY, {"segment": []}, False),
+    (segments.UPDATE_BODY, {"segment": {"name": None}}, True),
+    (segments.UPDATE_BODY, {}, False),
 ]
 
 

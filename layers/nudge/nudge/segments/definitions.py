@@ -21,6 +21,7 @@ from nudge.model.segments import DYNAMIC, MANUAL, load_segment, members
 from nudge.segments import dependents
 from nudge.segments.condition_eval import FieldsOnly
 from nudge.segments.conditions import (
+    CONDITION_SCHEMA,
     Condition,
     ConditionError,
     dependencies,
@@ -29,6 +30,7 @@ from nudge.segments.conditions import (
     referenced_segments,
     to_json,
 )
+from nudge.shapes import NOT_BLANK, Schema
 
 BUILDING, FINISHED = "building", "finished"
 _NAME_MAX = 255
@@ -148,10 +150,45 @@ def _check_references(workspace_id: str, condition: Condition, own_id: str | Non
             pending.extend(referenced_segments(inner))
 
 
+# A segment's fields as ``create`` and ``update`` read them, each beside the JSON Schema that says the
+# same (the App API documents its segment bodies with ``segment_schema``).
+
+_NAME_SCHEMA: Schema = {"type": "string", "pattern": NOT_BLANK, "maxLength": _NAME_MAX}
+
+
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > _NAME_MAX:
         raise InvalidRequest(f"name must be 1 to {_NAME_MAX} characters", field="name")
     return name.strip()
+
+
+_DESCRIPTION_SCHEMA: Schema = {"description": "a string; a value of another type is ignored"}
+
+
+def _description(value: Any) -> str | None:
+    """The description given, None when it is not a string (ignored, as it always was)."""
+    return value if isinstance(value, str) else None
+
+
+def _or_null(schema: Schema, meaning: str) -> Schema:
+    return {"description": meaning, "anyOf": [{"type": "null"}, schema]}
+
+
+def segment_schema(new: bool) -> Schema:
+    """What ``create`` (``new``) or ``update`` reads from a segment; other keys are ignored. Conditions
+    are read by ``conditions.parse``, whose schema says what it accepts."""
+    unchanged = "null or left out: unchanged"
+    name = _NAME_SCHEMA if new else _or_null(_NAME_SCHEMA, unchanged)
+    no_conditions = "null or left out: a manual segment" if new else unchanged
+    return {
+        "type": "object",
+        "properties": {
+            "name": name,
+            "description": _DESCRIPTION_SCHEMA,
+            "conditions": _or_null(CONDITION_SCHEMA, no_conditions),
+        },
+        "required": ["name"] if new else [],
+    }
 
 
 def dependency_keys(condition: Condition) -> set[str]:
@@ -166,7 +203,7 @@ def dependency_keys(condition: Condition) -> set[str]:
 
 def create(workspace_id: str, name: Any, description: Any = "", conditions: Any = None) -> SegmentView:
     name = _check_name(name)
-    description = description if isinstance(description, str) else ""
+    description = _description(description) or ""
     segment_id = str(secrets.randbelow(9_000_000) + 1_000_000)  # Customer.io segment ids are numeric
     now = clock.now()
     segment = Segment(
@@ -206,8 +243,9 @@ def update(
     segment = load(workspace_id, segment_id)
     if name is not None:
         segment.name = _check_name(name)
-    if isinstance(description, str):
-        segment.description = description
+    given = _description(description)
+    if given is not None:
+        segment.description = given
     old_keys = set(segment.dependencies or [])
     new_keys = old_keys
     if conditions is not None:

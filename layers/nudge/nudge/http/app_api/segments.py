@@ -7,12 +7,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge.errors import InvalidRequest
+from nudge.http.app_api import bodies
 from nudge.http.app_api.segment_preview import ROUTES as PREVIEW_ROUTES
 from nudge.http.routing import Request, Response, Route
 from nudge.model import people as people_items
 from nudge.model import segments as segment_items
 from nudge.segments import definitions
-from nudge.segments.conditions import CONDITION_SCHEMA
+from nudge.shapes import Open
 from nudge.tracking import people
 from nudge.tracking import segments as manual
 from nudge.tracking.limits import page_limit, parse_json_object
@@ -25,11 +26,25 @@ def _segment_id(req: Request) -> str:
     return unquote(req.params["segment_id"])
 
 
-def _segment_body(req: Request) -> dict[str, Any]:
-    body = parse_json_object(req.body, limit=400_000)
-    segment = body.get("segment")
-    if not isinstance(segment, dict):
-        raise InvalidRequest("segment must be an object", field="segment")
+def _segment(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{field} must be an object", field=field)
+    return value
+
+
+def _envelope(new: bool) -> Open:
+    """Customer.io's envelope around what ``definitions.create`` (``new``) or ``update`` reads; a segment
+    with no conditions is a manual one."""
+    return bodies.body(
+        {"segment": bodies.checked(_segment, definitions.segment_schema(new))}, required=("segment",)
+    )
+
+
+CREATE_BODY, UPDATE_BODY = _envelope(new=True), _envelope(new=False)
+
+
+def _segment_body(req: Request, shape: Open) -> dict[str, Any]:
+    segment: dict[str, Any] = shape.read(parse_json_object(req.body, limit=400_000), ())["segment"]
     return segment
 
 
@@ -38,7 +53,7 @@ def _list_segments(req: Request) -> Response:
 
 
 def _create_segment(req: Request) -> Response:
-    body = _segment_body(req)
+    body = _segment_body(req, CREATE_BODY)
     created = definitions.create(
         req.workspace_id, body.get("name"), body.get("description", ""), body.get("conditions")
     )
@@ -50,7 +65,7 @@ def _get_segment(req: Request) -> Response:
 
 
 def _update_segment(req: Request) -> Response:
-    body = _segment_body(req)
+    body = _segment_body(req, UPDATE_BODY)
     updated = definitions.update(
         req.workspace_id,
         _segment_id(req),
@@ -104,21 +119,6 @@ def _manual_membership(add: bool) -> Any:
     return run
 
 
-# POST and PUT /v1/segments: Customer.io's envelope; a segment with no conditions is a manual one.
-SEGMENT_BODY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["segment"],
-    "properties": {
-        "segment": {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string"},
-                "description": {"type": "string"},
-                "conditions": CONDITION_SCHEMA,
-            },
-        }
-    },
-}
 SEGMENT = "/v1/segments/{segment_id}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/segments", _list_segments, "List segments"),
@@ -127,7 +127,7 @@ ROUTES: tuple[Route, ...] = (
         "/v1/segments",
         _create_segment,
         "Create a segment (manual, or dynamic with conditions)",
-        body_schema=SEGMENT_BODY_SCHEMA,
+        body_schema=CREATE_BODY.schema({}),
     ),
     *PREVIEW_ROUTES,
     Route("GET", SEGMENT, _get_segment, "Get a segment"),
@@ -136,7 +136,7 @@ ROUTES: tuple[Route, ...] = (
         SEGMENT,
         _update_segment,
         "Update a segment's name, description or conditions",
-        body_schema=SEGMENT_BODY_SCHEMA,
+        body_schema=UPDATE_BODY.schema({}),
     ),
     Route("DELETE", SEGMENT, _delete_segment, "Delete a segment"),
     Route("GET", SEGMENT + "/customer_count", _customer_count, "Count a segment's members"),
