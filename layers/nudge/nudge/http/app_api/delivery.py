@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge.delivery import request_shapes as shapes
+from nudge.delivery.channel_names import IN_APP, PUSH, SMS
 from nudge.errors import InvalidRequest, NotFound
 from nudge.http.routing import Request, Response, Route
 from nudge.roles import Role
@@ -21,6 +22,8 @@ MESSAGES_PAGE_DEFAULT = 50
 MESSAGES_PAGE_MAX = 1000
 # Attachments are sent base64-encoded (4/3 of their size) beside the message's own fields.
 SEND_BODY_LIMIT = shapes.ATTACHMENTS_MAX_BYTES * 2
+# What a send route's summary calls a channel's message, where not the channel's own name.
+_MESSAGE_NOUNS = {SMS: "SMS", PUSH: "push notification", IN_APP: "in-app message"}
 
 
 def _body(req: Request, limit: int = 1_000_000) -> dict[str, Any]:
@@ -264,16 +267,11 @@ ROUTES: tuple[Route, ...] = (
             "POST",
             f"/v1/send/{channel}",
             _send(channel),
-            f"Send a transactional {noun}",
+            f"Send a transactional {_MESSAGE_NOUNS.get(channel, channel)}",
             body_limit=SEND_BODY_LIMIT,
             body_schema=shapes.send_schema(channel),
         )
-        for channel, noun in (
-            ("email", "email"),
-            ("sms", "SMS"),
-            ("push", "push notification"),
-            ("in_app", "in-app message"),
-        )
+        for channel in shapes.SEND_CHANNELS
     ),
     Route("GET", "/v1/templates", _list_templates, "List templates"),
     Route("POST", "/v1/templates", _create_template, "Create a template", body_schema=shapes.TEMPLATE_SCHEMA),
