@@ -35,8 +35,7 @@ from nudge.segments.definitions import DYNAMIC, condition_of, load_many
 from nudge.stream_changes.changes import Change
 
 log = logging.getLogger(__name__)
-# Profile fields outside ``attributes`` that conditions read by these names (``segments.context``).
-_IDENTITY_FIELDS = ("person_id", "email", "created_at", "unsubscribed", "subscription_preferences")
+# Profile fields outside ``attributes`` -> the names conditions read them by (``segments.context``).
 _FIELD_NAMES = {
     "person_id": "id",
     "email": "email",
@@ -83,9 +82,9 @@ def _changed_attributes(old: Person | None, new: Person) -> set[str]:
     before = plain(old.attributes) if old is not None else {}
     after = plain(new.attributes)
     changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
-    for field in _IDENTITY_FIELDS:
+    for field, name in _FIELD_NAMES.items():
         if old is None or _field(old, field) != _field(new, field):
-            changed.add(_FIELD_NAMES[field])
+            changed.add(name)
     return changed
 
 
