@@ -530,6 +530,12 @@ def test_overview_shows_the_workspace_at_a_glance(page: Any, console: Console) -
     page.on("response", lambda r: scripts.append(r) if r.url.endswith(".js") else None)
     sign_in(page, console, console.admin)
 
+    # The tab's icon is the console's own (a browser asks for /favicon.ico when a page names none).
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert icon == "/console/favicon.svg"
+    served = page.request.get(f"{console.runtime.url}{icon}")
+    assert served.status == 200 and "<svg" in served.text()
+
     expected = console.runtime.app("GET", "/v1/overview").json()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(page.get_by_test_id("stat-People")).to_have_text(f"{expected['people']:,}")
