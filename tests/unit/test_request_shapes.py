@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from nudge.delivery import request_shapes
+from nudge.delivery import request_shapes, template_store
 from nudge.errors import InvalidRequest
 
 
@@ -44,3 +44,52 @@ def test_a_settings_problem_is_told_at_its_dotted_path():
     with pytest.raises(InvalidRequest) as caught:
         request_shapes.read_settings({"smtp": {"host": "h", "port": 0}})
     assert (caught.value.messages, caught.value.field) == (["smtp.port must be a port number"], "smtp.port")
+
+
+def _template(body: dict[str, Any]) -> Any:
+    return template_store.draft("ws", {"language": "liquid", **body})
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"name": "W", "channel": "email", "subject": "Hi", "body": "<p>Hi</p>", "body_plain": None}, True),
+        (
+            {
+                "name": "H",
+                "channel": "webhook",
+                "url": "https://x.test",
+                "method": "PUT",
+                "headers": {"a": "b"},
+            },
+            True,
+        ),
+        (
+            {"name": "W", "channel": "sms", "body": "Hi", "trigger_name": None, "send_to_unsubscribed": None},
+            True,
+        ),
+        ({"name": "  ", "channel": "email", "subject": "Hi", "body": "<p>Hi</p>"}, False),
+        ({"name": "W", "channel": "email", "subject": "Hi"}, False),
+        ({"name": "W", "channel": "sms", "body": "Hi", "trigger_name": "9 starts with a digit"}, False),
+        ({"name": "W", "channel": "webhook", "url": "https://x.test", "method": "GET"}, False),
+    ],
+)
+def test_the_template_schema_and_reader_agree(body, valid):
+    assert Draft202012Validator(request_shapes.TEMPLATE_SCHEMA).is_valid(body) == valid
+    assert _accepted(_template, body) == valid
+
+
+@pytest.mark.parametrize(
+    ("schema", "read", "body", "valid"),
+    [
+        ("LAYOUT_SCHEMA", "layout", {"name": "F", "body": "<main>{{ content }}</main>"}, True),
+        ("LAYOUT_SCHEMA", "layout", {"name": "F", "body": "<main>no content</main>"}, False),
+        ("SNIPPET_SCHEMA", "snippet", {"name": "address", "value": None, "body": "1 Fake St"}, True),
+        ("SNIPPET_SCHEMA", "snippet", {"name": "address", "value": None}, False),
+        ("SNIPPET_SCHEMA", "snippet", {"name": "main address", "value": "x"}, False),
+    ],
+)
+def test_the_layout_and_snippet_schemas_and_readers_agree(schema, read, body, valid):
+    readers = {"layout": template_store.layout_draft, "snippet": template_store.snippet_draft}
+    assert Draft202012Validator(getattr(request_shapes, schema)).is_valid(body) == valid
+    assert _accepted(lambda b: readers[read]("ws", {"language": "jinja", **b}), body) == valid

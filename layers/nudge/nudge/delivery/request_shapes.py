@@ -14,7 +14,7 @@ from typing import Any
 
 from nudge.delivery.channel_names import CHANNELS, WEBHOOK
 from nudge.errors import InvalidRequest
-from nudge.shapes import Described, Field, Leaf, Nullable, Obj, Open, Path, ShapeError
+from nudge.shapes import NOT_BLANK, Defs, Described, Field, Leaf, Nullable, Obj, Open, Path, Shape, ShapeError
 from nudge.tracking.identifiers import identifiers_schema
 from nudge.tracking.limits import MAX_TIMESTAMP
 
@@ -41,38 +41,130 @@ SNIPPET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 TRIGGER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 LAYOUT_CONTENT = r"{{-?\s*content\s*-?}}"  # where a layout places the message
 
-_NAME_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": NAME_MAX}
-_SOURCE_SCHEMA: dict[str, Any] = {"type": "string", "maxLength": SOURCE_MAX}
-_HEADERS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
-LANGUAGE_SCHEMA: dict[str, Any] = {
-    "type": "string",
-    "enum": list(TEMPLATE_LANGUAGES),
-    "description": "the template language: the workspace's default when created, the stored one on update",
+
+def read(shape: Shape, value: Any, path: Path) -> Any:
+    """``value`` read through ``shape``, or the 400 naming the field its first problem is at (the readers
+    write the whole message)."""
+    try:
+        return shape.read(value, path)
+    except ShapeError as exc:
+        raise InvalidRequest(exc.message, field=".".join(map(str, exc.path)), reason=exc.rule) from None
+
+
+# Each field's check beside its schema; ``template_store`` reads the fields through them in its order,
+# between the checks that need the workspace (its default language, its layouts and topics).
+
+
+def _read_name(value: Any, path: Path) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > NAME_MAX:
+        raise ShapeError(path, "invalid", f"name must be 1 to {NAME_MAX} characters")
+    return value.strip()
+
+
+def _read_channel(value: Any, path: Path) -> str:
+    if value not in TEMPLATE_CHANNELS:
+        raise ShapeError(path, "invalid", f"channel must be one of {', '.join(TEMPLATE_CHANNELS)}")
+    return str(value)
+
+
+def _read_language(value: Any, path: Path) -> str | None:
+    """The language asked for; None when not said (then the stored one, or the workspace's default)."""
+    if value is not None and value not in TEMPLATE_LANGUAGES:
+        raise ShapeError(path, "invalid", f"language must be one of {', '.join(TEMPLATE_LANGUAGES)}")
+    return None if value is None else str(value)
+
+
+def _read_source(value: Any, path: Path) -> str:
+    """Template source (its syntax is checked in its language: ``template_store._check``)."""
+    if not isinstance(value, str) or len(value) > SOURCE_MAX:
+        raise ShapeError(path, "invalid", f"{path[-1]} must be a string of at most {SOURCE_MAX} characters")
+    return value
+
+
+def _read_headers(value: Any, path: Path) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ShapeError(path, "invalid", "headers must be an object of strings")
+    return value
+
+
+def _read_method(value: Any, path: Path) -> str:
+    if value not in WEBHOOK_METHODS:
+        raise ShapeError(path, "invalid", f"method must be {' or '.join(WEBHOOK_METHODS)}")
+    return str(value)
+
+
+def _read_trigger(value: Any, path: Path) -> str | None:
+    if value is not None and (not isinstance(value, str) or not TRIGGER_NAME.match(value)):
+        message = "trigger_name must start with a letter and hold only letters, digits, _ . -"
+        raise ShapeError(path, "invalid", message)
+    return value
+
+
+def _read_flag(value: Any, path: Path) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ShapeError(path, "invalid", f"{path[-1]} must be true or false")
+    return value
+
+
+def _read_layout_body(value: Any, path: Path) -> str:
+    if not isinstance(value, str) or len(value) > SOURCE_MAX:
+        raise ShapeError(path, "invalid", "body must be a string")
+    if not re.search(LAYOUT_CONTENT, value):
+        raise ShapeError(path, "invalid", "a layout must place the message with {{ content }}")
+    return value
+
+
+def _read_snippet_name(value: Any, path: Path) -> str:
+    if not isinstance(value, str) or not SNIPPET_NAME.match(value):
+        raise ShapeError(path, "invalid", "snippet names are letters, digits and _ (at most 64)")
+    return value
+
+
+WEBHOOK_METHODS = ("POST", "PUT")
+NAME = Leaf(_read_name, {"type": "string", "maxLength": NAME_MAX, "pattern": NOT_BLANK})
+CHANNEL = Leaf(_read_channel, {"enum": list(TEMPLATE_CHANNELS)})
+LANGUAGE = Described(
+    Leaf(_read_language, {"enum": [*TEMPLATE_LANGUAGES, None]}),
+    "the template language: the workspace's default when created, the stored one on update",
+)
+# A field of content given as null is left out (a required one is then missing).
+SOURCE = Leaf(_read_source, {"type": ["string", "null"], "maxLength": SOURCE_MAX})
+HEADERS = Leaf(_read_headers, {"type": "object", "additionalProperties": {"type": "string"}})
+TRIGGER = Leaf(_read_trigger, {"type": ["string", "null"], "pattern": TRIGGER_NAME.pattern})
+SEND_TO_UNSUBSCRIBED = Described(
+    Leaf(_read_flag, {"type": ["boolean", "null"]}),
+    "sent as a transactional message: still to people who unsubscribed (default true); false honours "
+    "their global and topic choices",
+)
+LAYOUT_BODY = Leaf(_read_layout_body, {"type": "string", "maxLength": SOURCE_MAX, "pattern": LAYOUT_CONTENT})
+SNIPPET_NAME_SHAPE = Leaf(_read_snippet_name, {"type": "string", "pattern": SNIPPET_NAME.pattern})
+# A template's fields that are not template source; the rest (FIELDS) are SOURCE.
+CONTENT_SHAPES: dict[str, Shape] = {
+    "headers": HEADERS,
+    "method": Leaf(_read_method, {"type": "string", "enum": list(WEBHOOK_METHODS)}),
+    # Any value, as the id of a layout that must exist (``template_store`` looks it up).
+    "layout_id": Leaf(
+        lambda value, _path: str(value), {"type": "string", "description": "a layout of this workspace"}
+    ),
 }
-_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
-    "headers": _HEADERS_SCHEMA,
-    "method": {"type": "string", "enum": ["POST", "PUT"]},
-    "layout_id": {"type": "string", "description": "a layout of this workspace"},
+# Read by ``template_store._subscription`` (the channel, then the workspace's topics: ``topics.require``).
+_TOPIC_SCHEMA: dict[str, Any] = {
+    "type": ["integer", "string", "null"],
+    "description": "the subscription topic its messages belong to (4 or topic_4): email, sms, push",
 }
+_DEFS: Defs = {}  # these shapes refer to no named schema
 # PUT /v1/templates/{id}: a template's fields. The channel is the stored one (it cannot change), and
 # the fields it requires must be given again: a PUT replaces them all.
 TEMPLATE_UPDATE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "name": _NAME_SCHEMA,
-        "trigger_name": {"type": ["string", "null"], "pattern": TRIGGER_NAME.pattern},
-        "language": LANGUAGE_SCHEMA,
-        "topic_id": {
-            "type": ["integer", "string", "null"],
-            "description": "the subscription topic its messages belong to (4 or topic_4): email, sms, push",
-        },
-        "send_to_unsubscribed": {
-            "type": ["boolean", "null"],
-            "description": "sent as a transactional message: still to people who unsubscribed (default "
-            "true); false honours their global and topic choices",
-        },
+        "name": NAME.schema(_DEFS),
+        "trigger_name": TRIGGER.schema(_DEFS),
+        "language": LANGUAGE.schema(_DEFS),
+        "topic_id": _TOPIC_SCHEMA,
+        "send_to_unsubscribed": SEND_TO_UNSUBSCRIBED.schema(_DEFS),
         **{
-            key: _FIELD_SCHEMAS.get(key, _SOURCE_SCHEMA)
+            key: CONTENT_SHAPES.get(key, SOURCE).schema(_DEFS)
             for required, optional in FIELDS.values()
             for key in required + optional
         },
@@ -82,7 +174,7 @@ TEMPLATE_UPDATE_SCHEMA: dict[str, Any] = {
 TEMPLATE_SCHEMA: dict[str, Any] = {
     **TEMPLATE_UPDATE_SCHEMA,
     "required": ["name", "channel"],
-    "properties": {"channel": {"enum": list(TEMPLATE_CHANNELS)}, **TEMPLATE_UPDATE_SCHEMA["properties"]},
+    "properties": {"channel": CHANNEL.schema(_DEFS), **TEMPLATE_UPDATE_SCHEMA["properties"]},
     "allOf": [
         {
             "if": {"properties": {"channel": {"const": channel}}, "required": ["channel"]},
@@ -100,37 +192,44 @@ PREVIEW_SCHEMA: dict[str, Any] = {
         "message_data": {"type": ["object", "null"]},
     },
 }
+LAYOUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "body"],
+    "properties": {
+        "name": NAME.schema(_DEFS),
+        "body": LAYOUT_BODY.schema(_DEFS),
+        "language": LANGUAGE.schema(_DEFS),
+    },
+}
+
+# A snippet's content is Customer.io's ``value``; Nudge's first form named it ``body``, still accepted and
+# still answered, so clients of either form read what they wrote (null: not given).
+SNIPPET_CONTENT = ("value", "body")
+# PUT /v1/snippets/{name}: Nudge's first form, the name in the path.
+SNIPPET_CONTENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **{key: SOURCE.schema(_DEFS) for key in SNIPPET_CONTENT},
+        "language": LANGUAGE.schema(_DEFS),
+    },
+    "anyOf": [{"required": [key], "properties": {key: {"type": "string"}}} for key in SNIPPET_CONTENT],
+}
+# PUT and POST /v1/snippets: Customer.io's form, the name in the body.
+SNIPPET_SCHEMA: dict[str, Any] = {
+    **SNIPPET_CONTENT_SCHEMA,
+    "required": ["name"],
+    "properties": {"name": SNIPPET_NAME_SHAPE.schema(_DEFS), **SNIPPET_CONTENT_SCHEMA["properties"]},
+}
 # POST /v1/templates/preview: content not saved yet (the console's live preview), rendered for a person;
-# a draft layout and a draft snippet may stand in for the stored ones.
+# a draft layout and a draft snippet may stand in for the stored ones. Each part is checked as saving it
+# would be (``template_store.draft``, ``layout_draft``, ``snippet_draft``), a name left out as "draft".
 DRAFT_PREVIEW_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["template", "identifiers"],
     "properties": {
-        "template": {
-            **TEMPLATE_UPDATE_SCHEMA,
-            "required": ["channel"],
-            "properties": {
-                "channel": {"enum": list(TEMPLATE_CHANNELS)},
-                **TEMPLATE_UPDATE_SCHEMA["properties"],
-            },
-        },
-        "layout": {
-            "type": ["object", "null"],
-            "required": ["body"],
-            "properties": {
-                "body": {**_SOURCE_SCHEMA, "pattern": LAYOUT_CONTENT},
-                "language": LANGUAGE_SCHEMA,
-            },
-        },
-        "snippet": {
-            "type": ["object", "null"],
-            "required": ["name", "value"],
-            "properties": {
-                "name": {"type": "string", "pattern": SNIPPET_NAME.pattern},
-                "value": _SOURCE_SCHEMA,
-                "language": LANGUAGE_SCHEMA,
-            },
-        },
+        "template": {**TEMPLATE_SCHEMA, "required": ["channel"]},
+        "layout": {**LAYOUT_SCHEMA, "type": ["object", "null"], "required": ["body"]},
+        "snippet": {**SNIPPET_SCHEMA, "type": ["object", "null"]},
         "identifiers": identifiers_schema(allow_phone=False),
         "message_data": {"type": ["object", "null"]},
     },
@@ -142,34 +241,6 @@ TEST_SCHEMA: dict[str, Any] = {
         "identifiers": {"oneOf": [identifiers_schema(allow_phone=False), {"type": "null"}]},
         "message_data": {"type": ["object", "null"]},
         "to": {"type": ["string", "null"], "format": "email"},
-    },
-}
-LAYOUT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "body"],
-    "properties": {
-        "name": _NAME_SCHEMA,
-        "body": {**_SOURCE_SCHEMA, "pattern": LAYOUT_CONTENT},
-        "language": LANGUAGE_SCHEMA,
-    },
-}
-
-# A snippet's content is Customer.io's ``value``; Nudge's first form named it ``body``, still accepted and
-# still answered, so clients of either form read what they wrote.
-SNIPPET_CONTENT = ("value", "body")
-# PUT /v1/snippets/{name}: Nudge's first form, the name in the path.
-SNIPPET_CONTENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {**{key: _SOURCE_SCHEMA for key in SNIPPET_CONTENT}, "language": LANGUAGE_SCHEMA},
-    "anyOf": [{"required": [key]} for key in SNIPPET_CONTENT],
-}
-# PUT and POST /v1/snippets: Customer.io's form, the name in the body.
-SNIPPET_SCHEMA: dict[str, Any] = {
-    **SNIPPET_CONTENT_SCHEMA,
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "pattern": SNIPPET_NAME.pattern},
-        **SNIPPET_CONTENT_SCHEMA["properties"],
     },
 }
 
@@ -208,7 +279,7 @@ def send_schema(channel: str) -> dict[str, Any]:
             **{flag: {"type": ["boolean", "null"]} for flag in SEND_FLAGS},
             "to": {"type": ["string", "null"], "minLength": 1},
             "bcc": {"type": ["string", "array", "null"], "items": {"type": "string"}},
-            "headers": {**_HEADERS_SCHEMA, "type": ["object", "null"]},
+            "headers": {**HEADERS.schema(_DEFS), "type": ["object", "null"]},
             "custom_data": {"type": ["object", "null"]},
             "message_data": {
                 "type": ["object", "null"],
@@ -311,7 +382,7 @@ def _read_rate(value: Any, path: Path) -> int | None:
     return value
 
 
-def _read_language(value: Any, path: Path) -> str:
+def _read_default_language(value: Any, path: Path) -> str:
     if value not in TEMPLATE_LANGUAGES:
         raise ShapeError(path, "invalid", f"must be one of {', '.join(TEMPLATE_LANGUAGES)}")
     return str(value)
@@ -363,7 +434,7 @@ SETTINGS = Open(
             ),
             "template_language": Field(
                 Described(
-                    Leaf(_read_language, {"type": "string", "enum": list(TEMPLATE_LANGUAGES)}),
+                    Leaf(_read_default_language, {"type": "string", "enum": list(TEMPLATE_LANGUAGES)}),
                     "what new templates, layouts, snippets and inline transactional content are "
                     "written in when they do not say",
                 ),

@@ -11,7 +11,6 @@ that ``transactional_message_id`` can use instead.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -21,18 +20,21 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from nudge import clock
 from nudge.delivery import templates
 from nudge.delivery.request_shapes import (
+    CHANNEL,
+    CONTENT_SHAPES,
     FIELDS,
     JINJA,
-    LAYOUT_CONTENT,
-    NAME_MAX,
+    LANGUAGE,
+    LAYOUT_BODY,
+    NAME,
+    SEND_TO_UNSUBSCRIBED,
     SNIPPET_CONTENT,
-    SNIPPET_NAME,
-    SOURCE_MAX,
+    SNIPPET_NAME_SHAPE,
+    SOURCE,
     SUBSCRIPTION_CHANNELS,
-    TEMPLATE_LANGUAGES,
-    TRIGGER_NAME,
+    TRIGGER,
+    read,
 )
-from nudge.delivery.request_shapes import TEMPLATE_CHANNELS as CHANNELS
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.deliveries import DeliveriesItem, Layout, Snippet, Template, TemplateCounter
@@ -82,16 +84,14 @@ def _view(item: Template) -> StoredTemplate:
 
 def _language(workspace_id: str, body: dict[str, Any], stored: str | None = None) -> str:
     """The language a body asks for; else the stored one (an update), else the workspace's default."""
-    language = body.get("language")
+    language: str | None = read(LANGUAGE, body.get("language"), ("language",))
     if language is None:
         if stored is not None:
             return stored
         from nudge.delivery import settings  # MIME and SMTP come with it: only when content is saved
 
         return settings.load(workspace_id).template_language
-    if language not in TEMPLATE_LANGUAGES:
-        raise InvalidRequest(f"language must be one of {', '.join(TEMPLATE_LANGUAGES)}", field="language")
-    return str(language)
+    return language
 
 
 def _check(key: str, source: str, language: str) -> None:
@@ -104,12 +104,8 @@ def _check(key: str, source: str, language: str) -> None:
 def _parse(
     workspace_id: str, body: dict[str, Any], *, channel: str | None = None, language: str | None = None
 ) -> tuple[str, str, dict, Any, str]:
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
-        raise InvalidRequest(f"name must be 1 to {NAME_MAX} characters", field="name")
-    channel = channel or body.get("channel")
-    if channel not in CHANNELS:
-        raise InvalidRequest(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+    name = read(NAME, body.get("name"), ("name",))
+    channel = read(CHANNEL, channel or body.get("channel"), ("channel",))
     required, optional = FIELDS[channel]
     language = _language(workspace_id, body, language)
     fields: dict[str, Any] = {}
@@ -121,12 +117,8 @@ def _parse(
             continue
         fields[key] = _field(workspace_id, key, value, language)
     fields.update(_subscription(workspace_id, channel, body))
-    trigger = body.get("trigger_name")
-    if trigger is not None and (not isinstance(trigger, str) or not TRIGGER_NAME.match(trigger)):
-        raise InvalidRequest(
-            "trigger_name must start with a letter and hold only letters, digits, _ . -", field="trigger_name"
-        )
-    return name.strip(), channel, fields, trigger, language
+    trigger = read(TRIGGER, body.get("trigger_name"), ("trigger_name",))
+    return name, channel, fields, trigger, language
 
 
 def _subscription(workspace_id: str, channel: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -139,29 +131,20 @@ def _subscription(workspace_id: str, channel: str, body: dict[str, Any]) -> dict
                 f"topic_id applies to {', '.join(sorted(SUBSCRIPTION_CHANNELS))} templates", field="topic_id"
             )
         fields["topic_id"] = topics.parse_id(topics.require(workspace_id, body["topic_id"]))
-    if body.get("send_to_unsubscribed") is not None:
-        if not isinstance(body["send_to_unsubscribed"], bool):
-            raise InvalidRequest("send_to_unsubscribed must be true or false", field="send_to_unsubscribed")
-        fields["send_to_unsubscribed"] = body["send_to_unsubscribed"]
+    flag = read(SEND_TO_UNSUBSCRIBED, body.get("send_to_unsubscribed"), ("send_to_unsubscribed",))
+    if flag is not None:
+        fields["send_to_unsubscribed"] = flag
     return fields
 
 
 def _field(workspace_id: str, key: str, value: Any, language: str) -> Any:
-    if key == "headers":
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise InvalidRequest("headers must be an object of strings", field="headers")
-        return value
-    if key == "method":
-        if value not in ("POST", "PUT"):
-            raise InvalidRequest("method must be POST or PUT", field="method")
-        return value
+    shape = CONTENT_SHAPES.get(key, SOURCE)
+    read_value = read(shape, value, (key,))
     if key == "layout_id":
-        load_layout(workspace_id, str(value))  # must exist
-        return str(value)
-    if not isinstance(value, str) or len(value) > SOURCE_MAX:
-        raise InvalidRequest(f"{key} must be a string of at most {SOURCE_MAX} characters", field=key)
-    _check(key, value, language)
-    return value
+        load_layout(workspace_id, read_value)  # must exist
+    elif shape is SOURCE:
+        _check(key, read_value, language)
+    return read_value
 
 
 def draft(workspace_id: str, body: dict[str, Any]) -> StoredTemplate:
@@ -294,16 +277,11 @@ def update_layout(workspace_id: str, layout_id: str, body: dict[str, Any]) -> di
 def _layout_fields(
     workspace_id: str, body: dict[str, Any], stored: str | None = None
 ) -> tuple[str, str, str]:
-    name, source = body.get("name"), body.get("body")
-    if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
-        raise InvalidRequest(f"name must be 1 to {NAME_MAX} characters", field="name")
-    if not isinstance(source, str) or len(source) > SOURCE_MAX:
-        raise InvalidRequest("body must be a string", field="body")
-    if not re.search(LAYOUT_CONTENT, source):
-        raise InvalidRequest("a layout must place the message with {{ content }}", field="body")
+    name = read(NAME, body.get("name"), ("name",))
+    source = read(LAYOUT_BODY, body.get("body"), ("body",))
     language = _language(workspace_id, body, stored)
     _check("body", source, language)
-    return name.strip(), source, language
+    return name, source, language
 
 
 def layout_draft(workspace_id: str, body: dict[str, Any]) -> templates.Source:
@@ -350,9 +328,8 @@ def list_layouts(workspace_id: str) -> list[dict[str, Any]]:
 
 
 def snippet_name(value: Any) -> str:
-    if not isinstance(value, str) or not SNIPPET_NAME.match(value):
-        raise InvalidRequest("snippet names are letters, digits and _ (at most 64)", field="name")
-    return value
+    name: str = read(SNIPPET_NAME_SHAPE, value, ("name",))
+    return name
 
 
 def _snippet_source(workspace_id: str, body: dict[str, Any], stored: str | None) -> tuple[str, str]:
@@ -362,9 +339,7 @@ def _snippet_source(workspace_id: str, body: dict[str, Any], stored: str | None)
     if len(given) == 2 and body["value"] != body["body"]:
         raise InvalidRequest("value and body are the same field: give one", field="body")
     field = given[0]
-    source = body[field]
-    if not isinstance(source, str) or len(source) > SOURCE_MAX:
-        raise InvalidRequest(f"{field} must be a string of at most {SOURCE_MAX} characters", field=field)
+    source = read(SOURCE, body[field], (field,))
     language = _language(workspace_id, body, stored)
     _check(field, source, language)
     return source, language
