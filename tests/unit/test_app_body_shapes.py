@@ -5,6 +5,7 @@ a blank or malformed value), and both ignore a key they do not know."""
 import pytest
 from jsonschema import Draft202012Validator
 
+from nudge.campaigns import trigger_request
 from nudge.errors import InvalidRequest
 from nudge.http.app_api import keys, members, person_changes, segments, sessions
 from nudge.reporting import store
@@ -51,6 +52,34 @@ def test_the_served_schema_and_the_reader_agree(shape: Shape, body: dict[str, ob
     assert Draft202012Validator(shape.schema({})).is_valid(body) is accepted
     try:
         shape.read(body, ())
+    except InvalidRequest:
+        assert not accepted
+    else:
+        assert accepted
+
+
+SEGMENT_3 = {"segment": {"id": 3}}
+TRIGGERS = [
+    ({"ids": [1, "b"], "other": 1}, True),
+    ({"recipients": SEGMENT_3, "ids": None, "data": None, "id_ignore_missing": None}, True),
+    ({"per_user_data": [{"email": "a@b.c", "id": None, "data": {"k": 1}}]}, True),
+    ({}, False),
+    ({"ids": [1], "emails": ["a@b.c"]}, False),
+    ({"ids": []}, False),
+    ({"ids": [1], "data_file_url": "https://example.com/ids.csv"}, False),
+    ({"ids": [1], "id_ignore_missing": "yes"}, False),
+    ({"ids": [1], "data": []}, False),
+    ({"emails": ["not an email"]}, False),
+    ({"per_user_data": [{"id": 1, "name": "x"}]}, False),
+    ({"per_user_data": [{"id": 1, "email": "a@b.c"}]}, False),
+]
+
+
+@pytest.mark.parametrize(("body", "accepted"), TRIGGERS)
+def test_the_trigger_schema_and_its_reader_agree(body: dict[str, object], accepted: bool):
+    assert Draft202012Validator(trigger_request.TRIGGER_BODY_SCHEMA).is_valid(body) is accepted
+    try:
+        trigger_request.read(body, lambda _recipients: {"kind": "segment", "segment_id": "3"})
     except InvalidRequest:
         assert not accepted
     else:

@@ -44,7 +44,9 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
 from nudge import clock
-from nudge.campaigns import direct_sends, executions, newsletters, step_functions, triggers
+from nudge.campaigns import direct_sends, executions, newsletters, step_functions, trigger_request, triggers
+from nudge.campaigns.trigger_request import MAX_BODY_BYTES as MAX_BODY_BYTES  # the bounds the docstring
+from nudge.campaigns.trigger_request import MAX_RECIPIENTS as MAX_RECIPIENTS  # names, declared there
 from nudge.delivery import settings as delivery_settings
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model import Person
@@ -64,14 +66,10 @@ from nudge.segments.conditions import (
 )
 from nudge.segments.context import StoredPerson
 from nudge.tracking import people
-from nudge.tracking.identifiers import PersonRef, looks_like_email
-from nudge.tracking.limits import byte_len, check_identifier
+from nudge.tracking.identifiers import PersonRef
 
 PAGE = 100
 MAX_DIRECT_PAGE = 1000  # a one-send page's people at most (its conditional puts, well within a Task's time)
-MAX_RECIPIENTS = 10_000
-MAX_BODY_BYTES = 300_000
-MAX_DATA_BYTES = 100_000  # ``data`` and each person's data: an execution's input is at most 256 KB
 MAX_ERRORS = 100  # kept per broadcast; the total is counted
 PAUSED_RECHECK_SECONDS = 3600  # a paused campaign's broadcast looks again this often
 MAX_SCHEDULED_WAIT_SECONDS = 3600  # a scheduled send re-reads send_at (it may have moved) this often
@@ -221,76 +219,8 @@ def _start(workspace_id: str, campaign_id: str, trigger_id: str) -> None:
 
 
 def parse_request(workspace_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The body as a stored recipient spec, or InvalidRequest naming the field."""
-    if byte_len(body) > MAX_BODY_BYTES:
-        raise InvalidRequest(f"request body cannot be longer than {MAX_BODY_BYTES} bytes", field="body")
-    if "data_file_url" in body:
-        raise InvalidRequest(
-            "data_file_url is not supported: send ids, emails or per_user_data", field="data_file_url"
-        )
-    given = [key for key in ("recipients", "ids", "emails", "per_user_data") if body.get(key) is not None]
-    if len(given) != 1:
-        raise InvalidRequest(
-            "exactly one of recipients, ids, emails or per_user_data must be given",
-            field=given[1] if len(given) > 1 else "recipients",
-        )
-    kind = given[0]
-    spec: dict[str, Any] = {"data": _data(body.get("data"), "data")}
-    for flag in ("id_ignore_missing", "email_ignore_missing"):
-        if body.get(flag) is not None and not isinstance(body[flag], bool):
-            raise InvalidRequest(f"{flag} must be true or false", field=flag)
-    if kind == "recipients":
-        spec.update(_recipients(workspace_id, body["recipients"]))
-        return spec
-    values = body[kind]
-    if not isinstance(values, list) or not values:
-        raise InvalidRequest(f"{kind} must be a non-empty list", field=kind)
-    if len(values) > MAX_RECIPIENTS:
-        raise InvalidRequest(f"{kind} cannot hold more than {MAX_RECIPIENTS} entries", field=kind)
-    spec["id_ignore_missing"] = bool(body.get("id_ignore_missing"))
-    spec["email_ignore_missing"] = bool(body.get("email_ignore_missing"))
-    if kind == "ids":
-        spec.update(kind="ids", values=[check_identifier(v, f"ids.{i}") for i, v in enumerate(values)])
-    elif kind == "emails":
-        spec.update(kind="emails", values=[_email(v, f"emails.{i}") for i, v in enumerate(values)])
-    else:
-        spec.update(
-            kind="per_user_data", values=[_per_user(v, f"per_user_data.{i}") for i, v in enumerate(values)]
-        )
-    return spec
-
-
-def _data(value: Any, path: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"{path} must be an object", field=path)
-    if byte_len(value) > MAX_DATA_BYTES:
-        raise InvalidRequest(f"{path} cannot be longer than {MAX_DATA_BYTES} bytes", field=path)
-    return value
-
-
-def _email(value: Any, path: str) -> str:
-    text = check_identifier(value, path)
-    if not looks_like_email(text):
-        raise InvalidRequest(f"{path} must be an email address", field=path)
-    return text
-
-
-def _per_user(value: Any, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"{path} must be an object", field=path)
-    unknown = sorted(set(value) - {"id", "email", "data"})
-    if unknown:
-        raise InvalidRequest(f"{path}.{unknown[0]} is not a known field", field=f"{path}.{unknown[0]}")
-    keys = [key for key in ("id", "email") if value.get(key) is not None]
-    if len(keys) != 1:
-        raise InvalidRequest(f"{path} must have exactly one of id or email", field=path)
-    key = keys[0]
-    identifier = (
-        check_identifier(value[key], f"{path}.{key}") if key == "id" else _email(value[key], f"{path}.{key}")
-    )
-    return {key: identifier, "data": _data(value.get("data"), f"{path}.data")}
+    """The body as a stored recipient spec (``trigger_request``), or InvalidRequest naming the field."""
+    return trigger_request.read(body, lambda value: _recipients(workspace_id, value))
 
 
 def _recipients(workspace_id: str, value: Any) -> dict[str, Any]:

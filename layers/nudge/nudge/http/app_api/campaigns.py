@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from nudge.campaigns import definition
+from nudge.campaigns.trigger_request import MAX_BODY_BYTES, TRIGGER_BODY_SCHEMA
 from nudge.errors import InvalidRequest
 from nudge.http.routing import Request, Response, Route
-from nudge.segments.conditions import CONDITION_SCHEMA
 from nudge.tracking.limits import parse_json_object
 
 BODY_LIMIT = 400_000
@@ -185,7 +185,7 @@ ROUTES: tuple[Route, ...] = (
 # --- API-triggered broadcasts (``nudge.campaigns.broadcasts``, imported when used: it brings the
 # segment evaluator and the execution machinery, which most App API calls never need) ----------------
 
-BROADCAST_BODY_LIMIT = 300_000  # broadcasts.MAX_BODY_BYTES: kept in step by a test
+BROADCAST_BODY_LIMIT = MAX_BODY_BYTES
 
 
 def _broadcast_ids(req: Request) -> tuple[str, str]:
@@ -214,34 +214,6 @@ def _broadcast_errors(req: Request) -> Response:
     return 200, {"errors": broadcasts.errors_view(req.workspace_id, campaign_id, trigger_id), "next": ""}
 
 
-# Customer.io's trigger body (read by ``broadcasts.parse_request``, which checks more: exactly one kind of
-# recipients, at most MAX_RECIPIENTS of them, emails that are emails).
-TRIGGER_BODY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "data": {"type": "object", "description": "trigger.* in templates"},
-        "recipients": {
-            "description": 'a segment\'s members ({"segment": {"id": 3}}), or a filter over everyone',
-            "allOf": [CONDITION_SCHEMA],
-        },
-        "ids": {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}},
-        "emails": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-        "per_user_data": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": ["string", "integer"]},
-                    "email": {"type": "string"},
-                    "data": {"type": "object"},
-                },
-            },
-        },
-        "id_ignore_missing": {"type": "boolean"},
-        "email_ignore_missing": {"type": "boolean"},
-    },
-}
 TRIGGERS = "/v1/campaigns/{campaign_id}/triggers"
 BROADCAST_ROUTES: tuple[Route, ...] = (
     Route(
