@@ -31,6 +31,7 @@ from pynamodb.exceptions import UpdateError
 from nudge import clock
 from nudge.campaigns import broadcasts, metrics, newsletters
 from nudge.delivery import records, settings, states
+from nudge.delivery.request_shapes import read
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import BroadcastRequest, Newsletter
@@ -94,7 +95,7 @@ def send(workspace_id: str, newsletter_id: str, body: dict[str, Any]) -> dict[st
 
 
 def _schedule(body: dict[str, Any]) -> dict[str, Any] | None:
-    schedule: dict[str, Any] | None = newsletters.read(newsletters.SCHEDULE, body, ())
+    schedule: dict[str, Any] | None = read(newsletters.SCHEDULE, body, ())
     return schedule
 
 
@@ -269,7 +270,7 @@ def test_send(workspace_id: str, newsletter_id: str, body: dict[str, Any]) -> di
     newsletter's state: not counted in its metrics, not against the message limit, sent even to an
     unsubscribed person (they asked for a proof)."""
     item = newsletters.load(workspace_id, newsletter_id)
-    content_id = newsletters.read(newsletters.CONTENT_ID, body.get("content_id", 1), ("content_id",))
+    content_id = read(newsletters.CONTENT_ID, body.get("content_id", 1), ("content_id",))
     try:
         variant = newsletters.variant_view(item, content_id)
     except NotFound as exc:

@@ -37,7 +37,7 @@ from nudge import clock
 from nudge.campaigns.definition import TOPIC_CHANNELS
 from nudge.delivery import states, templates
 from nudge.delivery.channel_names import cio_name
-from nudge.delivery.request_shapes import INLINE, INLINE_REQUIRED, SEND_CHANNELS
+from nudge.delivery.request_shapes import INLINE, INLINE_REQUIRED, SEND_CHANNELS, read
 from nudge.errors import Conflict, InvalidRequest, NotFound
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import Newsletter, NewsletterCounter
@@ -50,7 +50,7 @@ from nudge.segments.conditions import (
     referenced_segments,
     to_json,
 )
-from nudge.shapes import NOT_BLANK, Defs, Described, Leaf, Path, Shape, ShapeError
+from nudge.shapes import NOT_BLANK, Defs, Described, Leaf, Path, ShapeError
 from nudge.subscriptions import topics
 from nudge.tracking.identifiers import identifiers_schema
 
@@ -91,14 +91,6 @@ def block_of(content_id: int) -> str:
 # ``parse_definition`` reads the fields through these in its own order, between the checks that need the
 # workspace (segments, topics, the template language) or a sibling (the channel, the variant count);
 # ``body_schema`` writes the routes' JSON Schemas from the same declarations.
-
-
-def read(shape: Shape, value: Any, path: Path) -> Any:
-    """``value`` read through ``shape``, or the 400 naming the field its first problem is at."""
-    try:
-        return shape.read(value, path)
-    except ShapeError as exc:
-        raise InvalidRequest(exc.message, field=".".join(map(str, exc.path)), reason=exc.rule) from None
 
 
 def _whole(value: Any, low: int, high: int) -> bool:

@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from nudge.delivery import states
-from nudge.errors import InvalidRequest
+from nudge.delivery.request_shapes import read as read_body
 from nudge.segments import conditions, search_filter
-from nudge.shapes import Described, Field, Leaf, Obj, Open, Path, Shape, ShapeError
+from nudge.shapes import Described, Field, Leaf, Obj, Open, Path, ShapeError
 
 CUSTOMERS, DELIVERIES = "customers", "deliveries"
 ATTRIBUTES_MAX = 100
@@ -226,14 +226,14 @@ def from_json(export_type: str, data: dict[str, Any]) -> ExportRequest:
 
 
 def customers(body: dict[str, Any]) -> CustomersExport:
-    read = _read(_CUSTOMERS, body)
+    read: dict[str, Any] = read_body(_CUSTOMERS, body, ())
     request = CustomersExport(read["filters"], read["attributes"])
     request.condition()  # a 400 naming the filter's path now, not a failed export later
     return request
 
 
 def deliveries(body: dict[str, Any], now: int) -> DeliveriesExport:
-    read = _read(_DELIVERIES, body)
+    read: dict[str, Any] = read_body(_DELIVERIES, body, ())
     start, end = _window(read["start"], read["end"], now)
     newsletter = read["newsletter_id"]
     return DeliveriesExport(
@@ -245,15 +245,6 @@ def deliveries(body: dict[str, Any], now: int) -> DeliveriesExport:
         drafts=read["drafts"],
         attributes=read["attributes"],
     )
-
-
-def _read(shape: Shape, body: dict[str, Any]) -> dict[str, Any]:
-    """The body read through its shape, or the 400 naming the field its first problem is at."""
-    try:
-        read: dict[str, Any] = shape.read(body, ())
-    except ShapeError as exc:
-        raise InvalidRequest(exc.message, field=_name(exc.path), reason=exc.rule) from None
-    return read
 
 
 def _window(start: int | None, end: int | None, now: int) -> tuple[int, int]:
