@@ -47,6 +47,7 @@ from nudge.model.billing import Identity, Incarnation
 from nudge.settings import get_settings
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef
+from nudge.tracking.identify_request import IdentifyRequest
 from tests.support.aws import mocked_account
 
 Item = dict[str, Any]  # an item in DynamoDB's JSON
@@ -199,7 +200,9 @@ class Workload:
         """People 0 to ``count - 1`` through identify and metering.created; the counter shards they leave."""
         ws = self.workspace_id
         for n in range(count):
-            person = people.identify(ws, PersonRef("id", _person_id(n)), _identify_body(n))
+            person = people.identify(
+                ws, PersonRef("id", _person_id(n)), IdentifyRequest.parse(_identify_body(n))
+            )
             if person is None:
                 raise RuntimeError(f"identify did not create {_person_id(n)}")
             subject = consumer._person_subject(person)

@@ -410,13 +410,14 @@ def _template(app: Any, body_html: str | None = None) -> str:
 def _people(w: dict[str, Any], tag: str, count: int, **attributes: Any) -> list[str]:
     from nudge.tracking import people
     from nudge.tracking.identifiers import PersonRef
+    from nudge.tracking.identify_request import IdentifyRequest
 
     ids = [f"{tag}-{n:04d}" for n in range(count)]
     for person in ids:
         people.identify(
             w["ws"],
             PersonRef("id", person),
-            {"email": f"{person}@example.com", "first_name": "Ann", **attributes},
+            IdentifyRequest.parse({"email": f"{person}@example.com", "first_name": "Ann", **attributes}),
         )
     return ids
 

@@ -53,6 +53,7 @@ from nudge.settings import get_settings
 from nudge.tracking import events, people
 from nudge.tracking.events import EventRequest
 from nudge.tracking.identifiers import PersonRef
+from nudge.tracking.identify_request import IdentifyRequest
 from nudge_tools.local.apigw import LocalContext
 from nudge_tools.local.streams import lambda_record
 from tests.support.aws import mocked_account
@@ -306,7 +307,7 @@ class Workload:
         """Create the first person and the first segments through the domain code, and check that the
         bulk writers would have written exactly the same items."""
         ws = self.workspace_id
-        person = people.identify(ws, PersonRef("id", _person_id(0)), _identify_body(0))
+        person = people.identify(ws, PersonRef("id", _person_id(0)), IdentifyRequest.parse(_identify_body(0)))
         assert person is not None
         self._admit([person.cio_id])
         key = {"pk": {"S": person.pk}, "sk": {"S": PROFILE}}
@@ -386,7 +387,9 @@ class Workload:
     # --- the changes -----------------------------------------------------------------------------
 
     def _upgrade(self, cio: str) -> None:
-        people.identify(self.workspace_id, PersonRef("cio_id", cio), {"plan": "pro"})
+        people.identify(
+            self.workspace_id, PersonRef("cio_id", cio), IdentifyRequest(attributes={"plan": "pro"})
+        )
 
     def _history(self, cio: str) -> None:
         now = clock.now()

@@ -74,6 +74,7 @@ def _setup(ws: str, count: int, prefix: str) -> list[str]:
     from nudge.delivery import records, template_store
     from nudge.tracking import people
     from nudge.tracking.identifiers import PersonRef
+    from nudge.tracking.identify_request import IdentifyRequest
 
     layout = template_store.create_layout(ws, {"name": "base", "body": LAYOUT})
     template_store.put_snippet(ws, "footer", {"body": "<p>Acme Inc · {{ customer.email }}</p>"})
@@ -90,7 +91,9 @@ def _setup(ws: str, count: int, prefix: str) -> list[str]:
     ids = []
     for n in range(count):
         person = people.identify(
-            ws, PersonRef("id", f"{prefix}-{n}"), {"email": f"{prefix}-{n}@example.com", "first_name": "Ann"}
+            ws,
+            PersonRef("id", f"{prefix}-{n}"),
+            IdentifyRequest.parse({"email": f"{prefix}-{n}@example.com", "first_name": "Ann"}),
         )
         assert person is not None
         delivery_id = f"{prefix}-{n:04d}"

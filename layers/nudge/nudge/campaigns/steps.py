@@ -47,6 +47,7 @@ from nudge.segments.conditions import evaluate, parse
 from nudge.segments.context import StoredPerson
 from nudge.tracking import segments
 from nudge.tracking.identifiers import PersonRef
+from nudge.tracking.identify_request import IdentifyRequest
 from nudge.tracking.people import identify
 
 logger = Logger(child=True)
@@ -363,7 +364,8 @@ def set_attribute(event: dict[str, Any]) -> dict[str, Any]:
     step = Step.of(event)
     value = json.loads(event["value_json"])
     try:
-        identify(step.workspace_id, PersonRef("cio_id", step.cio_id), {str(event["attribute"]): value})
+        attributes = {str(event["attribute"]): value}
+        identify(step.workspace_id, PersonRef("cio_id", step.cio_id), IdentifyRequest.parse(attributes))
         done = True
     except NotFound:
         done = False  # the person was deleted meanwhile

@@ -20,6 +20,7 @@ from nudge.errors import InvalidRequest, NotFound
 from nudge.model.deliveries import Delivery
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef
+from nudge.tracking.identify_request import IdentifyRequest
 
 logger = Logger(child=True)
 # What SES reports that feedback records: not "sent", which the pipeline recorded itself. A client's
@@ -83,7 +84,9 @@ def unsubscribe(workspace_id: str, delivery_id: str, at: int) -> None:
 
 def _unsubscribe_person(delivery: Delivery) -> None:
     try:
-        people.identify(delivery.workspace_id, PersonRef("cio_id", delivery.cio_id), {"unsubscribed": True})
+        people.identify(
+            delivery.workspace_id, PersonRef("cio_id", delivery.cio_id), IdentifyRequest(unsubscribed=True)
+        )
     except NotFound:
         logger.info("unsubscribe for a deleted person", delivery_id=delivery.delivery_id)
 

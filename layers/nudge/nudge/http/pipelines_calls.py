@@ -29,6 +29,7 @@ from nudge.errors import InvalidRequest
 from nudge.http import track_operations
 from nudge.tracking import events, merge, people
 from nudge.tracking.identifiers import PersonRef, from_identifier
+from nudge.tracking.identify_request import IdentifyRequest
 from nudge.tracking.limits import byte_len, check_identifier, check_timestamp
 
 # Customer.io: "A request is limited to 32KB. A batch request is limited to 500KB total and 32KB per call
@@ -159,7 +160,7 @@ def _identify(workspace_id: str, call: _Call) -> None:
         body["anonymous_id"] = call.anonymous_id
     if call.timestamp is not None:
         body["_timestamp"] = call.timestamp
-    people.identify(workspace_id, ref, body)
+    people.identify(workspace_id, ref, IdentifyRequest.parse(body, ref))
 
 
 def _event(event_type: str) -> Any:

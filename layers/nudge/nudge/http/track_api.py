@@ -13,7 +13,7 @@ from nudge.http.routing import Request, Response, Route
 from nudge.http.track_delivery import ROUTES as DELIVERY_ROUTES
 from nudge.tracking import devices, events, merge, people, segments
 from nudge.tracking.identifiers import from_path
-from nudge.tracking.identify_request import IDENTIFY_SCHEMA
+from nudge.tracking.identify_request import IDENTIFY_SCHEMA, IdentifyRequest
 from nudge.tracking.limits import MAX_V1_BODY_BYTES, MAX_V2_BATCH_BYTES, MAX_V2_OP_BYTES, parse_json_object
 
 OK: dict[str, Any] = {}
@@ -21,7 +21,8 @@ OK: dict[str, Any] = {}
 
 def _identify(req: Request) -> Response:
     body = parse_json_object(req.body, limit=MAX_V1_BODY_BYTES)
-    people.identify(req.workspace_id, from_path(req.params["identifier"]), body)
+    ref = from_path(req.params["identifier"])
+    people.identify(req.workspace_id, ref, IdentifyRequest.parse(body, ref))
     return 200, OK
 
 
@@ -103,11 +104,17 @@ def _batch(req: Request) -> Response:
     ops = body.get("batch")
     if not isinstance(ops, list):
         raise InvalidRequest("batch must be a list of operations", field="batch")
+    # Every operation is read before any runs (reading writes nothing), so a batch's identifies can be
+    # read up front; each one's errors are still answered at its index, in order.
+    read = [_read(op) for op in ops]
+    runnable = [operation for operation in read if isinstance(operation, track_operations.Operation)]
     errors: list[dict[str, Any]] = []
-    with track_operations.batched_reads(req.workspace_id, ops):
-        for index, op in enumerate(ops):
+    with track_operations.batched_reads(req.workspace_id, runnable):
+        for index, operation in enumerate(read):
             try:
-                track_operations.apply(req.workspace_id, op)
+                if isinstance(operation, InvalidRequest):
+                    raise operation
+                track_operations.run(req.workspace_id, operation)
             except InvalidRequest as exc:
                 errors.extend(
                     {"batch_index": index, "reason": exc.reason, "field": exc.field, "message": message}
@@ -121,6 +128,14 @@ def _batch(req: Request) -> Response:
     if errors:
         return 207, {"errors": errors}
     return 200, OK
+
+
+def _read(op: Any) -> track_operations.Operation | InvalidRequest:
+    """One operation of a batch read, or why it is refused (answered when its turn comes)."""
+    try:
+        return track_operations.read(op)
+    except InvalidRequest as exc:
+        return exc
 
 
 _DEVICE_SCHEMA: dict[str, Any] = {

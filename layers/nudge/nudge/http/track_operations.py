@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from nudge.errors import InvalidRequest
 from nudge.http.track_delivery import apply_metric
 from nudge.tracking import devices, events, merge, objects, people
 from nudge.tracking.identifiers import PersonRef, from_map
+from nudge.tracking.identify_request import IdentifyRequest
 from nudge.tracking.limits import MAX_V2_OP_BYTES, TIMESTAMP_SCHEMA, byte_len, check_timestamp
 from nudge.tracking.object_refs import RELATIONSHIPS_SCHEMA, ObjectLinks, ObjectRef, object_ref
 
 
-def _delivery_event(workspace_id: str, op: dict[str, Any]) -> None:
-    """``{type: delivery, action: event, identifiers: {id: <delivery id>}, name: <metric>}``."""
-    identifiers = op.get("identifiers")
-    delivery_id = identifiers.get("id") if isinstance(identifiers, dict) else None
-    if not isinstance(delivery_id, str) or not delivery_id:
-        raise InvalidRequest("identifiers.id must be the delivery id", field="identifiers.id")
-    apply_metric(workspace_id, delivery_id, op.get("name"), op.get("timestamp"))
+@dataclass(frozen=True)
+class Operation:
+    """A v2 operation read and checked at the edge: ``run`` applies it to a workspace. An identify's
+    ``identify_refs`` (the identifiers it reads) let a batch read them up front; any other operation runs
+    without answers read before it (see ``people.prefetched``)."""
+
+    run: Callable[[str], None]
+    identify_refs: tuple[PersonRef, ...] | None = None
 
 
-def apply(workspace_id: str, op: Any) -> None:
+_Reader = Callable[[dict[str, Any]], Operation]  # reads an operation at the edge
+_Handler = Callable[[str, dict[str, Any]], None]  # applies an operation, reading it as it goes
+
+
+def read(op: Any) -> Operation:
+    """The operation's type, action and size checked, and what it carries read by its action's reader
+    (identify's and the events' entirely; the others' read as they run)."""
     if not isinstance(op, dict):
         raise InvalidRequest("operation must be an object", field="")
     if byte_len(op) > MAX_V2_OP_BYTES:
@@ -32,40 +41,34 @@ def apply(workspace_id: str, op: Any) -> None:
         )
     kind = op.get("type")
     action = op.get("action")
-    if not isinstance(kind, str) or kind not in _HANDLERS:  # a list or object is not hashable
+    if not isinstance(kind, str) or kind not in _READERS:  # a list or object is not hashable
         raise InvalidRequest("type must be one of person, object, delivery", field="type")
-    handler = _HANDLERS[kind].get(action) if isinstance(action, str) else None
-    if handler is None:
+    reader = _READERS[kind].get(action) if isinstance(action, str) else None
+    if reader is None:
+        expected = ", ".join(sorted(_READERS[kind]))
         raise InvalidRequest(
-            f"unknown action '{action}' for type {kind}; expected one of "
-            f"{', '.join(sorted(_HANDLERS[kind]))}",
-            field="action",
+            f"unknown action '{action}' for type {kind}; expected one of {expected}", field="action"
         )
-    if (kind, action) != _PREFETCHING:
+    return reader(op)
+
+
+def run(workspace_id: str, operation: Operation) -> None:
+    if operation.identify_refs is None:
         # Only identify's reads are known safe with answers read before the batch (see people.prefetched).
         people.forget_prefetched()
-    handler(workspace_id, op)
+    operation.run(workspace_id)
 
 
-_PREFETCHING = ("person", "identify")
+def apply(workspace_id: str, op: Any) -> None:
+    run(workspace_id, read(op))
 
 
 @contextmanager
-def batched_reads(workspace_id: str, ops: list[Any]) -> Iterator[None]:
+def batched_reads(workspace_id: str, operations: Iterable[Operation]) -> Iterator[None]:
     """Around applying a batch: the identifier lookups and suppressions its person identifies read,
     read up front in a few BatchGetItem calls (an import of new people otherwise makes two or more
-    GetItem calls per person). Operations that fail to parse here are refused when applied."""
-    refs: list[PersonRef] = []
-    for op in ops:
-        if not isinstance(op, dict) or (op.get("type"), op.get("action")) != _PREFETCHING:
-            continue
-        try:
-            ref = _person(op)
-        except InvalidRequest:
-            continue
-        refs += people.identify_refs(
-            ref, _attributes(op) if isinstance(op.get("attributes") or {}, dict) else {}
-        )
+    GetItem calls per person)."""
+    refs = [ref for operation in operations for ref in operation.identify_refs or ()]
     with people.prefetched(workspace_id, refs):
         yield
 
@@ -81,22 +84,42 @@ def _person(op: dict[str, Any]) -> PersonRef:
     return from_map(op.get("identifiers"), "identifiers")
 
 
-def _person_identify(ws: str, op: dict[str, Any]) -> None:
+def _person_identify(op: dict[str, Any]) -> Operation:
     body = dict(_attributes(op))
     timestamp = check_timestamp(op.get("timestamp"))
     if timestamp is not None:
         body["_timestamp"] = timestamp
     if op.get("cio_relationships") is not None:
         body["cio_relationships"] = op["cio_relationships"]
-    people.identify(ws, _person(op), body)
+    ref = _person(op)
+    req = IdentifyRequest.parse(body, ref)
+
+    def identify(ws: str) -> None:
+        people.identify(ws, ref, req)
+
+    return Operation(identify, tuple(people.identify_refs(ref, req)))
 
 
-def _person_event(event_type: str) -> Callable[[str, dict[str, Any]], None]:
-    def run(ws: str, op: dict[str, Any]) -> None:
+def _person_event(event_type: str) -> _Reader:
+    def read_event(op: dict[str, Any]) -> Operation:
         req = events.EventRequest.parse(op, data_key="attributes", event_type=event_type)
-        events.track(ws, _person(op), req)
+        ref = _person(op)
 
-    return run
+        def track(ws: str) -> None:
+            events.track(ws, ref, req)
+
+        return Operation(track)
+
+    return read_event
+
+
+def _later(handler: _Handler) -> _Reader:
+    """An operation whose handler reads it as it runs."""
+
+    def read_later(op: dict[str, Any]) -> Operation:
+        return Operation(lambda ws: handler(ws, op))
+
+    return read_later
 
 
 def _person_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
@@ -147,46 +170,54 @@ def _object_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
     return run
 
 
+def _delivery_event(workspace_id: str, op: dict[str, Any]) -> None:
+    """``{type: delivery, action: event, identifiers: {id: <delivery id>}, name: <metric>}``."""
+    identifiers = op.get("identifiers")
+    delivery_id = identifiers.get("id") if isinstance(identifiers, dict) else None
+    if not isinstance(delivery_id, str) or not delivery_id:
+        raise InvalidRequest("identifiers.id must be the delivery id", field="identifiers.id")
+    apply_metric(workspace_id, delivery_id, op.get("name"), op.get("timestamp"))
+
+
 def _object_delete(ws: str, op: dict[str, Any]) -> None:
     objects.delete_object(ws, object_ref(op.get("identifiers")))
 
 
-_Handler = Callable[[str, dict[str, Any]], None]
-_HANDLERS: dict[str, dict[str, _Handler]] = {
+_READERS: dict[str, dict[str, _Reader]] = {
     "person": {
         "identify": _person_identify,
-        "delete": lambda ws, op: people.delete(ws, _person(op)),
+        "delete": _later(lambda ws, op: people.delete(ws, _person(op))),
         "event": _person_event("event"),
         "page": _person_event("page"),
         "screen": _person_event("screen"),
-        "add_relationships": _person_relationships(add=True),
-        "delete_relationships": _person_relationships(add=False),
-        "add_device": _add_device,
-        "delete_device": _delete_device,
-        "merge": _merge,
-        "suppress": lambda ws, op: people.suppress(ws, _person(op)),
-        "unsuppress": lambda ws, op: people.unsuppress(ws, _person(op)),
+        "add_relationships": _later(_person_relationships(add=True)),
+        "delete_relationships": _later(_person_relationships(add=False)),
+        "add_device": _later(_add_device),
+        "delete_device": _later(_delete_device),
+        "merge": _later(_merge),
+        "suppress": _later(lambda ws, op: people.suppress(ws, _person(op))),
+        "unsuppress": _later(lambda ws, op: people.unsuppress(ws, _person(op))),
     },
     "object": {
-        "identify": _object_identify(anonymous=False),
-        "identify_anonymous": _object_identify(anonymous=True),
-        "delete": _object_delete,
-        "add_relationships": _object_relationships(add=True),
-        "delete_relationships": _object_relationships(add=False),
+        "identify": _later(_object_identify(anonymous=False)),
+        "identify_anonymous": _later(_object_identify(anonymous=True)),
+        "delete": _later(_object_delete),
+        "add_relationships": _later(_object_relationships(add=True)),
+        "delete_relationships": _later(_object_relationships(add=False)),
     },
-    "delivery": {"event": _delivery_event},
+    "delivery": {"event": _later(_delivery_event)},
 }
 
 
 # An operation as documented, written from what reads it: its type and action from the handler table,
 # each other member from the reader's own declaration (a person's identifiers, an object's and a
 # delivery's differ, so ``identifiers`` is any object here; each handler checks its own).
-_ACTIONS = sorted({action for actions in _HANDLERS.values() for action in actions})
+_ACTIONS = sorted({action for actions in _READERS.values() for action in actions})
 OP_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "action"],
     "properties": {
-        "type": {"type": "string", "enum": list(_HANDLERS)},
+        "type": {"type": "string", "enum": list(_READERS)},
         "action": {"type": "string", "enum": _ACTIONS},
         "identifiers": {"type": "object"},
         "attributes": {"type": "object"},

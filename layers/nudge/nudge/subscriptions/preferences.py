@@ -14,6 +14,7 @@ from nudge.model.base import plain
 from nudge.subscriptions.topics import TopicView
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef
+from nudge.tracking.identify_request import IdentifyRequest
 
 PREFERENCES = "cio_subscription_preferences"
 
@@ -78,4 +79,4 @@ def change(
         body["unsubscribed"] = unsubscribed
     if not body:
         return None
-    return people.identify(workspace_id, PersonRef("cio_id", cio_id), body)
+    return people.identify(workspace_id, PersonRef("cio_id", cio_id), IdentifyRequest.parse(body))

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from nudge.errors import InvalidRequest
 from nudge.tracking.body_fields import BodyField, body_schema, read_fields
-from nudge.tracking.identifiers import looks_like_email
+from nudge.tracking.identifiers import PersonRef, looks_like_email
 from nudge.tracking.limits import (
     IDENTIFIER_SCHEMA,
     MAX_ATTRIBUTES,
@@ -49,13 +49,22 @@ class IdentifyRequest:
     relationships: ObjectLinks | None = None
 
     @classmethod
-    def parse(cls, body: dict[str, Any]) -> IdentifyRequest:
+    def parse(cls, body: dict[str, Any], path: PersonRef | None = None) -> IdentifyRequest:
+        """``body`` read and checked, for the person ``path`` addresses (whose id the body's may not
+        contradict). Raises InvalidRequest with Customer.io's words for the first broken rule."""
         check_attributes({k: v for k, v in body.items() if k not in _NOT_COUNTED})
         dotted = [(k, v) for k, v in body.items() if k.startswith(_DOTTED)]
         attributes = {k: v for k, v in body.items() if k not in _FIELDS and not k.startswith(_DOTTED)}
         # Topic opt-ins come as the nested object and/or dot-notation keys: one field, read together.
         source = {**body, PREFERENCES: _Preferences(body.get(PREFERENCES), dotted)}
-        return cls(attributes=attributes, **read_fields(_FIELDS, source))
+        req = cls(attributes=attributes, **read_fields(_FIELDS, source))
+        if path is not None and path.kind == "id" and req.new_id and req.new_id != path.value:
+            raise InvalidRequest(
+                "id in the body differs from the id in the path: to change an id, address the person by "
+                "cio_ or email",
+                field="id",
+            )
+        return req
 
 
 def _flag(value: Any, name: str) -> bool:

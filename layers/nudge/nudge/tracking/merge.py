@@ -18,6 +18,7 @@ from nudge.model.segments import memberships_of
 from nudge.tracking import people
 from nudge.tracking.anonymous import merge_anonymous
 from nudge.tracking.identifiers import PersonRef, from_map, identifiers_schema
+from nudge.tracking.identify_request import IdentifyRequest
 
 _SIDES = ("primary", "secondary")  # each an identifier map, read by ``from_map`` (no phone)
 MERGE_SCHEMA: dict[str, Any] = {
@@ -127,14 +128,11 @@ def _fold_profile(secondary: Person, primary_seed: Person) -> None:
 def _take_identifiers(workspace_id: str, secondary: Person, primary_ref: PersonRef) -> None:
     """After the secondary is gone its id, email and anonymous ids are free: the primary gains those
     of a kind it lacks, through identify, which creates the lookups under their uniqueness condition."""
-    body: dict[str, Any] = {"_update": True}
     primary = people.require(workspace_id, primary_ref)
     ref = PersonRef("cio_id", primary.cio_id)
-    if secondary.person_id and not primary.person_id:
-        body["id"] = secondary.person_id
-    if secondary.email and not primary.email:
-        body["email"] = secondary.email
-    if len(body) > 1:
-        people.identify(workspace_id, ref, body)
+    new_id = secondary.person_id if secondary.person_id and not primary.person_id else None
+    email = secondary.email if secondary.email and not primary.email else None
+    if new_id or email:  # stored identifiers: read and checked when they were first identified
+        people.identify(workspace_id, ref, IdentifyRequest(new_id=new_id, email=email, update_only=True))
     for anonymous_id in secondary.anonymous_ids or []:
         merge_anonymous(workspace_id, primary.cio_id, anonymous_id)

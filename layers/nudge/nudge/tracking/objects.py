@@ -120,8 +120,8 @@ def delete_object(workspace_id: str, ref: ObjectRef | str) -> None:
     obj.delete()
 
 
-def relate(workspace_id: str, cio_id: str, ref: ObjectRef, attributes: Any) -> None:
-    attrs = check_object_attributes(attributes)
+def relate(workspace_id: str, cio_id: str, ref: ObjectRef, attributes: dict[str, Any]) -> None:
+    """``attributes`` as read with the relationship (``ObjectLinks``, ``parse_people_links``)."""
     Relationship(
         object_pk(workspace_id, ref.object_type_id, ref.object_id),
         relationship_sk(cio_id),
@@ -131,7 +131,7 @@ def relate(workspace_id: str, cio_id: str, ref: ObjectRef, attributes: Any) -> N
         cio_id=cio_id,
         person_pk=person_pk(workspace_id, cio_id),
         object_key=object_key(ref.object_type_id, ref.object_id),
-        attributes=attrs,
+        attributes=attributes,
         updated_at=clock.now(),
     ).save()
 

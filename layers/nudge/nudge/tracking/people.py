@@ -65,13 +65,8 @@ def prefetched(workspace_id: str, refs: Iterable[PersonRef]) -> Iterator[None]:
         _PREFETCHED.reset(token)
 
 
-def identify_refs(ref: PersonRef, body: dict[str, Any]) -> list[PersonRef]:
-    """The identifiers an identify of ``ref`` with ``body`` may read (an invalid body reads none but
-    ``ref``: it is refused when applied)."""
-    try:
-        req = IdentifyRequest.parse(body)
-    except InvalidRequest:
-        return [ref]
+def identify_refs(ref: PersonRef, req: IdentifyRequest) -> list[PersonRef]:
+    """The identifiers an identify of ``ref`` with ``req`` may read."""
     refs = [ref]
     if req.new_id:
         refs.append(PersonRef("id", req.new_id))
@@ -139,7 +134,7 @@ def find_or_create(workspace_id: str, ref: PersonRef) -> str | None:
     cio = resolve_cio_id(workspace_id, ref)
     if cio is not None:
         return cio
-    created = identify(workspace_id, ref, {})
+    created = identify(workspace_id, ref, IdentifyRequest())
     return None if created is None else created.cio_id
 
 
@@ -224,15 +219,10 @@ def unsuppress(workspace_id: str, ref: PersonRef) -> None:
 # --- identify --------------------------------------------------------------------------------------
 
 
-def identify(workspace_id: str, ref: PersonRef, body: dict[str, Any]) -> Person | None:
-    """Create or update a person. Returns the person, or None when nothing was written."""
-    req = IdentifyRequest.parse(body)
-    if ref.kind == "id" and req.new_id and req.new_id != ref.value:
-        raise InvalidRequest(
-            "id in the body differs from the id in the path: to change an id, address the person by "
-            "cio_ or email",
-            field="id",
-        )
+def identify(workspace_id: str, ref: PersonRef, req: IdentifyRequest) -> Person | None:
+    """Create or update a person from a request read and checked at the edge (``IdentifyRequest.parse``):
+    what is refused here is what the stored people decide (a suppressed or taken identifier). Returns the
+    person, or None when nothing was written."""
     for _ in range(MAX_ATTEMPTS):
         person = load(workspace_id, ref)
         if person is None and ref.kind != "email" and req.email:

@@ -17,7 +17,7 @@ from nudge.http.app_api import bodies
 from nudge.http.routing import Request, Response, Route
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef, from_typed
-from nudge.tracking.identify_request import NOT_ATTRIBUTES, PREFERENCES, not_an_attribute
+from nudge.tracking.identify_request import NOT_ATTRIBUTES, PREFERENCES, IdentifyRequest, not_an_attribute
 from nudge.tracking.limits import MAX_V1_BODY_BYTES, parse_json_object
 
 
@@ -71,7 +71,7 @@ def _update_attributes(req: Request) -> Response:
     """Set attributes (``null`` or ``""`` removes one), as an identify with only those keys."""
     attributes = ATTRIBUTES_BODY.read(parse_json_object(req.body, limit=MAX_V1_BODY_BYTES), ())["attributes"]
     ref = _existing(req)
-    people.identify(req.workspace_id, ref, attributes)
+    people.identify(req.workspace_id, ref, IdentifyRequest.parse(attributes))
     person = people.load(req.workspace_id, ref)
     if person is None:  # deleted between the write and this read
         raise NotFound(f"customer {req.params['customer_id']} not found")
