@@ -103,10 +103,9 @@ def _membership(req: Request) -> Response:
         for m in members
         if m.cio_id in profiles
     ]
-    body: dict[str, Any] = {"identifiers": identifiers, "ids": [i["id"] for i in identifiers if i["id"]]}
-    if next_cursor:
-        body["next"] = next_cursor
-    return 200, body
+    # "next" on every page, empty on the last, as Customer.io and the App API's other listings answer.
+    ids = [i["id"] for i in identifiers if i["id"]]
+    return 200, {"identifiers": identifiers, "ids": ids, "next": next_cursor or ""}
 
 
 def _manual_membership(add: bool) -> Any:
