@@ -93,3 +93,23 @@ def test_the_layout_and_snippet_schemas_and_readers_agree(schema, read, body, va
     readers = {"layout": template_store.layout_draft, "snippet": template_store.snippet_draft}
     assert Draft202012Validator(getattr(request_shapes, schema)).is_valid(body) == valid
     assert _accepted(lambda b: readers[read]("ws", {"language": "jinja", **b}), body) == valid
+
+
+@pytest.mark.parametrize(
+    ("options", "valid"),
+    [
+        (
+            {"to": " a@b.c ", "bcc": "c@d.e, e@f.g", "send_at": None, "message_data": None, "tracked": None},
+            True,
+        ),
+        ({"attachments": {"a.txt": "aGk="}, "headers": {"X-A": "b"}, "custom_data": {"n": 1}}, True),
+        ({"to": "  "}, False),
+        ({"bcc": ["a@b.c", 1]}, False),
+        ({"send_at": -1}, False),
+        ({"queue_draft": "yes"}, False),
+    ],
+)
+def test_the_send_schema_and_options_reader_agree(options, valid):
+    body = {"identifiers": {"id": "ann"}, "transactional_message_id": 3, **options}
+    assert Draft202012Validator(request_shapes.send_schema("email")).is_valid(body) == valid
+    assert _accepted(lambda b: request_shapes.read(request_shapes.SEND_OPTIONS, b, ()), body) == valid

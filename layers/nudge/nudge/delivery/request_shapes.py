@@ -9,6 +9,9 @@ sends (see ``nudge.http.app_api.delivery``).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from typing import Any
 
@@ -260,12 +263,111 @@ ATTACHMENTS_MAX_BYTES = 200_000  # decoded; stored as base64 (~270 KB) in one Dy
 MESSAGE_DATA_MAX_BYTES = 50_000
 
 
+def _read_to(value: Any, path: Path) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ShapeError(path, "invalid", "to must be a non-empty string")
+    return value.strip()
+
+
+def _read_bcc(value: Any, path: Path) -> list[str] | None:
+    """Addresses, as a list or a comma-separated string (or both)."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise ShapeError(path, "invalid", "bcc must be a string or a list of strings")
+    return [v for part in items for v in (p.strip() for p in part.split(",")) if v]
+
+
+def _read_custom_data(value: Any, path: Path) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise ShapeError(path, "invalid", "custom_data must be an object")
+    return value
+
+
+def _read_message_data(value: Any, path: Path) -> dict[str, Any]:
+    """An object of bounded size, as a send keeps it."""
+    if not isinstance(value, dict):
+        raise ShapeError(path, "invalid", "message_data must be an object")
+    if len(json.dumps(value)) > MESSAGE_DATA_MAX_BYTES:
+        raise ShapeError(
+            path, "invalid", f"message_data cannot be longer than {MESSAGE_DATA_MAX_BYTES} bytes"
+        )
+    return value
+
+
+def _read_attachments(value: Any, path: Path) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ShapeError(path, "invalid", "attachments must be an object of file name to base64 content")
+    total = 0
+    for name, data in value.items():
+        if not isinstance(data, str):
+            raise ShapeError(path, "invalid", f"attachment {name} must be base64 text")
+        try:
+            total += len(base64.b64decode(data, validate=True))
+        except (binascii.Error, ValueError):
+            raise ShapeError(path, "invalid", f"attachment {name} is not valid base64") from None
+    if total > ATTACHMENTS_MAX_BYTES:
+        message = f"attachments cannot be larger than {ATTACHMENTS_MAX_BYTES} bytes in total"
+        raise ShapeError(path, "invalid", message)
+    return value
+
+
+def _read_send_at(value: Any, path: Path) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TIMESTAMP:
+        raise ShapeError(path, "invalid", "send_at must be a unix timestamp in seconds")
+    return value
+
+
+MESSAGE_DATA = Described(
+    Leaf(_read_message_data, {"type": "object"}), f"at most {MESSAGE_DATA_MAX_BYTES} bytes as JSON"
+)
+# A send's options, read (in this order, null as not given) after its person, template and content.
+SEND_OPTIONS = Open(
+    Obj(
+        {
+            **{flag: Field(Leaf(_read_flag, {"type": ["boolean", "null"]})) for flag in SEND_FLAGS},
+            "to": Field(Leaf(_read_to, {"type": ["string", "null"], "pattern": NOT_BLANK})),
+            "bcc": Field(Leaf(_read_bcc, {"type": ["string", "array", "null"], "items": {"type": "string"}})),
+            "headers": Field(Nullable(HEADERS)),
+            "custom_data": Field(Leaf(_read_custom_data, {"type": ["object", "null"]})),
+            "message_data": Field(Nullable(MESSAGE_DATA)),
+            "attachments": Field(
+                Described(
+                    Leaf(
+                        _read_attachments,
+                        {
+                            "type": ["object", "null"],
+                            "additionalProperties": {"type": "string", "contentEncoding": "base64"},
+                        },
+                    ),
+                    f"file name to base64 content, at most {ATTACHMENTS_MAX_BYTES} bytes decoded",
+                )
+            ),
+            "send_at": Field(
+                Leaf(_read_send_at, {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_TIMESTAMP})
+            ),
+        }
+    )
+)
+
+
 def send_schema(channel: str) -> dict[str, Any]:
     """``POST /v1/send/<channel>``: a template (``transactional_message_id``), or the channel's inline
-    fields, which are then required."""
-    inline: dict[str, Any] = {name: {"type": "string"} for name in INLINE[channel]}
+    fields, which are then required (``transactional._inline``: template source, null as not given)."""
+    inline: dict[str, Any] = {name: {"type": ["string", "null"]} for name in INLINE[channel]}
     if channel == "email":
-        inline["_from"] = {"type": "string", "description": "from, as some of Customer.io's clients name it"}
+        inline["_from"] = {
+            "type": ["string", "null"],
+            "description": "from, as some of Customer.io's clients name it",
+        }
+    options = SEND_OPTIONS.schema(_DEFS)
     return {
         "type": "object",
         "required": ["identifiers"],
@@ -276,21 +378,7 @@ def send_schema(channel: str) -> dict[str, Any]:
                 "description": "a template's id or trigger_name",
             },
             **inline,
-            **{flag: {"type": ["boolean", "null"]} for flag in SEND_FLAGS},
-            "to": {"type": ["string", "null"], "minLength": 1},
-            "bcc": {"type": ["string", "array", "null"], "items": {"type": "string"}},
-            "headers": {**HEADERS.schema(_DEFS), "type": ["object", "null"]},
-            "custom_data": {"type": ["object", "null"]},
-            "message_data": {
-                "type": ["object", "null"],
-                "description": f"at most {MESSAGE_DATA_MAX_BYTES} bytes as JSON",
-            },
-            "attachments": {
-                "type": ["object", "null"],
-                "additionalProperties": {"type": "string", "contentEncoding": "base64"},
-                "description": f"file name to base64 content, at most {ATTACHMENTS_MAX_BYTES} bytes decoded",
-            },
-            "send_at": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_TIMESTAMP},
+            **options["properties"],
         },
         "anyOf": [
             {"required": ["transactional_message_id"]},

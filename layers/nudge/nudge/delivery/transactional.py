@@ -10,25 +10,23 @@ function's log lines about the delivery carry the same id as the API's about the
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from typing import Any
 
 from nudge.delivery import records, templates
 from nudge.delivery.request_shapes import (
-    ATTACHMENTS_MAX_BYTES,
     INLINE,
     INLINE_REQUIRED,
-    MESSAGE_DATA_MAX_BYTES,
+    MESSAGE_DATA,
     SEND_FLAGS,
+    SEND_OPTIONS,
+    read,
 )
 from nudge.delivery.request_shapes import SEND_CHANNELS as CHANNELS
 from nudge.delivery.template_store import resolve
 from nudge.errors import InvalidRequest
 from nudge.tracking import people
 from nudge.tracking.identifiers import from_map
-from nudge.tracking.limits import MAX_TIMESTAMP
 
 
 def send(
@@ -58,8 +56,7 @@ def send(
         request["language"] = language
     if correlation_id:
         request["correlation_id"] = correlation_id
-    _add_options(request, body)
-    send_at = _send_at(body.get("send_at"))
+    send_at = _add_options(request, body)
 
     cio_id = people.find_or_create(workspace_id, ref)
     if cio_id is None:
@@ -96,29 +93,18 @@ def _template_id(workspace_id: str, channel: str, reference: Any) -> str | None:
     return template.id
 
 
-def _add_options(request: dict[str, Any], body: dict[str, Any]) -> None:
-    """The send's optional fields, each checked (in this order) and added to ``request``."""
-    for flag in SEND_FLAGS:
-        if flag in body and body[flag] is not None:
-            if not isinstance(body[flag], bool):
-                raise InvalidRequest(f"{flag} must be true or false", field=flag)
-            request[flag] = body[flag]
-    if body.get("to") is not None:
-        if not isinstance(body["to"], str) or not body["to"].strip():
-            raise InvalidRequest("to must be a non-empty string", field="to")
-        request["to"] = body["to"].strip()
-    if body.get("bcc") is not None:
-        request["bcc"] = _string_or_list(body["bcc"], "bcc")
-    if body.get("headers") is not None:
-        request["content"]["headers"] = _headers(body["headers"])
-    if body.get("custom_data") is not None:
-        if not isinstance(body["custom_data"], dict):
-            raise InvalidRequest("custom_data must be an object", field="custom_data")
-        request["content"]["custom_data"] = body["custom_data"]
-    if body.get("message_data") is not None:
-        request["message_data"] = message_data_of(body["message_data"])
-    if body.get("attachments") is not None:
-        request["attachments"] = _attachments(body["attachments"])
+def _add_options(request: dict[str, Any], body: dict[str, Any]) -> int | None:
+    """The send's optional fields, read (``SEND_OPTIONS``) and added to ``request``; its ``send_at``."""
+    options = read(SEND_OPTIONS, body, ())
+    request.update({flag: options[flag] for flag in SEND_FLAGS if options[flag] is not None})
+    for name in ("to", "bcc", "message_data", "attachments"):
+        if options[name] is not None:
+            request[name] = options[name]
+    for name in ("headers", "custom_data"):  # parts of the message itself
+        if options[name] is not None:
+            request["content"][name] = options[name]
+    send_at: int | None = options["send_at"]
+    return send_at
 
 
 def _new_id() -> str:
@@ -146,57 +132,7 @@ def _inline(channel: str, body: dict[str, Any], *, required: bool, language: str
     return content
 
 
-def _string_or_list(value: Any, field: str) -> list[str]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-        raise InvalidRequest(f"{field} must be a string or a list of strings", field=field)
-    return [v for part in items for v in (p.strip() for p in part.split(",")) if v]
-
-
-def _headers(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise InvalidRequest("headers must be an object of strings", field="headers")
-    return value
-
-
 def message_data_of(value: Any) -> dict[str, Any]:
     """``message_data`` as a send keeps it: an object of bounded size, or a 400 at the field."""
-    import json
-
-    if not isinstance(value, dict):
-        raise InvalidRequest("message_data must be an object", field="message_data")
-    if len(json.dumps(value)) > MESSAGE_DATA_MAX_BYTES:
-        raise InvalidRequest(
-            f"message_data cannot be longer than {MESSAGE_DATA_MAX_BYTES} bytes", field="message_data"
-        )
-    return value
-
-
-def _attachments(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise InvalidRequest(
-            "attachments must be an object of file name to base64 content", field="attachments"
-        )
-    total = 0
-    for name, data in value.items():
-        if not isinstance(data, str):
-            raise InvalidRequest(f"attachment {name} must be base64 text", field="attachments")
-        try:
-            total += len(base64.b64decode(data, validate=True))
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidRequest(f"attachment {name} is not valid base64", field="attachments") from exc
-    if total > ATTACHMENTS_MAX_BYTES:
-        raise InvalidRequest(
-            f"attachments cannot be larger than {ATTACHMENTS_MAX_BYTES} bytes in total", field="attachments"
-        )
-    return value
-
-
-def _send_at(value: Any) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TIMESTAMP:
-        raise InvalidRequest("send_at must be a unix timestamp in seconds", field="send_at")
-    return value
+    data: dict[str, Any] = read(MESSAGE_DATA, value, ("message_data",))
+    return data
