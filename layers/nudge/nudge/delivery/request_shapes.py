@@ -237,16 +237,6 @@ DRAFT_PREVIEW_SCHEMA: dict[str, Any] = {
         "message_data": {"type": ["object", "null"]},
     },
 }
-# POST /v1/templates/{id}/test: whom to render it for (optional), the data, and (an API key's) recipient.
-TEST_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "identifiers": {"oneOf": [identifiers_schema(allow_phone=False), {"type": "null"}]},
-        "message_data": {"type": ["object", "null"]},
-        "to": {"type": ["string", "null"], "format": "email"},
-    },
-}
-
 # --- transactional sends (``transactional``) --------------------------------------------------------
 
 SEND_CHANNELS = tuple(channel for channel in CHANNELS if channel != WEBHOOK)  # Customer.io sends no webhook
@@ -356,6 +346,18 @@ SEND_OPTIONS = Open(
         }
     )
 )
+
+
+# POST /v1/templates/{id}/test: whom to render it for (optional), the data, and (an API key's) recipient
+# (``to``: read by the App API, ``members.normalize_email``).
+TEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "identifiers": {"oneOf": [identifiers_schema(allow_phone=False), {"type": "null"}]},
+        "message_data": Nullable(MESSAGE_DATA).schema(_DEFS),  # ``template_tests`` reads it so
+        "to": {"type": ["string", "null"], "format": "email"},
+    },
+}
 
 
 def send_schema(channel: str) -> dict[str, Any]:
