@@ -1,6 +1,7 @@
-"""What the delivery routes read from a request body, declared once: the field lists and limits their
-parsers (``template_store``, ``transactional``, ``settings``) check, and the JSON Schemas the App API's
-OpenAPI document gives for the same bodies.
+"""What the delivery routes read from a request body, declared once (``nudge.shapes``): each field's
+check beside its JSON Schema, which the parsers (``template_store``, ``transactional``, ``settings``)
+read the fields through and from which the App API's OpenAPI document writes the same bodies' schemas.
+``read`` turns a field's problem into the 400 naming it (newsletters and exports read theirs with it).
 
 Kept apart from the parsers because the route table names these schemas when it is imported, and the
 parsers import jinja2, MIME and SMTP, which a cold start should pay for only when a route renders or
