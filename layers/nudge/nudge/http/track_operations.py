@@ -1,4 +1,5 @@
-"""Track API v2 operations (``/api/v2/entity`` and each entry of ``/api/v2/batch``)."""
+"""Track API v2 operations (``/api/v2/entity`` and each entry of ``/api/v2/batch``): each one read and
+checked at the edge into an :class:`Operation` (``read``), which the domain then applies (``run``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from nudge.tracking import devices, events, merge, objects, people
 from nudge.tracking.identifiers import PersonRef, from_map
 from nudge.tracking.identify_request import IdentifyRequest
 from nudge.tracking.limits import MAX_V2_OP_BYTES, TIMESTAMP_SCHEMA, byte_len, check_timestamp
-from nudge.tracking.object_refs import RELATIONSHIPS_SCHEMA, ObjectLinks, ObjectRef, object_ref
+from nudge.tracking.object_refs import (
+    RELATIONSHIPS_SCHEMA,
+    ObjectLinks,
+    ObjectRef,
+    check_object_attributes,
+    object_ref,
+)
 
 
 @dataclass(frozen=True)
@@ -22,17 +29,17 @@ class Operation:
     ``identify_refs`` (the identifiers it reads) let a batch read them up front; any other operation runs
     without answers read before it (see ``people.prefetched``)."""
 
-    run: Callable[[str], None]
+    run: Callable[[str], object]  # what it answers is not used
     identify_refs: tuple[PersonRef, ...] | None = None
 
 
 _Reader = Callable[[dict[str, Any]], Operation]  # reads an operation at the edge
-_Handler = Callable[[str, dict[str, Any]], None]  # applies an operation, reading it as it goes
 
 
 def read(op: Any) -> Operation:
-    """The operation's type, action and size checked, and what it carries read by its action's reader
-    (identify's and the events' entirely; the others' read as they run)."""
+    """The operation's type, action and size checked, and what it carries read by its action's reader,
+    before any table is read or written: every rule the request alone decides (but a delivery metric's
+    name and timestamp, which ``apply_metric`` reads as it does for the v1 metric routes)."""
     if not isinstance(op, dict):
         raise InvalidRequest("operation must be an object", field="")
     if byte_len(op) > MAX_V2_OP_BYTES:
@@ -93,119 +100,128 @@ def _person_identify(op: dict[str, Any]) -> Operation:
         body["cio_relationships"] = op["cio_relationships"]
     ref = _person(op)
     req = IdentifyRequest.parse(body, ref)
-
-    def identify(ws: str) -> None:
-        people.identify(ws, ref, req)
-
-    return Operation(identify, tuple(people.identify_refs(ref, req)))
+    return Operation(lambda ws: people.identify(ws, ref, req), tuple(people.identify_refs(ref, req)))
 
 
 def _person_event(event_type: str) -> _Reader:
     def read_event(op: dict[str, Any]) -> Operation:
         req = events.EventRequest.parse(op, data_key="attributes", event_type=event_type)
         ref = _person(op)
-
-        def track(ws: str) -> None:
-            events.track(ws, ref, req)
-
-        return Operation(track)
+        return Operation(lambda ws: events.track(ws, ref, req))
 
     return read_event
 
 
-def _later(handler: _Handler) -> _Reader:
-    """An operation whose handler reads it as it runs."""
+def _to_person(change: Callable[[str, PersonRef], object]) -> _Reader:
+    """An action on the person ``identifiers`` names, and nothing else (delete, suppress, unsuppress)."""
 
-    def read_later(op: dict[str, Any]) -> Operation:
-        return Operation(lambda ws: handler(ws, op))
+    def read_person(op: dict[str, Any]) -> Operation:
+        ref = _person(op)
+        return Operation(lambda ws: change(ws, ref))
 
-    return read_later
+    return read_person
 
 
-def _person_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
-    def run(ws: str, op: dict[str, Any]) -> None:
+def _person_relationships(add: bool) -> _Reader:
+    def read_links(op: dict[str, Any]) -> Operation:
         ref = _person(op)
         links = ObjectLinks.parse(op.get("cio_relationships"), add=add)
-        cio = people.find_or_create(ws, ref) if add else people.resolve_cio_id(ws, ref)
-        if cio is not None:
-            objects.link_person(ws, cio, links)
 
-    return run
+        def link(ws: str) -> None:
+            cio = people.find_or_create(ws, ref) if add else people.resolve_cio_id(ws, ref)
+            if cio is not None:
+                objects.link_person(ws, cio, links)
+
+        return Operation(link)
+
+    return read_links
 
 
-def _add_device(ws: str, op: dict[str, Any]) -> None:
-    devices.add_device(ws, _person(op), devices.DeviceRequest.parse(op.get("device"), id_field="token"))
+def _add_device(op: dict[str, Any]) -> Operation:
+    ref = _person(op)
+    device = devices.DeviceRequest.parse(op.get("device"), id_field="token")
+    return Operation(lambda ws: devices.add_device(ws, ref, device))
 
 
-def _delete_device(ws: str, op: dict[str, Any]) -> None:
+def _delete_device(op: dict[str, Any]) -> Operation:
     device = op.get("device")
     token = device.get("token") if isinstance(device, dict) else None
     if not isinstance(token, str) or not token:
         raise InvalidRequest("device token must be present", field="device.token")
-    devices.delete_device(ws, _person(op), token)
+    ref = _person(op)
+    return Operation(lambda ws: devices.delete_device(ws, ref, token))
 
 
-def _merge(ws: str, op: dict[str, Any]) -> None:
-    merge.merge(ws, *merge.parse(op))
+def _merge(op: dict[str, Any]) -> Operation:
+    primary, secondary = merge.parse(op)
+    return Operation(lambda ws: merge.merge(ws, primary, secondary))
 
 
-def _object_identify(anonymous: bool) -> Callable[[str, dict[str, Any]], None]:
-    def run(ws: str, op: dict[str, Any]) -> None:
+def _object_identify(anonymous: bool) -> _Reader:
+    def read_object(op: dict[str, Any]) -> Operation:
         ref = object_ref(op.get("identifiers"))
         if anonymous and not isinstance(ref, ObjectRef):
             raise InvalidRequest("identifiers must have object_type_id and anonymous_id", field="identifiers")
         links = objects.parse_people_links(op["cio_relationships"]) if op.get("cio_relationships") else []
-        resolved = objects.identify_object(ws, ref, op.get("attributes"), anonymous=anonymous)
-        if links:
-            people.link_object(ws, resolved, links, add=True)
+        changes = check_object_attributes(op.get("attributes"))
 
-    return run
+        def identify(ws: str) -> None:
+            resolved = objects.identify_object(ws, ref, changes, anonymous=anonymous)
+            if links:
+                people.link_object(ws, resolved, links, add=True)
+
+        return Operation(identify)
+
+    return read_object
 
 
-def _object_relationships(add: bool) -> Callable[[str, dict[str, Any]], None]:
-    def run(ws: str, op: dict[str, Any]) -> None:
+def _object_relationships(add: bool) -> _Reader:
+    def read_links(op: dict[str, Any]) -> Operation:
         ref = object_ref(op.get("identifiers"))
-        people.link_object(ws, ref, objects.parse_people_links(op.get("cio_relationships")), add=add)
+        links = objects.parse_people_links(op.get("cio_relationships"))
+        return Operation(lambda ws: people.link_object(ws, ref, links, add=add))
 
-    return run
+    return read_links
 
 
-def _delivery_event(workspace_id: str, op: dict[str, Any]) -> None:
-    """``{type: delivery, action: event, identifiers: {id: <delivery id>}, name: <metric>}``."""
+def _object_delete(op: dict[str, Any]) -> Operation:
+    ref = object_ref(op.get("identifiers"))
+    return Operation(lambda ws: objects.delete_object(ws, ref))
+
+
+def _delivery_event(op: dict[str, Any]) -> Operation:
+    """``{type: delivery, action: event, identifiers: {id: <delivery id>}, name: <metric>}``: the metric
+    and its timestamp are read by ``apply_metric``, as the v1 metric routes' are."""
     identifiers = op.get("identifiers")
     delivery_id = identifiers.get("id") if isinstance(identifiers, dict) else None
     if not isinstance(delivery_id, str) or not delivery_id:
         raise InvalidRequest("identifiers.id must be the delivery id", field="identifiers.id")
-    apply_metric(workspace_id, delivery_id, op.get("name"), op.get("timestamp"))
-
-
-def _object_delete(ws: str, op: dict[str, Any]) -> None:
-    objects.delete_object(ws, object_ref(op.get("identifiers")))
+    return Operation(lambda ws: apply_metric(ws, delivery_id, op.get("name"), op.get("timestamp")))
 
 
 _READERS: dict[str, dict[str, _Reader]] = {
     "person": {
         "identify": _person_identify,
-        "delete": _later(lambda ws, op: people.delete(ws, _person(op))),
+        "delete": _to_person(people.delete),
         "event": _person_event("event"),
         "page": _person_event("page"),
         "screen": _person_event("screen"),
-        "add_relationships": _later(_person_relationships(add=True)),
-        "delete_relationships": _later(_person_relationships(add=False)),
-        "add_device": _later(_add_device),
-        "delete_device": _later(_delete_device),
-        "merge": _later(_merge),
-        "suppress": _later(lambda ws, op: people.suppress(ws, _person(op))),
-        "unsuppress": _later(lambda ws, op: people.unsuppress(ws, _person(op))),
+        "add_relationships": _person_relationships(add=True),
+        "delete_relationships": _person_relationships(add=False),
+        "add_device": _add_device,
+        "delete_device": _delete_device,
+        "merge": _merge,
+        "suppress": _to_person(people.suppress),
+        "unsuppress": _to_person(people.unsuppress),
     },
     "object": {
-        "identify": _later(_object_identify(anonymous=False)),
-        "identify_anonymous": _later(_object_identify(anonymous=True)),
-        "delete": _later(_object_delete),
-        "add_relationships": _later(_object_relationships(add=True)),
-        "delete_relationships": _later(_object_relationships(add=False)),
+        "identify": _object_identify(anonymous=False),
+        "identify_anonymous": _object_identify(anonymous=True),
+        "delete": _object_delete,
+        "add_relationships": _object_relationships(add=True),
+        "delete_relationships": _object_relationships(add=False),
     },
-    "delivery": {"event": _later(_delivery_event)},
+    "delivery": {"event": _delivery_event},
 }
 
 

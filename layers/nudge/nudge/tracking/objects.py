@@ -32,10 +32,10 @@ def resolve(workspace_id: str, ref: ObjectRef | str) -> ObjectRef | None:
 
 
 def identify_object(
-    workspace_id: str, ref: ObjectRef | str, attributes: Any, *, anonymous: bool = False
+    workspace_id: str, ref: ObjectRef | str, changes: dict[str, Any], *, anonymous: bool = False
 ) -> ObjectRef:
-    """Create or update an object. An attribute set to null or "" is removed."""
-    changes = check_object_attributes(attributes)
+    """Create or update an object with ``changes`` (read by ``check_object_attributes``). An attribute set
+    to null or "" is removed; the limit on the object's size is checked once they are applied."""
     resolved = resolve(workspace_id, ref)
     if resolved is None:
         raise NotFound(f"object {ref} not found")
