@@ -269,7 +269,9 @@ def test_the_synthesized_asset_holds_the_built_console(synthesized: Synthesized)
     pages, assets = staged(synthesized, uploads["console/"]), staged(synthesized, uploads["console/assets/"])
     built = CONSOLE_DIR / "dist"
 
-    assert sorted(p.name for p in pages.iterdir()) == ["index.html"]
+    # The pages are the build's own files beside assets/ (index.html, the tab's icon), revalidated.
+    assert sorted(p.name for p in pages.iterdir()) == sorted(p.name for p in built.iterdir() if p.is_file())
+    assert (pages / "favicon.svg").read_bytes() == (built / "favicon.svg").read_bytes()
     index = (pages / "index.html").read_text()
     assert index == (built / "index.html").read_text()
     assert '<div id="root"></div>' in index
