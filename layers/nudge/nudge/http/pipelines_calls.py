@@ -30,7 +30,7 @@ from nudge.http import track_operations
 from nudge.tracking import events, merge, people
 from nudge.tracking.identifiers import PersonRef, from_identifier
 from nudge.tracking.identify_request import IdentifyRequest
-from nudge.tracking.limits import byte_len, check_identifier, check_timestamp
+from nudge.tracking.limits import byte_len, check_identifier, check_timestamp, optional_identifier
 
 # Customer.io: "A request is limited to 32KB. A batch request is limited to 500KB total and 32KB per call
 # in the request." Its Python client counts 32 << 10 bytes a call, so that much must be accepted.
@@ -100,13 +100,13 @@ class _Call:
 
     @classmethod
     def parse(cls, call: dict[str, Any], arrival: Arrival) -> _Call:
-        user_id = _optional_identifier(call, "userId")
+        user_id = optional_identifier(call.get("userId"), "userId")
         sent = parse_time(call.get("sentAt"), "sentAt")
         return cls(
             call,
             None if user_id is None else from_identifier(user_id, "userId"),
-            _optional_identifier(call, "anonymousId"),
-            _optional_identifier(call, "messageId"),
+            optional_identifier(call.get("anonymousId"), "anonymousId"),
+            optional_identifier(call.get("messageId"), "messageId"),
             _corrected(parse_time(call.get("timestamp"), "timestamp"), sent or arrival.sent_at, arrival),
         )
 
@@ -122,11 +122,6 @@ class _Call:
         if self.user is None:
             raise InvalidRequest("userId must be present", field="userId", reason="required")
         return self.user
-
-
-def _optional_identifier(call: dict[str, Any], field: str) -> str | None:
-    value = call.get(field)
-    return None if value in (None, "") else check_identifier(value, field)
 
 
 def _corrected(timestamp: float | None, sent_at: float | None, arrival: Arrival) -> int | None:
