@@ -1,6 +1,6 @@
 import pytest
 
-from nudge.delivery import templates
+from nudge.delivery import jinja_templates
 from nudge.delivery.templates import TemplateError, check, html_to_text, render_html, render_text
 
 CONTEXT = {
@@ -237,10 +237,10 @@ def test_template_error_is_a_plain_exception_with_a_reason():
 
 def test_rendering_the_same_source_twice_compiles_once():
     source = "Hi {{ customer.first_name }} (cache test)"
-    templates._compile.cache_clear()
+    jinja_templates.compile_template.cache_clear()
     render_text(source, CONTEXT)
     render_text(source, {"customer": {"first_name": "Bo"}})
-    info = templates._compile.cache_info()
+    info = jinja_templates.compile_template.cache_info()
     assert (info.misses, info.hits) == (1, 1)
 
 
