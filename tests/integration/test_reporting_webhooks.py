@@ -443,6 +443,40 @@ def test_a_redelivered_stream_record_queues_the_same_event_id(app, ws, queued, h
     assert first["event_id"][:10] == ids.ulid(2000)[:10]  # its time is the change's
 
 
+def test_a_sent_event_the_queue_refused_is_queued_by_the_records_retry(app, ws, queued, hook, track, deliver):
+    create(app, hook.url, ["email_sent"])
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    answer = app.post("/v1/send/email", {"identifiers": {"id": "ann"}, "subject": "Deal", "body": LINK})
+    delivery_id = answer.json["delivery_id"]
+    queued.refusals = 1
+
+    with pytest.raises(RuntimeError, match="not queued"):
+        deliver(delivery_id)  # sent and recorded; its record fails, so Lambda delivers it again
+    assert queued.waiting == []
+    assert deliver(delivery_id).state == states.SENT  # the retry: not sent again, reported again
+    deliver(delivery_id)  # a later delivery of the same record queues nothing more
+
+    [event] = [json.loads(body) for body in queued.waiting]
+    assert (event["metric"], event["delivery_id"]) == ("sent", delivery_id)
+
+
+def test_an_open_the_queue_refused_reaches_its_webhook_once_with_one_event_id(
+    app, ws, queued, hook, send_email
+):
+    created = create(app, hook.url, ["email_opened"])
+    delivery_id = send_email()
+    queued.refusals = 1
+
+    with pytest.raises(RuntimeError, match="not queued"):
+        feedback.opened(ws, delivery_id, 1_700_000_100)
+    feedback.opened(ws, delivery_id, 1_700_000_100)  # the same event, delivered again
+    feedback.opened(ws, delivery_id, 1_700_000_200)  # a later open: not this webhook's (no full resolution)
+
+    assert run(queued) == {"batchItemFailures": []}
+    [opened] = hook.events(created["signing_key"])
+    assert (opened["metric"], opened["timestamp"]) == ("opened", 1_700_000_100)
+
+
 def test_nudges_own_mail_and_template_tests_are_not_reported(app, ws, queued, hook, send_email):
     from dataclasses import replace
 

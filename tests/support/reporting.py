@@ -92,8 +92,12 @@ class RecordingQueue:
         self.waiting: list[str] = []
         self.retried: list[tuple[str, int]] = []
         self.dead: list[tuple[str, str]] = []
+        self.refusals = 0  # sends still to refuse, as SQS's SendMessageBatch answering Failed entries
 
     def send(self, bodies: Sequence[str]) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise RuntimeError("reporting events not queued: InternalError")
         self.waiting.extend(bodies)
 
     def retry_later(self, receipt_handle: str, delay_seconds: int) -> None:

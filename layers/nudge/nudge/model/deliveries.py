@@ -166,6 +166,14 @@ class DeliveryContent(DeliveriesItem, discriminator="content"):
     content_json = UnicodeAttribute()
 
 
+class PendingReport(DeliveriesItem, discriminator="pending_report"):
+    """``<ws>#d#<delivery_id>`` / ``report#<metric>``: the reporting-webhook events of a delivery's first
+    report of a metric that the queue refused, kept for that report's retry to queue
+    (``nudge.reporting.subscriber``); expires after a while like the delivery's other leftovers."""
+
+    bodies: ListAttribute = ListAttribute(of=UnicodeAttribute, default=list)
+
+
 class InboxMessage(DeliveriesItem, discriminator="inbox"):
     delivery_id = UnicodeAttribute()
     payload_json = UnicodeAttribute()

@@ -6,22 +6,33 @@ Both run inside their reporter's call, so they only queue: one message per subsc
 A workspace without webhooks costs the cached read of its list (``store.active``) and nothing more. A
 metric is queued the first time its delivery reaches it (``Outcome.first``: a retried report queues
 nothing again); opens and clicks every time for a webhook with ``full_resolution``.
+
+Nothing is lost when the queue refuses a first report's events: they are kept beside the delivery (a
+``PendingReport``) and the reporter's call fails, so it is retried (the send function's stream record,
+SES's redelivery, the client's request); the retry reports the metric again, not first, and that report
+queues what was kept, with the same event ids, then forgets it. A repeated report of a metric in a
+workspace with webhooks wanting it costs that one read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
-from nudge import ids
-from nudge.delivery import outcomes, states
+from nudge import clock, ids
+from nudge.delivery import outcomes, records, states
 from nudge.model.base import plain
+from nudge.model.deliveries import PendingReport
 from nudge.model.people import Person
 from nudge.reporting import events, store
 from nudge.reporting import queue as reporting_queue
 from nudge.reporting.queue import QueuedEvent
 from nudge.stream_changes.changes import Change
+
+# How long refused events wait for their report's retry (Lambda's and SES's own retries end sooner).
+PENDING_DAYS = 14
 
 
 def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
@@ -30,36 +41,66 @@ def on_delivery_outcome(outcome: outcomes.Outcome) -> None:
     if not outcome.billable:
         return  # Nudge's own mail (invoices) and template tests: not the workspace's messages to people
     event = events.name(outcome.channel, outcome.state)
+    wanting = [webhook for webhook in store.active(outcome.workspace_id) if webhook.wants(event)]
+    if not wanting:
+        return
     repeat = not outcome.first
-    if repeat and outcome.state not in events.REPEATABLE:
-        return
-    webhooks = [
-        webhook
-        for webhook in store.active(outcome.workspace_id)
-        if webhook.wants(event) and (not repeat or webhook.full_resolution)
-    ]
-    if not webhooks:
-        return
+    if repeat:
+        # Reported before: its first report queued its events, unless the queue refused them; then they
+        # wait beside the delivery for this retry.
+        _queue_pending(outcome)
+        if outcome.state not in events.REPEATABLE:
+            return
+        wanting = [webhook for webhook in wanting if webhook.full_resolution]
+        if not wanting:
+            return
     if repeat or outcome.state == states.ATTEMPTED:
         event_id = ids.ulid(outcome.at * 1000)  # each open, click or failed try is an event of its own
     else:
         event_id = _event_id(outcome.at, outcome.workspace_id, outcome.delivery_id, outcome.state)
-    reporting_queue.get().send(
-        [
-            QueuedEvent(
-                workspace_id=outcome.workspace_id,
-                webhook_id=webhook.webhook_id,
-                event_id=event_id,
-                object_type=outcome.channel,
-                metric=outcome.state,
-                timestamp=outcome.at,
-                cio_id=outcome.cio_id,
-                delivery_id=outcome.delivery_id,
-                link=outcome.link,
-            ).to_json()
-            for webhook in webhooks
-        ]
-    )
+    bodies = [
+        QueuedEvent(
+            workspace_id=outcome.workspace_id,
+            webhook_id=webhook.webhook_id,
+            event_id=event_id,
+            object_type=outcome.channel,
+            metric=outcome.state,
+            timestamp=outcome.at,
+            cio_id=outcome.cio_id,
+            delivery_id=outcome.delivery_id,
+            link=outcome.link,
+        ).to_json()
+        for webhook in wanting
+    ]
+    try:
+        reporting_queue.get().send(bodies)
+    except Exception:
+        if not repeat:
+            # Its retry reports the metric again, not first: the events are kept for it to queue, since
+            # nothing else would (the reporter's call still fails, so the retry comes).
+            _keep_pending(outcome, bodies)
+        raise
+
+
+def _pending_key(outcome: outcomes.Outcome) -> tuple[str, str]:
+    return records.delivery_pk(outcome.workspace_id, outcome.delivery_id), f"report#{outcome.state}"
+
+
+def _keep_pending(outcome: outcomes.Outcome, bodies: list[str]) -> None:
+    pk, sk = _pending_key(outcome)
+    expires = datetime.fromtimestamp(clock.now() + PENDING_DAYS * 86_400, UTC)
+    PendingReport(pk, sk, workspace_id=outcome.workspace_id, bodies=bodies, expires_at=expires).save()
+
+
+def _queue_pending(outcome: outcomes.Outcome) -> None:
+    """Queue what a first report of this metric could not, if it left anything; then forget it."""
+    pk, sk = _pending_key(outcome)
+    try:
+        pending = PendingReport.get(pk, sk, consistent_read=True)
+    except PendingReport.DoesNotExist:
+        return
+    reporting_queue.get().send(list(pending.bodies))  # the same bodies, so the same event ids
+    pending.delete()
 
 
 def on_change(change: Change) -> None:
