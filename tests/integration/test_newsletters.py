@@ -267,6 +267,11 @@ def test_a_newsletter_of_a_topic_skips_people_who_left_it(ws, app, track, fake, 
             {"subject": "x", "body": "y", "local_time": {"date": "tomorrow", "time": "09:00"}},
             "local_time.date",
         ),
+        (
+            # A day no calendar has: refused here, not left to stop the newsletter's first page.
+            {"subject": "x", "body": "y", "local_time": {"date": "2026-13-40", "time": "09:00"}},
+            "local_time.date",
+        ),
         ({"subject": "x", "body": "y", "send_now": True, "scheduled_at": 5}, "scheduled_at"),
         ({"subject": "x", "body": "y", "timezone": "Nowhere/Land"}, "timezone"),
         ({"subject": "x", "body": "y", "subscription_topic_id": "topic_9"}, "subscription_topic_id"),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -179,10 +180,21 @@ def _read_schedule(body: dict[str, Any], path: Path) -> dict[str, Any] | None:
     return {"local_time": _read_local_time(body["local_time"], (*path, "local_time"))}
 
 
+def _is_date(text: str) -> bool:
+    """YYYY-MM-DD and a day the calendar has (2026-13-40 would stop the newsletter's send, not its create)."""
+    if not _DATE.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_local_time(local: Any, path: Path) -> dict[str, str]:
     if not isinstance(local, dict):
         raise ShapeError(path, "invalid", "local_time must be an object {date, time}")
-    if not isinstance(local.get("date"), str) or not _DATE.match(local["date"]):
+    if not isinstance(local.get("date"), str) or not _is_date(local["date"]):
         raise ShapeError((*path, "date"), "invalid", "local_time.date must be YYYY-MM-DD")
     if not isinstance(local.get("time"), str) or not _TIME.match(local["time"]):
         raise ShapeError((*path, "time"), "invalid", "local_time.time must be HH:MM (24 hours)")
@@ -253,7 +265,7 @@ SCHEDULE = Described(
                     "description": "this wall-clock time in each recipient's timezone attribute",
                     "required": ["date", "time"],
                     "properties": {
-                        "date": {"type": "string", "pattern": _DATE.pattern},
+                        "date": {"type": "string", "pattern": _DATE.pattern, "format": "date"},
                         "time": {"type": "string", "pattern": _TIME.pattern},
                     },
                 },
