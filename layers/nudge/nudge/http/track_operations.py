@@ -225,6 +225,20 @@ _READERS: dict[str, dict[str, _Reader]] = {
 }
 
 
+_DELETED_DEVICE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["token"],
+    "properties": {"token": {"type": "string", "minLength": 1}},
+}
+
+
+def _when_action(action: str, members: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "if": {"required": ["action"], "properties": {"action": {"const": action}}},
+        "then": {"required": list(members), "properties": members},
+    }
+
+
 # An operation as documented, written from what reads it: its type and action from the handler table,
 # each other member from the reader's own declaration (a person's identifiers, an object's and a
 # delivery's differ, so ``identifiers`` is any object here; each handler checks its own).
@@ -240,6 +254,11 @@ OP_SCHEMA: dict[str, Any] = {
         "name": {"type": "string"},
         "timestamp": TIMESTAMP_SCHEMA,
         "cio_relationships": RELATIONSHIPS_SCHEMA,
-        "device": devices.DeviceRequest.schema("token"),
+        "device": {"type": "object"},
     },
+    # The device each action reads: add_device the whole device, delete_device only its token.
+    "allOf": [
+        _when_action("add_device", {"device": devices.DeviceRequest.schema("token")}),
+        _when_action("delete_device", {"device": _DELETED_DEVICE_SCHEMA}),
+    ],
 }

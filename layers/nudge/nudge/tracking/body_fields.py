@@ -49,4 +49,21 @@ def body_schema(fields: FieldTable, **extra: Any) -> dict[str, Any]:
     required = [key for key, field in fields.items() if field.required]
     if required:
         schema["required"] = required
-    return {**schema, "properties": {key: field.schema for key, field in fields.items()}, **extra}
+    return {**schema, "properties": {key: _member_schema(field) for key, field in fields.items()}, **extra}
+
+
+def _member_schema(field: BodyField) -> dict[str, Any]:
+    """A field's schema; null too where its reader reads null as it reads the field left out (an optional
+    field without an ``absent`` value: the reader is given None either way)."""
+    if field.required or field.absent is not _ABSENT or _allows_null(field.schema):
+        return field.schema
+    return {"anyOf": [field.schema, {"type": "null"}]}
+
+
+def _allows_null(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    return (
+        kind == "null"
+        or (isinstance(kind, list) and "null" in kind)
+        or any(_allows_null(option) for option in schema.get("anyOf", ()))
+    )

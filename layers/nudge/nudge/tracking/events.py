@@ -27,7 +27,7 @@ from nudge.tracking.identifiers import PersonRef
 from nudge.tracking.limits import (
     EVENT_DATA_SCHEMA,
     EVENT_NAME_SCHEMA,
-    IDENTIFIER_SCHEMA,
+    OPTIONAL_IDENTIFIER_SCHEMA,
     TIMESTAMP_SCHEMA,
     check_event_data,
     check_event_name,
@@ -75,12 +75,14 @@ _FIELDS: dict[str, BodyField] = {
     "type": BodyField(_event_type, {"type": "string", "enum": list(EVENT_TYPES)}),
     "id": BodyField(
         optional_identifier,
-        {**IDENTIFIER_SCHEMA, "description": "deduplicates: the same id is stored once"},
+        {**OPTIONAL_IDENTIFIER_SCHEMA, "description": "deduplicates: the same id is stored once"},
         attribute="event_id",
     ),
     "timestamp": BodyField(check_timestamp, TIMESTAMP_SCHEMA),
 }
-_ANONYMOUS: dict[str, BodyField] = {"anonymous_id": BodyField(optional_identifier, IDENTIFIER_SCHEMA)}
+_ANONYMOUS: dict[str, BodyField] = {
+    "anonymous_id": BodyField(optional_identifier, OPTIONAL_IDENTIFIER_SCHEMA)
+}
 EVENT_SCHEMA: dict[str, Any] = body_schema(_FIELDS)
 ANONYMOUS_EVENT_SCHEMA: dict[str, Any] = body_schema({**_FIELDS, **_ANONYMOUS})
 

@@ -15,9 +15,9 @@ from nudge.errors import InvalidRequest
 from nudge.tracking.body_fields import BodyField, body_schema, read_fields
 from nudge.tracking.identifiers import PersonRef, looks_like_email
 from nudge.tracking.limits import (
-    IDENTIFIER_SCHEMA,
     MAX_ATTRIBUTES,
     MAX_IDENTIFIER_BYTES,
+    OPTIONAL_IDENTIFIER_SCHEMA,
     TIMESTAMP_SCHEMA,
     check_attributes,
     check_timestamp,
@@ -114,9 +114,9 @@ def _relationships(value: Any, _name: str) -> ObjectLinks | None:
 
 
 _FIELDS: dict[str, BodyField] = {
-    "id": BodyField(optional_identifier, IDENTIFIER_SCHEMA, attribute="new_id"),
+    "id": BodyField(optional_identifier, OPTIONAL_IDENTIFIER_SCHEMA, attribute="new_id"),
     "email": BodyField(_email, {"type": "string", "format": "email", "maxLength": MAX_IDENTIFIER_BYTES}),
-    "anonymous_id": BodyField(optional_identifier, IDENTIFIER_SCHEMA),
+    "anonymous_id": BodyField(optional_identifier, OPTIONAL_IDENTIFIER_SCHEMA),
     "created_at": BodyField(check_timestamp, {**TIMESTAMP_SCHEMA, "description": "unix seconds"}),
     "_timestamp": BodyField(
         check_timestamp,

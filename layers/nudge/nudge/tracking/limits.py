@@ -139,6 +139,14 @@ def page_limit(raw: str | None, *, default: int, maximum: int) -> int:
 IDENTIFIER_SCHEMA: dict[str, Any] = {
     "anyOf": [{"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_BYTES}, {"type": "integer"}]
 }
+# What ``optional_identifier`` reads: also null and "" (both read as not given).
+OPTIONAL_IDENTIFIER_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "maxLength": MAX_IDENTIFIER_BYTES},
+        {"type": "integer"},
+        {"type": "null"},
+    ]
+}
 
 
 def check_identifier(value: Any, field: str = "id") -> str:
