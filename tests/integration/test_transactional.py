@@ -89,6 +89,13 @@ def test_unknown_template_is_404(app):
     assert _send(app, transactional_message_id=999).status == 404
 
 
+@pytest.mark.parametrize("reference", [[1], 1.5, True, {"id": 1}])
+def test_a_template_reference_that_is_neither_an_id_nor_a_name_is_a_400(app, reference):
+    answer = _send(app, transactional_message_id=reference)
+    assert answer.status == 400, answer.json
+    assert answer.json["errors"][0]["source"]["pointer"] == "/transactional_message_id"
+
+
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [

@@ -377,7 +377,7 @@ def send_schema(channel: str) -> dict[str, Any]:
         "properties": {
             "identifiers": identifiers_schema(allow_phone=False),
             "transactional_message_id": {
-                "type": ["integer", "string"],
+                "type": ["integer", "string", "null"],
                 "description": "a template's id or trigger_name",
             },
             **inline,

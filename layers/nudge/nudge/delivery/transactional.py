@@ -84,6 +84,11 @@ def _template_id(workspace_id: str, channel: str, reference: Any) -> str | None:
     """The template a send names (``transactional_message_id``), which must be of its channel."""
     if reference is None:
         return None
+    if isinstance(reference, bool) or not isinstance(reference, int | str):
+        raise InvalidRequest(
+            "transactional_message_id must be a template's id or its trigger name",
+            field="transactional_message_id",
+        )
     template = resolve(workspace_id, reference)
     if template.channel != channel:
         raise InvalidRequest(
