@@ -147,6 +147,9 @@ def test_unknown_action_and_type_are_400(track):
     answer = track.post("/api/v2/entity", person("explode"))
     assert answer.status == 400
     assert answer.json["meta"]["error"].startswith("unknown action 'explode' for type person")
+    answer = track.post("/api/v2/entity", {"type": "person", "identifiers": {"id": "ann"}})
+    assert answer.status == 400
+    assert answer.json["meta"]["error"].startswith("no action for type person; expected one of ")
     answer = track.post("/api/v2/entity", {"type": "robot", "action": "identify"})
     assert answer.json["meta"]["error"] == "type must be one of person, object, delivery"
 

@@ -53,9 +53,8 @@ def read(op: Any) -> Operation:
     reader = _READERS[kind].get(action) if isinstance(action, str) else None
     if reader is None:
         expected = ", ".join(sorted(_READERS[kind]))
-        raise InvalidRequest(
-            f"unknown action '{action}' for type {kind}; expected one of {expected}", field="action"
-        )
+        given = "no action" if action is None else f"unknown action '{action}'"
+        raise InvalidRequest(f"{given} for type {kind}; expected one of {expected}", field="action")
     return reader(op)
 
 
