@@ -143,6 +143,13 @@ def test_object_delete_and_anonymous_object(track, ws):
     assert objects.get_object(ws, objects.ObjectRef("cart", "c-1"))["attributes"] == {"items": 2}
 
 
+def test_relationship_attributes_that_are_not_an_object_are_named_with_their_path(track):
+    bad = [{"identifiers": {"id": "u1"}, "relationship_attributes": "x"}]
+    answer = track.post("/api/v2/entity", obj("identify", cio_relationships=bad))
+    assert answer.status == 400
+    assert answer.json["meta"]["error"] == "cio_relationships[0].relationship_attributes must be an object"
+
+
 def test_unknown_action_and_type_are_400(track):
     answer = track.post("/api/v2/entity", person("explode"))
     assert answer.status == 400

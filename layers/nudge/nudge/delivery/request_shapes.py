@@ -112,7 +112,7 @@ def _read_flag(value: Any, path: Path) -> bool | None:
 
 def _read_layout_body(value: Any, path: Path) -> str:
     if not isinstance(value, str) or len(value) > SOURCE_MAX:
-        raise ShapeError(path, "invalid", "body must be a string")
+        raise ShapeError(path, "invalid", f"body must be a string of at most {SOURCE_MAX} characters")
     if not re.search(LAYOUT_CONTENT, value):
         raise ShapeError(path, "invalid", "a layout must place the message with {{ content }}")
     return value

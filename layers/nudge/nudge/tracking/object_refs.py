@@ -34,16 +34,17 @@ def object_ref(identifiers: Any, field: str = "identifiers") -> ObjectRef | str:
     )
 
 
-def check_object_attributes(attributes: Any) -> dict[str, Any]:
+def check_object_attributes(attributes: Any, field: str = "attributes") -> dict[str, Any]:
+    """An object's attributes, or a relationship's (``field``: where they are, named in errors)."""
     if attributes is None:
         return {}
     if not isinstance(attributes, dict):
-        raise InvalidRequest("attributes must be an object", field="attributes")
+        raise InvalidRequest(f"{field} must be an object", field=field)
     check_attributes(attributes)
     if byte_len(attributes) > MAX_OBJECT_ATTRIBUTES_BYTES:
         raise InvalidRequest(
             f"object attributes cannot be longer than {MAX_OBJECT_ATTRIBUTES_BYTES} bytes",
-            field="attributes",
+            field=field,
             reason="too_long",
         )
     return attributes
@@ -82,7 +83,9 @@ class ObjectLinks:
             tuple(
                 (
                     object_ref(entry.get("identifiers"), f"{field}[{i}].identifiers"),
-                    check_object_attributes(entry.get("relationship_attributes")),
+                    check_object_attributes(
+                        entry.get("relationship_attributes"), f"{field}[{i}].relationship_attributes"
+                    ),
                 )
                 for i, entry in enumerate(entries)
             ),

@@ -159,7 +159,9 @@ def parse_people_links(relationships: Any, field: str = "cio_relationships") -> 
     return [
         (
             from_map(r.get("identifiers"), f"{field}[{i}].identifiers", allow_phone=False),
-            check_object_attributes(r.get("relationship_attributes")),
+            check_object_attributes(
+                r.get("relationship_attributes"), f"{field}[{i}].relationship_attributes"
+            ),
         )
         for i, r in enumerate(relationship_list(relationships, field))
     ]
