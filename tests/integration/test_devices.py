@@ -49,6 +49,12 @@ def test_missing_device_is_refused(track):
     assert answer.json["meta"]["error"] == "device must be present"
 
 
+def test_a_device_id_that_is_not_a_string_says_so(track):
+    answer = track.put("/api/v1/customers/u1/devices", {"device": {"id": 5, "platform": "ios"}})
+    assert answer.status == 400
+    assert answer.json["meta"]["error"] == "device id must be a string"
+
+
 def test_fcm_sized_tokens_are_accepted(track, ws):
     token = "f" * 163
     assert (

@@ -51,7 +51,9 @@ class DeviceRequest:
         if not isinstance(device, dict):
             raise InvalidRequest("device must be an object", field="device")
         token = device.get(id_field)
-        if not isinstance(token, str) or not token.strip():
+        if token is not None and not isinstance(token, str):
+            raise InvalidRequest(f"device {id_field} must be a string", field=f"device.{id_field}")
+        if not token or not token.strip():
             raise InvalidRequest(f"device {id_field} must be present", field=f"device.{id_field}")
         if byte_len(token) > MAX_TOKEN_BYTES:
             raise InvalidRequest(
