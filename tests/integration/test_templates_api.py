@@ -79,6 +79,15 @@ def test_update_keeps_the_id_and_channel(app):
     assert (updated["subject"], updated["body"]) == ("New receipt", "<p>Thanks again</p>")
 
 
+def test_an_update_takes_the_channels_required_fields_again(app):
+    created = _create(app)
+
+    answer = app.put(f"/v1/templates/{created['id']}", {"subject": "New"})
+
+    assert answer.status == 400
+    assert _pointer(answer) == "/body"
+
+
 def test_a_deleted_template_is_gone(app):
     created = _create(app)
 
