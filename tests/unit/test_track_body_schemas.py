@@ -20,6 +20,9 @@ from tests.support.bodies import verdicts
         ({"email": None, "created_at": None, "_timestamp": None}, True),
         ({"id": None, "anonymous_id": ""}, True),
         ({"cio_subscription_preferences": None}, True),
+        ({"created_at": "1700000000", "_timestamp": 1700000000.5}, True),
+        ({"_update": "yes"}, True),
+        ({"created_at": -1}, False),
         ({"created_at": "soon"}, False),
         ({"anonymous_id": "x" * 200}, False),
     ],
@@ -65,6 +68,15 @@ PERSON = {"type": "person", "identifiers": {"id": "ann"}}
         ({**PERSON, "action": "delete_device"}, False),
         ({**PERSON, "action": "add_device", "device": {"token": "tk", "platform": "ios"}}, True),
         ({**PERSON, "action": "add_device", "device": {"token": "tk"}}, False),
+        (
+            {
+                **PERSON,
+                "action": "add_device",
+                "device": {"token": "tk", "platform": "ios", "last_used": None},
+            },
+            True,
+        ),
+        ({**PERSON, "action": "identify", "attributes": None, "timestamp": None}, True),
     ],
 )
 def test_v2_device_operations(op: dict[str, Any], valid: bool) -> None:

@@ -14,7 +14,7 @@ from nudge.model.base import plain
 from nudge.model.keys import LOOKUP, device_sk, lookup_pk, person_pk
 from nudge.tracking import people
 from nudge.tracking.identifiers import PersonRef
-from nudge.tracking.limits import byte_len, check_attributes, check_timestamp
+from nudge.tracking.limits import TIMESTAMP_SCHEMA, byte_len, check_attributes, check_timestamp
 
 PLATFORMS = ("ios", "android")
 MAX_TOKEN_BYTES = 1000  # FCM tokens run past the 150-byte identifier limit
@@ -22,8 +22,8 @@ MAX_TOKEN_BYTES = 1000  # FCM tokens run past the 150-byte identifier limit
 # key is an attribute. ``DeviceRequest.parse`` reads them, ``DeviceRequest.schema`` describes them.
 _FIELDS: dict[str, dict[str, Any]] = {
     "platform": {"type": "string", "enum": list(PLATFORMS)},
-    "last_used": {"type": "integer"},
-    "attributes": {"type": "object"},
+    "last_used": {"anyOf": [TIMESTAMP_SCHEMA, {"type": "null"}]},
+    "attributes": {"type": ["object", "null"]},
 }
 _KNOWN = ("id", "token", *_FIELDS)
 

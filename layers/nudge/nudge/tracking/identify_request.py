@@ -125,7 +125,7 @@ _FIELDS: dict[str, BodyField] = {
     ),
     "_update": BodyField(
         lambda value, _name: value in _TRUE,
-        {"type": "boolean", "description": "update only, never create"},
+        {"description": "update only, never create: true (or another form of true); anything else is false"},
         attribute="update_only",
     ),
     "unsubscribed": BodyField(

@@ -234,7 +234,13 @@ def check_event_data(data: Any) -> dict[str, Any]:
 
 # What ``check_timestamp`` accepts, as documented: it also reads a float (truncated) and a string of
 # digits, which clients sometimes send.
-TIMESTAMP_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": MAX_TIMESTAMP}
+# What ``check_timestamp`` reads: a number (a float truncated) or a string of digits.
+TIMESTAMP_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "exclusiveMaximum": MAX_TIMESTAMP + 1},
+        {"type": "string", "pattern": r"^\s*\d+\s*$"},
+    ]
+}
 
 
 def check_timestamp(value: Any, field: str = "timestamp") -> int | None:
