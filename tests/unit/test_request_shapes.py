@@ -59,6 +59,18 @@ def _template(body: dict[str, Any]) -> Any:
             {"name": "W", "channel": "sms", "body": "Hi", "trigger_name": None, "send_to_unsubscribed": None},
             True,
         ),
+        (
+            {
+                "name": "W",
+                "channel": "email",
+                "subject": "Hi",
+                "body": "<p>Hi</p>",
+                "layout_id": None,
+                "headers": None,
+            },
+            True,
+        ),
+        ({"name": "H", "channel": "webhook", "url": "https://x.test", "method": None, "headers": None}, True),
         ({"name": "  ", "channel": "email", "subject": "Hi", "body": "<p>Hi</p>"}, False),
         ({"name": "W", "channel": "email", "subject": "Hi"}, False),
         ({"name": "W", "channel": "sms", "body": "Hi", "trigger_name": "9 starts with a digit"}, False),

@@ -157,6 +157,16 @@ _TOPIC_SCHEMA: dict[str, Any] = {
     "description": "the subscription topic its messages belong to (4 or topic_4): email, sms, push",
 }
 _DEFS: Defs = {}  # these shapes refer to no named schema
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A content field's schema: ``template_store`` reads null as the field left out."""
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 # PUT /v1/templates/{id}: a template's fields. The channel is the stored one (it cannot change), and
 # the fields it requires must be given again: a PUT replaces them all.
 TEMPLATE_UPDATE_SCHEMA: dict[str, Any] = {
@@ -168,7 +178,7 @@ TEMPLATE_UPDATE_SCHEMA: dict[str, Any] = {
         "topic_id": _TOPIC_SCHEMA,
         "send_to_unsubscribed": SEND_TO_UNSUBSCRIBED.schema(_DEFS),
         **{
-            key: CONTENT_SHAPES.get(key, SOURCE).schema(_DEFS)
+            key: _or_null(CONTENT_SHAPES.get(key, SOURCE).schema(_DEFS))
             for required, optional in FIELDS.values()
             for key in required + optional
         },
