@@ -444,3 +444,16 @@ def document(shape: Shape, head: Schema, defs: Defs | None = None) -> Schema:
     collected: Defs = dict(defs or {})
     body = shape.schema(collected)
     return {**head, **body, "$defs": collected}
+
+
+def or_null(schema: Schema) -> Schema:
+    """``schema``, null allowed too (as it is, where it allows null already)."""
+    if _allows_null(schema):
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _allows_null(schema: Schema) -> bool:
+    kind = schema.get("type")
+    nullable_kind = kind == "null" or (isinstance(kind, list) and "null" in kind)
+    return nullable_kind or any(_allows_null(option) for option in schema.get("anyOf", ()))

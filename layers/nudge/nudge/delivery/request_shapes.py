@@ -18,7 +18,20 @@ from typing import Any
 
 from nudge.delivery.channel_names import CHANNELS, WEBHOOK
 from nudge.errors import InvalidRequest
-from nudge.shapes import NOT_BLANK, Defs, Described, Field, Leaf, Nullable, Obj, Open, Path, Shape, ShapeError
+from nudge.shapes import (
+    NOT_BLANK,
+    Defs,
+    Described,
+    Field,
+    Leaf,
+    Nullable,
+    Obj,
+    Open,
+    Path,
+    Shape,
+    ShapeError,
+    or_null,
+)
 from nudge.tracking.identifiers import identifiers_schema
 from nudge.tracking.limits import MAX_TIMESTAMP
 
@@ -159,14 +172,6 @@ _TOPIC_SCHEMA: dict[str, Any] = {
 _DEFS: Defs = {}  # these shapes refer to no named schema
 
 
-def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """A content field's schema: ``template_store`` reads null as the field left out."""
-    kind = schema.get("type")
-    if kind == "null" or (isinstance(kind, list) and "null" in kind):
-        return schema
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
 # PUT /v1/templates/{id}: a template's fields. The channel is the stored one (it cannot change), and
 # the fields it requires must be given again: a PUT replaces them all.
 TEMPLATE_UPDATE_SCHEMA: dict[str, Any] = {
@@ -178,7 +183,8 @@ TEMPLATE_UPDATE_SCHEMA: dict[str, Any] = {
         "topic_id": _TOPIC_SCHEMA,
         "send_to_unsubscribed": SEND_TO_UNSUBSCRIBED.schema(_DEFS),
         **{
-            key: _or_null(CONTENT_SHAPES.get(key, SOURCE).schema(_DEFS))
+            # null reads as the field left out (``template_store``)
+            key: or_null(CONTENT_SHAPES.get(key, SOURCE).schema(_DEFS))
             for required, optional in FIELDS.values()
             for key in required + optional
         },

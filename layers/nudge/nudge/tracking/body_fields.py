@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nudge.shapes import or_null
+
 _ABSENT: Any = object()
 
 Reader = Callable[[Any, str], Any]  # (the value, its field name in errors) -> the value read
@@ -55,15 +57,6 @@ def body_schema(fields: FieldTable, **extra: Any) -> dict[str, Any]:
 def _member_schema(field: BodyField) -> dict[str, Any]:
     """A field's schema; null too where its reader reads null as it reads the field left out (an optional
     field without an ``absent`` value: the reader is given None either way)."""
-    if field.required or field.absent is not _ABSENT or _allows_null(field.schema):
+    if field.required or field.absent is not _ABSENT:
         return field.schema
-    return {"anyOf": [field.schema, {"type": "null"}]}
-
-
-def _allows_null(schema: Mapping[str, Any]) -> bool:
-    kind = schema.get("type")
-    return (
-        kind == "null"
-        or (isinstance(kind, list) and "null" in kind)
-        or any(_allows_null(option) for option in schema.get("anyOf", ()))
-    )
+    return or_null(field.schema)
