@@ -131,6 +131,19 @@ def sign_in(page: Any, console: Console, user: User) -> None:
     page.get_by_role("navigation", name="Main").wait_for()
 
 
+def focus_node(node: Any) -> None:
+    """Focus a node of the campaign canvas, and keep trying until it holds: React Flow draws a node hidden
+    until it has measured it (a hidden node takes no focus), and the screen can still be settling (its
+    data loading, the canvas fitting its view) when the first focus lands."""
+    expect(node).to_be_visible()
+    for _ in range(50):
+        node.focus()
+        if node.evaluate("element => element === document.activeElement"):
+            return
+        node.page.wait_for_timeout(100)
+    expect(node).to_be_focused()  # fails naming where the focus is
+
+
 def screenshot(page: Any, name: str) -> None:
     """The screen once nothing on it is still loading (every loading state reads "Loading…")."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

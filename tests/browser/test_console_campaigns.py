@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, Console, screenshot, sign_in
+from tests.browser.conftest import PHONE, Console, focus_node, screenshot, sign_in
 
 
 def _template_id(console: Console, name: str) -> str:
@@ -62,7 +62,7 @@ def test_build_a_campaign_on_the_canvas_activate_it_and_see_its_messages(page: A
     expect(canvas.get_by_text("yes", exact=True)).to_be_visible()  # on the branch's handle
     expect(canvas.locator(".react-flow__edge")).to_have_count(5)
     # With the keyboard: a node on the canvas takes focus, and Enter opens it in the panel.
-    canvas.get_by_role("group", name="Block b2: Delay").focus()
+    focus_node(canvas.get_by_role("group", name="Block b2: Delay"))
     page.keyboard.press("Enter")
     expect(panel.get_by_role("heading", name="Delay (b2)")).to_be_visible()
 
