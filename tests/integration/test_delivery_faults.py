@@ -120,9 +120,24 @@ def _failed(*stream_records: dict[str, Any]) -> list[str]:
     return [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
 
 
+_ahead = [0]  # seconds this module's clock runs ahead of the wall clock: moved by ``_release``
+
+
+@pytest.fixture(autouse=True)
+def travelling_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nudge's clock, which ``_release`` moves to the time it sweeps at. Without it, a retry scheduled
+    after a sweep in the future is due by the wall clock, possibly in a minute that sweep had already
+    bookmarked (a world where time went backwards), and the next sweep rightly skips it."""
+    _ahead[0] = 0
+    wall = clock.now
+    monkeypatch.setattr(clock, "now", lambda: wall() + _ahead[0])
+
+
 def _release(ws: str, delivery_id: str) -> None:
-    """The sweep, run when the rescheduled delivery is due."""
-    assert scheduled.sweep(now=int(delivery(ws, delivery_id).due_at) + 1) >= 1
+    """The sweep, run when the rescheduled delivery is due, with the clock moved on to then."""
+    at = int(delivery(ws, delivery_id).due_at) + 1
+    _ahead[0] += max(0, at - clock.now())
+    assert scheduled.sweep(now=at) >= 1
     assert delivery(ws, delivery_id).state == states.QUEUED
 
 
