@@ -1,13 +1,16 @@
 """The local gateway over real HTTP(S) on a loopback port: it answers as API Gateway does when a function
-fails or a request is malformed, and with TLS one stalled client never holds up the others."""
+fails or a request is malformed, with TLS one stalled client never holds up the others, and requests made
+at once each get their own answer."""
 
 from __future__ import annotations
 
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import requests
 from nudge_tools.local import gateway as gateway_module
 from nudge_tools.local.certs import ensure_certificate
 from nudge_tools.local.gateway import ApiRoute, Gateway, json_page
+from nudge_tools.local.routing import api_routes
 
 
 def _failing_function(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -34,8 +38,8 @@ ROUTES = [
 PAGES = {"/_local/health": json_page(lambda: {"ok": True})}
 
 
-def _serve(tls: ssl.SSLContext | None = None) -> Iterator[Gateway]:
-    server = Gateway(("127.0.0.1", 0), ROUTES, PAGES, tls=tls)
+def _serve(tls: ssl.SSLContext | None = None, routes: list[ApiRoute] = ROUTES) -> Iterator[Gateway]:
+    server = Gateway(("127.0.0.1", 0), routes, PAGES, tls=tls)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -119,3 +123,41 @@ def test_a_client_that_does_not_speak_tls_does_not_stop_the_gateway(secure, cert
         wrong.sendall(b"GET /_local/health HTTP/1.1\r\nHost: x\r\n\r\n")
     answer = requests.get(_url(secure, "https") + "/_local/health", verify=str(cert), timeout=5)
     assert answer.status_code == 200
+
+
+@pytest.fixture
+def nudge_api(account: None) -> Iterator[Gateway]:
+    """The Track, App and links functions behind the gateway, as ``nudge local`` serves them."""
+    yield from _serve(routes=api_routes())
+
+
+def test_requests_made_at_once_each_get_their_own_routes_answer(nudge_api, keys, track):
+    # The console's person screen asks for these together. The functions share Powertools' router state,
+    # so the gateway invoked them concurrently and they answered each other's routes: a profile answered
+    # with a segment list, 500s from a route reading another's path parameters.
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    expected = {
+        "/v1/customers/ann/attributes": "customer",
+        "/v1/customers/ann/segments": "segments",
+        "/v1/customers/ann/messages": "messages",
+        "/v1/segments": "segments",
+    }
+    paths = list(expected) * 50
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads take turns every few bytecodes: a race shows within a few calls
+
+    def get(path: str) -> tuple[str, int, list[str]]:
+        with requests.Session() as session:
+            answer = session.get(
+                _url(nudge_api) + path, headers={"authorization": f"Bearer {keys.app_api_key}"}, timeout=30
+            )
+        return path, answer.status_code, sorted(answer.json())
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(get, paths))
+    finally:
+        sys.setswitchinterval(switch)
+
+    wrong = [answer for answer in answers if answer[1] != 200 or expected[answer[0]] not in answer[2]]
+    assert wrong == []

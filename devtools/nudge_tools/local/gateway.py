@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import ssl
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,6 +74,11 @@ class Gateway(ThreadingHTTPServer):
         self.pages = pages
         self.static = static
         self.tls = tls
+        # One invocation at a time, as Lambda gives each execution environment one. The functions here
+        # share a process, and Powertools keeps the request being resolved in a class attribute
+        # (BaseRouter.current_event) common to every resolver: two requests resolved at once answered
+        # each other's routes (the console's person screen got a segment list for its profile).
+        self.invoking = threading.Lock()
         super().__init__(address, _RequestHandler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -149,7 +155,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         event["requestContext"]["routeKey"] = event["routeKey"]
         event["pathParameters"] = {name: unquote(value) for name, value in params.items()} or None
         try:
-            result = route.handler(event, LocalContext(function_name=route.function_name))
+            with self.server.invoking:
+                result = route.handler(event, LocalContext(function_name=route.function_name))
         except Exception:  # Lambda's boundary: whatever the function raises, API Gateway answers 500
             log.exception("%s %s: the %s function failed", method, path, route.function_name)
             self._send(500, {"content-type": "application/json"}, INTERNAL_ERROR)
