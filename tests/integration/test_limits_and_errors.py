@@ -34,6 +34,19 @@ def test_attribute_name_longer_than_150_bytes(track):
     )
 
 
+@pytest.mark.parametrize("name", ["", "  "])
+def test_a_blank_attribute_name_is_refused_and_nothing_is_stored(track, app, ws, name):
+    assert error(track.put("/api/v1/customers/u1", {name: 1})) == "attribute name must not be blank"
+    assert profile(ws, "u1") is None
+    track.put("/api/v1/customers/u1", {"plan": "pro"})
+
+    answer = app.put("/v1/customers/u1/attributes", {"attributes": {name: 1}})
+
+    assert answer.status == 400, answer.json
+    assert answer.json["errors"][0]["detail"] == "attribute name must not be blank"
+    assert name not in profile(ws, "u1")["attributes"]
+
+
 def test_attribute_value_longer_than_1000_bytes(track):
     answer = track.put("/api/v1/customers/u1", {"bio": "x" * 1001})
     assert error(answer) == "value for attribute 'bio' cannot be longer than 1000 bytes"

@@ -113,6 +113,34 @@ def test_invalid_requests_name_the_field(app, body, pointer):
     assert answer.json["errors"][0]["source"]["pointer"] == pointer
 
 
+@pytest.mark.parametrize(
+    ("channel", "body", "pointer", "says"),
+    [
+        ("email", {"to": "ann at example.com"}, "/to", "one email address"),
+        ("email", {"to": "ann@example.com, bob@example.com"}, "/to", "one email address"),
+        ("email", {"bcc": ["audit@example.com", "audit"]}, "/bcc", "'audit' is not an email address"),
+        ("email", {"bcc": [f"a{n}@example.com" for n in range(15)]}, "/bcc", "more than 15 addresses"),
+        ("sms", {"to": "555-0100"}, "/to", "E.164"),
+    ],
+)
+def test_recipients_are_checked_as_the_channel_addresses_them(app, channel, body, pointer, says):
+    content = {"subject": "s", "body": "b"} if channel == "email" else {"body": "b"}
+    answer = _send(app, channel, **content, **body)
+    assert answer.status == 400, answer.json
+    [error] = answer.json["errors"]
+    assert error["source"]["pointer"] == pointer
+    assert says in error["detail"]
+
+
+def test_a_named_recipient_and_fourteen_bcc_are_taken(app, track, deliver, channels):
+    bcc = [f"a{n}@example.com" for n in range(14)]
+    answer = _send(app, subject="s", body="b", to="Ann Lee <ann@example.com>", bcc=bcc)
+    assert answer.status == 200, answer.json
+    deliver(answer.json["delivery_id"])
+    [email] = channels.email.sent
+    assert (email.to, email.bcc) == ("Ann Lee <ann@example.com>", tuple(bcc))
+
+
 def test_idempotency_key_makes_a_retry_the_same_delivery(app, track, ws, deliver, channels):
     track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
     body = {"identifiers": {"id": "ann"}, "subject": "s", "body": "b"}

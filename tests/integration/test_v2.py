@@ -167,6 +167,18 @@ def test_identifiers_must_have_exactly_one_key(track):
     assert answer.json["meta"]["error"] == "identifiers must contain exactly one of id, email, cio_id, phone"
 
 
+def test_an_email_identifier_must_be_an_address(track, ws, app):
+    bad = person("identify", {"email": "not-an-address"}, attributes={"a": 1})
+    answer = track.post("/api/v2/entity", bad)
+    assert answer.status == 400
+    assert answer.json["meta"]["error"] == "identifiers.email must be an email address"
+    assert by(ws, "email", "not-an-address") is None
+    # Looked up by the App API with id_type=email: the same rule, not a 404 for nobody.
+    lookup = app.get("/v1/customers/not-an-address/attributes?id_type=email")
+    assert lookup.status == 400
+    assert lookup.json["errors"][0]["detail"] == "customer_id must be an email address"
+
+
 def test_entity_over_32kb_is_refused(track):
     op = person("identify", attributes={f"a{i}": "x" * 900 for i in range(40)})
     answer = track.post("/api/v2/entity", op)

@@ -266,6 +266,7 @@ INLINE = {
 }
 INLINE_REQUIRED = {"email": ("subject", "body"), "sms": ("body",), "push": ("message",), "in_app": ("body",)}
 SEND_FLAGS = ("send_to_unsubscribed", "tracked", "disable_message_retention", "queue_draft")
+MAX_RECIPIENTS = 15  # to and bcc together, as Customer.io limits a transactional send
 ATTACHMENTS_MAX_BYTES = 200_000  # decoded; stored as base64 (~270 KB) in one DynamoDB item (400 KB)
 MESSAGE_DATA_MAX_BYTES = 50_000
 
@@ -340,8 +341,18 @@ SEND_OPTIONS = Open(
     Obj(
         {
             **{flag: Field(Leaf(_read_flag, {"type": ["boolean", "null"]})) for flag in SEND_FLAGS},
-            "to": Field(Leaf(_read_to, {"type": ["string", "null"], "pattern": NOT_BLANK})),
-            "bcc": Field(Leaf(_read_bcc, {"type": ["string", "array", "null"], "items": {"type": "string"}})),
+            "to": Field(
+                Described(
+                    Leaf(_read_to, {"type": ["string", "null"], "pattern": NOT_BLANK}),
+                    "email: one address, a@b.c or Name <a@b.c>; sms: a phone number in E.164 form",
+                )
+            ),
+            "bcc": Field(
+                Described(
+                    Leaf(_read_bcc, {"type": ["string", "array", "null"], "items": {"type": "string"}}),
+                    f"email addresses, a list or comma-separated; at most {MAX_RECIPIENTS} with to",
+                )
+            ),
             "headers": Field(Nullable(HEADERS)),
             "custom_data": Field(Leaf(_read_custom_data, {"type": ["object", "null"]})),
             "message_data": Field(Nullable(MESSAGE_DATA)),
@@ -424,6 +435,11 @@ def sender_address(value: str) -> str:
     return match.group(1) if match else value.strip()
 
 
+def is_email_address(value: str) -> bool:
+    """One address, ``a@b.c`` or ``Name <a@b.c>``, of a length mail systems take."""
+    return len(value) <= MAX_ADDRESS_LENGTH and bool(_EMAIL.match(sender_address(value)))
+
+
 def _is_whole(value: Any, low: int, high: int) -> bool:
     """An integer in ``low..high``. JSON's true and false are not numbers, though Python's bool is an int."""
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
@@ -438,7 +454,7 @@ def _whole(low: int, high: int) -> dict[str, Any]:
 
 def _read_address(value: Any, path: Path) -> str | None:
     if value is not None and (not isinstance(value, str) or not _EMAIL.match(sender_address(value))):
-        raise ShapeError(path, "invalid", "must be an email address")
+        raise ShapeError(path, "invalid", "must be an email address")  # its length is told apart, below
     if value is not None and len(value) > MAX_ADDRESS_LENGTH:
         raise ShapeError(path, "invalid", f"cannot be longer than {MAX_ADDRESS_LENGTH} characters")
     return value

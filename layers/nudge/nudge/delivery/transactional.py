@@ -10,6 +10,7 @@ function's log lines about the delivery carry the same id as the API's about the
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -17,9 +18,11 @@ from nudge.delivery import records, templates
 from nudge.delivery.request_shapes import (
     INLINE,
     INLINE_REQUIRED,
+    MAX_RECIPIENTS,
     MESSAGE_DATA,
     SEND_FLAGS,
     SEND_OPTIONS,
+    is_email_address,
     read,
 )
 from nudge.delivery.request_shapes import SEND_CHANNELS as CHANNELS
@@ -57,6 +60,7 @@ def send(
     if correlation_id:
         request["correlation_id"] = correlation_id
     send_at = _add_options(request, body)
+    _check_recipients(channel, request)
 
     cio_id = people.find_or_create(workspace_id, ref)
     if cio_id is None:
@@ -110,6 +114,28 @@ def _add_options(request: dict[str, Any], body: dict[str, Any]) -> int | None:
             request["content"][name] = options[name]
     send_at: int | None = options["send_at"]
     return send_at
+
+
+_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164, as SNS and Twilio take a number
+
+
+def _check_recipients(channel: str, request: dict[str, Any]) -> None:
+    """``to`` and ``bcc`` as the channel addresses them, checked now: a typo is a 400 for its sender
+    rather than a message that fails later where only the delivery's record says why."""
+    to, bcc = request.get("to"), request.get("bcc") or []
+    if to is not None and channel == "email" and not is_email_address(to):
+        raise InvalidRequest(
+            "to must be one email address, like ann@example.com or Ann <ann@example.com>", field="to"
+        )
+    if to is not None and channel == "sms" and not _PHONE.match(to):
+        raise InvalidRequest("to must be a phone number in E.164 form, like +15555550100", field="to")
+    for address in bcc:
+        if not is_email_address(address):
+            raise InvalidRequest(f"bcc: {address!r} is not an email address", field="bcc")
+    if 1 + len(bcc) > MAX_RECIPIENTS:
+        raise InvalidRequest(
+            f"to and bcc cannot hold more than {MAX_RECIPIENTS} addresses together", field="bcc"
+        )
 
 
 def _new_id() -> str:

@@ -58,6 +58,8 @@ def from_typed(id_type: str, value: Any, field: str = "id") -> PersonRef:
     text = check_identifier(value, field)
     if id_type == "cio_id" and text.startswith("cio_"):
         text = text[4:]
+    if id_type == "email" and not looks_like_email(text):  # as an identify's email attribute is checked
+        raise InvalidRequest(f"{field} must be an email address", field=field)
     return PersonRef(id_type, text)
 
 

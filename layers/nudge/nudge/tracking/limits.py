@@ -183,7 +183,10 @@ def check_attributes(attributes: dict[str, Any]) -> None:
     problems: list[str] = []
     field, reason = "attributes", "too_long"
     for name, value in attributes.items():
-        if byte_len(name) > MAX_ATTRIBUTE_NAME_BYTES:
+        if not name.strip():  # nothing could name it again: not a segment, a template, nor an export
+            problems.append("attribute name must not be blank")
+            field, reason = "attributes", "invalid"
+        elif byte_len(name) > MAX_ATTRIBUTE_NAME_BYTES:
             problems.append(f"attribute name cannot be longer than {MAX_ATTRIBUTE_NAME_BYTES} bytes")
             field = "attributes"
         elif byte_len(value) > MAX_ATTRIBUTE_VALUE_BYTES:

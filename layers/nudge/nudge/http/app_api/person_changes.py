@@ -58,7 +58,8 @@ ATTRIBUTES_BODY = bodies.body(
                 "description": 'name -> value; null or "" removes one. Identifiers and reserved keys are '
                 "refused: " + ", ".join(sorted(NOT_ATTRIBUTES)) + f", {PREFERENCES}...",
                 "propertyNames": {
-                    "not": {"anyOf": [{"enum": sorted(NOT_ATTRIBUTES)}, {"pattern": f"^{PREFERENCES}"}]}
+                    "pattern": r"\S",
+                    "not": {"anyOf": [{"enum": sorted(NOT_ATTRIBUTES)}, {"pattern": f"^{PREFERENCES}"}]},
                 },
             },
         )
