@@ -43,6 +43,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from nudge.campaigns import journey_outcomes
 from nudge.campaigns.definition import send_topic
 from nudge.settings import CAMPAIGNS_FUNCTION_ENV, get_settings
 
@@ -137,10 +138,10 @@ class _Compiler:
         self._add(ENTER, enter)
         for block_id, block in self.blocks.items():
             self._block(block_id, block)
-        self._add(COMPLETED, self._end_task("completed", None))
-        self._add(EXITED, self._end_task("exited", "$.step.value.block"))
-        self._add(CONVERTED, self._end_task("converted", "$.step.value.block"))
-        failed = self._task("end", None, {"outcome": "failed"}, FAIL, catch=False)
+        self._add(COMPLETED, self._end_task(journey_outcomes.COMPLETED, None))
+        self._add(EXITED, self._end_task(journey_outcomes.EXITED, "$.step.value.block"))
+        self._add(CONVERTED, self._end_task(journey_outcomes.CONVERTED, "$.step.value.block"))
+        failed = self._task("end", None, {"outcome": journey_outcomes.FAILED}, FAIL, catch=False)
         failed["Parameters"]["Payload"]["error.$"] = "$.error"
         self._add(FAILED, failed)
         self._add(DONE, {"Type": "Succeed"})
@@ -230,7 +231,7 @@ class _Compiler:
         self._add(polled, {"Type": "Choice", "Choices": choices, "Default": wait})
         self._add(wait, {"Type": "Wait", "Seconds": poll_seconds, "Next": poll})
         if max_seconds is not None and on_timeout != check:
-            self._add(on_timeout, self._end_task("exited", None, block=block_id))
+            self._add(on_timeout, self._end_task(journey_outcomes.EXITED, None, block=block_id))
         self._after_wait(block_id, block.get("next"))
 
     def _compile_time_window(self, block_id: str, block: dict[str, Any], name: str) -> None:
@@ -315,7 +316,7 @@ class _Compiler:
         self._add(name, self._task("segment", block_id, params, after, waits=self._next_waits(block)))
 
     def _compile_exit(self, block_id: str, block: dict[str, Any], name: str) -> None:  # noqa: ARG002 (every _compile_<kind> takes what the dispatch passes)
-        self._add(name, self._end_task("exited", None, block=block_id))
+        self._add(name, self._end_task(journey_outcomes.EXITED, None, block=block_id))
 
     # -- shared pieces ----------------------------------------------------------------------------------
 

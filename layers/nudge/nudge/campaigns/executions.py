@@ -63,7 +63,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from nudge.campaigns import journeys, metrics, step_functions
+from nudge.campaigns import journey_outcomes, journeys, metrics, step_functions
 from nudge.campaigns.messages import JourneyRef, campaign_delivery, send_params, single_send
 from nudge.delivery import records
 from nudge.model.base import condition_failed
@@ -255,7 +255,7 @@ def _send_directly(
     new = campaign_delivery(journey, block, trigger, send_params(campaign, block))
     _, created = records.queue(workspace_id, new)
     entered = journeys.entered(workspace_id, campaign_id, cio_id, name, at, key)
-    journeys.finished(workspace_id, campaign_id, cio_id, name, "completed", key)
+    journeys.finished(workspace_id, campaign_id, cio_id, name, journey_outcomes.COMPLETED, key)
     counts = {metrics.ENTERED: int(entered), metrics.COMPLETED: int(entered), metrics.SENT: int(created)}
     shard = metrics.shard_of(cio_id)
     metrics.add_counts(workspace_id, campaign_id, None, counts, shard)

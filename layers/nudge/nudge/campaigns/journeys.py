@@ -13,11 +13,11 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 
+from nudge.campaigns.journey_outcomes import OUTCOMES
 from nudge.model.base import condition_failed
 from nudge.model.campaigns import Journey
 
 SK = "journey"
-OUTCOMES = ("completed", "exited", "converted", "failed")
 
 
 def journey_pk(workspace_id: str, campaign_id: str, cio_id: str) -> str:

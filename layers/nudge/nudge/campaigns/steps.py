@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aws_lambda_powertools import Logger
 
 from nudge import clock
-from nudge.campaigns import journeys, metrics
+from nudge.campaigns import journey_outcomes, journeys, metrics
 from nudge.campaigns.cohorts import cohort_of
 from nudge.campaigns.messages import JourneyRef, campaign_delivery
 from nudge.delivery import records
@@ -54,10 +54,10 @@ logger = Logger(child=True)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
 _OUTCOME_METRIC = {
-    "completed": metrics.COMPLETED,
-    "exited": metrics.EXITED,
-    "converted": metrics.EXITED,  # the conversion itself was counted when the goal was met
-    "failed": metrics.FAILED,
+    journey_outcomes.COMPLETED: metrics.COMPLETED,
+    journey_outcomes.EXITED: metrics.EXITED,
+    journey_outcomes.CONVERTED: metrics.EXITED,  # the conversion itself was counted when the goal was met
+    journey_outcomes.FAILED: metrics.FAILED,
 }
 NEXT = "next"  # the outcome of a step with one way on (``waits``)
 _HOUR = 3600
@@ -168,7 +168,7 @@ def end(event: dict[str, Any]) -> dict[str, Any]:
     outcome = str(event["outcome"])
     if outcome not in _OUTCOME_METRIC:
         raise ValueError(f"unknown outcome {outcome!r}")
-    if outcome == "failed":
+    if outcome == journey_outcomes.FAILED:
         # The error's name only: its cause can quote personal data (a message, an address).
         error = event.get("error")
         name = error.get("Error") if isinstance(error, dict) else None
