@@ -16,6 +16,7 @@ from functions.reporting import handler as reporting_handler
 from nudge import ids, workspaces
 from nudge.console_auth import members
 from nudge.delivery import feedback, states
+from nudge.delivery.messages import TransientSendError
 from nudge.reporting import queue as reporting_queue
 from nudge.reporting import store, worker
 from nudge_tools.local.apigw import LocalContext
@@ -391,7 +392,7 @@ def test_a_change_of_topic_choices_is_a_customer_event_carrying_the_preferences(
 def test_what_the_send_decides_for_a_message_that_did_not_go_out_is_reported(
     app, ws, queued, hook, track, deliver, channels
 ):
-    from nudge.delivery.messages import PermanentSendError, TransientSendError
+    from nudge.delivery.messages import PermanentSendError
 
     created = create(app, hook.url, ["email_attempted", "email_failed", "email_undeliverable"])
     track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
@@ -458,6 +459,26 @@ def test_a_sent_event_the_queue_refused_is_queued_by_the_records_retry(app, ws, 
 
     [event] = [json.loads(body) for body in queued.waiting]
     assert (event["metric"], event["delivery_id"]) == ("sent", delivery_id)
+
+
+def test_an_attempt_the_queue_refused_is_queued_by_the_records_retry(
+    app, ws, queued, hook, track, deliver, channels
+):
+    create(app, hook.url, ["email_attempted"])
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    answer = app.post("/v1/send/email", {"identifiers": {"id": "ann"}, "subject": "Deal", "body": LINK})
+    delivery_id = answer.json["delivery_id"]
+    channels.email.failures.append(TransientSendError("SES throttled"))
+    queued.refusals = 1
+
+    with pytest.raises(RuntimeError, match="not queued"):
+        deliver(delivery_id)  # rescheduled; reporting the try fails, so Lambda delivers the record again
+    assert queued.waiting == []
+    assert deliver(delivery_id).state == states.SCHEDULED  # the retry: not tried again, reported again
+    deliver(delivery_id)  # a later delivery of the same record queues nothing more
+
+    [event] = [json.loads(body) for body in queued.waiting]
+    assert (event["metric"], event["delivery_id"]) == ("attempted", delivery_id)
 
 
 def test_an_open_the_queue_refused_reaches_its_webhook_once_with_one_event_id(

@@ -152,6 +152,10 @@ def _already_handled(delivery: Delivery) -> Outcome:
         raise DeadLettered(Outcome(delivery.delivery_id, delivery.state, delivery.reason))
     if delivery.state in states.OUT:
         _report_sent(delivery)  # the crash may have come between recording the send and metering it
+    elif delivery.state == states.SCHEDULED and delivery.retries:
+        # Lambda retrying the record of a try that sent nothing: reporting that try may be what failed
+        # (a refused reporting-webhook event is kept for this), so it is reported again, not first.
+        outcomes.report(outcomes.of(delivery, states.ATTEMPTED, clock.now(), first=False))
     return Outcome(delivery.delivery_id, delivery.state)
 
 
