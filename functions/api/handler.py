@@ -89,10 +89,9 @@ def _no_user_pool(exc: UserPoolNotConfigured) -> Response:
 @app.exception_handler(InvalidRequest)
 def _invalid(exc: InvalidRequest) -> Response:
     logger.info("request refused", field=exc.field, reason=exc.reason)
-    pointer = "/" + exc.field.replace(".", "/") if exc.field else None
+    source = {"pointer": exc.pointer}
     return json_response(
-        400,
-        {"errors": [{"detail": m, "status": "400", "source": {"pointer": pointer}} for m in exc.messages]},
+        400, {"errors": [{"detail": m, "status": "400", "source": source} for m in exc.messages]}
     )
 
 

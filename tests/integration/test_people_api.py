@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nudge import workspaces
@@ -39,7 +41,7 @@ def refused(answer, field):
     """A 400 whose error points at ``field`` (the App API's error shape)."""
     assert answer.status == 400, answer.json
     [error] = answer.json["errors"]
-    assert error["source"]["pointer"] == "/" + field.replace(".", "/"), error
+    assert error["source"]["pointer"] == "/" + re.sub(r"\[(\d+)\]", r".\1", field).replace(".", "/"), error
 
 
 def _newest_first(ids, ws):

@@ -113,25 +113,25 @@ def test_update_changes_the_fields_given_and_delete_removes_it(app, queued):
 
 
 @pytest.mark.parametrize(
-    ("fields", "field"),
+    ("fields", "pointer"),
     [
-        ({"name": ""}, "name"),
-        ({"endpoint": "ftp://hooks.example/x"}, "endpoint"),
-        ({"endpoint": "https://user:pw@hooks.example/x"}, "endpoint"),
-        ({"endpoint": "http://169.254.169.254/latest/meta-data"}, "endpoint"),
-        ({"endpoint": "https://hooks.example/a b"}, "endpoint"),
-        ({"events": []}, "events"),
-        ({"events": ["email_sent", "email_exploded"]}, "events[1]"),
-        ({"full_resolution": "yes"}, "full_resolution"),
+        ({"name": ""}, "/name"),
+        ({"endpoint": "ftp://hooks.example/x"}, "/endpoint"),
+        ({"endpoint": "https://user:pw@hooks.example/x"}, "/endpoint"),
+        ({"endpoint": "http://169.254.169.254/latest/meta-data"}, "/endpoint"),
+        ({"endpoint": "https://hooks.example/a b"}, "/endpoint"),
+        ({"events": []}, "/events"),
+        ({"events": ["email_sent", "email_exploded"]}, "/events/1"),
+        ({"full_resolution": "yes"}, "/full_resolution"),
     ],
 )
-def test_invalid_webhooks_are_refused_naming_the_field(app, queued, fields, field):
+def test_invalid_webhooks_are_refused_naming_the_field(app, queued, fields, pointer):
     body = {"name": "warehouse", "endpoint": "https://hooks.example/cio", "events": ["email_sent"], **fields}
 
     answer = app.post("/v1/reporting_webhooks", body)
 
     assert answer.status == 400, answer.raw
-    assert field in answer.raw.decode()
+    assert [error["source"]["pointer"] for error in answer.json["errors"]] == [pointer]
     assert app.get("/v1/reporting_webhooks").json == {"reporting_webhooks": []}
 
 

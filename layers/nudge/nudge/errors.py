@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class NudgeError(Exception):
     """Base class for errors the domain raises on purpose."""
@@ -15,6 +17,14 @@ class InvalidRequest(NudgeError):
         self.messages = list(messages)
         self.field = field
         self.reason = reason
+
+    @property
+    def pointer(self) -> str | None:
+        """``field`` (``filter.and[0].device``) as the JSON pointer an App API error names it by
+        (``/filter/and/0/device``, RFC 6901's form for an array index)."""
+        if not self.field:
+            return None
+        return "/" + re.sub(r"\[(\d+)\]", r".\1", self.field).replace(".", "/")
 
 
 class Unauthorized(NudgeError):
