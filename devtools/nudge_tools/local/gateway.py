@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from nudge_tools.local import router_threads
 from nudge_tools.local.apigw import SET_COOKIE_SEPARATOR, LocalContext, http_api_event, http_response
 from nudge_tools.local.static import StaticSite
 
@@ -74,11 +75,13 @@ class Gateway(ThreadingHTTPServer):
         self.pages = pages
         self.static = static
         self.tls = tls
-        # One invocation at a time, as Lambda gives each execution environment one. The functions here
-        # share a process, and Powertools keeps the request being resolved in a class attribute
-        # (BaseRouter.current_event) common to every resolver: two requests resolved at once answered
-        # each other's routes (the console's person screen got a segment list for its profile).
-        self.invoking = threading.Lock()
+        # Each function one invocation at a time, as Lambda gives each execution environment one: a
+        # resolver keeps per-request state, and two requests resolved at once answered each other's routes
+        # (the console's person screen got a segment list for its profile). Different functions run at
+        # once, so a Track API import does not hold up the console: the state Powertools shares between
+        # resolvers is made per thread.
+        router_threads.install()
+        self.invoking = {route.function_name: threading.Lock() for route in routes}
         super().__init__(address, _RequestHandler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -155,7 +158,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         event["requestContext"]["routeKey"] = event["routeKey"]
         event["pathParameters"] = {name: unquote(value) for name, value in params.items()} or None
         try:
-            with self.server.invoking:
+            with self.server.invoking[route.function_name]:
                 result = route.handler(event, LocalContext(function_name=route.function_name))
         except Exception:  # Lambda's boundary: whatever the function raises, API Gateway answers 500
             log.exception("%s %s: the %s function failed", method, path, route.function_name)
