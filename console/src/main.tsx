@@ -1,12 +1,20 @@
 import "@mantine/core/styles.css";
-import { MantineProvider, createTheme } from "@mantine/core";
+import { MantineProvider, NumberInput, createTheme } from "@mantine/core";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { App } from "./App";
 import { SessionProvider } from "./session";
 
-const theme = createTheme({ primaryColor: "indigo", defaultRadius: "md" });
+const theme = createTheme({
+  primaryColor: "indigo",
+  defaultRadius: "md",
+  components: {
+    // A number out of range stays as typed, and the API's refusal is shown at the field: clamped, a "0"
+    // typed as "no limit" was saved as a limit of 1 with only "Saved." to say so.
+    NumberInput: NumberInput.extend({ defaultProps: { clampBehavior: "none" } }),
+  },
+});
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -69,6 +69,11 @@ def test_an_author_edits_attributes_keeping_their_type_and_deletes_the_person(
     page.goto(console.url + f"people/{cio}")
 
     page.get_by_role("button", name="Add attribute").click()
+    page.get_by_label("Attribute", exact=True).fill("n" * 151)  # the API's refusal, shown at the name
+    page.get_by_label("Value").fill("team")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_label("Attribute", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("attribute name cannot be longer than 150 bytes")).to_be_visible()
     page.get_by_label("Attribute", exact=True).fill("plan")
     page.get_by_label("Value").fill("team")
     page.get_by_role("button", name="Save").click()
@@ -89,6 +94,8 @@ def test_an_author_edits_attributes_keeping_their_type_and_deletes_the_person(
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.get_by_role("heading", name="People")).to_be_visible()
     assert console.runtime.app("GET", "/v1/customers/yan/attributes").status_code == 404
+    page.goto(console.url + f"people/{cio}")  # a stale link: said plainly, not with the internal id
+    expect(page.get_by_role("alert")).to_contain_text("This person does not exist any more")
 
 
 def test_a_person_s_older_activity_is_shown_on_demand(page: Any, console: Console) -> None:
@@ -129,6 +136,10 @@ def test_an_author_adds_to_a_manual_segment_suppresses_and_unsuppresses(page: An
     page.get_by_role("button", name="Add", exact=True).click()
     expect(page.get_by_role("link", name="VIPs")).to_be_visible()
     assert runtime.app("GET", f"/v1/segments/{manual['id']}/customer_count").json()["count"] == 1
+    activities = "/v1/customers/sam/activities?type=entered_segment"
+    runtime.wait_until(lambda: runtime.app("GET", activities).json()["activities"])
+    page.reload()
+    expect(page.get_by_text("entered segment: VIPs")).to_be_visible()  # its name, not its id
 
     page.get_by_role("button", name="Suppress").click()
     page.get_by_role("dialog").get_by_role("button", name="Suppress").click()
@@ -339,6 +350,15 @@ def test_delivery_settings_are_saved_and_refusals_shown_at_their_field(page: Any
         expect(page.get_by_label("Sender (from)")).not_to_have_attribute("aria-invalid", "true")
 
         page.get_by_label("SMTP host").fill("")  # no SMTP server of our own: the shared runtime sends on
+        # A 0 stays a 0 and is refused at its field (clamped, it was saved as a limit of 1).
+        page.get_by_label("Message limit per person").fill("0")
+        page.get_by_label("…within days").click()
+        page.get_by_role("button", name="Save delivery settings").click()
+        expect(page.get_by_label("Message limit per person")).to_have_attribute("aria-invalid", "true")
+        assert (
+            runtime.app("GET", "/v1/settings/delivery").json()["delivery"]["message_limit"]
+            == before["message_limit"]
+        )
         page.get_by_label("Message limit per person").fill("50")
         page.get_by_label("…within days").fill("7")
         page.get_by_role("button", name="Save delivery settings").click()

@@ -110,7 +110,12 @@ def test_a_refused_block_is_shown_on_its_node(page: Any, console: Console) -> No
     page.get_by_label("Campaign name").fill("Refused")
     panel = page.get_by_role("region", name="Selected block")
     panel.get_by_label("Event name").fill("anything")
+    page.get_by_role("button", name="Save draft").click()  # nothing after the trigger yet: said plainly
+    trigger = page.get_by_role("region", name="Campaign canvas").get_by_test_id("node-trigger")
+    expect(trigger).to_contain_text("the workflow has no first block: add one after the trigger")
     _add_after(page, "Send a message")
+    # No template is chosen for the marketer, though email templates exist: nothing nobody picked is sent.
+    expect(panel.get_by_label("Template")).to_have_value("")
     panel.get_by_label("Channel").select_option("sms")  # no SMS template exists: nothing to choose
     page.get_by_role("button", name="Save draft").click()
 

@@ -121,3 +121,25 @@ def _a_viewer_reads_it_with_nothing_to_change(page: Any, console: Console, draft
     page.get_by_role("link", name="← Newsletters").click()
     expect(page.get_by_role("link", name="Spring launch")).to_be_visible()
     expect(page.get_by_role("link", name="New newsletter")).to_have_count(0)
+
+
+def test_a_template_with_a_layout_is_copied_and_the_layout_said_to_be_left_out(
+    page: Any, console: Console
+) -> None:
+    runtime = console.runtime
+    layout = runtime.app("POST", "/v1/layouts", {"name": "Letterhead", "body": "<h1>ACME</h1>{{ content }}"})
+    assert layout.ok, layout.text
+    body = {"name": "Thanks (branded)", "channel": "email", "subject": "Thanks", "body": "<p>Thank you</p>"}
+    template = runtime.app("POST", "/v1/templates", {**body, "layout_id": layout.json()["layout"]["id"]})
+    assert template.ok, template.text
+
+    sign_in(page, console, console.author)
+    page.get_by_role("link", name="Newsletters").click()
+    page.get_by_role("link", name="New newsletter").click()
+    message = page.get_by_role("region", name="Message")
+    message.get_by_label("Start from a template").select_option(label="Thanks (branded)")
+
+    expect(message.get_by_label("Subject")).to_have_value("Thanks")
+    expect(message.get_by_role("status")).to_contain_text(
+        "Thanks (branded) uses a layout, which was not copied"
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -33,9 +34,15 @@ def _echo_function(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": event["rawPath"]}
 
 
+def _slow_big_function(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    time.sleep(0.3)  # the client is gone by the time the answer is written
+    return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": "x" * 4_000_000}
+
+
 ROUTES = [
     ApiRoute("GET", "/fails", _failing_function, "nudge-test"),
     ApiRoute("POST", "/echo", _echo_function, "nudge-test"),
+    ApiRoute("GET", "/slow", _slow_big_function, "nudge-slow"),
 ]
 PAGES = {"/_local/health": json_page(lambda: {"ok": True})}
 
@@ -80,6 +87,17 @@ def test_a_function_that_raises_is_api_gateways_500_not_a_dropped_connection(pla
         assert answer.json() == {"message": "Internal Server Error"}
         # The same keep-alive connection still serves the next request.
         assert session.post(_url(plain) + "/echo", timeout=5).text == "/echo"
+
+
+def test_a_client_that_leaves_before_its_answer_is_no_traceback(plain, capfd):
+    port = plain.server_address[1]
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.sendall(b"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset on close
+    time.sleep(0.6)
+
+    assert requests.post(_url(plain) + "/echo", timeout=5).text == "/echo"  # still serving
+    assert "Traceback" not in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("declared", ["ten", "-5", "1e3", "٣"])

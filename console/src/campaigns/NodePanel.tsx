@@ -189,7 +189,8 @@ function BlockFields({ id, block, onChange, templates, segments, error, err, rea
             onChange={(e) => {
               const channel = e.currentTarget.value;
               const topic = TOPIC_CHANNELS.has(channel) ? block.topic_id : undefined;
-              set({ channel, template_id: String(templates.find((t) => t.channel === channel)?.id ?? ""), topic_id: topic });
+              // The template is the marketer's choice: a block never sends content nobody picked.
+              set({ channel, template_id: "", topic_id: topic });
             }}
             data={CHANNELS.map((c) => ({ value: c, label: c.replace("_", "-") }))}
             error={err("channel")}
@@ -397,11 +398,9 @@ export function NodePanel({ flow, selected, onSelect, onChange, templates, segme
   };
 
   function add() {
+    // A new send starts with no template ("Choose a template"): saving refuses it until one is picked.
     const added = addAfter(flow, node.id, chosenAfter, type);
-    // A new send starts with the first template of its channel: one choice fewer for the common case.
-    const block = added.flow.nodes.find((n) => n.id === added.id)!.data.block!;
-    const next = block.type === "send" ? updateBlock(added.flow, added.id, { ...block, template_id: String(templates.find((t) => t.channel === "email")?.id ?? "") }) : added.flow;
-    onChange(next);
+    onChange(added.flow);
     onSelect(added.id);
   }
 

@@ -44,9 +44,12 @@ function VariantCard({
   onRemove(): void;
 }) {
   const label = count > 1 ? `Variant ${variantName(index + 1)}` : "Message";
+  // A newsletter's message has no layout of its own: a copied template's layout is said to be left out.
+  const [layoutLeft, setLayoutLeft] = useState<string>();
   const fromTemplate = (id: string) => {
     const template = templates.find((t) => String(t.id) === id);
     if (!template) return;
+    setLayoutLeft(template.layout_id ? template.name : undefined);
     onChange(Object.fromEntries(fieldsOf(channel).map((f) => [f.key, typeof template[f.key] === "string" ? (template[f.key] as string) : (variant[f.key] ?? "")])));
   };
   return (
@@ -68,6 +71,11 @@ function VariantCard({
             onChange={(e) => fromTemplate(e.currentTarget.value)}
             data={[{ value: "", label: "Choose a template" }, ...templates.map((t) => ({ value: String(t.id), label: t.name }))]}
           />
+        )}
+        {layoutLeft && (
+          <Alert color="yellow" role="status">
+            {layoutLeft} uses a layout, which was not copied: a newsletter is sent with its own content only. Put the header and footer in the body if it needs them.
+          </Alert>
         )}
         {fieldsOf(channel).map((field) => {
           const props = {

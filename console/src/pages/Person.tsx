@@ -194,7 +194,7 @@ function Attributes({ customer, reload }: { customer: Customer; reload(): void }
             value={name}
             disabled={!!editing}
             onChange={(e) => setName(e.currentTarget.value)}
-            error={error?.fields["attributes"] && !name ? error.fields["attributes"] : undefined}
+            error={error?.fields["attributes"]} // about the name: blank, too long
             data-autofocus={!editing}
           />
           <NativeSelect label="Type" value={kind} onChange={(e) => chooseKind(e.currentTarget.value as AttributeKind)} data={KINDS} />
@@ -345,6 +345,12 @@ function Activities({ cio }: { cio: string }) {
         .then((page) => ({ items: page.activities, next: page.next })),
     [cio],
   );
+  // A segment activity names its segment by id: shown by name when the segment still exists.
+  const segments = useApi((signal) => api.get<{ segments: Segment[] }>("/v1/segments", { signal }), []);
+  const named = (a: Activity) =>
+    (a.type === "entered_segment" || a.type === "exited_segment") && a.name
+      ? (segments.data?.segments.find((s) => String(s.id) === a.name)?.name ?? a.name)
+      : a.name;
   return (
     <Loadable state={list} label="Loading activity">
       {(activities) =>
@@ -354,7 +360,7 @@ function Activities({ cio }: { cio: string }) {
           <>
             <Timeline bulletSize={14} lineWidth={2}>
               {activities.map((a, i) => (
-                <Timeline.Item key={a.id ?? i} title={`${a.type.replace(/_/g, " ")}${a.name ? `: ${a.name}` : ""}`}>
+                <Timeline.Item key={a.id ?? i} title={`${a.type.replace(/_/g, " ")}${a.name ? `: ${named(a)}` : ""}`}>
                   <Text size="xs" c="dimmed">
                     {when(a.timestamp)}
                   </Text>
@@ -429,7 +435,11 @@ export default function Person() {
         <Anchor component={Link} to="/people" size="sm">
           ← People
         </Anchor>
-        <Failed error={person.error} retry={person.error.status === 404 ? undefined : person.reload} />
+        {person.error.status === 404 ? (
+          <Failed error={new ApiError(404, "This person does not exist any more: they were deleted, or merged into another profile.", {})} />
+        ) : (
+          <Failed error={person.error} retry={person.reload} />
+        )}
       </Stack>
     );
   if (!person.data) return <Loading label="Loading this person" />;

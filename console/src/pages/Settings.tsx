@@ -100,6 +100,7 @@ function DeliveryForm({ current, readOnly }: { current: Delivery; readOnly: bool
         <NumberInput label="Sending rate (a second)" min={1} value={rate} readOnly={readOnly} onChange={setRate} error={error?.field("sending_rate")} />
         <NumberInput
           label="Message limit per person"
+          description="Empty: no limit"
           min={1}
           value={limitCount}
           readOnly={readOnly}

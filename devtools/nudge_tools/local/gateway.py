@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,14 @@ class Gateway(ThreadingHTTPServer):
             super().finish_request(secure, client_address)
         finally:
             self.shutdown_request(secure)  # the plain socket it wrapped is detached: closing that is a no-op
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away before its answer was written (a browser aborting a fetch as it leaves
+        a screen) is routine: one debug line, not socketserver's traceback on stderr."""
+        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipeError, ConnectionResetError, ...
+            log.debug("%s closed the connection before its answer was written", client_address[0])
+            return
+        super().handle_error(request, client_address)
 
     def match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         for route, pattern in self.routes:

@@ -276,6 +276,8 @@ def _read_edge(value: Any, path: Path) -> str | None:
 
 
 def _read_start(value: Any, path: Path) -> str:
+    if value == "":  # what the console sends for a trigger with nothing after it yet
+        raise ShapeError(path, "required", "the workflow has no first block: add one after the trigger")
     start = _read_edge(value, path)
     if start is None:
         raise ShapeError(path, "wrong_type", "must be a block id")
