@@ -9,7 +9,8 @@ import pytest
 
 from nudge import clock, workspaces
 from nudge.campaigns import store
-from nudge.delivery import states
+from nudge.delivery import records, states
+from nudge.delivery.template_tests import TEST_SOURCE
 from nudge.http.app_api import overview
 
 DAY = 86_400
@@ -29,7 +30,7 @@ def _send(app, deliver, person: str) -> str:
     return str(answer.json["delivery_id"])
 
 
-def test_counts_people_messages_and_campaigns(app, track, pump, deliver, monkeypatch):
+def test_counts_people_messages_and_campaigns(app, ws, track, pump, deliver, monkeypatch):
     now = {"t": clock.now()}
     monkeypatch.setattr(clock, "now", lambda: now["t"])
     # Activation without Step Functions: only the campaign's state matters here.
@@ -41,6 +42,9 @@ def test_counts_people_messages_and_campaigns(app, track, pump, deliver, monkeyp
     now["t"] += 2 * DAY
     _send(app, deliver, "ann")
     _send(app, deliver, "bob")
+    # A template test to a member: not the workspace's message to a person, so neither metered nor charted.
+    test_send = records.NewDelivery("t1", "member", "email", TEST_SOURCE, {"content": {}}, billable=False)
+    records.queue(ws, test_send)
     campaign = {
         "name": "Orders",
         "trigger": {"type": "event", "name": "order_placed"},

@@ -9,8 +9,9 @@ What it reads, whatever the workspace's size except where said:
   reads, the numbers ``GET /v1/billing/usage`` shows; sends through the workspace's own SMTP are not
   metered, so not counted here).
 - ``active_campaigns``: the workspace's campaigns (one Query of its campaign partition).
-- ``messages_per_day``: the last ``DAYS`` days of deliveries, counted per UTC day from the deliveries'
-  ``by_workspace`` index keys (one bounded Query per shard, the range key starting at the window's
+- ``messages_per_day``: the last ``DAYS`` days of deliveries to the workspace's people (not Nudge's own
+  mail nor template tests, which are not metered either), counted per UTC day from the deliveries'
+  ``by_workspace`` index entries (one bounded Query per shard, the range key starting at the window's
   first second). This read grows with the messages of the window, so it stops at ``DAY_READ_MAX``
   entries per shard and then says ``messages_per_day_complete: false`` (counts from the newest days
   backwards, older days short).
@@ -24,6 +25,7 @@ from typing import Any
 from nudge import clock, workspaces
 from nudge.billing import invoicing, metering
 from nudge.campaigns import store
+from nudge.delivery.records import ADDRESSED_SOURCES
 from nudge.http.app_api.segment_preview import _population
 from nudge.http.routing import Request, Response, Route
 from nudge.model.deliveries import MESSAGE_SHARDS, DeliveriesItem
@@ -53,7 +55,7 @@ def messages_per_day(workspace_id: str, now: int) -> tuple[list[dict[str, Any]],
         for read, item in enumerate(result, start=1):
             created = int(str(item.created_key).partition("#")[0])
             day = datetime.fromtimestamp(created, UTC).date().isoformat()
-            if day in counts:
+            if day in counts and getattr(item, "source", None) not in ADDRESSED_SOURCES:
                 counts[day] += 1
             if read >= DAY_READ_MAX:
                 complete = False
