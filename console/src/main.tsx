@@ -2,7 +2,7 @@ import "@mantine/core/styles.css";
 import { MantineProvider, NumberInput, createTheme } from "@mantine/core";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { BrowserRouter } from "react-router";
+import { RouterProvider, createBrowserRouter } from "react-router";
 import { App } from "./App";
 import { SessionProvider } from "./session";
 
@@ -16,14 +16,26 @@ const theme = createTheme({
   },
 });
 
-createRoot(document.getElementById("root")!).render(
-  <StrictMode>
-    <MantineProvider theme={theme}>
-      <BrowserRouter basename="/console">
+// A data router, for its navigation blocker (an editor asks before its unsaved changes are left); the
+// screens themselves are routed by <App />'s own <Routes>.
+const router = createBrowserRouter(
+  [
+    {
+      path: "*",
+      element: (
         <SessionProvider>
           <App />
         </SessionProvider>
-      </BrowserRouter>
+      ),
+    },
+  ],
+  { basename: "/console" },
+);
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <MantineProvider theme={theme}>
+      <RouterProvider router={router} />
     </MantineProvider>
   </StrictMode>,
 );

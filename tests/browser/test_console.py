@@ -468,6 +468,18 @@ def test_a_template_is_written_and_previewed_for_a_person(page: Any, console: Co
     page.get_by_role("button", name="Save template").click()
     expect(frame.get_by_text("Hello TIA")).to_be_visible()
 
+    # An unsaved change is not lost to a click elsewhere: asked first, it stays; left, it is discarded.
+    page.get_by_label("Subject").fill("Changed, not saved")
+    page.get_by_role("link", name="Campaigns").click()
+    dialog = page.get_by_role("dialog", name="Leave without saving?")
+    dialog.get_by_role("button", name="Stay").click()
+    expect(page.get_by_label("Subject")).to_have_value("Changed, not saved")
+    page.get_by_role("link", name="Campaigns").click()
+    dialog.get_by_role("button", name="Leave without saving").click()
+    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    [kept] = [t for t in runtime.app("GET", "/v1/templates").json()["templates"] if t["name"] == "Hello"]
+    assert kept["subject"] == "Hi {{ customer.first_name }}"
+
 
 def test_a_layout_a_snippet_and_a_template_using_both_previewed_and_sent_as_a_test(
     page: Any, console: Console

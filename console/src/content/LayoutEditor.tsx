@@ -2,6 +2,7 @@ import { Alert, Anchor, Button, Group, NativeSelect, SimpleGrid, Stack, Text, Te
 import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { ApiError, api, seg } from "../api/client";
+import { LeaveGuard } from "../components/LeaveGuard";
 import { useSession } from "../session";
 import { CodeEditor } from "./LazyCodeEditor";
 import { DeleteButton } from "./DeleteButton";
@@ -51,6 +52,7 @@ export function LayoutEditor({ layout }: { layout: Layout | null }) {
   const generalError = saveError && !["name", "language", "body"].some((key) => saveError.field(key)) ? saveError : undefined;
   return (
     <Stack>
+      {!readOnly && <LeaveGuard current={JSON.stringify(payload)} base={base} />}
       <Anchor component={Link} to="/content/layouts" size="sm">
         ← Layouts
       </Anchor>

@@ -2,6 +2,7 @@ import { Alert, Anchor, Button, Code, Group, NativeSelect, SimpleGrid, Stack, Te
 import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { ApiError, api, seg } from "../api/client";
+import { LeaveGuard } from "../components/LeaveGuard";
 import { useSession } from "../session";
 import { CodeEditor } from "./LazyCodeEditor";
 import { DeleteButton } from "./DeleteButton";
@@ -50,6 +51,7 @@ export function SnippetEditor({ snippet }: { snippet: Snippet | null }) {
   const generalError = saveError && !nameError && !valueError && !saveError.field("language") ? saveError : undefined;
   return (
     <Stack>
+      {!readOnly && <LeaveGuard current={JSON.stringify(payload)} base={base} />}
       <Anchor component={Link} to="/content/snippets" size="sm">
         ← Snippets
       </Anchor>

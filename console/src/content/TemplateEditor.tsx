@@ -2,6 +2,7 @@ import { Alert, Anchor, Button, Group, NativeSelect, SimpleGrid, Stack, Text, Te
 import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { ApiError, api, seg } from "../api/client";
+import { LeaveGuard } from "../components/LeaveGuard";
 import { useApi } from "../components/useApi";
 import { useSession } from "../session";
 import { useLocalRuntime } from "../Shell";
@@ -114,6 +115,7 @@ export function TemplateEditor({ template }: { template: Template | null }) {
   const generalError = saveError && !shownAtFields.some((key) => saveError.field(key)) ? saveError : undefined;
   return (
     <Stack>
+      {!readOnly && <LeaveGuard current={JSON.stringify(payload)} base={base} />}
       <Anchor component={Link} to="/content" size="sm">
         ← Templates
       </Anchor>

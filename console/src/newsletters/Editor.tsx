@@ -2,6 +2,7 @@ import { Alert, Anchor, Button, Card, Group, Modal, NativeSelect, NumberInput, S
 import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { ApiError, api, seg } from "../api/client";
+import { LeaveGuard } from "../components/LeaveGuard";
 import type { Segment } from "../api/types";
 import { useApi } from "../components/useApi";
 import type { Template } from "../content/types";
@@ -293,6 +294,7 @@ export function NewsletterEditor({ newsletter, initial, segments, onSent }: { ne
   const variantsError = error?.fields["variants"];
   return (
     <Stack>
+      <LeaveGuard current={JSON.stringify(body)} base={base} />
       <Anchor component={Link} to="/newsletters" size="sm">
         ← Newsletters
       </Anchor>
