@@ -187,6 +187,14 @@ def test_build_a_segment_and_its_count_is_the_apis(page: Any, console: Console) 
     expect(page.get_by_test_id(f"count-{saved['id']}")).to_have_text("2")
     screenshot(page, "segments")
 
+    # A renamed segment left for another screen: asked first; staying keeps the name as typed.
+    page.get_by_role("link", name="Gold plan").click()
+    page.get_by_role("textbox", name="Name", exact=True).fill("Gold plan (renamed)")
+    page.get_by_role("link", name="People").click()
+    page.get_by_role("dialog", name="Leave without saving?").get_by_role("button", name="Stay").click()
+    expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value("Gold plan (renamed)")
+    page.get_by_role("textbox", name="Name", exact=True).fill("Gold plan")  # as saved: nothing to ask
+
     # People filtered by the segment, then searched within it (by the server, not only the page shown).
     page.get_by_role("link", name="People").click()
     page.get_by_label("Segment").select_option(label="Gold plan")

@@ -125,6 +125,12 @@ def test_a_refused_block_is_shown_on_its_node(page: Any, console: Console) -> No
     # Nothing was created: the refusal came before the store.
     names = [c["name"] for c in console.runtime.app("GET", "/v1/campaigns").json()["campaigns"]]
     assert "Refused" not in names
+    # Left unsaved, it is asked about first.
+    page.get_by_role("link", name="← Campaigns").click()
+    page.get_by_role("dialog", name="Leave without saving?").get_by_role(
+        "button", name="Leave without saving"
+    ).click()
+    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
 
 
 def test_an_api_triggered_campaign_is_sent_to_a_segment_after_confirming_its_size(

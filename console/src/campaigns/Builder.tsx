@@ -5,6 +5,7 @@ import { Background, Controls, ReactFlow, useReactFlow, type Edge, type NodeChan
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "react-router";
 import { ApiError, api, seg } from "../api/client";
+import { LeaveGuard } from "../components/LeaveGuard";
 import type { Campaign, Segment } from "../api/types";
 import { number } from "../components/format";
 import { useApi } from "../components/useApi";
@@ -221,6 +222,8 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState<string>();
   const [savedId, setSavedId] = useState(campaign?.id);
+  // The definition as last saved ("" for a new campaign), for asking before unsaved changes are left.
+  const [base, setBase] = useState(() => (campaign ? JSON.stringify(body()) : ""));
 
   const metrics = useApi(
     (signal) => (campaign && state !== "draft" ? api.get<{ metrics: Metrics }>(`/v1/campaigns/${seg(String(campaign.id))}/metrics`, { signal }).then((a) => a.metrics) : Promise.resolve(null)),
@@ -314,12 +317,14 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
   }
 
   async function save(): Promise<Campaign> {
+    const sent = body();
     const answer = savedId !== undefined
-      ? await api.put<{ campaign: Campaign }>(`/v1/campaigns/${seg(String(savedId))}`, { campaign: body() })
-      : await api.post<{ campaign: Campaign }>("/v1/campaigns", { campaign: body() });
+      ? await api.put<{ campaign: Campaign }>(`/v1/campaigns/${seg(String(savedId))}`, { campaign: sent })
+      : await api.post<{ campaign: Campaign }>("/v1/campaigns", { campaign: sent });
     // A new campaign saved just before its activation was refused stays one campaign: later saves update it.
     setSavedId(answer.campaign.id);
     setDirty(false);
+    setBase(JSON.stringify(sent));
     return answer.campaign;
   }
 
@@ -338,6 +343,7 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
 
   return (
     <Stack>
+      {!readOnly && <LeaveGuard current={JSON.stringify(body())} base={base} />}
       <Anchor component={Link} to="/campaigns" size="sm">
         ← Campaigns
       </Anchor>

@@ -3,6 +3,7 @@ import { useDebouncedValue } from "@mantine/hooks";
 import { useEffect, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, api } from "../api/client";
+import { LeaveGuard } from "../components/LeaveGuard";
 import type { Segment, SegmentPreview } from "../api/types";
 import { Failed, Loading } from "../components/States";
 import { number } from "../components/format";
@@ -74,15 +75,16 @@ function Editor({ segment, segments }: { segment: Segment | null; segments: Segm
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [previewError, setPreviewError] = useState<ApiError>();
+  const body = { segment: { name, description, ...(manual ? {} : { conditions }) } };
+  const [base] = useState(() => (segment ? JSON.stringify(body) : "")); // as opened: saving leaves the screen
 
   async function save() {
     setBusy(true);
     setError(undefined);
-    const body = { segment: { name, description, ...(manual ? {} : { conditions }) } };
     try {
       if (segment) await api.put(`/v1/segments/${segment.id}`, body);
       else await api.post("/v1/segments", body);
-      navigate("/segments");
+      navigate("/segments", { replace: true }); // the screen's own move: never held by its LeaveGuard
     } catch (failure) {
       setError(failure instanceof ApiError ? failure : new ApiError(0, String(failure), {}));
       setBusy(false);
@@ -94,7 +96,7 @@ function Editor({ segment, segments }: { segment: Segment | null; segments: Segm
     setBusy(true);
     try {
       await api.delete(`/v1/segments/${segment.id}`);
-      navigate("/segments");
+      navigate("/segments", { replace: true });
     } catch (failure) {
       setError(failure instanceof ApiError ? failure : new ApiError(0, String(failure), {}));
       setConfirmDelete(false);
@@ -107,6 +109,7 @@ function Editor({ segment, segments }: { segment: Segment | null; segments: Segm
   const unplaced = scoped && !Object.keys(scoped.fields).length;
   return (
     <Stack>
+      {!readOnly && <LeaveGuard current={JSON.stringify(body)} base={base} />}
       <Anchor component={Link} to="/segments" size="sm">
         ← Segments
       </Anchor>
