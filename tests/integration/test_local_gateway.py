@@ -185,9 +185,10 @@ def test_requests_made_at_once_each_get_their_own_routes_answer(nudge_api, keys,
     assert [answer for answer in answers if answer[1:3] != (200, answer[3])] == []
 
 
-def test_a_long_request_holds_up_only_its_own_function(account, keys):
+def test_a_long_request_holds_up_only_its_own_function(account, keys, monkeypatch):
     # An import through the Track API does not stop the console's requests, as separate Lambda
-    # functions would not: only the Track function waits for it.
+    # functions would not: only the Track function waits for it, and only so long.
+    monkeypatch.setattr(gateway_module, "INVOCATION_WAIT_SECONDS", 0.5)
     started, release = threading.Event(), threading.Event()
 
     def held(handler: Any) -> Any:
@@ -221,6 +222,9 @@ def test_a_long_request_holds_up_only_its_own_function(account, keys):
             url + "/v1/segments", headers={"authorization": f"Bearer {keys.app_api_key}"}, timeout=5
         )
         assert answer.status_code == 200 and "segments" in answer.json()
+        track_key = {"authorization": basic(keys.site_id, keys.track_api_key)}
+        waited = requests.put(url + "/api/v1/customers/cat", json={}, headers=track_key, timeout=5)
+        assert (waited.status_code, waited.json()) == (503, {"message": "Service Unavailable"})
     finally:
         release.set()
         importing.join(10)

@@ -16,7 +16,7 @@ from functions.reporting import handler as reporting_handler
 from nudge import ids, workspaces
 from nudge.console_auth import members
 from nudge.delivery import feedback, states
-from nudge.delivery.messages import TransientSendError
+from nudge.delivery.messages import PermanentSendError, TransientSendError
 from nudge.reporting import queue as reporting_queue
 from nudge.reporting import store, worker
 from nudge_tools.local.apigw import LocalContext
@@ -392,7 +392,6 @@ def test_a_change_of_topic_choices_is_a_customer_event_carrying_the_preferences(
 def test_what_the_send_decides_for_a_message_that_did_not_go_out_is_reported(
     app, ws, queued, hook, track, deliver, channels
 ):
-    from nudge.delivery.messages import PermanentSendError
 
     created = create(app, hook.url, ["email_attempted", "email_failed", "email_undeliverable"])
     track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
@@ -461,24 +460,35 @@ def test_a_sent_event_the_queue_refused_is_queued_by_the_records_retry(app, ws, 
     assert (event["metric"], event["delivery_id"]) == ("sent", delivery_id)
 
 
-def test_an_attempt_the_queue_refused_is_queued_by_the_records_retry(
-    app, ws, queued, hook, track, deliver, channels
+@pytest.mark.parametrize(
+    "case",
+    [
+        (TransientSendError("SES throttled"), "attempted", states.SCHEDULED),  # another try is scheduled
+        (PermanentSendError("address rejected"), "failed", states.FAILED),
+        (None, "undeliverable", states.UNDELIVERABLE),  # the person has no address
+    ],
+    ids=lambda case: case[1],
+)
+def test_an_outcome_of_the_send_the_queue_refused_is_queued_by_the_records_retry(
+    app, queued, hook, track, deliver, channels, case
 ):
-    create(app, hook.url, ["email_attempted"])
-    track.put("/api/v1/customers/ann", {"email": "ann@example.com"})
+    failure, metric, state = case
+    create(app, hook.url, [f"email_{metric}"])
+    track.put("/api/v1/customers/ann", {"email": "ann@example.com"} if failure else {})
     answer = app.post("/v1/send/email", {"identifiers": {"id": "ann"}, "subject": "Deal", "body": LINK})
     delivery_id = answer.json["delivery_id"]
-    channels.email.failures.append(TransientSendError("SES throttled"))
+    if failure:
+        channels.email.failures.append(failure)
     queued.refusals = 1
 
     with pytest.raises(RuntimeError, match="not queued"):
-        deliver(delivery_id)  # rescheduled; reporting the try fails, so Lambda delivers the record again
+        deliver(delivery_id)  # decided; reporting it fails, so Lambda delivers the record again
     assert queued.waiting == []
-    assert deliver(delivery_id).state == states.SCHEDULED  # the retry: not tried again, reported again
+    assert deliver(delivery_id).state == state  # the retry: not tried again, reported again
     deliver(delivery_id)  # a later delivery of the same record queues nothing more
 
     [event] = [json.loads(body) for body in queued.waiting]
-    assert (event["metric"], event["delivery_id"]) == ("attempted", delivery_id)
+    assert (event["metric"], event["delivery_id"]) == (metric, delivery_id)
 
 
 def test_an_open_the_queue_refused_reaches_its_webhook_once_with_one_event_id(

@@ -118,7 +118,7 @@ def test_invalid_requests_name_the_field(app, body, pointer):
     [
         ("email", {"to": "ann at example.com"}, "/to", "one email address"),
         ("email", {"to": "ann@example.com, bob@example.com"}, "/to", "one email address"),
-        ("email", {"bcc": ["audit@example.com", "audit"]}, "/bcc", "'audit' is not an email address"),
+        ("email", {"bcc": ["audit@example.com", "audit"]}, "/bcc", '"audit" is not an email address'),
         ("email", {"bcc": [f"a{n}@example.com" for n in range(15)]}, "/bcc", "more than 15 addresses"),
         ("sms", {"to": "555-0100"}, "/to", "E.164"),
     ],

@@ -398,7 +398,7 @@ INVALID: list[tuple[Any, str, str]] = [
     (changed(MINIMAL, "filters", {"message": {}}), "filters.message", "unsupported"),
     # the workflow
     (changed(MINIMAL, "workflow.start", ...), "workflow.start", "required"),
-    (changed(MINIMAL, "workflow.start", None), "workflow.start", "wrong_type"),
+    (changed(MINIMAL, "workflow.start", None), "workflow.start", "required"),
     (changed(MINIMAL, "workflow.start", ""), "workflow.start", "required"),  # nothing after the trigger
     (changed(MINIMAL, "workflow.start", "b9"), "workflow.start", "dangling_edge"),
     (changed(MINIMAL, "workflow.blocks", {}), "workflow.blocks", "invalid_value"),

@@ -36,6 +36,12 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
 TLS_HANDSHAKE_SECONDS = 10.0
 # What API Gateway answers when the function fails (an unhandled exception, a crash, a timeout).
 INTERNAL_ERROR = b'{"message":"Internal Server Error"}'
+# How long a request waits for its function, busy with another: an HTTP API's integration timeout, after
+# which API Gateway answers 503 too.
+INVOCATION_WAIT_SECONDS = 30.0
+UNAVAILABLE = b'{"message":"Service Unavailable"}'
+# A client that went away mid-answer: reset or closed, over TCP or in the middle of TLS.
+_CLIENT_GONE = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,12 @@ class Gateway(ThreadingHTTPServer):
         self.pages = pages
         self.static = static
         self.tls = tls
-        # Each function one invocation at a time, as Lambda gives each execution environment one: a
-        # resolver keeps per-request state, and two requests resolved at once answered each other's routes
-        # (the console's person screen got a segment list for its profile). Different functions run at
-        # once, so a Track API import does not hold up the console: the state Powertools shares between
-        # resolvers is made per thread.
+        # Each function's resolver keeps per-request state (its context), which Lambda never shares: one
+        # execution environment runs one invocation at a time. Here each function is one environment, so
+        # it runs one invocation at a time; two requests resolved at once answered each other's routes (the
+        # console's person screen got a segment list for its profile). Different functions run at once, so
+        # a Track API import does not hold up the console: the state Powertools shares between resolvers
+        # is made per thread.
         router_threads.install()
         self.invoking = {route.function_name: threading.Lock() for route in routes}
         super().__init__(address, _RequestHandler)
@@ -107,7 +114,7 @@ class Gateway(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away before its answer was written (a browser aborting a fetch as it leaves
         a screen) is routine: one debug line, not socketserver's traceback on stderr."""
-        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipeError, ConnectionResetError, ...
+        if isinstance(sys.exc_info()[1], _CLIENT_GONE):
             log.debug("%s closed the connection before its answer was written", client_address[0])
             return
         super().handle_error(request, client_address)
@@ -166,13 +173,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         event["routeKey"] = f"{route.method} {route.path}"
         event["requestContext"]["routeKey"] = event["routeKey"]
         event["pathParameters"] = {name: unquote(value) for name, value in params.items()} or None
+        invoking = self.server.invoking[route.function_name]
+        if not invoking.acquire(timeout=INVOCATION_WAIT_SECONDS):
+            log.warning("%s %s: the %s function stayed busy", method, path, route.function_name)
+            self._send(503, {"content-type": "application/json"}, UNAVAILABLE)
+            return
         try:
-            with self.server.invoking[route.function_name]:
-                result = route.handler(event, LocalContext(function_name=route.function_name))
+            result = route.handler(event, LocalContext(function_name=route.function_name))
         except Exception:  # Lambda's boundary: whatever the function raises, API Gateway answers 500
             log.exception("%s %s: the %s function failed", method, path, route.function_name)
             self._send(500, {"content-type": "application/json"}, INTERNAL_ERROR)
             return
+        finally:
+            invoking.release()
         status, headers, data = http_response(result)
         self._send(status, headers, data)
 

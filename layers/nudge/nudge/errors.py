@@ -21,7 +21,8 @@ class InvalidRequest(NudgeError):
     @property
     def pointer(self) -> str | None:
         """``field`` (``filter.and[0].device``) as the JSON pointer an App API error names it by
-        (``/filter/and/0/device``, RFC 6901's form for an array index)."""
+        (``/filter/and/0/device``: an array index in RFC 6901's form). A field is a dotted path, so a key
+        holding a dot (an attribute ``address.city``) reads as two levels, and nothing is escaped."""
         if not self.field:
             return None
         return "/" + re.sub(r"\[(\d+)\]", r".\1", self.field).replace(".", "/")

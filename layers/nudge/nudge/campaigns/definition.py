@@ -276,11 +276,10 @@ def _read_edge(value: Any, path: Path) -> str | None:
 
 
 def _read_start(value: Any, path: Path) -> str:
-    if value == "":  # what the console sends for a trigger with nothing after it yet
+    if value in ("", None):  # the console sends "" for a trigger with nothing after it yet
         raise ShapeError(path, "required", "the workflow has no first block: add one after the trigger")
     start = _read_edge(value, path)
-    if start is None:
-        raise ShapeError(path, "wrong_type", "must be a block id")
+    assert start is not None  # only null reads as None
     return start
 
 

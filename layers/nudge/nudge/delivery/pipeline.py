@@ -147,16 +147,23 @@ def _already_handled(delivery: Delivery) -> Outcome:
         _report_unsent(delivery, states.FAILED)
         logger.warning("delivery outcome unknown", delivery_id=delivery.delivery_id)
         return Outcome(delivery.delivery_id, states.FAILED, reason, delivery.channel)
+    # Lambda retrying the record of a send that decided an outcome: reporting it may be what failed the
+    # record (a refused reporting-webhook event is kept for this retry), so it is reported again, not first.
     if records.gave_up(delivery):
-        # Lambda retrying the record that gave up: it fails again, so it ends in the dead-letter queue.
+        _report_again(delivery, delivery.state)
+        # It fails again, so the record ends in the dead-letter queue.
         raise DeadLettered(Outcome(delivery.delivery_id, delivery.state, delivery.reason))
     if delivery.state in states.OUT:
         _report_sent(delivery)  # the crash may have come between recording the send and metering it
+    elif delivery.state in (states.FAILED, states.UNDELIVERABLE):
+        _report_again(delivery, delivery.state)
     elif delivery.state == states.SCHEDULED and delivery.retries:
-        # Lambda retrying the record of a try that sent nothing: reporting that try may be what failed
-        # (a refused reporting-webhook event is kept for this), so it is reported again, not first.
-        outcomes.report(outcomes.of(delivery, states.ATTEMPTED, clock.now(), first=False))
+        _report_again(delivery, states.ATTEMPTED)  # the try that rescheduled it
     return Outcome(delivery.delivery_id, delivery.state)
+
+
+def _report_again(delivery: Delivery, state: str) -> None:
+    outcomes.report(outcomes.of(delivery, state, clock.now(), first=False, decided_by_send=True))
 
 
 def _went_out(delivery: Delivery, attempt: str) -> Outcome:

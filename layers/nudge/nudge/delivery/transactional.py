@@ -125,13 +125,15 @@ def _check_recipients(channel: str, request: dict[str, Any]) -> None:
     to, bcc = request.get("to"), request.get("bcc") or []
     if to is not None and channel == "email" and not is_email_address(to):
         raise InvalidRequest(
-            "to must be one email address, like ann@example.com or Ann <ann@example.com>", field="to"
+            "to must be one email address, like ann@example.com or Ann <ann@example.com>; more recipients "
+            "go in bcc",
+            field="to",
         )
     if to is not None and channel == "sms" and not _PHONE.match(to):
         raise InvalidRequest("to must be a phone number in E.164 form, like +15555550100", field="to")
     for address in bcc:
         if not is_email_address(address):
-            raise InvalidRequest(f"bcc: {address!r} is not an email address", field="bcc")
+            raise InvalidRequest(f'bcc: "{address}" is not an email address', field="bcc")
     if 1 + len(bcc) > MAX_RECIPIENTS:
         raise InvalidRequest(
             f"to and bcc cannot hold more than {MAX_RECIPIENTS} addresses together", field="bcc"

@@ -15,6 +15,7 @@ KINDS: tuple[Kind, ...] = get_args(Kind)  # in the order errors and schemas list
 # Without phone: the v1 APIs' identifiers (Customer.io added phone in v2), and what a 400 offers.
 V1_KINDS: tuple[Kind, ...] = tuple(kind for kind in KINDS if kind != "phone")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+NOT_AN_EMAIL = "not_an_email"  # the reason of an email identifier's refusal: nobody can have that email
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def from_typed(id_type: str, value: Any, field: str = "id") -> PersonRef:
     if id_type == "cio_id" and text.startswith("cio_"):
         text = text[4:]
     if id_type == "email" and not looks_like_email(text):  # as an identify's email attribute is checked
-        raise InvalidRequest(f"{field} must be an email address", field=field)
+        raise InvalidRequest(f"{field} must be an email address", field=field, reason=NOT_AN_EMAIL)
     return PersonRef(id_type, text)
 
 

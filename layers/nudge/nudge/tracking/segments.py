@@ -10,7 +10,7 @@ from nudge.model import IdentifierLookup, Membership, Segment
 from nudge.model import segments as segment_items
 from nudge.model.keys import LOOKUP, lookup_pk, member_sk, person_pk, segment_pk
 from nudge.model.segments import MANUAL, load_segment
-from nudge.tracking.identifiers import PersonRef, from_typed
+from nudge.tracking.identifiers import NOT_AN_EMAIL, PersonRef, from_typed
 from nudge.tracking.limits import IDENTIFIER_SCHEMA, MAX_SEGMENT_IDS
 
 
@@ -40,7 +40,15 @@ def _parse_ids(body: dict[str, Any], id_type: str | None) -> list[PersonRef]:
             reason="too_many",
         )
     kind = id_type or "id"
-    return [from_typed(kind, value, f"ids[{i}]") for i, value in enumerate(raw)]
+    refs = []
+    for i, value in enumerate(raw):
+        try:
+            refs.append(from_typed(kind, value, f"ids[{i}]"))
+        except InvalidRequest as exc:
+            if exc.reason != NOT_AN_EMAIL:
+                raise
+            # Skipped as an unknown person is: one bad address does not refuse the other 999.
+    return refs
 
 
 def _cio_ids(workspace_id: str, refs: list[PersonRef]) -> list[str]:
