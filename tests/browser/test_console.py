@@ -272,6 +272,19 @@ def test_a_refused_condition_is_shown_at_its_field(page: Any, console: Console) 
     field = page.get_by_label("Attribute name")
     expect(field).to_have_attribute("aria-invalid", "true")
 
+    # An emptied number is refused at its field in the field's own words, not saved as 0 (which matched
+    # everyone: "at least 0 times").
+    page.get_by_role("button", name="+ Add condition").click()
+    page.get_by_role("menuitem", name="Event").click()
+    page.get_by_role("button", name="Remove attribute condition").click()
+    page.get_by_label("Event name").fill("purchase")
+    page.get_by_label("Times").fill("")
+    page.get_by_role("button", name="Create segment").click()
+    expect(page.get_by_label("Times")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Times")).to_have_value("")
+    names = [s["name"] for s in console.runtime.app("GET", "/v1/segments").json()["segments"]]
+    assert "Broken" not in names
+
 
 def test_the_billing_page_shows_what_the_api_answers(page: Any, console: Console) -> None:
     sign_in(page, console, console.admin)

@@ -8,6 +8,9 @@ export interface ApiErrorItem {
   source?: { pointer?: string };
 }
 
+// "a.b[0].c: " at the start of a message: the field it is shown at already says where.
+const FIELD_PATH_PREFIX = /^[A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])*: /;
+
 /** An answer other than 2xx. `fields` maps a JSON pointer's path ("name", "conditions/and/0") to its message. */
 export class ApiError extends Error {
   readonly status: number;
@@ -21,11 +24,12 @@ export class ApiError extends Error {
     this.code = code;
   }
 
-  /** The message for a field (a pointer's path without its leading slash), or one nested under it. */
+  /** The message for a field (a pointer's path without its leading slash), or one nested under it, as
+   * shown at that field: without the API's dotted path in front ("conditions.and[1].event.count.value: must
+   * be between 0 and 1000" reads "must be between 0 and 1000" under the Times field). */
   field(path: string): string | undefined {
-    if (this.fields[path]) return this.fields[path];
-    const nested = Object.keys(this.fields).find((key) => key.startsWith(path + "/"));
-    return nested === undefined ? undefined : this.fields[nested];
+    const key = this.fields[path] ? path : Object.keys(this.fields).find((k) => k.startsWith(path + "/"));
+    return key === undefined ? undefined : this.fields[key]?.replace(FIELD_PATH_PREFIX, "");
   }
 }
 

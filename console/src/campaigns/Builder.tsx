@@ -340,6 +340,7 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
   const general = [...(byNode.get(null) ?? [])].filter((m) => m !== error?.field("campaign/name"));
   const unplaced = error && Object.keys(error.fields).length === 0 ? error.message : null;
   const nodeErrors = byNode.get(selected) ?? [];
+  const flagged = [...byNode.keys()].filter((k): k is string => k !== null); // the trigger or blocks
 
   return (
     <Stack>
@@ -406,9 +407,9 @@ export function Builder({ campaign, templates, segments, canEdit, onSaved }: { c
           {unplaced ?? general.join("; ")}
         </Alert>
       )}
-      {[...byNode.keys()].some((k) => k !== null) && (
+      {flagged.length > 0 && (
         <Text size="sm" c="red" role="status">
-          {[...byNode.keys()].filter((k) => k !== null).length} block(s) need attention: they are outlined in red.
+          {flagged.length === 1 ? (flagged[0] === TRIGGER_ID ? "The trigger needs" : "1 block needs") : `${flagged.length} steps need`} attention: outlined in red.
         </Text>
       )}
       <SimpleGrid cols={{ base: 1, md: 3 }}>

@@ -3,6 +3,10 @@ import type { ApiError } from "../api/client";
 import type { Segment } from "../api/types";
 import { ATTRIBUTE_OPERATORS, EVENT_TYPES, blank, fromDateTimeInput, keyOf, timeframeOf, toDateTimeInput, withKey, withOperator, type AttributeBody, type Condition, type Kind } from "./conditions";
 
+// A number field as typed: emptied, it is left out and the API says it is required at the field; never a
+// value put in its place (an emptied "Times" read as 0 matched everyone).
+const asTyped = (typed: string | number): number | undefined => (typed === "" ? undefined : Number(typed));
+
 interface Props {
   value: Condition;
   onChange(next: Condition): void;
@@ -58,7 +62,7 @@ function AttributeEditor({ value, onChange, onRemove, path, error, readOnly, nou
         <TextInput label="Value" value={String(a.value ?? "")} readOnly={readOnly} onChange={(e) => set({ value: e.currentTarget.value })} error={error?.field(`${here}/value`)} w={160} />
       )}
       {op.takes === "number" && (
-        <NumberInput label="Value" value={Number(a.value ?? 0)} readOnly={readOnly} onChange={(v) => set({ value: Number(v) || 0 })} error={error?.field(`${here}/value`)} w={120} />
+        <NumberInput label="Value" value={typeof a.value === "number" ? a.value : ""} readOnly={readOnly} onChange={(v) => set({ value: asTyped(v) })} error={error?.field(`${here}/value`)} w={120} />
       )}
       {op.takes === "list" && (
         <TextInput
@@ -74,7 +78,7 @@ function AttributeEditor({ value, onChange, onRemove, path, error, readOnly, nou
       )}
       {op.takes === "relative" && (
         <>
-          <NumberInput label="Amount" min={1} value={relative.amount ?? 1} readOnly={readOnly} onChange={(v) => set({ value: { ...relative, amount: Number(v) || 1 } })} error={error?.field(`${here}/value/amount`)} w={90} />
+          <NumberInput label="Amount" min={1} value={relative.amount ?? ""} readOnly={readOnly} onChange={(v) => set({ value: { ...relative, amount: asTyped(v) } })} error={error?.field(`${here}/value/amount`)} w={90} />
           <NativeSelect label="Unit" value={relative.unit ?? "days"} disabled={readOnly} onChange={(e) => set({ value: { ...relative, unit: e.currentTarget.value } })} data={["minutes", "hours", "days"]} />
           <NativeSelect
             label="Direction"
@@ -133,7 +137,7 @@ function EventEditor(props: Props) {
             { value: "exactly", label: "exactly" },
           ]}
         />
-        <NumberInput label="Times" min={0} max={1000} value={count.value} readOnly={readOnly} onChange={(v) => set({ count: { ...count, value: Number(v) || 0 } })} error={error?.field(`${here}/count`)} w={90} />
+        <NumberInput label="Times" min={0} max={1000} value={count.value ?? ""} readOnly={readOnly} onChange={(v) => set({ count: { ...count, value: asTyped(v) } })} error={error?.field(`${here}/count`)} w={90} />
         <NativeSelect
           label="When"
           value={timeframe.type}
@@ -173,7 +177,7 @@ function EventEditor(props: Props) {
         )}
         {timeframe.type === "within" && (
           <>
-            <NumberInput label="Amount" min={1} value={timeframe.amount ?? 30} readOnly={readOnly} onChange={(v) => set({ timeframe: { ...timeframe, amount: Number(v) || 1 } })} error={error?.field(`${here}/timeframe`)} w={90} />
+            <NumberInput label="Amount" min={1} value={timeframe.amount ?? ""} readOnly={readOnly} onChange={(v) => set({ timeframe: { ...timeframe, amount: asTyped(v) } })} error={error?.field(`${here}/timeframe`)} w={90} />
             <NativeSelect label="Unit" value={timeframe.unit ?? "days"} disabled={readOnly} onChange={(ev) => set({ timeframe: { ...timeframe, unit: ev.currentTarget.value } })} data={["minutes", "hours", "days"]} />
           </>
         )}

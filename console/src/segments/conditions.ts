@@ -87,7 +87,7 @@ export const EVENT_TYPES = [
   { value: "screen", label: "a screen view" },
 ];
 
-export type Timeframe = { type: "ever" } | { type: "within"; amount: number; unit: string } | { type: "between"; start: number; end: number };
+export type Timeframe = { type: "ever" } | { type: "within"; amount?: number; unit: string } | { type: "between"; start: number; end: number };
 
 /** The timeframe of a kind, starting from sensible values: the last 30 days (within, or between their
  * start and now, to the minute). */
