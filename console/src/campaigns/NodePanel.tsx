@@ -2,6 +2,7 @@ import { Alert, Button, Checkbox, Group, NativeSelect, NumberInput, Paper, Stack
 import { useState } from "react";
 import { api, type ApiError } from "../api/client";
 import type { Segment } from "../api/types";
+import { asTyped } from "../components/numbers";
 import { useApi } from "../components/useApi";
 import type { Topic } from "../pages/SubscriptionTopics";
 import { ConditionEditor } from "../segments/ConditionEditor";
@@ -237,13 +238,13 @@ function BlockFields({ id, block, onChange, templates, segments, error, err, rea
         </Stack>
       );
     case "time_window": {
-      const hours = (block.hours as number[] | undefined) ?? [0, 24];
+      const hours = (block.hours as (number | undefined)[] | undefined) ?? [0, 24];
       const days = (block.days as string[] | undefined) ?? [...DAYS];
       return (
         <Stack gap="xs">
           <Group gap="xs" grow>
-            <NumberInput label="From hour" min={0} max={24} value={hours[0]} readOnly={readOnly} onChange={(v) => set({ hours: [Number(v) || 0, hours[1]] })} error={err("hours")} />
-            <NumberInput label="Until hour" min={0} max={24} value={hours[1]} readOnly={readOnly} onChange={(v) => set({ hours: [hours[0], Number(v) || 0] })} />
+            <NumberInput label="From hour" min={0} max={24} value={hours[0] ?? ""} readOnly={readOnly} onChange={(v) => set({ hours: [asTyped(v), hours[1]] })} error={err("hours")} />
+            <NumberInput label="Until hour" min={0} max={24} value={hours[1] ?? ""} readOnly={readOnly} onChange={(v) => set({ hours: [hours[0], asTyped(v)] })} />
           </Group>
           <Checkbox.Group label="Days" value={days} onChange={(value) => set({ days: DAYS.filter((d) => value.includes(d)) })} error={err("days")}>
             <Group gap="xs" mt={4}>

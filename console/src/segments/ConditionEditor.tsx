@@ -1,11 +1,8 @@
 import { ActionIcon, Button, Group, Menu, NativeSelect, NumberInput, Paper, Stack, Switch, Text, TextInput } from "@mantine/core";
 import type { ApiError } from "../api/client";
 import type { Segment } from "../api/types";
+import { asTyped } from "../components/numbers";
 import { ATTRIBUTE_OPERATORS, EVENT_TYPES, blank, fromDateTimeInput, keyOf, timeframeOf, toDateTimeInput, withKey, withOperator, type AttributeBody, type Condition, type Kind } from "./conditions";
-
-// A number field as typed: emptied, it is left out and the API says it is required at the field; never a
-// value put in its place (an emptied "Times" read as 0 matched everyone).
-const asTyped = (typed: string | number): number | undefined => (typed === "" ? undefined : Number(typed));
 
 interface Props {
   value: Condition;
